@@ -1,0 +1,22 @@
+"""Errors a user can act on.
+
+Every error raised for bad input is a :class:`ParkAtlasError` (or a subclass) whose message
+is one line saying what is wrong and what to do. The CLI prints it and exits 2; the app
+shows it; neither shows a traceback.
+"""
+
+
+class ParkAtlasError(Exception):
+    """Bad input or a refused operation, explained in one line."""
+
+
+class NotFoundError(ParkAtlasError):
+    """A park, parcel or file that does not exist."""
+
+
+class ConflictError(ParkAtlasError):
+    """A write lost a race (for example: the parcel is already reserved)."""
+
+
+class PermissionDenied(ParkAtlasError):
+    """The current user's role does not allow this operation."""

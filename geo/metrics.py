@@ -1,0 +1,182 @@
+"""Land-use intensity metrics, vectorised over parcels and aggregated per park, group and city.
+
+Per parcel (keys as in the CLI's JSON):
+
+``area_m2``, ``area_mu``, ``area_ha``
+    Planar area in the parcel's own CGCS2000 Gauss-Krüger zone (never from degrees).
+``plot_ratio`` (容积率)
+    floor area / land area.
+``building_coefficient`` (建筑系数)
+    building footprint / land area.
+``investment_per_mu_wan`` (投资强度), ``output_per_mu_wan`` (亩均产值), ``tax_per_mu_wan`` (亩均税收)
+    万元 per 亩 of land.
+
+Aggregates use area-weighted ratios (sum of output / sum of land of the enterprises), the way
+亩均 figures are published, alongside the mean and median of the per-parcel values.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.crs import projected_area_m2
+from geo.standards import Standards, load_standards
+from geo.units import m2_to_ha, m2_to_mu
+
+PARCEL_METRICS = ["area_m2", "area_mu", "area_ha", "plot_ratio", "building_coefficient",
+                  "investment_per_mu_wan", "output_per_mu_wan", "tax_per_mu_wan"]
+INTENSITY_INDICATORS = ["plot_ratio", "building_coefficient", "investment_per_mu_wan",
+                        "output_per_mu_wan", "tax_per_mu_wan"]
+#: Statuses of parcels run by an enterprise whose intensity is measured and graded.
+ENTERPRISE_STATUSES = ("occupied", "inefficient")
+GRADES = ("A", "B", "C", "D")
+
+
+def parcel_metrics(parcels: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Per-parcel area and intensity metrics, aligned with ``parcels.index``."""
+    area_m2 = projected_area_m2(parcels.geometry)
+    area_mu = m2_to_mu(area_m2)
+    def values(col):
+        return parcels[col].to_numpy(dtype=float, na_value=np.nan)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame = pd.DataFrame({
+            "area_m2": area_m2,
+            "area_mu": area_mu,
+            "area_ha": m2_to_ha(area_m2),
+            "plot_ratio": values("floor_area_m2") / area_m2,
+            "building_coefficient": values("footprint_m2") / area_m2,
+            "investment_per_mu_wan": values("investment_wan") / area_mu,
+            "output_per_mu_wan": values("output_wan") / area_mu,
+            "tax_per_mu_wan": values("tax_wan") / area_mu,
+        }, index=parcels.index)
+    return frame
+
+
+def with_metrics(parcels: gpd.GeoDataFrame, standards: Standards | None = None) -> gpd.GeoDataFrame:
+    """``parcels`` with the metric columns and the 亩均 ``grade`` appended."""
+    out = parcels.join(parcel_metrics(parcels))
+    out["grade"] = mu_grades(out, standards)
+    return out
+
+
+def mu_grades(parcels: pd.DataFrame, standards: Standards | None = None) -> pd.Series:
+    """亩均论英雄 grades A–D by tax per 亩 among enterprises (others get <NA>).
+
+    The shares come from ``data/standards/grades.csv`` (default A top 25%, B next 45%,
+    C next 25%, D bottom 5%). Needs ``tax_per_mu_wan`` (see :func:`with_metrics`).
+    """
+    standards = standards or load_standards()
+    graded = parcels.status.isin(ENTERPRISE_STATUSES) & parcels.tax_per_mu_wan.notna()
+    # Rank from the best (0) to the worst (1) tax per 亩.
+    rank = parcels.loc[graded, "tax_per_mu_wan"].rank(ascending=False, pct=True, method="first")
+    bounds = np.cumsum(standards.grades.share.to_numpy())
+    idx = np.searchsorted(bounds, rank.to_numpy() - 1e-12)
+    labels = standards.grades.grade.to_numpy()[np.minimum(idx, len(bounds) - 1)]
+    grades = pd.Series(pd.NA, index=parcels.index, dtype="string")
+    grades.loc[graded] = labels
+    return grades
+
+
+def idle_land_warnings(parcels: pd.DataFrame, as_of: date | None = None) -> pd.DataFrame:
+    """Supplied parcels not started one or two years after the contracted start date.
+
+    Per 闲置土地处置办法 (2012): after 1 year a fee of 20% of the land price is due
+    (``stage = "fee"``); after 2 years the land may be taken back without compensation
+    (``stage = "repossession"``). Returns ``parcel_id, park_id, contract_start_date,
+    days_overdue, stage`` sorted by park and days overdue.
+    """
+    as_of = pd.Timestamp(as_of or date.today())
+    start = pd.to_datetime(parcels.contract_start_date, errors="coerce")
+    not_started = parcels.actual_start_date.isna() & start.notna()
+    days = (as_of - start).dt.days
+    flagged = not_started & (days >= 365)
+    out = parcels.loc[flagged, ["parcel_id", "park_id", "enterprise", "contract_start_date"]].copy()
+    out["days_overdue"] = days[flagged].astype(int) - 365
+    out["stage"] = np.where(days[flagged] >= 730, "repossession", "fee")
+    return out.sort_values(["park_id", "days_overdue"], ascending=[True, False]).reset_index(drop=True)
+
+
+def _aggregate(frame: pd.DataFrame, keys: list[str], standards: Standards) -> pd.DataFrame:
+    """Sum areas by status class and compute intensity figures per group of ``keys``."""
+    s = frame.status
+    mu = frame.area_mu
+    enterprise = s.isin(ENTERPRISE_STATUSES)
+    industrial = frame.land_use_code.isin(standards.industrial_codes)
+    parts = pd.DataFrame({
+        "parcel_count": 1,
+        "total_area_mu": mu,
+        "industrial_area_mu": mu.where(industrial, 0.0),
+        "occupied_area_mu": mu.where(s.isin(standards.occupied_statuses), 0.0),
+        "available_area_mu": mu.where(s.isin(standards.available_statuses), 0.0),
+        "available_parcel_count": s.isin(standards.available_statuses).astype(int),
+        "idle_area_mu": mu.where(s == "idle", 0.0),
+        "inefficient_area_mu": mu.where(s == "inefficient", 0.0),
+        "enterprise_area_mu": mu.where(enterprise, 0.0),
+        "enterprise_area_m2": frame.area_m2.where(enterprise, 0.0),
+        "enterprise_floor_m2": frame.floor_area_m2.where(enterprise, 0.0).fillna(0.0),
+        "enterprise_footprint_m2": frame.footprint_m2.where(enterprise, 0.0).fillna(0.0),
+        "enterprise_investment_wan": frame.investment_wan.where(enterprise, 0.0).fillna(0.0),
+        "enterprise_output_wan": frame.output_wan.where(enterprise, 0.0).fillna(0.0),
+        "enterprise_tax_wan": frame.tax_wan.where(enterprise, 0.0).fillna(0.0),
+    })
+    parts[keys] = frame[keys]
+    sums = parts.groupby(keys, sort=False).sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sums["occupancy_rate"] = sums.occupied_area_mu / sums.industrial_area_mu
+        sums["plot_ratio"] = sums.enterprise_floor_m2 / sums.enterprise_area_m2
+        sums["building_coefficient"] = sums.enterprise_footprint_m2 / sums.enterprise_area_m2
+        for col in ("investment", "output", "tax"):
+            sums[f"{col}_per_mu_wan"] = sums[f"enterprise_{col}_wan"] / sums.enterprise_area_mu
+    stats = frame.loc[enterprise].groupby(keys, sort=False)[INTENSITY_INDICATORS].agg(["mean", "median"])
+    stats.columns = [f"{ind}_{stat}" for ind, stat in stats.columns]
+    grades = frame.loc[enterprise].groupby(keys, sort=False).grade.value_counts().unstack(fill_value=0)
+    grades = grades.reindex(columns=list(GRADES), fill_value=0).add_prefix("grade_")
+    out = sums.drop(columns=[c for c in sums.columns if c.startswith("enterprise_") and c != "enterprise_area_mu"])
+    return out.join(stats).join(grades).fillna({f"grade_{g}": 0 for g in GRADES})
+
+
+def _prepare(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, standards: Standards) -> pd.DataFrame:
+    frame = parcels if "grade" in parcels.columns else with_metrics(parcels, standards)
+    return pd.DataFrame(frame.drop(columns="geometry")).merge(
+        parks[["park_id", "group"]], on="park_id", how="left")
+
+
+def park_kpis(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, standards: Standards | None = None) -> pd.DataFrame:
+    """One row per park (in the parks' order): identity, areas in 亩, occupancy, intensity, grades."""
+    standards = standards or load_standards()
+    agg = _aggregate(_prepare(parcels, parks, standards), ["park_id"], standards)
+    ident = pd.DataFrame(parks[["park_id", "name_zh", "name_en", "group", "district_code", "data_as_of"]])
+    out = ident.merge(agg.reset_index(), on="park_id", how="left")
+    return out.fillna({"parcel_count": 0, "total_area_mu": 0.0, "available_area_mu": 0.0})
+
+
+def group_kpis(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, standards: Standards | None = None) -> pd.DataFrame:
+    """One row per group of the "344" layout (platform, east, west)."""
+    standards = standards or load_standards()
+    agg = _aggregate(_prepare(parcels, parks, standards), ["group"], standards).reset_index()
+    agg["park_count"] = agg.group.map(parks.groupby("group").size())
+    return agg
+
+
+def city_kpis(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, standards: Standards | None = None) -> pd.Series:
+    """The whole city as one row."""
+    standards = standards or load_standards()
+    frame = _prepare(parcels, parks, standards).assign(city="city")
+    row = _aggregate(frame, ["city"], standards).iloc[0]
+    row["park_count"] = len(parks)
+    return row
+
+
+def indicator_distribution(parcels: pd.DataFrame, indicator: str, by: str = "park_id",
+                           quantiles=(0.1, 0.25, 0.5, 0.75, 0.9)) -> pd.DataFrame:
+    """Quantiles of one intensity indicator among enterprises, per ``by``."""
+    if indicator not in INTENSITY_INDICATORS:
+        raise ValueError(f"unknown indicator {indicator!r}; one of {', '.join(INTENSITY_INDICATORS)}")
+    enterprise = parcels.loc[parcels.status.isin(ENTERPRISE_STATUSES)]
+    out = enterprise.groupby(by)[indicator].quantile(list(quantiles)).unstack()
+    out.columns = [f"p{int(q * 100)}" for q in quantiles]
+    return out

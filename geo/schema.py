@@ -1,0 +1,93 @@
+"""The data model: parks and parcels, their columns, types and meaning.
+
+Stored geometries are CGCS2000 geographic (EPSG:4490, lon/lat). Areas are never stored:
+they are derived in a Gauss-Krüger zone by :mod:`geo.metrics`. Money is in 万元, floor
+areas in m², distances in km. See ``docs/data-model.md`` for the full description.
+"""
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.crs import CGCS2000
+from geo.errors import ParkAtlasError
+
+GROUPS = ("platform", "east", "west")
+
+#: Park columns → pandas dtype. Lists (chains, red lines) are ';'-separated strings so that
+#: every format (GeoPackage, Shapefile, CSV) can hold them.
+PARK_COLUMNS: dict[str, str] = {
+    "park_id": "string",
+    "name_zh": "string",
+    "name_en": "string",
+    "group": "string",
+    "district_code": "string",
+    "characteristic_chain": "string",
+    "leading_chains": "string",
+    "red_line_industries": "string",
+    "min_investment_wan_per_mu": "float64",
+    "min_output_wan_per_mu": "float64",
+    "min_tax_wan_per_mu": "float64",
+    "min_plot_ratio": "float64",
+    "contact": "string",
+    "data_as_of": "string",
+}
+
+#: Parcel columns → pandas dtype. Dates are ISO strings (YYYY-MM-DD), empty when unknown.
+PARCEL_COLUMNS: dict[str, str] = {
+    "parcel_id": "string",
+    "park_id": "string",
+    "land_use_code": "string",
+    "status": "string",
+    "enterprise": "string",
+    "industry_code": "string",
+    "chain": "string",
+    "floor_area_m2": "float64",
+    "footprint_m2": "float64",
+    "investment_wan": "float64",
+    "output_wan": "float64",
+    "tax_wan": "float64",
+    "employees": "Int64",
+    "land_ready": "boolean",
+    "contract_date": "string",
+    "contract_start_date": "string",
+    "actual_start_date": "string",
+    "power_kva": "float64",
+    "water_t_per_day": "float64",
+    "gas": "boolean",
+    "highway_km": "float64",
+    "port_km": "float64",
+    "rail_km": "float64",
+    "reserved_project": "string",
+    "reserved_by": "string",
+    "reserved_at": "string",
+    "data_as_of": "string",
+    "version": "Int64",
+}
+
+
+def _conform(frame: gpd.GeoDataFrame, columns: dict[str, str], what: str) -> gpd.GeoDataFrame:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ParkAtlasError(f"{what} lack required columns: {', '.join(missing)}")
+    out = frame[list(columns) + ["geometry"]].astype(columns)
+    if out.crs is None:
+        raise ParkAtlasError(f"{what} have no CRS; declare one (e.g. --crs EPSG:4490)")
+    return out.to_crs(CGCS2000) if not out.crs.equals(CGCS2000) else out
+
+
+def conform_parks(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return ``frame`` with exactly the park columns, typed, in CGCS2000."""
+    return _conform(frame, PARK_COLUMNS, "parks")
+
+
+def conform_parcels(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return ``frame`` with exactly the parcel columns, typed, in CGCS2000."""
+    return _conform(frame, PARCEL_COLUMNS, "parcels")
+
+
+def split_list(value: str | None) -> list[str]:
+    """Split a ';'-separated list column value."""
+    if value is None or pd.isna(value) or not str(value).strip():
+        return []
+    return [item.strip() for item in str(value).split(";") if item.strip()]

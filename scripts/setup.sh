@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Set up ParkAtlas on a fresh Debian machine: system packages, a virtualenv in .venv, Python packages.
+# Usage: scripts/setup.sh app|test   (app: what the app needs; test: also browser, PostGIS, test tools)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-app}"
+
+apt_packages=(fonts-noto-cjk poppler-utils)
+if [ "$mode" = "test" ]; then
+  apt_packages+=(chromium postgresql postgis postgresql-15-postgis-3 gdal-bin)
+fi
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[setup] installing Debian packages: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "[setup] creating .venv"
+  python3 -m venv .venv
+fi
+req=requirements.txt
+[ "$mode" = "test" ] && req=requirements-dev.txt
+stamp=".venv/.installed-$(cat requirements.txt "$req" | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "[setup] installing Python packages from $req"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r "$req"
+  touch "$stamp"
+fi
+echo "[setup] ready ($mode)"
