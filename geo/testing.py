@@ -17,7 +17,7 @@ from geo.crs import CGCS2000
 from geo.schema import PARCEL_COLUMNS, conform_parcels
 
 #: A point inside the High-tech Zone (EPSG:4547 metres), used as the origin of test layouts.
-ORIGIN_4547 = (584_000.0, 2_580_000.0)
+ORIGIN_4547 = (380_000.0, 2_581_000.0)
 
 _DEFAULTS = {
     "park_id": "test_park", "land_use_code": "100101", "status": "available", "version": 1,
