@@ -71,10 +71,11 @@ def mu_grades(parcels: pd.DataFrame, standards: Standards | None = None) -> pd.S
     """
     standards = standards or load_standards()
     graded = parcels.status.isin(ENTERPRISE_STATUSES) & parcels.tax_per_mu_wan.notna()
-    # Rank from the best (0) to the worst (1) tax per 亩.
-    rank = parcels.loc[graded, "tax_per_mu_wan"].rank(ascending=False, pct=True, method="first")
+    # Share of graded enterprises ranked above each one: 0 for the best.
+    rank = parcels.loc[graded, "tax_per_mu_wan"].rank(ascending=False, method="first")
+    position = (rank.to_numpy() - 1) / graded.sum()
     bounds = np.cumsum(standards.grades.share.to_numpy())
-    idx = np.searchsorted(bounds, rank.to_numpy() - 1e-12)
+    idx = np.searchsorted(bounds, position + 1e-12, side="left")
     labels = standards.grades.grade.to_numpy()[np.minimum(idx, len(bounds) - 1)]
     grades = pd.Series(pd.NA, index=parcels.index, dtype="string")
     grades.loc[graded] = labels

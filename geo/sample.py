@@ -163,22 +163,29 @@ def generate(n_parcels: int = DEFAULT_PARCELS, seed: int = DEFAULT_SEED, as_of: 
         centres_x = anchors.iloc[i].x + radius * np.cos(angles)
         centres_y = anchors.iloc[i].y + radius * np.sin(angles)
         parts, part_sb = [], []
+        block_target = int(np.ceil(per_park.iloc[i] / n_blocks))
         for b in range(n_blocks):
-            n_sb = int(np.ceil(per_park.iloc[i] / n_blocks / mean_per_sb * 1.15)) + 1
             dist = np.hypot(cx - centres_x[b], cy - centres_y[b])
             order = np.lexsort((dist, ~inside, taken))
-            chosen = order[:n_sb]
-            taken[chosen] = True
-            boxes, sb = _split_superblocks(rng, cx[chosen], cy[chosen])
-            # Distance rank of the superblock from the block centre, 0 (core) .. 1 (edge).
-            q = np.argsort(np.argsort(dist[chosen])) / max(n_sb - 1, 1)
-            parts.append(boxes)
-            part_sb.append(q[sb])
+            made, used = 0, 0
+            while made < block_target:  # a few rounds of superblocks until the block has its parcels
+                n_sb = int(np.ceil((block_target - made) / mean_per_sb * 1.15)) + 1
+                chosen = order[used:used + n_sb]
+                used += n_sb
+                taken[chosen] = True
+                boxes, sb = _split_superblocks(rng, cx[chosen], cy[chosen])
+                # Distance rank of the superblock from the block centre, 0 (core) .. 1 (edge).
+                q = np.argsort(np.argsort(dist[chosen])) / max(len(chosen) - 1, 1)
+                parts.append(boxes)
+                part_sb.append(q[sb])
+                made += len(boxes)
         boxes = np.concatenate(parts)[: per_park.iloc[i]]
         edge_q = np.concatenate(part_sb)[: per_park.iloc[i]]
         frames.append(_attributes(rng, park, boxes, edge_q, chain_codes, industries, min_pr, as_of))
-        # Half a road (plus 0.5 m so neighbours overlap) around each parcel, merged: the park outline.
-        park_geoms.append(shapely.union_all(shapely.buffer(boxes, _ROAD / 2 + 0.5, join_style="mitre")))
+        # Half a road around each parcel, merged: the park outline. The extra 0.5 m closes the
+        # internal roads in the union and is taken back so that neighbouring parks only touch.
+        merged = shapely.union_all(shapely.buffer(boxes, _ROAD / 2 + 0.5, join_style="mitre"))
+        park_geoms.append(shapely.buffer(merged, -0.5, join_style="mitre"))
 
     parcels = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=_WORK_CRS)
     parcels = parcels.to_crs(CGCS2000)

@@ -25,3 +25,22 @@ def cli_env(store_path) -> dict:
     env = dict(os.environ)
     env["PARKATLAS_STORE"] = str(store_path)
     return env
+
+
+@pytest.fixture(scope="session")
+def sample_store():
+    """The read-only sample store in data/parcels/ (never written by tests)."""
+    from geo.sample import SAMPLE_GPKG
+    from geo.store.gpkg import GpkgStore
+
+    return GpkgStore(SAMPLE_GPKG)
+
+
+@pytest.fixture(scope="session")
+def sample_parcels(sample_store):
+    return sample_store.read_parcels()
+
+
+@pytest.fixture(scope="session")
+def sample_parks(sample_store):
+    return sample_store.read_parks()

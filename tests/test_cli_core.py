@@ -1,0 +1,108 @@
+"""The CLI contract of the core commands, run as a user would: in a subprocess."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from geo.sample import SAMPLE_GPKG
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args, env=None, check=True):
+    proc = subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=120)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_parks_json_lists_the_344_layout(cli_env):
+    parks = json.loads(run_cli("parks", "--format", "json", env=cli_env).stdout)
+    assert len(parks) == 11
+    assert sorted(p["group"] for p in parks).count("platform") == 3
+    assert [p["group"] for p in parks].count("east") == 4 and [p["group"] for p in parks].count("west") == 4
+    keys = {"park_id", "name_zh", "name_en", "group", "district_code", "parcel_count", "total_area_mu",
+            "available_area_mu", "occupancy_rate", "plot_ratio", "output_per_mu_wan", "tax_per_mu_wan"}
+    for park in parks:
+        assert keys <= park.keys()
+        assert park["available_area_mu"] > 0 and 0 < park["occupancy_rate"] < 1
+    assert any(p["name_zh"] == "肇庆高新区" for p in parks)
+
+
+def test_parks_csv(cli_env):
+    rows = list(csv.DictReader(io.StringIO(run_cli("parks", "--format", "csv", env=cli_env).stdout)))
+    assert len(rows) == 11 and rows[0]["park_id"] == "zq_hitech"
+
+
+def test_parcels_geojson_in_wgs84_with_metrics(cli_env):
+    fc = json.loads(run_cli("parcels", "--park", "gy_jinli", "--format", "geojson", env=cli_env).stdout)
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == 450
+    props = fc["features"][0]["properties"]
+    for key in ("parcel_id", "area_m2", "area_mu", "plot_ratio", "building_coefficient",
+                "investment_per_mu_wan", "output_per_mu_wan", "tax_per_mu_wan"):
+        assert key in props
+    lon, lat = fc["features"][0]["geometry"]["coordinates"][0][0]
+    assert 111 < lon < 113 and 22 < lat < 25  # lon/lat order, Zhaoqing
+
+
+def test_parcels_json_metrics_match_the_area(cli_env):
+    rows = json.loads(run_cli("parcels", "--park", "dz_park", "--format", "json", env=cli_env).stdout)
+    assert len(rows) == 350
+    for row in rows[:20]:
+        assert row["area_mu"] == pytest.approx(row["area_m2"] / (10_000 / 15))
+
+
+def test_available_filters(cli_env):
+    rows = json.loads(run_cli("available", "--park", "zq_hitech", "--min-area-mu", "50",
+                              "--max-area-mu", "200", "--land-use", "1001", env=cli_env).stdout)
+    assert rows, "the sample has mid-sized available land in the High-tech Zone"
+    assert all(50 <= r["area_mu"] <= 200 for r in rows)
+    assert all(r["land_use_code"].startswith("1001") for r in rows)
+    assert all(r["status"] in ("available", "approved_unsupplied") for r in rows)
+    assert [r["area_mu"] for r in rows] == sorted((r["area_mu"] for r in rows), reverse=True)
+
+
+def test_idle_warnings(cli_env):
+    rows = json.loads(run_cli("idle", "--as-of", "2026-10-31", env=cli_env).stdout)
+    assert {r["stage"] for r in rows} == {"fee", "repossession"}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["parcels", "--park", "no_such_park"], "unknown park"),
+    (["available", "--min-area-mu", "abc"], "not a number"),
+    (["available", "--min-area-mu", "-5"], "must not be negative"),
+    (["available", "--min-area-mu", "90", "--max-area-mu", "10"], "larger than the maximum"),
+    (["available", "--status", "sold"], "unknown status"),
+    (["idle", "--as-of", "31/10/2026"], "not a date"),
+    (["--store", "/tmp/store.txt", "parks"], "must end in .gpkg"),
+    (["--store", "http://example.org/x.gpkg", "parks"], "unsupported store"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_exits_2_with_one_line(cli_env, args, message):
+    proc = run_cli(*args, env=cli_env, check=False)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_new_store_is_created_and_seeded_and_sample_untouched(tmp_path, cli_env):
+    before = hashlib.sha256(SAMPLE_GPKG.read_bytes()).hexdigest()
+    target = tmp_path / "nested" / "new.gpkg"
+    parks = json.loads(run_cli("--store", str(target), "parks", env=cli_env).stdout)
+    assert target.exists() and len(parks) == 11
+    info = json.loads(run_cli("--store", str(target), "info", env=cli_env).stdout)
+    assert info["synthetic"] == "true" and info["store"] == str(target)
+    assert hashlib.sha256(SAMPLE_GPKG.read_bytes()).hexdigest() == before
+
+
+def test_store_from_environment(cli_env, store_path):
+    info = json.loads(run_cli("info", env=cli_env).stdout)
+    assert info["store"] == str(store_path)
