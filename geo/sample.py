@@ -259,7 +259,7 @@ def _attributes(rng, park, boxes, edge_q, chain_codes, industries, min_pr, as_of
     enterprise = np.where(supplied & (status != "reserved"), ent_name + suffix + "有限公司", None)
 
     return pd.DataFrame({
-        "parcel_id": [f"{park.park_id}-{k:06d}" for k in range(1, n + 1)],
+        "parcel_id": np.char.add(f"{park.park_id}-", np.char.zfill(np.arange(1, n + 1).astype(str), 6)),
         "park_id": park.park_id,
         "land_use_code": land_use,
         "status": status,
