@@ -101,8 +101,12 @@ def idle_land_warnings(parcels: pd.DataFrame, as_of: date | None = None) -> pd.D
     return out.sort_values(["park_id", "days_overdue"], ascending=[True, False]).reset_index(drop=True)
 
 
-def _aggregate(frame: pd.DataFrame, keys: list[str], standards: Standards) -> pd.DataFrame:
-    """Sum areas by status class and compute intensity figures per group of ``keys``."""
+def aggregate_sums(frame: pd.DataFrame, keys: list[str], standards: Standards) -> pd.DataFrame:
+    """Additive parts of the aggregates per group of ``keys``: counts, areas, enterprise sums, grades.
+
+    Sums of two disjoint sets of parcels add up to the sums of their union, so the Dask path
+    (:mod:`geo.province`) computes these per partition, adds them and calls :func:`finish_aggregate`.
+    """
     s = frame.status
     mu = frame.area_mu
     enterprise = s.isin(ENTERPRISE_STATUSES)
@@ -124,20 +128,38 @@ def _aggregate(frame: pd.DataFrame, keys: list[str], standards: Standards) -> pd
         "enterprise_output_wan": frame.output_wan.where(enterprise, 0.0).fillna(0.0),
         "enterprise_tax_wan": frame.tax_wan.where(enterprise, 0.0).fillna(0.0),
     })
+    for g in GRADES:
+        parts[f"grade_{g}"] = (enterprise & frame.grade.eq(g).fillna(False)).astype(int)
     parts[keys] = frame[keys]
-    sums = parts.groupby(keys, sort=False).sum()
+    return parts.groupby(keys, sort=False).sum()
+
+
+def indicator_stats(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Mean and median of each intensity indicator among enterprises, per group of ``keys``."""
+    enterprise = frame.status.isin(ENTERPRISE_STATUSES)
+    stats = frame.loc[enterprise].groupby(keys, sort=False)[INTENSITY_INDICATORS].agg(["mean", "median"])
+    stats.columns = [f"{ind}_{stat}" for ind, stat in stats.columns]
+    return stats
+
+
+def finish_aggregate(sums: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
+    """Ratios from the summed parts (see :func:`aggregate_sums`), joined with the indicator stats."""
+    sums = sums.copy()
     with np.errstate(divide="ignore", invalid="ignore"):
         sums["occupancy_rate"] = sums.occupied_area_mu / sums.industrial_area_mu
         sums["plot_ratio"] = sums.enterprise_floor_m2 / sums.enterprise_area_m2
         sums["building_coefficient"] = sums.enterprise_footprint_m2 / sums.enterprise_area_m2
         for col in ("investment", "output", "tax"):
             sums[f"{col}_per_mu_wan"] = sums[f"enterprise_{col}_wan"] / sums.enterprise_area_mu
-    stats = frame.loc[enterprise].groupby(keys, sort=False)[INTENSITY_INDICATORS].agg(["mean", "median"])
-    stats.columns = [f"{ind}_{stat}" for ind, stat in stats.columns]
-    grades = frame.loc[enterprise].groupby(keys, sort=False).grade.value_counts().unstack(fill_value=0)
-    grades = grades.reindex(columns=list(GRADES), fill_value=0).add_prefix("grade_")
-    out = sums.drop(columns=[c for c in sums.columns if c.startswith("enterprise_") and c != "enterprise_area_mu"])
-    return out.join(stats).join(grades).fillna({f"grade_{g}": 0 for g in GRADES})
+    grades = sums[[f"grade_{g}" for g in GRADES]]
+    out = sums.drop(columns=[c for c in sums.columns if c.startswith("grade_")
+                             or (c.startswith("enterprise_") and c != "enterprise_area_mu")])
+    return out.join(stats).join(grades)
+
+
+def _aggregate(frame: pd.DataFrame, keys: list[str], standards: Standards) -> pd.DataFrame:
+    """Sum areas by status class and compute intensity figures per group of ``keys``."""
+    return finish_aggregate(aggregate_sums(frame, keys, standards), indicator_stats(frame, keys))
 
 
 def _prepare(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, standards: Standards) -> pd.DataFrame:
