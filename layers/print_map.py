@@ -1,0 +1,588 @@
+"""Print maps with matplotlib: a park on A4/A3 paper, laid out like a QGIS print layout.
+
+Each page carries a title and subtitle (park, theme, dates), the map in a theme (status, land
+use, or an intensity indicator classified with mapclassify; match candidates outlined), a
+legend, a scale bar measured in the park's CGCS2000 Gauss-Krüger zone, a north arrow pointing
+to true north (the meridian convergence is printed), an inset locator map of Zhaoqing's
+districts, and the data-as-of, source (synthetic flag) and CRS notes.
+
+Chinese text uses Noto Sans CJK SC (Debian ``fonts-noto-cjk``), embedded in PDFs as Type 42 /
+CID fonts so that the text is extractable. No browser is involved; drawing is vectorised (one
+``PathCollection`` per layer, built from shapely coordinate arrays).
+"""
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import geopandas as gpd
+import mapclassify
+import matplotlib
+import numpy as np
+import pandas as pd
+import shapely
+from matplotlib import font_manager
+from matplotlib.collections import PathCollection
+from matplotlib.colors import to_rgba_array
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.path import Path as MplPath
+from matplotlib_scalebar.scalebar import ScaleBar
+from pyproj import CRS, Transformer
+
+from geo.crs import CGCS2000, projected_crs_for
+from geo.errors import ParkAtlasError
+from geo.metrics import ENTERPRISE_STATUSES, INTENSITY_INDICATORS, with_metrics
+from geo.standards import Standards, load_standards
+
+PAPERS_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
+ORIENTATIONS = ("portrait", "landscape")
+THEMES = ("status", "landuse", "intensity")
+LANGS = ("zh", "en")
+FORMATS = ("pdf", "png")
+DEFAULT_INDICATOR = "output_per_mu_wan"
+MIN_DPI, MAX_DPI = 72, 600
+
+#: Where Debian's fonts-noto-cjk puts the CJK fonts; the first one found is used.
+CJK_FONT_FILES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+)
+CJK_FAMILY = "Noto Sans CJK SC"
+
+#: Artist ids set on the page furniture, so tests (and SVG consumers) can find them.
+GIDS = ("title", "map", "legend", "scalebar", "north_arrow", "locator", "notes", "kpi_table")
+
+MM_PER_INCH = 25.4
+HIGHLIGHT_COLOR = "#0050d0"
+_TEXT = {
+    "theme_status": ("用地状态", "Land status"),
+    "theme_landuse": ("用地分类", "Land use"),
+    "legend": ("图例", "Legend"),
+    "data_as_of": ("数据截至", "Data as of"),
+    "printed": ("制图日期", "Printed"),
+    "source": ("数据来源", "Source"),
+    "synthetic": ("合成示例数据，非官方数据", "SYNTHETIC sample data, not official"),
+    "crs": ("坐标系", "CRS"),
+    "north": ("指北针指向真北；网格北与真北相差 {deg:.2f}°（子午线收敛角）",
+              "North arrow points to true north; grid north differs by {deg:.2f}° (meridian convergence)"),
+    "no_data": ("无企业数据", "No enterprise data"),
+    "candidates": ("匹配候选地块", "Match candidates"),
+    "park_boundary": ("园区范围", "Park boundary"),
+    "locator": ("肇庆市位置图", "Zhaoqing locator"),
+    "kpis": ("园区指标", "Park indicators"),
+    "mu": ("亩", "mu"),
+}
+INDICATOR_NAMES = {
+    "plot_ratio": ("容积率", "Plot ratio"),
+    "building_coefficient": ("建筑系数", "Building coefficient"),
+    "investment_per_mu_wan": ("投资强度（万元/亩）", "Investment per mu (10k yuan)"),
+    "output_per_mu_wan": ("亩均产值（万元/亩）", "Output per mu (10k yuan)"),
+    "tax_per_mu_wan": ("亩均税收（万元/亩）", "Tax per mu (10k yuan)"),
+}
+
+
+def text(key: str, lang: str) -> str:
+    """A print label in ``lang`` (``zh`` or ``en``)."""
+    zh, en = _TEXT[key]
+    return zh if lang == "zh" else en
+
+
+def indicator_name(indicator: str, lang: str) -> str:
+    zh, en = INDICATOR_NAMES[indicator]
+    return zh if lang == "zh" else en
+
+
+def park_name(park: pd.Series, lang: str) -> str:
+    return str(park.name_zh if lang == "zh" else park.name_en)
+
+
+# --- fonts ---------------------------------------------------------------------------------------
+def register_cjk_font() -> str:
+    """Register the Noto CJK font with matplotlib and return its family name.
+
+    Raises :class:`ParkAtlasError` when no CJK font is installed (Chinese would print as boxes).
+    """
+    if any(f.name == CJK_FAMILY for f in font_manager.fontManager.ttflist):
+        return CJK_FAMILY
+    for candidate in CJK_FONT_FILES:
+        if Path(candidate).exists():
+            font_manager.fontManager.addfont(candidate)
+            return CJK_FAMILY
+    raise ParkAtlasError("no CJK font found; install Debian's fonts-noto-cjk (bash scripts/setup.sh)")
+
+
+def print_rc() -> dict:
+    """matplotlib settings for print: CJK font first, fonts embedded as Type 42 (extractable text)."""
+    family = register_cjk_font()
+    return {
+        "font.family": "sans-serif",
+        "font.sans-serif": [family, "DejaVu Sans"],
+        "pdf.fonttype": 42,
+        "ps.fonttype": 42,
+        "axes.unicode_minus": False,
+        "svg.fonttype": "none",
+    }
+
+
+# --- options -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PageSpec:
+    """Paper, orientation and resolution of a printed page."""
+
+    paper: str = "A4"
+    orientation: str = "landscape"
+    dpi: int = 200
+
+    def __post_init__(self):
+        if self.paper not in PAPERS_MM:
+            raise ParkAtlasError(f"unknown paper {self.paper!r}; one of {', '.join(PAPERS_MM)}")
+        if self.orientation not in ORIENTATIONS:
+            raise ParkAtlasError(f"unknown orientation {self.orientation!r}; one of {', '.join(ORIENTATIONS)}")
+        if not MIN_DPI <= int(self.dpi) <= MAX_DPI:
+            raise ParkAtlasError(f"dpi {self.dpi} out of range; give {MIN_DPI}–{MAX_DPI} (150–300 for print)")
+
+    @property
+    def size_mm(self) -> tuple[float, float]:
+        short, long = PAPERS_MM[self.paper]
+        return (long, short) if self.orientation == "landscape" else (short, long)
+
+    @property
+    def size_inches(self) -> tuple[float, float]:
+        w, h = self.size_mm
+        return w / MM_PER_INCH, h / MM_PER_INCH
+
+    @property
+    def landscape(self) -> bool:
+        return self.orientation == "landscape"
+
+
+def check_theme(theme: str, indicator: str | None) -> str | None:
+    """Validate a theme (and its indicator); returns the indicator to use (None unless intensity)."""
+    if theme not in THEMES:
+        raise ParkAtlasError(f"unknown theme {theme!r}; one of {', '.join(THEMES)}")
+    if theme != "intensity":
+        return None
+    indicator = indicator or DEFAULT_INDICATOR
+    if indicator not in INTENSITY_INDICATORS:
+        raise ParkAtlasError(f"unknown indicator {indicator!r}; one of {', '.join(INTENSITY_INDICATORS)}")
+    return indicator
+
+
+# --- styling -------------------------------------------------------------------------------------
+@dataclass
+class ThemeStyle:
+    """Face colour per parcel and the legend entries (label, colour) of a theme."""
+
+    colors: np.ndarray
+    legend: list[tuple[str, str]]
+    title: str
+
+
+def _area_label(label: str, area_mu: float, lang: str) -> str:
+    return f"{label}（{area_mu:,.0f} 亩）" if lang == "zh" else f"{label} ({area_mu:,.0f} mu)"
+
+
+def _categorical(parcels: pd.DataFrame, column: str, table: pd.DataFrame, label_col: str,
+                 lang: str, title: str) -> ThemeStyle:
+    table = table.set_index("code")
+    values = parcels[column].astype("string")
+    colors = values.map(table["color"]).fillna("#ffffff").to_numpy(dtype=object)
+    area = parcels.groupby(values, sort=False).area_mu.sum()
+    legend = [(_area_label(str(table.at[code, label_col]), area[code], lang), table.at[code, "color"])
+              for code in table.index if code in area.index]
+    return ThemeStyle(colors, legend, title)
+
+
+def theme_style(parcels: pd.DataFrame, theme: str, *, lang: str = "zh", indicator: str | None = None,
+                scheme: str = "Quantiles", k: int = 5, cmap: str = "YlOrRd",
+                standards: Standards | None = None) -> ThemeStyle:
+    """Colours and legend of ``parcels`` (with metrics) in a theme.
+
+    ``status`` and ``landuse`` take colours and labels from ``data/standards/statuses.csv`` and
+    ``land_use.csv``; ``intensity`` classifies ``indicator`` among enterprises with the
+    mapclassify ``scheme`` into ``k`` classes (others are grey: no enterprise data).
+    """
+    standards = standards or load_standards()
+    indicator = check_theme(theme, indicator)
+    if theme == "status":
+        label = "label_zh" if lang == "zh" else "label_en"
+        return _categorical(parcels, "status", standards.statuses, label, lang, text("theme_status", lang))
+    if theme == "landuse":
+        label = "name_zh" if lang == "zh" else "name_en"
+        return _categorical(parcels, "land_use_code", standards.land_use, label, lang, text("theme_landuse", lang))
+    values = parcels[indicator].to_numpy(dtype=float, na_value=np.nan)
+    measured = parcels.status.isin(ENTERPRISE_STATUSES).to_numpy() & np.isfinite(values)
+    colors = np.full(len(parcels), "#e6e6e6", dtype=object)
+    legend: list[tuple[str, str]] = []
+    if measured.sum() >= 2:
+        classes = min(k, len(np.unique(values[measured])))
+        try:
+            classifier = mapclassify.classify(values[measured], scheme=scheme, k=classes)
+        except (ValueError, KeyError) as exc:
+            raise ParkAtlasError(f"cannot classify {indicator} with scheme {scheme!r}: {exc}") from None
+        palette = matplotlib.colormaps[cmap](np.linspace(0.15, 0.95, classifier.k))
+        hexes = np.array([matplotlib.colors.to_hex(c) for c in palette], dtype=object)
+        colors[measured] = hexes[classifier.yb]
+        lower = np.r_[values[measured].min(), classifier.bins[:-1]]
+        digits = 2 if indicator in ("plot_ratio", "building_coefficient") else 0
+        legend = [(f"{lo:,.{digits}f} – {hi:,.{digits}f}", hexes[i])
+                  for i, (lo, hi) in enumerate(zip(lower, classifier.bins))]
+    legend.append((text("no_data", lang), "#e6e6e6"))
+    return ThemeStyle(colors, legend, indicator_name(indicator, lang))
+
+
+# --- drawing -------------------------------------------------------------------------------------
+def polygon_paths(geoms) -> tuple[list[MplPath], np.ndarray]:
+    """matplotlib paths (holes kept) for polygons, built from shapely coordinate arrays.
+
+    Returns the paths and, for each path, the position of its source geometry in ``geoms``
+    (a MultiPolygon yields one path per part). Empty geometries yield no path.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    keep = np.flatnonzero(~shapely.is_empty(geoms) & ~shapely.is_missing(geoms))
+    parts, part_owner = shapely.get_parts(geoms[keep], return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    if not len(coords):
+        return [], np.empty(0, dtype=int)
+    codes = np.full(len(coords), MplPath.LINETO, dtype=MplPath.code_type)
+    ring_start = np.r_[0, np.flatnonzero(np.diff(coord_ring)) + 1]
+    codes[ring_start] = MplPath.MOVETO
+    codes[np.r_[ring_start[1:] - 1, len(coords) - 1]] = MplPath.CLOSEPOLY
+    coord_part = ring_part[coord_ring]
+    cuts = np.flatnonzero(np.diff(coord_part)) + 1
+    paths = [MplPath(v, c) for v, c in zip(np.split(coords, cuts), np.split(codes, cuts))]
+    return paths, keep[part_owner]
+
+
+def draw_polygons(ax, geoms, *, facecolor="none", edgecolor="#555555", linewidth=0.2,
+                  zorder=2, gid: str | None = None) -> PathCollection:
+    """Draw polygons as one ``PathCollection`` (per-polygon colours allowed)."""
+    paths, owner = polygon_paths(geoms)
+
+    def per_path(color):
+        if isinstance(color, str):
+            return color
+        return to_rgba_array(np.asarray(color, dtype=object)[owner].tolist()) if len(owner) else "none"
+
+    collection = PathCollection(paths, facecolors=per_path(facecolor), edgecolors=per_path(edgecolor),
+                                linewidths=linewidth, zorder=zorder)
+    collection.set_gid(gid)
+    ax.add_collection(collection)
+    return collection
+
+
+def grid_convergence_deg(lon: float, lat: float, projected_crs) -> float:
+    """Clockwise angle (°) from grid north to true north at (lon, lat) in ``projected_crs``."""
+    to_grid = Transformer.from_crs(CGCS2000, projected_crs, always_xy=True)
+    x0, y0 = to_grid.transform(lon, lat)
+    x1, y1 = to_grid.transform(lon, lat + 0.01)
+    return math.degrees(math.atan2(x1 - x0, y1 - y0))
+
+
+def add_north_arrow(ax, convergence_deg: float, *, xy=(0.94, 0.90), length_pt: float = 26):
+    """A north arrow at axes fraction ``xy``, rotated from grid up to true north."""
+    theta = math.radians(convergence_deg)
+    dx, dy = length_pt * math.sin(theta), length_pt * math.cos(theta)
+    arrow = ax.annotate("", xy=xy, xycoords="axes fraction", xytext=(-dx, -dy), textcoords="offset points",
+                        arrowprops={"arrowstyle": "-|>,head_width=0.5,head_length=0.9", "lw": 1.6,
+                                    "color": "black", "shrinkA": 0, "shrinkB": 0}, zorder=20)
+    arrow.set_gid("north_arrow")
+    label = ax.annotate("N", xy=xy, xycoords="axes fraction", xytext=(dx * 0.25, 4 + dy * 0.1),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=11,
+                        fontweight="bold", zorder=20)
+    label.set_gid("north_arrow")
+    return arrow
+
+
+def add_scalebar(ax) -> ScaleBar:
+    """A scale bar for axes in metres of a projected CRS (dx = 1 m per data unit)."""
+    bar = ScaleBar(1, "m", location="lower left", box_alpha=0.85, border_pad=0.6, length_fraction=0.25,
+                   font_properties={"size": 8})
+    bar.set_gid("scalebar")
+    ax.add_artist(bar)
+    return bar
+
+
+def _fit_extent(ax, bounds, pad: float = 0.06) -> None:
+    """Show ``bounds`` (plus padding) at equal scale, widening one axis to fill the axes box."""
+    minx, miny, maxx, maxy = bounds
+    span = max(maxx - minx, maxy - miny, 200.0)
+    w, h = maxx - minx + 2 * pad * span, maxy - miny + 2 * pad * span
+    box = ax.get_position()
+    fig_w, fig_h = ax.figure.get_size_inches()
+    box_ratio = (box.width * fig_w) / (box.height * fig_h)
+    if w / h < box_ratio:
+        w = h * box_ratio
+    else:
+        h = w / box_ratio
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    ax.set_xlim(cx - w / 2, cx + w / 2)
+    ax.set_ylim(cy - h / 2, cy + h / 2)
+    ax.set_aspect("equal", adjustable="box")
+
+
+def _map_axes(fig, rect):
+    ax = fig.add_axes(rect)
+    ax.set_gid("map")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_linewidth(0.8)
+    return ax
+
+
+def draw_locator(ax, districts: gpd.GeoDataFrame, highlight: gpd.GeoSeries, crs, lang: str) -> None:
+    """Inset locator: Zhaoqing's districts, the park (or parcel) in red."""
+    ax.set_gid("locator")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    projected = districts.to_crs(crs)
+    draw_polygons(ax, projected.geometry.values, facecolor="#f2efe9", edgecolor="#7a7a7a", linewidth=0.4)
+    target = highlight.to_crs(crs)
+    draw_polygons(ax, target.values, facecolor="#d62728", edgecolor="#d62728", linewidth=1.2, zorder=5)
+    centre = target.union_all().centroid
+    ax.plot([centre.x], [centre.y], marker="o", ms=7, mfc="none", mec="#d62728", mew=1.2, zorder=6)
+    label_col = "name_zh" if lang == "zh" else "name_en"
+    if label_col in projected.columns:
+        points = projected.geometry.representative_point()
+        for name, pt in zip(projected[label_col], points):
+            ax.text(pt.x, pt.y, str(name), fontsize=5, color="#555555", ha="center", va="center", zorder=4)
+    _fit_extent(ax, projected.total_bounds, pad=0.02)
+    ax.set_title(text("locator", lang), fontsize=8, pad=2)
+
+
+def draw_legend(ax, style: ThemeStyle, *, highlight: bool, lang: str, fontsize: float = 8) -> None:
+    """Legend of the theme in a panel axes."""
+    ax.axis("off")
+    handles = [Patch(facecolor=c, edgecolor="#555555", linewidth=0.4) for _, c in style.legend]
+    labels = [label for label, _ in style.legend]
+    handles.append(Patch(facecolor="none", edgecolor="black", linewidth=1.2))
+    labels.append(text("park_boundary", lang))
+    if highlight:
+        handles.append(Patch(facecolor="none", edgecolor=HIGHLIGHT_COLOR, linewidth=2))
+        labels.append(text("candidates", lang))
+    legend = ax.legend(handles, labels, loc="upper left", frameon=False, fontsize=fontsize,
+                       title=f"{text('legend', lang)} · {style.title}", title_fontsize=fontsize + 1,
+                       alignment="left", borderaxespad=0)
+    legend.set_gid("legend")
+
+
+def kpi_rows(kpis: pd.Series, lang: str) -> list[tuple[str, str]]:
+    """(label, value) rows of a park's KPI table (``geo.metrics.park_kpis`` row)."""
+    zh = lang == "zh"
+    mu = "亩" if zh else "mu"
+
+    def num(v, digits=0, suffix=""):
+        return "–" if v is None or pd.isna(v) else f"{v:,.{digits}f}{suffix}"
+
+    grades = " / ".join(str(int(kpis.get(f"grade_{g}", 0) or 0)) for g in "ABCD")
+    return [
+        ("地块数" if zh else "Parcels", num(kpis.parcel_count)),
+        ("总面积" if zh else "Total area", num(kpis.total_area_mu, 0, f" {mu}")),
+        ("工业用地" if zh else "Industrial", num(kpis.industrial_area_mu, 0, f" {mu}")),
+        ("已用地" if zh else "Occupied", num(kpis.occupied_area_mu, 0, f" {mu}")),
+        ("可供地" if zh else "Available", num(kpis.available_area_mu, 0, f" {mu}")),
+        ("闲置 / 低效" if zh else "Idle / inefficient",
+         f"{num(kpis.idle_area_mu)} / {num(kpis.inefficient_area_mu, 0, f' {mu}')}"),
+        ("土地利用率" if zh else "Occupancy", num(100 * kpis.occupancy_rate, 1, " %")),
+        (INDICATOR_NAMES["plot_ratio"][0 if zh else 1], num(kpis.plot_ratio, 2)),
+        (INDICATOR_NAMES["building_coefficient"][0 if zh else 1], num(kpis.building_coefficient, 2)),
+        (INDICATOR_NAMES["investment_per_mu_wan"][0 if zh else 1], num(kpis.investment_per_mu_wan, 1)),
+        (INDICATOR_NAMES["output_per_mu_wan"][0 if zh else 1], num(kpis.output_per_mu_wan, 1)),
+        (INDICATOR_NAMES["tax_per_mu_wan"][0 if zh else 1], num(kpis.tax_per_mu_wan, 1)),
+        ("亩均评价 A/B/C/D" if zh else "Grades A/B/C/D", grades),
+    ]
+
+
+def draw_table(ax, rows: list[tuple[str, str]], title: str, *, fontsize: float = 7.5, gid: str = "kpi_table"):
+    """A two-column label/value table filling a panel axes."""
+    ax.axis("off")
+    table = ax.table(cellText=[[a, b] for a, b in rows], colWidths=[0.58, 0.42], bbox=[0, 0, 1, 1],
+                     cellLoc="left", edges="horizontal")
+    table.auto_set_font_size(False)
+    table.set_fontsize(fontsize)
+    for (_, col), cell in table.get_celld().items():
+        cell.set_linewidth(0.3)
+        if col == 1:
+            cell.set_text_props(ha="right")
+            cell._loc = "right"
+    table.set_gid(gid)
+    ax.set_title(title, fontsize=fontsize + 1.5, loc="left", pad=3)
+    return table
+
+
+# --- page ----------------------------------------------------------------------------------------
+@dataclass
+class Layout:
+    """Figure-fraction rectangles of the page furniture."""
+
+    title_y: float
+    subtitle_y: float
+    map: tuple
+    locator: tuple
+    legend: tuple
+    table: tuple | None
+    notes_y: float
+
+
+def page_layout(spec: PageSpec, *, with_table: bool) -> Layout:
+    """Where title, map, locator, legend, table and notes go on the page."""
+    w, h = spec.size_mm
+    m = 10.0
+    header, footer = 24.0, 16.0
+    fx, fy = (lambda v: v / w), (lambda v: v / h)
+    body_top, body_bottom = h - header, footer
+    if spec.landscape:
+        panel_w = 0.29 * (w - 2 * m)
+        map_rect = (fx(m), fy(body_bottom), fx(w - 2 * m - panel_w - 5), fy(body_top - body_bottom))
+        px = fx(w - m - panel_w)
+        pw = fx(panel_w)
+        body = body_top - body_bottom
+        loc_h = min(0.36 * body, panel_w * 0.8)
+        locator = (px, fy(body_top - loc_h), pw, fy(loc_h))
+        rest = body - loc_h - 6
+        legend_h = rest * (0.48 if with_table else 1.0)
+        legend = (px, fy(body_top - loc_h - 6 - legend_h), pw, fy(legend_h))
+        table = (px, fy(body_bottom), pw, fy(rest - legend_h - 3)) if with_table else None
+    else:
+        panel_h = 0.30 * (h - header - footer)
+        map_rect = (fx(m), fy(body_bottom + panel_h + 4), fx(w - 2 * m), fy(body_top - body_bottom - panel_h - 4))
+        col = (w - 2 * m - 8) / 3
+        locator = (fx(m), fy(body_bottom), fx(col), fy(panel_h - 4))
+        if with_table:
+            legend = (fx(m + col + 4), fy(body_bottom), fx(col), fy(panel_h))
+            table = (fx(m + 2 * col + 8), fy(body_bottom), fx(col), fy(panel_h - 4))
+        else:
+            legend = (fx(m + col + 6), fy(body_bottom), fx(2 * col), fy(panel_h))
+            table = None
+    return Layout(title_y=fy(h - 10), subtitle_y=fy(h - 17), map=map_rect, locator=locator, legend=legend,
+                  table=table, notes_y=fy(footer - 5))
+
+
+def source_note(info: dict | None, lang: str) -> str:
+    """The source line: dataset note and the synthetic flag from ``store.dataset_info()``."""
+    info = info or {}
+    synthetic = str(info.get("synthetic", "")).lower() in ("true", "1", "yes")
+    parts = [text("source", lang) + ("：" if lang == "zh" else ": ") + "ParkAtlas"]
+    if info.get("generator"):
+        parts.append(str(info["generator"]))
+    if synthetic:
+        parts.append(text("synthetic", lang))
+    return " · ".join(parts)
+
+
+def crs_note(crs, convergence_deg: float, lang: str) -> str:
+    name = CRS.from_user_input(crs).name
+    sep = "：" if lang == "zh" else ": "
+    return (f"{text('crs', lang)}{sep}{name} ({crs})，存储 EPSG:4490 (CGCS2000) · " if lang == "zh"
+            else f"{text('crs', lang)}{sep}{name} ({crs}), stored EPSG:4490 (CGCS2000) · ") + \
+        text("north", lang).format(deg=abs(convergence_deg))
+
+
+def park_page(fig: Figure, parcels: gpd.GeoDataFrame, park: pd.Series, *, parks: gpd.GeoDataFrame,
+              districts: gpd.GeoDataFrame, spec: PageSpec, theme: str = "status", indicator: str | None = None,
+              scheme: str = "Quantiles", k: int = 5, lang: str = "zh", highlight_ids=None,
+              dataset_info: dict | None = None, kpis: pd.Series | None = None, title: str | None = None,
+              printed: date | None = None, standards: Standards | None = None) -> Figure:
+    """Lay out one park map page on ``fig`` (sized to ``spec``)."""
+    if lang not in LANGS:
+        raise ParkAtlasError(f"unknown language {lang!r}; one of {', '.join(LANGS)}")
+    standards = standards or load_standards()
+    frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels, standards)
+    style = theme_style(frame, theme, lang=lang, indicator=indicator, scheme=scheme, k=k, standards=standards)
+    park_geom = gpd.GeoSeries([park.geometry], crs=parks.crs)
+    crs = projected_crs_for(gpd.GeoDataFrame(geometry=park_geom))
+    layout = page_layout(spec, with_table=kpis is not None)
+
+    fig.set_size_inches(*spec.size_inches)
+    name = park_name(park, lang)
+    fig.text(0.5, layout.title_y, title or f"{name} · {style.title}", ha="center", va="center",
+             fontsize=16 if spec.paper == "A4" else 20, fontweight="bold", gid="title")
+    as_of = park.get("data_as_of") or "–"
+    printed = printed or date.today()
+    subtitle = (f"{park.name_zh}  {park.name_en}  ·  {style.title}  ·  {text('data_as_of', lang)} {as_of}"
+                f"  ·  {text('printed', lang)} {printed.isoformat()}")
+    fig.text(0.5, layout.subtitle_y, subtitle, ha="center", va="center", fontsize=9, color="#333333",
+             gid="subtitle")
+
+    ax = _map_axes(fig, layout.map)
+    projected = frame.to_crs(crs)
+    draw_polygons(ax, projected.geometry.values, facecolor=style.colors, edgecolor="#6b6b6b",
+                  linewidth=0.15, gid="parcels")
+    park_proj = park_geom.to_crs(crs)
+    draw_polygons(ax, park_proj.values, facecolor="none", edgecolor="black", linewidth=1.0, zorder=4,
+                  gid="park_boundary")
+    ids = list(highlight_ids) if highlight_ids is not None else []
+    if ids:
+        chosen = projected.loc[projected.parcel_id.isin(ids)]
+        draw_polygons(ax, chosen.geometry.values, facecolor="none", edgecolor=HIGHLIGHT_COLOR, linewidth=1.6,
+                      zorder=5, gid="candidates")
+    context = districts.to_crs(crs)
+    draw_polygons(ax, context.geometry.values, facecolor="none", edgecolor="#9a9a9a", linewidth=0.6,
+                  zorder=1, gid="districts")
+    _fit_extent(ax, park_proj.total_bounds)
+    add_scalebar(ax)
+    centre = park_geom.union_all().centroid
+    convergence = grid_convergence_deg(centre.x, centre.y, crs)
+    add_north_arrow(ax, convergence)
+
+    draw_locator(fig.add_axes(layout.locator), districts, park_geom, crs, lang)
+    draw_legend(fig.add_axes(layout.legend), style, highlight=bool(ids), lang=lang,
+                fontsize=8 if spec.paper == "A4" else 9)
+    if kpis is not None:
+        draw_table(fig.add_axes(layout.table), kpi_rows(kpis, lang), text("kpis", lang))
+    fig.text(0.5, layout.notes_y, source_note(dataset_info, lang), ha="center", va="center", fontsize=7,
+             color="#444444", gid="notes")
+    fig.text(0.5, layout.notes_y - 4.5 / spec.size_mm[1], crs_note(crs, convergence, lang), ha="center",
+             va="center", fontsize=6.5, color="#444444", gid="crs_note")
+    return fig
+
+
+def save_figure(fig: Figure, fmt: str, dpi: int, out=None) -> bytes | None:
+    """Save ``fig`` as PDF (vector, fonts embedded) or PNG; to ``out`` (path/file) or return bytes."""
+    if fmt not in FORMATS:
+        raise ParkAtlasError(f"unknown print format {fmt!r}; one of {', '.join(FORMATS)}")
+    with matplotlib.rc_context(print_rc()):
+        target = out if out is not None else io.BytesIO()
+        fig.savefig(target, format=fmt, dpi=dpi, metadata=_metadata(fig, fmt))
+    return None if out is not None else target.getvalue()
+
+
+def _metadata(fig: Figure, fmt: str) -> dict:
+    title = next((t.get_text() for t in fig.texts if t.get_gid() == "title"), "ParkAtlas")
+    return {"Title": title, "Creator": "ParkAtlas"} if fmt == "pdf" else {"Title": title, "Software": "ParkAtlas"}
+
+
+def render_park_map(parcels: gpd.GeoDataFrame, park: pd.Series, *, parks: gpd.GeoDataFrame,
+                    districts: gpd.GeoDataFrame, fmt: str = "pdf", paper: str = "A4",
+                    orientation: str = "landscape", dpi: int = 200, out=None, **options) -> bytes | None:
+    """Render a park map page to PDF or PNG.
+
+    Parameters
+    ----------
+    parcels : GeoDataFrame
+        The park's parcels (store schema; metrics added when missing).
+    park : Series
+        The park's row of ``store.read_parks()``.
+    parks, districts : GeoDataFrame
+        All parks and Zhaoqing's districts (context and locator).
+    fmt : {"pdf", "png"}
+    paper, orientation, dpi
+        A4/A3, portrait/landscape, 72–600 dpi.
+    out : path or file, optional
+        Where to write; bytes are returned when omitted.
+    **options
+        ``theme``, ``indicator``, ``scheme``, ``k``, ``lang``, ``highlight_ids``, ``dataset_info``,
+        ``kpis``, ``title``, ``printed``, ``standards`` — see :func:`park_page`.
+    """
+    spec = PageSpec(paper, orientation, dpi)
+    with matplotlib.rc_context(print_rc()):
+        fig = Figure(figsize=spec.size_inches)
+        park_page(fig, parcels, park, parks=parks, districts=districts, spec=spec, **options)
+        return save_figure(fig, fmt, spec.dpi, out)
