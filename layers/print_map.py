@@ -188,33 +188,37 @@ def _area_label(label: str, area_mu: float, lang: str) -> str:
 
 
 def _categorical(parcels: pd.DataFrame, column: str, table: pd.DataFrame, label_col: str,
-                 lang: str, title: str) -> ThemeStyle:
+                 lang: str, title: str, area_in_legend: bool) -> ThemeStyle:
     table = table.set_index("code")
     values = parcels[column].astype("string")
     colors = values.map(table["color"]).fillna("#ffffff").to_numpy(dtype=object)
     area = parcels.groupby(values, sort=False).area_mu.sum()
-    legend = [(_area_label(str(table.at[code, label_col]), area[code], lang), table.at[code, "color"])
+    legend = [(_area_label(str(table.at[code, label_col]), area[code], lang) if area_in_legend
+               else str(table.at[code, label_col]), table.at[code, "color"])
               for code in table.index if code in area.index]
     return ThemeStyle(colors, legend, title)
 
 
 def theme_style(parcels: pd.DataFrame, theme: str, *, lang: str = "zh", indicator: str | None = None,
-                scheme: str = "Quantiles", k: int = 5, cmap: str = "YlOrRd",
+                scheme: str = "Quantiles", k: int = 5, cmap: str = "YlOrRd", area_in_legend: bool = True,
                 standards: Standards | None = None) -> ThemeStyle:
     """Colours and legend of ``parcels`` (with metrics) in a theme.
 
     ``status`` and ``landuse`` take colours and labels from ``data/standards/statuses.csv`` and
-    ``land_use.csv``; ``intensity`` classifies ``indicator`` among enterprises with the
+    ``land_use.csv`` (labels with the area in 亩 unless ``area_in_legend`` is False);
+    ``intensity`` classifies ``indicator`` among enterprises with the
     mapclassify ``scheme`` into ``k`` classes (others are grey: no enterprise data).
     """
     standards = standards or load_standards()
     indicator = check_theme(theme, indicator)
     if theme == "status":
         label = "label_zh" if lang == "zh" else "label_en"
-        return _categorical(parcels, "status", standards.statuses, label, lang, text("theme_status", lang))
+        return _categorical(parcels, "status", standards.statuses, label, lang, text("theme_status", lang),
+                            area_in_legend)
     if theme == "landuse":
         label = "name_zh" if lang == "zh" else "name_en"
-        return _categorical(parcels, "land_use_code", standards.land_use, label, lang, text("theme_landuse", lang))
+        return _categorical(parcels, "land_use_code", standards.land_use, label, lang, text("theme_landuse", lang),
+                            area_in_legend)
     values = parcels[indicator].to_numpy(dtype=float, na_value=np.nan)
     measured = parcels.status.isin(ENTERPRISE_STATUSES).to_numpy() & np.isfinite(values)
     colors = np.full(len(parcels), "#e6e6e6", dtype=object)
