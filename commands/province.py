@@ -1,0 +1,86 @@
+"""Province-scale commands on partitioned GeoParquet and Dask: generate, kpis, available."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from commands.core import PARK_KEYS, PARCEL_KEYS, _positive
+from commands.output import FORMATS, _records, emit, emit_object
+
+GROUP_KEYS = ["group", "park_count", *[k for k in PARK_KEYS if k not in
+                                       ("park_id", "name_zh", "name_en", "group", "district_code", "data_as_of")]]
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _dataset(text: str) -> Path:
+    return Path(text)
+
+
+def cmd_generate(args) -> None:
+    from geo.province import write_parquet_sample
+
+    path = write_parquet_sample(args.parquet, args.parcels, chunk_size=args.chunk_size, seed=args.seed)
+    emit_object({"parquet": str(path), "parcels": args.parcels, "chunk_size": args.chunk_size, "seed": args.seed})
+
+
+def cmd_kpis(args) -> None:
+    from geo.province import dask_client, province_kpis
+
+    with dask_client(args.scheduler):
+        table = province_kpis(args.parquet, by=args.by)
+    emit(table[PARK_KEYS if args.by == "park" else GROUP_KEYS], args.format)
+
+
+def cmd_available(args) -> None:
+    from geo.province import available_land, dask_client
+
+    filters = {"min_area_mu": args.min_area_mu, "max_area_mu": args.max_area_mu,
+               "land_use_codes": [args.land_use] if args.land_use else None, "statuses": args.status,
+               "ready_only": args.ready}
+    with dask_client(args.scheduler):
+        found = available_land(args.parquet, top=args.top, **filters)
+    keys = [k for k in PARCEL_KEYS if k != "geometry" and k in found["largest"].columns]
+    emit_object({"parks": _records(found["parks"]), "largest": _records(found["largest"][keys])})
+
+
+def register(subparsers) -> None:
+    province = subparsers.add_parser(
+        "province", help="KPIs and available land over partitioned GeoParquet on Dask (millions of parcels)")
+    sub = province.add_subparsers(dest="province_command", required=True, parser_class=type(province))
+
+    def dataset_args(p):
+        p.add_argument("--parquet", type=_dataset, required=True,
+                       help="dataset folder: parks.parquet + parcels/park_id=<id>/*.parquet")
+        p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 (default: local threads)")
+
+    p = sub.add_parser("generate", help="write N synthetic parcels as partitioned GeoParquet, chunk by chunk")
+    p.add_argument("--parquet", type=_dataset, required=True, help="folder to create")
+    p.add_argument("--parcels", type=_count, required=True, help="number of parcels, e.g. 10_000_000")
+    p.add_argument("--chunk-size", type=_count, default=100_000, help="parcels per chunk (default 100000)")
+    p.add_argument("--seed", type=int, default=344, help="seed of the first chunk (default 344)")
+    p.set_defaults(handler=cmd_generate)
+
+    p = sub.add_parser("kpis", help="one row per park (or group), as `parks`")
+    dataset_args(p)
+    p.add_argument("--by", choices=("park", "group"), default="park")
+    p.add_argument("--format", choices=FORMATS, default="json")
+    p.set_defaults(handler=cmd_kpis)
+
+    p = sub.add_parser("available", help="available land per park and the largest matching parcels")
+    dataset_args(p)
+    p.add_argument("--min-area-mu", type=_positive)
+    p.add_argument("--max-area-mu", type=_positive)
+    p.add_argument("--land-use", help="land-use code or prefix, e.g. 1001")
+    p.add_argument("--status", action="append", help="status counted as available (repeatable)")
+    p.add_argument("--ready", action="store_true", help="only land ready to build on (净地)")
+    p.add_argument("--top", type=_count, default=20, help="largest parcels listed (default 20)")
+    p.set_defaults(handler=cmd_available)

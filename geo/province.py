@@ -1,0 +1,259 @@
+"""Province scale: KPIs and available land over millions of parcels in partitioned GeoParquet, on Dask.
+
+A city store (GeoPackage or PostGIS read into one GeoDataFrame) is the right tool up to about
+1–2 million parcels. Beyond that, or when one machine's memory will not hold the parcels, keep
+them as GeoParquet partitioned by park (``DIR/parcels/park_id=<id>/part-*.parquet`` plus
+``DIR/parks.parquet``) and run the same metric code per partition on a Dask cluster:
+
+- :func:`write_parquet_sample` writes N synthetic parcels in that layout, one chunk at a time;
+- :func:`province_kpis` gives the rows of :func:`geo.metrics.park_kpis` / :func:`geo.metrics.group_kpis`;
+- :func:`available_land` filters with :func:`geo.availability.available_parcels` per partition.
+
+Additive parts (counts, areas, enterprise sums, grade counts) come from
+:func:`geo.metrics.aggregate_sums` per partition and are added; ratios come from
+:func:`geo.metrics.finish_aggregate` on the totals. Means and medians of the per-parcel indicators
+are exact Dask group-bys (the median shuffles the enterprise rows' indicator columns). The 亩均
+grades rank all enterprises of the dataset together, as in memory: one pass collects the tax per
+亩 of every enterprise (8 bytes each) to rank them with :func:`geo.metrics.mu_grades`, and the grade
+boundaries are applied per partition. Equal values that straddle a grade boundary all get the
+better grade (in memory, the first in row order does), which only matters for exact ties.
+
+Without a scheduler address the computation runs on Dask's local threads; with
+``scheduler="tcp://host:8786"`` it runs on that cluster, whose workers must see ``DIR`` under the
+same path (shared filesystem or object store URL).
+"""
+from __future__ import annotations
+
+import contextlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from geo.availability import available_parcels
+from geo.errors import ParkAtlasError
+from geo.metrics import (ENTERPRISE_STATUSES, INTENSITY_INDICATORS, aggregate_sums, finish_aggregate,
+                         mu_grades, parcel_metrics)
+from geo.standards import Standards, load_standards
+
+PARCELS_DIR = "parcels"
+PARKS_FILE = "parks.parquet"
+#: Columns the KPIs read from the parcel files (geometry for the areas).
+KPI_COLUMNS = ["status", "land_use_code", "floor_area_m2", "footprint_m2", "investment_wan",
+               "output_wan", "tax_wan", "geometry"]
+KEYS = {"park": "park_id", "group": "group"}
+
+
+def write_parquet_sample(directory, n_parcels: int, *, chunk_size: int = 100_000, seed: int = 344) -> Path:
+    """Write ``n_parcels`` synthetic parcels as GeoParquet partitioned by park, chunk by chunk.
+
+    Each chunk is :func:`geo.sample.generate` with its own seed (``seed + chunk``); parcel ids get
+    a ``c<chunk>-`` prefix so they stay unique. Only one chunk is in memory at a time.
+
+    Parameters
+    ----------
+    directory : path
+        Created if missing; must not already hold a ``parcels/`` folder.
+    n_parcels : int
+        Total number of parcels.
+    chunk_size : int
+        Parcels generated and written per step (memory ≈ 350 bytes × chunk_size × a few).
+    seed : int
+        Seed of the first chunk.
+
+    Returns
+    -------
+    Path
+        ``directory``.
+    """
+    from geo.sample import generate
+
+    directory = Path(directory)
+    target = directory / PARCELS_DIR
+    if target.exists() and any(target.iterdir()):
+        raise ParkAtlasError(f"{target} already holds parcels; choose an empty directory")
+    if n_parcels < 1 or chunk_size < 1:
+        raise ParkAtlasError("the number of parcels and the chunk size must be at least 1")
+    staging = directory / (PARCELS_DIR + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    parks = None
+    for chunk, start in enumerate(range(0, n_parcels, chunk_size)):
+        chunk_parks, parcels = generate(min(chunk_size, n_parcels - start), seed=seed + chunk)
+        parks = chunk_parks if parks is None else parks
+        parcels["parcel_id"] = f"c{chunk:05d}-" + parcels.parcel_id
+        for park_id, part in parcels.groupby("park_id", sort=False):
+            folder = staging / f"park_id={park_id}"
+            folder.mkdir(parents=True, exist_ok=True)
+            # Hive layout: the partition column lives in the folder name, not in the file.
+            part.drop(columns="park_id").to_parquet(folder / f"part-{chunk:05d}.parquet", index=False)
+    parks.to_parquet(directory / PARKS_FILE, index=False)
+    if target.exists():
+        target.rmdir()
+    staging.rename(target)  # readers never see a half-written dataset
+    return directory
+
+
+def read_parks(directory) -> pd.DataFrame:
+    """The parks table stored next to the partitioned parcels."""
+    import geopandas as gpd
+
+    path = Path(directory) / PARKS_FILE
+    if not path.exists():
+        raise ParkAtlasError(f"{path} not found; write a dataset with `cli.py province generate`")
+    return gpd.read_parquet(path)
+
+
+def open_parcels(directory, columns: list[str] | None = None):
+    """The parcels as a lazy dask-geopandas GeoDataFrame, one partition per file, ``park_id`` as str."""
+    import dask_geopandas
+
+    path = Path(directory) / PARCELS_DIR
+    if not path.is_dir():
+        raise ParkAtlasError(f"{path} not found; write a dataset with `cli.py province generate`")
+    ddf = dask_geopandas.read_parquet(str(path), columns=columns)
+    if "park_id" in ddf.columns:
+        ddf["park_id"] = ddf.park_id.astype(str)
+    return ddf
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None = None):
+    """Connect to ``scheduler`` (``tcp://host:8786``) for the block, or use local threads if None."""
+    if scheduler is None:
+        yield None
+        return
+    from distributed import Client
+
+    try:
+        client = Client(scheduler, timeout="10s")
+    except OSError as exc:
+        raise ParkAtlasError(f"cannot reach the Dask scheduler at {scheduler}: {exc}; "
+                             "start it with `dask scheduler` or leave --scheduler out") from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _metric_frame(part, groups: dict, bounds: tuple | None) -> pd.DataFrame:
+    """Attributes (no geometry) with per-parcel metrics, park group and, given bounds, 亩均 grade."""
+    frame = pd.DataFrame(part.drop(columns="geometry")).join(parcel_metrics(part))
+    frame["park_id"] = frame.park_id.astype(str)
+    frame["group"] = frame.park_id.map(groups).astype(object)
+    if bounds is not None:
+        frame["grade"] = _apply_grade_bounds(frame, *bounds)
+    return frame
+
+
+def _enterprise_tax_per_mu(part) -> pd.Series:
+    frame = pd.DataFrame({"status": part.status, "tax_wan": part.tax_wan}).join(parcel_metrics(part))
+    graded = frame.status.isin(ENTERPRISE_STATUSES) & frame.tax_per_mu_wan.notna()
+    return frame.loc[graded, "tax_per_mu_wan"].reset_index(drop=True)
+
+
+def grade_bounds(tax_per_mu: np.ndarray, standards: Standards) -> tuple[np.ndarray, np.ndarray]:
+    """Grade labels and the lowest tax per 亩 in each, from every enterprise's tax per 亩.
+
+    The ranking itself is :func:`geo.metrics.mu_grades`, so the shares are those of
+    ``data/standards/grades.csv``.
+    """
+    frame = pd.DataFrame({"status": ENTERPRISE_STATUSES[0], "tax_per_mu_wan": tax_per_mu})
+    lowest = frame.tax_per_mu_wan.groupby(mu_grades(frame, standards)).min().sort_values(ascending=False)
+    return lowest.index.to_numpy(dtype=object), lowest.to_numpy(dtype=float)
+
+
+def _apply_grade_bounds(frame: pd.DataFrame, labels: np.ndarray, lowest: np.ndarray) -> pd.Series:
+    graded = frame.status.isin(ENTERPRISE_STATUSES) & frame.tax_per_mu_wan.notna()
+    grades = pd.Series(pd.NA, index=frame.index, dtype="string")
+    if len(labels):
+        # First grade (A, B, ...) whose lowest value is at or below the parcel's value.
+        idx = np.searchsorted(-lowest, -frame.loc[graded, "tax_per_mu_wan"].to_numpy(), side="left")
+        grades.loc[graded] = labels[np.minimum(idx, len(labels) - 1)]
+    return grades
+
+
+def province_kpis(directory, *, by: str = "park", standards: Standards | None = None) -> pd.DataFrame:
+    """KPIs per park (or per group) over a partitioned GeoParquet dataset.
+
+    Runs on the active Dask client if any (see :func:`dask_client`), else on local threads.
+
+    Parameters
+    ----------
+    directory : path
+        Dataset written by :func:`write_parquet_sample` (or any data in that layout).
+    by : {"park", "group"}
+        One row per park, in the parks' order (columns of :func:`geo.metrics.park_kpis`), or per
+        group (columns of :func:`geo.metrics.group_kpis`).
+
+    Returns
+    -------
+    DataFrame
+    """
+    import dask
+
+    if by not in KEYS:
+        raise ParkAtlasError(f"unknown grouping {by!r}; one of {', '.join(KEYS)}")
+    key = KEYS[by]
+    standards = standards or load_standards()
+    parks = read_parks(directory)
+    groups = dict(zip(parks.park_id, parks.group))
+    ddf = open_parcels(directory, columns=KPI_COLUMNS + ["park_id"])
+
+    taxes = ddf.map_partitions(_enterprise_tax_per_mu, meta=pd.Series(dtype=float, name="tax_per_mu_wan"))
+    bounds = grade_bounds(taxes.compute().to_numpy(), standards)
+
+    metric_meta = _metric_frame(ddf._meta, groups, bounds)
+    metrics = ddf.map_partitions(_metric_frame, groups, bounds, meta=metric_meta)
+    sums_meta = aggregate_sums(metric_meta, [key], standards)
+    partial = metrics.map_partitions(aggregate_sums, [key], standards, meta=sums_meta)
+    enterprise = metrics.loc[metrics.status.isin(list(ENTERPRISE_STATUSES)), [key, *INTENSITY_INDICATORS]]
+    grouped = enterprise.groupby(key)[INTENSITY_INDICATORS]
+    partial, means, medians = dask.compute(partial, grouped.mean(), grouped.median())
+
+    sums = partial.groupby(level=0, sort=False).sum()
+    stats = pd.concat({"mean": means, "median": medians}, axis=1)
+    stats.columns = [f"{ind}_{stat}" for stat, ind in stats.columns]
+    stats = stats[[f"{ind}_{stat}" for ind in INTENSITY_INDICATORS for stat in ("mean", "median")]]
+    agg = finish_aggregate(sums, stats)
+    agg.index.name = key
+    if by == "park":
+        ident = pd.DataFrame(parks[["park_id", "name_zh", "name_en", "group", "district_code", "data_as_of"]])
+        out = ident.merge(agg.reset_index(), on="park_id", how="left")
+        return out.fillna({"parcel_count": 0, "total_area_mu": 0.0, "available_area_mu": 0.0})
+    out = agg.reset_index()
+    out["park_count"] = out.group.map(parks.groupby("group").size())
+    return out
+
+
+def _available_part(part, filters: dict, top: int, standards: Standards):
+    """Per-park count and area of the matching parcels, and the ``top`` largest of them."""
+    frame = part.join(parcel_metrics(part))
+    found = pd.DataFrame(available_parcels(frame, standards=standards, **filters).drop(columns="geometry"))
+    summary = found.groupby("park_id").area_mu.agg(parcel_count="size", area_mu="sum")
+    return summary, found.head(top)
+
+
+def available_land(directory, *, top: int = 20, standards: Standards | None = None, **filters) -> dict:
+    """Available land over a partitioned dataset, filtered as :func:`geo.availability.available_parcels`.
+
+    Runs on the active Dask client if any, else on local threads. Only per-partition summaries and
+    the ``top`` largest parcels of each partition travel back, so memory does not grow with matches.
+
+    Returns
+    -------
+    dict
+        ``parks``: DataFrame of ``park_id, parcel_count, area_mu`` of the matching parcels;
+        ``largest``: the ``top`` largest matching parcels (attributes and metrics, no geometry).
+    """
+    import dask
+
+    standards = standards or load_standards()
+    ddf = open_parcels(directory)
+    tasks = [dask.delayed(_available_part)(part, filters, top, standards) for part in ddf.to_delayed()]
+    results = dask.compute(*tasks)
+    summaries = pd.concat([summary for summary, _ in results])
+    per_park = summaries.groupby(level=0).sum().rename_axis("park_id").reset_index()
+    found = pd.concat([rows for _, rows in results], ignore_index=True)
+    largest = found.sort_values(["area_mu", "parcel_id"], ascending=[False, True]).head(top)
+    return {"parks": per_park, "largest": largest.reset_index(drop=True)}

@@ -1,0 +1,135 @@
+"""Province scale: partitioned GeoParquet on a Dask LocalCluster gives the in-memory results."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo import province
+from geo.availability import available_parcels
+from geo.errors import ParkAtlasError
+from geo.metrics import group_kpis, park_kpis, with_metrics
+from geo.standards import load_standards
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """3,000 parcels in three chunks (three seeds), partitioned by park."""
+    return province.write_parquet_sample(tmp_path_factory.mktemp("province"), 3_000, chunk_size=1_200, seed=11)
+
+
+@pytest.fixture(scope="module")
+def in_memory(dataset):
+    """The same parcels read back file by file into one GeoDataFrame, with park_id from the folder."""
+    frames = []
+    for path in sorted((dataset / "parcels").rglob("*.parquet")):
+        frame = gpd.read_parquet(path)
+        frame["park_id"] = path.parent.name.removeprefix("park_id=")
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True), province.read_parks(dataset)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield cluster, client
+
+
+def test_layout_is_partitioned_by_park_with_unique_ids(dataset, in_memory):
+    parcels, parks = in_memory
+    folders = {p.name for p in (dataset / "parcels").iterdir()}
+    assert folders == {f"park_id={pid}" for pid in parks.park_id}
+    assert len(parcels) == 3_000
+    assert parcels.parcel_id.is_unique
+    # Three chunks with different seeds: each park folder holds one file per chunk.
+    assert len(list((dataset / "parcels" / "park_id=zq_hitech").glob("*.parquet"))) == 3
+    assert parcels.crs.to_epsg() == 4490
+
+
+def test_park_kpis_on_cluster_equal_in_memory(dataset, in_memory, cluster):
+    parcels, parks = in_memory
+    expected = park_kpis(parcels, parks)
+    got = province.province_kpis(dataset, by="park")
+    assert list(got.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-9)
+    assert got.grade_A.sum() > 0 and got.output_per_mu_wan_median.notna().all()
+
+
+def test_group_kpis_on_cluster_equal_in_memory(dataset, in_memory, cluster):
+    parcels, parks = in_memory
+    expected = group_kpis(parcels, parks).set_index("group").sort_index()
+    got = province.province_kpis(dataset, by="group").set_index("group").sort_index()
+    pd.testing.assert_frame_equal(got[expected.columns], expected, check_dtype=False, check_index_type=False,
+                                  rtol=1e-9)
+
+
+def test_available_land_equals_in_memory_filter(dataset, in_memory, cluster):
+    parcels, _ = in_memory
+    expected = available_parcels(with_metrics(parcels), min_area_mu=60, land_use_codes=["1001"])
+    got = province.available_land(dataset, top=7, min_area_mu=60, land_use_codes=["1001"])
+    per_park = expected.groupby("park_id").area_mu.agg(["size", "sum"])
+    got_parks = got["parks"].set_index("park_id").sort_index()
+    assert got_parks.parcel_count.to_dict() == per_park["size"].to_dict()
+    np.testing.assert_allclose(got_parks.area_mu, per_park["sum"].loc[got_parks.index], rtol=1e-12)
+    top = expected.sort_values(["area_mu", "parcel_id"], ascending=[False, True]).head(7)
+    assert got["largest"].parcel_id.tolist() == top.parcel_id.tolist()
+
+
+def test_grade_bounds_follow_the_standards_shares():
+    values = np.arange(100, 0, -1, dtype=float)  # 100 enterprises, best first
+    labels, lowest = province.grade_bounds(values, load_standards())
+    shares = load_standards().grades.set_index("grade").share
+    assert list(labels) == list(shares.index)
+    # Lowest value in A is the one at the end of the top share, and so on down.
+    assert lowest[0] == 100 - round(shares.iloc[0] * 100) + 1
+    frame = pd.DataFrame({"status": "occupied", "tax_per_mu_wan": values})
+    grades = province._apply_grade_bounds(frame, labels, lowest)
+    assert grades.value_counts().reindex(labels).tolist() == [round(s * 100) for s in shares]
+
+
+def test_refuses_to_overwrite_a_dataset(dataset):
+    before = sorted(p.stat().st_mtime_ns for p in (dataset / "parcels").rglob("*.parquet"))
+    with pytest.raises(ParkAtlasError, match="already holds parcels"):
+        province.write_parquet_sample(dataset, 10)
+    assert sorted(p.stat().st_mtime_ns for p in (dataset / "parcels").rglob("*.parquet")) == before
+
+
+def test_unknown_grouping_and_missing_dataset_are_one_line_errors(tmp_path, dataset):
+    with pytest.raises(ParkAtlasError, match="unknown grouping"):
+        province.province_kpis(dataset, by="district")
+    with pytest.raises(ParkAtlasError, match="province generate"):
+        province.province_kpis(tmp_path)
+
+
+def test_cli_kpis_through_a_scheduler_address(dataset, in_memory, cluster):
+    parcels, parks = in_memory
+    address = cluster[0].scheduler_address
+    assert address.startswith("tcp://")
+    out = subprocess.run([sys.executable, "cli.py", "province", "kpis", "--parquet", str(dataset),
+                          "--scheduler", address], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    rows = {row["park_id"]: row for row in json.loads(out.stdout)}
+    expected = park_kpis(parcels, parks).set_index("park_id")
+    assert set(rows) == set(expected.index)
+    for pid, row in rows.items():
+        assert row["parcel_count"] == expected.loc[pid, "parcel_count"]
+        assert row["tax_per_mu_wan"] == pytest.approx(expected.loc[pid, "tax_per_mu_wan"], rel=1e-9)
+        assert row["grade_B"] == expected.loc[pid, "grade_B"]
+
+
+def test_cli_bad_input_exits_2_with_one_line(tmp_path):
+    out = subprocess.run([sys.executable, "cli.py", "province", "kpis", "--parquet", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1
