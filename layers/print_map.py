@@ -590,3 +590,18 @@ def render_park_map(parcels: gpd.GeoDataFrame, park: pd.Series, *, parks: gpd.Ge
         fig = Figure(figsize=spec.size_inches)
         park_page(fig, parcels, park, parks=parks, districts=districts, spec=spec, **options)
         return save_figure(fig, fmt, spec.dpi, out)
+
+
+def render_park_html(parcels: gpd.GeoDataFrame, *, theme: str = "status", indicator: str | None = None,
+                     lang: str = "zh", highlight_ids=None, context=None) -> str:
+    """The park as one self-contained, offline interactive HTML page (the app's web map, assets inlined).
+
+    Values are escaped by the app's map builder (:func:`layers.webmap.park_map`); the page
+    loads no external script or stylesheet (:func:`layers.assets.standalone_html`).
+    """
+    from layers.assets import standalone_html
+    from layers.webmap import park_map
+
+    web_theme = {"status": "status", "landuse": "land_use"}.get(theme) or check_theme(theme, indicator)
+    m = park_map(parcels, theme=web_theme, lang=lang, highlight_ids=highlight_ids, context=context)
+    return standalone_html(m)

@@ -1,0 +1,229 @@
+"""``export``: print maps (PDF/PNG), interactive HTML, the atlas, fact sheets and data files.
+
+Every subcommand writes ``--out`` and prints one JSON object (``out``, ``format``, ``pages`` or
+``features``, ...) documented in ``docs/cli.md``; progress goes to stderr.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from commands.output import emit_object
+from geo.errors import NotFoundError, ParkAtlasError
+from geo.exports import DATA_FORMATS, candidates_export_frame, format_for, parcel_export_frame, write_export
+from geo.metrics import INTENSITY_INDICATORS, park_kpis, with_metrics
+from geo.store import open_store
+from layers.print_map import LANGS, ORIENTATIONS, PAPERS_MM, THEMES
+
+MAP_SUFFIXES = {".pdf": "pdf", ".png": "png", ".html": "html"}
+WHAT = ("parcels", "available", "candidates")
+
+
+def _out_path(text: str, suffixes) -> Path:
+    path = Path(text)
+    if path.suffix.lower() not in suffixes:
+        raise ParkAtlasError(f"cannot write {path.name!r}: --out must end in {', '.join(suffixes)}")
+    if not path.parent.exists():
+        raise ParkAtlasError(f"folder {path.parent} does not exist; create it or choose another --out")
+    return path
+
+
+def _write_atomically(path: Path, write) -> None:
+    """Write through ``write(file)`` to a temporary file, then rename (no half-written output)."""
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _park_row(parks, park_id: str):
+    rows = parks.loc[parks.park_id == park_id]
+    if rows.empty:
+        raise NotFoundError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
+    return rows.iloc[0]
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    print(f"[{done}/{total}] {label}", file=sys.stderr, flush=True)
+
+
+def _match(store, parcels, parks, project_path: str, top: int, park_id: str | None):
+    from geo.matching import match
+    from geo.project import load_project
+
+    return match(parcels, parks, load_project(project_path), top=top, park_id=park_id)
+
+
+def cmd_map(args) -> None:
+    started = time.perf_counter()
+    out = _out_path(args.out, MAP_SUFFIXES)
+    fmt = MAP_SUFFIXES[out.suffix.lower()]
+    store = open_store(args.store)
+    parks = store.read_parks()
+    park = _park_row(parks, args.park)
+    parcels = with_metrics(store.read_parcels(args.park))
+    highlight = None
+    if args.project:
+        result = _match(store, with_metrics(store.read_parcels()), parks, args.project, args.top, args.park)
+        highlight = sorted({pid for ids in result.candidates.parcel_ids for pid in ids})
+    summary = {"out": str(out), "format": fmt, "park_id": args.park, "theme": args.theme,
+               "indicator": args.indicator if args.theme == "intensity" else None, "lang": args.lang,
+               "features": int(len(parcels)), "highlighted": len(highlight or [])}
+    if fmt == "html":
+        from layers.print_map import render_park_html
+
+        html = render_park_html(parcels, theme=args.theme, indicator=args.indicator, lang=args.lang,
+                                highlight_ids=highlight)
+        _write_atomically(out, lambda f: f.write(html.encode("utf-8")))
+        summary.update(pages=1, bytes=out.stat().st_size)
+    else:
+        from layers.print_map import render_park_map
+
+        _write_atomically(out, lambda f: render_park_map(
+            parcels, park, parks=parks, districts=store.read_districts(), fmt=fmt, paper=args.paper,
+            orientation=args.orientation, dpi=args.dpi, out=f, theme=args.theme, indicator=args.indicator,
+            lang=args.lang, highlight_ids=highlight, dataset_info=store.dataset_info()))
+        summary.update(pages=1, paper=args.paper, orientation=args.orientation, dpi=args.dpi,
+                       bytes=out.stat().st_size)
+    summary["seconds"] = round(time.perf_counter() - started, 3)
+    emit_object(summary)
+
+
+def cmd_atlas(args) -> None:
+    from layers.atlas import render_atlas
+
+    started = time.perf_counter()
+    out = _out_path(args.out, (".pdf",))
+    store = open_store(args.store)
+    pages = {}
+
+    def write(f):
+        pages["n"] = render_atlas(store.read_parcels(), store.read_parks(), store.read_districts(), f,
+                                  park_ids=args.park, theme=args.theme, indicator=args.indicator,
+                                  paper=args.paper, orientation=args.orientation, lang=args.lang,
+                                  dataset_info=store.dataset_info(), progress=None if args.quiet else _progress)
+
+    _write_atomically(out, write)
+    emit_object({"out": str(out), "format": "pdf", "pages": pages["n"], "theme": args.theme,
+                 "paper": args.paper, "orientation": args.orientation, "lang": args.lang,
+                 "bytes": out.stat().st_size, "seconds": round(time.perf_counter() - started, 3)})
+
+
+def cmd_factsheet(args) -> None:
+    from layers.factsheet import render_factsheets, sites_from_candidates
+
+    started = time.perf_counter()
+    out = _out_path(args.out, (".pdf",))
+    if not args.parcel_ids and not args.project:
+        raise ParkAtlasError("give parcel ids (see `python cli.py available`) or --project PROJECT.json")
+    store = open_store(args.store)
+    parks = store.read_parks()
+    parcels = with_metrics(store.read_parcels())
+    sites = None
+    if args.project:
+        result = _match(store, parcels, parks, args.project, args.top, args.park)
+        if result.candidates.empty:
+            raise ParkAtlasError("the project has no candidate land; nothing to put on fact sheets")
+        sites = sites_from_candidates(result.candidates)
+    pages = {}
+
+    def write(f):
+        pages["n"] = render_factsheets(parcels, parks, store.read_districts(), f,
+                                       parcel_ids=None if sites is not None else args.parcel_ids, sites=sites,
+                                       lang=args.lang, dataset_info=store.dataset_info(),
+                                       progress=None if args.quiet else _progress)
+
+    _write_atomically(out, write)
+    emit_object({"out": str(out), "format": "pdf", "pages": pages["n"], "lang": args.lang,
+                 "bytes": out.stat().st_size, "seconds": round(time.perf_counter() - started, 3)})
+
+
+def cmd_data(args) -> None:
+    from geo.availability import available_parcels
+
+    out = Path(args.out)
+    format_for(out)
+    store = open_store(args.store)
+    parks = store.read_parks()
+    if args.park:
+        _park_row(parks, args.park)
+    tables = {}
+    if args.what == "candidates":
+        if not args.project:
+            raise ParkAtlasError("--what candidates needs --project PROJECT.json (see docs/matching.md)")
+        result = _match(store, with_metrics(store.read_parcels()), parks, args.project, args.top, args.park)
+        frame = candidates_export_frame(result.candidates)
+        tables["excluded"] = _excluded_table(result.excluded)
+        layer = "candidates"
+    else:
+        parcels = with_metrics(store.read_parcels())
+        tables["park_kpis"] = park_kpis(parcels, parks)
+        if args.park:
+            parcels = parcels.loc[parcels.park_id == args.park]
+        if args.what == "available":
+            parcels = available_parcels(parcels)
+        frame = parcel_export_frame(parcels)
+        layer = args.what
+    summary = write_export(frame, out, layer=layer, tables=tables)
+    emit_object({**summary, "what": args.what, "park_id": args.park, "crs": _crs_of(summary["format"])})
+
+
+def _excluded_table(excluded: dict):
+    import pandas as pd
+
+    return pd.DataFrame({"reason": list(excluded), "parcels": [int(v) for v in excluded.values()]})
+
+
+def _crs_of(fmt: str) -> str | None:
+    return {"geojson": "EPSG:4326", "kml": "EPSG:4326", "xlsx": "EPSG:4490"}.get(fmt, "EPSG:4490")
+
+
+def register(subparsers) -> None:
+    export = subparsers.add_parser("export", help="print maps, atlas, fact sheets, HTML and data files")
+    sub = export.add_subparsers(dest="export_command", required=True)
+
+    def page_options(p, default_orientation="landscape"):
+        p.add_argument("--theme", choices=THEMES, default="status")
+        p.add_argument("--indicator", choices=INTENSITY_INDICATORS, default=None,
+                       help="indicator of --theme intensity (default output_per_mu_wan)")
+        p.add_argument("--paper", choices=list(PAPERS_MM), default="A4")
+        p.add_argument("--orientation", choices=ORIENTATIONS, default=default_orientation)
+        p.add_argument("--lang", choices=LANGS, default="zh")
+
+    p = sub.add_parser("map", help="one park as a print map (PDF/PNG) or an offline interactive HTML map")
+    p.add_argument("--park", required=True, help="park id (see `parks`)")
+    page_options(p)
+    p.add_argument("--dpi", type=int, default=200, help="resolution (150–300 for print; PDF stays vector)")
+    p.add_argument("--project", help="project JSON/YAML: outline its match candidates on the map")
+    p.add_argument("--top", type=int, default=10, help="candidates to outline with --project")
+    p.add_argument("--out", required=True, help="FILE.pdf, FILE.png or FILE.html")
+    p.set_defaults(handler=cmd_map)
+
+    p = sub.add_parser("atlas", help="one multi-page PDF, a page per park with its KPI table")
+    page_options(p)
+    p.add_argument("--park", action="append", help="only these parks (repeatable; default all)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--out", required=True, help="FILE.pdf")
+    p.set_defaults(handler=cmd_atlas)
+
+    p = sub.add_parser("factsheet", help="parcel fact sheets (地块推介单) for investors, one page each")
+    p.add_argument("parcel_ids", nargs="*", metavar="PARCEL_ID")
+    p.add_argument("--project", help="instead of ids: the match candidates of this project")
+    p.add_argument("--top", type=int, default=5, help="candidates with --project")
+    p.add_argument("--park", help="with --project: only this park")
+    p.add_argument("--lang", choices=LANGS, default="zh")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--out", required=True, help="FILE.pdf")
+    p.set_defaults(handler=cmd_factsheet)
+
+    p = sub.add_parser("data", help="parcels, available land or match candidates as GIS/Excel files")
+    p.add_argument("--what", choices=WHAT, default="parcels")
+    p.add_argument("--park", help="park id (see `parks`)")
+    p.add_argument("--project", help="project JSON/YAML (for --what candidates)")
+    p.add_argument("--top", type=int, default=10, help="candidates with --what candidates")
+    p.add_argument("--out", required=True, help="FILE" + "|".join(DATA_FORMATS))
+    p.set_defaults(handler=cmd_data)

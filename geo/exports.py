@@ -1,0 +1,313 @@
+"""Data exports: parcels, available land and match candidates for GIS and spreadsheet users.
+
+Formats, chosen by the file extension:
+
+========== ================================ ================================================
+extension  format                           notes
+========== ================================ ================================================
+``.gpkg``  GeoPackage                       EPSG:4490, layer named after what is exported
+``.geojson`` GeoJSON (RFC 7946)             EPSG:4326 lon/lat, UTF-8
+``.zip``   zipped ESRI Shapefile            EPSG:4490, UTF-8 with ``.cpg``; field names cut to
+                                            10 characters by :data:`SHAPEFILE_FIELDS`, the
+                                            mapping shipped in the zip as ``fields.csv``
+``.kml``   KML (LIBKML)                     EPSG:4326, attributes as ExtendedData, placemark
+                                            name from the first column (the id)
+``.parquet`` GeoParquet                     EPSG:4490 (CRS in the GeoParquet metadata)
+``.csv``   CSV                              UTF-8 with BOM (Excel), geometry as WKT (EPSG:4490)
+``.xlsx``  Excel workbook                   one sheet of the features (plus their centroid
+                                            lon/lat) and extra sheets (KPIs, exclusions)
+========== ================================ ================================================
+
+Text cells of CSV and XLSX that begin with ``=``, ``+``, ``-``, ``@``, tab or carriage return are
+neutralised with a leading ``'`` so spreadsheets never run them as formulas; numbers stay numbers.
+Vector formats are written through pyogrio to a temporary directory and returned as bytes or
+moved to the target path.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from geo.crs import CGCS2000, WGS84
+from geo.errors import ParkAtlasError
+from geo.metrics import PARCEL_METRICS, with_metrics
+from geo.schema import PARCEL_COLUMNS
+from geo.standards import Standards
+
+#: File extension → format name.
+DATA_FORMATS = {".gpkg": "gpkg", ".geojson": "geojson", ".zip": "shapefile", ".kml": "kml",
+                ".parquet": "parquet", ".csv": "csv", ".xlsx": "xlsx"}
+MEDIA_TYPES = {
+    "gpkg": "application/geopackage+sqlite3", "geojson": "application/geo+json", "shapefile": "application/zip",
+    "kml": "application/vnd.google-earth.kml+xml", "parquet": "application/vnd.apache.parquet",
+    "csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+#: Export column → Shapefile (DBF) field name of at most 10 characters. Columns not listed
+#: here and longer than 10 characters are cut and numbered; ``fields.csv`` in the zip holds
+#: the mapping actually used.
+SHAPEFILE_FIELDS = {
+    "land_use_code": "landuse",
+    "industry_code": "industry",
+    "floor_area_m2": "floor_m2",
+    "footprint_m2": "footpr_m2",
+    "investment_wan": "invest_wan",
+    "contract_date": "contr_date",
+    "contract_start_date": "contr_strt",
+    "actual_start_date": "act_start",
+    "water_t_per_day": "water_tpd",
+    "reserved_project": "res_proj",
+    "reserved_by": "res_by",
+    "reserved_at": "res_at",
+    "building_coefficient": "build_coef",
+    "investment_per_mu_wan": "inv_per_mu",
+    "output_per_mu_wan": "out_per_mu",
+    "tax_per_mu_wan": "tax_per_mu",
+    "output_per_mu_wan_median": "out_mu_med",
+    "tax_per_mu_wan_median": "tax_mu_med",
+    "available_area_mu": "avail_mu",
+}
+
+#: Parcel export columns: the stored attributes, then the derived metrics and grade.
+PARCEL_EXPORT_COLUMNS = [c for c in PARCEL_COLUMNS if c != "version"] + PARCEL_METRICS + ["grade"]
+
+
+def format_for(path: str | os.PathLike) -> str:
+    """The export format of a file name, from its extension; one-line error for others."""
+    suffix = Path(str(path)).suffix.lower()
+    if suffix not in DATA_FORMATS:
+        raise ParkAtlasError(f"cannot export to {Path(str(path)).name!r}: use one of {', '.join(DATA_FORMATS)}")
+    return DATA_FORMATS[suffix]
+
+
+# --- spreadsheet safety ----------------------------------------------------------------------------
+def neutralise(value):
+    """``value`` with a leading ``'`` if it is text a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text columns are neutralised (numeric columns untouched)."""
+    out = frame.copy()
+    for col in out.columns:
+        if col == "geometry" or pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col]):
+            continue
+        values = out[col].astype(object)
+        risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_PREFIXES))
+        if risky.any():
+            out[col] = values.where(~risky, "'" + values[risky].astype(str))
+    return out
+
+
+# --- frames to export --------------------------------------------------------------------------------
+def parcel_export_frame(parcels: gpd.GeoDataFrame, standards: Standards | None = None) -> gpd.GeoDataFrame:
+    """Parcels (or available land) with their metrics, in export column order, EPSG:4490."""
+    frame = parcels if "grade" in parcels.columns else with_metrics(parcels, standards)
+    columns = [c for c in PARCEL_EXPORT_COLUMNS if c in frame.columns]
+    return gpd.GeoDataFrame(frame[columns], geometry=frame.geometry, crs=frame.crs).to_crs(CGCS2000)
+
+
+def _flat_value(value):
+    if isinstance(value, dict) or (isinstance(value, (list, tuple)) and any(isinstance(v, dict) for v in value)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return ";".join(map(str, value))
+    return value
+
+
+def flatten_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Lists become ``;``-joined text, dicts and lists of dicts JSON text, so every format holds them."""
+    out = frame.copy()
+    for col in out.columns:
+        if col != "geometry" and out[col].dtype == object:
+            out[col] = out[col].map(_flat_value)
+    return out
+
+
+def candidates_export_frame(candidates: gpd.GeoDataFrame, lang: str = "zh") -> gpd.GeoDataFrame:
+    """Match candidates (``MatchResult.candidates``) flattened for export, EPSG:4490.
+
+    ``parcel_ids`` become ``;``-joined text, ``criteria`` JSON text, and a ``reasons`` column
+    lists each criterion's explanation in ``lang``.
+    """
+    frame = pd.DataFrame(candidates)
+    if "criteria" in frame.columns:
+        key = "reason_en" if lang == "en" else "reason_zh"
+        frame["reasons"] = frame.criteria.map(
+            lambda crits: "; ".join(str(c.get(key, "")) for c in crits) if isinstance(crits, (list, tuple)) else None)
+    flat = flatten_frame(frame)
+    return gpd.GeoDataFrame(flat, geometry="geometry", crs=candidates.crs).to_crs(CGCS2000)
+
+
+# --- writers -------------------------------------------------------------------------------------------
+def shapefile_field_names(columns) -> dict[str, str]:
+    """Column → DBF field name (≤ 10 characters, unique), by :data:`SHAPEFILE_FIELDS` then cutting."""
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    for col in columns:
+        name = SHAPEFILE_FIELDS.get(col, col)[:10]
+        stem, n = name, 1
+        while name.lower() in used:
+            suffix = f"_{n}"
+            name, n = stem[: 10 - len(suffix)] + suffix, n + 1
+        used.add(name.lower())
+        mapping[col] = name
+    return mapping
+
+
+def _vector_ready(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Types every OGR driver writes: nullable booleans and integers as plain values or null."""
+    out = frame.copy()
+    for col in out.columns:
+        if col == "geometry":
+            continue
+        dtype = out[col].dtype
+        if isinstance(dtype, pd.BooleanDtype):
+            out[col] = out[col].astype("Int8")
+        elif isinstance(dtype, pd.StringDtype):
+            out[col] = out[col].astype(object).where(out[col].notna(), None)
+    return out
+
+
+def _write_vector(frame: gpd.GeoDataFrame, fmt: str, layer: str, workdir: Path) -> Path:
+    frame = _vector_ready(frame)
+    if fmt == "gpkg":
+        path = workdir / f"{layer}.gpkg"
+        pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG")
+    elif fmt == "geojson":
+        path = workdir / f"{layer}.geojson"
+        pyogrio.write_dataframe(frame.to_crs(WGS84), path, driver="GeoJSON", RFC7946="YES")
+    elif fmt == "kml":
+        path = workdir / f"{layer}.kml"
+        placemarks = frame.to_crs(WGS84)
+        if "Name" not in placemarks.columns:  # LIBKML shows the field "Name" as the placemark's name
+            placemarks.insert(0, "Name", placemarks.iloc[:, 0].astype(str))
+        pyogrio.write_dataframe(placemarks, path, layer=layer, driver="LIBKML")
+    elif fmt == "parquet":
+        path = workdir / f"{layer}.parquet"
+        frame.to_parquet(path, index=False)
+    elif fmt == "shapefile":
+        shp_dir = workdir / "shp"
+        shp_dir.mkdir()
+        mapping = shapefile_field_names([c for c in frame.columns if c != "geometry"])
+        renamed = frame.rename(columns=mapping)
+        pyogrio.write_dataframe(renamed, shp_dir / f"{layer}.shp", driver="ESRI Shapefile", encoding="UTF-8")
+        pd.DataFrame({"field": list(mapping.values()), "column": list(mapping)}).to_csv(
+            shp_dir / "fields.csv", index=False, encoding="utf-8")
+        path = workdir / f"{layer}.zip"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for member in sorted(shp_dir.iterdir()):
+                zf.write(member, member.name)
+    else:
+        raise ParkAtlasError(f"{fmt} is not a vector format")
+    return path
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    table = pd.DataFrame(frame).copy()
+    if "geometry" in table.columns:
+        geo = gpd.GeoSeries(table.pop("geometry"), crs=getattr(frame, "crs", None))
+        table["wkt"] = shapely.to_wkt(geo.to_crs(CGCS2000).values, rounding_precision=8)
+    return neutralise_frame(table).to_csv(index=False).encode("utf-8-sig")
+
+
+def _sheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    table = pd.DataFrame(frame).copy()
+    if "geometry" in table.columns:
+        geo = gpd.GeoSeries(table.pop("geometry"), crs=getattr(frame, "crs", None))
+        points = geo.to_crs(CGCS2000).representative_point()
+        table["lon"], table["lat"] = points.x.round(7), points.y.round(7)
+    return flatten_frame(table)
+
+
+def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """An Excel workbook with one sheet per frame; text neutralised, numbers kept numeric."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    if not sheets:
+        raise ParkAtlasError("nothing to write to the workbook")
+    book = Workbook()
+    book.remove(book.active)
+    for name, frame in sheets.items():
+        sheet = book.create_sheet(title=str(name)[:31])
+        table = _sheet_frame(frame)
+        sheet.append([str(c) for c in table.columns])
+        for row in table.itertuples(index=False):
+            sheet.append([_cell(v) for v in row])
+        for col, cell in enumerate(sheet[1], start=1):
+            cell.font = cell.font.copy(bold=True)
+            sheet.column_dimensions[get_column_letter(col)].width = max(10, min(40, len(str(cell.value)) + 2))
+        sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _cell(value):
+    """A cell value openpyxl stores as a number, boolean, or literal text (never a formula)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (bool, int, float)):
+        return value
+    return neutralise(str(value))
+
+
+def export_bytes(frame: gpd.GeoDataFrame, fmt: str, *, layer: str = "parcels",
+                 tables: dict[str, pd.DataFrame] | None = None) -> bytes:
+    """``frame`` in format ``fmt`` (see :data:`DATA_FORMATS`) as bytes.
+
+    ``layer`` names the layer/sheet/file inside; ``tables`` are extra sheets for ``xlsx``
+    (e.g. ``{"kpis": park_kpis(...)}``), ignored by the other formats.
+    """
+    if fmt not in MEDIA_TYPES:
+        raise ParkAtlasError(f"unknown export format {fmt!r}; one of {', '.join(MEDIA_TYPES)}")
+    if fmt == "csv":
+        return _csv_bytes(frame)
+    if fmt == "xlsx":
+        return xlsx_bytes({layer: frame, **(tables or {})})
+    if frame.crs is None:
+        raise ParkAtlasError("features have no CRS; nothing can be exported without one")
+    with tempfile.TemporaryDirectory(prefix="parkatlas-export-") as tmp:
+        return _write_vector(frame, fmt, layer, Path(tmp)).read_bytes()
+
+
+def write_export(frame: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str = "parcels",
+                 tables: dict[str, pd.DataFrame] | None = None) -> dict:
+    """Write ``frame`` to ``path`` in the format of its extension (atomically: temp file, then rename).
+
+    Returns ``{"out", "format", "features", "bytes"}``.
+    """
+    path = Path(path)
+    fmt = format_for(path)
+    if not path.parent.exists():
+        raise ParkAtlasError(f"folder {path.parent} does not exist; create it or choose another --out")
+    data = export_bytes(frame, fmt, layer=layer, tables=tables)
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return {"out": str(path), "format": fmt, "features": int(len(frame)), "bytes": len(data)}
+
+
+def read_shapefile_zip(data_or_path) -> gpd.GeoDataFrame:
+    """Read a zip written by this module back with the long column names (for checks and tests)."""
+    raw = Path(data_or_path).read_bytes() if isinstance(data_or_path, (str, os.PathLike)) else data_or_path
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        mapping = pd.read_csv(zf.open("fields.csv"), dtype=str)
+    frame = pyogrio.read_dataframe(io.BytesIO(raw))
+    return frame.rename(columns=dict(zip(mapping.field, mapping.column)))
