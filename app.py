@@ -1,0 +1,25 @@
+"""ParkAtlas — the planners' map (``streamlit run app.py``; README command 1).
+
+Thin on purpose: the sidebar (language, sign-in, basemap) and the page list. Pages read
+widgets, call ``geo/`` and draw ``layers/``.
+"""
+import streamlit as st
+
+from app_pages import common
+
+st.set_page_config(page_title="ParkAtlas", page_icon="🗺️", layout="wide")
+common.sidebar()
+
+PAGES = [
+    ("app_pages/overview.py", "page.overview", "overview", True),
+    ("app_pages/park.py", "page.park", "park", False),
+    ("app_pages/available.py", "page.available", "available", False),
+    ("app_pages/match.py", "page.match", "match", False),
+    ("app_pages/export.py", "page.export", "export", False),
+    ("app_pages/data.py", "page.data", "data", False),
+]
+navigation = st.navigation([
+    st.Page(path, title=common.tr(key), url_path=url, default=default)
+    for path, key, url, default in PAGES
+])
+navigation.run()

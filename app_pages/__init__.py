@@ -1,0 +1,1 @@
+"""The app's pages (Streamlit), thin over ``geo/`` and ``layers/``."""

@@ -1,0 +1,102 @@
+"""Available land: filter parcels that can take a project; matches highlighted, listed, and grouped into blocks."""
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app_pages import common
+from geo import i18n
+from geo.availability import available_parcels
+from geo.errors import ParkAtlasError
+from geo.schema import GROUPS
+from geo.standards import load_standards
+from layers import webmap
+
+lang = common.lang()
+tr = common.tr
+standards = load_standards()
+parks = common.parks()
+parcels = common.parcels()
+names = dict(zip(parks.park_id, parks.name_zh if lang == "zh" else parks.name_en))
+st.title(tr("available.heading"))
+
+with st.sidebar:
+    groups = st.multiselect(tr("available.groups"), list(GROUPS), key="avail_groups",
+                            format_func=lambda g: i18n.label_group(g, lang))
+    in_groups = parks.loc[parks.group.isin(groups) if groups else slice(None), "park_id"].tolist()
+    chosen_parks = st.multiselect(tr("available.parks"), in_groups, key="avail_parks",
+                                  format_func=lambda pid: str(names[pid]))
+    status_names = i18n.status_labels(lang, standards)
+    countable = standards.available_statuses + [s for s in standards.disposal_statuses
+                                                if s not in standards.available_statuses]
+    statuses = st.multiselect(tr("available.statuses"), countable, default=standards.available_statuses,
+                              key="avail_statuses", format_func=lambda s: status_names.get(s, s))
+    max_mu = float(max(1.0, round(float(parcels.area_mu.max()) + 1)))
+    area = st.slider(tr("available.area"), 0.0, max_mu, (0.0, max_mu), step=1.0, key="avail_area")
+    land_uses = i18n.land_use_labels(lang, standards)
+    codes = st.multiselect(tr("available.land_use"), list(land_uses), key="avail_land_use",
+                           format_func=lambda c: f"{c} {land_uses[c]}")
+    ready = st.checkbox(tr("available.ready"), key="avail_ready")
+    gas = st.checkbox(tr("available.gas"), key="avail_gas")
+    min_power = st.number_input(tr("available.min_power"), min_value=0.0, value=0.0, step=100.0,
+                                key="avail_power")
+    max_highway = st.number_input(tr("available.max_highway"), min_value=0.0, value=0.0, step=1.0,
+                                  key="avail_highway", help="0 = —")
+
+scope = tuple(chosen_parks or in_groups)
+try:
+    matches = available_parcels(
+        parcels, statuses=statuses, park_ids=scope, min_area_mu=area[0], max_area_mu=area[1],
+        land_use_codes=codes or None, ready_only=ready, gas=True if gas else None,
+        min_power_kva=min_power or None, max_highway_km=max_highway or None, standards=standards)
+except ParkAtlasError as exc:
+    common.show_error(exc)
+    st.stop()
+
+st.caption(tr("available.result", n=i18n.format_number(len(matches), lang, 0),
+              area=i18n.format_number(matches.area_mu.sum(), lang, 1)))
+
+in_scope = parcels.loc[parcels.park_id.isin(scope)].reset_index(drop=True)
+parts = webmap.park_map_parts(in_scope, theme="status", lang=lang, highlight_ids=matches.parcel_id,
+                              features=common.scope_features(scope),
+                              classified=common.scope_classified(scope), context=common.districts(),
+                              **common.map_options())
+state = st_folium(parts.base, key="available_map", feature_group_to_add=parts.overlay, height=520,
+                  use_container_width=True, returned_objects=["last_active_drawing"])
+clicked = webmap.clicked_id(state, in_scope.parcel_id)
+if clicked:
+    st.session_state["avail_clicked"] = clicked
+
+status_col = matches.status.map(status_names)
+table = pd.DataFrame({
+    tr("col.parcel_id"): matches.parcel_id,
+    tr("col.park"): matches.park_id.map(names),
+    tr("col.status"): status_col,
+    tr("col.land_use"): matches.land_use_code.map(land_uses).fillna(matches.land_use_code),
+    tr("col.area_mu"): matches.area_mu.round(2),
+    tr("available.ready"): matches.land_ready,
+    "kVA": matches.power_kva,
+    "km": matches.highway_km,
+})
+st.dataframe(table, hide_index=True, width="stretch", height=320)
+if st.session_state.get("avail_clicked") in set(matches.parcel_id):
+    st.caption(f"→ {st.session_state['avail_clicked']}")
+
+st.subheader(tr("available.blocks"))
+try:
+    from geo.blocks import DEFAULT_GAP_M, adjacent_blocks
+except ImportError:
+    st.info(tr("available.blocks_pending"))
+else:
+    gap = st.number_input(tr("available.blocks_gap"), min_value=0.0, max_value=200.0,
+                          value=float(DEFAULT_GAP_M), step=5.0, key="avail_gap")
+    if matches.empty:
+        st.info(tr("available.no_match"))
+    else:
+        blocks = adjacent_blocks(matches, gap_m=gap)
+        st.dataframe(pd.DataFrame({
+            tr("col.block"): blocks.block_id,
+            tr("col.park"): blocks.park_id.map(names),
+            tr("col.parcels"): blocks.parcel_count,
+            tr("col.area_mu"): blocks.area_mu.round(1),
+            tr("col.block_parcels"): blocks.parcel_ids.map(lambda ids: ", ".join(map(str, ids))),
+        }), hide_index=True, width="stretch")

@@ -1,0 +1,255 @@
+"""What every page shares: language, the signed-in user, and cached reads of the store.
+
+Caches are shared by every session, so they hold only store data keyed by the store location
+and its revision (a write changes the revision, so readers see it at once) — never a user,
+an upload or a reservation in progress. Cached values are returned as copies by
+``st.cache_data`` and are not mutated.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from geo import i18n
+from geo.auth import ANONYMOUS, User
+from geo.errors import ParkAtlasError
+from geo.metrics import city_kpis, group_kpis, park_kpis, with_metrics
+from geo.store import open_store, resolve_store_location
+from layers import webmap
+from layers.style import theme_colors
+
+PARK_PAGE = "app_pages/park.py"
+
+
+def lang() -> str:
+    """The interface language chosen in the sidebar (Chinese by default)."""
+    value = st.session_state.get("lang", i18n.DEFAULT_LANG)
+    return value if value in i18n.LANGS else i18n.DEFAULT_LANG
+
+
+def tr(key: str, **values) -> str:
+    """Translate ``key`` into the current language."""
+    return i18n.t(key, lang(), **values)
+
+
+def user() -> User:
+    """The signed-in user of this session; anonymous sessions are read-only viewers."""
+    value = st.session_state.get("user")
+    return value if isinstance(value, User) else ANONYMOUS
+
+
+def location() -> str:
+    """The store location (``PARKATLAS_STORE`` or the default GeoPackage)."""
+    return resolve_store_location(None)
+
+
+@st.cache_resource(show_spinner=False)
+def _store(loc: str):
+    return open_store(loc)
+
+
+def store():
+    """The (shared) store object for :func:`location`."""
+    return _store(location())
+
+
+def revision() -> str:
+    """The store's revision token; for a GeoPackage without one, its files' size and mtime."""
+    try:
+        return str(store().revision())
+    except NotImplementedError:
+        path = Path(location())
+        parts = [path, path.with_name(path.name + "-wal")]
+        return ";".join(f"{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in parts if p.exists())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _parcels(loc: str, rev: str) -> gpd.GeoDataFrame:
+    return with_metrics(_store(loc).read_parcels()).reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _parks(loc: str, rev: str) -> gpd.GeoDataFrame:
+    return _store(loc).read_parks().reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _districts(loc: str, rev: str) -> gpd.GeoDataFrame:
+    return _store(loc).read_districts()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _info(loc: str, rev: str) -> dict[str, str]:
+    return _store(loc).dataset_info()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _kpis(loc: str, rev: str) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
+    parcels, parks = _parcels(loc, rev), _parks(loc, rev)
+    return city_kpis(parcels, parks), group_kpis(parcels, parks), park_kpis(parcels, parks)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _park_parcels(loc: str, rev: str, park_id: str) -> gpd.GeoDataFrame:
+    parcels = _parcels(loc, rev)
+    return parcels.loc[parcels.park_id == park_id].reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _park_features(loc: str, rev: str, park_id: str, language: str) -> str:
+    parcels = _park_parcels(loc, rev, park_id)
+    return webmap.features_json(parcels, parcels.parcel_id, webmap.parcel_labels(parcels, language))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _classified(loc: str, rev: str, park_id: str, theme: str, language: str, scheme: str, k: int):
+    return theme_colors(_park_parcels(loc, rev, park_id), theme, lang=language, scheme=scheme, k=k)
+
+
+def parcels() -> gpd.GeoDataFrame:
+    """Every parcel with metrics and 亩均 grade (graded city-wide)."""
+    return _parcels(location(), revision())
+
+
+def parks() -> gpd.GeoDataFrame:
+    return _parks(location(), revision())
+
+
+def districts() -> gpd.GeoDataFrame:
+    return _districts(location(), revision())
+
+
+def dataset_info() -> dict[str, str]:
+    return _info(location(), revision())
+
+
+def kpis() -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
+    """City, group and park KPIs (cached per store revision)."""
+    return _kpis(location(), revision())
+
+
+def park_parcels(park_id: str) -> gpd.GeoDataFrame:
+    return _park_parcels(location(), revision(), park_id)
+
+
+def park_features(park_id: str) -> str:
+    """The park's parcels as script-safe GeoJSON with hover labels in the current language."""
+    return _park_features(location(), revision(), park_id, lang())
+
+
+def classified(park_id: str, theme: str, scheme: str, k: int):
+    return _classified(location(), revision(), park_id, theme, lang(), scheme, k)
+
+
+def park_name(park_row, language: str | None = None) -> str:
+    return str(park_row["name_zh"] if (language or lang()) == "zh" else park_row["name_en"])
+
+
+def map_options() -> dict:
+    """Basemap settings chosen in the sidebar (per session)."""
+    return {"basemap": st.session_state.get("basemap", "none"),
+            "tianditu_key": st.session_state.get("tianditu_key") or None,
+            "asset_url": asset_url()}
+
+
+def asset_url() -> str:
+    """Where the component iframe finds the vendored Leaflet (honours server.baseUrlPath)."""
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}/app/static" if base else "/app/static"
+
+
+def requested_park_id() -> str | None:
+    """A park asked for by another page (:func:`open_park`) or, on arrival, by the URL (``?park=``)."""
+    value = st.session_state.pop("park_request", None)
+    if value is None and "park_select" not in st.session_state:
+        value = st.query_params.get("park")
+    return value if value in set(parks().park_id) else None
+
+
+def open_park(park_id: str) -> None:
+    """Go to the Park page showing ``park_id``."""
+    st.session_state["park_request"] = park_id
+    st.switch_page(PARK_PAGE, query_params={"park": park_id})
+
+
+def show_error(exc: ParkAtlasError) -> None:
+    """A user error as one line, no traceback."""
+    st.error(str(exc))
+
+
+def users_configured() -> bool:
+    from geo import auth
+
+    finder = getattr(auth, "users_file", None)
+    return hasattr(auth, "authenticate") and finder is not None and Path(finder()).exists()
+
+
+def sidebar() -> None:
+    """Language switch, sign-in panel and basemap choice."""
+    with st.sidebar:
+        st.radio(i18n.t("sidebar.language", lang()), i18n.LANGS, key="lang", horizontal=True,
+                 format_func=lambda code: {"zh": "中文", "en": "English"}[code])
+        st.caption(f"{tr('sidebar.store')}: {os.path.basename(location())}")
+        _login_panel()
+        st.selectbox(tr("sidebar.basemap"), webmap.BASEMAPS, key="basemap",
+                     format_func=lambda b: tr(f"basemap.{b}"))
+        if st.session_state.get("basemap") == "tianditu":
+            st.text_input(tr("sidebar.tianditu_key"), key="tianditu_key", type="password")
+        st.caption(tr("basemap.gcj_warning"))
+
+
+def _login_panel() -> None:
+    current = user()
+    if current is not ANONYMOUS:
+        st.caption(tr("sidebar.signed_in", name=current.name, role=current.role))
+        if st.button(tr("sidebar.sign_out"), key="sign_out"):
+            st.session_state.pop("user", None)
+            st.rerun()
+        return
+    if not users_configured():
+        st.caption(tr("sidebar.login_unavailable"))
+        return
+    st.caption(tr("sidebar.anonymous"))
+    with st.expander(tr("sidebar.login")), st.form("login", clear_on_submit=True):
+        name = st.text_input(tr("sidebar.user"))
+        password = st.text_input(tr("sidebar.password"), type="password")
+        if st.form_submit_button(tr("sidebar.sign_in")):
+            from geo.auth import authenticate
+
+            try:
+                st.session_state["user"] = authenticate(name, password)
+            except ParkAtlasError:
+                st.error(tr("sidebar.login_failed"))
+            else:
+                st.rerun()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _scope_parcels(loc: str, rev: str, park_ids: tuple[str, ...]) -> gpd.GeoDataFrame:
+    frame = _parcels(loc, rev)
+    return frame.loc[frame.park_id.isin(park_ids)].reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _scope_features(loc: str, rev: str, park_ids: tuple[str, ...], language: str) -> str:
+    frame = _scope_parcels(loc, rev, park_ids)
+    return webmap.features_json(frame, frame.parcel_id, webmap.parcel_labels(frame, language))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _scope_classified(loc: str, rev: str, park_ids: tuple[str, ...], language: str):
+    return theme_colors(_scope_parcels(loc, rev, park_ids), "status", lang=language)
+
+
+def scope_features(park_ids: tuple[str, ...]) -> str:
+    """Script-safe GeoJSON of the parcels of several parks (row order of ``parcels()`` filtered)."""
+    return _scope_features(location(), revision(), tuple(park_ids), lang())
+
+
+def scope_classified(park_ids: tuple[str, ...]):
+    """Status classes of the parcels of several parks."""
+    return _scope_classified(location(), revision(), tuple(park_ids), lang())

@@ -1,0 +1,84 @@
+"""Overview: the city map of the "344" parks, KPI cards per city and group, per-park table and charts."""
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app_pages import common
+from geo import i18n
+from geo.schema import GROUPS
+from layers import webmap
+
+lang = common.lang()
+tr = common.tr
+st.title(tr("overview.heading"))
+if str(common.dataset_info().get("synthetic", "")).lower() == "true":
+    st.caption(tr("app.synthetic"))
+
+city, groups, park_table = common.kpis()
+
+
+def kpi_cards(row: pd.Series, title: str) -> None:
+    st.subheader(title)
+    cols = st.columns(6)
+    cols[0].metric(tr("kpi.parks"), i18n.format_number(row.get("park_count"), lang, 0))
+    cols[1].metric(tr("kpi.total_area"), i18n.format_area_mu(row.get("total_area_mu"), lang, 0))
+    cols[2].metric(tr("kpi.available_area"), i18n.format_area_mu(row.get("available_area_mu"), lang, 0))
+    cols[3].metric(tr("kpi.occupancy"), i18n.format_percent_value(row.get("occupancy_rate"), lang))
+    cols[4].metric(tr("kpi.output_per_mu"), i18n.format_wan(row.get("output_per_mu_wan"), lang, 1, per_mu=True))
+    cols[5].metric(tr("kpi.tax_per_mu"), i18n.format_wan(row.get("tax_per_mu_wan"), lang, 1, per_mu=True))
+
+
+kpi_cards(city, tr("overview.city"))
+
+map_col, group_col = st.columns([3, 2])
+with map_col:
+    st.caption(tr("overview.map_hint"))
+    parts = webmap.city_map_parts(common.parks(), common.districts(), lang=lang, **common.map_options())
+    state = st_folium(parts.base, key="overview_map", feature_group_to_add=parts.overlay, height=520,
+                      use_container_width=True,
+                      returned_objects=["last_active_drawing", "last_object_clicked"])
+    clicked = webmap.clicked_id(state, common.parks().park_id)
+    click_key = (clicked, str((state or {}).get("last_object_clicked")))
+    if clicked and st.session_state.get("overview_click") != click_key:
+        st.session_state["overview_click"] = click_key
+        common.open_park(clicked)
+with group_col:
+    for group in GROUPS:
+        row = groups.loc[groups.group == group]
+        if not row.empty:
+            kpi_cards(row.iloc[0], i18n.label_group(group, lang))
+
+st.subheader(tr("overview.table"))
+name_col = "name_zh" if lang == "zh" else "name_en"
+table = pd.DataFrame({
+    tr("col.park"): park_table[name_col],
+    tr("col.group"): park_table.group.map(lambda g: i18n.label_group(g, lang)),
+    tr("col.parcels"): park_table.parcel_count,
+    tr("col.total_area_mu"): park_table.total_area_mu.round(1),
+    tr("col.available_area_mu"): park_table.available_area_mu.round(1),
+    tr("col.occupancy_rate"): (park_table.occupancy_rate * 100).round(1),
+    tr("col.plot_ratio"): park_table.plot_ratio.round(2),
+    tr("col.output_per_mu_wan"): park_table.output_per_mu_wan.round(1),
+    tr("col.tax_per_mu_wan"): park_table.tax_per_mu_wan.round(1),
+    tr("col.data_as_of"): park_table.data_as_of,
+})
+st.dataframe(table, hide_index=True, width="stretch",
+             column_config={tr("col.occupancy_rate"): st.column_config.NumberColumn(format="%.1f%%")})
+
+park_choice = st.selectbox(tr("park.choose"), park_table.park_id.tolist(), index=None,
+                           format_func=lambda pid: str(park_table.set_index("park_id").loc[pid, name_col]),
+                           key="overview_open_park")
+if park_choice:
+    common.open_park(park_choice)
+
+chart_area, chart_output = st.columns(2)
+chart = park_table.set_index(name_col)
+with chart_area:
+    st.caption(tr("overview.chart_area"))
+    st.bar_chart(chart[["available_area_mu", "occupied_area_mu"]].rename(columns={
+        "available_area_mu": tr("col.available_area_mu"), "occupied_area_mu": tr("col.occupied_area_mu")}),
+        stack=True, horizontal=True)
+with chart_output:
+    st.caption(tr("overview.chart_output"))
+    st.bar_chart(chart[["output_per_mu_wan"]].rename(columns={"output_per_mu_wan": tr("col.output_per_mu_wan")}),
+                 horizontal=True)

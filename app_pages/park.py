@@ -1,0 +1,84 @@
+"""Park: every parcel of one park, themed by status, land use or an intensity indicator, with details on click."""
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app_pages import common
+from geo import i18n
+from geo.metrics import INTENSITY_INDICATORS
+from layers import webmap
+from layers.style import CATEGORICAL_THEMES, SCHEMES, THEMES, legend_items
+
+lang = common.lang()
+tr = common.tr
+parks = common.parks()
+park_ids = parks.park_id.tolist()
+names = dict(zip(parks.park_id, parks.name_zh if lang == "zh" else parks.name_en))
+
+requested = common.requested_park_id()
+if requested:
+    st.session_state["park_select"] = requested
+elif st.session_state.get("park_select") not in park_ids:
+    remembered = st.session_state.get("park_current")
+    st.session_state["park_select"] = remembered if remembered in park_ids else park_ids[0]
+
+controls = st.columns([3, 3, 2, 1])
+park_id = controls[0].selectbox(tr("park.choose"), park_ids, key="park_select",
+                                format_func=lambda pid: str(names[pid]))
+st.session_state["park_current"] = park_id
+st.query_params["park"] = park_id
+theme = controls[1].selectbox(tr("park.theme"), THEMES, key="park_theme",
+                              format_func=lambda th: i18n.label_theme(th, lang))
+numeric = theme not in CATEGORICAL_THEMES
+scheme = controls[2].selectbox(tr("park.scheme"), SCHEMES, key="park_scheme", disabled=not numeric,
+                               format_func=lambda s: tr(f"scheme.{s}"))
+k = int(controls[3].number_input(tr("park.classes"), min_value=3, max_value=7, value=5, key="park_k",
+                                 disabled=not numeric))
+
+park = parks.set_index("park_id").loc[park_id]
+parcels = common.park_parcels(park_id)
+st.title(str(names[park_id]))
+st.caption(tr("park.summary", n=i18n.format_number(len(parcels), lang, 0),
+              area=i18n.format_number(parcels.area_mu.sum(), lang, 1), as_of=str(park.data_as_of)))
+
+classified = common.classified(park_id, theme, scheme, k)
+map_col, side_col = st.columns([3, 1])
+with map_col:
+    parts = webmap.park_map_parts(parcels, theme=theme, lang=lang, features=common.park_features(park_id),
+                                  classified=classified, context=common.districts(), **common.map_options())
+    state = st_folium(parts.base, key=f"park_map_{park_id}", feature_group_to_add=parts.overlay,
+                      height=600, use_container_width=True, returned_objects=["last_active_drawing"])
+with side_col:
+    st.markdown(f"**{tr('park.legend')}** — {i18n.label_theme(theme, lang)}")
+    legend = pd.DataFrame(legend_items(classified, lang), columns=["color", "label"])
+    st.dataframe(legend.style.map(lambda c: f"background-color: {c}; color: {c}", subset=["color"]),
+                 hide_index=True, width="stretch",
+                 column_config={"color": st.column_config.TextColumn(" ", width="small"),
+                                "label": st.column_config.TextColumn(tr("park.legend"))})
+
+clicked = webmap.clicked_id(state, parcels.parcel_id)
+picked_key = f"park_pick_{park_id}"
+if clicked and st.session_state.get(f"park_last_click_{park_id}") != clicked:
+    st.session_state[f"park_last_click_{park_id}"] = clicked
+    st.session_state[picked_key] = clicked
+
+st.subheader(tr("park.parcel"))
+parcel_id = st.selectbox(tr("park.pick"), parcels.parcel_id.tolist(), index=None, key=picked_key,
+                         placeholder=tr("park.click_hint"))
+if parcel_id:
+    row = parcels.loc[parcels.parcel_id == parcel_id].iloc[0]
+    head = st.columns(4)
+    head[0].metric(tr("col.status"), i18n.label_status(row.status, lang))
+    head[1].metric(tr("col.area_mu"), i18n.format_number(row.area_mu, lang, 2))
+    head[2].metric(tr("col.grade"), "–" if pd.isna(row.grade) else str(row.grade))
+    head[3].metric(tr("col.data_as_of"), "–" if pd.isna(row.data_as_of) else str(row.data_as_of))
+    # Every value as text in a dataframe cell: nothing from the data is rendered as markup.
+    fields = [c for c in parcels.columns if c != "geometry"]
+    labels = {"status": i18n.label_status(row.status, lang),
+              "land_use_code": f"{row.land_use_code} {i18n.label_land_use(row.land_use_code, lang)}"}
+    values = [labels.get(c, "–" if pd.isna(row[c]) else (i18n.format_number(row[c], lang, 2)
+                                                          if c in INTENSITY_INDICATORS or c.startswith("area_")
+                                                          else str(row[c])))
+              for c in fields]
+    st.dataframe(pd.DataFrame({tr("col.field"): fields, tr("col.value"): values}),
+                 hide_index=True, width="stretch", height=420)

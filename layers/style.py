@@ -1,0 +1,135 @@
+"""Colours, classification and legends for the map themes.
+
+A theme turns parcels into one small integer class per parcel (``-1``: no data) plus a
+palette and legend labels, so the browser styles features by index instead of receiving a
+style per feature. Categorical themes (status, land use, 亩均 grade) take their colours from
+the standards tables; numeric intensity indicators are classified with mapclassify.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import mapclassify
+import numpy as np
+import pandas as pd
+
+from geo import i18n
+from geo.metrics import GRADES, INTENSITY_INDICATORS
+from geo.standards import Standards, load_standards
+
+CATEGORICAL_THEMES = ("status", "land_use", "grade")
+THEMES = ("status", "land_use", *INTENSITY_INDICATORS, "grade")
+SCHEMES = ("quantiles", "natural_breaks", "equal_interval")
+NO_DATA_COLOR = "#e8e8e8"
+GRADE_COLORS = {"A": "#1a9641", "B": "#a6d96a", "C": "#fdae61", "D": "#d7191c"}
+GROUP_COLORS = {"platform": "#d62728", "east": "#1f77b4", "west": "#2ca02c"}
+#: Sequential palettes (ColorBrewer YlOrRd) by number of classes.
+SEQUENTIAL = {
+    3: ["#ffeda0", "#feb24c", "#f03b20"],
+    4: ["#ffffb2", "#fecc5c", "#fd8d3c", "#e31a1c"],
+    5: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
+    6: ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"],
+    7: ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"],
+}
+
+
+@dataclass(frozen=True)
+class Classified:
+    """Parcels of a theme as class indices with the palette and legend labels.
+
+    ``codes[i]`` is the class of row ``i`` (``-1`` for no data); ``colors[c]`` and
+    ``labels[c]`` describe class ``c``.
+    """
+
+    theme: str
+    codes: np.ndarray
+    colors: list[str]
+    labels: list[str]
+    no_data_color: str = NO_DATA_COLOR
+
+    def counts(self) -> list[int]:
+        """Number of parcels per class."""
+        return np.bincount(self.codes[self.codes >= 0], minlength=len(self.colors)).tolist()
+
+
+def _categorical(values: pd.Series, categories: list[str], colors: list[str], labels: list[str],
+                 theme: str) -> Classified:
+    codes = pd.Categorical(values, categories=categories).codes.astype(np.int16)
+    return Classified(theme, codes, list(colors), list(labels))
+
+
+def classify_values(values, scheme: str = "quantiles", k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Class index per value (``-1`` for missing) and the upper bounds, via mapclassify."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown classification {scheme!r}; one of {', '.join(SCHEMES)}")
+    arr = np.asarray(values, dtype=float)
+    codes = np.full(arr.shape, -1, dtype=np.int16)
+    valid = np.isfinite(arr)
+    distinct = np.unique(arr[valid])
+    if distinct.size == 0:
+        return codes, np.array([])
+    k = int(max(1, min(k, distinct.size)))
+    if k == 1:
+        codes[valid] = 0
+        return codes, np.array([distinct.max()])
+    if scheme == "quantiles":
+        classifier = mapclassify.Quantiles(arr[valid], k=k)
+    elif scheme == "natural_breaks":
+        classifier = mapclassify.NaturalBreaks(arr[valid], k=k)
+    else:
+        classifier = mapclassify.EqualInterval(arr[valid], k=k)
+    codes[valid] = classifier.yb
+    return codes, np.asarray(classifier.bins)
+
+
+def theme_colors(parcels: pd.DataFrame, theme: str, *, lang: str = i18n.DEFAULT_LANG,
+                 scheme: str | None = None, k: int = 5,
+                 standards: Standards | None = None) -> Classified:
+    """Classify ``parcels`` (with metric columns for intensity themes) for ``theme``."""
+    standards = standards or load_standards()
+    if theme == "status":
+        table = standards.statuses
+        labels = [i18n.label_status(c, lang, standards) for c in table.code]
+        return _categorical(parcels.status, list(table.code), list(table.color), labels, theme)
+    if theme == "land_use":
+        table = standards.land_use
+        labels = [i18n.label_land_use(c, lang, standards) for c in table.code]
+        return _categorical(parcels.land_use_code, list(table.code), list(table.color), labels, theme)
+    if theme == "grade":
+        return _categorical(parcels.grade, list(GRADES), [GRADE_COLORS[g] for g in GRADES],
+                            list(GRADES), theme)
+    if theme not in INTENSITY_INDICATORS:
+        raise ValueError(f"unknown theme {theme!r}; one of {', '.join(THEMES)}")
+    values = parcels[theme].to_numpy(dtype=float, na_value=np.nan)
+    codes, bins = classify_values(values, scheme or "quantiles", k)
+    palette = SEQUENTIAL.get(len(bins)) or (["#fd8d3c"] if len(bins) == 1 else SEQUENTIAL[7])
+    digits = 2 if theme in ("plot_ratio", "building_coefficient") else 1
+    finite = values[np.isfinite(values)]
+    lows = ([finite.min()] if finite.size else []) + list(bins[:-1])
+    labels = [f"{i18n.format_number(lo, lang, digits)} – {i18n.format_number(hi, lang, digits)}"
+              for lo, hi in zip(lows, bins)]
+    return Classified(theme, codes, palette[: len(bins)], labels)
+
+
+def legend_items(classified: Classified, lang: str = i18n.DEFAULT_LANG,
+                 with_counts: bool = True) -> list[tuple[str, str]]:
+    """(colour, label) pairs of a legend, with a no-data entry when some parcels lack a class."""
+    counts = classified.counts()
+    items = [(color, f"{label} ({n})" if with_counts else label)
+             for color, label, n in zip(classified.colors, classified.labels, counts)
+             if n or not with_counts]
+    missing = int((classified.codes < 0).sum())
+    if missing:
+        label = i18n.t("park.no_data", lang)
+        items.append((classified.no_data_color, f"{label} ({missing})" if with_counts else label))
+    return items
+
+
+def legend_html(classified: Classified, title: str, lang: str = i18n.DEFAULT_LANG) -> str:
+    """A small HTML legend (every text escaped) for pages and exported maps."""
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
+        f'background:{html.escape(color)};border:1px solid #666"></span>{html.escape(label)}</div>'
+        for color, label in legend_items(classified, lang))
+    return f'<div class="parkatlas-legend"><b>{html.escape(title)}</b>{rows}</div>'

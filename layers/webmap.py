@@ -1,0 +1,318 @@
+"""Interactive web maps (folium/Leaflet) of the city and of one park.
+
+Why not ``folium.GeoJson(style_function=...)``: folium then ships one style per feature and
+Leaflet matches them feature by feature, which grows quadratically in the browser (100k
+parcels ≈ 80 s). Here every layer is a :class:`FeatureLayer`: features carry only their row
+index ``i``, an ``id`` and a short label ``t``; the browser looks the colour up in a palette by
+class index, on Leaflet's canvas renderer (``preferCanvas``). Coordinates are rounded to
+1e-5° (≈1 m) and no per-feature bbox is written.
+
+Labels are shown with ``textContent`` (never ``innerHTML``), and the JSON embedded in the
+page escapes ``<``, ``>``, ``&`` and backticks, so a value such as
+``<img src=x onerror=alert(1)>`` is displayed as text and ``</script>`` cannot end the script.
+
+For Streamlit the map comes in two parts (:class:`MapParts`): a ``base`` map that stays the
+same for a park (context outlines, extent) and an ``overlay`` feature group holding the
+themed parcels, which streamlit-folium swaps without re-mounting the map, so centre and
+zoom survive theme and filter changes.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element
+from folium.elements import MacroElement
+from folium.template import Template
+
+from geo import i18n
+from geo.schema import GROUPS
+from layers.assets import use_app_assets
+from layers.style import GROUP_COLORS, Classified, legend_html, theme_colors
+
+#: Decimal places kept in coordinates: 1e-5° is about 1 m at Zhaoqing's latitude.
+COORD_PRECISION = 5
+BACKGROUND = "#f4f3ee"
+BASEMAPS = ("none", "osm", "tianditu")
+_TILE_URLS = {
+    "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "© OpenStreetMap contributors", None),
+    "tianditu": ("https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                 "&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+                 "&TILECOL={x}&tk={tk}", "© 天地图 Tianditu", "01234567"),
+}
+_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "`": "\\u0060",
+                 "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def script_json(value) -> str:
+    """``value`` as JSON that is safe to embed in an inline ``<script>``."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
+                                                             separators=(",", ":"))
+    for char, escaped in _JSON_ESCAPES.items():
+        text = text.replace(char, escaped)
+    return text
+
+
+def features_json(frame: gpd.GeoDataFrame, ids: Sequence[str], labels: Sequence[str]) -> str:
+    """A script-safe GeoJSON FeatureCollection with properties ``i`` (row), ``id`` and ``t`` (label).
+
+    Coordinates are rounded to :data:`COORD_PRECISION` decimals; no bbox is written.
+    """
+    geoms = shapely.transform(frame.geometry.to_crs(4326).to_numpy(),
+                              lambda xy: np.round(xy, COORD_PRECISION))
+    geometry = shapely.to_geojson(geoms)
+    props = [json.dumps({"i": i, "id": pid, "t": label}, ensure_ascii=False, separators=(",", ":"))
+             for i, (pid, label) in enumerate(zip(map(str, ids), map(str, labels)))]
+    body = ",".join(f'{{"type":"Feature","properties":{p},"geometry":{g}}}'
+                    for p, g in zip(props, geometry))
+    return script_json('{"type":"FeatureCollection","features":[' + body + "]}")
+
+
+class FeatureLayer(MacroElement):
+    """GeoJSON features styled in the browser by class index (see the module docstring).
+
+    Parameters
+    ----------
+    data : str
+        Output of :func:`features_json`.
+    classes : sequence of int, optional
+        Class per feature row (``-1``: no data); ``None`` draws every feature in ``palette[0]``.
+    palette : list of str
+        Fill colour per class.
+    highlight : sequence of bool, optional
+        Features to outline and bring to the front; the others are dimmed.
+    role : str
+        Name under which the layer is registered in ``window.parkatlasLayers`` (tests, exports).
+    interactive : bool
+        Tooltip on hover and clicks reported to the app; context layers are not interactive.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = (function () {
+    var data = {{ this.data }};
+    var cls = {{ this.classes }};
+    var palette = {{ this.palette }};
+    var hl = {{ this.highlight }};
+    var o = {{ this.options }};
+    var layer = L.geoJSON(data, {
+        interactive: o.interactive,
+        style: function (f) {
+            var i = f.properties.i, c = cls ? cls[i] : 0;
+            var s = {color: o.color, weight: o.weight, opacity: o.opacity, fill: o.fill,
+                     fillColor: c >= 0 ? palette[c] : o.noData, fillOpacity: o.fillOpacity};
+            if (hl) {
+                if (hl[i]) { s.color = o.highlightColor; s.weight = o.highlightWeight; s.opacity = 1; }
+                else { s.fillOpacity = o.dimOpacity; s.opacity = o.dimOpacity; }
+            }
+            return s;
+        }
+    });
+    if (o.interactive) {
+        layer.bindTooltip(function (l) {
+            var div = document.createElement("div");
+            div.style.whiteSpace = "pre-line";
+            div.textContent = l.feature.properties.t;
+            return div;
+        }, {sticky: true});
+    }
+    layer.addTo({{ this._parent.get_name() }});
+    if (hl) { layer.eachLayer(function (l) { if (hl[l.feature.properties.i]) { l.bringToFront(); } }); }
+    window.parkatlasLayers = window.parkatlasLayers || {};
+    window.parkatlasLayers[{{ this.role_json }}] = layer;
+    return layer;
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, data: str, *, classes: Sequence[int] | None = None,
+                 palette: Sequence[str] = ("#3388ff",), highlight: Sequence[bool] | None = None,
+                 role: str = "features", interactive: bool = True, color: str = "#555555",
+                 weight: float = 0.6, opacity: float = 1.0, fill: bool = True,
+                 fill_opacity: float = 0.75, no_data_color: str = "#e8e8e8"):
+        super().__init__()
+        self._name = "FeatureLayer"
+        self.data = data
+        self.classes = "null" if classes is None else script_json(np.asarray(classes, dtype=int).tolist())
+        self.palette = script_json(list(palette))
+        self.highlight = "null" if highlight is None else script_json(
+            np.asarray(highlight, dtype=bool).astype(int).tolist())
+        self.role_json = script_json(role)
+        self.options = script_json({
+            "interactive": interactive, "color": color, "weight": weight, "opacity": opacity,
+            "fill": fill, "fillOpacity": fill_opacity, "noData": no_data_color,
+            "highlightColor": "#00e5ff", "highlightWeight": 2.5, "dimOpacity": 0.25,
+        })
+
+
+@dataclass
+class MapParts:
+    """A map for streamlit-folium: a ``base`` that stays put and an ``overlay`` that changes."""
+
+    base: folium.Map
+    overlay: folium.FeatureGroup
+
+    def combined(self) -> folium.Map:
+        """The base with the overlay added (for a standalone page)."""
+        self.overlay.add_to(self.base)
+        return self.base
+
+
+def basemap_layer(name: str = "none", *, tianditu_key: str | None = None) -> folium.TileLayer | None:
+    """An XYZ basemap: ``none`` (offline default), ``osm`` or ``tianditu`` (needs a ``tk`` key).
+
+    AMap/Gaode tiles are deliberately not offered: they are GCJ-02 and misalign with
+    CGCS2000 parcels by hundreds of metres.
+    """
+    if name not in BASEMAPS:
+        raise ValueError(f"unknown basemap {name!r}; one of {', '.join(BASEMAPS)}")
+    if name == "none":
+        return None
+    url, attribution, subdomains = _TILE_URLS[name]
+    if name == "tianditu":
+        if not tianditu_key:
+            raise ValueError("the Tianditu basemap needs a tk key (register at console.tianditu.gov.cn)")
+        url = url.replace("{tk}", tianditu_key)
+    extra = {"subdomains": subdomains} if subdomains else {}
+    return folium.TileLayer(tiles=url, attr=attribution, name=name, max_zoom=19, **extra)
+
+
+def base_map(bounds, *, basemap: str = "none", tianditu_key: str | None = None,
+             asset_url: str | None = None) -> folium.Map:
+    """An empty canvas-rendered map fitted to ``bounds`` (minx, miny, maxx, maxy in lon/lat)."""
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=12, tiles=None,
+                   prefer_canvas=True, control_scale=True)
+    if asset_url is not None:
+        use_app_assets(m, asset_url)
+    else:
+        use_app_assets(m)
+    tiles = basemap_layer(basemap, tianditu_key=tianditu_key)
+    if tiles is not None:
+        tiles.add_to(m)
+    m.get_root().header.add_child(Element(
+        f"<style>.leaflet-container {{ background: {BACKGROUND}; }}</style>"), name="parkatlas_bg")
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return m
+
+
+def _context_layers(m: folium.Map, context) -> None:
+    if context is None:
+        return
+    frames = context if isinstance(context, (list, tuple)) else [context]
+    for n, frame in enumerate(frames):
+        if frame is None or frame.empty:
+            continue
+        data = features_json(frame, [""] * len(frame), [""] * len(frame))
+        FeatureLayer(data, role=f"context{n}", interactive=False, fill=False, color="#7a7a7a",
+                     weight=1.2 if n == 0 else 2.0).add_to(m)
+
+
+def parcel_labels(parcels: pd.DataFrame, lang: str = i18n.DEFAULT_LANG) -> pd.Series:
+    """Short hover label per parcel: id, enterprise, status and area in 亩 (plain text)."""
+    status = parcels.status.map(i18n.status_labels(lang)).fillna(parcels.status).fillna("")
+    area = (i18n.format_numbers(parcels.area_mu.to_numpy(), lang).to_numpy()
+            + " " + i18n.t("unit.mu", lang))
+    enterprise = parcels.enterprise.fillna("").astype(str)
+    first = parcels.parcel_id.astype(str)
+    second = enterprise.where(enterprise != "", "—")
+    return first + "\n" + second + "\n" + status.astype(str) + " · " + area
+
+
+def park_map_parts(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: str = i18n.DEFAULT_LANG,
+                   scheme: str | None = None, k: int = 5, highlight_ids: Iterable[str] | None = None,
+                   context=None, features: str | None = None, classified: Classified | None = None,
+                   basemap: str = "none", tianditu_key: str | None = None,
+                   asset_url: str | None = None) -> MapParts:
+    """The parcels of a park themed by ``theme``, as :class:`MapParts`.
+
+    ``features`` (from :func:`features_json` over ``parcels`` in the same row order, with
+    :func:`parcel_labels`) and ``classified`` may be passed precomputed, so a page can cache
+    the heavy parts per data revision and per theme.
+    """
+    if features is None:
+        features = features_json(parcels, parcels.parcel_id, parcel_labels(parcels, lang))
+    classified = classified or theme_colors(parcels, theme, lang=lang, scheme=scheme, k=k)
+    highlight = None
+    if highlight_ids is not None:
+        highlight = parcels.parcel_id.isin(list(highlight_ids)).to_numpy()
+    bounds = parcels.to_crs(4326).total_bounds if len(parcels) else (112.0, 22.8, 113.0, 24.4)
+    m = base_map(bounds, basemap=basemap, tianditu_key=tianditu_key, asset_url=asset_url)
+    _context_layers(m, context)
+    overlay = folium.FeatureGroup(name="parcels")
+    FeatureLayer(features, classes=classified.codes, palette=classified.colors, highlight=highlight,
+                 role="parcels", no_data_color=classified.no_data_color).add_to(overlay)
+    return MapParts(m, overlay)
+
+
+def park_map(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: str = i18n.DEFAULT_LANG,
+             scheme: str | None = None, highlight_ids: Iterable[str] | None = None, context=None,
+             **kwargs) -> folium.Map:
+    """One park's parcels themed by status, land use, an intensity indicator or 亩均 grade.
+
+    A legend is drawn on the map (escaped). For an offline file pass the result to
+    :func:`layers.assets.standalone_html`.
+    """
+    classified = theme_colors(parcels, theme, lang=lang, scheme=scheme, k=kwargs.pop("k", 5))
+    parts = park_map_parts(parcels, theme=theme, lang=lang, scheme=scheme, highlight_ids=highlight_ids,
+                           context=context, classified=classified, **kwargs)
+    m = parts.combined()
+    add_legend(m, legend_html(classified, i18n.label_theme(theme, lang), lang))
+    return m
+
+
+def add_legend(m: folium.Map, legend: str) -> None:
+    """Pin an (already escaped) HTML legend to the bottom-left corner of ``m``."""
+    m.get_root().html.add_child(Element(
+        '<div style="position:fixed;bottom:24px;left:12px;z-index:1000;background:white;'
+        'padding:6px 8px;border:1px solid #999;font:12px sans-serif">' + legend + "</div>"))
+
+
+def park_labels(parks: pd.DataFrame, lang: str = i18n.DEFAULT_LANG) -> pd.Series:
+    """Hover label per park: name and group."""
+    name = parks.name_zh if lang == "zh" else parks.name_en
+    group = parks.group.map(lambda g: i18n.label_group(g, lang))
+    return name.fillna(parks.park_id).astype(str) + "\n" + group.fillna("").astype(str)
+
+
+def city_map_parts(parks: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None, *,
+                   lang: str = i18n.DEFAULT_LANG, basemap: str = "none",
+                   tianditu_key: str | None = None, asset_url: str | None = None) -> MapParts:
+    """Every park outlined and filled by group over the district boundaries."""
+    extent = districts if districts is not None and not districts.empty else parks
+    m = base_map(extent.to_crs(4326).total_bounds, basemap=basemap, tianditu_key=tianditu_key,
+                 asset_url=asset_url)
+    _context_layers(m, districts)
+    overlay = folium.FeatureGroup(name="parks")
+    classes = pd.Categorical(parks.group, categories=list(GROUPS)).codes
+    FeatureLayer(features_json(parks, parks.park_id, park_labels(parks, lang)), classes=classes,
+                 palette=[GROUP_COLORS[g] for g in GROUPS], role="parks", color="#222222",
+                 weight=1.5, fill_opacity=0.55).add_to(overlay)
+    return MapParts(m, overlay)
+
+
+def city_map(parks: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None, *,
+             lang: str = i18n.DEFAULT_LANG, **kwargs) -> folium.Map:
+    """The city: district boundaries and every park coloured by group (3 / 4 / 4)."""
+    return city_map_parts(parks, districts, lang=lang, **kwargs).combined()
+
+
+def clicked_id(map_state: dict | None, valid_ids: Iterable[str] | None = None) -> str | None:
+    """The ``id`` of the feature last clicked in a streamlit-folium return value, if valid.
+
+    streamlit-folium reports the clicked feature as ``last_active_drawing`` (its GeoJSON);
+    the id is checked against ``valid_ids`` because it comes back from the browser.
+    """
+    feature = (map_state or {}).get("last_active_drawing") or {}
+    value = (feature.get("properties") or {}).get("id")
+    if not isinstance(value, str) or not value:
+        return None
+    if valid_ids is not None and value not in set(valid_ids):
+        return None
+    return value
