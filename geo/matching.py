@@ -1,0 +1,701 @@
+"""Match an incoming project to land: hard checks, assembled blocks, an explained ranking.
+
+1. **Hard checks**, vectorised over every parcel at once. A parcel failing one is excluded and
+   counted under the first reason it fails, in the order of :data:`EXCLUSION_REASONS`: status
+   (available land; idle and inefficient optionally, flagged "needs disposal first"), the
+   project's park groups, land use compatible with the nuisance class
+   (``data/standards/landuse_compat.csv``), park red lines, the national minimum plot ratio of
+   the industry (2008 table via the 2017→2002 mapping), the park's minimum plot ratio, building
+   coefficient and admin share (``national_limits.csv``), area within the demand (with a
+   tolerance), and the park's entry thresholds per 亩 — computed with the candidate's own area.
+2. **Assembled blocks**: in a park where no single parcel passes, adjacent parcels that pass
+   every check but area are grown into compact blocks meeting the demand (:mod:`geo.blocks`).
+3. **Ranking**: soft criteria rescaled to 0–1 and weighted-summed to a score of 0–100 with the
+   weights of ``data/standards/weights.csv`` (normalised to sum 1). Only the top candidates get
+   their per-criterion explanation (value, threshold, pass, weight, contribution, one-line
+   reason in Chinese and English).
+
+Parameters (tolerance, gap, radius...) live in ``data/standards/matching.csv``; see
+``docs/matching.md``. Pass parcels already :func:`geo.metrics.with_metrics` to avoid
+recomputing areas on every match.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from scipy.spatial import cKDTree
+
+from geo.blocks import close_gaps, grow_blocks
+from geo.crs import CGCS2000, projected_crs_for
+from geo.errors import NotFoundError, ParkAtlasError
+from geo.metrics import ENTERPRISE_STATUSES, PARCEL_METRICS, park_kpis, with_metrics
+from geo.project import CAPACITY_NEEDS, DISTANCE_NEEDS, Project, load_project
+from geo.schema import split_list
+from geo.standards import DEFAULT_STANDARDS_DIR, Standards, _read, load_standards
+
+#: Exclusion reasons in the order they are checked: code → (zh, en).
+EXCLUSION_REASONS: dict[str, tuple[str, str]] = {
+    "status_not_available": ("地块状态不可供", "status is not available land"),
+    "park_group_not_wanted": ("园区不在项目意向板块内", "park is outside the project's groups"),
+    "land_use_incompatible": ("用地类别与项目污染等级不相容", "land-use class incompatible with the nuisance class"),
+    "red_line_industry": ("园区禁止该行业入驻（红线）", "industry is red-lined in the park"),
+    "plot_ratio_below_national_minimum": ("容积率低于国家行业最低标准", "plot ratio below the national minimum for the industry"),
+    "plot_ratio_below_park_minimum": ("容积率低于园区准入标准", "plot ratio below the park's minimum"),
+    "building_coefficient_below_minimum": ("建筑系数低于 30% 下限", "building coefficient below the national minimum"),
+    "admin_share_above_maximum": ("行政办公及生活服务设施用地超过 7% 上限", "admin share above the national maximum"),
+    "area_out_of_range": ("面积不符合用地需求", "area outside the demand"),
+    "investment_intensity_below_threshold": ("投资强度低于园区准入门槛", "investment intensity below the park's threshold"),
+    "output_per_mu_below_threshold": ("亩均产值低于园区准入门槛", "output per 亩 below the park's threshold"),
+    "tax_per_mu_below_threshold": ("亩均税收低于园区准入门槛", "tax per 亩 below the park's threshold"),
+}
+CRITERIA = ("chain_fit", "cluster", "infrastructure", "area_efficiency", "compactness", "readiness",
+            "park_intensity", "preferred_park")
+#: Statuses of parcels whose enterprise counts for "same chain nearby".
+CLUSTER_STATUSES = ("occupied", "under_construction", "inefficient")
+#: Polsby-Popper of a square; shapes scoring this or more count as fully compact.
+_SQUARE_PP = math.pi / 4
+COMPACT_TARGET = 0.6
+CHAIN_LEVELS = {"characteristic": 1.0, "leading": 0.7, "related": 0.4, "none": 0.0}
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    """Parameters of matching (``data/standards/matching.csv``)."""
+
+    area_tolerance: float = 0.10
+    include_disposal: bool = False
+    block_gap_m: float = 30.0
+    block_max_parcels: int = 12
+    block_seeds_per_component: int = 8
+    cluster_radius_km: float = 3.0
+    cluster_saturation: int = 10
+    readiness_not_ready: float = 0.4
+    readiness_disposal: float = 0.1
+
+
+def load_settings(directory: str | os.PathLike | None = None) -> MatchSettings:
+    """Read ``matching.csv`` from ``directory`` (default ``data/standards/``)."""
+    table = _read(Path(directory) if directory else DEFAULT_STANDARDS_DIR, "matching.csv", dtype=str)
+    values = dict(zip(table.key.str.strip(), table.value.str.strip()))
+    kwargs = {}
+    for name, default in MatchSettings.__dataclass_fields__.items():
+        if name not in values:
+            continue
+        text = values[name]
+        try:
+            if isinstance(default.default, bool):
+                if text.lower() not in ("true", "false"):
+                    raise ValueError
+                kwargs[name] = text.lower() == "true"
+            else:
+                kwargs[name] = type(default.default)(float(text))
+        except ValueError:
+            raise ParkAtlasError(f"matching.csv: {name} = {text!r} is not a valid "
+                                 f"{type(default.default).__name__}") from None
+    return MatchSettings(**kwargs)
+
+
+def load_weights(directory: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The ranking weights table (``criterion, weight, label_zh, label_en``)."""
+    table = _read(Path(directory) if directory else DEFAULT_STANDARDS_DIR, "weights.csv")
+    unknown = set(table.criterion) - set(CRITERIA)
+    if unknown:
+        raise ParkAtlasError(f"weights.csv: unknown criterion {sorted(unknown)[0]!r}; one of {', '.join(CRITERIA)}")
+    return table
+
+
+def normalise_weights(weights=None) -> dict[str, float]:
+    """Weights as a dict criterion → share (summing to 1).
+
+    ``weights`` may be ``None`` (the CSV defaults), a dict criterion → weight (missing
+    criteria keep their default), or a table like :func:`load_weights`.
+    """
+    table = load_weights()
+    raw = dict(zip(table.criterion, table.weight.astype(float)))
+    if isinstance(weights, pd.DataFrame):
+        weights = dict(zip(weights.criterion, weights.weight))
+    for key, value in (weights or {}).items():
+        if key not in CRITERIA:
+            raise ParkAtlasError(f"unknown weight {key!r}; one of {', '.join(CRITERIA)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise ParkAtlasError(f"weight of {key} must be a number ≥ 0, got {value!r}")
+        raw[key] = float(value)
+    total = sum(raw.get(c, 0.0) for c in CRITERIA)
+    if total <= 0:
+        raise ParkAtlasError("all ranking weights are 0; give at least one criterion a positive weight")
+    return {c: raw.get(c, 0.0) / total for c in CRITERIA}
+
+
+@dataclass
+class MatchResult:
+    """Ranked candidates, exclusion counts and the inputs that produced them."""
+
+    project: Project
+    candidates: gpd.GeoDataFrame
+    excluded: dict[str, int]
+    considered: int
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self, lang: str = "zh") -> dict:
+        """The CLI's JSON shape; each criterion's ``reason`` in ``lang`` (``zh`` or ``en``)."""
+        reason_key = "reason_en" if lang == "en" else "reason_zh"
+        name_key = "park_name_en" if lang == "en" else "park_name_zh"
+        out = []
+        for row in self.candidates.itertuples():
+            criteria = [{k: v for k, v in c.items() if k not in ("reason_zh", "reason_en")} | {"reason": c[reason_key]}
+                        for c in row.criteria]
+            out.append({"rank": int(row.rank), "kind": row.kind, "parcel_ids": list(row.parcel_ids),
+                        "park_id": row.park_id, "park_name": getattr(row, name_key),
+                        "area_mu": round(float(row.area_mu), 2), "score": round(float(row.score), 2),
+                        "needs_disposal": bool(row.needs_disposal), "criteria": criteria})
+        return {"project": self.project.to_dict(), "considered": self.considered,
+                "weights": {k: round(v, 4) for k, v in self.weights.items()},
+                "candidates": out, "excluded": dict(self.excluded)}
+
+
+# ----------------------------------------------------------------------------- park tables
+@dataclass
+class _Parks:
+    """Per-park arrays aligned with ``ids`` (one row per park)."""
+
+    ids: np.ndarray
+    frame: pd.DataFrame
+
+    @classmethod
+    def build(cls, parks: pd.DataFrame) -> _Parks:
+        frame = pd.DataFrame(parks.drop(columns="geometry", errors="ignore")).reset_index(drop=True)
+        return cls(frame.park_id.to_numpy(dtype=object), frame)
+
+    def column(self, name: str) -> np.ndarray:
+        return self.frame[name].to_numpy(dtype=float, na_value=np.nan)
+
+    def index_of(self, park_ids: pd.Series) -> np.ndarray:
+        """Position of each park id in this table (-1 for an unknown park)."""
+        return pd.Index(self.ids).get_indexer(park_ids)
+
+
+def _chain_levels(parks: _Parks, project: Project, standards: Standards) -> np.ndarray:
+    """Per park: characteristic / leading / related / none fit of the project's chain."""
+    codes = standards.chain_codes()
+    out = []
+    for row in parks.frame.itertuples():  # one row per park (a dozen), not per parcel
+        leading = split_list(row.leading_chains)
+        if project.chain and project.chain == row.characteristic_chain:
+            out.append("characteristic")
+        elif project.chain and project.chain in leading:
+            out.append("leading")
+        elif any(project.industry_code in codes.get(c, []) for c in leading + [row.characteristic_chain]):
+            out.append("related")
+        else:
+            out.append("none")
+    return np.array(out, dtype=object)
+
+
+# ----------------------------------------------------------------------------- matching
+@lru_cache(maxsize=8)
+def _transformer(crs_m: str) -> Transformer:
+    return Transformer.from_crs(CGCS2000, crs_m, always_xy=True)
+
+
+def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int = 10,
+          park_id: str | None = None, weights=None, standards: Standards | None = None,
+          with_blocks: bool = True, settings: MatchSettings | None = None,
+          include_disposal: bool | None = None) -> MatchResult:
+    """Find and rank land for ``project``.
+
+    Parameters
+    ----------
+    parcels : GeoDataFrame
+        All parcels, preferably with metrics (:func:`geo.metrics.with_metrics`).
+    parks : DataFrame
+        The parks with their chains, red lines and entry thresholds.
+    project : Project, dict or path
+        Anything :func:`geo.project.load_project` accepts.
+    top : int
+        How many candidates to return (ranked, explained).
+    park_id : str, optional
+        Only this park.
+    weights : dict or DataFrame, optional
+        Ranking weights overriding ``data/standards/weights.csv``.
+    with_blocks : bool
+        Assemble blocks of adjacent parcels in parks where no single parcel fits.
+    settings : MatchSettings, optional
+        Default :func:`load_settings`.
+    include_disposal : bool, optional
+        Also consider idle and inefficient land (flagged ``needs_disposal``); overrides settings.
+
+    Returns
+    -------
+    MatchResult
+    """
+    standards = standards or load_standards()
+    settings = settings or load_settings()
+    project = load_project(project, standards)
+    share = normalise_weights(weights)
+    if top < 1:
+        raise ParkAtlasError(f"top must be at least 1, got {top}")
+    frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels, standards)
+    pk = _Parks.build(parks)
+    known = set(pk.ids)
+    if park_id is not None and park_id not in known:
+        raise NotFoundError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
+    for pid in project.preferred_parks:
+        if pid not in known:
+            raise NotFoundError(f"preferred park {pid!r} does not exist; see `python cli.py parks` for the ids")
+    disposal = settings.include_disposal if include_disposal is None else include_disposal
+
+    pidx = pk.index_of(frame.park_id)
+    scope = pidx >= 0 if park_id is None else (frame.park_id == park_id).to_numpy(dtype=bool, na_value=False)
+    safe = np.where(pidx >= 0, pidx, 0)
+    area = frame.area_mu.to_numpy(dtype=float)
+    checks = _hard_checks(frame, pk, safe, area, project, standards, settings, disposal)
+
+    excluded: dict[str, int] = {}
+    remaining = scope.copy()
+    before_area = None
+    for reason, ok in checks.items():
+        if reason == "area_out_of_range":
+            before_area = remaining.copy()
+        failed = remaining & ~ok
+        if failed.any():
+            excluded[reason] = int(failed.sum())
+        remaining &= ok
+
+    cands = _single_candidates(frame, remaining, pidx, standards)
+    if with_blocks:
+        parks_with_single = np.zeros(len(pk.ids), dtype=bool)
+        parks_with_single[pidx[remaining]] = True
+        fits_block = before_area & ~parks_with_single[safe] & (area <= project.land_mu_max * (1 + settings.area_tolerance))
+        blocks = _block_candidates(frame, fits_block, pidx, pk, project, standards, settings)
+        cands = pd.concat([cands, blocks], ignore_index=True) if len(blocks) else cands
+
+    empty = gpd.GeoDataFrame(columns=["rank", "kind", "parcel_ids", "park_id", "park_name_zh", "park_name_en",
+                                      "area_mu", "score", "needs_disposal", "criteria"], geometry=[], crs=CGCS2000)
+    if len(cands) == 0:
+        return MatchResult(project, empty, excluded, int(scope.sum()), share)
+
+    scores = _soft_scores(frame, pidx, cands, pk, project, standards, settings)
+    total = 100.0 * sum(share[c] * scores[c]["score"] for c in CRITERIA)
+    order = np.lexsort((cands.area_mu.to_numpy(), (cands.kind == "block").to_numpy(), -np.round(total, 9)))[:top]
+    chosen = cands.iloc[order].reset_index(drop=True)
+    chosen["score"] = total[order]
+    chosen["rank"] = np.arange(1, len(chosen) + 1)
+    chosen["park_name_zh"] = pk.frame.name_zh.to_numpy(dtype=object)[chosen.pidx]
+    chosen["park_name_en"] = pk.frame.name_en.to_numpy(dtype=object)[chosen.pidx]
+    national = standards.min_plot_ratio_2017().get(project.industry_code, np.nan)
+    chosen["criteria"] = [
+        _hard_explanations(row, pk, project, standards, settings, national)
+        + _soft_explanations(scores, k, share, project, standards, settings)
+        for k, row in zip(order, chosen.itertuples())
+    ]
+    out = gpd.GeoDataFrame(chosen[list(empty.columns.drop("geometry"))], geometry=chosen.geometry.values, crs=CGCS2000)
+    return MatchResult(project, out, excluded, int(scope.sum()), share)
+
+
+def _hard_checks(frame, pk: _Parks, safe, area, project: Project, standards: Standards,
+                 settings: MatchSettings, disposal: bool) -> dict[str, np.ndarray]:
+    """One boolean array per exclusion reason (True: passes), in checking order."""
+    n = len(frame)
+    statuses = list(standards.available_statuses) + (list(standards.disposal_statuses) if disposal else [])
+    compat = standards.landuse_compat
+    allowed = compat.loc[(compat.nuisance_class.astype(int) == project.nuisance_class)
+                         & compat.allowed.astype(str).str.lower().eq("true"), "land_use_code"]
+    red = np.array([project.industry_code in split_list(v) for v in pk.frame.red_line_industries], dtype=bool)
+    groups_ok = (pk.frame.group.isin(project.groups).to_numpy(dtype=bool) if project.groups
+                 else np.ones(len(pk.ids), dtype=bool))
+    national = standards.min_plot_ratio_2017().get(project.industry_code, np.nan)
+    limits = standards.national_limits
+    tol = settings.area_tolerance
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_mu = {k: getattr(project, f"{k}_wan") / area for k in ("investment", "output", "tax")}
+
+    def at_least(value, threshold):
+        return np.logical_not(np.less(value, threshold))  # a missing threshold (NaN) passes
+
+    ones = np.ones(n, dtype=bool)
+    return {
+        "status_not_available": frame.status.isin(statuses).to_numpy(dtype=bool, na_value=False),
+        "park_group_not_wanted": groups_ok[safe],
+        "land_use_incompatible": frame.land_use_code.isin(allowed).to_numpy(dtype=bool, na_value=False),
+        "red_line_industry": ~red[safe],
+        "plot_ratio_below_national_minimum": ones & at_least(project.plot_ratio, national),
+        "plot_ratio_below_park_minimum": at_least(project.plot_ratio, pk.column("min_plot_ratio"))[safe],
+        "building_coefficient_below_minimum": ones & at_least(
+            project.building_coefficient, limits.get("building_coefficient_min", np.nan)),
+        "admin_share_above_maximum": ones & bool(
+            project.admin_share is None or not project.admin_share > limits.get("admin_share_max", np.inf)),
+        "area_out_of_range": (area >= project.land_mu_min * (1 - tol)) & (area <= project.land_mu_max * (1 + tol)),
+        "investment_intensity_below_threshold": at_least(per_mu["investment"], pk.column("min_investment_wan_per_mu")[safe]),
+        "output_per_mu_below_threshold": at_least(per_mu["output"], pk.column("min_output_wan_per_mu")[safe]),
+        "tax_per_mu_below_threshold": at_least(per_mu["tax"], pk.column("min_tax_wan_per_mu")[safe]),
+    }
+
+
+_CAND_COLUMNS = ["kind", "parcel_ids", "park_id", "pidx", "area_mu", "statuses", "land_use_codes",
+                 "land_ready", "needs_disposal", *CAPACITY_NEEDS, "gas", *DISTANCE_NEEDS, "geometry"]
+
+
+def _single_candidates(frame, mask, pidx, standards: Standards) -> pd.DataFrame:
+    sub = frame.loc[mask]
+    disposal = sub.status.isin(standards.disposal_statuses).to_numpy(dtype=bool, na_value=False)
+    out = pd.DataFrame({
+        "kind": "parcel",
+        "parcel_ids": [[p] for p in sub.parcel_id.to_numpy(dtype=object)],
+        "park_id": sub.park_id.to_numpy(dtype=object),
+        "pidx": pidx[mask],
+        "area_mu": sub.area_mu.to_numpy(dtype=float),
+        "statuses": [[s] for s in sub.status.to_numpy(dtype=object)],
+        "land_use_codes": [[c] for c in sub.land_use_code.to_numpy(dtype=object)],
+        "land_ready": sub.land_ready.to_numpy(dtype=bool, na_value=False),
+        "needs_disposal": disposal,
+        "gas": sub.gas.to_numpy(dtype=object, na_value=None),
+        "geometry": sub.geometry.values,
+    })
+    for col in (*CAPACITY_NEEDS, *DISTANCE_NEEDS):
+        out[col] = sub[col].to_numpy(dtype=float, na_value=np.nan)
+    return out[_CAND_COLUMNS]
+
+
+def _block_candidates(frame, mask, pidx, pk: _Parks, project: Project, standards: Standards,
+                      settings: MatchSettings) -> pd.DataFrame:
+    """Blocks of adjacent parcels (each passing all checks but area) that meet the demand."""
+    sub = frame.loc[mask]
+    if len(sub) < 2:
+        return pd.DataFrame(columns=_CAND_COLUMNS)
+    crs_m = projected_crs_for(sub)
+    geoms_m = np.asarray(sub.geometry.to_crs(crs_m).array)
+    tol = settings.area_tolerance
+    grown = grow_blocks(geoms_m, sub.park_id.to_numpy(dtype=object), sub.area_mu.to_numpy(dtype=float),
+                        min_mu=project.land_mu_min * (1 - tol), max_mu=project.land_mu_max * (1 + tol),
+                        gap_m=settings.block_gap_m, max_parcels=settings.block_max_parcels,
+                        seeds_per_component=settings.block_seeds_per_component)
+    if not grown:
+        return pd.DataFrame(columns=_CAND_COLUMNS)
+    members = [np.asarray(b.members) for b in grown]
+    flat = np.concatenate(members)
+    owner = np.repeat(np.arange(len(grown)), [len(m) for m in members])
+    cols = {c: sub[c].to_numpy(dtype=float, na_value=np.nan)[flat] for c in (*CAPACITY_NEEDS, *DISTANCE_NEEDS)}
+    agg = pd.DataFrame({"owner": owner, **cols,
+                        "ready": sub.land_ready.to_numpy(dtype=bool, na_value=False)[flat],
+                        "gas": sub.gas.to_numpy(dtype=bool, na_value=False)[flat],
+                        "disposal": sub.status.isin(standards.disposal_statuses).to_numpy(dtype=bool)[flat]})
+    g = agg.groupby("owner")
+    # A block connects to the best utility of any of its parcels and is as near as its nearest one.
+    caps, dists = g[list(CAPACITY_NEEDS)].max(), g[list(DISTANCE_NEEDS)].min()
+    ids = sub.parcel_id.to_numpy(dtype=object)
+    sub_status = sub.status.to_numpy(dtype=object)
+    sub_land_use = sub.land_use_code.to_numpy(dtype=object)
+    first = np.array([m[0] for m in members])
+    geoms = [close_gaps(geoms_m[m], settings.block_gap_m) for m in members]  # one union per block
+    out = pd.DataFrame({
+        "kind": "block",
+        "parcel_ids": [list(ids[m]) for m in members],
+        "park_id": sub.park_id.to_numpy(dtype=object)[first],
+        "pidx": pidx[mask][first],
+        "area_mu": [b.area_mu for b in grown],
+        "statuses": [sorted(set(sub_status[m])) for m in members],
+        "land_use_codes": [sorted(set(sub_land_use[m])) for m in members],
+        "land_ready": g.ready.all().to_numpy(),
+        "needs_disposal": g.disposal.any().to_numpy(),
+        "gas": g.gas.any().to_numpy(),
+        "geometry": gpd.GeoSeries(geoms, crs=crs_m).to_crs(CGCS2000).values,
+    })
+    for col in CAPACITY_NEEDS:
+        out[col] = caps[col].to_numpy()
+    for col in DISTANCE_NEEDS:
+        out[col] = dists[col].to_numpy()
+    # Entry thresholds per 亩 with the block's own area.
+    ok = np.ones(len(out), dtype=bool)
+    p = out.pidx.to_numpy()
+    for key in ("investment", "output", "tax"):
+        threshold = pk.column(f"min_{key}_wan_per_mu")[p]
+        ok &= ~(getattr(project, f"{key}_wan") / out.area_mu.to_numpy() < threshold)
+    return out.loc[ok, _CAND_COLUMNS].reset_index(drop=True)
+
+
+def _soft_scores(frame, fpidx, cands: pd.DataFrame, pk: _Parks, project: Project, standards: Standards,
+                 settings: MatchSettings) -> dict[str, dict[str, np.ndarray]]:
+    """Per criterion: ``score`` (0–1) and the raw values the explanation needs, all vectorised."""
+    p = cands.pidx.to_numpy(dtype=int)
+    area = cands.area_mu.to_numpy(dtype=float)
+    crs_m = projected_crs_for(gpd.GeoDataFrame(geometry=cands.geometry.values, crs=CGCS2000))
+    geoms_m = np.asarray(gpd.GeoSeries(cands.geometry.values, crs=CGCS2000).to_crs(crs_m).array)
+    out: dict[str, dict[str, np.ndarray]] = {}
+
+    levels = _chain_levels(pk, project, standards)[p]
+    out["chain_fit"] = {"score": np.array([CHAIN_LEVELS[v] for v in levels]), "level": levels}
+
+    same = (frame.chain == project.chain) if project.chain else (frame.industry_code == project.industry_code)
+    status = frame.status
+    ent = (status.isin(CLUSTER_STATUSES) & same).to_numpy(dtype=bool, na_value=False)
+    counts = np.zeros(len(cands), dtype=int)
+    if ent.any():
+        lonlat = shapely.get_coordinates(shapely.centroid(np.asarray(frame.geometry.array)[ent]))
+        # Points only: project the coordinates and let a k-d tree count neighbours within the radius.
+        xy = np.column_stack(_transformer(crs_m).transform(lonlat[:, 0], lonlat[:, 1]))
+        centres = shapely.get_coordinates(shapely.centroid(geoms_m))
+        counts = cKDTree(xy).query_ball_point(centres, settings.cluster_radius_km * 1000, return_length=True)
+    out["cluster"] = {"score": np.minimum(counts / max(settings.cluster_saturation, 1), 1.0), "count": counts}
+
+    needs = project.needs
+    met, asked = [], []
+    for key in CAPACITY_NEEDS:
+        if getattr(needs, key) is not None:
+            met.append(~(cands[key].to_numpy(dtype=float) < getattr(needs, key)))
+            asked.append(key)
+    if needs.gas:
+        met.append(cands.gas.to_numpy(dtype=bool, na_value=False))
+        asked.append("gas")
+    for key in DISTANCE_NEEDS:
+        if getattr(needs, key) is not None:
+            met.append(~(cands[key].to_numpy(dtype=float) > getattr(needs, key)))
+            asked.append(key)
+    met_arr = np.vstack(met) if met else np.ones((0, len(cands)), dtype=bool)
+    out["infrastructure"] = {"score": met_arr.mean(axis=0) if met else np.ones(len(cands)),
+                             "met": met_arr, "asked": asked}
+
+    used = np.minimum(area, project.land_mu_min) / np.maximum(area, project.land_mu_min)
+    out["area_efficiency"] = {"score": used}
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pp = 4 * math.pi * shapely.area(geoms_m) / shapely.length(geoms_m) ** 2
+    out["compactness"] = {"score": np.clip(np.nan_to_num(pp / _SQUARE_PP), 0, 1), "pp": pp}
+
+    ready = cands.land_ready.to_numpy(dtype=bool)
+    disposal = cands.needs_disposal.to_numpy(dtype=bool)
+    readiness = np.where(disposal, settings.readiness_disposal, np.where(ready, 1.0, settings.readiness_not_ready))
+    out["readiness"] = {"score": readiness, "ready": ready & ~disposal, "disposal": disposal}
+
+    ent_all = status.isin(ENTERPRISE_STATUSES).to_numpy(dtype=bool, na_value=False) & (fpidx >= 0)
+    land = np.bincount(fpidx[ent_all], weights=frame.area_mu.to_numpy(dtype=float)[ent_all], minlength=len(pk.ids))
+    output = np.bincount(fpidx[ent_all], weights=frame.output_wan.to_numpy(dtype=float, na_value=0.0)[ent_all],
+                         minlength=len(pk.ids))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        before = (output / land)[p]
+        after = (output[p] + project.output_wan) / (land[p] + area)
+        relative = (project.output_wan / area) / before
+    out["park_intensity"] = {"score": np.where(np.isfinite(relative), np.clip(relative / 2, 0, 1), 0.5),
+                             "before": before, "after": after}
+
+    preferred = (np.isin(cands.park_id.to_numpy(dtype=object), list(project.preferred_parks))
+                 if project.preferred_parks else np.ones(len(cands), dtype=bool))
+    out["preferred_park"] = {"score": preferred.astype(float), "preferred": preferred}
+    return out
+
+
+# ----------------------------------------------------------------------------- explanations
+def _criterion(name, kind, value, threshold, passed, weight, score, zh, en) -> dict:
+    def plain(v):
+        if isinstance(v, (np.floating, float)):
+            return None if not math.isfinite(v) else round(float(v), 3)
+        return v.item() if isinstance(v, np.generic) else v
+    return {"name": name, "kind": kind, "value": plain(value), "threshold": plain(threshold),
+            "pass": bool(passed), "weight": round(weight, 4), "score": round(float(score), 3),
+            "contribution": round(100.0 * weight * float(score), 2), "reason_zh": zh, "reason_en": en}
+
+
+def _fmt(v, digits=1) -> str:
+    return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:,.{digits}f}"
+
+
+def _hard_explanations(row, pk: _Parks, project: Project, standards: Standards, settings: MatchSettings,
+                       national: float) -> list[dict]:
+    park = pk.frame.iloc[row.pidx]
+    limits = standards.national_limits
+    lo, hi, tol = project.land_mu_min, project.land_mu_max, settings.area_tolerance
+    disposal = bool(row.needs_disposal)
+    statuses = "/".join(row.statuses)
+    out = [
+        _criterion("status", "hard", statuses, "/".join(standards.available_statuses), True, 0.0, 1.0,
+                   f"地块状态 {statuses}" + ("，需先处置（闲置/低效用地）" if disposal else "，可供地"),
+                   f"status {statuses}" + (": needs disposal first (idle/inefficient land)" if disposal else ": available")),
+        _criterion("land_use", "hard", "/".join(row.land_use_codes), f"M{project.nuisance_class}", True, 0.0, 1.0,
+                   f"用地类别 {'/'.join(row.land_use_codes)} 允许 {project.nuisance_class} 类污染等级项目",
+                   f"land use {'/'.join(row.land_use_codes)} allows nuisance class {project.nuisance_class}"),
+        _criterion("red_line", "hard", project.industry_code, park.red_line_industries, True, 0.0, 1.0,
+                   f"行业 {project.industry_code} 不在园区禁止类行业（{park.red_line_industries or '无'}）之列",
+                   f"industry {project.industry_code} is not red-lined in the park ({park.red_line_industries or 'none'})"),
+        _criterion("plot_ratio_national", "hard", project.plot_ratio, national, True, 0.0, 1.0,
+                   f"容积率 {project.plot_ratio:g} ≥ 国家标准 {_fmt(national)}（2002 行业代码 {project.industry_code_2002}）",
+                   f"plot ratio {project.plot_ratio:g} ≥ national minimum {_fmt(national)} (2002 code {project.industry_code_2002})"),
+        _criterion("plot_ratio_park", "hard", project.plot_ratio, park.min_plot_ratio, True, 0.0, 1.0,
+                   f"容积率 {project.plot_ratio:g} ≥ 园区标准 {_fmt(park.min_plot_ratio)}",
+                   f"plot ratio {project.plot_ratio:g} ≥ park minimum {_fmt(park.min_plot_ratio)}"),
+        _criterion("building_coefficient", "hard", project.building_coefficient,
+                   limits.get("building_coefficient_min"), True, 0.0, 1.0,
+                   f"建筑系数 {project.building_coefficient:.0%} ≥ {limits.get('building_coefficient_min', 0):.0%}",
+                   f"building coefficient {project.building_coefficient:.0%} ≥ {limits.get('building_coefficient_min', 0):.0%}"),
+    ]
+    if project.admin_share is not None:
+        out.append(_criterion("admin_share", "hard", project.admin_share, limits.get("admin_share_max"), True, 0.0, 1.0,
+                              f"行政办公及生活服务设施用地 {project.admin_share:.0%} ≤ {limits.get('admin_share_max', 1):.0%}",
+                              f"admin share {project.admin_share:.0%} ≤ {limits.get('admin_share_max', 1):.0%}"))
+    out.append(_criterion("area", "hard", row.area_mu, f"{lo:g}–{hi:g}", True, 0.0, 1.0,
+                          f"面积 {row.area_mu:.1f} 亩，需求 {lo:g}–{hi:g} 亩（容差 {tol:.0%}）",
+                          f"area {row.area_mu:.1f} 亩 for a demand of {lo:g}–{hi:g} 亩 (tolerance {tol:.0%})"))
+    labels = {"investment": ("投资强度", "investment intensity"), "output": ("亩均产值", "output per 亩"),
+              "tax": ("亩均税收", "tax per 亩")}
+    for key, (zh, en) in labels.items():
+        value = getattr(project, f"{key}_wan") / row.area_mu
+        threshold = park[f"min_{key}_wan_per_mu"]
+        out.append(_criterion(f"{key}_per_mu", "hard", value, threshold, True, 0.0, 1.0,
+                              f"{zh} {_fmt(value)} 万元/亩 ≥ 园区门槛 {_fmt(threshold)}",
+                              f"{en} {_fmt(value)} 万元/亩 ≥ park threshold {_fmt(threshold)}"))
+    return out
+
+
+_NEED_TEXT = {
+    "power_kva": ("电力", "power", "kVA"), "water_t_per_day": ("供水", "water", "t/d"), "gas": ("燃气", "gas", ""),
+    "highway_km": ("距高速出入口", "highway exit", "km"), "port_km": ("距港口", "port", "km"),
+    "rail_km": ("距铁路货站", "rail freight", "km"),
+}
+
+
+def _soft_explanations(scores, k: int, share: dict[str, float], project: Project, standards: Standards,
+                       settings: MatchSettings) -> list[dict]:
+    chain_names = standards.chains.set_index("chain")
+    chain_zh = chain_names.name_zh.get(project.chain, project.chain) if project.chain else f"行业 {project.industry_code}"
+    chain_en = chain_names.name_en.get(project.chain, project.chain) if project.chain else f"industry {project.industry_code}"
+    out = []
+
+    s = scores["chain_fit"]
+    level = s["level"][k]
+    text = {"characteristic": ("是园区特色产业（一县一园一特色）", "is the park's characteristic industry"),
+            "leading": ("属园区主导产业链", "is one of the park's leading chains"),
+            "related": ("行业属园区主导产业链相关行业", "shares its industry with a leading chain of the park"),
+            "none": ("与园区特色及主导产业链均不相符", "fits neither the park's characteristic nor its leading chains")}[level]
+    out.append(_criterion("chain_fit", "soft", level, "characteristic", level in ("characteristic", "leading"),
+                          share["chain_fit"], s["score"][k], f"{chain_zh}{text[0]}", f"{chain_en} {text[1]}"))
+
+    s = scores["cluster"]
+    n = int(s["count"][k])
+    radius, sat = settings.cluster_radius_km, settings.cluster_saturation
+    out.append(_criterion("cluster", "soft", n, sat, n >= sat, share["cluster"], s["score"][k],
+                          f"{radius:g} 公里内有同链企业 {n} 家（{sat} 家及以上得满分）",
+                          f"{n} enterprises of the same chain within {radius:g} km ({sat} or more score full marks)"))
+
+    s = scores["infrastructure"]
+    asked = s["asked"]
+    missing = [a for a, ok in zip(asked, s["met"][:, k]) if not ok]
+    if not asked:
+        zh, en = "项目未提出基础设施要求", "the project states no infrastructure needs"
+    elif not missing:
+        zh = "满足全部基础设施需求：" + "、".join(_NEED_TEXT[a][0] for a in asked)
+        en = "meets every infrastructure need: " + ", ".join(_NEED_TEXT[a][1] for a in asked)
+    else:
+        zh = "未满足：" + "、".join(_NEED_TEXT[a][0] for a in missing)
+        en = "not met: " + ", ".join(_NEED_TEXT[a][1] for a in missing)
+    out.append(_criterion("infrastructure", "soft", f"{len(asked) - len(missing)}/{len(asked)}", f"{len(asked)}/{len(asked)}",
+                          not missing, share["infrastructure"], s["score"][k], zh, en))
+
+    s = scores["area_efficiency"]
+    out.append(_criterion("area_efficiency", "soft", s["score"][k], 1.0, s["score"][k] >= 0.9, share["area_efficiency"],
+                          s["score"][k], f"项目最少需 {project.land_mu_min:g} 亩，用地匹配度 {s['score'][k]:.0%}",
+                          f"the project needs at least {project.land_mu_min:g} 亩; area fit {s['score'][k]:.0%}"))
+
+    s = scores["compactness"]
+    pp = float(s["pp"][k])
+    shape_zh, shape_en = ("规整", "compact") if pp >= COMPACT_TARGET else ("狭长或不规则", "elongated or irregular")
+    out.append(_criterion("compactness", "soft", pp, COMPACT_TARGET, pp >= COMPACT_TARGET, share["compactness"],
+                          s["score"][k], f"形状指数（Polsby-Popper）{pp:.2f}，{shape_zh}",
+                          f"shape index (Polsby-Popper) {pp:.2f}: {shape_en}"))
+
+    s = scores["readiness"]
+    score = float(s["score"][k])
+    if s["ready"][k]:
+        zh, en = "净地，可即供地", "ready land (净地), can be supplied now"
+    elif s["disposal"][k]:
+        zh, en = "闲置/低效用地，需先处置", "idle or inefficient land: needs disposal first"
+    else:
+        zh, en = "非净地，需先完成征拆平整", "not yet ready: clearing and servicing needed first"
+    if project.latest_start and not s["ready"][k]:
+        zh += f"，注意最迟开工 {project.latest_start.isoformat()}"
+        en += f"; latest start {project.latest_start.isoformat()}"
+    out.append(_criterion("readiness", "soft", "ready" if s["ready"][k] else "not_ready", "ready", bool(s["ready"][k]),
+                          share["readiness"], score, zh, en))
+
+    s = scores["park_intensity"]
+    before, after = float(s["before"][k]), float(s["after"][k])
+    out.append(_criterion("park_intensity", "soft", after, before, not after < before, share["park_intensity"],
+                          s["score"][k], f"落地后园区亩均产值 {_fmt(before)} → {_fmt(after)} 万元/亩",
+                          f"park output per 亩 {_fmt(before)} → {_fmt(after)} 万元/亩 after landing"))
+
+    s = scores["preferred_park"]
+    pref = bool(s["preferred"][k])
+    if not project.preferred_parks:
+        zh, en = "项目未指定意向园区", "the project names no preferred park"
+    else:
+        zh, en = ("位于项目意向园区", "in a preferred park") if pref else ("不在项目意向园区", "not in a preferred park")
+    out.append(_criterion("preferred_park", "soft", pref, True, pref, share["preferred_park"], s["score"][k], zh, en))
+    return out
+
+
+# ----------------------------------------------------------------------------- what-if
+WHAT_IF_KEYS = ("occupancy_rate", "occupied_area_mu", "available_area_mu", "plot_ratio",
+                "investment_per_mu_wan", "output_per_mu_wan", "tax_per_mu_wan")
+
+
+def what_if(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, candidate, project,
+            standards: Standards | None = None) -> dict:
+    """The park's occupancy and area-weighted intensity before and after landing the project.
+
+    Parameters
+    ----------
+    parcels : GeoDataFrame
+        Parcels (with or without metrics); only the candidate's park is used.
+    parks : DataFrame
+        The parks.
+    candidate : mapping, row or list of parcel ids
+        A row of :attr:`MatchResult.candidates` (anything with ``parcel_ids``) or the ids.
+    project : Project, dict or path
+
+    Returns
+    -------
+    dict
+        ``park_id``, ``parcel_ids``, ``before`` and ``after`` (each: :data:`WHAT_IF_KEYS`).
+        The project's investment, output and tax are spread over its parcels by area; its
+        floor area and footprint follow its plot ratio and building coefficient.
+    """
+    standards = standards or load_standards()
+    project = load_project(project, standards)
+    ids = list(candidate["parcel_ids"] if not isinstance(candidate, (list, tuple)) else candidate)
+    frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels, standards)
+    rows = frame.loc[frame.parcel_id.isin(ids)]
+    if len(rows) != len(set(ids)):
+        missing = sorted(set(ids) - set(rows.parcel_id))
+        raise NotFoundError(f"parcel {missing[0]!r} does not exist")
+    park_ids = rows.park_id.unique()
+    if len(park_ids) != 1:
+        raise ParkAtlasError("a candidate's parcels must all belong to one park")
+    park_id = park_ids[0]
+    park = parks.loc[parks.park_id == park_id]
+    before = frame.loc[frame.park_id == park_id]
+    after = before.copy()
+    land = after.parcel_id.isin(ids)
+    area_m2 = after.loc[land, "area_m2"]
+    weight = area_m2 / area_m2.sum()
+    after.loc[land, "status"] = "occupied"
+    for key in ("investment_wan", "output_wan", "tax_wan"):
+        after.loc[land, key] = getattr(project, key) * weight
+    after.loc[land, "floor_area_m2"] = project.plot_ratio * area_m2
+    after.loc[land, "footprint_m2"] = project.building_coefficient * area_m2
+    after.loc[land, "enterprise"] = project.investor or project.name
+    after.loc[land, "chain"] = project.chain
+    after.loc[land, "industry_code"] = project.industry_code
+    metric_columns = [*PARCEL_METRICS, "grade"]
+    after = with_metrics(after.drop(columns=[c for c in after.columns if c in metric_columns]), standards)
+
+    def kpis(f):
+        row = park_kpis(f, park, standards).iloc[0]
+        return {k: (None if pd.isna(row[k]) else float(row[k])) for k in WHAT_IF_KEYS}
+
+    return {"park_id": park_id, "parcel_ids": ids, "before": kpis(before), "after": kpis(after)}

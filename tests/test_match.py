@@ -1,0 +1,303 @@
+"""Matching a project to land: hand-built layouts with known answers."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import shapely
+
+from geo.blocks import adjacent_blocks
+from geo.errors import NotFoundError, ParkAtlasError
+from geo.matching import load_weights, match, normalise_weights, what_if
+from geo.metrics import with_metrics
+from geo.project import load_project
+from geo.schema import PARK_COLUMNS
+from geo.testing import make_parcels
+from geo.units import M2_PER_MU
+
+H = 200.0  # every test parcel is 200 m deep; its width gives the area
+
+
+def strip(x0: float, mu: float, y0: float = 0.0) -> tuple[float, float, float, float]:
+    """A 200 m deep box starting at ``x0`` with an area of ``mu`` 亩."""
+    return (x0, y0, x0 + mu * M2_PER_MU / H, y0 + H)
+
+
+def make_parks(*overrides: dict) -> pd.DataFrame:
+    base = {"park_id": "test_park", "name_zh": "测试园", "name_en": "Test park", "group": "platform",
+            "district_code": "441284", "characteristic_chain": "electronics", "leading_chains": "electronics",
+            "red_line_industries": "", "min_investment_wan_per_mu": 0.0, "min_output_wan_per_mu": 0.0,
+            "min_tax_wan_per_mu": 0.0, "min_plot_ratio": 0.5, "contact": "", "data_as_of": "2026-10-31"}
+    return pd.DataFrame([{**base, **o} for o in overrides]).astype(PARK_COLUMNS)
+
+
+def electronics(**changes) -> dict:
+    project = {"name": "显示模组项目", "investor": "示例电子", "industry_code": "39", "chain": "electronics",
+               "land_mu_min": 80, "land_mu_max": 120, "investment_wan": 30000, "output_wan": 50000,
+               "tax_wan": 1500, "plot_ratio": 1.2, "building_coefficient": 0.45}
+    return {**project, **changes}
+
+
+# --------------------------------------------------------------------------- hard checks
+def test_plot_ratio_below_national_minimum_is_excluded_everywhere():
+    parcels = with_metrics(make_parcels([strip(0, 100), strip(1000, 110), strip(2000, 90)],
+                                        park_id=["a", "a", "b"]))
+    parks = make_parks({"park_id": "a", "min_plot_ratio": 0.8}, {"park_id": "b", "min_plot_ratio": 0.7})
+
+    low = match(parcels, parks, electronics(plot_ratio=0.9))
+    assert len(low.candidates) == 0
+    assert low.excluded == {"plot_ratio_below_national_minimum": 3}
+
+    ok = match(parcels, parks, electronics(plot_ratio=1.2))
+    assert sorted(sum(ok.candidates.parcel_ids, [])) == ["P1", "P2", "P3"]
+    national = next(c for c in ok.candidates.criteria[0] if c["name"] == "plot_ratio_national")
+    assert national["threshold"] == 1.0  # 2017 code 39 → 2002 code 40 → 1.0
+    assert "40" in national["reason_zh"] and "40" in national["reason_en"]
+
+
+def test_park_minimum_plot_ratio_is_its_own_reason():
+    parcels = with_metrics(make_parcels([strip(0, 100), strip(1000, 100)], park_id=["strict", "loose"]))
+    parks = make_parks({"park_id": "strict", "min_plot_ratio": 1.5}, {"park_id": "loose", "min_plot_ratio": 1.0})
+    result = match(parcels, parks, electronics(plot_ratio=1.2))
+    assert result.excluded == {"plot_ratio_below_park_minimum": 1}
+    assert result.candidates.park_id.tolist() == ["loose"]
+
+
+def test_red_lined_industry_is_excluded_only_where_banned():
+    parcels = with_metrics(make_parcels([strip(0, 100), strip(1000, 100), strip(2000, 100), strip(3000, 100)],
+                                        park_id=["bans", "bans", "allows", "other"], land_use_code="100103"))
+    parks = make_parks({"park_id": "bans", "red_line_industries": "25;26"},
+                       {"park_id": "allows", "red_line_industries": "25"},
+                       {"park_id": "other", "red_line_industries": ""})
+    chemicals = {"name": "精细化工", "industry_code": "26", "chain": "fine_chemicals", "land_mu_min": 90,
+                 "land_mu_max": 110, "investment_wan": 20000, "output_wan": 30000, "tax_wan": 900,
+                 "plot_ratio": 0.8, "building_coefficient": 0.4}
+    result = match(parcels, parks, chemicals)
+    assert result.excluded == {"red_line_industry": 2}
+    assert sorted(result.candidates.park_id) == ["allows", "other"]
+    # The same parcels take a project of an industry no park bans.
+    assert len(match(parcels, parks, {**chemicals, "industry_code": "30", "chain": None}).candidates) == 4
+
+
+def test_land_use_must_suit_the_nuisance_class():
+    parcels = with_metrics(make_parcels([strip(0, 100), strip(1000, 100), strip(2000, 100)],
+                                        land_use_code=["100101", "100102", "100103"]))
+    parks = make_parks({})
+    heavy = match(parcels, parks, electronics(nuisance_class=3))
+    assert heavy.candidates.parcel_ids.tolist() == [["P3"]]
+    assert heavy.excluded == {"land_use_incompatible": 2}
+    light = match(parcels, parks, electronics())  # electronics default to class 1 (industries.csv)
+    assert len(light.candidates) == 3
+
+
+def test_entry_thresholds_use_the_candidates_own_area():
+    # 30,000 万元 on 80 亩 is 375 万元/亩; on 125 亩 only 240 万元/亩 (< 300).
+    parcels = with_metrics(make_parcels([strip(0, 80), strip(1000, 125)]))
+    parks = make_parks({"min_investment_wan_per_mu": 300.0})
+    result = match(parcels, parks, electronics(land_mu_min=75, land_mu_max=130), with_blocks=False)
+    assert result.candidates.parcel_ids.tolist() == [["P1"]]
+    assert result.excluded == {"investment_intensity_below_threshold": 1}
+    crit = {c["name"]: c for c in result.candidates.criteria[0]}
+    assert crit["investment_per_mu"]["value"] == pytest.approx(375.0, rel=1e-4)
+    assert crit["investment_per_mu"]["threshold"] == 300.0
+
+
+def test_status_area_and_disposal_flags():
+    parcels = with_metrics(make_parcels([strip(0, 100), strip(1000, 100), strip(2000, 100), strip(3000, 30)],
+                                        status=["available", "occupied", "idle", "available"]))
+    parks = make_parks({})
+    result = match(parcels, parks, electronics(), with_blocks=False)
+    assert result.candidates.parcel_ids.tolist() == [["P1"]]
+    assert result.excluded == {"status_not_available": 2, "area_out_of_range": 1}
+    with_idle = match(parcels, parks, electronics(), with_blocks=False, include_disposal=True)
+    flagged = dict(zip(with_idle.candidates.parcel_ids.str[0], with_idle.candidates.needs_disposal))
+    assert flagged == {"P1": False, "P3": True}
+    assert with_idle.candidates.parcel_ids.tolist()[0] == ["P1"]  # ready land ranks first
+
+
+def test_building_coefficient_and_admin_share_limits():
+    parcels = with_metrics(make_parcels([strip(0, 100)]))
+    parks = make_parks({})
+    assert match(parcels, parks, electronics(building_coefficient=0.25)).excluded == {
+        "building_coefficient_below_minimum": 1}
+    assert match(parcels, parks, electronics(admin_share=0.09)).excluded == {"admin_share_above_maximum": 1}
+    assert len(match(parcels, parks, electronics(admin_share=0.07)).candidates) == 1
+
+
+# --------------------------------------------------------------------------- blocks
+def _block_layout():
+    # Park "a": P1 (120 亩) and P2 (100 亩) touch; P3 (100 亩) lies across a 24 m road; P4 is occupied.
+    # Park "b" has only a lone 120-亩 parcel. No single parcel reaches a 300-亩 demand.
+    w120 = 120 * M2_PER_MU / H
+    w100 = 100 * M2_PER_MU / H
+    boxes = [strip(0, 120), strip(w120, 100), strip(w120 + w100 + 24, 100), strip(0, 120, y0=H),
+             strip(10_000, 120)]
+    return with_metrics(make_parcels(boxes, park_id=["a", "a", "a", "a", "b"],
+                                     status=["available", "available", "approved_unsupplied", "occupied",
+                                             "available"]))
+
+
+def test_300_mu_demand_is_met_by_an_assembled_block():
+    parcels = _block_layout()
+    parks = make_parks({"park_id": "a"}, {"park_id": "b"})
+    project = electronics(land_mu_min=300, land_mu_max=330, investment_wan=100000, output_wan=150000)
+    result = match(parcels, parks, project)
+    assert result.candidates.kind.tolist() == ["block"]
+    block = result.candidates.iloc[0]
+    assert sorted(block.parcel_ids) == ["P1", "P2", "P3"]
+    assert block.park_id == "a"
+    assert block.area_mu == pytest.approx(320.0, rel=1e-4)
+    # The road gap is closed: the block reads as one polygon.
+    assert block.geometry.geom_type == "Polygon"
+
+    singles = match(parcels, parks, project, with_blocks=False)
+    assert len(singles.candidates) == 0
+    assert singles.excluded == {"status_not_available": 1, "area_out_of_range": 4}
+
+
+def test_block_does_not_jump_a_wider_gap():
+    parcels = _block_layout()
+    parks = make_parks({"park_id": "a"}, {"park_id": "b"})
+    from geo.matching import MatchSettings
+
+    narrow = MatchSettings(block_gap_m=10.0)
+    project = electronics(land_mu_min=300, land_mu_max=330, investment_wan=100000, output_wan=150000)
+    assert len(match(parcels, parks, project, settings=narrow).candidates) == 0
+
+
+def test_adjacent_blocks_groups_contiguous_parcels_of_one_park():
+    parcels = _block_layout()
+    available = parcels.loc[parcels.status != "occupied"]
+    blocks = adjacent_blocks(available, gap_m=30)
+    assert [sorted(ids) for ids in blocks.parcel_ids] == [["P1", "P2", "P3"], ["P5"]]
+    assert blocks.area_mu.tolist() == pytest.approx([320.0, 120.0], rel=1e-4)
+    assert blocks.parcel_count.tolist() == [3, 1]
+    assert blocks.park_id.tolist() == ["a", "b"]
+    assert blocks.crs == parcels.crs
+    # Touching parcels of different parks stay apart.
+    two_parks = make_parcels([strip(0, 50), strip(50 * M2_PER_MU / H, 50)], park_id=["a", "b"])
+    assert len(adjacent_blocks(two_parks, gap_m=30)) == 2
+    assert len(adjacent_blocks(available, gap_m=30, min_area_mu=200)) == 1
+
+
+# --------------------------------------------------------------------------- ranking
+def test_ranking_explains_every_criterion_and_prefers_the_characteristic_park():
+    parcels = with_metrics(make_parcels([strip(0, 100), strip(1000, 100)], park_id=["fits", "elsewhere"]))
+    parks = make_parks({"park_id": "fits", "characteristic_chain": "electronics"},
+                       {"park_id": "elsewhere", "characteristic_chain": "food", "leading_chains": "food"})
+    result = match(parcels, parks, electronics())
+    assert result.candidates.park_id.tolist() == ["fits", "elsewhere"]
+    for row in result.candidates.itertuples():
+        soft = [c for c in row.criteria if c["kind"] == "soft"]
+        assert {c["name"] for c in soft} == set(normalise_weights())
+        assert sum(c["contribution"] for c in soft) == pytest.approx(row.score, abs=0.05)
+        for c in row.criteria:
+            assert set(c) >= {"name", "value", "threshold", "pass", "weight", "contribution", "reason_zh", "reason_en"}
+            assert c["reason_zh"] and c["reason_en"]
+    chain = [{c["name"]: c for c in row.criteria}["chain_fit"] for row in result.candidates.itertuples()]
+    assert [c["value"] for c in chain] == ["characteristic", "none"]
+    assert result.candidates.score.iloc[0] - result.candidates.score.iloc[1] == pytest.approx(
+        100 * normalise_weights()["chain_fit"], abs=0.01)
+    json.dumps(result.to_json("en"), ensure_ascii=False)  # JSON-able
+
+
+def test_weights_change_the_order():
+    # P1: ready but elongated; P2: compact but not ready (净地 missing).
+    parcels = with_metrics(make_parcels([(0, 0, 1000, 66.667), strip(2000, 100)], land_ready=[True, False]))
+    parks = make_parks({})
+    readiness_first = match(parcels, parks, electronics(), weights={"readiness": 100, "compactness": 0})
+    shape_first = match(parcels, parks, electronics(), weights={"readiness": 0, "compactness": 100})
+    assert readiness_first.candidates.parcel_ids.str[0].tolist() == ["P1", "P2"]
+    assert shape_first.candidates.parcel_ids.str[0].tolist() == ["P2", "P1"]
+    with pytest.raises(ParkAtlasError, match="unknown weight"):
+        normalise_weights({"beauty": 1})
+    assert list(load_weights().criterion) == list(normalise_weights())
+
+
+def test_same_chain_enterprises_nearby_and_infrastructure_needs():
+    # P1 has two electronics enterprises next door; P2 stands alone and lacks gas.
+    boxes = [strip(0, 100), strip(0, 50, y0=300), strip(600, 50, y0=300), strip(20_000, 100)]
+    parcels = with_metrics(make_parcels(boxes, status=["available", "occupied", "occupied", "available"],
+                                        chain=[None, "electronics", "electronics", None],
+                                        gas=[True, True, True, False]))
+    result = match(parcels, make_parks({}), electronics(needs={"gas": True, "power_kva": 4000}))
+    crit = {row.parcel_ids[0]: {c["name"]: c for c in row.criteria} for row in result.candidates.itertuples()}
+    assert crit["P1"]["cluster"]["value"] == 2 and crit["P4"]["cluster"]["value"] == 0
+    assert crit["P1"]["infrastructure"]["value"] == "2/2" and crit["P1"]["infrastructure"]["pass"]
+    assert crit["P4"]["infrastructure"]["value"] == "1/2" and not crit["P4"]["infrastructure"]["pass"]
+    assert "燃气" in crit["P4"]["infrastructure"]["reason_zh"] and "gas" in crit["P4"]["infrastructure"]["reason_en"]
+    assert result.candidates.parcel_ids.str[0].tolist() == ["P1", "P4"]
+
+
+def test_scope_and_unknown_parks():
+    parcels = with_metrics(make_parcels([strip(0, 100), strip(1000, 100)], park_id=["a", "b"]))
+    parks = make_parks({"park_id": "a"}, {"park_id": "b"})
+    only_b = match(parcels, parks, electronics(), park_id="b")
+    assert only_b.candidates.park_id.tolist() == ["b"] and only_b.considered == 1
+    with pytest.raises(NotFoundError, match="unknown park 'c'"):
+        match(parcels, parks, electronics(), park_id="c")
+    with pytest.raises(NotFoundError, match="preferred park 'zz'"):
+        match(parcels, parks, electronics(preferred_parks=["zz"]))
+    preferred = match(parcels, parks, electronics(preferred_parks=["b"]))
+    assert preferred.candidates.park_id.tolist() == ["b", "a"]
+    grouped = match(parcels, make_parks({"park_id": "a", "group": "west"}, {"park_id": "b"}),
+                    electronics(groups=["west"]))
+    assert grouped.candidates.park_id.tolist() == ["a"] and grouped.excluded == {"park_group_not_wanted": 1}
+
+
+# --------------------------------------------------------------------------- what-if
+def test_what_if_by_hand():
+    # One enterprise of 100 亩 producing 10,000 万元 (100/亩) next to 100 亩 of available land.
+    parcels = with_metrics(make_parcels([strip(0, 100), strip(1000, 100)], status=["occupied", "available"],
+                                        output_wan=[10_000.0, None], investment_wan=[20_000.0, None],
+                                        tax_wan=[500.0, None], floor_area_m2=[100 * M2_PER_MU, None]))
+    parks = make_parks({})
+    result = what_if(parcels, parks, {"parcel_ids": ["P2"]}, electronics(output_wan=30_000, investment_wan=40_000))
+    before, after = result["before"], result["after"]
+    assert before["occupancy_rate"] == pytest.approx(0.5)
+    assert after["occupancy_rate"] == pytest.approx(1.0)
+    assert before["output_per_mu_wan"] == pytest.approx(100.0, rel=1e-4)
+    assert after["output_per_mu_wan"] == pytest.approx(200.0, rel=1e-4)  # (10,000 + 30,000) / 200
+    assert after["investment_per_mu_wan"] == pytest.approx(300.0, rel=1e-4)
+    assert after["plot_ratio"] == pytest.approx((1.0 + 1.2) / 2, rel=1e-4)
+    assert after["available_area_mu"] == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(NotFoundError, match="P9"):
+        what_if(parcels, parks, ["P9"], electronics())
+
+
+# --------------------------------------------------------------------------- reservation
+def test_reserving_through_the_store_removes_the_parcel_from_the_next_match(store_path):
+    from geo.auth import User
+    from geo.store import open_store
+
+    store = open_store(store_path)
+    project = electronics(land_mu_min=30, land_mu_max=200, investment_wan=20000, output_wan=40000, tax_wan=2000)
+    first = match(with_metrics(store.read_parcels()), store.read_parks(), project, top=3, with_blocks=False)
+    best = first.candidates.parcel_ids.iloc[0]
+    store.reserve(best, project=project["name"], user=User("planner1", "planner"))
+    second = match(with_metrics(store.read_parcels()), store.read_parks(), project, top=3, with_blocks=False)
+    assert best not in list(second.candidates.parcel_ids)
+    assert second.candidates.parcel_ids.iloc[0] == first.candidates.parcel_ids.iloc[1]
+    assert second.excluded["status_not_available"] == first.excluded["status_not_available"] + 1
+    store.release(best, user=User("planner1", "planner"))
+    third = match(with_metrics(store.read_parcels()), store.read_parks(), project, top=3, with_blocks=False)
+    assert third.candidates.parcel_ids.iloc[0] == best
+
+
+def test_match_on_the_sample_finds_explained_candidates(sample_parcels, sample_parks):
+    parcels = with_metrics(sample_parcels)
+    result = match(parcels, sample_parks, electronics(land_mu_min=400, land_mu_max=500,
+                                                      investment_wan=200000, output_wan=300000, tax_wan=9000))
+    assert len(result.candidates) > 0
+    assert (result.candidates.score.diff().dropna() <= 1e-9).all()
+    assert result.considered == len(parcels)
+    assert sum(result.excluded.values()) <= result.considered
+    for row in result.candidates.itertuples():
+        members = parcels.loc[parcels.parcel_id.isin(row.parcel_ids)]
+        assert (members.park_id == row.park_id).all()
+        assert members.status.isin(["available", "approved_unsupplied"]).all()
+        assert row.area_mu == pytest.approx(members.area_mu.sum())
+        assert 400 * 0.9 <= row.area_mu <= 500 * 1.1
+        if row.kind == "block":
+            assert shapely.get_num_geometries(row.geometry) == 1
