@@ -250,6 +250,8 @@ def polygon_paths(geoms) -> tuple[list[MplPath], np.ndarray]:
     geoms = np.asarray(geoms, dtype=object)
     keep = np.flatnonzero(~shapely.is_empty(geoms) & ~shapely.is_missing(geoms))
     parts, part_owner = shapely.get_parts(geoms[keep], return_index=True)
+    # Holes must wind against their exterior: matplotlib and PDF fill by the nonzero rule.
+    parts = shapely.orient_polygons(parts, exterior_cw=False)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
     if not len(coords):
