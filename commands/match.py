@@ -1,0 +1,60 @@
+"""`match`: find and rank land for an incoming project (see docs/cli.md and docs/matching.md)."""
+from __future__ import annotations
+
+import argparse
+
+from commands.output import emit_object
+from geo.matching import CRITERIA, match
+from geo.metrics import with_metrics
+from geo.store import open_store
+
+
+def _weight(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE (e.g. chain_fit=40)")
+    if name not in CRITERIA:
+        raise argparse.ArgumentTypeError(f"unknown criterion {name!r}; one of {', '.join(CRITERIA)}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"weight {value!r} of {name} is not a number") from None
+    if not number >= 0:
+        raise argparse.ArgumentTypeError(f"weight of {name} must be ≥ 0")
+    return name, number
+
+
+def _top(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("--top must be at least 1")
+    return value
+
+
+def cmd_match(args) -> None:
+    from geo.project import load_project
+
+    project = load_project(args.project)  # validate the file before opening the store
+    store = open_store(args.store)
+    result = match(with_metrics(store.read_parcels()), store.read_parks(), project, top=args.top, park_id=args.park,
+                   weights=dict(args.weight or []), with_blocks=not args.no_blocks,
+                   include_disposal=args.include_disposal or None)
+    emit_object(result.to_json(lang=args.lang))
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("match", help="rank land for a project (JSON or YAML file), with reasons")
+    p.add_argument("project", help="project file: .json, .yaml or .yml (keys: docs/matching.md)")
+    p.add_argument("--top", type=_top, default=10, help="how many candidates (default 10)")
+    p.add_argument("--park", help="only this park (see `parks`)")
+    p.add_argument("--no-blocks", action="store_true", help="single parcels only, no assembled blocks")
+    p.add_argument("--include-disposal", action="store_true",
+                   help="also idle and inefficient land (flagged needs_disposal)")
+    p.add_argument("--weight", type=_weight, action="append", metavar="NAME=VALUE",
+                   help=f"override a ranking weight (repeatable); criteria: {', '.join(CRITERIA)}")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the reasons (default zh)")
+    p.add_argument("--format", choices=("json",), default="json")
+    p.set_defaults(handler=cmd_match)
