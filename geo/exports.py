@@ -236,6 +236,7 @@ def _sheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     """An Excel workbook with one sheet per frame; text neutralised, numbers kept numeric."""
     from openpyxl import Workbook
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     if not sheets:
@@ -249,7 +250,7 @@ def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
         for row in table.itertuples(index=False):
             sheet.append([_cell(v) for v in row])
         for col, cell in enumerate(sheet[1], start=1):
-            cell.font = cell.font.copy(bold=True)
+            cell.font = Font(bold=True)
             sheet.column_dimensions[get_column_letter(col)].width = max(10, min(40, len(str(cell.value)) + 2))
         sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
