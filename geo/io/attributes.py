@@ -1,0 +1,344 @@
+"""Attribute headers and values: Chinese/English aliases, units, a user mapping, the schema.
+
+Planners' tables name the same thing many ways (地块编号, 宗地号, parcel_id …) and give areas in
+亩, 公顷 or 平方米 and money in 元, 万元 or 亿元. A header is matched, after removing spaces,
+underscores and case, by the user's mapping file first, then by :data:`PARCEL_ALIASES` /
+:data:`PARK_ALIASES`; a unit in brackets (``建筑面积(公顷)``, ``投资额（亿元）``) converts the values
+to the schema's unit (m², 万元, km …). A declared land area (``面积(亩)``) is not stored — areas
+are derived from the geometry — but it is compared with the geometry by the validator.
+Text values are stored verbatim (``<script>`` stays text; escaping happens where text is shown).
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from geo.errors import ParkAtlasError
+from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS
+from geo.units import M2_PER_MU
+
+PARCEL_ALIASES: dict[str, list[str]] = {
+    "parcel_id": ["地块编号", "宗地号", "宗地编号", "宗地代码", "地块号", "地块代码", "地块id", "parcelid", "parcelno",
+                  "parcel", "dkbh", "zdh", "id"],
+    "park_id": ["园区编号", "园区代码", "园区id", "parkid"],
+    "land_use_code": ["用地性质", "用地代码", "用地分类", "用地分类代码", "地类编码", "用途代码", "landuse", "landusecode",
+                      "dlbm", "ydxz"],
+    "status": ["状态", "土地状态", "用地状态", "地块状态", "status"],
+    "enterprise": ["企业名称", "企业", "用地单位", "单位名称", "使用权人", "权利人", "enterprise", "company"],
+    "industry_code": ["行业代码", "行业分类代码", "国民经济行业代码", "industrycode", "industry"],
+    "chain": ["产业链", "所属产业链", "chain"],
+    "floor_area_m2": ["建筑面积", "总建筑面积", "floorarea", "flooraream2"],
+    "footprint_m2": ["建筑基底面积", "基底面积", "建筑占地面积", "footprint", "footprintm2"],
+    "investment_wan": ["投资额", "固定资产投资", "总投资", "投资", "investment", "investmentwan"],
+    "output_wan": ["产值", "年产值", "工业总产值", "output", "outputwan"],
+    "tax_wan": ["税收", "年税收", "纳税额", "税收总额", "tax", "taxwan"],
+    "employees": ["就业人数", "员工人数", "从业人数", "从业人员", "employees", "jobs"],
+    "land_ready": ["净地", "是否净地", "landready"],
+    "contract_date": ["合同签订日期", "出让合同日期", "出让日期", "contractdate"],
+    "contract_start_date": ["约定开工日期", "合同开工日期", "contractstartdate"],
+    "actual_start_date": ["实际开工日期", "开工日期", "actualstartdate"],
+    "power_kva": ["供电容量", "电力容量", "供电", "powerkva", "power"],
+    "water_t_per_day": ["供水能力", "日供水量", "供水", "watertperday", "water"],
+    "gas": ["供气", "燃气", "天然气", "gas"],
+    "highway_km": ["距高速出口", "距高速", "高速出口距离", "highwaykm"],
+    "port_km": ["距港口", "港口距离", "portkm"],
+    "rail_km": ["距铁路货站", "距铁路", "铁路距离", "railkm"],
+    "data_as_of": ["数据日期", "更新日期", "调查日期", "dataasof"],
+}
+PARK_ALIASES: dict[str, list[str]] = {
+    "park_id": ["园区编号", "园区代码", "园区id", "parkid", "id"],
+    "name_zh": ["园区名称", "名称", "中文名", "namezh", "name"],
+    "name_en": ["英文名", "英文名称", "nameen"],
+    "group": ["分组", "类别", "group"],
+    "district_code": ["行政区划代码", "区县代码", "districtcode"],
+    "characteristic_chain": ["特色产业", "特色产业链", "characteristicchain"],
+    "leading_chains": ["主导产业", "主导产业链", "leadingchains"],
+    "red_line_industries": ["禁止行业", "红线行业", "redlineindustries"],
+    "min_investment_wan_per_mu": ["投资强度门槛", "mininvestmentwanpermu"],
+    "min_output_wan_per_mu": ["亩均产值门槛", "minoutputwanpermu"],
+    "min_tax_wan_per_mu": ["亩均税收门槛", "mintaxwanpermu"],
+    "min_plot_ratio": ["容积率门槛", "最低容积率", "minplotratio"],
+    "contact": ["联系方式", "联系人", "contact"],
+    "data_as_of": ["数据日期", "更新日期", "dataasof"],
+}
+#: A declared land area: checked against the geometry, not stored.
+AREA_ALIASES = ["面积", "用地面积", "地块面积", "宗地面积", "土地面积", "占地面积", "area", "landarea", "aream2"]
+#: Plot ratio given in a file: converted to floor area when no floor area is given.
+PLOT_RATIO_ALIASES = ["容积率", "plotratio", "far"]
+#: Extra names for ids in real-world sources (OpenStreetMap, KML, DXF).
+FALLBACK_ID_COLUMNS = ["osm_ref", "name", "Name", "EntityHandle"]
+
+_UNITS = {
+    "area": ({"亩": M2_PER_MU, "mu": M2_PER_MU, "公顷": 1e4, "ha": 1e4, "hm2": 1e4, "平方米": 1.0, "m2": 1.0,
+              "㎡": 1.0, "m²": 1.0, "平米": 1.0, "平方公里": 1e6, "km2": 1e6}, "m²"),
+    "money": ({"万元": 1.0, "万": 1.0, "wan": 1.0, "元": 1e-4, "yuan": 1e-4, "亿元": 1e4, "亿": 1e4}, "万元"),
+    "distance": ({"km": 1.0, "公里": 1.0, "千米": 1.0, "m": 1e-3, "米": 1e-3}, "km"),
+    "power": ({"kva": 1.0, "千伏安": 1.0, "mva": 1e3, "兆伏安": 1e3}, "kVA"),
+    "water": ({"t/d": 1.0, "吨/日": 1.0, "吨/天": 1.0, "m3/d": 1.0, "立方米/日": 1.0, "吨": 1.0}, "t/day"),
+}
+_KIND = {"floor_area_m2": "area", "footprint_m2": "area", "area": "area", "investment_wan": "money",
+         "output_wan": "money", "tax_wan": "money", "highway_km": "distance", "port_km": "distance",
+         "rail_km": "distance", "power_kva": "power", "water_t_per_day": "water",
+         "min_investment_wan_per_mu": "money", "min_output_wan_per_mu": "money", "min_tax_wan_per_mu": "money"}
+#: Old GB 50137 letters → national 用地用海 codes.
+_OLD_LAND_USE = {"M": "1001", "M0": "100104", "M1": "100101", "M2": "100102", "M3": "100103", "W": "1101",
+                 "W1": "110101", "W2": "110102", "W3": "110103"}
+_TRUE = {"1", "true", "t", "yes", "y", "是", "有", "√"}
+_FALSE = {"0", "false", "f", "no", "n", "否", "无", "×"}
+_UNIT_SUFFIX = re.compile(r"^(.*?)\s*[(（\[【]\s*(.+?)\s*[)）\]】]\s*$")
+
+WKT_COLUMNS = ["wkt", "geometry", "geom", "thegeom", "shape", "几何", "图形", "wkt几何"]
+LON_COLUMNS = ["lon", "lng", "long", "longitude", "经度", "x", "easting", "东坐标", "x坐标"]
+LAT_COLUMNS = ["lat", "latitude", "纬度", "y", "northing", "北坐标", "y坐标"]
+VERTEX_ORDER_COLUMNS = ["点号", "序号", "界址点号", "vertex", "order", "seq"]
+
+
+def normalise_header(text: str) -> str:
+    """Header key for matching: lower case without spaces, underscores, hyphens or dots."""
+    return re.sub(r"[\s_\-.·]+", "", str(text)).lower()
+
+
+def split_unit(header: str) -> tuple[str, str | None]:
+    """``'建筑面积(公顷)'`` → ``('建筑面积', '公顷')``."""
+    match = _UNIT_SUFFIX.match(str(header))
+    return (match.group(1), match.group(2).strip().lower()) if match else (str(header), None)
+
+
+def load_mapping(source) -> dict[str, str]:
+    """A user mapping ``{source header: schema column}`` from a dict, JSON/YAML file or 2-column CSV."""
+    if source is None:
+        return {}
+    if isinstance(source, dict):
+        mapping = source
+    else:
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ParkAtlasError(f"cannot read mapping file {path}: {exc}") from None
+        if path.suffix.lower() == ".csv":
+            rows = [line.split(",", 1) for line in text.splitlines() if line.strip() and not line.startswith("#")]
+            mapping = {a.strip(): b.strip() for a, b in (r for r in rows if len(r) == 2)}
+            mapping.pop("source", None)
+        else:
+            try:
+                import yaml
+
+                mapping = yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else json.loads(text)
+            except Exception as exc:
+                raise ParkAtlasError(f"mapping file {path} is not valid {path.suffix[1:].upper()}: {exc}") from None
+        if isinstance(mapping, dict) and isinstance(mapping.get("columns"), dict):
+            mapping = mapping["columns"]
+    if not isinstance(mapping, dict):
+        raise ParkAtlasError("a mapping must be an object {source header: schema column}")
+    return {str(k): str(v) for k, v in mapping.items()}
+
+
+def _aliases_for(layer: str) -> tuple[dict[str, str], dict[str, str]]:
+    columns, aliases = (PARCEL_COLUMNS, PARCEL_ALIASES) if layer == "parcels" else (PARK_COLUMNS, PARK_ALIASES)
+    lookup = {normalise_header(c): c for c in columns}
+    for column, names in aliases.items():
+        for name in names:
+            lookup.setdefault(normalise_header(name), column)
+    for name in AREA_ALIASES:
+        lookup.setdefault(normalise_header(name), "area")
+    if layer == "parcels":
+        for name in PLOT_RATIO_ALIASES:
+            lookup.setdefault(normalise_header(name), "plot_ratio")
+    return columns, lookup
+
+
+def match_headers(headers, layer: str, mapping: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+    """Schema column → (source header, unit) for every header recognised."""
+    columns, lookup = _aliases_for(layer)
+    targets = set(columns) | {"area", "plot_ratio"}
+    found: dict[str, tuple[str, str | None]] = {}
+    for source, target in mapping.items():
+        if target == "ignore":
+            continue
+        if target not in targets:
+            raise ParkAtlasError(f"mapping target {target!r} is not a {layer} column; see docs/data-model.md")
+        if source not in headers:
+            raise ParkAtlasError(f"mapping names column {source!r}, which the file does not have")
+        found[target] = (source, split_unit(source)[1])
+    ignored = {s for s, t in mapping.items() if t == "ignore"} | {s for s, _ in found.values()}
+    for header in headers:
+        if header in ignored:
+            continue
+        base, unit = split_unit(header)
+        target = lookup.get(normalise_header(header)) or lookup.get(normalise_header(base))
+        if target and target not in found:
+            found[target] = (header, None if lookup.get(normalise_header(header)) else unit)
+    return found
+
+
+def _numbers(series: pd.Series) -> tuple[pd.Series, int]:
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype("float64"), 0
+    text = series.astype("string").str.replace(",", "", regex=False).str.replace("，", "", regex=False).str.strip()
+    values = pd.to_numeric(text, errors="coerce")
+    bad = int((values.isna() & text.notna() & (text != "")).sum())
+    return values.astype("float64"), bad
+
+
+def _factor(column: str, header: str, unit: str | None) -> tuple[float, str | None]:
+    kind = _KIND.get(column)
+    if kind is None or unit is None:
+        return 1.0, None
+    units, target = _UNITS[kind]
+    if unit not in units:
+        raise ParkAtlasError(f"column {header!r}: unknown unit {unit!r} for {column} (known: {', '.join(units)})")
+    factor = units[unit]
+    return factor, (None if factor == 1.0 else f"{header}: {unit} → {target} (×{factor:g})")
+
+
+def _booleans(series: pd.Series) -> pd.Series:
+    text = series.astype("string").str.strip().str.lower()
+    return pd.Series(np.where(text.isin(_TRUE), True, np.where(text.isin(_FALSE), False, None)),
+                     index=series.index).astype("boolean")
+
+
+def _dates(series: pd.Series) -> pd.Series:
+    text = series.astype("string").str.strip()
+    text = text.str.replace(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?", r"\1-\2-\3", regex=True)
+    text = text.str.replace(r"^(\d{4})[./](\d{1,2})[./](\d{1,2})", r"\1-\2-\3", regex=True)
+    parsed = pd.to_datetime(text.str.slice(0, 10), errors="coerce", format="%Y-%m-%d")
+    return parsed.dt.strftime("%Y-%m-%d").astype("string")
+
+
+def _codes(series: pd.Series) -> pd.Series:
+    return series.astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
+
+
+def conform_attributes(frame: pd.DataFrame, layer: str, *, mapping: dict[str, str] | None = None,
+                       id_prefix: str = "import", standards=None) -> tuple[pd.DataFrame, pd.Series | None, dict]:
+    """Schema columns from ``frame``'s headers; returns (table, declared area in m² or None, info).
+
+    ``info`` lists the columns mapped (schema column → source header), the source columns left
+    unmapped, unit conversions, values that were not numbers, and generated ids.
+    """
+    if layer not in ("parcels", "parks"):
+        raise ParkAtlasError(f"unknown layer {layer!r}: give parcels or parks")
+    columns, _ = _aliases_for(layer)
+    headers = [str(c) for c in frame.columns]
+    frame = frame.set_axis(headers, axis=1)
+    found = match_headers(headers, layer, mapping or {})
+    id_column = "parcel_id" if layer == "parcels" else "park_id"
+    if id_column not in found:
+        fallback = next((h for h in FALLBACK_ID_COLUMNS if h in headers and frame[h].notna().any()), None)
+        if fallback:
+            found[id_column] = (fallback, None)
+    out = pd.DataFrame(index=frame.index)
+    info = {"mapped": {c: h for c, (h, _) in found.items()},
+            "unmapped": [h for h in headers if h not in {h for h, _ in found.values()} and h != "source_layer"],
+            "unit_conversions": [], "not_numbers": {}, "generated_ids": 0, "recoded": {}}
+    for column, dtype in {**columns, "area": "float64", "plot_ratio": "float64"}.items():
+        if column not in found:
+            out[column] = pd.Series(pd.NA, index=frame.index, dtype=dtype if dtype != "float64" else "Float64")
+            continue
+        header, unit = found[column]
+        values = frame[header]
+        if dtype in ("float64", "Int64"):
+            numbers, bad = _numbers(values)
+            factor, note = _factor(column, header, unit)
+            if note:
+                info["unit_conversions"].append(note)
+            if bad:
+                info["not_numbers"][header] = bad
+            numbers = numbers * factor
+            out[column] = numbers.round().astype("Int64") if dtype == "Int64" else numbers
+        elif dtype == "boolean":
+            out[column] = _booleans(values)
+        elif column.endswith("_date") or column in ("data_as_of", "reserved_at"):
+            out[column] = _dates(values)
+        elif column in ("land_use_code", "industry_code", "district_code"):
+            out[column] = _codes(values)
+        else:
+            out[column] = values.astype("string")  # verbatim: no trimming, no escaping
+    if layer == "parcels":
+        out = _recode_parcels(out, info, standards)
+    missing_ids = out[id_column].isna() | (out[id_column].str.strip() == "")
+    if missing_ids.any():
+        generated = pd.Series([f"{id_prefix}-{i + 1}" for i in range(len(out))], index=out.index, dtype="string")
+        out[id_column] = out[id_column].mask(missing_ids, generated)
+        info["generated_ids"] = int(missing_ids.sum())
+    declared_area = out.pop("area") if found.get("area") else None
+    out = out.drop(columns=[c for c in ("area", "plot_ratio") if c in out.columns])
+    if declared_area is not None:
+        header, unit = found["area"]
+        info["declared_area"] = {"column": header, "unit": unit or "guessed from the geometry"}
+    return out, declared_area, info
+
+
+def _recode_parcels(out: pd.DataFrame, info: dict, standards) -> pd.DataFrame:
+    """Old land-use letters → codes; status labels (zh/en) → codes; plot ratio → floor area."""
+    if standards is None:
+        from geo.standards import load_standards
+
+        standards = load_standards()
+    land = out["land_use_code"]
+    upper = land.str.upper()
+    by_name = dict(zip(standards.land_use.name_zh, standards.land_use.code))
+    recoded = upper.map(_OLD_LAND_USE).fillna(land.map(by_name))
+    changed = recoded.notna() & land.notna()
+    if changed.any():
+        info["recoded"]["land_use_code"] = int(changed.sum())
+        out["land_use_code"] = land.mask(changed, recoded).astype("string")
+    status = out["status"]
+    labels = {**dict(zip(standards.statuses.label_zh, standards.statuses.code)),
+              **{str(k).lower(): v for k, v in zip(standards.statuses.label_en, standards.statuses.code)}}
+    mapped = status.str.strip().map(lambda s: labels.get(s, labels.get(str(s).lower())) if pd.notna(s) else None)
+    changed = mapped.notna() & ~status.isin(standards.statuses.code)
+    if changed.any():
+        info["recoded"]["status"] = int(changed.sum())
+        out["status"] = status.mask(changed, mapped).astype("string")
+    return out
+
+
+def table_geometry(frame: pd.DataFrame, layer: str, mapping: dict[str, str] | None = None):
+    """Geometry of a CSV/XLSX table: a WKT column, or lon/lat (x/y) columns.
+
+    With coordinates, rows that share an id are the vertices of one polygon in row order (or
+    in the order of a 点号/序号 column) — the layout of a 界址点 (boundary point) table; a table
+    with one row per id gives points. Returns (attribute rows, shapely array, description).
+    """
+    import shapely
+
+    keys = {normalise_header(split_unit(c)[0]): c for c in frame.columns}
+    wkt = next((keys[k] for k in map(normalise_header, WKT_COLUMNS) if k in keys), None)
+    if wkt:
+        text = frame[wkt].astype("string").fillna("")
+        geoms = shapely.from_wkt(text.to_numpy(dtype=object), on_invalid="ignore")
+        return frame.drop(columns=[wkt]), geoms, f"WKT column {wkt!r}"
+    lon = next((keys[k] for k in map(normalise_header, LON_COLUMNS) if k in keys), None)
+    lat = next((keys[k] for k in map(normalise_header, LAT_COLUMNS) if k in keys), None)
+    if not (lon and lat):
+        raise ParkAtlasError("the table has neither a WKT column (wkt/geometry) nor coordinate columns "
+                             "(lon/lat, 经度/纬度, x/y)")
+    x, bad_x = _numbers(frame[lon])
+    y, bad_y = _numbers(frame[lat])
+    if bad_x or bad_y or x.isna().any() or y.isna().any():
+        raise ParkAtlasError(f"coordinate columns {lon!r}/{lat!r} have empty or non-numeric values")
+    found = match_headers(list(frame.columns), layer, mapping or {})
+    id_header = found.get("parcel_id" if layer == "parcels" else "park_id", (None,))[0]
+    rest = frame.drop(columns=[lon, lat])
+    if id_header and frame[id_header].duplicated().any():
+        order = next((keys[k] for k in map(normalise_header, VERTEX_ORDER_COLUMNS) if k in keys), None)
+        ids = frame[id_header].astype("string")
+        position = _numbers(frame[order])[0] if order else pd.Series(np.arange(len(frame)), index=frame.index)
+        sorted_index = pd.DataFrame({"id": ids, "pos": position}).sort_values(["id", "pos"], kind="stable").index
+        codes, uniques = pd.factorize(ids.loc[sorted_index], sort=True)
+        counts = np.bincount(codes)
+        if (counts < 3).any():
+            short = ", ".join(map(str, uniques[counts < 3][:5]))
+            raise ParkAtlasError(f"boundary-point table: ids {short} have fewer than 3 points")
+        coords = np.column_stack([x.loc[sorted_index].to_numpy(), y.loc[sorted_index].to_numpy()])
+        rings = shapely.linearrings(coords, indices=codes)
+        first = rest.loc[sorted_index].groupby(codes, sort=True).head(1).drop(columns=[order] if order else [])
+        return first.reset_index(drop=True), shapely.polygons(rings), \
+            f"boundary points in {lon!r}/{lat!r}, grouped by {id_header!r}"
+    return rest, shapely.points(x.to_numpy(), y.to_numpy()), f"point coordinates in {lon!r}/{lat!r}"

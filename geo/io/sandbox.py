@@ -1,0 +1,150 @@
+"""Parse untrusted bytes in a throwaway subprocess with a timeout and memory/CPU limits.
+
+GDAL is C code that fuzzers regularly crash; a crash in the Streamlit process would end every
+user's session. Here the upload is written into a private temporary directory, a fresh Python
+(``python -m geo.io.sandbox DIR``) sets its own resource limits *before* importing pyogrio,
+registers only the GDAL driver the sniffed format needs (every other vector driver is listed
+in ``GDAL_SKIP``), has no network (``GDAL_HTTP_PROXY`` to the discard port, no proxies
+inherited), parses the bytes and writes an Arrow IPC file (geometry as WKB) plus ``meta.json``.
+Nothing is unpickled: the parent reads only Arrow and JSON. A crash, a hang or running out of
+memory becomes a one-line :class:`ParseFailed`; the app carries on.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from geo.errors import ParkAtlasError
+from geo.io.safety import SANDBOX_GDAL_CONFIG, SKIPPED_DRIVERS, Format, Limits
+
+_REPO_ROOT = str(Path(__file__).resolve().parents[2])
+#: The command that runs the worker; the directory is appended.
+WORKER_COMMAND = [sys.executable, "-I", "-c",
+                  f"import sys; sys.path.insert(0, {_REPO_ROOT!r}); "
+                  "from geo.io.sandbox import worker_main; worker_main(sys.argv[1])"]
+
+
+class ParseFailed(ParkAtlasError):
+    """The parsing subprocess failed: corrupt file, crash, timeout or memory limit."""
+
+
+@dataclass
+class Parsed:
+    """What came back from the subprocess: attributes, geometry (shapely array or None), meta."""
+
+    frame: object  # pandas.DataFrame of attributes
+    geometry: object  # numpy array of shapely geometries, or None for plain tables
+    meta: dict
+
+
+def _all_vector_drivers() -> set[str]:
+    import pyogrio
+
+    return set(pyogrio.list_drivers())
+
+
+def sandbox_env(fmt: Format, workdir: str, limits: Limits) -> dict[str, str]:
+    """The worker's complete environment: nothing inherited but what Python needs."""
+    skip = (_all_vector_drivers() | set(SKIPPED_DRIVERS)) - set(fmt.drivers)
+    env = {
+        "PATH": os.defpath, "HOME": workdir, "TMPDIR": workdir, "CPL_TMPDIR": workdir,
+        "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "OMP_NUM_THREADS": "1",
+        "PARKATLAS_SANDBOX_MEMORY": str(limits.memory_bytes),
+        "PARKATLAS_SANDBOX_CPU_S": str(int(limits.timeout_s) + 5),
+        **SANDBOX_GDAL_CONFIG,
+        "GDAL_SKIP": ",".join(sorted(skip)),
+    }
+    return env
+
+
+def parse_in_sandbox(data: bytes, fmt: Format, *, limits: Limits, encoding: str | None = None,
+                     layer_hint: str | None = None, gdal_encoding: str | None = None,
+                     display_name: str = "the upload") -> Parsed:
+    """Parse ``data`` as ``fmt`` in a subprocess; returns :class:`Parsed` or raises :class:`ParseFailed`."""
+    import pandas as pd
+    import pyarrow as pa
+    import shapely
+
+    with tempfile.TemporaryDirectory(prefix="parkatlas-import-") as workdir:
+        (Path(workdir) / "upload.bin").write_bytes(data)
+        request = {"format": fmt.key, "drivers": list(fmt.drivers), "encoding": encoding,
+                   "layer_hint": layer_hint, "gdal_encoding": gdal_encoding}
+        (Path(workdir) / "request.json").write_text(json.dumps(request))
+        proc = subprocess.Popen(WORKER_COMMAND + [workdir], env=sandbox_env(fmt, workdir, limits),
+                                cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            _, stderr = proc.communicate(timeout=limits.timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise ParseFailed(f"parsing {display_name} took longer than {limits.timeout_s:.0f} s and was "
+                              f"stopped; the file is probably malformed") from None
+        failure = Path(workdir) / "error.json"
+        if failure.exists():
+            raise ParseFailed(f"cannot read {display_name} as {fmt.label}: "
+                              f"{json.loads(failure.read_text())['message']}")
+        if proc.returncode != 0:
+            raise ParseFailed(_describe_exit(proc.returncode, stderr, display_name, limits))
+        meta = json.loads((Path(workdir) / "meta.json").read_text())
+        with pa.memory_map(str(Path(workdir) / "table.arrow")) as source:
+            table = pa.ipc.open_file(source).read_all()
+        geometry = None
+        if "geometry" in table.column_names:
+            geometry = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False),
+                                        on_invalid="ignore")
+            table = table.drop_columns(["geometry"])
+        frame = table.to_pandas() if table.num_columns else \
+            pd.DataFrame(index=pd.RangeIndex(table.num_rows))
+        return Parsed(frame, geometry, meta)
+
+
+def _describe_exit(code: int, stderr: bytes, name: str, limits: Limits) -> str:
+    if code < 0:
+        signame = signal.Signals(-code).name
+        if -code in (signal.SIGKILL, signal.SIGXCPU):
+            return f"parsing {name} was stopped ({signame}) at the CPU or memory limit; the file is probably malformed"
+        return f"the parser crashed ({signame}) on {name}; the file is probably corrupt (the app is unaffected)"
+    if b"MemoryError" in stderr or b"std::bad_alloc" in stderr:
+        return (f"parsing {name} needed more than {limits.memory_bytes / 2 ** 20:.0f} MB of memory and was "
+                f"stopped; the file is probably malformed or too large")
+    return f"the parser failed on {name} (exit status {code}); the file is probably corrupt"
+
+
+# --- inside the subprocess ----------------------------------------------------------------------
+def _apply_limits() -> None:
+    import resource
+
+    memory = int(os.environ["PARKATLAS_SANDBOX_MEMORY"])
+    cpu = int(os.environ["PARKATLAS_SANDBOX_CPU_S"])
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (memory, memory))
+
+
+def worker_main(workdir: str) -> None:
+    """Entry point of the subprocess: limits first, then parse, then write Arrow + JSON."""
+    _apply_limits()
+    import pyarrow as pa
+
+    from geo.io.readers import ReadError, read_upload_bytes
+
+    directory = Path(workdir)
+    request = json.loads((directory / "request.json").read_text())
+    data = (directory / "upload.bin").read_bytes()
+    try:
+        table, meta = read_upload_bytes(data, request)
+    except ReadError as exc:
+        (directory / "error.json").write_text(json.dumps({"message": str(exc)}))
+        return
+    with pa.OSFile(str(directory / "table.arrow"), "wb") as sink:
+        with pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+    (directory / "meta.json").write_text(json.dumps(meta))

@@ -1,0 +1,266 @@
+"""The import pipeline: bytes → checks → sandboxed parse → encoding → CRS → attributes → validation.
+
+:func:`read_upload` writes nothing; :func:`commit_import` hands an accepted result to
+``store.import_features``, which commits every feature with the report in one transaction
+or nothing at all.
+"""
+from __future__ import annotations
+
+import os
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.crs import CGCS2000, WGS84, project_by_zone
+from geo.errors import ParkAtlasError
+from geo.io import archives, attributes, crs_guess, datum, encoding, validate
+from geo.io.report import ImportResult, problem_records
+from geo.io.safety import FORMATS, Limits, UnsafeInput, refuse_path_like, sniff
+from geo.io.sandbox import parse_in_sandbox
+from geo.schema import conform_parcels, conform_parks
+
+LAYERS = ("parcels", "parks")
+
+
+def _unpack_zip(data: bytes, filename: str, layer: str, limits: Limits):
+    """A .zip upload: a shapefile (repacked flat) or a single file of another accepted format."""
+    members = archives.inspect_zip(data, filename, limits)
+    content = archives.read_members(data, members)
+    if any(name.lower().endswith(".shp") for name in content):
+        bundle, found = archives.shapefile_bundle(content, prefer=layer)
+        return bundle, FORMATS["shapefile"], found
+    candidates = [n for n in content if not n.endswith("/") and not os.path.basename(n).startswith(".")
+                  and os.path.splitext(n.lower())[1] in (".gpkg", ".geojson", ".json", ".fgb", ".kml",
+                                                         ".parquet", ".csv", ".dxf")]
+    if len(candidates) != 1:
+        raise ParkAtlasError(f"{filename} must hold one shapefile or one data file; found "
+                             f"{len(candidates)} candidate members")
+    member = candidates[0]
+    return content[member], sniff(content[member], member), {"member": os.path.basename(member)}
+
+
+def _parse(data: bytes, filename: str, layer: str, user_encoding: str | None, limits: Limits):
+    fmt = sniff(data, filename)
+    extra: dict = {}
+    if fmt.key == "shapefile":
+        data, fmt, extra = _unpack_zip(data, filename, layer, limits)
+    elif fmt.key == "kmz":
+        members = archives.inspect_zip(data, filename, limits)
+        kml = sorted((m for m in members if m.filename.lower().endswith(".kml")),
+                     key=lambda m: (m.filename.lower() != "doc.kml", m.filename))
+        if not kml:
+            raise ParkAtlasError(f"{filename} holds no .kml document")
+        data = archives.read_members(data, kml[:1])[kml[0].filename]
+        fmt, extra = sniff(data, kml[0].filename), {"member": kml[0].filename}
+    elif fmt.key == "xlsx":
+        archives.inspect_zip(data, filename, limits, max_members=1000)
+    is_shapefile = fmt.key == "shapefile"
+    parsed = parse_in_sandbox(data, fmt, limits=limits, encoding=user_encoding, layer_hint=layer,
+                              gdal_encoding="latin-1" if is_shapefile else None,
+                              display_name=os.path.basename(filename))
+    parsed.meta.update(extra)
+    if is_shapefile:
+        parsed.frame, parsed.meta["encoding"] = encoding.redecode_dbf(
+            parsed.frame, cpg=extra.get("cpg"), user_encoding=user_encoding)
+    else:
+        encoding.refuse_damaged_text(parsed.frame)
+    return fmt, parsed
+
+
+def _osm_reference(frame: pd.DataFrame) -> pd.DataFrame:
+    """OpenStreetMap multipolygons: an id from the relation or way they come from."""
+    if "osm_id" in frame.columns and "osm_way_id" in frame.columns:
+        relation = "r" + frame["osm_id"].astype("string")
+        way = "w" + frame["osm_way_id"].astype("string")
+        frame = frame.assign(osm_ref=relation.fillna(way))
+    return frame
+
+
+def _assign_parks(frame: gpd.GeoDataFrame, parks: gpd.GeoDataFrame | None, park_id: str | None) -> int:
+    """Fill missing park ids: ``park_id`` if given, else the park containing the feature."""
+    missing = frame["park_id"].isna()
+    if not missing.any():
+        return 0
+    if park_id:
+        frame.loc[missing, "park_id"] = park_id
+        return int(missing.sum())
+    if parks is None or parks.empty:
+        return 0
+    points = gpd.GeoDataFrame(geometry=frame.geometry[missing].representative_point(), crs=CGCS2000)
+    joined = gpd.sjoin(points, parks[["park_id", "geometry"]].to_crs(CGCS2000), how="left", predicate="within")
+    found = joined[~joined.index.duplicated()]["park_id_right" if "park_id_right" in joined else "park_id"]
+    frame.loc[found.index, "park_id"] = found.astype("string")
+    return int(found.notna().sum())
+
+
+def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str | None = None,
+                source_datum: str | None = None, encoding: str | None = None, mapping=None,
+                allow_outside_region: bool = False, parks: gpd.GeoDataFrame | None = None,
+                park_id: str | None = None, default_status: str | None = None,
+                region: crs_guess.Region | None = None, limits: Limits | None = None,
+                standards=None) -> ImportResult:
+    """Read, check and validate an uploaded file's bytes. Writes nothing.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content (never a path or URL).
+    filename : str
+        The upload's name, used only for its extension and in messages.
+    layer : {"parcels", "parks"}
+        What the file holds.
+    crs : str, optional
+        ``EPSG:NNNN`` declared by the user (required for DXF); overrides the file's own CRS.
+    source_datum : {"gcj02", "bd09"}, optional
+        Lon/lat coordinates in the AMap/Tencent (GCJ-02) or Baidu (BD-09) datum, converted to WGS84.
+    encoding : str, optional
+        Text encoding of a shapefile DBF or CSV (default: detected).
+    mapping : dict or path, optional
+        ``{source header: schema column}`` for headers the aliases do not know.
+    allow_outside_region : bool
+        Confirm data lying outside the configured region.
+    parks : GeoDataFrame, optional
+        The store's parks: parcels without ``park_id`` get the park containing them, and
+        unknown park ids are reported. ``park_id`` gives all such parcels one park instead.
+    default_status : str, optional
+        Status for parcels without one.
+
+    Raises
+    ------
+    ParkAtlasError
+        For a file that is refused: unsafe, unreadable, of unknown CRS, outside the region.
+        Problems with single features (duplicates, repairs …) are in the result instead.
+    """
+    limits = limits or Limits.from_env()
+    region = region or crs_guess.Region.from_env()
+    if layer not in LAYERS:
+        raise ParkAtlasError(f"unknown layer {layer!r}: give parcels or parks")
+    if source_datum not in (None, *datum.SOURCE_DATUMS):
+        raise ParkAtlasError(f"unknown source datum {source_datum!r}: give gcj02 or bd09")
+    if isinstance(data, str) or not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ParkAtlasError("read_upload takes the file's bytes, not a path or URL")
+    data = bytes(data)
+    try:
+        refuse_path_like(filename)
+        if len(data) > limits.max_upload_bytes:
+            raise UnsafeInput(f"{os.path.basename(filename)} is {len(data) / 2 ** 20:.1f} MB; the limit is "
+                              f"{limits.max_upload_bytes / 2 ** 20:.0f} MB")
+        if not data:
+            raise UnsafeInput(f"{os.path.basename(filename)} is empty")
+        declared = crs_guess.parse_crs_option(crs)
+        fmt, parsed = _parse(data, filename, layer, encoding, limits)
+    except UnsafeInput as exc:
+        raise ParkAtlasError(str(exc)) from None
+    frame = _osm_reference(parsed.frame) if fmt.key == "osm" else parsed.frame
+    geometry_note = None
+    if parsed.geometry is None:
+        frame, geoms, geometry_note = attributes.table_geometry(frame, layer, attributes.load_mapping(mapping))
+    else:
+        geoms = parsed.geometry
+    if not len(geoms):
+        raise ParkAtlasError(f"{os.path.basename(filename)} holds no features")
+    geoms, decision = crs_guess.resolve_crs(geoms, declared=declared, file_crs=parsed.meta.get("crs"),
+                                            needs_declared=fmt.key == "dxf", region=region)
+    source = decision.crs
+    datum_info = {"converted_from": None}
+    if source_datum:
+        from pyproj import CRS
+
+        if not CRS.from_user_input(source).is_geographic:
+            raise ParkAtlasError(f"--source-datum {source_datum} needs lon/lat coordinates, but the data are in {source}")
+        geoms = datum.to_wgs84_geometries(geoms, source_datum)
+        datum_info = {"converted_from": source_datum, "method": "vectorised inverse of the published offset "
+                      "(fixed-point iteration)" if source_datum == "gcj02" else "BD-09 → GCJ-02 → WGS84"}
+        source = WGS84
+    geoms = crs_guess.to_cgcs2000(geoms, source)
+    region_info = crs_guess.check_region(geoms, region, allow_outside_region)
+
+    mapping_dict = attributes.load_mapping(mapping)
+    stem = os.path.splitext(os.path.basename(filename))[0][:40] or "import"
+    table, declared_area, attr_info = attributes.conform_attributes(frame.reset_index(drop=True), layer,
+                                                                    mapping=mapping_dict, id_prefix=stem,
+                                                                    standards=standards)
+    if geometry_note:
+        attr_info["geometry_from"] = geometry_note
+    id_column = "parcel_id" if layer == "parcels" else "park_id"
+    features = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=CGCS2000), crs=CGCS2000)
+    if declared_area is not None:
+        features["_declared_area"] = declared_area.to_numpy()
+    problems = validate.Problems()
+    features = validate.check_geometry(features, id_column, problems, split_multipart=layer == "parcels")
+    rejected = len(geoms) - len(features)
+    report_geometry: dict = {}
+    if len(features):
+        projected, _ = project_by_zone(features.geometry)
+        projected = projected.astype(object)
+        report_geometry = validate.check_overlaps_and_slivers(features, id_column, projected, problems)
+        area_m2 = shapely.area(projected)
+        report_geometry.update(validate.summarise_area(area_m2))
+        if "_declared_area" in features:
+            unit = validate.check_declared_area(features, id_column, features.pop("_declared_area"),
+                                                attr_info["declared_area"]["unit"] if attr_info["declared_area"]["unit"]
+                                                != "guessed from the geometry" else None, area_m2, problems)
+            attr_info["declared_area"]["unit_used"] = unit
+        validate.check_ids(features, id_column, problems)
+        if layer == "parcels":
+            if default_status:
+                features["status"] = features["status"].fillna(default_status)
+            attr_info["parks_assigned"] = _assign_parks(features, parks, park_id)
+            if standards is None:
+                from geo.standards import load_standards
+
+                standards = load_standards()
+            known = set(parks["park_id"]) if parks is not None else None
+            validate.check_codes(features, standards, problems, parks_known=known)
+    problem_frame = problems.frame()
+    blocking = _blocking_messages(problem_frame, len(features), id_column)
+    if len(features):
+        features = conform_parcels(features) if layer == "parcels" else conform_parks(features)
+    counts = problem_frame.groupby("kind").size().to_dict() if len(problem_frame) else {}
+    report = {
+        "status": "blocked" if blocking else "ok",
+        "file": os.path.basename(filename), "format": fmt.key, "driver": parsed.meta.get("driver"),
+        "layer": layer, "layers_read": parsed.meta.get("layers_read", []),
+        "features_read": int(len(geoms)), "features_accepted": int(len(features)) if not blocking else 0,
+        "features_rejected": int(rejected),
+        "crs": {"source": decision.crs, "method": decision.method, "swapped_axes": decision.swapped_axes,
+                "reasons": decision.reasons, "stored": CGCS2000},
+        "datum": datum_info, "encoding": parsed.meta.get("encoding"), "region": region_info,
+        "attributes": attr_info, "geometry": report_geometry,
+        "problem_counts": {str(k): int(v) for k, v in counts.items()},
+        "problems": problem_records(problem_frame), "problems_listed": int(min(len(problem_frame), 1000)),
+        "blocking": blocking, "dry_run": True,
+    }
+    for key in ("shapefile", "member"):
+        if key in parsed.meta:
+            report[key] = parsed.meta[key]
+    return ImportResult(features, report, problem_frame, layer=layer, blocking=blocking)
+
+
+def _blocking_messages(problems: gpd.GeoDataFrame, accepted: int, id_column: str) -> list[str]:
+    messages = []
+    if not accepted:
+        messages.append("no polygon features left to import")
+    blocking = problems[problems["severity"] == "blocking"]
+    for kind, rows in blocking.groupby("kind", sort=True):
+        examples = ", ".join(pd.unique(rows["parcel_id"].astype(str))[:5])
+        messages.append(f"{len(rows)} features with {kind.replace('_', ' ')} ({id_column} e.g. {examples})")
+    return messages
+
+
+def commit_import(store, result: ImportResult, user, *, mode: str = "upsert") -> dict:
+    """Write an accepted import with its report in one store transaction; returns the counts.
+
+    Raises ``ParkAtlasError`` (and writes nothing) when the result has blocking problems.
+    """
+    if not result.accepted:
+        raise ParkAtlasError(f"import of {result.report['file']} is blocked: {'; '.join(result.blocking)}")
+    report = {**result.report, "dry_run": False}
+    counts = store.import_features(result.layer, result.frame, user=user, mode=mode, report=report)
+    result.report.update(dry_run=False, committed=counts)
+    return counts
+
+
+__all__ = ["read_upload", "commit_import", "ImportResult"]

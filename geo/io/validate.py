@@ -1,0 +1,262 @@
+"""Geometry and attribute checks of an import, all vectorised (shapely 2 arrays, STRtree, pandas).
+
+Every finding is one row of a problems table (kind, severity, id, detail, area_m2, geometry):
+
+- ``rejected`` — the feature is dropped: empty or null geometry, not a polygon, repair collapsed it;
+- ``repaired`` — invalid polygons made valid with ``make_valid`` keeping only polygonal parts
+  (reason and location from GEOS, area change in m²), GeometryCollections reduced to their
+  polygons, multi-part parcels split into one parcel per part (ids ``ID-1``, ``ID-2`` …);
+- ``blocking`` — the import cannot be committed: duplicate ids, statuses the store does not
+  know or lack, parcels whose park is unknown;
+- ``warning`` — committed but worth a look: overlaps between features and slivers (with areas),
+  unknown land-use codes, a declared area that differs from the geometry's.
+
+Areas are measured in each feature's Gauss-Krüger zone (:func:`geo.crs.projected_area_m2`).
+"""
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.crs import CGCS2000, projected_area_m2
+from geo.units import M2_PER_HA, M2_PER_MU
+
+#: Features smaller than this (m²) are slivers.
+SLIVER_MAX_AREA_M2 = 20.0
+#: Features thinner than this (4πA/P², 1 for a circle, ~0.1 for a 1:30 strip) are slivers.
+SLIVER_MAX_COMPACTNESS = 0.05
+#: Overlaps smaller than this (m²) are coordinate rounding along shared edges: counted, not listed.
+OVERLAP_MIN_AREA_M2 = 1.0
+#: A declared area differing from the geometry's by more than this share is reported.
+AREA_MISMATCH_SHARE = 0.05
+_LOCATION = re.compile(r"\[\s*([-\d.eE+]+)\s+([-\d.eE+]+)\s*\]")
+_POLYGONAL = (3, 6)  # shapely type ids: Polygon, MultiPolygon
+
+PROBLEM_COLUMNS = ["kind", "severity", "parcel_id", "detail", "area_m2"]
+
+
+class Problems:
+    """Collects problem rows as arrays (one ``add`` per kind, never per feature)."""
+
+    def __init__(self):
+        self._parts: list[pd.DataFrame] = []
+        self._geoms: list[np.ndarray] = []
+
+    def add(self, kind: str, severity: str, ids, details, geoms, area_m2=None) -> None:
+        n = len(ids)
+        if not n:
+            return
+        self._parts.append(pd.DataFrame({
+            "kind": kind, "severity": severity, "parcel_id": pd.array(list(ids), dtype="string"),
+            "detail": pd.array(list(details) if not isinstance(details, str) else [details] * n, dtype="string"),
+            "area_m2": np.asarray(area_m2, dtype=float) if area_m2 is not None else np.full(n, np.nan)}))
+        self._geoms.append(np.asarray(geoms, dtype=object))
+
+    def frame(self) -> gpd.GeoDataFrame:
+        if not self._parts:
+            return gpd.GeoDataFrame({c: pd.Series(dtype="string" if c != "area_m2" else float)
+                                     for c in PROBLEM_COLUMNS}, geometry=gpd.GeoSeries([], crs=CGCS2000), crs=CGCS2000)
+        table = pd.concat(self._parts, ignore_index=True)
+        return gpd.GeoDataFrame(table, geometry=np.concatenate(self._geoms), crs=CGCS2000)
+
+
+def _polygonal_parts(geoms: np.ndarray) -> np.ndarray:
+    """Keep only the polygons of each geometry (a MultiPolygon, a Polygon, or None if none)."""
+    parts, index = shapely.get_parts(geoms, return_index=True)
+    keep = np.isin(shapely.get_type_id(parts), _POLYGONAL)
+    parts, index = parts[keep], index[keep]
+    flat, flat_index = shapely.get_parts(parts, return_index=True)  # MultiPolygon → polygons
+    owners = index[flat_index]
+    out = np.full(len(geoms), None, dtype=object)
+    if len(flat):
+        shapely.multipolygons(flat, indices=owners, out=out)
+    single = shapely.get_num_geometries(out) == 1
+    out[single] = shapely.get_geometry(out[single], 0)
+    return out
+
+
+def _locations(reasons: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    coords = pd.Series(reasons, dtype="string").str.extract(_LOCATION).astype(float).to_numpy()
+    points = shapely.points(coords)
+    missing = np.isnan(coords).any(axis=1)
+    points[missing] = shapely.point_on_surface(fallback[missing])
+    return points
+
+
+def check_geometry(frame: gpd.GeoDataFrame, id_column: str, problems: Problems, *,
+                   split_multipart: bool) -> gpd.GeoDataFrame:
+    """Reject, repair and split geometries; returns the surviving features (EPSG:4490)."""
+    geoms = shapely.force_2d(frame.geometry.values.to_numpy() if hasattr(frame.geometry.values, "to_numpy")
+                             else np.asarray(frame.geometry.values))
+    ids = frame[id_column].to_numpy(dtype=object)
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    problems.add("empty_geometry", "rejected", ids[empty], "null or empty geometry", np.full(empty.sum(), None))
+    types = shapely.get_type_id(geoms)
+    collection = (types == 7) & ~empty
+    if collection.any():
+        reduced = _polygonal_parts(geoms[collection])
+        before = shapely.get_num_geometries(geoms[collection])
+        after = shapely.get_num_geometries(reduced)
+        kept = ~shapely.is_missing(reduced)
+        geoms[collection] = reduced
+        rows = np.flatnonzero(collection)
+        problems.add("collection_split", "repaired", ids[rows[kept]],
+                     [f"GeometryCollection of {b} parts: kept {a} polygon part(s), dropped the rest"
+                      for b, a in zip(before[kept], after[kept])], reduced[kept])
+        types = shapely.get_type_id(geoms)
+    not_polygon = ~empty & ~np.isin(types, _POLYGONAL)
+    type_names = pd.Series(shapely.get_type_id(geoms[not_polygon])).map(
+        {-1: "nothing", 0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint", 5: "MultiLineString",
+         7: "GeometryCollection"}).fillna("other").to_numpy()
+    problems.add("not_polygon", "rejected", ids[not_polygon],
+                 [f"{t} is not a polygon" for t in type_names], geoms[not_polygon])
+    keep = ~empty & ~not_polygon
+    geoms, ids, frame = geoms[keep], ids[keep], frame.loc[keep].copy()
+
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        bad = geoms[invalid]
+        reasons = shapely.is_valid_reason(bad)
+        repaired = _polygonal_parts(shapely.make_valid(bad, method="structure", keep_collapsed=False))
+        collapsed = shapely.is_missing(repaired) | shapely.is_empty(repaired)
+        area_after = np.nan_to_num(projected_area_m2(gpd.GeoSeries(repaired, crs=CGCS2000)))
+        area_before = projected_area_m2(gpd.GeoSeries(bad, crs=CGCS2000))
+        locations = _locations(reasons, bad)
+        problems.add("repaired", "repaired", ids[invalid][~collapsed],
+                     [f"{r.split('[')[0].strip()}: made valid, area {b:,.1f} → {a:,.1f} m²"
+                      for r, b, a in zip(reasons[~collapsed], area_before[~collapsed], area_after[~collapsed])],
+                     locations[~collapsed], (area_after - area_before)[~collapsed])
+        problems.add("collapsed", "rejected", ids[invalid][collapsed],
+                     [f"{r.split('[')[0].strip()}: nothing polygonal left after repair" for r in reasons[collapsed]],
+                     locations[collapsed])
+        geoms = geoms.copy()
+        geoms[invalid] = repaired
+        drop = np.zeros(len(geoms), dtype=bool)
+        drop[np.flatnonzero(invalid)[collapsed]] = True
+        geoms, ids, frame = geoms[~drop], ids[~drop], frame.loc[~drop].copy()
+    frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=CGCS2000))
+    if split_multipart:
+        frame = _split_multipart(frame, id_column, problems)
+    return frame
+
+
+def _split_multipart(frame: gpd.GeoDataFrame, id_column: str, problems: Problems) -> gpd.GeoDataFrame:
+    parts_count = shapely.get_num_geometries(frame.geometry.values)
+    multi = parts_count > 1
+    if not multi.any():
+        return frame
+    exploded = frame.explode(index_parts=True)
+    part_no = exploded.index.get_level_values(-1).to_numpy()
+    owner_multi = np.repeat(multi, parts_count)
+    new_ids = exploded[id_column].astype("string").to_numpy(dtype=object)
+    new_ids[owner_multi] = [f"{i}-{p + 1}" for i, p in zip(new_ids[owner_multi], part_no[owner_multi])]
+    exploded[id_column] = pd.array(new_ids, dtype="string")
+    problems.add("multipart_split", "repaired", frame[id_column][multi],
+                 [f"{n} separate parts: imported as {i}-1 … {i}-{n}" for i, n in
+                  zip(frame[id_column][multi], parts_count[multi])], frame.geometry.values[multi])
+    return exploded.reset_index(drop=True)
+
+
+def check_overlaps_and_slivers(frame: gpd.GeoDataFrame, id_column: str, projected: np.ndarray,
+                               problems: Problems) -> dict:
+    """Report overlapping pairs (with the overlap area) and sliver features; returns totals."""
+    geoms = frame.geometry.values.to_numpy() if hasattr(frame.geometry.values, "to_numpy") else frame.geometry.values
+    ids = frame[id_column].to_numpy(dtype=object)
+    tree = shapely.STRtree(geoms)
+    pairs = np.concatenate([tree.query(geoms, predicate="overlaps"),
+                            tree.query(geoms, predicate="contains")], axis=1)
+    pairs = pairs[:, pairs[0] < pairs[1]]
+    pairs = np.unique(pairs, axis=1) if pairs.size else pairs
+    overlap_total, tiny = 0.0, 0
+    if pairs.size:
+        shared = shapely.intersection(geoms[pairs[0]], geoms[pairs[1]])
+        shared_area = projected_area_m2(gpd.GeoSeries(shared, crs=CGCS2000))
+        real = shared_area >= OVERLAP_MIN_AREA_M2
+        overlap_total = float(shared_area[real].sum())
+        tiny = int((~real).sum())
+        problems.add("overlap", "warning", ids[pairs[0][real]],
+                     [f"overlaps {b} by {a:,.2f} m²" for b, a in zip(ids[pairs[1][real]], shared_area[real])],
+                     shared[real], shared_area[real])
+    else:
+        real = np.zeros(0, dtype=bool)
+    area_m2, perimeter_m = shapely.area(projected), shapely.length(projected)
+    compactness = np.where(perimeter_m > 0, 4 * np.pi * area_m2 / np.maximum(perimeter_m, 1e-9) ** 2, 0)
+    sliver = (area_m2 < SLIVER_MAX_AREA_M2) | (compactness < SLIVER_MAX_COMPACTNESS)
+    problems.add("sliver", "warning", ids[sliver],
+                 [f"sliver: {a:,.2f} m², compactness {c:.3f}" for a, c in zip(area_m2[sliver], compactness[sliver])],
+                 geoms[sliver], area_m2[sliver])
+    return {"overlaps": int(real.sum()), "overlap_area_m2": round(overlap_total, 2),
+            "tiny_overlaps_ignored": tiny, "slivers": int(sliver.sum())}
+
+
+def check_ids(frame: pd.DataFrame, id_column: str, problems: Problems) -> int:
+    """Duplicate ids are blocking; returns how many features share an id."""
+    duplicated = frame[id_column].duplicated(keep=False).to_numpy()
+    problems.add("duplicate_id", "blocking", frame[id_column][duplicated],
+                 "this id occurs more than once in the file", frame.geometry.values[duplicated])
+    return int(duplicated.sum())
+
+
+def check_codes(frame: gpd.GeoDataFrame, standards, problems: Problems, *, parks_known: set[str] | None) -> None:
+    """Land-use codes (warning), statuses and parks (blocking: the store refuses them)."""
+    ids, geoms = frame["parcel_id"], frame.geometry.values
+    land = frame["land_use_code"]
+    known_land = set(standards.land_use.code)
+    unknown_land = (land.notna() & ~land.isin(known_land)).to_numpy()
+    problems.add("unknown_land_use", "warning", ids[unknown_land],
+                 [f"land-use code {v!r} is not in data/standards/land_use.csv" for v in land[unknown_land]],
+                 geoms[unknown_land])
+    status = frame["status"]
+    known_status = set(standards.statuses.code)
+    unknown_status = (status.notna() & ~status.isin(known_status)).to_numpy()
+    problems.add("unknown_status", "blocking", ids[unknown_status],
+                 [f"status {v!r} is not one of {', '.join(sorted(known_status))}" for v in status[unknown_status]],
+                 geoms[unknown_status])
+    missing_status = status.isna().to_numpy()
+    problems.add("missing_status", "blocking", ids[missing_status],
+                 "no status; add a status column or give a default status", geoms[missing_status])
+    if parks_known is not None:
+        park = frame["park_id"]
+        unknown_park = (park.notna() & ~park.isin(parks_known)).to_numpy()
+        problems.add("unknown_park", "blocking", ids[unknown_park],
+                     [f"park {v!r} is not in the store; import the park first" for v in park[unknown_park]],
+                     geoms[unknown_park])
+        no_park = park.isna().to_numpy()
+        problems.add("no_park", "blocking", ids[no_park],
+                     "lies in no park and has no park_id; give park_id or --park", geoms[no_park])
+
+
+def check_declared_area(frame: gpd.GeoDataFrame, id_column: str, declared, unit: str | None,
+                        area_m2: np.ndarray, problems: Problems) -> str | None:
+    """Compare a declared area column with the geometry's area; guess its unit when not given."""
+    values = pd.to_numeric(declared, errors="coerce").to_numpy(dtype=float)
+    present = ~np.isnan(values) & (area_m2 > 0)
+    if not present.any():
+        return None
+    if unit is None:  # as m², 亩 or ha: the reading closest to the geometry wins
+        factors = {"平方米": 1.0, "亩": M2_PER_MU, "公顷": M2_PER_HA}
+        errors = {u: np.nanmedian(np.abs(np.log(values[present] * f / area_m2[present]))) for u, f in factors.items()}
+        unit = min(errors, key=errors.get)
+        declared_m2 = values * factors[unit]
+    else:
+        declared_m2 = values  # already converted to m² by the attribute step
+    share = np.abs(declared_m2 - area_m2) / np.maximum(area_m2, 1e-9)
+    off = present & (share > AREA_MISMATCH_SHARE)
+    problems.add("area_mismatch", "warning", frame[id_column][off],
+                 [f"declared {d:,.1f} m², geometry {a:,.1f} m² ({s:+.0%})"
+                  for d, a, s in zip(declared_m2[off], area_m2[off], (declared_m2[off] - area_m2[off]) / area_m2[off])],
+                 frame.geometry.values[off], declared_m2[off] - area_m2[off])
+    return unit
+
+
+def summarise_area(area_m2: np.ndarray) -> dict:
+    total = float(np.nansum(area_m2))
+    return {"total_area_m2": round(total, 1), "total_area_mu": round(total / M2_PER_MU, 2)}
+
+
+__all__ = ["Problems", "check_geometry", "check_overlaps_and_slivers", "check_ids", "check_codes",
+           "check_declared_area", "summarise_area", "CGCS2000"]
