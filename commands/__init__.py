@@ -7,7 +7,7 @@ import sys
 from geo.errors import ParkAtlasError
 
 # Modules with a ``register(subparsers)`` function; each command sets ``handler``.
-_COMMAND_MODULES = ["commands.core", "commands.province", "commands.export", "commands.match"]
+_COMMAND_MODULES = ["commands.core", "commands.province", "commands.export", "commands.match", "commands.importing"]
 
 
 class _Parser(argparse.ArgumentParser):
