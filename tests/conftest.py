@@ -44,3 +44,38 @@ def sample_parcels(sample_store):
 @pytest.fixture(scope="session")
 def sample_parks(sample_store):
     return sample_store.read_parks()
+
+
+@pytest.fixture(scope="session")
+def postgis_server_url():
+    """Superuser URL of a PostgreSQL+PostGIS server: ``$PARKATLAS_TEST_PG_URL`` or a throwaway
+    cluster on loopback (tests/postgis_server.py) holding a seeded template database."""
+    from tests import postgis_server
+
+    reason = postgis_server.available()
+    if reason:
+        pytest.skip(reason)
+    server = None
+    url = os.environ.get(postgis_server.URL_ENV)
+    if not url:
+        server = postgis_server.PostgresServer().start()
+        url = server.url
+    template = postgis_server.create_database(url)
+    from geo.store.postgis import PostgisStore
+
+    PostgisStore(template)  # creates and seeds the schema once; each test copies it
+    yield url, template.rsplit("/", 1)[1]
+    postgis_server.drop_database(url, template)
+    if server is not None:
+        server.stop()
+
+
+@pytest.fixture()
+def postgis_url(postgis_server_url):
+    """A fresh seeded PostGIS database for one test, dropped afterwards."""
+    from tests import postgis_server
+
+    server_url, template = postgis_server_url
+    url = postgis_server.create_database(server_url, template=template)
+    yield url
+    postgis_server.drop_database(server_url, url)

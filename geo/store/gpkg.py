@@ -101,7 +101,7 @@ def gpkg_blobs(geoms, srs_id: int = 4490) -> list[bytes]:
 
 
 def _blob_wkb_hex(blob: bytes | None) -> str | None:
-    return None if blob is None else blob[_header_size(blob):].hex()
+    return None if blob is None else blob[_header_size(blob):].hex().upper()
 
 
 def _typed(columns: dict[str, str], column: str, value):

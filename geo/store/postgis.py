@@ -240,7 +240,7 @@ class PostgisStore(Store):
         records = {}
         for row in cur.fetchall():
             record = dict(zip(columns, row))
-            record["geometry"] = bytes(row[-1]).hex() if row[-1] is not None else None
+            record["geometry"] = bytes(row[-1]).hex().upper() if row[-1] is not None else None
             records[record[LAYER_KEYS[layer]]] = record
         return records
 

@@ -1,0 +1,401 @@
+"""One store test suite, run on both backends (GeoPackage and PostGIS).
+
+Covers the guarantees of issue 7: one winner among 50 concurrent reservations (threads and
+processes), double submits, kill -9 during writes, all-or-nothing imports, optimistic edits,
+history and as-of reconstruction, roles, backup while writing and restore.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from geo.auth import ANONYMOUS, User
+from geo.errors import ConflictError, NotFoundError, ParkAtlasError, PermissionDenied
+from geo.testing import copy_sample_store, make_parcels
+
+ADMIN = User("alice", "admin")
+PLANNER = User("pat", "planner")
+OTHER = User("olga", "planner")
+VIEWER = User("vic", "viewer")
+FORK = multiprocessing.get_context("fork")
+
+
+def open_backend(kind: str, location: str):
+    if kind == "gpkg":
+        from geo.store.gpkg import GpkgStore
+
+        return GpkgStore(Path(location))
+    from geo.store.postgis import PostgisStore
+
+    return PostgisStore(location)
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def backend(request, tmp_path):
+    """(kind, location) of a fresh store seeded from the sample."""
+    if request.param == "gpkg":
+        return "gpkg", str(copy_sample_store(tmp_path))
+    return "postgis", request.getfixturevalue("postgis_url")
+
+
+@pytest.fixture()
+def store(backend):
+    return open_backend(*backend)
+
+
+def parcels_with(store, status: str, n: int = 1) -> list[str]:
+    parcels = store.read_parcels()
+    return sorted(parcels.loc[parcels.status == status, "parcel_id"])[:n]
+
+
+def status_of(store, parcel_id: str) -> pd.Series:
+    parcels = store.read_parcels()
+    return parcels.set_index("parcel_id").loc[parcel_id]
+
+
+# --- reservations ---------------------------------------------------------------------------
+def test_reserve_then_release_restores_the_previous_status(store):
+    pid, = parcels_with(store, "approved_unsupplied")
+    assert store.reserve([pid], project="电池厂", user=PLANNER) == {"reserved": [pid], "already_yours": []}
+    row = status_of(store, pid)
+    assert (row.status, row.reserved_project, row.reserved_by) == ("reserved", "电池厂", "pat")
+    assert store.release([pid], user=PLANNER) == {"released": {pid: "approved_unsupplied"}}
+    row = status_of(store, pid)
+    assert row.status == "approved_unsupplied" and pd.isna(row.reserved_project)
+    log = store.history(pid)
+    assert list(log.action) == ["reserve", "release"]
+    assert (log.old.tolist(), log.new.tolist()) == (["approved_unsupplied", "reserved"],
+                                                  ["reserved", "approved_unsupplied"])
+    assert store.integrity_check() == []
+
+
+def test_reservation_is_all_or_nothing(store):
+    free, taken = parcels_with(store, "available", 2)
+    store.reserve([taken], project="A", user=OTHER)
+    with pytest.raises(ConflictError, match="already reserved"):
+        store.reserve([free, taken], project="B", user=PLANNER)
+    assert status_of(store, free).status == "available"
+    occupied, = parcels_with(store, "occupied")
+    with pytest.raises(ConflictError, match="not available"):
+        store.reserve([occupied], project="B", user=PLANNER)
+    with pytest.raises(NotFoundError):
+        store.reserve(["no-such-parcel"], project="B", user=PLANNER)
+    assert len(store.history()) == 1
+
+
+def test_only_the_reserving_planner_or_an_admin_releases(store):
+    pid, = parcels_with(store, "available")
+    store.reserve([pid], project="A", user=PLANNER)
+    with pytest.raises(PermissionDenied):
+        store.release([pid], user=OTHER)
+    assert store.release([pid], user=ADMIN)["released"] == {pid: "available"}
+
+
+def _reserve_outcome(kind, location, pid, user) -> str:
+    try:
+        open_backend(kind, location).reserve([pid], project=f"project of {user.name}", user=user)
+        return "ok"
+    except ConflictError as exc:
+        return "conflict" if "already reserved" in str(exc) else f"other conflict: {exc}"
+    except Exception as exc:  # anything else (e.g. a raw "database is locked") fails the test
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _assert_one_winner(store, pid, outcomes):
+    assert outcomes.count("ok") == 1, outcomes
+    assert outcomes.count("conflict") == 49, [o for o in outcomes if o not in ("ok", "conflict")]
+    log = store.history(pid)
+    assert len(log) == 1 and log.action.iloc[0] == "reserve"
+    winner = status_of(store, pid)
+    assert winner.status == "reserved" and winner.reserved_by == log.user.iloc[0]
+    assert store.integrity_check() == []
+
+
+def test_fifty_threads_reserve_one_parcel(backend, store):
+    pid, = parcels_with(store, "available")
+    barrier = threading.Barrier(50)
+    outcomes = [None] * 50
+
+    def run(i):
+        barrier.wait()
+        outcomes[i] = _reserve_outcome(*backend, pid, User(f"planner{i}", "planner"))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    _assert_one_winner(store, pid, outcomes)
+
+
+def _process_reserve(kind, location, pid, i, barrier, results):
+    barrier.wait()
+    results.put(_reserve_outcome(kind, location, pid, User(f"planner{i}", "planner")))
+
+
+def test_fifty_processes_reserve_one_parcel(backend, store):
+    pid, = parcels_with(store, "available")
+    barrier, results = FORK.Barrier(50), FORK.Queue()
+    children = [FORK.Process(target=_process_reserve, args=(*backend, pid, i, barrier, results))
+                for i in range(50)]
+    for child in children:
+        child.start()
+    outcomes = [results.get(timeout=120) for _ in children]
+    for child in children:
+        child.join(30)
+    _assert_one_winner(store, pid, outcomes)
+
+
+def test_double_submit_by_one_user_is_one_reservation(backend, store):
+    pid, = parcels_with(store, "available")
+    barrier = threading.Barrier(8)
+    results = []
+
+    def click():
+        barrier.wait()
+        results.append(open_backend(*backend).reserve([pid], project="P", user=PLANNER))
+
+    threads = [threading.Thread(target=click) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(len(r["reserved"]) for r in results) == [0] * 7 + [1]
+    assert all(r["already_yours"] == [pid] for r in results if not r["reserved"])
+    assert len(store.history(pid)) == 1
+
+
+# --- roles ----------------------------------------------------------------------------------
+def test_a_viewer_cannot_change_anything(store):
+    pid, = parcels_with(store, "available")
+    before = store.revision()
+    new = make_parcels([(0, 0, 100, 100)], park_id="zq_hitech", parcel_id="NEW")
+    for user in (VIEWER, ANONYMOUS, None, "alice"):
+        for write in (lambda u: store.reserve([pid], project="X", user=u),
+                      lambda u: store.release([pid], user=u),
+                      lambda u: store.set_status([pid], "occupied", user=u),
+                      lambda u: store.update_attributes(pid, {"enterprise": "x"}, user=u),
+                      lambda u: store.import_features("parcels", new, user=u),
+                      lambda u: store.restore("backup.gpkg", user=u)):
+            with pytest.raises(PermissionDenied):
+                write(user)
+    with pytest.raises(PermissionDenied):
+        store.import_features("parcels", new, user=PLANNER)
+    assert store.revision() == before and store.history().empty
+    assert status_of(store, pid).status == "available"
+
+
+# --- edits, statuses, history -----------------------------------------------------------------
+def test_attribute_edits_use_optimistic_concurrency(store):
+    pid, = parcels_with(store, "occupied")
+    version = int(status_of(store, pid).version)
+    assert store.update_attributes(pid, {"enterprise": "<img src=x onerror=alert(1)>", "employees": "12"},
+                                   user=PLANNER, expected_version=version) == version + 1
+    with pytest.raises(ConflictError, match="changed by someone else"):
+        store.update_attributes(pid, {"employees": 13}, user=OTHER, expected_version=version)
+    row = status_of(store, pid)
+    assert (row.enterprise, row.employees, row.data_as_of) == ("<img src=x onerror=alert(1)>", 12,
+                                                               date.today().isoformat())
+    log = store.history(pid)
+    assert set(log.field) == {"enterprise", "employees", "data_as_of"} and set(log.user) == {"pat"}
+    with pytest.raises(ParkAtlasError, match="cannot edit status"):
+        store.update_attributes(pid, {"status": "idle"}, user=PLANNER)
+    with pytest.raises(ParkAtlasError, match="not a valid"):
+        store.update_attributes(pid, {"employees": "many"}, user=PLANNER)
+
+
+def test_as_of_reconstructs_the_park_from_the_log(store):
+    start = datetime.now(timezone.utc)
+    original = store.read_parcels("zq_hitech").set_index("parcel_id").sort_index()
+    free, other = sorted(original.index[original.status == "available"])[:2]
+    time.sleep(0.01)
+    store.reserve([free], project="A", user=PLANNER)
+    store.set_status([other], "idle", user=PLANNER, note="no activity")
+    store.update_attributes(other, {"enterprise": "新企业"}, user=PLANNER)
+    new = make_parcels([(0, 0, 100, 100)], park_id="zq_hitech", parcel_id="NEW")
+    store.import_features("parcels", new, user=ADMIN)
+    then = store.parcels_as_of(start, park_id="zq_hitech").set_index("parcel_id").sort_index()
+    assert then.drop(columns=["version", "geometry"]).equals(original.drop(columns=["version", "geometry"]))
+    assert then.geometry.geom_equals_exact(original.geometry, 1e-12).all()
+    now = store.parcels_as_of(datetime.now(timezone.utc), park_id="zq_hitech").set_index("parcel_id")
+    assert now.loc[free, "status"] == "reserved" and now.loc[other, "enterprise"] == "新企业"
+    assert "NEW" in now.index
+
+
+# --- imports --------------------------------------------------------------------------------
+def test_import_inserts_and_replaces_with_audit(backend, store):
+    new = make_parcels([(0, 0, 100, 100), (200, 0, 300, 100)], park_id="zq_hitech",
+                       parcel_id=["NEW1", "NEW2"])
+    counts = store.import_features("parcels", new, user=ADMIN, report={"source": "test.zip"})
+    assert {k: counts[k] for k in ("inserted", "replaced", "unchanged", "deleted")} == \
+        {"inserted": 2, "replaced": 0, "unchanged": 0, "deleted": 0}
+    changed = new.copy()
+    changed["enterprise"] = ["甲", None]
+    counts = store.import_features("parcels", changed, user=ADMIN)
+    assert (counts["replaced"], counts["unchanged"]) == (1, 1)
+    parcels = store.read_parcels("zq_hitech").set_index("parcel_id")
+    assert parcels.loc["NEW1", "enterprise"] == "甲" and parcels.loc["NEW1", "version"] == 2
+    assert parcels.loc[["NEW1", "NEW2"]].geometry.geom_equals_exact(new.set_index("parcel_id").geometry, 1e-9).all()
+    log = store.history()
+    assert list(log.action) == ["insert", "insert", "import", "replace", "import"]
+    assert log.detail.iloc[2] == {"source": "test.zip"}
+    assert store.integrity_check() == []
+    if backend[0] == "gpkg":  # the spatial index finds the new features (what QGIS relies on)
+        import pyogrio
+
+        found = pyogrio.read_dataframe(backend[1], layer="parcels", bbox=tuple(new.total_bounds))
+        assert {"NEW1", "NEW2"} <= set(found.parcel_id)
+
+
+def test_replace_mode_deletes_missing_parcels_of_the_park(store):
+    park = store.read_parcels("sh_dasha")
+    keep = park.iloc[:-3]
+    counts = store.import_features("parcels", keep, user=ADMIN, mode="replace")
+    assert counts["deleted"] == 3 and counts["unchanged"] == len(keep)
+    assert len(store.read_parcels("sh_dasha")) == len(keep)
+    assert store.integrity_check() == []
+
+
+def _snapshot(backend, store):
+    if backend[0] == "gpkg":
+        return Path(backend[1]).read_bytes()
+    parcels = store.read_parcels()
+    return store.revision(), parcels.drop(columns="geometry").to_csv(), tuple(parcels.geometry.to_wkb())
+
+
+def test_rejected_import_leaves_the_store_unchanged(backend, store, monkeypatch):
+    before = _snapshot(backend, store)
+    duplicate = make_parcels([(0, 0, 100, 100), (200, 0, 300, 100)], park_id="zq_hitech", parcel_id="SAME")
+    with pytest.raises(ParkAtlasError, match="duplicate"):
+        store.import_features("parcels", duplicate, user=ADMIN)
+    orphan = make_parcels([(0, 0, 100, 100)], park_id="nowhere", parcel_id="X1")
+    with pytest.raises(ParkAtlasError, match="unknown park"):
+        store.import_features("parcels", orphan, user=ADMIN)
+    # A failure after rows were written (disk full at the audit insert) rolls everything back.
+    module = __import__(f"geo.store.{backend[0]}", fromlist=["append_audit"])
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(module, "append_audit", disk_full)
+    good = make_parcels([(0, 0, 100, 100)], park_id="zq_hitech", parcel_id="OK1")
+    with pytest.raises(OSError):
+        store.import_features("parcels", good, user=ADMIN)
+    assert _snapshot(backend, store) == before
+    assert store.integrity_check() == []
+
+
+# --- crashes --------------------------------------------------------------------------------
+def _crash_mid_write(kind, location, operation, marker):
+    """Child: start the write, signal the parent from inside the transaction, then hang."""
+    module = __import__(f"geo.store.{kind}", fromlist=["append_audit"])
+    original = module.append_audit
+
+    def append_then_hang(con, rows):
+        original(con, rows)
+        Path(marker).write_text("in transaction")
+        time.sleep(600)
+
+    module.append_audit = append_then_hang
+    store = open_backend(kind, location)
+    if operation == "reserve":
+        store.reserve([Path(marker).with_suffix(".pid").read_text()], project="crash", user=PLANNER)
+    else:
+        store.import_features("parcels", make_parcels([(0, 0, 100, 100)], park_id="zq_hitech",
+                                                      parcel_id="CRASH"), user=ADMIN)
+
+
+@pytest.mark.parametrize("operation", ["reserve", "import"])
+def test_kill_9_mid_write_leaves_nothing_half_done(backend, store, tmp_path, operation):
+    pid, = parcels_with(store, "available")
+    marker = tmp_path / "marker"
+    marker.with_suffix(".pid").write_text(pid)
+    child = FORK.Process(target=_crash_mid_write, args=(*backend, operation, str(marker)))
+    child.start()
+    deadline = time.monotonic() + 60
+    while not marker.exists() and child.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert marker.exists(), "the child never reached the middle of its transaction"
+    os.kill(child.pid, signal.SIGKILL)
+    child.join(10)
+    reopened = open_backend(*backend)
+    assert reopened.integrity_check() == []
+    assert reopened.history().empty
+    assert status_of(reopened, pid).status == "available"
+    assert "CRASH" not in set(reopened.read_parcels("zq_hitech").parcel_id)
+    # The store is writable again (no lock left behind) and the completed operation is wholly there.
+    reopened.reserve([pid], project="after", user=PLANNER)
+    assert len(reopened.history(pid)) == 1 and reopened.integrity_check() == []
+
+
+# --- backup and restore -----------------------------------------------------------------------
+def test_backup_while_writing_restores_every_committed_change(backend, store, tmp_path, request):
+    free = parcels_with(store, "available", 40)
+    committed, done = [], threading.Event()
+
+    def writer():
+        writer_store = open_backend(*backend)
+        for pid in free:
+            writer_store.reserve([pid], project="busy", user=PLANNER)
+            committed.append(pid)
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    while len(committed) < 10 and thread.is_alive():
+        time.sleep(0.005)
+    before_backup = list(committed)
+    target = tmp_path / ("backup.gpkg" if backend[0] == "gpkg" else "backup.dump")
+    store.backup(str(target))
+    thread.join(120)
+    assert done.is_set()
+
+    if backend[0] == "gpkg":
+        restored = open_backend("gpkg", str(copy_sample_store(tmp_path, "restored.gpkg")))
+    else:
+        from tests import postgis_server
+
+        server_url, template = request.getfixturevalue("postgis_server_url")
+        second = postgis_server.create_database(server_url, template=template)
+        request.addfinalizer(lambda: postgis_server.drop_database(server_url, second))
+        restored = open_backend("postgis", second)
+    restored.restore(str(target), user=ADMIN)
+    assert restored.integrity_check() == []
+    reserved = set(restored.read_parcels().query("status == 'reserved' and reserved_project == 'busy'").parcel_id)
+    assert set(before_backup) <= reserved <= set(free)
+    assert len(restored.history().query("action == 'reserve'")) == len(reserved)
+    assert restored.history().action.iloc[-1] == "restore"
+
+
+def test_restore_refuses_a_corrupt_backup(backend, store, tmp_path):
+    bad = tmp_path / ("bad.gpkg" if backend[0] == "gpkg" else "bad.dump")
+    bad.write_bytes(b"SQLite format 3\x00" + os.urandom(4096))
+    before = store.revision()
+    with pytest.raises(ParkAtlasError):
+        store.restore(str(bad), user=ADMIN)
+    assert store.revision() == before and store.integrity_check() == []
+
+
+def test_backup_refuses_to_overwrite(backend, store, tmp_path):
+    target = tmp_path / ("b.gpkg" if backend[0] == "gpkg" else "b.dump")
+    target.write_text("keep me")
+    with pytest.raises(ParkAtlasError, match="exists"):
+        store.backup(str(target))
+    assert target.read_text() == "keep me"
+
+
+def test_revision_changes_with_every_write(store):
+    pid, = parcels_with(store, "available")
+    first = store.revision()
+    store.reserve([pid], project="A", user=PLANNER)
+    second = store.revision()
+    store.release([pid], user=PLANNER)
+    assert len({first, second, store.revision()}) == 3
