@@ -1,7 +1,266 @@
-"""Placeholder: the Match page is owned by the MATCH engineer, who replaces this file."""
+"""Project matching: the project form, ranked candidates on the map and in tables, comparison,
+what-if, and reserve/release through the store (planners only)."""
+from datetime import date
+
+import pandas as pd
 import streamlit as st
+from streamlit_folium import st_folium
 
 from app_pages import common
+from geo import i18n
+from geo.auth import ANONYMOUS
+from geo.errors import ParkAtlasError
+from geo.matching import EXCLUSION_REASONS, load_weights, match, what_if
+from geo.project import load_project
+from geo.schema import GROUPS
+from geo.standards import load_standards
+from layers import webmap
 
-st.title(common.tr("page.match"))
-st.info(common.tr("placeholder.match"))
+#: The page's own labels (zh, en); shared words come from the locale catalogue.
+TEXT = {
+    "heading": ("项目匹配", "Match a project to land"),
+    "project": ("项目信息", "Project"),
+    "name": ("项目名称", "Project name"), "investor": ("投资方", "Investor"),
+    "industry": ("行业（GB/T 4754-2017）", "Industry (GB/T 4754-2017)"), "chain": ("产业链", "Industry chain"),
+    "land_min": ("最少用地（亩）", "Land, minimum (mu)"), "land_max": ("最多用地（亩）", "Land, maximum (mu)"),
+    "investment": ("固定资产投资（万元）", "Fixed-asset investment (10k yuan)"),
+    "output": ("年产值（万元）", "Annual output (10k yuan)"), "tax": ("年税收（万元）", "Annual tax (10k yuan)"),
+    "jobs": ("就业人数", "Jobs"), "plot_ratio": ("容积率", "Plot ratio"),
+    "building_coefficient": ("建筑系数", "Building coefficient"),
+    "admin_share": ("行政办公及生活服务设施用地比例（0 = 未填）", "Admin share (0 = not given)"),
+    "nuisance": ("污染等级（默认按行业）", "Nuisance class (default: by industry)"),
+    "needs": ("基础设施需求（0 = 无要求）", "Infrastructure needs (0 = none)"),
+    "power": ("电力（kVA）", "Power (kVA)"), "water": ("供水（吨/日）", "Water (t/day)"), "gas": ("需要燃气", "Needs gas"),
+    "highway": ("距高速出入口 ≤ km", "Highway exit ≤ km"), "port": ("距港口 ≤ km", "Port ≤ km"),
+    "rail": ("距铁路货站 ≤ km", "Rail freight ≤ km"),
+    "preferred": ("意向园区", "Preferred parks"), "groups": ("意向板块", "Groups"),
+    "latest_start": ("最迟开工日期", "Latest start"), "use_latest": ("设定最迟开工日期", "Set a latest start"),
+    "options": ("匹配选项", "Options"), "top": ("候选数量", "Candidates"), "scope": ("只看园区", "Only park"),
+    "all_parks": ("全部园区", "All parks"), "blocks": ("允许拼合相邻地块", "Assemble adjacent parcels"),
+    "disposal": ("包括闲置/低效用地（需先处置）", "Include idle/inefficient land (needs disposal)"),
+    "weights": ("排序权重", "Ranking weights"), "submit": ("匹配", "Match"),
+    "no_project": ("填写项目信息后点击“匹配”。", "Fill in the project and press Match."),
+    "excluded": ("排除原因（地块数）", "Excluded (parcels)"), "reason": ("原因", "Reason"), "count": ("数量", "Count"),
+    "candidates": ("候选用地", "Candidates"), "none": ("没有满足全部硬性条件的用地。", "No land passes every hard check."),
+    "rank": ("排名", "Rank"), "kind": ("类型", "Kind"), "parcel": ("单宗地块", "Parcel"), "block": ("拼合地块", "Block"),
+    "score": ("得分", "Score"), "disposal_flag": ("需先处置", "Needs disposal"),
+    "detail": ("候选详情", "Candidate details"), "criterion": ("指标", "Criterion"), "value": ("数值", "Value"),
+    "threshold": ("标准/目标", "Threshold/target"), "pass": ("达标", "Pass"), "weight": ("权重", "Weight"),
+    "contribution": ("得分贡献", "Contribution"),
+    "compare": ("对比候选（2–4 个）", "Compare candidates (2–4)"),
+    "what_if": ("落地前后园区指标", "Park before and after landing"), "before": ("落地前", "Before"),
+    "after": ("落地后", "After"), "indicator": ("指标", "Indicator"),
+    "reserve": ("预留给本项目", "Reserve for this project"), "release": ("解除预留", "Release"),
+    "reserved_ok": ("已预留：", "Reserved:"), "released_ok": ("已解除预留：", "Released:"),
+    "read_only": ("匿名访问为只读：以规划人员身份登录后可预留地块。", "Anonymous sessions are read-only: sign in as a planner to reserve."),
+    "reserved_for": ("本项目已预留的地块", "Parcels reserved for this project"),
+}
+CRITERION_LABELS = {
+    "status": ("地块状态", "Status"), "land_use": ("用地类别", "Land use"), "red_line": ("产业红线", "Red line"),
+    "plot_ratio_national": ("容积率（国家）", "Plot ratio (national)"), "plot_ratio_park": ("容积率（园区）", "Plot ratio (park)"),
+    "building_coefficient": ("建筑系数", "Building coefficient"), "admin_share": ("行政办公用地比例", "Admin share"),
+    "area": ("面积", "Area"), "investment_per_mu": ("投资强度", "Investment intensity"),
+    "output_per_mu": ("亩均产值", "Output per mu"), "tax_per_mu": ("亩均税收", "Tax per mu"),
+}
+WHAT_IF_LABELS = {
+    "occupancy_rate": ("用地率", "Occupancy"), "occupied_area_mu": ("已用面积（亩）", "Occupied (mu)"),
+    "available_area_mu": ("可供面积（亩）", "Available (mu)"), "plot_ratio": ("容积率", "Plot ratio"),
+    "investment_per_mu_wan": ("投资强度（万元/亩）", "Investment per mu"),
+    "output_per_mu_wan": ("亩均产值（万元/亩）", "Output per mu"), "tax_per_mu_wan": ("亩均税收（万元/亩）", "Tax per mu"),
+}
+
+lang = common.lang()
+pick = 0 if lang == "zh" else 1
+
+
+def say(key: str, **values) -> str:
+    return TEXT[key][pick].format(**values)
+
+
+standards = load_standards()
+parks = common.parks()
+parcels = common.parcels()
+park_names = dict(zip(parks.park_id, parks.name_zh if lang == "zh" else parks.name_en))
+industries = standards.industries.set_index("code_2017")
+chains = standards.chains.set_index("chain")
+weights_table = load_weights()
+current_user = common.user()
+st.title(say("heading"))
+
+with st.form("match_form"):
+    st.subheader(say("project"))
+    c1, c2, c3 = st.columns(3)
+    name = c1.text_input(say("name"), value="新项目", key="m_name", max_chars=120)
+    investor = c2.text_input(say("investor"), key="m_investor", max_chars=120)
+    industry = c3.selectbox(say("industry"), list(industries.index), key="m_industry", index=list(industries.index).index("39"),
+                            format_func=lambda c: f"{c} {industries.at[c, 'name_zh' if lang == 'zh' else 'name_en']}")
+    chain = c1.selectbox(say("chain"), [""] + list(chains.index), key="m_chain",
+                         format_func=lambda c: "—" if not c else str(chains.at[c, "name_zh" if lang == "zh" else "name_en"]))
+    land_min = c2.number_input(say("land_min"), min_value=1.0, value=80.0, step=10.0, key="m_land_min")
+    land_max = c3.number_input(say("land_max"), min_value=1.0, value=120.0, step=10.0, key="m_land_max")
+    investment = c1.number_input(say("investment"), min_value=0.0, value=30000.0, step=1000.0, key="m_investment")
+    output = c2.number_input(say("output"), min_value=0.0, value=50000.0, step=1000.0, key="m_output")
+    tax = c3.number_input(say("tax"), min_value=0.0, value=1500.0, step=100.0, key="m_tax")
+    jobs = c1.number_input(say("jobs"), min_value=0, value=300, step=10, key="m_jobs")
+    plot_ratio = c2.number_input(say("plot_ratio"), min_value=0.1, value=1.2, step=0.1, key="m_plot_ratio")
+    coefficient = c3.number_input(say("building_coefficient"), min_value=0.0, max_value=1.0, value=0.45,
+                                  step=0.05, key="m_coefficient")
+    admin = c1.number_input(say("admin_share"), min_value=0.0, max_value=1.0, value=0.0, step=0.01, key="m_admin")
+    nuisance = c2.selectbox(say("nuisance"), [0, 1, 2, 3], key="m_nuisance",
+                            format_func=lambda k: "—" if k == 0 else f"M{k}")
+    st.caption(say("needs"))
+    n1, n2, n3 = st.columns(3)
+    power = n1.number_input(say("power"), min_value=0.0, value=0.0, step=500.0, key="m_power")
+    water = n2.number_input(say("water"), min_value=0.0, value=0.0, step=50.0, key="m_water")
+    gas = n3.checkbox(say("gas"), key="m_gas")
+    highway = n1.number_input(say("highway"), min_value=0.0, value=0.0, step=1.0, key="m_highway")
+    port = n2.number_input(say("port"), min_value=0.0, value=0.0, step=5.0, key="m_port")
+    rail = n3.number_input(say("rail"), min_value=0.0, value=0.0, step=5.0, key="m_rail")
+    p1, p2, p3 = st.columns(3)
+    preferred = p1.multiselect(say("preferred"), list(parks.park_id), key="m_preferred",
+                               format_func=lambda pid: str(park_names[pid]))
+    groups = p2.multiselect(say("groups"), list(GROUPS), key="m_groups", format_func=lambda g: i18n.label_group(g, lang))
+    use_latest = p3.checkbox(say("use_latest"), key="m_use_latest")
+    latest = p3.date_input(say("latest_start"), value=date.today(), key="m_latest")
+
+    st.subheader(say("options"))
+    o1, o2, o3 = st.columns(3)
+    top = o1.number_input(say("top"), min_value=1, max_value=50, value=10, key="m_top")
+    scope = o2.selectbox(say("scope"), [""] + list(parks.park_id), key="m_scope",
+                         format_func=lambda pid: say("all_parks") if not pid else str(park_names[pid]))
+    blocks = o3.checkbox(say("blocks"), value=True, key="m_blocks")
+    disposal = o3.checkbox(say("disposal"), key="m_disposal")
+    with st.expander(say("weights")):
+        weights = {row.criterion: st.slider(row.label_zh if lang == "zh" else row.label_en, 0, 100, int(row.weight),
+                                            key=f"m_w_{row.criterion}") for row in weights_table.itertuples()}
+    submitted = st.form_submit_button(say("submit"), type="primary")
+
+if submitted:
+    needs = {"power_kva": power or None, "water_t_per_day": water or None, "gas": True if gas else None,
+             "highway_km": highway or None, "port_km": port or None, "rail_km": rail or None}
+    st.session_state["match_request"] = {
+        "project": {"name": name, "investor": investor, "industry_code": industry, "chain": chain or None,
+                    "land_mu_min": land_min, "land_mu_max": land_max, "investment_wan": investment,
+                    "output_wan": output, "tax_wan": tax, "jobs": int(jobs), "plot_ratio": plot_ratio,
+                    "building_coefficient": coefficient, "admin_share": admin or None,
+                    "nuisance_class": nuisance or None, "needs": needs, "preferred_parks": preferred,
+                    "groups": groups, "latest_start": latest.isoformat() if use_latest else None},
+        "top": int(top), "park_id": scope or None, "with_blocks": blocks, "include_disposal": disposal,
+        "weights": weights,
+    }
+
+request = st.session_state.get("match_request")
+if request is None:
+    st.info(say("no_project"))
+    st.stop()
+
+# Matched again on every run against the current store revision, so a reservation shows at once.
+try:
+    project = load_project(request["project"], standards)
+    result = match(parcels, parks, project, top=request["top"], park_id=request["park_id"],
+                   weights=request["weights"], standards=standards, with_blocks=request["with_blocks"],
+                   include_disposal=request["include_disposal"])
+except ParkAtlasError as exc:
+    common.show_error(exc)
+    st.stop()
+
+with st.expander(say("excluded"), expanded=result.candidates.empty):
+    st.dataframe(pd.DataFrame({say("reason"): [EXCLUSION_REASONS[k][pick] for k in result.excluded],
+                               say("count"): list(result.excluded.values())}), hide_index=True, width="stretch")
+
+cands = result.candidates
+if cands.empty:
+    st.warning(say("none"))
+    st.stop()
+
+st.subheader(say("candidates"))
+labels = {int(r.rank): f"#{r.rank} · {park_names.get(r.park_id, r.park_id)} · {r.area_mu:.1f} 亩 · {r.score:.1f}"
+          for r in cands.itertuples()}
+st.dataframe(pd.DataFrame({
+    say("rank"): cands["rank"], say("kind"): cands.kind.map(lambda k: say(k)),
+    common.tr("col.park"): cands.park_id.map(park_names),
+    common.tr("col.parcel_id"): cands.parcel_ids.map(lambda ids: ", ".join(ids)),
+    common.tr("col.area_mu"): cands.area_mu.round(1), say("score"): cands.score.round(1),
+    say("disposal_flag"): cands.needs_disposal,
+}), hide_index=True, width="stretch")
+
+candidate_ids = [pid for ids in cands.parcel_ids for pid in ids]
+map_parks = tuple(dict.fromkeys(cands.park_id))
+in_scope = parcels.loc[parcels.park_id.isin(map_parks)].reset_index(drop=True)
+parts = webmap.park_map_parts(in_scope, theme="status", lang=lang, highlight_ids=candidate_ids,
+                              features=common.scope_features(map_parks), classified=common.scope_classified(map_parks),
+                              context=common.districts(), **common.map_options())
+st_folium(parts.base, key="match_map", feature_group_to_add=parts.overlay, height=480,
+          use_container_width=True, returned_objects=[])
+
+st.subheader(say("detail"))
+chosen_rank = st.selectbox(say("rank"), list(labels), format_func=labels.get, key="m_detail")
+chosen = cands.loc[cands["rank"] == chosen_rank].iloc[0]
+reason_key = "reason_zh" if lang == "zh" else "reason_en"
+weight_labels = dict(zip(weights_table.criterion, weights_table.label_zh if lang == "zh" else weights_table.label_en))
+
+
+def criterion_label(name: str) -> str:
+    return weight_labels.get(name) or CRITERION_LABELS.get(name, (name, name))[pick]
+
+
+def shown(value) -> str:
+    return "—" if value is None else (f"{value:,.3g}" if isinstance(value, float) else str(value))
+
+
+st.dataframe(pd.DataFrame({
+    say("criterion"): [criterion_label(c["name"]) for c in chosen.criteria],
+    say("value"): [shown(c["value"]) for c in chosen.criteria],
+    say("threshold"): [shown(c["threshold"]) for c in chosen.criteria],
+    say("pass"): [c["pass"] for c in chosen.criteria],
+    say("weight"): [round(c["weight"], 3) for c in chosen.criteria],
+    say("contribution"): [c["contribution"] for c in chosen.criteria],
+    say("reason"): [c[reason_key] for c in chosen.criteria],
+}), hide_index=True, width="stretch")
+
+compare = st.multiselect(say("compare"), list(labels), default=list(labels)[:min(2, len(labels))],
+                         max_selections=4, format_func=labels.get, key="m_compare")
+if len(compare) >= 2:
+    rows = cands.set_index("rank").loc[compare]
+    names = [c["name"] for c in rows.criteria.iloc[0]]
+    table = {say("criterion"): [say("score")] + [criterion_label(n) for n in names]}
+    for rank, row in rows.iterrows():
+        by_name = {c["name"]: c for c in row.criteria}
+        table[f"#{rank}"] = [f"{row.score:.1f}"] + [
+            f"{shown(by_name[n]['value'])} (+{by_name[n]['contribution']:.1f})" if n in by_name else "—" for n in names]
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+
+st.subheader(say("what_if"))
+effect = what_if(parcels, parks, chosen, project, standards)
+st.dataframe(pd.DataFrame({
+    say("indicator"): [WHAT_IF_LABELS[k][pick] for k in effect["before"]],
+    say("before"): [shown(v) for v in effect["before"].values()],
+    say("after"): [shown(v) for v in effect["after"].values()],
+}), hide_index=True, width="stretch")
+
+if current_user is ANONYMOUS or not current_user.can("planner"):
+    st.caption(say("read_only"))
+else:
+    if st.button(say("reserve"), key="m_reserve", type="primary"):
+        try:
+            common.store().reserve(list(chosen.parcel_ids), project=project.name, user=current_user)
+        except ParkAtlasError as exc:
+            common.show_error(exc)
+        else:
+            st.session_state["match_notice"] = ("reserved_ok", list(chosen.parcel_ids))
+            st.rerun()
+    mine = parcels.loc[(parcels.status == "reserved") & (parcels.reserved_project == project.name), "parcel_id"]
+    if len(mine):
+        to_release = st.multiselect(say("reserved_for"), list(mine), key="m_release_ids")
+        if st.button(say("release"), key="m_release", disabled=not to_release):
+            try:
+                common.store().release(to_release, user=current_user)
+            except ParkAtlasError as exc:
+                common.show_error(exc)
+            else:
+                st.session_state["match_notice"] = ("released_ok", list(to_release))
+                st.rerun()
+notice = st.session_state.pop("match_notice", None)
+if notice:
+    st.success(say(notice[0]))
+    st.text(", ".join(notice[1]))  # parcel ids as plain text, never markdown

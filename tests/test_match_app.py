@@ -1,0 +1,64 @@
+"""The Match page (Streamlit AppTest): form → ranked candidates; reserving needs a planner."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from geo.auth import User
+from geo.store import open_store
+
+pytest.importorskip("streamlit.testing.v1")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "match.py")
+
+
+@pytest.fixture()
+def page(store_path, monkeypatch):
+    monkeypatch.setenv("PARKATLAS_STORE", str(store_path))
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["lang"] = "en"
+    return at
+
+
+def _submit(at):
+    next(b for b in at.button if b.label == "Match").click()
+    return at.run()
+
+
+def test_form_gives_ranked_candidates_read_only_for_anonymous(page):
+    page.run()
+    assert not page.exception
+    assert any("Fill in the project" in i.value for i in page.info)
+    page.text_input(key="m_name").input("<img src=x onerror=alert(1)>")
+    _submit(page)
+    assert not page.exception
+    candidates = page.dataframe[1].value
+    assert len(candidates) == 10
+    assert list(candidates["Rank"]) == list(range(1, 11))
+    assert candidates["Score"].is_monotonic_decreasing
+    assert not [b for b in page.button if b.label == "Reserve for this project"]
+    assert any("read-only" in c.value for c in page.caption)
+
+
+def test_planner_reserves_and_the_parcel_leaves_the_ranking(page, store_path):
+    page.session_state["user"] = User("planner1", "planner")
+    page.run()
+    page.text_input(key="m_name").input("储能项目")
+    _submit(page)
+    first = page.dataframe[1].value
+    best = first.iloc[0, 3]
+    next(b for b in page.button if b.label == "Reserve for this project").click()
+    page.run()
+    assert not page.exception
+    reserved = open_store(store_path).read_parcels()
+    row = reserved.loc[reserved.parcel_id == best].iloc[0]
+    assert row.status == "reserved" and row.reserved_project == "储能项目" and row.reserved_by == "planner1"
+    after = page.dataframe[1].value
+    assert best not in list(after.iloc[:, 3])
+    page.multiselect(key="m_release_ids").select(best).run()
+    next(b for b in page.button if b.label == "Release").click()
+    page.run()
+    assert not page.exception
+    assert open_store(store_path).read_parcels().set_index("parcel_id").at[best, "status"] != "reserved"
