@@ -14,7 +14,7 @@ from geo.errors import NotFoundError, ParkAtlasError
 from geo.exports import DATA_FORMATS, candidates_export_frame, format_for, parcel_export_frame, write_export
 from geo.metrics import INTENSITY_INDICATORS, park_kpis, with_metrics
 from geo.store import open_store
-from layers.print_map import LANGS, ORIENTATIONS, PAPERS_MM, THEMES
+from layers.print_map import LANGS, ORIENTATIONS, PAPERS_MM, THEMES, check_theme
 
 MAP_SUFFIXES = {".pdf": "pdf", ".png": "png", ".html": "html"}
 WHAT = ("parcels", "available", "candidates")
@@ -70,14 +70,15 @@ def cmd_map(args) -> None:
     if args.project:
         result = _match(store, with_metrics(store.read_parcels()), parks, args.project, args.top, args.park)
         highlight = sorted({pid for ids in result.candidates.parcel_ids for pid in ids})
+    indicator = check_theme(args.theme, args.indicator)
     summary = {"out": str(out), "format": fmt, "park_id": args.park, "theme": args.theme,
-               "indicator": args.indicator if args.theme == "intensity" else None, "lang": args.lang,
+               "indicator": indicator, "lang": args.lang,
                "features": int(len(parcels)), "highlighted": len(highlight or [])}
     if fmt == "html":
         from layers.print_map import render_park_html
 
-        html = render_park_html(parcels, theme=args.theme, indicator=args.indicator, lang=args.lang,
-                                highlight_ids=highlight)
+        html = render_park_html(parcels, theme=args.theme, indicator=indicator, lang=args.lang,
+                                highlight_ids=highlight, context=parks.loc[parks.park_id == args.park])
         _write_atomically(out, lambda f: f.write(html.encode("utf-8")))
         summary.update(pages=1, bytes=out.stat().st_size)
     else:
@@ -85,7 +86,7 @@ def cmd_map(args) -> None:
 
         _write_atomically(out, lambda f: render_park_map(
             parcels, park, parks=parks, districts=store.read_districts(), fmt=fmt, paper=args.paper,
-            orientation=args.orientation, dpi=args.dpi, out=f, theme=args.theme, indicator=args.indicator,
+            orientation=args.orientation, dpi=args.dpi, out=f, theme=args.theme, indicator=indicator,
             lang=args.lang, highlight_ids=highlight, dataset_info=store.dataset_info()))
         summary.update(pages=1, paper=args.paper, orientation=args.orientation, dpi=args.dpi,
                        bytes=out.stat().st_size)
