@@ -7,7 +7,8 @@ import sys
 from geo.errors import ParkAtlasError
 
 # Modules with a ``register(subparsers)`` function; each command sets ``handler``.
-_COMMAND_MODULES = ["commands.core", "commands.province", "commands.export", "commands.match", "commands.importing"]
+_COMMAND_MODULES = ["commands.core", "commands.province", "commands.export", "commands.match", "commands.importing",
+                    "commands.store_cmds"]
 
 
 class _Parser(argparse.ArgumentParser):
