@@ -1,0 +1,258 @@
+"""City scale: every parcel of a city (~100k) on one pannable web map, drawn in a few seconds.
+
+Measured in ``bench/`` (see docs/benchmarks.md): a GeoJSON layer of 100k parcels costs tens of
+seconds to build, ship and parse, whether styled per feature (folium ``GeoJson``, leafmap
+``add_gdf``) or in the browser (:class:`layers.webmap.FeatureLayer`). This module ships the
+parcels once as a compact binary block instead and draws them on one canvas:
+
+- coordinates are Web-Mercator, quantised to 32-bit integers over the layer's extent (≈0.05 m),
+  stored flat with ring and polygon offsets (the GeoArrow layout of :func:`shapely.to_ragged_array`)
+  and embedded as base64 — about 2.5 bytes per parcel vertex and no per-feature JSON;
+- the browser decodes it once into typed arrays, and on each ``moveend`` redraws only the parcels
+  whose bounding box is in view, one path per colour class (outlines from zoom 14 on);
+- a click shows the parcel id (set with ``textContent``, never as HTML) and streamlit-folium
+  returns the clicked point, which :func:`clicked_parcel_id` turns into the parcel id on the server
+  with a spatial index — so clicks return parcel ids without shipping ids through every event.
+
+The ids themselves travel as one JSON array (escaped for an inline script) for the popup.
+The app calls :func:`city_parcels_map` (or adds :func:`city_parcels_layer` to its own map); no
+network access is needed — Leaflet comes from :mod:`layers.assets`.
+"""
+from __future__ import annotations
+
+import base64
+import json
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from folium.elements import MacroElement
+from folium.template import Template
+
+from geo import i18n
+from layers.style import theme_colors
+from layers.webmap import add_legend, base_map, script_json
+
+#: Web Mercator (EPSG:3857) half-width in metres; normalised coordinates are in [0, 1].
+_MERCATOR_HALF = 20037508.342789244
+_QUANT = 2**32 - 1
+
+
+def _b64(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+
+
+def encode_parcels(parcels: gpd.GeoDataFrame) -> dict:
+    """The parcels' rings as quantised Web-Mercator coordinates plus offsets, base64 encoded.
+
+    Returns a dict with ``extent`` ([x0, y0, x1, y1], normalised Mercator, y down),
+    ``coords`` (uint32 x, y pairs), ``ring_offsets`` and ``polygon_offsets`` (uint32, GeoArrow
+    style), ``part_of`` (uint32 parcel row per polygon part) and ``n`` (parcel count).
+    Multi-part parcels become several polygons of the same row.
+    """
+    merc = parcels.geometry.to_crs(3857)
+    parts, part_of = shapely.get_parts(merc.to_numpy(), return_index=True)
+    kind, coords, (ring_offsets, polygon_offsets) = shapely.to_ragged_array(parts)
+    if kind != shapely.GeometryType.POLYGON:
+        raise ValueError("the city layer draws polygons only")
+    # Normalised Mercator with y pointing down, as Leaflet's pixel space.
+    norm = np.column_stack([(coords[:, 0] + _MERCATOR_HALF) / (2 * _MERCATOR_HALF),
+                            (_MERCATOR_HALF - coords[:, 1]) / (2 * _MERCATOR_HALF)])
+    lo, hi = norm.min(axis=0), norm.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1e-12)
+    quantised = np.round((norm - lo) / span * _QUANT).astype(np.uint32)
+    return {
+        "extent": [float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])],
+        "coords": _b64(quantised.ravel()),
+        "ring_offsets": _b64(ring_offsets.astype(np.uint32)),
+        "polygon_offsets": _b64(polygon_offsets.astype(np.uint32)),
+        "part_of": _b64(part_of.astype(np.uint32)),
+        "n": int(len(parcels)),
+    }
+
+
+class CanvasParcelLayer(MacroElement):
+    """Parcels from :func:`encode_parcels` drawn on one canvas, coloured by class index.
+
+    Registered as ``window.parkatlasLayers[role]`` with ``drawn`` (number of parcels drawn in
+    the last frame) and ``lastId`` (id of the last clicked parcel) for tests and benchmarks.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = (function () {
+    var enc = {{ this.encoded }}, ids = {{ this.ids }}, cls = {{ this.classes }};
+    var palette = {{ this.palette }}, names = {{ this.names }}, o = {{ this.options }};
+    function dec(b64, T) {
+        var s = atob(b64), n = s.length, u8 = new Uint8Array(n);
+        for (var i = 0; i < n; i++) { u8[i] = s.charCodeAt(i); }
+        return new T(u8.buffer);
+    }
+    var q = dec(enc.coords, Uint32Array), ringOff = dec(enc.ring_offsets, Uint32Array);
+    var polyOff = dec(enc.polygon_offsets, Uint32Array), partOf = dec(enc.part_of, Uint32Array);
+    var e = enc.extent, sx = (e[2] - e[0]) / 4294967295, sy = (e[3] - e[1]) / 4294967295;
+    var nv = q.length / 2, xs = new Float64Array(nv), ys = new Float64Array(nv);
+    for (var v = 0; v < nv; v++) { xs[v] = e[0] + q[2 * v] * sx; ys[v] = e[1] + q[2 * v + 1] * sy; }
+    var nPoly = polyOff.length - 1, bb = new Float64Array(4 * nPoly);
+    for (var p = 0; p < nPoly; p++) {
+        var a = ringOff[polyOff[p]], b = ringOff[polyOff[p] + 1];
+        var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+        for (v = a; v < b; v++) {
+            if (xs[v] < x0) x0 = xs[v]; if (xs[v] > x1) x1 = xs[v];
+            if (ys[v] < y0) y0 = ys[v]; if (ys[v] > y1) y1 = ys[v];
+        }
+        bb[4 * p] = x0; bb[4 * p + 1] = y0; bb[4 * p + 2] = x1; bb[4 * p + 3] = y1;
+    }
+    var order = new Uint32Array(nPoly);
+    for (p = 0; p < nPoly; p++) { order[p] = p; }
+    order.sort(function (a, b) { return cls[partOf[a]] - cls[partOf[b]] || a - b; });
+    var Layer = L.Layer.extend({
+        onAdd: function (map) {
+            this._map = map;
+            this._canvas = L.DomUtil.create("canvas", "leaflet-zoom-hide parkatlas-city-canvas");
+            map.getPanes().overlayPane.appendChild(this._canvas);
+            map.on("moveend resize", this._redraw, this);
+            map.on("click", this._click, this);
+            this._redraw();
+        },
+        onRemove: function (map) {
+            L.DomUtil.remove(this._canvas);
+            map.off("moveend resize", this._redraw, this);
+            map.off("click", this._click, this);
+        },
+        _redraw: function () {
+            var map = this._map, size = map.getSize(), ratio = window.devicePixelRatio || 1;
+            var topLeft = map.containerPointToLayerPoint([0, 0]);
+            L.DomUtil.setPosition(this._canvas, topLeft);
+            var c = this._canvas;
+            c.width = size.x * ratio; c.height = size.y * ratio;
+            c.style.width = size.x + "px"; c.style.height = size.y + "px";
+            var ctx = c.getContext("2d");
+            ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+            var scale = 256 * Math.pow(2, map.getZoom()), origin = map.getPixelOrigin();
+            var ox = origin.x + topLeft.x, oy = origin.y + topLeft.y;
+            var vx0 = ox / scale, vy0 = oy / scale, vx1 = (ox + size.x) / scale, vy1 = (oy + size.y) / scale;
+            var outline = map.getZoom() >= o.outlineZoom, drawn = 0, last = -1, batch = 0, current = -2;
+            ctx.lineWidth = o.weight; ctx.strokeStyle = o.color;
+            function flush() {
+                if (!batch) return;
+                ctx.globalAlpha = o.fillOpacity; ctx.fill("evenodd");
+                if (outline) { ctx.globalAlpha = 1; ctx.stroke(); }
+                ctx.beginPath(); batch = 0;
+            }
+            ctx.beginPath();
+            // Polygons in colour order, flushed in small batches: one huge path is quadratic to fill.
+            for (var n = 0; n < nPoly; n++) {
+                var p = order[n];
+                if (bb[4 * p + 2] < vx0 || bb[4 * p] > vx1 || bb[4 * p + 3] < vy0 || bb[4 * p + 1] > vy1) continue;
+                var row = partOf[p], k = cls[row];
+                if (k !== current) { flush(); current = k; ctx.fillStyle = k >= 0 ? palette[k] : o.noData; }
+                if (row !== last) { drawn++; last = row; }
+                var w = (bb[4 * p + 2] - bb[4 * p]) * scale, h = (bb[4 * p + 3] - bb[4 * p + 1]) * scale;
+                if (w < 2 && h < 2) {  // sub-pixel at this zoom: a pixel-sized square is enough
+                    ctx.rect(bb[4 * p] * scale - ox, bb[4 * p + 1] * scale - oy, Math.max(w, 1), Math.max(h, 1));
+                } else {
+                    for (var r = polyOff[p]; r < polyOff[p + 1]; r++) {
+                        var a = ringOff[r], b = ringOff[r + 1];
+                        ctx.moveTo(xs[a] * scale - ox, ys[a] * scale - oy);
+                        for (var v = a + 1; v < b; v++) { ctx.lineTo(xs[v] * scale - ox, ys[v] * scale - oy); }
+                        ctx.closePath();
+                    }
+                }
+                if (++batch >= 256) { flush(); }
+            }
+            flush();
+            this.drawn = drawn;
+        },
+        _hit: function (mx, my) {
+            for (var p = nPoly - 1; p >= 0; p--) {
+                if (mx < bb[4 * p] || mx > bb[4 * p + 2] || my < bb[4 * p + 1] || my > bb[4 * p + 3]) continue;
+                var inside = false;
+                for (var r = polyOff[p]; r < polyOff[p + 1]; r++) {
+                    for (var a = ringOff[r], b = ringOff[r + 1], i = a, j = b - 1; i < b; j = i++) {
+                        if ((ys[i] > my) !== (ys[j] > my) &&
+                            mx < (xs[j] - xs[i]) * (my - ys[i]) / (ys[j] - ys[i]) + xs[i]) inside = !inside;
+                    }
+                }
+                if (inside) return partOf[p];
+            }
+            return -1;
+        },
+        _click: function (ev) {
+            var pt = this._map.project(ev.latlng, 0);
+            var row = this._hit(pt.x / 256, pt.y / 256);
+            if (row < 0) return;
+            this.lastId = ids[row];
+            var div = document.createElement("div");
+            div.style.whiteSpace = "pre-line";
+            div.textContent = ids[row] + (cls[row] >= 0 ? "\\n" + names[cls[row]] : "");
+            L.popup().setLatLng(ev.latlng).setContent(div).openOn(this._map);
+        }
+    });
+    var layer = new Layer();
+    layer.addTo({{ this._parent.get_name() }});
+    window.parkatlasLayers = window.parkatlasLayers || {};
+    window.parkatlasLayers[{{ this.role_json }}] = layer;
+    return layer;
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, encoded: dict, ids, classes, palette, names, *, role: str = "city_parcels",
+                 color: str = "#555555", weight: float = 0.5, fill_opacity: float = 0.75,
+                 no_data_color: str = "#e8e8e8", outline_zoom: int = 14):
+        super().__init__()
+        self._name = "CanvasParcelLayer"
+        self.encoded = script_json(encoded)
+        self.ids = script_json([str(i) for i in ids])
+        self.classes = script_json(np.asarray(classes, dtype=int).tolist())
+        self.palette = script_json(list(palette))
+        self.names = script_json([str(n) for n in names])
+        self.role_json = script_json(json.dumps(role))
+        self.options = script_json({"color": color, "weight": weight, "fillOpacity": fill_opacity,
+                                    "noData": no_data_color, "outlineZoom": outline_zoom})
+
+
+def city_parcels_layer(parcels: gpd.GeoDataFrame, *, theme: str = "status",
+                       lang: str = i18n.DEFAULT_LANG, scheme: str | None = None) -> CanvasParcelLayer:
+    """Every parcel of ``parcels`` as one canvas layer themed like the park map (see module doc)."""
+    classified = theme_colors(parcels, theme, lang=lang, scheme=scheme)
+    return CanvasParcelLayer(encode_parcels(parcels), parcels.parcel_id, classified.codes,
+                             classified.colors, classified.labels, no_data_color=classified.no_data_color)
+
+
+def city_parcels_map(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: str = i18n.DEFAULT_LANG,
+                     scheme: str | None = None, basemap: str = "none", asset_url: str | None = None,
+                     legend: bool = True) -> folium.Map:
+    """A map with every parcel of the city (see :func:`city_parcels_layer`) and the theme's legend."""
+    from layers.style import legend_html
+
+    m = base_map(parcels.to_crs(4326).total_bounds, basemap=basemap, asset_url=asset_url)
+    city_parcels_layer(parcels, theme=theme, lang=lang, scheme=scheme).add_to(m)
+    if legend:
+        classified = theme_colors(parcels, theme, lang=lang, scheme=scheme)
+        add_legend(m, legend_html(classified, i18n.label_theme(theme, lang), lang))
+    return m
+
+
+class ParcelLocator:
+    """Parcel id at a clicked point, with a spatial index built once per parcel set."""
+
+    def __init__(self, parcels: gpd.GeoDataFrame):
+        self._ids = parcels.parcel_id.astype(str).to_numpy()
+        self._tree = shapely.STRtree(parcels.geometry.to_crs(4326).to_numpy())
+
+    def at(self, lat: float, lng: float) -> str | None:
+        """The id of the parcel containing (lat, lng), or None."""
+        hits = self._tree.query(shapely.Point(lng, lat), predicate="intersects")
+        return str(self._ids[hits.min()]) if len(hits) else None
+
+
+def clicked_parcel_id(map_state: dict | None, locator: ParcelLocator) -> str | None:
+    """The parcel under the last click of a streamlit-folium return value (``last_clicked``)."""
+    point = (map_state or {}).get("last_clicked") or {}
+    lat, lng = point.get("lat"), point.get("lng")
+    if not isinstance(lat, (int, float)) or not isinstance(lng, (int, float)):
+        return None
+    return locator.at(float(lat), float(lng))
