@@ -399,3 +399,28 @@ def test_revision_changes_with_every_write(store):
     second = store.revision()
     store.release([pid], user=PLANNER)
     assert len({first, second, store.revision()}) == 3
+
+
+def test_disk_full_mid_import_is_a_clean_error_and_changes_nothing(tmp_path, monkeypatch):
+    """A real SQLITE_FULL (the file may not grow) half-way through writing features."""
+    from geo.store.gpkg import GpkgStore
+
+    path = copy_sample_store(tmp_path)
+    store = GpkgStore(path)
+    store.reserve(parcels_with(store, "available"), project="before", user=PLANNER)
+    before = path.read_bytes()
+    connect = GpkgStore._connect
+
+    def no_room(self):
+        con = connect(self)
+        con.execute("PRAGMA max_page_count = %d" % con.execute("PRAGMA page_count").fetchone()[0])
+        return con
+
+    monkeypatch.setattr(GpkgStore, "_connect", no_room)
+    many = make_parcels([(i * 60.0, 0, i * 60.0 + 50, 50) for i in range(3000)], park_id="zq_hitech",
+                        parcel_id=[f"BIG{i}" for i in range(3000)])
+    with pytest.raises(ParkAtlasError, match="full.*nothing was changed"):
+        store.import_features("parcels", many, user=ADMIN)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert store.integrity_check() == [] and len(store.history()) == 1
