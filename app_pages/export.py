@@ -1,7 +1,211 @@
-"""Placeholder: the Export page is owned by the EXPORT engineer, who replaces this file."""
+"""Export: print maps (PDF/PNG preview), offline HTML, the atlas, parcel fact sheets and data files.
+
+Thin: widgets here, rendering in ``layers.print_map`` / ``layers.atlas`` / ``layers.factsheet``,
+data files in ``geo.exports``. Downloads are generated when clicked (callable ``data``); the atlas
+is rendered on request with ``st.progress``. Nothing user-specific is cached across sessions.
+"""
+import io
+from datetime import date
+
+import pandas as pd
 import streamlit as st
 
 from app_pages import common
+from geo import i18n
+from geo.availability import available_parcels
+from geo.errors import ParkAtlasError
+from geo.exports import DATA_FORMATS, MEDIA_TYPES, candidates_export_frame, export_bytes, parcel_export_frame
+from geo.metrics import INTENSITY_INDICATORS
+from layers.atlas import render_atlas
+from layers.factsheet import render_factsheets, sites_from_candidates
+from layers.print_map import (ORIENTATIONS, PAPERS_MM, THEMES, indicator_name, render_park_html,
+                              render_park_map)
 
-st.title(common.tr("page.export"))
-st.info(common.tr("placeholder.export"))
+lang = common.lang()
+TEXT = {
+    "title": ("导出", "Export"),
+    "park": ("园区", "Park"),
+    "theme": ("专题", "Theme"),
+    "indicator": ("指标", "Indicator"),
+    "paper": ("纸张", "Paper"),
+    "orientation": ("方向", "Orientation"),
+    "dpi": ("分辨率（dpi）", "Resolution (dpi)"),
+    "highlight": ("标出匹配候选地块（匹配页面的项目）", "Outline match candidates (project of the Match page)"),
+    "preview": ("预览", "Preview"),
+    "map": ("专题图", "Map"),
+    "pdf": ("下载 PDF（矢量）", "Download PDF (vector)"),
+    "png": ("下载 PNG", "Download PNG"),
+    "html": ("下载交互式 HTML（离线）", "Download interactive HTML (offline)"),
+    "atlas": ("图集（每个园区一页）", "Atlas (a page per park)"),
+    "atlas_make": ("生成图集", "Make the atlas"),
+    "atlas_get": ("下载图集 PDF", "Download the atlas PDF"),
+    "sheets": ("地块推介单", "Parcel fact sheets"),
+    "sheets_pick": ("可供地块（面积从大到小）", "Available parcels (largest first)"),
+    "sheets_candidates": ("改用匹配候选地块", "Use the match candidates instead"),
+    "sheets_get": ("下载推介单 PDF", "Download fact sheets PDF"),
+    "data": ("数据文件", "Data files"),
+    "what": ("内容", "Content"),
+    "format": ("格式", "Format"),
+    "data_get": ("下载数据", "Download data"),
+    "parcels": ("本园区全部地块", "All parcels of the park"),
+    "available": ("本园区可供地", "Available land of the park"),
+    "candidates": ("匹配候选地块", "Match candidates"),
+    "themes.status": ("用地状态", "Land status"),
+    "themes.landuse": ("用地分类", "Land use"),
+    "themes.intensity": ("用地强度指标", "Intensity indicator"),
+    "portrait": ("纵向", "Portrait"),
+    "landscape": ("横向", "Landscape"),
+}
+
+
+def say(key: str, **values) -> str:
+    zh, en = TEXT[key]
+    return (zh if lang == "zh" else en).format(**values)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _preview(location: str, revision: str, park_id: str, theme: str, indicator, paper: str, orientation: str,
+             language: str, highlight: tuple) -> bytes:
+    """A low-resolution PNG of the page (store data only: shared safely between sessions)."""
+    return render_park_map(common.park_parcels(park_id), park_row(park_id), parks=common.parks(),
+                           districts=common.districts(), fmt="png", paper=paper, orientation=orientation, dpi=72,
+                           theme=theme, indicator=indicator, lang=language, highlight_ids=list(highlight),
+                           dataset_info=common.dataset_info())
+
+
+def park_row(park_id: str):
+    parks = common.parks()
+    return parks.loc[parks.park_id == park_id].iloc[0]
+
+
+def match_result():
+    """The Match page's current result for this session (None without a project)."""
+    request = st.session_state.get("match_request")
+    if request is None:
+        return None
+    from geo.matching import match
+
+    return match(common.parcels(), common.parks(), request["project"], top=request["top"],
+                 park_id=request["park_id"], weights=request["weights"], with_blocks=request["with_blocks"],
+                 include_disposal=request["include_disposal"])
+
+
+st.title(say("title"))
+parks = common.parks()
+names = dict(zip(parks.park_id, parks.name_zh if lang == "zh" else parks.name_en))
+try:
+    result = match_result()
+except ParkAtlasError as exc:
+    common.show_error(exc)
+    result = None
+
+c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 1, 1])
+park_id = c1.selectbox(say("park"), list(parks.park_id), key="export_park", format_func=lambda p: str(names[p]))
+theme = c2.selectbox(say("theme"), THEMES, key="export_theme", format_func=lambda t: say(f"themes.{t}"))
+indicator = c3.selectbox(say("indicator"), INTENSITY_INDICATORS, index=3, key="export_indicator",
+                         disabled=theme != "intensity", format_func=lambda i: indicator_name(i, lang))
+paper = c4.selectbox(say("paper"), list(PAPERS_MM), key="export_paper")
+orientation = c5.selectbox(say("orientation"), ORIENTATIONS, index=1, key="export_orientation",
+                           format_func=say)
+dpi = st.select_slider(say("dpi"), options=[150, 200, 300], value=200, key="export_dpi")
+highlight: tuple = ()
+if result is not None and not result.candidates.empty:
+    if st.checkbox(say("highlight"), key="export_highlight"):
+        in_park = result.candidates.loc[result.candidates.park_id == park_id]
+        highlight = tuple(sorted({pid for ids in in_park.parcel_ids for pid in ids}))
+chosen_indicator = indicator if theme == "intensity" else None
+options = {"theme": theme, "indicator": chosen_indicator, "lang": lang, "highlight_ids": list(highlight),
+           "dataset_info": common.dataset_info()}
+stem = f"{park_id}_{theme}_{date.today().isoformat()}"
+
+st.subheader(say("map"))
+preview_col, buttons_col = st.columns([3, 1])
+with preview_col:
+    try:
+        st.image(_preview(common.location(), common.revision(), park_id, theme, chosen_indicator, paper, orientation,
+                          lang, highlight), caption=say("preview"), width="stretch")
+    except ParkAtlasError as exc:
+        common.show_error(exc)
+
+
+def page_bytes(fmt: str):
+    return lambda: render_park_map(common.park_parcels(park_id), park_row(park_id), parks=common.parks(),
+                                   districts=common.districts(), fmt=fmt, paper=paper, orientation=orientation,
+                                   dpi=dpi, **options)
+
+
+def html_bytes():
+    html = render_park_html(common.park_parcels(park_id), theme=theme, indicator=chosen_indicator, lang=lang,
+                            highlight_ids=list(highlight), context=parks.loc[parks.park_id == park_id])
+    return html.encode("utf-8")
+
+
+with buttons_col:
+    st.download_button(say("pdf"), page_bytes("pdf"), file_name=f"{stem}.pdf", mime="application/pdf",
+                       key="export_pdf", type="primary", width="stretch")
+    st.download_button(say("png"), page_bytes("png"), file_name=f"{stem}.png", mime="image/png",
+                       key="export_png", width="stretch")
+    st.download_button(say("html"), html_bytes, file_name=f"{stem}.html", mime="text/html", key="export_html",
+                       width="stretch")
+
+st.subheader(say("atlas"))
+if st.button(say("atlas_make"), key="export_atlas_make"):
+    bar = st.progress(0.0)
+    buffer = io.BytesIO()
+    render_atlas(common.parcels(), parks, common.districts(), buffer, theme=theme, indicator=chosen_indicator,
+                 paper=paper, orientation=orientation, lang=lang, dataset_info=common.dataset_info(),
+                 progress=lambda done, total, label: bar.progress(done / total, text=f"{done}/{total} {label}"))
+    st.session_state["export_atlas"] = buffer.getvalue()
+if st.session_state.get("export_atlas"):
+    st.download_button(say("atlas_get"), st.session_state["export_atlas"],
+                       file_name=f"parkatlas_atlas_{date.today().isoformat()}.pdf", mime="application/pdf",
+                       key="export_atlas_get")
+
+st.subheader(say("sheets"))
+available = available_parcels(common.park_parcels(park_id))
+use_candidates = result is not None and not result.candidates.empty and st.checkbox(
+    say("sheets_candidates"), key="export_sheets_candidates")
+if not use_candidates:
+    labels = dict(zip(available.parcel_id, available.area_mu))
+    picked = st.multiselect(say("sheets_pick"), list(available.parcel_id[:300]), key="export_sheets_ids",
+                            format_func=lambda pid: f"{pid} · {i18n.format_area_mu(labels[pid], lang)}")
+else:
+    picked = []
+
+
+def sheet_bytes():
+    buffer = io.BytesIO()
+    sites = sites_from_candidates(result.candidates) if use_candidates else None
+    render_factsheets(common.parcels(), parks, common.districts(), buffer,
+                      parcel_ids=None if use_candidates else picked, sites=sites, lang=lang,
+                      dataset_info=common.dataset_info())
+    return buffer.getvalue()
+
+
+st.download_button(say("sheets_get"), sheet_bytes, file_name=f"factsheets_{park_id}.pdf", mime="application/pdf",
+                   key="export_sheets_get", disabled=not (picked or use_candidates))
+
+st.subheader(say("data"))
+d1, d2 = st.columns(2)
+whats = ["parcels", "available"] + (["candidates"] if result is not None and not result.candidates.empty else [])
+what = d1.selectbox(say("what"), whats, key="export_what", format_func=say)
+extension = d2.selectbox(say("format"), list(DATA_FORMATS), key="export_format")
+fmt = DATA_FORMATS[extension]
+
+
+def data_bytes():
+    if what == "candidates":
+        frame = candidates_export_frame(result.candidates, lang)
+        tables = {"excluded": pd.DataFrame({"reason": list(result.excluded),
+                                            "parcels": list(result.excluded.values())})}
+    else:
+        source = common.park_parcels(park_id)
+        frame = parcel_export_frame(available_parcels(source) if what == "available" else source)
+        _, _, park_kpis = common.kpis()
+        tables = {"park_kpis": park_kpis}
+    return export_bytes(frame, fmt, layer=what, tables=tables)
+
+
+prefix = "match" if what == "candidates" else park_id
+st.download_button(say("data_get"), data_bytes, file_name=f"{prefix}_{what}{extension}", mime=MEDIA_TYPES[fmt],
+                   key="export_data_get")

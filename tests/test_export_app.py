@@ -1,0 +1,66 @@
+"""The Export page (Streamlit AppTest): preview, download buttons, atlas with progress, match candidates."""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit.testing.v1")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "export.py")
+PROJECT = {"name": "储能电池项目", "industry_code": "38", "chain": "energy_storage", "land_mu_min": 30,
+           "land_mu_max": 200, "investment_wan": 30000, "output_wan": 40000, "tax_wan": 1500,
+           "plot_ratio": 1.2, "building_coefficient": 0.4}
+
+
+@pytest.fixture()
+def page(store_path, monkeypatch):
+    monkeypatch.setenv("PARKATLAS_STORE", str(store_path))
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.session_state["lang"] = "en"
+    return at
+
+
+def download_labels(at) -> list[str]:
+    return [b.proto.label for b in at.get("download_button")]
+
+
+def test_page_previews_the_map_and_offers_every_download(page):
+    page.run()
+    assert not page.exception
+    assert len(page.get("image")) == 1
+    assert download_labels(page) == ["Download PDF (vector)", "Download PNG", "Download interactive HTML (offline)",
+                                     "Download fact sheets PDF", "Download data"]
+    assert page.selectbox(key="export_what").options == ["All parcels of the park", "Available land of the park"]
+    page.selectbox(key="export_theme").set_value("intensity").run()
+    assert not page.exception and not page.selectbox(key="export_indicator").disabled
+
+
+def test_atlas_renders_with_progress_into_a_pdf_per_park(page, tmp_path):
+    page.run()
+    next(b for b in page.button if b.label == "Make the atlas").click()
+    page.run()
+    assert not page.exception
+    atlas = page.session_state["export_atlas"]
+    path = tmp_path / "atlas.pdf"
+    path.write_bytes(atlas)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Pages:\s+11\n", info)
+    assert "Download the atlas PDF" in download_labels(page)
+
+
+def test_match_candidates_can_be_outlined_and_exported(page):
+    page.session_state["match_request"] = {"project": PROJECT, "top": 5, "park_id": None, "with_blocks": True,
+                                           "include_disposal": False, "weights": None}
+    page.run()
+    assert not page.exception
+    assert "Match candidates" in page.selectbox(key="export_what").options
+    page.checkbox(key="export_highlight").check().run()
+    assert not page.exception
+    page.checkbox(key="export_sheets_candidates").check().run()
+    assert not page.exception
+    sheets = next(b for b in page.get("download_button") if b.proto.label == "Download fact sheets PDF")
+    assert not sheets.proto.disabled
