@@ -51,9 +51,12 @@ _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "`": "\\u0060",
 
 
 def script_json(value) -> str:
-    """``value`` as JSON that is safe to embed in an inline ``<script>``."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
-                                                             separators=(",", ":"))
+    """``value`` (any JSON-able value, strings included) as JSON safe inside an inline ``<script>``."""
+    return _script_safe(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def _script_safe(text: str) -> str:
+    """Escape JSON text so that it cannot close a ``<script>`` or open markup."""
     for char, escaped in _JSON_ESCAPES.items():
         text = text.replace(char, escaped)
     return text
@@ -71,7 +74,7 @@ def features_json(frame: gpd.GeoDataFrame, ids: Sequence[str], labels: Sequence[
              for i, (pid, label) in enumerate(zip(map(str, ids), map(str, labels)))]
     body = ",".join(f'{{"type":"Feature","properties":{p},"geometry":{g}}}'
                     for p, g in zip(props, geometry))
-    return script_json('{"type":"FeatureCollection","features":[' + body + "]}")
+    return _script_safe('{"type":"FeatureCollection","features":[' + body + "]}")
 
 
 class FeatureLayer(MacroElement):

@@ -1,0 +1,158 @@
+"""Real-browser fixtures: the app started from the README entry point, Debian's Chromium, no internet.
+
+``app_server`` runs ``.venv/bin/streamlit run app.py`` (what ``scripts/run-app.sh`` execs) on a
+free loopback port against a private copy of the sample store. ``page`` is a Chromium page
+whose every non-loopback request is aborted and recorded in ``page.external_requests``; a
+JavaScript dialog (``alert``) is recorded in ``page.dialogs`` and dismissed. Screenshots go to
+``test-artifacts/`` (git-ignored).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from geo.testing import copy_sample_store
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def streamlit_command(port: int) -> list[str]:
+    """The README entry point (scripts/run-app.sh) without the setup step."""
+    streamlit = Path(sys.executable).with_name("streamlit")
+    return [str(streamlit), "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+            "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+            "--browser.gatherUsageStats", "false"]
+
+
+class AppServer:
+    """A running app: ``url``, the ``store`` it serves, and its log."""
+
+    def __init__(self, store: Path, log: Path):
+        self.store = store
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        env = dict(os.environ, PARKATLAS_STORE=str(store))
+        self._log_file = open(log, "w")
+        self.process = subprocess.Popen(streamlit_command(self.port), cwd=ROOT, env=env,
+                                        stdout=self._log_file, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"app exited: {self.log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"app did not start in {timeout} s: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log_file.close()
+
+
+def start_app(directory: Path, prepare_store=None) -> AppServer:
+    """Copy the sample store into ``directory``, let ``prepare_store(path)`` edit it, start the app."""
+    store = copy_sample_store(directory)
+    if prepare_store is not None:
+        prepare_store(store)
+    server = AppServer(store, directory / "streamlit.log")
+    server.wait_ready()
+    return server
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: run `bash scripts/setup.sh test`")
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture()
+def page(browser):
+    """A fresh page with the network limited to loopback."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.external_requests = []
+    page.dialogs = []
+
+    def route(route):
+        host = urlparse(route.request.url).hostname or ""
+        scheme = urlparse(route.request.url).scheme
+        if scheme in ("http", "https", "ws", "wss") and host not in LOOPBACK:
+            page.external_requests.append(route.request.url)
+            return route.abort()
+        return route.continue_()
+
+    context.route("**/*", route)
+
+    def on_dialog(dialog):
+        page.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot under test-artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def map_frame(page, timeout: float = 30.0):
+    """The streamlit-folium iframe once its Leaflet map exists."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            if "st_folium" in frame.url or "streamlit_folium" in frame.url:
+                try:
+                    if frame.evaluate("() => !!(window.map && window.parkatlasLayers)"):
+                        return frame
+                except Exception:  # the frame may be navigating; try again
+                    pass
+        page.wait_for_timeout(250)
+    raise AssertionError(f"no map iframe with a Leaflet map; frames: {[f.url for f in page.frames]}")
+
+
+def layer_feature_count(frame, role: str) -> int:
+    """Number of features drawn in the FeatureLayer registered as ``role``."""
+    return frame.evaluate(
+        "(role) => { const l = window.parkatlasLayers && window.parkatlasLayers[role];"
+        " return l ? l.getLayers().length : -1; }", role)
