@@ -1,7 +1,8 @@
 """Print maps with matplotlib: a park on A4/A3 paper, laid out like a QGIS print layout.
 
 Each page carries a title and subtitle (park, theme, dates), the map in a theme (status, land
-use, or an intensity indicator classified with mapclassify; match candidates outlined), a
+use, or an intensity indicator classified with mapclassify, exactly as the app's maps via
+``layers.style``; match candidates outlined), a
 legend, a scale bar measured in the park's CGCS2000 Gauss-Krüger zone, a north arrow pointing
 to true north (the meridian convergence is printed), an inset locator map of Zhaoqing's
 districts, and the data-as-of, source (synthetic flag) and CRS notes.
@@ -19,7 +20,6 @@ from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
-import mapclassify
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -35,8 +35,9 @@ from pyproj import CRS, Transformer
 
 from geo.crs import CGCS2000, projected_crs_for
 from geo.errors import ParkAtlasError
-from geo.metrics import ENTERPRISE_STATUSES, INTENSITY_INDICATORS, with_metrics
+from geo.metrics import INTENSITY_INDICATORS, with_metrics
 from geo.standards import Standards, load_standards
+from layers.style import SCHEMES, theme_colors
 
 PAPERS_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 ORIENTATIONS = ("portrait", "landscape")
@@ -70,7 +71,7 @@ _TEXT = {
     "crs": ("坐标系", "CRS"),
     "north": ("指北针指向真北；网格北与真北相差 {deg:.2f}°（子午线收敛角）",
               "North arrow points to true north; grid north differs by {deg:.2f}° (meridian convergence)"),
-    "no_data": ("无企业数据", "No enterprise data"),
+    "no_data": ("无数据", "No data"),
     "candidates": ("匹配候选地块", "Match candidates"),
     "park_boundary": ("园区范围", "Park boundary"),
     "locator": ("肇庆市位置图", "Zhaoqing locator"),
@@ -187,57 +188,39 @@ def _area_label(label: str, area_mu: float, lang: str) -> str:
     return f"{label}（{area_mu:,.0f} 亩）" if lang == "zh" else f"{label} ({area_mu:,.0f} mu)"
 
 
-def _categorical(parcels: pd.DataFrame, column: str, table: pd.DataFrame, label_col: str,
-                 lang: str, title: str, area_in_legend: bool) -> ThemeStyle:
-    table = table.set_index("code")
-    values = parcels[column].astype("string")
-    colors = values.map(table["color"]).fillna("#ffffff").to_numpy(dtype=object)
-    area = parcels.groupby(values, sort=False).area_mu.sum()
-    legend = [(_area_label(str(table.at[code, label_col]), area[code], lang) if area_in_legend
-               else str(table.at[code, label_col]), table.at[code, "color"])
-              for code in table.index if code in area.index]
-    return ThemeStyle(colors, legend, title)
+#: Print theme → theme of the app's classifier (:func:`layers.style.theme_colors`).
+WEB_THEMES = {"status": "status", "landuse": "land_use"}
 
 
 def theme_style(parcels: pd.DataFrame, theme: str, *, lang: str = "zh", indicator: str | None = None,
-                scheme: str = "Quantiles", k: int = 5, cmap: str = "YlOrRd", area_in_legend: bool = True,
+                scheme: str = "quantiles", k: int = 5, area_in_legend: bool = True,
                 standards: Standards | None = None) -> ThemeStyle:
-    """Colours and legend of ``parcels`` (with metrics) in a theme.
+    """Colours and legend of ``parcels`` (with metrics) in a theme, as on the app's maps.
 
-    ``status`` and ``landuse`` take colours and labels from ``data/standards/statuses.csv`` and
-    ``land_use.csv`` (labels with the area in 亩 unless ``area_in_legend`` is False);
-    ``intensity`` classifies ``indicator`` among enterprises with the
-    mapclassify ``scheme`` into ``k`` classes (others are grey: no enterprise data).
+    Classification is the app's (:func:`layers.style.theme_colors`): ``status`` and ``landuse``
+    take colours and labels from ``data/standards/statuses.csv`` and ``land_use.csv``;
+    ``intensity`` classifies ``indicator`` with mapclassify (``scheme`` one of
+    :data:`layers.style.SCHEMES`, ``k`` classes). The legend lists the classes present, with their
+    area in 亩 unless ``area_in_legend`` is False, then "no data" when some parcels have none.
     """
-    standards = standards or load_standards()
     indicator = check_theme(theme, indicator)
-    if theme == "status":
-        label = "label_zh" if lang == "zh" else "label_en"
-        return _categorical(parcels, "status", standards.statuses, label, lang, text("theme_status", lang),
-                            area_in_legend)
-    if theme == "landuse":
-        label = "name_zh" if lang == "zh" else "name_en"
-        return _categorical(parcels, "land_use_code", standards.land_use, label, lang, text("theme_landuse", lang),
-                            area_in_legend)
-    values = parcels[indicator].to_numpy(dtype=float, na_value=np.nan)
-    measured = parcels.status.isin(ENTERPRISE_STATUSES).to_numpy() & np.isfinite(values)
-    colors = np.full(len(parcels), "#e6e6e6", dtype=object)
-    legend: list[tuple[str, str]] = []
-    if measured.sum() >= 2:
-        classes = min(k, len(np.unique(values[measured])))
-        try:
-            classifier = mapclassify.classify(values[measured], scheme=scheme, k=classes)
-        except (ValueError, KeyError) as exc:
-            raise ParkAtlasError(f"cannot classify {indicator} with scheme {scheme!r}: {exc}") from None
-        palette = matplotlib.colormaps[cmap](np.linspace(0.15, 0.95, classifier.k))
-        hexes = np.array([matplotlib.colors.to_hex(c) for c in palette], dtype=object)
-        colors[measured] = hexes[classifier.yb]
-        lower = np.r_[values[measured].min(), classifier.bins[:-1]]
-        digits = 2 if indicator in ("plot_ratio", "building_coefficient") else 0
-        legend = [(f"{lo:,.{digits}f} – {hi:,.{digits}f}", hexes[i])
-                  for i, (lo, hi) in enumerate(zip(lower, classifier.bins))]
-    legend.append((text("no_data", lang), "#e6e6e6"))
-    return ThemeStyle(colors, legend, indicator_name(indicator, lang))
+    if scheme not in SCHEMES:
+        raise ParkAtlasError(f"unknown classification {scheme!r}; one of {', '.join(SCHEMES)}")
+    classified = theme_colors(parcels, WEB_THEMES.get(theme, indicator), lang=lang, scheme=scheme, k=k,
+                              standards=standards or load_standards())
+    palette = np.array([*classified.colors, classified.no_data_color], dtype=object)
+    codes = classified.codes.astype(int)
+    colors = palette[codes]  # code -1 picks the no-data colour at the end
+    area = np.bincount(codes[codes >= 0], weights=parcels.area_mu.to_numpy(dtype=float)[codes >= 0],
+                       minlength=len(classified.colors))
+    counts = np.bincount(codes[codes >= 0], minlength=len(classified.colors))
+    legend = [(_area_label(label, a, lang) if area_in_legend else label, color)
+              for label, color, a, n in zip(classified.labels, classified.colors, area, counts)
+              if n or theme == "intensity"]
+    if (codes < 0).any():
+        legend.append((text("no_data", lang), classified.no_data_color))
+    title = indicator_name(indicator, lang) if indicator else text(f"theme_{theme}", lang)
+    return ThemeStyle(colors, legend, title)
 
 
 # --- drawing -------------------------------------------------------------------------------------
@@ -493,7 +476,7 @@ def crs_note(crs, convergence_deg: float, lang: str) -> str:
 
 def park_page(fig: Figure, parcels: gpd.GeoDataFrame, park: pd.Series, *, parks: gpd.GeoDataFrame,
               districts: gpd.GeoDataFrame, spec: PageSpec, theme: str = "status", indicator: str | None = None,
-              scheme: str = "Quantiles", k: int = 5, lang: str = "zh", highlight_ids=None,
+              scheme: str = "quantiles", k: int = 5, lang: str = "zh", highlight_ids=None,
               dataset_info: dict | None = None, kpis: pd.Series | None = None, title: str | None = None,
               printed: date | None = None, standards: Standards | None = None) -> Figure:
     """Lay out one park map page on ``fig`` (sized to ``spec``)."""

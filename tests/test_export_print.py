@@ -23,6 +23,7 @@ from layers.atlas import render_atlas
 from layers.factsheet import render_factsheets, sites_from_candidates, sites_from_parcels
 from layers.print_map import (PageSpec, draw_polygons, grid_convergence_deg, park_page, polygon_paths, render_park_map,
                               theme_style)
+from layers.style import theme_colors
 
 PARK = "dz_park"  # a small park keeps the tests quick
 
@@ -117,10 +118,14 @@ def test_page_furniture_is_there_and_the_map_is_in_projected_metres(context):
 def test_intensity_theme_classes_and_highlighted_candidates(context, tmp_path):
     parcels = park_parcels(context)
     style = theme_style(parcels, "intensity", indicator="tax_per_mu_wan", k=5)
-    enterprise = parcels.status.isin(["occupied", "inefficient"]) & parcels.tax_per_mu_wan.notna()
-    assert len(style.legend) == 6  # five classes + no data
-    assert (style.colors[~enterprise.to_numpy()] == "#e6e6e6").all()
-    assert len(set(style.colors[enterprise.to_numpy()])) == 5
+    # the same classes as the app's map (layers.style), highest values in the darkest class
+    classified = theme_colors(parcels, "tax_per_mu_wan", scheme="quantiles", k=5)
+    no_data = classified.codes < 0
+    assert no_data.any() and len(style.legend) == 6  # five classes + no data
+    assert (style.colors[no_data] == classified.no_data_color).all()
+    values = parcels.tax_per_mu_wan.to_numpy(dtype=float, na_value=np.nan)
+    assert style.colors[np.nanargmax(values)] == classified.colors[-1]
+    assert style.colors[np.nanargmin(values)] == classified.colors[0]
     out = tmp_path / "intensity.pdf"
     render_park_map(parcels, park_row(context), parks=context["parks"], districts=context["districts"], out=out,
                     theme="intensity", indicator="tax_per_mu_wan", lang="en",
