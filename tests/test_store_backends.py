@@ -294,8 +294,8 @@ def test_rejected_import_leaves_the_store_unchanged(backend, store, monkeypatch)
 
 
 # --- crashes --------------------------------------------------------------------------------
-def _crash_mid_write(kind, location, operation, marker):
-    """Child: start the write, signal the parent from inside the transaction, then hang."""
+def _crash_during_write(kind, location, operation, stage, marker):
+    """Child: signal the parent from inside the transaction (or after the commit), then hang."""
     module = __import__(f"geo.store.{kind}", fromlist=["append_audit"])
     original = module.append_audit
 
@@ -304,36 +304,45 @@ def _crash_mid_write(kind, location, operation, marker):
         Path(marker).write_text("in transaction")
         time.sleep(600)
 
-    module.append_audit = append_then_hang
+    if stage == "in transaction":
+        module.append_audit = append_then_hang
     store = open_backend(kind, location)
     if operation == "reserve":
         store.reserve([Path(marker).with_suffix(".pid").read_text()], project="crash", user=PLANNER)
     else:
         store.import_features("parcels", make_parcels([(0, 0, 100, 100)], park_id="zq_hitech",
                                                       parcel_id="CRASH"), user=ADMIN)
+    Path(marker).write_text("committed")
+    time.sleep(600)
 
 
+@pytest.mark.parametrize("stage", ["in transaction", "after commit"])
 @pytest.mark.parametrize("operation", ["reserve", "import"])
-def test_kill_9_mid_write_leaves_nothing_half_done(backend, store, tmp_path, operation):
+def test_kill_9_leaves_each_write_wholly_present_or_absent(backend, store, tmp_path, operation, stage):
     pid, = parcels_with(store, "available")
     marker = tmp_path / "marker"
     marker.with_suffix(".pid").write_text(pid)
-    child = FORK.Process(target=_crash_mid_write, args=(*backend, operation, str(marker)))
+    child = FORK.Process(target=_crash_during_write, args=(*backend, operation, stage, str(marker)))
     child.start()
     deadline = time.monotonic() + 60
     while not marker.exists() and child.is_alive() and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert marker.exists(), "the child never reached the middle of its transaction"
+    assert marker.exists(), "the child never reached the point where it is killed"
     os.kill(child.pid, signal.SIGKILL)
     child.join(10)
     reopened = open_backend(*backend)
     assert reopened.integrity_check() == []
-    assert reopened.history().empty
-    assert status_of(reopened, pid).status == "available"
-    assert "CRASH" not in set(reopened.read_parcels("zq_hitech").parcel_id)
-    # The store is writable again (no lock left behind) and the completed operation is wholly there.
-    reopened.reserve([pid], project="after", user=PLANNER)
-    assert len(reopened.history(pid)) == 1 and reopened.integrity_check() == []
+    present = "CRASH" in set(reopened.read_parcels("zq_hitech").parcel_id) if operation == "import" \
+        else status_of(reopened, pid).status == "reserved"
+    actions = list(reopened.history().action)
+    if stage == "in transaction":
+        assert not present and actions == []
+    else:
+        assert present and actions == (["reserve"] if operation == "reserve" else ["insert", "import"])
+    # No lock is left behind: the store takes writes again.
+    if not present or operation == "import":
+        reopened.reserve([pid], project="after", user=PLANNER)
+    assert status_of(reopened, pid).status == "reserved" and reopened.integrity_check() == []
 
 
 # --- backup and restore -----------------------------------------------------------------------

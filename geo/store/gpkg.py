@@ -59,6 +59,7 @@ INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, descript
 """
 _AUDIT_INSERT = ("INSERT INTO audit_log (at, user_name, role, action, parcel_id, park_id, field, "
                  "old_value, new_value, project, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_prepared: set[tuple] = set()  # files (path, device, inode) already in WAL mode with an audit table
 _AUDIT_SELECT = ("SELECT id, at, user_name, role, action, parcel_id, park_id, field, old_value, "
                  "new_value, project, detail FROM audit_log")
 
@@ -167,7 +168,11 @@ class GpkgStore(Store):
                 tmp.replace(self.path)
             tmp.unlink(missing_ok=True)
         if not self.readonly:
-            self._prepare()
+            stat = self.path.stat()
+            identity = (str(self.path.resolve()), stat.st_dev, stat.st_ino)
+            if identity not in _prepared:
+                self._prepare()
+                _prepared.add(identity)
 
     # --- connections and transactions ------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
