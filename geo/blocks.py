@@ -48,11 +48,15 @@ def component_labels(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
-def close_gaps(geoms_m, gap_m: float):
-    """One geometry from pieces separated by less than ``gap_m``: union, road gaps closed."""
+def close_gaps(geoms_m: np.ndarray, groups: list[np.ndarray], gap_m: float) -> np.ndarray:
+    """One geometry per group of positions into ``geoms_m``: the union with gaps < ``gap_m`` closed.
+
+    Buffers run over all pieces at once; the union is one call per group.
+    """
     half = gap_m / 2.0
-    grown = shapely.union_all(shapely.buffer(geoms_m, half, join_style="mitre"))
-    return shapely.buffer(grown, -half, join_style="mitre")
+    grown = shapely.buffer(geoms_m, half, join_style="mitre")
+    merged = np.array([shapely.union_all(grown[g]) for g in groups], dtype=object)  # one union per group
+    return shapely.buffer(merged, -half, join_style="mitre")
 
 
 def adjacent_blocks(parcels: gpd.GeoDataFrame, gap_m: float = DEFAULT_GAP_M, *,
@@ -95,7 +99,9 @@ def adjacent_blocks(parcels: gpd.GeoDataFrame, gap_m: float = DEFAULT_GAP_M, *,
     if min_area_mu is not None:
         out = out.loc[out.area_mu >= min_area_mu]
     keep = out.index.to_numpy()
-    combined = [close_gaps(geoms[labels == label], gap_m) for label in keep]  # one union per block
+    order = np.argsort(labels, kind="stable")
+    members = np.split(order, np.cumsum(np.bincount(labels))[:-1])
+    combined = close_gaps(geoms, [members[label] for label in keep], gap_m)
     metric_crs = projected_crs_for(parcels)
     frame = gpd.GeoDataFrame(out.reset_index(drop=True),
                              geometry=gpd.GeoSeries(combined, crs=metric_crs).to_crs(parcels.crs).values,
@@ -115,7 +121,7 @@ class GrownBlock:
 
 
 def grow_blocks(geoms_m: np.ndarray, park_ids: np.ndarray, area_mu: np.ndarray, *, min_mu: float,
-                max_mu: float, gap_m: float, max_parcels: int = 12, seeds_per_component: int = 8) -> list[GrownBlock]:
+                max_mu: float, gap_m: float, max_parcels: int = 12, seeds_per_component: int = 4) -> list[GrownBlock]:
     """Assemble, in each contiguous area big enough, one compact block meeting the demand.
 
     From each of the largest ``seeds_per_component`` parcels of a component, add the
@@ -138,10 +144,11 @@ def grow_blocks(geoms_m: np.ndarray, park_ids: np.ndarray, area_mu: np.ndarray, 
     neighbours = coo_matrix((np.ones(2 * len(i), dtype=bool), (np.r_[i, j], np.r_[j, i])), shape=(n, n)).tocsr()
     bounds = shapely.bounds(geoms_m)
     area_m2 = shapely.area(geoms_m)
-    members_of = pd.Series(np.arange(n)).groupby(labels).agg(list)
+    order = np.argsort(labels, kind="stable")
+    members_of = np.split(order, np.cumsum(np.bincount(labels))[:-1])
     blocks = []
     for label in big:
-        members = np.asarray(members_of[label])
+        members = members_of[label]
         seeds = members[np.argsort(-area_mu[members], kind="stable")[:seeds_per_component]]
         best, best_key = None, -np.inf
         for seed in seeds:

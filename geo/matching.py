@@ -35,7 +35,7 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from geo.blocks import close_gaps, grow_blocks
-from geo.crs import CGCS2000, projected_crs_for
+from geo.crs import CGCS2000, gk3_central_meridian, gk3_epsg
 from geo.errors import NotFoundError, ParkAtlasError
 from geo.metrics import ENTERPRISE_STATUSES, PARCEL_METRICS, park_kpis, with_metrics
 from geo.project import CAPACITY_NEEDS, DISTANCE_NEEDS, Project, load_project
@@ -75,7 +75,7 @@ class MatchSettings:
     include_disposal: bool = False
     block_gap_m: float = 30.0
     block_max_parcels: int = 12
-    block_seeds_per_component: int = 8
+    block_seeds_per_component: int = 4
     cluster_radius_km: float = 3.0
     cluster_saturation: int = 10
     readiness_not_ready: float = 0.4
@@ -257,6 +257,7 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     scope = pidx >= 0 if park_id is None else (frame.park_id == park_id).to_numpy(dtype=bool, na_value=False)
     safe = np.where(pidx >= 0, pidx, 0)
     area = frame.area_mu.to_numpy(dtype=float)
+    geometry = np.asarray(frame.geometry.array)
     checks = _hard_checks(frame, pk, safe, area, project, standards, settings, disposal)
 
     excluded: dict[str, int] = {}
@@ -270,12 +271,14 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
             excluded[reason] = int(failed.sum())
         remaining &= ok
 
-    cands = _single_candidates(frame, remaining, pidx, standards)
+    # One metric CRS for the whole match: the Gauss-Krüger zone of the land that may still qualify.
+    crs_m = _metric_crs(geometry[before_area])
+    cands = _single_candidates(frame, remaining, pidx, standards, crs_m)
     if with_blocks:
         parks_with_single = np.zeros(len(pk.ids), dtype=bool)
         parks_with_single[pidx[remaining]] = True
         fits_block = before_area & ~parks_with_single[safe] & (area <= project.land_mu_max * (1 + settings.area_tolerance))
-        blocks = _block_candidates(frame, fits_block, pidx, pk, project, standards, settings)
+        blocks = _block_candidates(frame, fits_block, pidx, pk, project, standards, settings, crs_m)
         cands = pd.concat([cands, blocks], ignore_index=True) if len(blocks) else cands
 
     empty = gpd.GeoDataFrame(columns=["rank", "kind", "parcel_ids", "park_id", "park_name_zh", "park_name_en",
@@ -283,21 +286,29 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     if len(cands) == 0:
         return MatchResult(project, empty, excluded, int(scope.sum()), share)
 
-    scores = _soft_scores(frame, pidx, cands, pk, project, standards, settings)
+    scores = _soft_scores(frame, pidx, cands, pk, project, standards, settings, crs_m)
     total = 100.0 * sum(share[c] * scores[c]["score"] for c in CRITERIA)
     order = np.lexsort((cands.area_mu.to_numpy(), (cands.kind == "block").to_numpy(), -np.round(total, 9)))[:top]
+    # Only the top candidates are described: ids, statuses, names and the explanations.
     chosen = cands.iloc[order].reset_index(drop=True)
     chosen["score"] = total[order]
     chosen["rank"] = np.arange(1, len(chosen) + 1)
+    ids, status, land_use = (frame[c].to_numpy(dtype=object) for c in ("parcel_id", "status", "land_use_code"))
+    chosen["parcel_ids"] = [ids[m].tolist() for m in chosen.members]
+    chosen["statuses"] = [sorted(set(status[m])) for m in chosen.members]
+    chosen["land_use_codes"] = [sorted(set(land_use[m])) for m in chosen.members]
+    chosen["park_id"] = pk.ids[chosen.pidx]
     chosen["park_name_zh"] = pk.frame.name_zh.to_numpy(dtype=object)[chosen.pidx]
     chosen["park_name_en"] = pk.frame.name_en.to_numpy(dtype=object)[chosen.pidx]
     national = standards.min_plot_ratio_2017().get(project.industry_code, np.nan)
+    park_rows = pk.frame.to_dict("records")
     chosen["criteria"] = [
-        _hard_explanations(row, pk, project, standards, settings, national)
+        _hard_explanations(row, park_rows[row.pidx], project, standards, settings, national)
         + _soft_explanations(scores, k, share, project, standards, settings)
         for k, row in zip(order, chosen.itertuples())
     ]
-    out = gpd.GeoDataFrame(chosen[list(empty.columns.drop("geometry"))], geometry=chosen.geometry.values, crs=CGCS2000)
+    geometry = gpd.GeoSeries(chosen.geometry_m.to_numpy(), crs=crs_m).to_crs(CGCS2000).values
+    out = gpd.GeoDataFrame(chosen[list(empty.columns.drop("geometry"))], geometry=geometry, crs=CGCS2000)
     return MatchResult(project, out, excluded, int(scope.sum()), share)
 
 
@@ -340,25 +351,39 @@ def _hard_checks(frame, pk: _Parks, safe, area, project: Project, standards: Sta
     }
 
 
-_CAND_COLUMNS = ["kind", "parcel_ids", "park_id", "pidx", "area_mu", "statuses", "land_use_codes",
-                 "land_ready", "needs_disposal", *CAPACITY_NEEDS, "gas", *DISTANCE_NEEDS, "geometry"]
+#: Parcel columns the candidates are built from.
+_PARCEL_INPUTS = ["park_id", "status", "area_mu", "land_ready", "gas", *CAPACITY_NEEDS, *DISTANCE_NEEDS, "geometry"]
+_CAND_COLUMNS = ["kind", "members", "pidx", "area_mu", "land_ready", "needs_disposal", *CAPACITY_NEEDS, "gas",
+                 *DISTANCE_NEEDS, "geometry_m"]
 
 
-def _single_candidates(frame, mask, pidx, standards: Standards) -> pd.DataFrame:
-    sub = frame.loc[mask]
-    disposal = sub.status.isin(standards.disposal_statuses).to_numpy(dtype=bool, na_value=False)
+def _metric_crs(geoms: np.ndarray) -> str:
+    """The Gauss-Krüger zone (EPSG code) nearest to the middle of ``geoms`` (CGCS2000 lon/lat)."""
+    if len(geoms) == 0:
+        return "EPSG:4547"
+    bounds = shapely.bounds(geoms)
+    middle = (np.nanmin(bounds[:, 0]) + np.nanmax(bounds[:, 2])) / 2
+    return f"EPSG:{gk3_epsg(int(gk3_central_meridian(middle)))}"
+
+
+def _metric(geoms, crs_m: str) -> np.ndarray:
+    """Geometries (CGCS2000) in the metric CRS ``crs_m``, as a shapely array."""
+    return np.asarray(gpd.GeoSeries(geoms, crs=CGCS2000).to_crs(crs_m).array)
+
+
+def _single_candidates(frame, mask, pidx, standards: Standards, crs_m: str) -> pd.DataFrame:
+    """One candidate per parcel in ``mask``; ``members`` are positions in ``frame``."""
+    positions = np.flatnonzero(mask)
+    sub = frame[_PARCEL_INPUTS].iloc[positions]
     out = pd.DataFrame({
         "kind": "parcel",
-        "parcel_ids": [[p] for p in sub.parcel_id.to_numpy(dtype=object)],
-        "park_id": sub.park_id.to_numpy(dtype=object),
-        "pidx": pidx[mask],
+        "members": [[int(i)] for i in positions],
+        "pidx": pidx[positions],
         "area_mu": sub.area_mu.to_numpy(dtype=float),
-        "statuses": [[s] for s in sub.status.to_numpy(dtype=object)],
-        "land_use_codes": [[c] for c in sub.land_use_code.to_numpy(dtype=object)],
         "land_ready": sub.land_ready.to_numpy(dtype=bool, na_value=False),
-        "needs_disposal": disposal,
-        "gas": sub.gas.to_numpy(dtype=object, na_value=None),
-        "geometry": sub.geometry.values,
+        "needs_disposal": sub.status.isin(standards.disposal_statuses).to_numpy(dtype=bool, na_value=False),
+        "gas": sub.gas.to_numpy(dtype=bool, na_value=False),
+        "geometry_m": _metric(sub.geometry.array, crs_m),
     })
     for col in (*CAPACITY_NEEDS, *DISTANCE_NEEDS):
         out[col] = sub[col].to_numpy(dtype=float, na_value=np.nan)
@@ -366,13 +391,13 @@ def _single_candidates(frame, mask, pidx, standards: Standards) -> pd.DataFrame:
 
 
 def _block_candidates(frame, mask, pidx, pk: _Parks, project: Project, standards: Standards,
-                      settings: MatchSettings) -> pd.DataFrame:
+                      settings: MatchSettings, crs_m: str) -> pd.DataFrame:
     """Blocks of adjacent parcels (each passing all checks but area) that meet the demand."""
-    sub = frame.loc[mask]
-    if len(sub) < 2:
+    positions = np.flatnonzero(mask)
+    if len(positions) < 2:
         return pd.DataFrame(columns=_CAND_COLUMNS)
-    crs_m = projected_crs_for(sub)
-    geoms_m = np.asarray(sub.geometry.to_crs(crs_m).array)
+    sub = frame[_PARCEL_INPUTS].iloc[positions]
+    geoms_m = _metric(sub.geometry.array, crs_m)
     tol = settings.area_tolerance
     grown = grow_blocks(geoms_m, sub.park_id.to_numpy(dtype=object), sub.area_mu.to_numpy(dtype=float),
                         min_mu=project.land_mu_min * (1 - tol), max_mu=project.land_mu_max * (1 + tol),
@@ -391,23 +416,15 @@ def _block_candidates(frame, mask, pidx, pk: _Parks, project: Project, standards
     g = agg.groupby("owner")
     # A block connects to the best utility of any of its parcels and is as near as its nearest one.
     caps, dists = g[list(CAPACITY_NEEDS)].max(), g[list(DISTANCE_NEEDS)].min()
-    ids = sub.parcel_id.to_numpy(dtype=object)
-    sub_status = sub.status.to_numpy(dtype=object)
-    sub_land_use = sub.land_use_code.to_numpy(dtype=object)
-    first = np.array([m[0] for m in members])
-    geoms = [close_gaps(geoms_m[m], settings.block_gap_m) for m in members]  # one union per block
     out = pd.DataFrame({
         "kind": "block",
-        "parcel_ids": [list(ids[m]) for m in members],
-        "park_id": sub.park_id.to_numpy(dtype=object)[first],
-        "pidx": pidx[mask][first],
+        "members": [positions[m].tolist() for m in members],
+        "pidx": pidx[positions[[m[0] for m in members]]],
         "area_mu": [b.area_mu for b in grown],
-        "statuses": [sorted(set(sub_status[m])) for m in members],
-        "land_use_codes": [sorted(set(sub_land_use[m])) for m in members],
         "land_ready": g.ready.all().to_numpy(),
         "needs_disposal": g.disposal.any().to_numpy(),
         "gas": g.gas.any().to_numpy(),
-        "geometry": gpd.GeoSeries(geoms, crs=crs_m).to_crs(CGCS2000).values,
+        "geometry_m": close_gaps(geoms_m, members, settings.block_gap_m),
     })
     for col in CAPACITY_NEEDS:
         out[col] = caps[col].to_numpy()
@@ -423,26 +440,28 @@ def _block_candidates(frame, mask, pidx, pk: _Parks, project: Project, standards
 
 
 def _soft_scores(frame, fpidx, cands: pd.DataFrame, pk: _Parks, project: Project, standards: Standards,
-                 settings: MatchSettings) -> dict[str, dict[str, np.ndarray]]:
+                 settings: MatchSettings, crs_m: str) -> dict[str, dict[str, np.ndarray]]:
     """Per criterion: ``score`` (0–1) and the raw values the explanation needs, all vectorised."""
     p = cands.pidx.to_numpy(dtype=int)
     area = cands.area_mu.to_numpy(dtype=float)
-    crs_m = projected_crs_for(gpd.GeoDataFrame(geometry=cands.geometry.values, crs=CGCS2000))
-    geoms_m = np.asarray(gpd.GeoSeries(cands.geometry.values, crs=CGCS2000).to_crs(crs_m).array)
+    geoms_m = cands.geometry_m.to_numpy()
     out: dict[str, dict[str, np.ndarray]] = {}
 
-    levels = _chain_levels(pk, project, standards)[p]
-    out["chain_fit"] = {"score": np.array([CHAIN_LEVELS[v] for v in levels]), "level": levels}
+    park_levels = _chain_levels(pk, project, standards)
+    park_scores = np.array([CHAIN_LEVELS[v] for v in park_levels])
+    out["chain_fit"] = {"score": park_scores[p], "level": park_levels[p]}
 
     same = (frame.chain == project.chain) if project.chain else (frame.industry_code == project.industry_code)
     status = frame.status
     ent = (status.isin(CLUSTER_STATUSES) & same).to_numpy(dtype=bool, na_value=False)
     counts = np.zeros(len(cands), dtype=int)
     if ent.any():
-        lonlat = shapely.get_coordinates(shapely.centroid(np.asarray(frame.geometry.array)[ent]))
-        # Points only: project the coordinates and let a k-d tree count neighbours within the radius.
-        xy = np.column_stack(_transformer(crs_m).transform(lonlat[:, 0], lonlat[:, 1]))
-        centres = shapely.get_coordinates(shapely.centroid(geoms_m))
+        # Enterprises and candidates as points (bounding-box centres: the radius is kilometres,
+        # parcels are hundreds of metres); a k-d tree counts the neighbours within the radius.
+        b = shapely.bounds(np.asarray(frame.geometry.array)[ent])
+        xy = np.column_stack(_transformer(crs_m).transform((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2))
+        c = shapely.bounds(geoms_m)
+        centres = np.column_stack([(c[:, 0] + c[:, 2]) / 2, (c[:, 1] + c[:, 3]) / 2])
         counts = cKDTree(xy).query_ball_point(centres, settings.cluster_radius_km * 1000, return_length=True)
     out["cluster"] = {"score": np.minimum(counts / max(settings.cluster_saturation, 1), 1.0), "count": counts}
 
@@ -486,8 +505,8 @@ def _soft_scores(frame, fpidx, cands: pd.DataFrame, pk: _Parks, project: Project
     out["park_intensity"] = {"score": np.where(np.isfinite(relative), np.clip(relative / 2, 0, 1), 0.5),
                              "before": before, "after": after}
 
-    preferred = (np.isin(cands.park_id.to_numpy(dtype=object), list(project.preferred_parks))
-                 if project.preferred_parks else np.ones(len(cands), dtype=bool))
+    preferred_park = np.isin(pk.ids, list(project.preferred_parks)) if project.preferred_parks else np.ones(len(pk.ids), dtype=bool)
+    preferred = preferred_park[p]
     out["preferred_park"] = {"score": preferred.astype(float), "preferred": preferred}
     return out
 
@@ -495,6 +514,8 @@ def _soft_scores(frame, fpidx, cands: pd.DataFrame, pk: _Parks, project: Project
 # ----------------------------------------------------------------------------- explanations
 def _criterion(name, kind, value, threshold, passed, weight, score, zh, en) -> dict:
     def plain(v):
+        if v is None or (np.ndim(v) == 0 and not isinstance(v, str) and pd.isna(v)):
+            return None
         if isinstance(v, (np.floating, float)):
             return None if not math.isfinite(v) else round(float(v), 3)
         return v.item() if isinstance(v, np.generic) else v
@@ -504,12 +525,13 @@ def _criterion(name, kind, value, threshold, passed, weight, score, zh, en) -> d
 
 
 def _fmt(v, digits=1) -> str:
-    return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:,.{digits}f}"
+    return "—" if v is None or pd.isna(v) else f"{v:,.{digits}f}"
 
 
-def _hard_explanations(row, pk: _Parks, project: Project, standards: Standards, settings: MatchSettings,
+def _hard_explanations(row, park: dict, project: Project, standards: Standards, settings: MatchSettings,
                        national: float) -> list[dict]:
-    park = pk.frame.iloc[row.pidx]
+    red_lines = park["red_line_industries"] if isinstance(park["red_line_industries"], str) else ""
+    park_min_pr = park["min_plot_ratio"] if pd.notna(park["min_plot_ratio"]) else None
     limits = standards.national_limits
     lo, hi, tol = project.land_mu_min, project.land_mu_max, settings.area_tolerance
     disposal = bool(row.needs_disposal)
@@ -521,15 +543,15 @@ def _hard_explanations(row, pk: _Parks, project: Project, standards: Standards, 
         _criterion("land_use", "hard", "/".join(row.land_use_codes), f"M{project.nuisance_class}", True, 0.0, 1.0,
                    f"用地类别 {'/'.join(row.land_use_codes)} 允许 {project.nuisance_class} 类污染等级项目",
                    f"land use {'/'.join(row.land_use_codes)} allows nuisance class {project.nuisance_class}"),
-        _criterion("red_line", "hard", project.industry_code, park.red_line_industries, True, 0.0, 1.0,
-                   f"行业 {project.industry_code} 不在园区禁止类行业（{park.red_line_industries or '无'}）之列",
-                   f"industry {project.industry_code} is not red-lined in the park ({park.red_line_industries or 'none'})"),
+        _criterion("red_line", "hard", project.industry_code, red_lines, True, 0.0, 1.0,
+                   f"行业 {project.industry_code} 不在园区禁止类行业（{red_lines or '无'}）之列",
+                   f"industry {project.industry_code} is not red-lined in the park ({red_lines or 'none'})"),
         _criterion("plot_ratio_national", "hard", project.plot_ratio, national, True, 0.0, 1.0,
                    f"容积率 {project.plot_ratio:g} ≥ 国家标准 {_fmt(national)}（2002 行业代码 {project.industry_code_2002}）",
                    f"plot ratio {project.plot_ratio:g} ≥ national minimum {_fmt(national)} (2002 code {project.industry_code_2002})"),
-        _criterion("plot_ratio_park", "hard", project.plot_ratio, park.min_plot_ratio, True, 0.0, 1.0,
-                   f"容积率 {project.plot_ratio:g} ≥ 园区标准 {_fmt(park.min_plot_ratio)}",
-                   f"plot ratio {project.plot_ratio:g} ≥ park minimum {_fmt(park.min_plot_ratio)}"),
+        _criterion("plot_ratio_park", "hard", project.plot_ratio, park_min_pr, True, 0.0, 1.0,
+                   f"容积率 {project.plot_ratio:g} ≥ 园区标准 {_fmt(park_min_pr)}",
+                   f"plot ratio {project.plot_ratio:g} ≥ park minimum {_fmt(park_min_pr)}"),
         _criterion("building_coefficient", "hard", project.building_coefficient,
                    limits.get("building_coefficient_min"), True, 0.0, 1.0,
                    f"建筑系数 {project.building_coefficient:.0%} ≥ {limits.get('building_coefficient_min', 0):.0%}",
