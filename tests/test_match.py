@@ -9,9 +9,8 @@ import shapely
 
 from geo.blocks import adjacent_blocks
 from geo.errors import NotFoundError, ParkAtlasError
-from geo.matching import load_weights, match, normalise_weights, what_if
+from geo.matching import MatchSettings, load_weights, match, normalise_weights, what_if
 from geo.metrics import with_metrics
-from geo.project import load_project
 from geo.schema import PARK_COLUMNS
 from geo.testing import make_parcels
 from geo.units import M2_PER_MU
@@ -159,8 +158,6 @@ def test_300_mu_demand_is_met_by_an_assembled_block():
 def test_block_does_not_jump_a_wider_gap():
     parcels = _block_layout()
     parks = make_parks({"park_id": "a"}, {"park_id": "b"})
-    from geo.matching import MatchSettings
-
     narrow = MatchSettings(block_gap_m=10.0)
     project = electronics(land_mu_min=300, land_mu_max=330, investment_wan=100000, output_wan=150000)
     assert len(match(parcels, parks, project, settings=narrow).candidates) == 0
