@@ -183,6 +183,7 @@ def test_a_viewer_cannot_change_anything(store):
                       lambda u: store.release([pid], user=u),
                       lambda u: store.set_status([pid], "occupied", user=u),
                       lambda u: store.update_attributes(pid, {"enterprise": "x"}, user=u),
+                      lambda u: store.update_park("zq_hitech", {"min_tax_wan_per_mu": 1}, user=u),
                       lambda u: store.import_features("parcels", new, user=u),
                       lambda u: store.restore("backup.gpkg", user=u)):
             with pytest.raises(PermissionDenied):
@@ -191,6 +192,23 @@ def test_a_viewer_cannot_change_anything(store):
         store.import_features("parcels", new, user=PLANNER)
     assert store.revision() == before and store.history().empty
     assert status_of(store, pid).status == "available"
+
+
+def test_only_an_admin_changes_park_thresholds(store):
+    with pytest.raises(PermissionDenied):
+        store.update_park("zq_hitech", {"min_tax_wan_per_mu": 30}, user=PLANNER)
+    with pytest.raises(ParkAtlasError, match="must not be negative"):
+        store.update_park("zq_hitech", {"min_tax_wan_per_mu": -1}, user=ADMIN)
+    with pytest.raises(ParkAtlasError, match="cannot edit park park_id"):
+        store.update_park("zq_hitech", {"park_id": "x"}, user=ADMIN)
+    old = store.read_parks().set_index("park_id").loc["zq_hitech", "min_tax_wan_per_mu"]
+    assert store.update_park("zq_hitech", {"min_tax_wan_per_mu": "31.5", "contact": "招商局"}, user=ADMIN) == \
+        {"min_tax_wan_per_mu": 31.5, "contact": "招商局"}
+    park = store.read_parks().set_index("park_id").loc["zq_hitech"]
+    assert (park.min_tax_wan_per_mu, park.contact) == (31.5, "招商局")
+    log = store.history(park_id="zq_hitech")
+    assert list(log.action) == ["park_edit", "park_edit"] and log.old.iloc[0] == old
+    assert store.update_park("zq_hitech", {"min_tax_wan_per_mu": 31.5}, user=ADMIN) == {}
 
 
 # --- edits, statuses, history -----------------------------------------------------------------

@@ -38,6 +38,8 @@ RESERVATION_FIELDS = ("reserved_project", "reserved_by", "reserved_at")
 #: reservations have their own audited operations, ids and versions are the store's.
 EDITABLE_FIELDS = tuple(c for c in PARCEL_COLUMNS
                         if c not in ("parcel_id", "park_id", "status", "version", *RESERVATION_FIELDS))
+#: Park attributes editable through :meth:`Store.update_park` (admin: names, chains, thresholds).
+PARK_EDITABLE_FIELDS = tuple(c for c in PARK_COLUMNS if c != "park_id")
 LAYER_KEYS = {"parcels": "parcel_id", "parks": "park_id"}
 #: How often a write is retried when the database is busy or the connection dropped.
 MAX_ATTEMPTS = 5
@@ -95,9 +97,9 @@ def records_frame(records: list[dict], columns: dict[str, str]) -> gpd.GeoDataFr
     return gpd.GeoDataFrame(table.astype(columns), geometry=geometry, crs=CGCS2000)
 
 
-def coerce(field: str, value):
+def coerce(field: str, value, columns: dict[str, str] = PARCEL_COLUMNS):
     """A user-supplied value converted to the column's type, or a one-line error."""
-    kind = PARCEL_COLUMNS[field]
+    kind = columns[field]
     value = plain(value)
     if value is None or (isinstance(value, str) and not value.strip() and kind != "string"):
         return None
@@ -224,6 +226,20 @@ def check_changes(changes: dict) -> dict:
     return {field: coerce(field, value) for field, value in changes.items()}
 
 
+def check_park_changes(changes: dict) -> dict:
+    """Validated, typed park attribute changes."""
+    if not changes:
+        raise ParkAtlasError("no changes given")
+    unknown = sorted(set(changes) - set(PARK_EDITABLE_FIELDS))
+    if unknown:
+        raise ParkAtlasError(f"cannot edit park {', '.join(unknown)}; editable: {', '.join(PARK_EDITABLE_FIELDS)}")
+    typed = {field: coerce(field, value, PARK_COLUMNS) for field, value in changes.items()}
+    negative = [f for f, v in typed.items() if f.startswith("min_") and v is not None and v < 0]
+    if negative:
+        raise ParkAtlasError(f"{', '.join(negative)} must not be negative")
+    return typed
+
+
 def check_status(status: str) -> None:
     codes = set(load_standards().statuses.code)
     if status not in codes:
@@ -339,6 +355,11 @@ class Store(abc.ABC):
         ``ConflictError`` when ``expected_version`` is given and the row has moved on.
         ``data_as_of`` becomes today unless the changes set it.
         """
+
+    @abc.abstractmethod
+    def update_park(self, park_id: str, changes: dict, *, user: User) -> dict:
+        """Edit a park's attributes, e.g. its entry thresholds (admin); returns the changed
+        fields ``{field: new value}``. One ``park_edit`` audit row per changed field."""
 
     # --- history and operations --------------------------------------------------------------
     @abc.abstractmethod

@@ -33,7 +33,7 @@ from geo.errors import ConflictError, NotFoundError, ParkAtlasError, PermissionD
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS, conform_parcels, conform_parks
 from geo.standards import load_standards
 from geo.store.base import (
-    LAYER_KEYS, MAX_ATTEMPTS, Store, check_changes, check_reservation_args, check_status, encode,
+    LAYER_KEYS, MAX_ATTEMPTS, Store, check_changes, check_park_changes, check_reservation_args, check_status, encode,
     frame_records, history_frame, now_iso, plan_reservation, validate_import,
 )
 
@@ -506,6 +506,28 @@ class GpkgStore(Store):
                                 encode(current[c]), encode(v), None, None) for c, v in diff.items()])
             self._touch(con)
             return (version or 0) + 1
+
+        return self._transaction(work)
+
+    def update_park(self, park_id, changes, *, user) -> dict:
+        require(user, "admin", "edit park attributes and thresholds")
+        typed = check_park_changes(changes)
+
+        def work(con):
+            row = con.execute(f"SELECT {', '.join(_quote(c) for c in typed)} FROM parks WHERE park_id = ?",
+                              (park_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
+            current = dict(zip(typed, row))
+            diff = {c: v for c, v in typed.items() if current[c] != v}
+            if diff:
+                con.execute(f"UPDATE parks SET {', '.join(f'{_quote(c)} = ?' for c in diff)} WHERE park_id = ?",
+                            (*diff.values(), park_id))
+                at = now_iso()
+                append_audit(con, [(at, user.name, user.role, "park_edit", None, park_id, c, encode(current[c]),
+                                    encode(v), None, None) for c, v in diff.items()])
+                self._touch(con, "parks")
+            return diff
 
         return self._transaction(work)
 
