@@ -451,3 +451,38 @@ def test_disk_full_mid_import_is_a_clean_error_and_changes_nothing(tmp_path, mon
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert store.integrity_check() == [] and len(store.history()) == 1
+
+
+def test_a_file_that_is_not_a_store_is_refused_in_one_line(tmp_path):
+    from geo.store import open_store
+
+    junk = tmp_path / "junk.gpkg"
+    junk.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(ParkAtlasError, match="cannot open store"):
+        open_store(junk)
+    assert junk.read_bytes() == b"this is not sqlite at all" * 100
+
+
+def test_concurrent_first_opens_seed_one_gpkg(tmp_path):
+    from geo.store.gpkg import GpkgStore
+
+    path = tmp_path / "new" / "store.gpkg"
+    barrier, results = FORK.Barrier(8), FORK.Queue()
+
+    def first_open():
+        barrier.wait()
+        try:
+            GpkgStore(path).reserve([f"zq_hitech-{os.getpid()}"], project="x", user=PLANNER)
+        except NotFoundError:
+            results.put("ok")
+        except Exception as exc:  # reported to the parent and asserted there
+            results.put(repr(exc))
+
+    children = [FORK.Process(target=first_open) for _ in range(8)]
+    for child in children:
+        child.start()
+    assert [results.get(timeout=60) for _ in children] == ["ok"] * 8
+    for child in children:
+        child.join(10)
+    assert GpkgStore(path).integrity_check() == []
+    assert sorted(p.name for p in path.parent.iterdir() if not p.name.endswith(("-wal", "-shm"))) == ["store.gpkg"]

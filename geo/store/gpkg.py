@@ -164,9 +164,12 @@ class GpkgStore(Store):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(self.path.name + f".{os.getpid()}.seed")
             shutil.copyfile(SAMPLE_GPKG, tmp)
-            if not self.path.exists():
-                tmp.replace(self.path)
-            tmp.unlink(missing_ok=True)
+            try:
+                os.link(tmp, self.path)  # atomic create-if-absent: concurrent first opens seed once
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink(missing_ok=True)
         if not self.readonly:
             stat = self.path.stat()
             identity = (str(self.path.resolve()), stat.st_dev, stat.st_ino)
@@ -189,13 +192,17 @@ class GpkgStore(Store):
         for attempt in range(MAX_ATTEMPTS):
             con = self._connect()
             try:
-                ready = con.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_log'").fetchone()
+                tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if "parcels" not in tables or "gpkg_contents" not in tables:
+                    raise ParkAtlasError(f"{self.path} is not a ParkAtlas GeoPackage (no parcels layer); "
+                                         "give another path or remove the file to start from the sample")
+                ready = "audit_log" in tables
                 if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     con.execute("PRAGMA journal_mode=WAL")
                 break
-            except sqlite3.OperationalError as exc:
+            except sqlite3.DatabaseError as exc:
                 if not _is_busy(exc) or attempt == MAX_ATTEMPTS - 1:
-                    raise ParkAtlasError(f"cannot prepare store {self.path}: {exc}") from None
+                    raise ParkAtlasError(f"cannot open store {self.path}: {exc}") from None
                 time.sleep(0.05 * 2 ** attempt)
             finally:
                 con.close()
