@@ -89,6 +89,14 @@ def start_app(directory: Path, prepare_store=None) -> AppServer:
     return server
 
 
+def set_enterprise(store: Path, parcel_id: str, enterprise: str) -> None:
+    """Write ``enterprise`` on a parcel of the store copy, through the store's audited edit."""
+    from geo.auth import User
+    from geo.store import open_store
+
+    open_store(store).update_attributes(parcel_id, {"enterprise": enterprise}, user=User("test", "admin"))
+
+
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright

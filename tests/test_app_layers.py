@@ -1,0 +1,185 @@
+"""Web-map building blocks: i18n, classification, the JS-styled feature layer, offline assets, escaping."""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from geo import i18n
+from geo.metrics import with_metrics
+from geo.testing import make_parcels
+from layers import assets, style, webmap
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def hitech(sample_parcels):
+    parcels = with_metrics(sample_parcels)
+    return parcels.loc[parcels.park_id == "zq_hitech"].reset_index(drop=True)
+
+
+def embedded_features(page: str) -> dict:
+    """The FeatureCollection of the parcels layer as the browser will parse it."""
+    match = re.search(r"var data = (\{\"type\":\"FeatureCollection\".*?\});\n\s*var cls", page, re.S)
+    assert match, "no embedded feature collection"
+    return json.loads(match.group(1))
+
+
+# --- i18n -------------------------------------------------------------------------------------
+
+def test_catalogues_have_the_same_keys():
+    assert set(i18n.catalogue("zh")) == set(i18n.catalogue("en"))
+
+
+def test_labels_come_from_the_standards_tables():
+    assert i18n.label_status("available", "zh") == "可供地"
+    assert i18n.label_status("available", "en") == "Available"
+    assert i18n.label_land_use("100102", "zh") == "二类工业用地"
+    assert i18n.label_group("west", "en") == "4 western parks"
+    assert i18n.t("park.summary", "en", n=3, area="1.5", as_of="2026-01-01") == \
+        "3 parcels, 1.5 mu, data as of 2026-01-01"
+
+
+def test_number_formats():
+    assert i18n.format_number(1234567.891, "zh", 1) == "1,234,567.9"
+    assert i18n.format_area_mu(12.5, "zh") == "12.5 亩"
+    assert i18n.format_area_mu(12.5, "en") == "12.5 mu"
+    assert i18n.format_wan(3.25, "zh", 2, per_mu=True) == "3.25 万元/亩"
+    assert i18n.format_number(float("nan"), "zh") == "–"
+    assert i18n.format_percent_value(0.4236, "en") == "42.4%"
+    assert list(i18n.format_numbers([1234.56, np.nan], "zh", 1)) == ["1,234.6", "–"]
+
+
+def test_unknown_language_is_refused():
+    with pytest.raises(ValueError, match="unknown language"):
+        i18n.t("page.park", "fr")
+
+
+# --- classification ---------------------------------------------------------------------------
+
+def test_status_theme_uses_standard_colours(hitech):
+    classified = style.theme_colors(hitech, "status", lang="en")
+    assert classified.labels[0] == "Occupied" and classified.colors[0] == "#8c8c8c"
+    assert len(classified.codes) == len(hitech)
+    expected = hitech.status.value_counts()
+    counts = dict(zip(style.load_standards().statuses.code, classified.counts()))
+    assert all(counts[s] == n for s, n in expected.items())
+
+
+@pytest.mark.parametrize("scheme", style.SCHEMES)
+def test_intensity_theme_is_classified_with_mapclassify(hitech, scheme):
+    classified = style.theme_colors(hitech, "output_per_mu_wan", scheme=scheme, k=5)
+    values = hitech.output_per_mu_wan.to_numpy(dtype=float, na_value=np.nan)
+    assert len(classified.colors) == 5
+    assert ((classified.codes == -1) == ~np.isfinite(values)).all()
+    # Classes are ordered: a higher class never holds a smaller value than a lower one.
+    valid = classified.codes >= 0
+    maxima = [values[valid][classified.codes[valid] == c].max() for c in range(5)]
+    minima = [values[valid][classified.codes[valid] == c].min() for c in range(5)]
+    assert all(maxima[c] <= minima[c + 1] for c in range(4))
+
+
+def test_legend_escapes_labels(hitech):
+    classified = style.Classified("status", np.array([0, -1]), ["#000000"], [XSS])
+    legend = style.legend_html(classified, "<b>title</b>", "en")
+    assert XSS not in legend and "&lt;img src=x onerror=alert(1)&gt;" in legend
+    assert ("#e8e8e8", "No data (1)") in style.legend_items(classified, "en")
+
+
+# --- feature layer ----------------------------------------------------------------------------
+
+def test_features_are_rounded_minimal_and_indexed(hitech):
+    data = json.loads(webmap.features_json(hitech, hitech.parcel_id, hitech.parcel_id))
+    features = data["features"]
+    assert len(features) == len(hitech)
+    assert [f["properties"]["i"] for f in features[:3]] == [0, 1, 2]
+    assert set(features[0]["properties"]) == {"i", "id", "t"}
+    assert "bbox" not in features[0] and "bbox" not in data
+    coords = np.array(features[0]["geometry"]["coordinates"][0])
+    assert np.allclose(coords, coords.round(5), atol=0)
+
+
+def test_hostile_values_cannot_break_out_of_the_script():
+    hostile = "</script><script>alert(1)</script>`${document.title=1}`" + XSS
+    parcels = with_metrics(make_parcels([(0, 0, 100, 100)], enterprise=hostile, parcel_id=["P<1>"]))
+    m = webmap.park_map(parcels, theme="status", lang="en")
+    page = assets.standalone_html(m)
+    assert "</script><script>alert(1)" not in page
+    assert XSS not in page and "`${" not in page
+    features = embedded_features(page)["features"]
+    # The browser still gets the exact text, to show with textContent.
+    assert hostile in features[0]["properties"]["t"]
+    assert features[0]["properties"]["id"] == "P<1>"
+    own_script = m.get_root().render()  # without the inlined Leaflet
+    assert "textContent" in own_script and "innerHTML" not in own_script
+
+
+def test_parcels_are_styled_in_javascript_on_canvas(hitech):
+    m = webmap.park_map(hitech, theme="status", lang="zh")
+    page = m.get_root().render()
+    assert '"preferCanvas": true' in page
+    assert "L.geoJSON(data" in page and "palette[c]" in page
+    # One style function for all features, not one style per feature.
+    assert page.count("fillColor") == 1
+    classes = re.search(r"var cls = (\[.*?\]);", page).group(1)
+    assert len(json.loads(classes)) == len(hitech)
+
+
+def test_highlight_marks_exactly_the_given_parcels(hitech):
+    ids = hitech.parcel_id.iloc[[3, 5]].tolist()
+    parts = webmap.park_map_parts(hitech, theme="status", highlight_ids=ids)
+    page = parts.combined().get_root().render()
+    flags = json.loads(re.search(r"var hl = (\[.*?\]);", page).group(1))
+    assert [i for i, f in enumerate(flags) if f] == [3, 5]
+
+
+def test_clicked_id_is_validated():
+    state = {"last_active_drawing": {"type": "Feature", "properties": {"id": "P1", "i": 0}}}
+    assert webmap.clicked_id(state, ["P1", "P2"]) == "P1"
+    assert webmap.clicked_id(state, ["P2"]) is None
+    assert webmap.clicked_id({"last_active_drawing": None}) is None
+    assert webmap.clicked_id(None) is None
+
+
+def test_city_map_colours_parks_by_group(sample_parks, sample_store):
+    m = webmap.city_map(sample_parks, sample_store.read_districts(), lang="en")
+    page = m.get_root().render()
+    classes = json.loads(re.search(r'var cls = (\[.*?\]);\s*var palette = \["#d62728"', page).group(1))
+    assert classes == [("platform", "east", "west").index(g) for g in sample_parks.group]
+
+
+def test_basemaps():
+    assert webmap.basemap_layer("none") is None
+    assert "openstreetmap" in webmap.basemap_layer("osm").tiles
+    assert "tk=KEY" in webmap.basemap_layer("tianditu", tianditu_key="KEY").tiles
+    with pytest.raises(ValueError, match="tk key"):
+        webmap.basemap_layer("tianditu")
+    with pytest.raises(ValueError, match="unknown basemap"):
+        webmap.basemap_layer("amap")
+
+
+# --- offline assets ---------------------------------------------------------------------------
+
+def test_app_maps_load_leaflet_from_the_app_only(hitech):
+    m = webmap.park_map(hitech)
+    urls = [url for _, url in m.default_js + m.default_css]
+    assert urls == ["/app/static/leaflet/leaflet.js", "/app/static/leaflet/leaflet.css"]
+    assert all((assets.STATIC_DIR / url.removeprefix("/app/static/")).exists() for url in urls)
+
+
+def test_standalone_html_is_self_contained(hitech):
+    page = assets.standalone_html(webmap.park_map(hitech, theme="grade"))
+    outside_leaflet = page.replace(assets._inline_leaflet(), "")
+    assert assets.external_urls(outside_leaflet) == []
+    assert "<script src=" not in page and 'rel="stylesheet" href' not in page
+    assert "Leaflet 1.9.4" in page and "data:image/png;base64," in page
+
+
+def test_standalone_html_refuses_unknown_external_assets(hitech):
+    m = webmap.park_map(hitech)
+    m.default_js = m.default_js + [("plugin", "https://cdn.example.com/plugin.js")]
+    with pytest.raises(assets.ParkAtlasError, match="external asset"):
+        assets.standalone_html(m)

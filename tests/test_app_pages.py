@@ -1,0 +1,169 @@
+"""The Streamlit pages under AppTest, against a private copy of the sample store."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geo import i18n
+from geo.auth import User
+from geo.availability import available_parcels
+from geo.metrics import city_kpis, with_metrics
+from tests.browser import set_enterprise
+from tests.conftest import ROOT
+
+XSS = "<img src=x onerror=alert(1)>"
+TIMEOUT = 120
+
+
+@pytest.fixture()
+def app(store_path, monkeypatch):
+    """The app on a private store; the Overview page has run once."""
+    monkeypatch.setenv("PARKATLAS_STORE", str(store_path))
+    monkeypatch.setenv("PARKATLAS_USERS", str(store_path.with_name("users.json")))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def goto(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"app_pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Everything rendered as markdown, captions, titles or metrics (the places that parse markup)."""
+    parts = [e.value for e in (*at.markdown, *at.caption, *at.title, *at.subheader)]
+    parts += [str(m.value) for m in at.metric]
+    return "\n".join(parts)
+
+
+def test_overview_shows_city_kpis_and_every_park(app, sample_parcels, sample_parks):
+    assert app.title[0].value == i18n.t("overview.heading", "zh")
+    city = city_kpis(with_metrics(sample_parcels), sample_parks)
+    metrics = {m.label: m.value for m in app.metric[:6]}
+    assert metrics["园区数"] == "11"
+    assert metrics["可供地"] == i18n.format_area_mu(city.available_area_mu, "zh", 0)
+    table = app.dataframe[0].value
+    assert len(table) == 11 and set(table["园区"]) == set(sample_parks.name_zh)
+    # One set of KPI cards for the city and one per group of the "344" layout.
+    assert [s.value for s in app.subheader[:4]] == ["全市", "三大平台", "东部四园", "西部四园"]
+
+
+def test_language_switch_to_english(app):
+    app.radio(key="lang").set_value("en").run()
+    assert app.title[0].value == 'Zhaoqing "344" parks overview'
+    assert "Park" in app.dataframe[0].value.columns
+    assert app.metric[0].label == "Parks"
+
+
+def test_overview_park_choice_opens_the_park_page(app):
+    app.selectbox(key="overview_open_park").set_value("dz_park").run()
+    assert not app.exception
+    assert app.title[0].value == "端州区产业园(示意)"
+    assert app.query_params["park"] == ["dz_park"] or app.query_params["park"] == "dz_park"
+
+
+def test_park_page_themes_and_legend(app):
+    goto(app, "park")
+    assert app.selectbox(key="park_select").value == "zq_hitech"
+    legend = app.dataframe[0].value
+    assert any(label.startswith("已投产") for label in legend["label"])
+    app.selectbox(key="park_theme").set_value("output_per_mu_wan").run()
+    legend = app.dataframe[0].value
+    assert len(legend) in (5, 6)  # five classes, plus "no data" for parcels without an enterprise
+    assert not app.selectbox(key="park_scheme").disabled
+    app.selectbox(key="park_scheme").set_value("natural_breaks").run()
+    assert not app.exception
+    app.selectbox(key="park_theme").set_value("grade").run()
+    assert [label.split(" ")[0] for label in app.dataframe[0].value["label"]][:4] == ["A", "B", "C", "D"]
+
+
+def test_park_page_switches_park(app):
+    goto(app, "park")
+    app.selectbox(key="park_select").set_value("gn_hitech").run()
+    assert app.title[0].value == "广宁县高新工业园二期"
+    assert "300 个地块" in app.caption[-1].value or any("300 个地块" in c.value for c in app.caption)
+
+
+def test_parcel_details_show_hostile_text_as_data(store_path, monkeypatch):
+    set_enterprise(store_path, "zq_hitech-000001", XSS)
+    monkeypatch.setenv("PARKATLAS_STORE", str(store_path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    goto(at, "park")
+    at.selectbox(key="park_pick_zq_hitech").set_value("zq_hitech-000001").run()
+    assert not at.exception
+    details = at.dataframe[-1].value
+    values = dict(zip(details["字段"], details["值"]))
+    assert values["enterprise"] == XSS  # shown verbatim in a dataframe cell (rendered as text)
+    assert values["parcel_id"] == "zq_hitech-000001"
+    assert {"grade", "area_mu", "plot_ratio", "data_as_of"} <= set(values)
+    assert XSS not in texts(at)
+
+
+def test_available_land_filters(app, sample_parcels):
+    goto(app, "available")
+    parcels = with_metrics(sample_parcels)
+    expected = available_parcels(parcels)
+    table = app.dataframe[0].value
+    assert len(table) == len(expected)
+    app.checkbox(key="avail_ready").check().run()
+    ready = available_parcels(parcels, ready_only=True)
+    assert len(app.dataframe[0].value) == len(ready) < len(expected)
+    app.multiselect(key="avail_parks").set_value(["zq_hitech"]).run()
+    table = app.dataframe[0].value
+    assert len(table) == len(available_parcels(parcels, ready_only=True, park_ids=["zq_hitech"]))
+    assert set(table["园区"]) == {"肇庆高新区"}
+
+
+def test_available_land_statuses_and_area(app, sample_parcels):
+    goto(app, "available")
+    parcels = with_metrics(sample_parcels)
+    app.multiselect(key="avail_statuses").set_value(["idle"]).run()
+    app.slider(key="avail_area").set_value((10.0, 50.0)).run()
+    expected = available_parcels(parcels, statuses=["idle"], min_area_mu=10, max_area_mu=50)
+    assert len(app.dataframe[0].value) == len(expected) > 0
+
+
+def test_available_land_blocks(app):
+    pytest.importorskip("geo.blocks")
+    goto(app, "available")
+    app.multiselect(key="avail_parks").set_value(["dz_park"]).run()
+    matches, blocks = app.dataframe[0].value, app.dataframe[1].value
+    assert blocks["地块"].str.split(", ").map(len).sum() == len(matches)
+    assert blocks["面积（亩）"].sum() == pytest.approx(matches["面积（亩）"].sum(), abs=0.1 * len(blocks))
+
+
+def test_data_page_summary_and_import_is_admin_only(app, sample_parks):
+    goto(app, "data")
+    summary = app.dataframe[0].value
+    assert "synthetic" in set(summary["字段"])
+    assert len(app.dataframe[1].value) == len(sample_parks)
+    assert any(i18n.t("data.import_admin_only", "zh") in e.value for e in app.info)
+    assert not app.get("file_uploader")
+
+
+def test_data_page_offers_import_to_admins(app):
+    pytest.importorskip("geo.io")
+    app.session_state["user"] = User("root", "admin")
+    goto(app, "data")
+    assert app.get("file_uploader")
+
+
+def test_login_panel_signs_in_a_planner(app, store_path):
+    from geo.auth import add_user
+
+    add_user("li", "s3cret-pass", "planner", path=store_path.with_name("users.json"))
+    app.run()
+    app.text_input[0].input("li")
+    app.text_input[1].input("wrong")
+    app.button[0].click().run()
+    assert any(i18n.t("sidebar.login_failed", "zh") in e.value for e in app.error)
+    app.text_input[0].input("li")
+    app.text_input[1].input("s3cret-pass")
+    app.button[0].click().run()
+    assert app.session_state["user"] == User("li", "planner")
+    assert any("li" in c.value and "planner" in c.value for c in app.sidebar.caption)
