@@ -89,3 +89,10 @@ def test_concurrent_first_use_seeds_an_empty_database_once(postgis_server_url):
 
 def test_password_is_not_shown_in_the_location():
     assert postgis_module._redact("postgresql://u:secret@db.example:5432/x") == "postgresql://u:***@db.example:5432/x"
+
+
+def test_unreachable_server_is_a_one_line_error():
+    from geo.errors import ParkAtlasError
+
+    with pytest.raises(ParkAtlasError, match="cannot connect to postgresql://nobody:\\*\\*\\*@127.0.0.1:1/x"):
+        open_store("postgresql://nobody:secret@127.0.0.1:1/x")
