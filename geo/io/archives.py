@@ -114,6 +114,7 @@ def shapefile_bundle(members: dict[str, bytes], prefer: str | None = None) -> tu
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
         for ext, content in parts.items():
-            out.writestr("upload" + ext, content)
+            if ext != ".cpg":  # decoding is decided in geo.io.encoding, not by GDAL
+                out.writestr("upload" + ext, content)
     cpg = parts[".cpg"].decode("ascii", "replace").strip() if ".cpg" in parts else None
     return buffer.getvalue(), {"shapefile": posixpath.basename(shps[0]), "cpg": cpg, "prj": ".prj" in parts}

@@ -24,8 +24,8 @@ from geo.units import M2_PER_MU
 PARCEL_ALIASES: dict[str, list[str]] = {
     "parcel_id": ["地块编号", "宗地号", "宗地编号", "宗地代码", "地块号", "地块代码", "地块id", "parcelid", "parcelno",
                   "parcel", "dkbh", "zdh", "id"],
-    "park_id": ["园区编号", "园区代码", "园区id", "parkid"],
-    "land_use_code": ["用地性质", "用地代码", "用地分类", "用地分类代码", "地类编码", "用途代码", "landuse", "landusecode",
+    "park_id": ["园区编号", "园区代码", "园区id", "园区", "parkid"],
+    "land_use_code": ["用地性质", "用途", "用地代码", "用地分类", "用地分类代码", "地类编码", "用途代码", "landuse", "landusecode",
                       "dlbm", "ydxz"],
     "status": ["状态", "土地状态", "用地状态", "地块状态", "status"],
     "enterprise": ["企业名称", "企业", "用地单位", "单位名称", "使用权人", "权利人", "enterprise", "company"],
@@ -203,10 +203,14 @@ def _booleans(series: pd.Series) -> pd.Series:
 
 
 def _dates(series: pd.Series) -> pd.Series:
+    """ISO dates; other spellings (2023年5月1日, 2023/5/1, 2023.5.1) are rewritten first."""
     text = series.astype("string").str.strip()
-    text = text.str.replace(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?", r"\1-\2-\3", regex=True)
-    text = text.str.replace(r"^(\d{4})[./](\d{1,2})[./](\d{1,2})", r"\1-\2-\3", regex=True)
-    parsed = pd.to_datetime(text.str.slice(0, 10), errors="coerce", format="%Y-%m-%d")
+    parsed = pd.to_datetime(text, errors="coerce", format="%Y-%m-%d")
+    other = parsed.isna() & text.notna()
+    if other.any():
+        fixed = text[other].str.replace(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?", r"\1-\2-\3", regex=True)
+        fixed = fixed.str.replace(r"^(\d{4})[./](\d{1,2})[./](\d{1,2})", r"\1-\2-\3", regex=True)
+        parsed[other] = pd.to_datetime(fixed.str.slice(0, 10), errors="coerce", format="%Y-%m-%d")
     return parsed.dt.strftime("%Y-%m-%d").astype("string")
 
 
@@ -289,13 +293,15 @@ def _recode_parcels(out: pd.DataFrame, info: dict, standards) -> pd.DataFrame:
         info["recoded"]["land_use_code"] = int(changed.sum())
         out["land_use_code"] = land.mask(changed, recoded).astype("string")
     status = out["status"]
-    labels = {**dict(zip(standards.statuses.label_zh, standards.statuses.code)),
-              **{str(k).lower(): v for k, v in zip(standards.statuses.label_en, standards.statuses.code)}}
-    mapped = status.str.strip().map(lambda s: labels.get(s, labels.get(str(s).lower())) if pd.notna(s) else None)
-    changed = mapped.notna() & ~status.isin(standards.statuses.code)
-    if changed.any():
-        info["recoded"]["status"] = int(changed.sum())
-        out["status"] = status.mask(changed, mapped).astype("string")
+    labels = {**{str(k).lower(): v for k, v in zip(standards.statuses.label_en, standards.statuses.code)},
+              **dict(zip(standards.statuses.label_zh, standards.statuses.code))}
+    unknown = status.notna() & ~status.isin(standards.statuses.code)
+    if unknown.any():
+        mapped = status[unknown].str.strip().str.lower().map(labels)
+        found = mapped.notna()
+        if found.any():
+            info["recoded"]["status"] = int(found.sum())
+            out.loc[mapped.index[found], "status"] = mapped[found]
     return out
 
 

@@ -92,7 +92,8 @@ def _bounds(geoms) -> np.ndarray:
     b = shapely.bounds(geoms)
     b = b[~np.isnan(b).any(axis=1)]
     if not len(b):
-        raise ParkAtlasError("the file has no coordinates (all geometries are empty)")
+        raise ParkAtlasError("the file has no readable coordinates (every geometry is empty or unreadable; "
+                             "is the file truncated?)")
     return b
 
 
@@ -122,11 +123,12 @@ def guess_crs(geoms, region: Region) -> tuple[object, CrsDecision]:
     minx, miny, maxx, maxy = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
     cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
     decision = CrsDecision(method="guessed")
-    if -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90:
+    if max(abs(minx), abs(maxx), abs(miny), abs(maxy)) <= 180 and min(max(abs(minx), abs(maxx)),
+                                                                      max(abs(miny), abs(maxy))) <= 90:
         decision.crs = CGCS2000
-        decision.reasons.append(f"coordinates are within ±180/±90 (x {minx:.4f}…{maxx:.4f}, "
-                                f"y {miny:.4f}…{maxy:.4f}): lon/lat degrees, taken as CGCS2000 EPSG:4490")
-        return geoms, decision
+        decision.reasons.append(f"coordinates are degrees (x {minx:.4f}…{maxx:.4f}, y {miny:.4f}…{maxy:.4f}): "
+                                f"lon/lat, taken as CGCS2000 EPSG:4490")
+        return _swap_if_latlon(geoms, decision, region), decision
     if 10_000_000 <= minx and maxx < 100_000_000:
         zone = int(np.median(cx) // 1_000_000)
         try:
@@ -170,6 +172,10 @@ def resolve_crs(geoms, *, declared: str | None, file_crs: str | None, needs_decl
         decision = CrsDecision(declared, "declared", reasons=[f"declared by the user: {declared}"])
         if file_crs:
             decision.reasons.append("the file's own CRS was overridden")
+    elif file_crs and _beyond_degrees(geoms) and CRS.from_user_input(file_crs).is_geographic:
+        geoms, decision = guess_crs(geoms, region)
+        decision.reasons.insert(0, "the file declares lon/lat, but its coordinates do not fit (beyond ±180/±90): CRS guessed instead")
+        return geoms, decision
     elif file_crs:
         try:
             crs = CRS.from_user_input(file_crs)
@@ -187,6 +193,11 @@ def resolve_crs(geoms, *, declared: str | None, file_crs: str | None, needs_decl
     if CRS.from_user_input(decision.crs).is_geographic:
         geoms = _swap_if_latlon(geoms, decision, region)
     return geoms, decision
+
+
+def _beyond_degrees(geoms) -> bool:
+    b = _bounds(geoms)
+    return bool((np.abs(b[:, [0, 2]]) > 180).any() or (np.abs(b[:, [1, 3]]) > 90).any())
 
 
 def _swap_if_latlon(geoms, decision: CrsDecision, region: Region):

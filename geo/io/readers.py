@@ -32,19 +32,20 @@ def read_upload_bytes(data: bytes, request: dict):
     return _read_gdal(data, request)
 
 
-def _choose_layers(layers, fmt: str, hint: str | None) -> list[str]:
+def _choose_layers(layers, fmt: str, hint: str | None) -> list[int]:
+    """Indexes of the layers to read (indexes: each bytes read gets a new in-memory name)."""
     names = [str(name) for name, _ in layers]
     if not names:
         raise ReadError("the file holds no layers")
     if fmt in _FIXED_LAYERS and _FIXED_LAYERS[fmt] in names:
-        return [_FIXED_LAYERS[fmt]]
+        return [names.index(_FIXED_LAYERS[fmt])]
     if hint:
-        named = [n for n in names if n.lower() == hint.lower()]
+        named = [i for i, n in enumerate(names) if n.lower() == hint.lower()]
         if named:
-            return named
+            return named[:1]
     if len(names) == 1:
-        return names
-    polygonal = [str(n) for n, kind in layers if any(str(kind).startswith(t) for t in _POLYGONAL_TYPES)]
+        return [0]
+    polygonal = [i for i, (_, kind) in enumerate(layers) if any(str(kind).startswith(t) for t in _POLYGONAL_TYPES)]
     if not polygonal:
         raise ReadError(f"no polygon layer among: {', '.join(names)}")
     return polygonal
@@ -58,8 +59,9 @@ def _read_gdal(data: bytes, request: dict):
     try:
         layers = pyogrio.list_layers(data)
         chosen = _choose_layers(layers, fmt, request.get("layer_hint"))
+        names = [str(layers[i][0]) for i in chosen]
         tables, crs_texts, driver = [], set(), None
-        for layer in chosen:
+        for layer, name in zip(chosen, names):
             driver = pyogrio.read_info(data, layer=layer).get("driver")
             if driver not in allowed:
                 raise ReadError(f"the file opened with GDAL driver {driver}, which is not allowed for "
@@ -67,13 +69,13 @@ def _read_gdal(data: bytes, request: dict):
             meta, table = pyogrio.read_arrow(data, layer=layer, encoding=request.get("gdal_encoding"))
             geometry_name = meta.get("geometry_name") or "wkb_geometry"
             if geometry_name not in table.column_names:
-                raise ReadError(f"layer {layer} has no geometry")
+                raise ReadError(f"layer {name} has no geometry")
             column = table.column(geometry_name)
             wkb = pa.chunked_array([getattr(c, "storage", c) for c in column.chunks], type=pa.binary())
             table = table.drop_columns([c for c in (geometry_name, "geometry") if c in table.column_names])
             table = table.append_column("geometry", wkb)
             if len(chosen) > 1:
-                table = table.append_column("source_layer", pa.array([layer] * table.num_rows, pa.string()))
+                table = table.append_column("source_layer", pa.array([name] * table.num_rows, pa.string()))
             tables.append(table)
             crs_texts.add(meta.get("crs"))
     except ReadError:
@@ -81,9 +83,11 @@ def _read_gdal(data: bytes, request: dict):
     except Exception as exc:  # GDAL's own errors: keep the message, not the file
         raise ReadError(_gdal_message(exc)) from None
     if len(crs_texts) > 1:
-        raise ReadError(f"layers {', '.join(chosen)} have different CRSs; import them one at a time")
+        raise ReadError(f"layers {', '.join(names)} have different CRSs; import them one at a time")
     table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
-    return table, {"driver": driver, "layers_read": chosen,
+    if fmt not in ("gpkg", "osm", "dxf") and len(layers) == 1:
+        names = []  # an in-memory file name, not a layer the user named
+    return table, {"driver": driver, "layers_read": names,
                    "layers_available": [str(n) for n, _ in layers], "crs": crs_texts.pop()}
 
 
@@ -93,6 +97,7 @@ def _gdal_message(exc: Exception) -> str:
 
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     text = re.sub(r"/vsi\w+/+\S*", "the upload", text)
+    text = re.sub(r"\S+\.(cpp|c|h):?,? *\d*:? *", "", text)  # GDAL source locations
     text = text.split("; It might help")[0]
     return text[:160]
 
@@ -115,8 +120,8 @@ def _read_geoparquet(data: bytes):
         raise ReadError("only WKB-encoded GeoParquet geometry is supported; re-export with WKB encoding")
     crs = column_meta.get("crs", "OGC:CRS84")  # GeoParquet: absent means OGC:CRS84
     wkb = table.column(primary).cast(pa.binary())
-    others = [c for c, m in geo.get("columns", {}).items() if c in table.column_names]
-    table = table.drop_columns(others + (["geometry"] if "geometry" in table.column_names else []))
+    others = {c for c in geo.get("columns", {}) if c in table.column_names}
+    table = table.drop_columns(sorted(others | ({"geometry"} & set(table.column_names))))
     table = table.append_column("geometry", wkb)
     return table, {"driver": "GeoParquet (pyarrow)", "layers_read": [],
                    "crs": crs if crs is None or isinstance(crs, str) else json.dumps(crs)}

@@ -97,8 +97,9 @@ def parse_in_sandbox(data: bytes, fmt: Format, *, limits: Limits, encoding: str 
             table = pa.ipc.open_file(source).read_all()
         geometry = None
         if "geometry" in table.column_names:
-            geometry = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False),
-                                        on_invalid="ignore")
+            wkb = table.column("geometry").to_numpy(zero_copy_only=False)
+            geometry = shapely.from_wkb(wkb, on_invalid="fix")  # unfixable → None, reported as empty
+            meta["unreadable_geometries"] = int((shapely.is_missing(geometry) & (wkb != None)).sum())  # noqa: E711
             table = table.drop_columns(["geometry"])
         frame = table.to_pandas() if table.num_columns else \
             pd.DataFrame(index=pd.RangeIndex(table.num_rows))
@@ -143,6 +144,12 @@ def worker_main(workdir: str) -> None:
         table, meta = read_upload_bytes(data, request)
     except ReadError as exc:
         (directory / "error.json").write_text(json.dumps({"message": str(exc)}))
+        return
+    except MemoryError:
+        raise
+    except Exception as exc:  # a reader bug or a library error on a corrupt file: say which, briefly
+        first_line = (str(exc).splitlines() or [""])[0][:120]
+        (directory / "error.json").write_text(json.dumps({"message": f"{type(exc).__name__}: {first_line}"}))
         return
     with pa.OSFile(str(directory / "table.arrow"), "wb") as sink:
         with pa.ipc.new_file(sink, table.schema) as writer:

@@ -58,7 +58,7 @@ def _parse(data: bytes, filename: str, layer: str, user_encoding: str | None, li
         archives.inspect_zip(data, filename, limits, max_members=1000)
     is_shapefile = fmt.key == "shapefile"
     parsed = parse_in_sandbox(data, fmt, limits=limits, encoding=user_encoding, layer_hint=layer,
-                              gdal_encoding="latin-1" if is_shapefile else None,
+                              gdal_encoding="latin1" if is_shapefile else None,
                               display_name=os.path.basename(filename))
     parsed.meta.update(extra)
     if is_shapefile:
@@ -224,7 +224,7 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
         "file": os.path.basename(filename), "format": fmt.key, "driver": parsed.meta.get("driver"),
         "layer": layer, "layers_read": parsed.meta.get("layers_read", []),
         "features_read": int(len(geoms)), "features_accepted": int(len(features)) if not blocking else 0,
-        "features_rejected": int(rejected),
+        "features_rejected": int(rejected), "unreadable_geometries": parsed.meta.get("unreadable_geometries", 0),
         "crs": {"source": decision.crs, "method": decision.method, "swapped_axes": decision.swapped_axes,
                 "reasons": decision.reasons, "stored": CGCS2000},
         "datum": datum_info, "encoding": parsed.meta.get("encoding"), "region": region_info,
