@@ -1,0 +1,547 @@
+"""The benchmark cases of issue 8, each against a baseline measured in the same run on the same data.
+
+Every case imports what it measures inside the function, so a module that has not landed (or a
+missing tool) turns into ``skipped: <module> not available`` for that case only.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench import data
+from bench.harness import Context, Row, Skip, Target, case, median_seconds, require
+
+REPO = Path(__file__).resolve().parent.parent
+STATIC = REPO / "static"
+#: The project used for matching: a battery plant of 100–150 亩 (as in the matching docs' example).
+BENCH_PROJECT = {"name": "储能电池项目", "investor": "基准测试", "industry_code": "38", "chain": "energy_storage",
+                 "land_mu_min": 100, "land_mu_max": 150, "investment_wan": 60000, "output_wan": 90000,
+                 "tax_wan": 3000, "jobs": 600, "plot_ratio": 1.1, "building_coefficient": 0.42,
+                 "admin_share": 0.05, "needs": {"power_kva": 8000, "water_t_per_day": 300, "gas": True,
+                                                "highway_km": 5}}
+DRAW_TIMEOUT_S = 240.0
+
+
+def _city_size(ctx: Context) -> int:
+    return ctx.size
+
+
+def _baseline_repeats(ctx: Context) -> int:
+    """Slow baselines (tens of seconds per draw) run once in --quick mode."""
+    return 1 if ctx.quick else ctx.repeats
+
+
+# --------------------------------------------------------------------------- browser draw time
+
+@contextmanager
+def _map_site(ctx: Context):
+    """A temporary folder served on loopback, with the vendored Leaflet under ``/static``."""
+    browser_mod = require("bench.browser")
+    require("playwright.sync_api")
+    if not Path(browser_mod.CHROMIUM).exists():
+        raise Skip(f"{browser_mod.CHROMIUM} not available")
+    ctx.cache_dir.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="maps-", dir=ctx.cache_dir))
+    try:
+        (root / "static").symlink_to(STATIC, target_is_directory=True)
+        with browser_mod.serve_directory(root) as base, browser_mod.chromium() as browser:
+            yield root, base, browser
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _offline(m):
+    """Point a folium/leafmap map at the app's Leaflet copy only (no CDN), like ParkAtlas maps."""
+    from layers.assets import use_app_assets
+
+    return use_app_assets(m, "/static")
+
+
+def _status_colors():
+    from geo.standards import load_standards
+
+    table = load_standards().statuses
+    return dict(zip(table.code, table.color))
+
+
+def _folium_geojson(parcels):
+    """Plain folium: ``GeoJson`` with a ``style_function`` and a tooltip (what most apps write)."""
+    import folium
+
+    colors = _status_colors()
+    frame = parcels[["parcel_id", "status", "geometry"]].to_crs(4326)
+    minx, miny, maxx, maxy = frame.total_bounds
+    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=12, tiles=None)
+    folium.GeoJson(frame, style_function=lambda f: {
+        "fillColor": colors.get(f["properties"]["status"], "#cccccc"), "color": "#555555",
+        "weight": 0.6, "fillOpacity": 0.75}, tooltip=folium.GeoJsonTooltip(["parcel_id", "status"])).add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return _offline(m)
+
+
+def _leafmap_add_gdf(parcels):
+    """leafmap (folium backend): ``Map().add_gdf`` with its controls and basemap off (offline)."""
+    leafmap = require("leafmap.foliumap")
+    m = leafmap.Map(draw_control=False, measure_control=False, fullscreen_control=False,
+                    attribution_control=False, search_control=False, scale_control=False,
+                    layers_control=False, toolbar_control=False, locate_control=False,
+                    minimap_control=False, basemap=None, tiles=None)
+    m.add_gdf(parcels[["parcel_id", "status", "geometry"]], layer_name="parcels", zoom_to_layer=True)
+    return _offline(m)
+
+
+def _build_page(root: Path, name: str, build) -> tuple[float, float, str]:
+    """Build a map and write its HTML; returns (build seconds incl. render, MB, file name)."""
+    start = time.perf_counter()
+    m = build()
+    html = m.get_root().render()
+    seconds = time.perf_counter() - start
+    (root / f"{name}.html").write_text(html, encoding="utf-8")
+    return seconds, len(html.encode()) / 1e6, f"{name}.html"
+
+
+def _draw(ctx: Context, browser, base: str, page: str, repeats: int, ready_js: str | None = None):
+    """Median draw seconds of ``page``, or (None, note) when it times out or fails."""
+    from bench.browser import draw_time_s
+
+    times, blocked = [], set()
+    for i in range(repeats):
+        try:
+            got = draw_time_s(browser, f"{base}/{page}", timeout_s=DRAW_TIMEOUT_S, ready_js=ready_js)
+        except Exception as exc:  # a baseline that never finishes is a result, not a crash
+            ctx.log(f"{page}: {type(exc).__name__}")
+            return None, f"{page} did not finish within {DRAW_TIMEOUT_S:g} s"
+        times.append(got["seconds"])
+        blocked.update(got["blocked"])
+        ctx.log(f"{page} run {i + 1}: {got['seconds']:.2f} s")
+    note = f"{page} tried {len(blocked)} network URLs (blocked)" if blocked else ""
+    return sorted(times)[len(times) // 2], note
+
+
+def _compare_draws(ctx: Context, name: str, parcels, ours: dict, target: Target, ready_js: str):
+    """Rows for ParkAtlas map(s) ``ours`` (name → builder) against leafmap and folium on ``parcels``."""
+    rows = []
+    with _map_site(ctx) as (root, base, browser):
+        built = {}
+        for label, builder in {**ours, "leafmap_add_gdf": lambda: _leafmap_add_gdf(parcels),
+                               "folium_geojson": lambda: _folium_geojson(parcels)}.items():
+            ctx.log(f"building {label} ({len(parcels)} parcels)")
+            built[label] = _build_page(root, label, builder)
+        draws = {}
+        for label, (_, _, page) in built.items():
+            repeats = ctx.repeats if label in ours else _baseline_repeats(ctx)
+            draws[label] = _draw(ctx, browser, base, page, repeats, ready_js if label in ours else None)
+    lm_draw, lm_note = draws["leafmap_add_gdf"]
+    fo_draw, fo_note = draws["folium_geojson"]
+    lm_bound = lm_draw if lm_draw is not None else DRAW_TIMEOUT_S  # a lower bound when it timed out
+    fo_bound = fo_draw if fo_draw is not None else DRAW_TIMEOUT_S
+    for i, label in enumerate(ours):
+        value, note = draws[label]
+        rows.append(Row.measured(name, f"{label}_draw_s", value, "s", baseline="leafmap add_gdf",
+                                 baseline_value=lm_bound, target=target if i == 0 else None,
+                                 note="; ".join(n for n in (note, lm_note) if n)))
+        rows.append(Row.measured(name, f"{label}_draw_s", value, "s", baseline="folium GeoJson style_function",
+                                 baseline_value=fo_bound, note=fo_note))
+        rows.append(Row.measured(name, f"{label}_build_s", built[label][0], "s", baseline="leafmap add_gdf",
+                                 baseline_value=built["leafmap_add_gdf"][0], note="map object + HTML render"))
+        rows.append(Row.measured(name, f"{label}_html_mb", built[label][1], "MB", baseline="leafmap add_gdf",
+                                 baseline_value=built["leafmap_add_gdf"][1]))
+    return rows
+
+
+@case("draw_park")
+def draw_park(ctx: Context) -> list[Row]:
+    """Browser draw time of the largest park of the shipped sample: ParkAtlas vs leafmap vs folium."""
+    webmap = require("layers.webmap")
+    from geo.metrics import with_metrics
+    from geo.store.gpkg import GpkgStore
+    from geo.sample import SAMPLE_GPKG
+
+    parcels = GpkgStore(SAMPLE_GPKG).read_parcels()
+    if ctx.size < len(parcels):
+        parcels = parcels.iloc[: ctx.size]
+    park = data.largest_park(parcels)
+    frame = with_metrics(parcels).loc[lambda f: f.park_id == park].reset_index(drop=True)
+    ctx.log(f"largest park {park}: {len(frame)} parcels")
+    ours = {"parkatlas_park_map": lambda: webmap.park_map(frame, theme="status", asset_url="/static")}
+    ready = "() => !!document.querySelector('.leaflet-overlay-pane canvas, .leaflet-overlay-pane svg')"
+    return _compare_draws(ctx, "draw_park", frame, ours, Target(2.0, unit="s"), ready)
+
+
+@case("draw_city")
+def draw_city(ctx: Context) -> list[Row]:
+    """Browser draw time of the whole city layer (100k parcels): canvas/binary layer vs GeoJSON maps."""
+    tiles = require("layers.tiles")
+    webmap = require("layers.webmap")
+    from geo.metrics import with_metrics
+
+    _, parcels = data.parcels(ctx.cache_dir, _city_size(ctx))
+    frame = with_metrics(parcels)
+    ours = {
+        "parkatlas_city_layer": lambda: tiles.city_parcels_map(frame, theme="status", asset_url="/static"),
+        # The park-map layer (GeoJSON styled in JS on canvas) on the whole city: the design not chosen.
+        "geojson_canvas_layer": lambda: webmap.park_map(frame, theme="status", asset_url="/static"),
+    }
+    ready = "() => !!document.querySelector('.leaflet-overlay-pane canvas, .leaflet-overlay-pane svg')"
+    return _compare_draws(ctx, "draw_city", frame, ours, Target(3.0, 0.1, unit="s"), ready)
+
+
+# --------------------------------------------------------------------------- Streamlit
+
+class _App:
+    """``streamlit run app.py`` on a free loopback port against ``store`` (as scripts/run-app.sh)."""
+
+    def __init__(self, store: Path, log: Path):
+        import socket
+        import subprocess
+        import sys
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = open(log, "w")
+        streamlit = Path(sys.executable).with_name("streamlit")
+        self.process = subprocess.Popen(
+            [str(streamlit), "run", "app.py", "--server.headless", "true", "--server.port", str(self.port),
+             "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false"],
+            cwd=REPO, env=dict(os.environ, PARKATLAS_STORE=str(store)), stdout=self._log,
+            stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        import urllib.request
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"app exited; see {log}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("app did not start within 90 s")
+
+    def rss_mb(self) -> float:
+        import psutil
+
+        proc = psutil.Process(self.process.pid)
+        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except Exception:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+def _store_copy(ctx: Context, n: int | None) -> Path:
+    """A private copy of the sample store (n=None) or of a cached n-parcel store."""
+    if n is None:
+        from geo.sample import SAMPLE_GPKG as source
+    else:
+        source = data.store(ctx.cache_dir, n)
+    target = Path(tempfile.mkdtemp(prefix="store-", dir=ctx.cache_dir)) / "parkatlas.gpkg"
+    shutil.copy(source, target)
+    return target
+
+
+# True once a Leaflet map in this frame holds at least `n` layers (features) — the parcels are in.
+_FRAME_HAS_FEATURES_JS = """n => {
+    var key = Object.keys(window).find(k => k.startsWith("map_") && window.L && window[k] instanceof L.Map);
+    return !!key && Object.keys(window[key]._layers).length >= n && !window[key]._animatingZoom;
+}"""
+_PAINTED_JS = """() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"""
+
+
+def _open_park_page(browser, url: str, n_features: int, timeout_s: float = 120.0):
+    """Open the Park page in a fresh page; returns (seconds until its parcels are painted, page)."""
+    from bench.browser import new_page
+
+    page = new_page(browser, 1400, 1000)
+    start = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    deadline = start + timeout_s
+    while time.perf_counter() < deadline:
+        for frame in page.frames:
+            try:
+                if frame.evaluate(_FRAME_HAS_FEATURES_JS, n_features):
+                    frame.evaluate(_PAINTED_JS)
+                    return time.perf_counter() - start, page
+            except Exception:  # frames come and go while Streamlit renders
+                continue
+        time.sleep(0.05)
+    return None, page
+
+
+@case("streamlit_park")
+def streamlit_park(ctx: Context) -> list[Row]:
+    """Navigation to the Park page until its parcels are drawn (real server, real browser)."""
+    require("app_pages.park")
+    require("playwright.sync_api")
+    from geo.store.gpkg import GpkgStore
+
+    from bench.browser import chromium
+
+    store = _store_copy(ctx, None)
+    parcels = GpkgStore(store).read_parcels()
+    park = data.largest_park(parcels)
+    n = int((parcels.park_id == park).sum())
+    app = _App(store, store.parent / "streamlit.log")
+    try:
+        with chromium() as browser:
+            times = []
+            for i in range(ctx.repeats + 1):  # the first visit fills the server's caches
+                seconds, page = _open_park_page(browser, f"{app.url}/park?park={park}", n)
+                page.context.close()
+                ctx.log(f"park page visit {i + 1}: {seconds}")
+                if seconds is None:
+                    return [Row.measured("streamlit_park", "park_page_s", None, "s", target=Target(2.0, unit="s"),
+                                         note="parcels not drawn within 120 s")]
+                times.append(seconds)
+    finally:
+        app.stop()
+    warm = sorted(times[1:])[len(times[1:]) // 2]
+    return [Row.measured("streamlit_park", "park_page_s", warm, "s", baseline="first visit (cold caches)",
+                         baseline_value=times[0], target=Target(2.0, unit="s"),
+                         note=f"largest park {park}, {n} parcels; navigation start → parcels painted")]
+
+
+@case("streamlit_rerun")
+def streamlit_rerun(ctx: Context) -> list[Row]:
+    """Server time of a Park-page rerun after a filter (theme) change, with Streamlit's AppTest."""
+    require("app_pages.park")
+    from streamlit.testing.v1 import AppTest
+
+    store = _store_copy(ctx, None)
+    old = os.environ.get("PARKATLAS_STORE")
+    os.environ["PARKATLAS_STORE"] = str(store)
+    try:
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+        at.run()
+        at.switch_page("app_pages/park.py").run()
+        if at.exception:
+            raise RuntimeError(f"Park page failed: {at.exception[0].message[:150]}")
+        themes = ["land_use", "status"]
+        for theme in themes:  # warm the per-theme caches, as a user does by looking once
+            at.selectbox(key="park_theme").set_value(theme).run()
+        times = []
+        for i in range(max(ctx.repeats, 3) * 2):
+            widget = at.selectbox(key="park_theme").set_value(themes[i % 2])
+            start = time.perf_counter()
+            widget.run()
+            times.append(time.perf_counter() - start)
+        cold_widget = at.selectbox(key="park_theme").set_value("output_per_mu_wan")
+        start = time.perf_counter()
+        cold_widget.run()
+        cold = time.perf_counter() - start
+    finally:
+        if old is None:
+            os.environ.pop("PARKATLAS_STORE", None)
+        else:
+            os.environ["PARKATLAS_STORE"] = old
+    median = sorted(times)[len(times) // 2]
+    return [Row.measured("streamlit_rerun", "rerun_after_filter_s", median, "s",
+                         baseline="first use of a theme (uncached)", baseline_value=cold,
+                         target=Target(0.3, unit="s"), note="AppTest, Park page, largest park of the sample")]
+
+
+@case("server_memory")
+def server_memory(ctx: Context) -> list[Row]:
+    """RSS of the Streamlit server with a 100k-parcel store, 1 session vs 20 (Playwright pages)."""
+    require("app_pages.park")
+    require("psutil")
+    require("playwright.sync_api")
+    from bench.browser import chromium
+
+    n = _city_size(ctx)
+    store = _store_copy(ctx, n)
+    parks = data.parcels(ctx.cache_dir, n)[0].park_id.tolist()
+    app = _App(store, store.parent / "streamlit.log")
+    pages = []
+    try:
+        idle = app.rss_mb()
+        with chromium() as browser:
+            for i in range(20):
+                park = parks[i % len(parks)]
+                seconds, page = _open_park_page(browser, f"{app.url}/park?park={park}", 1, timeout_s=180)
+                pages.append(page)
+                ctx.log(f"session {i + 1} ({park}): {seconds}")
+                if i == 0:
+                    one = app.rss_mb()
+            time.sleep(2)
+            twenty = app.rss_mb()
+            for page in pages:
+                page.context.close()
+    finally:
+        app.stop()
+    return [
+        Row.measured("server_memory", "rss_1_session_mb", one, "MiB", baseline="server idle", baseline_value=idle,
+                     note=f"{n} parcels in the store"),
+        Row.measured("server_memory", "rss_20_sessions_mb", twenty, "MiB", baseline="1 session", baseline_value=one,
+                     target=Target(1024, unit="MiB"), note=f"{n} parcels; 20 Park pages over {len(parks)} parks"),
+    ]
+
+
+# --------------------------------------------------------------------------- core operations
+
+@case("import")
+def import_case(ctx: Context) -> list[Row]:
+    """Import of 100k parcels with full validation (geo.io.read_upload) vs a bare geopandas.read_file."""
+    require("geo.io.upload")
+    import geopandas as gpd
+
+    import geo.io
+
+    n = _city_size(ctx)
+    path = ctx.cache_dir / f"import_{n}_{data.BENCH_SEED}.gpkg"
+    if not path.exists():
+        _, parcels = data.parcels(ctx.cache_dir, n)
+        parcels.to_file(path, layer="parcels", driver="GPKG")
+    payload = path.read_bytes()
+    bare, _ = median_seconds(lambda: gpd.read_file(path, layer="parcels"), ctx.repeats)
+    full, result = median_seconds(lambda: geo.io.read_upload(payload, path.name), ctx.repeats)
+    return [Row.measured("import", "import_validated_s", full, "s", baseline="geopandas.read_file",
+                         baseline_value=bare, target=Target(ratio_at_most=3.0),
+                         note=f"{n} parcels, GeoPackage {len(payload) / 1e6:.0f} MB; {len(result.frame)} accepted")]
+
+
+def _match_sizes(ctx: Context) -> list[int]:
+    sizes = [10_000, 100_000] if ctx.quick else [10_000, 100_000, 1_000_000]
+    return [s for s in sizes if s <= ctx.size] or [ctx.size]
+
+
+@case("matching")
+def matching(ctx: Context) -> list[Row]:
+    """Matching (single parcels) and with block assembly at 10k, 100k (and 1M without --quick)."""
+    matching_mod = require("geo.matching")
+    blocks_mod = require("geo.blocks")
+    from geo.availability import available_parcels
+    from geo.metrics import with_metrics
+    from geo.project import load_project
+
+    project = load_project(BENCH_PROJECT)
+    rows = []
+    for n in _match_sizes(ctx):
+        parks, parcels = data.parcels(ctx.cache_dir, n)
+        frame = with_metrics(parcels)  # the app and CLI match on parcels with metrics
+        ctx.log(f"{n} parcels")
+        single, res = median_seconds(lambda: matching_mod.match(frame, parks, project, with_blocks=False), ctx.repeats)
+        blocks, res_b = median_seconds(lambda: matching_mod.match(frame, parks, project, with_blocks=True), ctx.repeats)
+        available = available_parcels(frame)
+        assembly, found = median_seconds(lambda: blocks_mod.adjacent_blocks(available), ctx.repeats)
+        at_100k = n == 100_000
+        rows += [
+            Row.measured("matching", f"match_{n}_s", single, "s", target=Target(0.1, unit="s") if at_100k else None,
+                         note=f"{len(res.candidates)} candidates"),
+            Row.measured("matching", f"match_with_blocks_{n}_s", blocks, "s", baseline="match without blocks",
+                         baseline_value=single, target=Target(1.0, unit="s") if at_100k else None,
+                         note=f"{len(res_b.candidates)} candidates"),
+            Row.measured("matching", f"adjacent_blocks_{n}_s", assembly, "s",
+                         note=f"{len(available)} available parcels → {len(found)} blocks"),
+        ]
+    return rows
+
+
+@case("kpi_edit")
+def kpi_edit(ctx: Context) -> list[Row]:
+    """KPIs recomputed after one edit: store write + read + metrics + park/group/city KPIs."""
+    from geo.auth import User
+    from geo.metrics import city_kpis, group_kpis, park_kpis, with_metrics
+    from geo.store.gpkg import GpkgStore
+
+    n = _city_size(ctx)
+    store = GpkgStore(_store_copy(ctx, n))
+    parks = store.read_parks()
+    parcels = store.read_parcels()
+    enterprise = parcels.loc[parcels.status == "occupied"].iloc[0]
+    user = User("bench", "planner")
+    counter = iter(range(1, 10**6))
+
+    def edit_and_recompute():
+        # An enterprise's tax changes: its 亩均 grade, and every park/group/city figure, may change.
+        store.update_attributes(str(enterprise.parcel_id), {"tax_wan": float(enterprise.tax_wan) + next(counter)},
+                                user=user)
+        frame = with_metrics(store.read_parcels())
+        return park_kpis(frame, parks), group_kpis(frame, parks), city_kpis(frame, parks)
+
+    def recompute_only():
+        frame = with_metrics(parcels)
+        return park_kpis(frame, parks), group_kpis(frame, parks), city_kpis(frame, parks)
+
+    total, _ = median_seconds(edit_and_recompute, ctx.repeats)
+    compute, _ = median_seconds(recompute_only, ctx.repeats)
+    return [Row.measured("kpi_edit", "edit_to_kpis_s", total, "s", baseline="metrics + KPIs only (no store I/O)",
+                         baseline_value=compute, note=f"{n} parcels, GeoPackage store")]
+
+
+@case("pdf_a3")
+def pdf_a3(ctx: Context) -> list[Row]:
+    """A3 300-dpi PDF of the largest park: the print map vs a bare GeoDataFrame.plot + savefig."""
+    print_map = require("layers.print_map")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from geo.metrics import with_metrics
+    from geo.sample import SAMPLE_GPKG
+    from geo.store.gpkg import GpkgStore
+
+    store = GpkgStore(SAMPLE_GPKG)
+    parcels, parks, districts = store.read_parcels(), store.read_parks(), store.read_districts()
+    park_id = data.largest_park(parcels)
+    frame = with_metrics(parcels).loc[lambda f: f.park_id == park_id]
+    park = parks.set_index("park_id", drop=False).loc[park_id]
+
+    def ours():
+        return print_map.render_park_map(frame, park, parks=parks, districts=districts, fmt="pdf",
+                                         paper="A3", dpi=300)
+
+    def bare():
+        fig = plt.figure(figsize=(16.54, 11.69))
+        frame.plot(column="status", categorical=True, legend=True, ax=fig.add_subplot(), linewidth=0.2,
+                   edgecolor="#555555")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="pdf", dpi=300)
+        plt.close(fig)
+        return buf.getvalue()
+
+    ours_s, pdf = median_seconds(ours, ctx.repeats)
+    bare_s, _ = median_seconds(bare, ctx.repeats)
+    return [Row.measured("pdf_a3", "park_pdf_a3_300dpi_s", ours_s, "s", baseline="GeoDataFrame.plot + savefig",
+                         baseline_value=bare_s, note=f"{park_id}, {len(frame)} parcels, {len(pdf or b'') / 1e6:.1f} MB")]
+
+
+@case("province")
+def province(ctx: Context) -> list[Row]:
+    """Province path: Dask KPIs over partitioned GeoParquet vs in-memory park_kpis on the same parcels."""
+    province_mod = require("geo.province")
+    require("dask_geopandas")
+    import geopandas as gpd
+    import pandas as pd
+
+    from geo.metrics import park_kpis
+
+    n = min(ctx.size * 2, 200_000) if ctx.quick else max(ctx.size * 10, 1_000_000)
+    path = data.parquet_dataset(ctx.cache_dir, n)
+    dask_s, _ = median_seconds(lambda: province_mod.province_kpis(path), ctx.repeats)
+
+    def in_memory():
+        frames = []
+        for part in sorted((path / "parcels").rglob("*.parquet")):
+            frame = gpd.read_parquet(part)
+            frame["park_id"] = part.parent.name.removeprefix("park_id=")
+            frames.append(frame)
+        return park_kpis(pd.concat(frames, ignore_index=True), province_mod.read_parks(path))
+
+    memory_s, _ = median_seconds(in_memory, ctx.repeats)
+    return [Row.measured("province", f"dask_kpis_{n}_s", dask_s, "s", baseline="read all + park_kpis in memory",
+                         baseline_value=memory_s, note=f"{n} parcels, local threads ({os.cpu_count()} CPUs)")]
