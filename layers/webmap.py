@@ -120,7 +120,7 @@ var {{ this.get_name() }} = (function () {
     if (o.interactive) {
         layer.bindTooltip(function (l) {
             var div = document.createElement("div");
-            div.style.whiteSpace = "pre-line";
+            div.style.whiteSpace = "pre";
             div.textContent = l.feature.properties.t;
             return div;
         }, {sticky: true});

@@ -1,0 +1,142 @@
+"""The app in Debian's Chromium with the network limited to loopback (real browser, real clicks)."""
+from __future__ import annotations
+
+import pytest
+
+from geo.availability import available_parcels
+from geo.metrics import with_metrics
+from geo.store import open_store
+from tests.browser import (browser, layer_feature_count, map_frame, page, screenshot,  # noqa: F401
+                           set_enterprise, start_app)
+
+pytestmark = pytest.mark.browser
+
+XSS = "<img src=x onerror=alert(1)>"
+XSS_PARCEL = "zq_hitech-000001"
+IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The app from the README entry point, on a store copy holding an XSS payload."""
+    server = start_app(tmp_path_factory.mktemp("app"),
+                       lambda store: set_enterprise(store, XSS_PARCEL, XSS))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def parcels(app):
+    return with_metrics(open_store(app.store).read_parcels())
+
+
+def open_page(page, app, path: str):
+    page.goto(app.url + path)
+    return map_frame(page, timeout=90)
+
+
+def parcel_point(page, frame, parcel_id: str) -> tuple[float, float]:
+    """Page coordinates of a point inside a parcel (its label point projected by Leaflet)."""
+    point = frame.evaluate(
+        """(id) => {
+            const layer = window.parkatlasLayers.parcels.getLayers().find(l => l.feature.properties.id === id);
+            window.map.fitBounds(layer.getBounds(), {maxZoom: 17, animate: false});
+            const p = window.map.latLngToContainerPoint(layer.getCenter());
+            return [p.x, p.y];
+        }""", parcel_id)
+    box = page.locator(IFRAME).first.bounding_box()
+    return box["x"] + point[0], box["y"] + point[1]
+
+
+def details_shown(page, parcel_id: str) -> None:
+    """Wait until the details table (a grid; its cells are in the DOM for accessibility) shows ``parcel_id``."""
+    page.get_by_text(parcel_id, exact=True).first.wait_for(state="attached", timeout=30_000)
+
+
+def highlighted(frame) -> int:
+    return frame.evaluate("""() => window.parkatlasLayers.parcels.getLayers()
+        .filter(l => l.options.color === '#00e5ff').length""")
+
+
+def test_park_page_draws_every_parcel_offline(page, app, parcels):
+    frame = open_page(page, app, "/park?park=zq_hitech")
+    expected = int((parcels.park_id == "zq_hitech").sum())
+    assert layer_feature_count(frame, "parcels") == expected == 2600
+    # Canvas renderer: no SVG path per parcel.
+    assert frame.evaluate("() => document.querySelectorAll('path.leaflet-interactive').length") == 0
+    assert frame.evaluate("() => document.querySelectorAll('canvas').length") >= 1
+    screenshot(page, "park_zq_hitech")
+    assert page.external_requests == []
+
+
+def test_click_on_a_parcel_shows_its_details(page, app, parcels):
+    frame = open_page(page, app, "/park?park=dz_park")
+    target = parcels.loc[parcels.park_id == "dz_park"].sort_values("area_mu").iloc[-1]
+    page.wait_for_timeout(500)
+    x, y = parcel_point(page, frame, target.parcel_id)
+    page.wait_for_timeout(500)
+    page.mouse.click(x, y)
+    details_shown(page, target.parcel_id)
+    assert page.get_by_test_id("stMetricValue").filter(has_text=target.data_as_of).count() == 1
+    screenshot(page, "park_parcel_details")
+    assert page.external_requests == []
+
+
+def test_xss_payload_is_shown_as_text_and_never_runs(page, app):
+    frame = open_page(page, app, "/park?park=zq_hitech")
+    page.wait_for_timeout(500)
+    x, y = parcel_point(page, frame, XSS_PARCEL)
+    page.wait_for_timeout(500)
+    page.mouse.move(x, y)
+    page.mouse.move(x + 1, y + 1)
+    tooltip = frame.locator(".leaflet-tooltip").first
+    tooltip.wait_for(timeout=10_000)
+    assert XSS in tooltip.text_content()
+    assert tooltip.locator("img").count() == 0
+    page.mouse.click(x, y)  # the clicked feature travels back to Python and into the details panel
+    details_shown(page, XSS_PARCEL)
+    # The details table holds the payload as a cell's text.
+    page.get_by_text(XSS, exact=True).first.wait_for(state="attached", timeout=30_000)
+    page.wait_for_timeout(1000)
+    screenshot(page, "park_xss_as_text")
+    assert page.dialogs == []
+    for f in page.frames:
+        assert f.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert page.external_requests == []
+
+
+def test_filter_changes_the_highlighted_set_and_keeps_the_view(page, app, parcels):
+    frame = open_page(page, app, "/available")
+    before = len(available_parcels(parcels))
+    ready = len(available_parcels(parcels, ready_only=True))
+    assert 0 < ready < before
+    page.wait_for_function("() => true")
+    frame.wait_for_function(f"() => window.parkatlasLayers.parcels.getLayers().filter("
+                            f"l => l.options.color === '#00e5ff').length === {before}", timeout=30_000)
+    frame.evaluate("() => { window.map.setView([23.33, 112.83], 14, {animate: false}); window.__kept = 1; }")
+    page.get_by_text("仅净地").first.click()
+    frame.wait_for_function(f"() => window.parkatlasLayers.parcels.getLayers().filter("
+                            f"l => l.options.color === '#00e5ff').length === {ready}", timeout=30_000)
+    assert highlighted(frame) == ready
+    # The map was not re-mounted: same window, same view.
+    assert frame.evaluate("() => [window.__kept, window.map.getZoom()]") == [1, 14]
+    screenshot(page, "available_ready_only")
+    assert page.external_requests == []
+
+
+def test_overview_click_on_a_park_opens_it(page, app):
+    frame = open_page(page, app, "/")
+    assert layer_feature_count(frame, "parks") == 11
+    point = frame.evaluate("""() => {
+        const layer = window.parkatlasLayers.parks.getLayers().find(l => l.feature.properties.id === 'zq_hitech');
+        window.map.fitBounds(layer.getBounds(), {animate: false});
+        const p = window.map.latLngToContainerPoint(layer.getCenter());
+        return [p.x, p.y];
+    }""")
+    page.wait_for_timeout(500)
+    box = page.locator(IFRAME).first.bounding_box()
+    page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+    page.wait_for_url("**/park?park=zq_hitech", timeout=30_000)
+    page.get_by_role("heading", name="肇庆高新区").first.wait_for(timeout=30_000)
+    screenshot(page, "overview_to_park")
+    assert page.external_requests == []
