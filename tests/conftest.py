@@ -79,3 +79,14 @@ def postgis_url(postgis_server_url):
     url = postgis_server.create_database(server_url, template=template)
     yield url
     postgis_server.drop_database(server_url, url)
+
+
+@pytest.fixture(scope="session")
+def import_corpus(tmp_path_factory) -> dict:
+    """The import test corpus (tests/data/make_corpus.py), generated once: case name → path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_corpus", ROOT / "tests" / "data" / "make_corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.write_corpus(tmp_path_factory.mktemp("import-corpus"))

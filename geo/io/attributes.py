@@ -138,22 +138,23 @@ def load_mapping(source) -> dict[str, str]:
     return {str(k): str(v) for k, v in mapping.items()}
 
 
-def _aliases_for(layer: str) -> tuple[dict[str, str], dict[str, str]]:
+def _aliases_for(layer: str) -> tuple[dict[str, str], dict[str, tuple[str, int]]]:
+    """Schema columns, and normalised header → (column, rank); a lower rank is a more specific name."""
     columns, aliases = (PARCEL_COLUMNS, PARCEL_ALIASES) if layer == "parcels" else (PARK_COLUMNS, PARK_ALIASES)
-    lookup = {normalise_header(c): c for c in columns}
-    for column, names in aliases.items():
-        for name in names:
-            lookup.setdefault(normalise_header(name), column)
-    for name in AREA_ALIASES:
-        lookup.setdefault(normalise_header(name), "area")
-    if layer == "parcels":
-        for name in PLOT_RATIO_ALIASES:
-            lookup.setdefault(normalise_header(name), "plot_ratio")
+    lookup = {normalise_header(c): (c, 0) for c in columns}
+    extra = {**aliases, "area": AREA_ALIASES, **({"plot_ratio": PLOT_RATIO_ALIASES} if layer == "parcels" else {})}
+    for column, names in extra.items():
+        for rank, name in enumerate(names, start=1):
+            lookup.setdefault(normalise_header(name), (column, rank))
     return columns, lookup
 
 
 def match_headers(headers, layer: str, mapping: dict[str, str]) -> dict[str, tuple[str, str | None]]:
-    """Schema column → (source header, unit) for every header recognised."""
+    """Schema column → (source header, unit) for every header recognised.
+
+    The user's mapping wins; otherwise, when several headers name the same column (a KML
+    ``id`` and a ``地块编号``), the most specific alias wins.
+    """
     columns, lookup = _aliases_for(layer)
     targets = set(columns) | {"area", "plot_ratio"}
     found: dict[str, tuple[str, str | None]] = {}
@@ -165,14 +166,17 @@ def match_headers(headers, layer: str, mapping: dict[str, str]) -> dict[str, tup
         if source not in headers:
             raise ParkAtlasError(f"mapping names column {source!r}, which the file does not have")
         found[target] = (source, split_unit(source)[1])
-    ignored = {s for s, t in mapping.items() if t == "ignore"} | {s for s, _ in found.values()}
+    taken = {s for s in mapping} | {s for s, _ in found.values()}
+    best: dict[str, tuple[int, str, str | None]] = {}
     for header in headers:
-        if header in ignored:
+        if header in taken:
             continue
         base, unit = split_unit(header)
-        target = lookup.get(normalise_header(header)) or lookup.get(normalise_header(base))
-        if target and target not in found:
-            found[target] = (header, None if lookup.get(normalise_header(header)) else unit)
+        whole = lookup.get(normalise_header(header))
+        column, rank = whole or lookup.get(normalise_header(base), (None, 0))
+        if column and column not in found and (column not in best or rank < best[column][0]):
+            best[column] = (rank, header, None if whole else unit)
+    found.update({column: (header, unit) for column, (_, header, unit) in best.items()})
     return found
 
 

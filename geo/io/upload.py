@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.crs import CGCS2000, WGS84, project_by_zone
+from geo.crs import CGCS2000, WGS84
 from geo.errors import ParkAtlasError
 from geo.io import archives, attributes, crs_guess, datum, encoding, validate
 from geo.io.report import ImportResult, problem_records
@@ -193,8 +193,7 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
     rejected = len(geoms) - len(features)
     report_geometry: dict = {}
     if len(features):
-        projected, _ = project_by_zone(features.geometry)
-        projected = projected.astype(object)
+        projected = validate.project_gk(features.geometry.values)
         report_geometry = validate.check_overlaps_and_slivers(features, id_column, projected, problems)
         area_m2 = shapely.area(projected)
         report_geometry.update(validate.summarise_area(area_m2))

@@ -79,21 +79,35 @@ def _polygonal_parts(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def area_m2(geoms: np.ndarray) -> np.ndarray:
-    """Area in m² in each geometry's Gauss-Krüger zone, chosen by its bounding box (NaN if empty).
+def _zone_crs(cm: int) -> str:
+    """The CGCS2000 3° Gauss-Krüger zone of this central meridian; outside China's zones
+    (75–135°E, e.g. a confirmed import from elsewhere) the same transverse Mercator by hand."""
+    try:
+        return f"EPSG:{gk3_epsg(cm)}"
+    except ValueError:
+        return f"+proj=tmerc +lat_0=0 +lon_0={cm} +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m +no_defs"
+
+
+def project_gk(geoms: np.ndarray) -> np.ndarray:
+    """Each geometry in its own 3° Gauss-Krüger zone (metres), one transform per zone.
 
     The zone comes from the bounding box, not the centroid, which is meaningless for an
-    invalid ring such as a bow-tie.
+    invalid ring such as a bow-tie. Empty geometries stay empty.
     """
     geoms = np.asarray(geoms, dtype=object)
     bounds = shapely.bounds(geoms)
     cms = gk3_central_meridian((bounds[:, 0] + bounds[:, 2]) / 2)
-    out = np.full(len(geoms), np.nan)
+    out = np.full(len(geoms), None, dtype=object)
     for cm in np.unique(cms[~np.isnan(cms)]):
         mask = cms == cm
-        projected = gpd.GeoSeries(geoms[mask], crs=CGCS2000).to_crs(gk3_epsg(int(cm))).values
-        out[mask] = shapely.area(np.asarray(projected, dtype=object))
+        projected = gpd.GeoSeries(geoms[mask], crs=CGCS2000).to_crs(_zone_crs(int(cm))).values
+        out[mask] = np.asarray(projected, dtype=object)
     return out
+
+
+def area_m2(geoms: np.ndarray) -> np.ndarray:
+    """Area in m² of each geometry in its Gauss-Krüger zone (NaN if empty)."""
+    return shapely.area(project_gk(geoms))
 
 
 def _locations(reasons: np.ndarray, fallback: np.ndarray) -> np.ndarray:

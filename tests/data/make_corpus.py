@@ -170,9 +170,21 @@ def xss_parcels() -> gpd.GeoDataFrame:
 
 def write_corpus(out: Path) -> dict[str, Path]:
     """Write every case into ``out``; returns case name → path."""
+    import tempfile
+
     out = Path(out)
-    tmp = out / "_work"
-    tmp.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        files = _build(Path(scratch))
+    paths = {}
+    for name, content in files.items():
+        path = out / name
+        path.write_bytes(content)
+        paths[name] = path
+    return paths
+
+
+def _build(tmp: Path) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     parcels = chinese_parcels()
 
@@ -279,13 +291,7 @@ def write_corpus(out: Path) -> dict[str, Path]:
     shp_members["parcels.shp"] = shp_members["parcels.shp"][:150]
     files["truncated_shp.zip"] = _zip(shp_members)
     files["not_a_zip.zip"] = b"PK\x03\x04" + b"\0" * 64
-
-    paths = {}
-    for name, content in files.items():
-        path = out / name
-        path.write_bytes(content)
-        paths[name] = path
-    return paths
+    return files
 
 
 if __name__ == "__main__":
