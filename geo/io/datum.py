@@ -63,11 +63,17 @@ def gcj02_to_wgs84(lon, lat):
 
 
 def bd09_to_gcj02(lon, lat):
-    """BD-09 → GCJ-02 (Baidu's published inverse formula)."""
-    x, y = np.asarray(lon, dtype=float) - 0.0065, np.asarray(lat, dtype=float) - 0.006
+    """BD-09 → GCJ-02: the published approximate inverse (cm-level error), refined by iterating
+    :func:`gcj02_to_bd09` to well below a millimetre."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    x, y = lon - 0.0065, lat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    return z * np.cos(theta), z * np.sin(theta)
+    glon, glat = z * np.cos(theta), z * np.sin(theta)
+    for _ in range(3):
+        blon, blat = gcj02_to_bd09(glon, glat)
+        glon, glat = glon - (blon - lon), glat - (blat - lat)
+    return glon, glat
 
 
 def gcj02_to_bd09(lon, lat):
