@@ -77,6 +77,23 @@ def features_json(frame: gpd.GeoDataFrame, ids: Sequence[str], labels: Sequence[
     return _script_safe('{"type":"FeatureCollection","features":[' + body + "]}")
 
 
+class RawHtml(Element):
+    """Text added to a page verbatim.
+
+    branca's ``Element(text)`` compiles ``text`` as a Jinja template, and
+    ``MacroElement.render`` wraps every rendered script that way: data containing ``{{ … }}``
+    would be evaluated on the server (template injection) and a large layer would be lexed
+    by Jinja on every render. Everything here that carries data goes through this class.
+    """
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs) -> str:
+        return self.text
+
+
 class FeatureLayer(MacroElement):
     """GeoJSON features styled in the browser by class index (see the module docstring).
 
@@ -133,6 +150,11 @@ var {{ this.get_name() }} = (function () {
 })();
 {% endmacro %}
 """)
+
+    def render(self, **kwargs) -> None:
+        """Add the layer's script to the page verbatim (see :class:`RawHtml`)."""
+        script = self._template.module.__dict__["script"]
+        self.get_root().script.add_child(RawHtml(script(self, kwargs)), name=self.get_name())
 
     def __init__(self, data: str, *, classes: Sequence[int] | None = None,
                  palette: Sequence[str] = ("#3388ff",), highlight: Sequence[bool] | None = None,
@@ -199,7 +221,7 @@ def base_map(bounds, *, basemap: str = "none", tianditu_key: str | None = None,
     tiles = basemap_layer(basemap, tianditu_key=tianditu_key)
     if tiles is not None:
         tiles.add_to(m)
-    m.get_root().header.add_child(Element(
+    m.get_root().header.add_child(RawHtml(
         f"<style>.leaflet-container {{ background: {BACKGROUND}; }}</style>"), name="parkatlas_bg")
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
@@ -272,7 +294,7 @@ def park_map(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: str = i1
 
 def add_legend(m: folium.Map, legend: str) -> None:
     """Pin an (already escaped) HTML legend to the bottom-left corner of ``m``."""
-    m.get_root().html.add_child(Element(
+    m.get_root().html.add_child(RawHtml(
         '<div style="position:fixed;bottom:24px;left:12px;z-index:1000;background:white;'
         'padding:6px 8px;border:1px solid #999;font:12px sans-serif">' + legend + "</div>"))
 

@@ -183,3 +183,11 @@ def test_standalone_html_refuses_unknown_external_assets(hitech):
     m.default_js = m.default_js + [("plugin", "https://cdn.example.com/plugin.js")]
     with pytest.raises(assets.ParkAtlasError, match="external asset"):
         assets.standalone_html(m)
+
+
+def test_data_is_never_evaluated_as_a_template():
+    # branca compiles rendered scripts as Jinja templates; data must not reach that path.
+    hostile = "{{ 7*7 }}{% for x in range(3) %}loop{% endfor %}"
+    parcels = with_metrics(make_parcels([(0, 0, 100, 100)], enterprise=hostile))
+    page = assets.standalone_html(webmap.park_map(parcels, theme="status", lang="zh"))
+    assert embedded_features(page)["features"][0]["properties"]["t"].split("\n")[1] == hostile
