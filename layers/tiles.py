@@ -21,7 +21,6 @@ network access is needed — Leaflet comes from :mod:`layers.assets`.
 from __future__ import annotations
 
 import base64
-import json
 
 import folium
 import geopandas as gpd
@@ -187,7 +186,8 @@ var {{ this.get_name() }} = (function () {
             var div = document.createElement("div");
             div.style.whiteSpace = "pre-line";
             div.textContent = ids[row] + (cls[row] >= 0 ? "\\n" + names[cls[row]] : "");
-            L.popup().setLatLng(ev.latlng).setContent(div).openOn(this._map);
+            this._popup = this._popup || L.popup();  // one popup, reused
+            this._popup.setLatLng(ev.latlng).setContent(div).openOn(this._map);
         }
     });
     var layer = new Layer();
@@ -209,7 +209,7 @@ var {{ this.get_name() }} = (function () {
         self.classes = script_json(np.asarray(classes, dtype=int).tolist())
         self.palette = script_json(list(palette))
         self.names = script_json([str(n) for n in names])
-        self.role_json = script_json(json.dumps(role))
+        self.role_json = script_json(role)
         self.options = script_json({"color": color, "weight": weight, "fillOpacity": fill_opacity,
                                     "noData": no_data_color, "outlineZoom": outline_zoom})
 
