@@ -58,7 +58,7 @@ st.caption(tr("available.result", n=i18n.format_number(len(matches), lang, 0),
 in_scope = parcels.loc[parcels.park_id.isin(scope)].reset_index(drop=True)
 parts = webmap.park_map_parts(in_scope, theme="status", lang=lang, highlight_ids=matches.parcel_id,
                               features=common.scope_features(scope),
-                              classified=common.scope_classified(scope), context=common.districts(),
+                              classified=common.scope_classified(scope), context=common.district_features(),
                               **common.map_options())
 state = st_folium(parts.base, key="available_map", feature_group_to_add=parts.overlay, height=520,
                   use_container_width=True, returned_objects=["last_active_drawing"])
@@ -83,7 +83,7 @@ if st.session_state.get("avail_clicked") in set(matches.parcel_id):
 
 st.subheader(tr("available.blocks"))
 try:
-    from geo.blocks import DEFAULT_GAP_M, adjacent_blocks
+    from geo.blocks import DEFAULT_GAP_M
 except ImportError:
     st.info(tr("available.blocks_pending"))
 else:
@@ -92,7 +92,7 @@ else:
     if matches.empty:
         st.info(tr("available.no_match"))
     else:
-        blocks = adjacent_blocks(matches, gap_m=gap)
+        blocks = common.blocks(matches.parcel_id, gap)
         st.dataframe(pd.DataFrame({
             tr("col.block"): blocks.block_id,
             tr("col.park"): blocks.park_id.map(names),

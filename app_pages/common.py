@@ -83,6 +83,11 @@ def _districts(loc: str, rev: str) -> gpd.GeoDataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
+def _district_features(loc: str, rev: str) -> str:
+    return webmap.context_features(_districts(loc, rev))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
 def _info(loc: str, rev: str) -> dict[str, str]:
     return _store(loc).dataset_info()
 
@@ -121,6 +126,11 @@ def parks() -> gpd.GeoDataFrame:
 
 def districts() -> gpd.GeoDataFrame:
     return _districts(location(), revision())
+
+
+def district_features() -> str:
+    """District outlines for map context (cached)."""
+    return _district_features(location(), revision())
 
 
 def dataset_info() -> dict[str, str]:
@@ -253,3 +263,16 @@ def scope_features(park_ids: tuple[str, ...]) -> str:
 def scope_classified(park_ids: tuple[str, ...]):
     """Status classes of the parcels of several parks."""
     return _scope_classified(location(), revision(), tuple(park_ids), lang())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _blocks(loc: str, rev: str, parcel_ids: tuple[str, ...], gap_m: float):
+    from geo.blocks import adjacent_blocks
+
+    frame = _parcels(loc, rev)
+    return adjacent_blocks(frame.loc[frame.parcel_id.isin(parcel_ids)], gap_m=gap_m)
+
+
+def blocks(parcel_ids, gap_m: float):
+    """Contiguous blocks of the given parcels (cached per store revision, parcel set and gap)."""
+    return _blocks(location(), revision(), tuple(sorted(parcel_ids)), float(gap_m))

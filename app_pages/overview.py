@@ -33,7 +33,8 @@ kpi_cards(city, tr("overview.city"))
 map_col, group_col = st.columns([3, 2])
 with map_col:
     st.caption(tr("overview.map_hint"))
-    parts = webmap.city_map_parts(common.parks(), common.districts(), lang=lang, **common.map_options())
+    parts = webmap.city_map_parts(common.parks(), common.districts(), lang=lang,
+                                  district_features=common.district_features(), **common.map_options())
     state = st_folium(parts.base, key="overview_map", feature_group_to_add=parts.overlay, height=520,
                       use_container_width=True,
                       returned_objects=["last_active_drawing", "last_object_clicked"])

@@ -45,7 +45,7 @@ classified = common.classified(park_id, theme, scheme, k)
 map_col, side_col = st.columns([3, 1])
 with map_col:
     parts = webmap.park_map_parts(parcels, theme=theme, lang=lang, features=common.park_features(park_id),
-                                  classified=classified, context=common.districts(), **common.map_options())
+                                  classified=classified, context=common.district_features(), **common.map_options())
     state = st_folium(parts.base, key=f"park_map_{park_id}", feature_group_to_add=parts.overlay,
                       height=600, use_container_width=True, returned_objects=["last_active_drawing"])
 with side_col:

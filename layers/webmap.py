@@ -26,6 +26,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from branca.element import Element
 from folium.elements import MacroElement
@@ -227,14 +228,29 @@ def base_map(bounds, *, basemap: str = "none", tianditu_key: str | None = None,
     return m
 
 
+def lonlat_bounds(frame: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    """(minx, miny, maxx, maxy) of ``frame`` in lon/lat, transforming only the corners."""
+    bounds = frame.total_bounds
+    if frame.crs is None or frame.crs.equals(pyproj.CRS.from_epsg(4326)):
+        return tuple(bounds)
+    transformer = pyproj.Transformer.from_crs(frame.crs, 4326, always_xy=True)
+    return transformer.transform_bounds(*bounds)
+
+
+def context_features(frame: gpd.GeoDataFrame) -> str:
+    """Outlines for map context (districts, park boundaries) as :func:`features_json` output."""
+    return features_json(frame, [""] * len(frame), [""] * len(frame))
+
+
 def _context_layers(m: folium.Map, context) -> None:
+    """Draw context outlines: GeoDataFrames or precomputed :func:`context_features` strings."""
     if context is None:
         return
-    frames = context if isinstance(context, (list, tuple)) else [context]
-    for n, frame in enumerate(frames):
-        if frame is None or frame.empty:
+    items = context if isinstance(context, (list, tuple)) else [context]
+    for n, item in enumerate(items):
+        if item is None or (not isinstance(item, str) and item.empty):
             continue
-        data = features_json(frame, [""] * len(frame), [""] * len(frame))
+        data = item if isinstance(item, str) else context_features(item)
         FeatureLayer(data, role=f"context{n}", interactive=False, fill=False, color="#7a7a7a",
                      weight=1.2 if n == 0 else 2.0).add_to(m)
 
@@ -267,7 +283,7 @@ def park_map_parts(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: st
     highlight = None
     if highlight_ids is not None:
         highlight = parcels.parcel_id.isin(list(highlight_ids)).to_numpy()
-    bounds = parcels.to_crs(4326).total_bounds if len(parcels) else (112.0, 22.8, 113.0, 24.4)
+    bounds = lonlat_bounds(parcels) if len(parcels) else (112.0, 22.8, 113.0, 24.4)
     m = base_map(bounds, basemap=basemap, tianditu_key=tianditu_key, asset_url=asset_url)
     _context_layers(m, context)
     overlay = folium.FeatureGroup(name="parcels")
@@ -308,12 +324,16 @@ def park_labels(parks: pd.DataFrame, lang: str = i18n.DEFAULT_LANG) -> pd.Series
 
 def city_map_parts(parks: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None, *,
                    lang: str = i18n.DEFAULT_LANG, basemap: str = "none",
-                   tianditu_key: str | None = None, asset_url: str | None = None) -> MapParts:
-    """Every park outlined and filled by group over the district boundaries."""
+                   tianditu_key: str | None = None, asset_url: str | None = None,
+                   district_features: str | None = None) -> MapParts:
+    """Every park outlined and filled by group over the district boundaries.
+
+    ``district_features`` (:func:`context_features` of ``districts``) may be passed precomputed.
+    """
     extent = districts if districts is not None and not districts.empty else parks
-    m = base_map(extent.to_crs(4326).total_bounds, basemap=basemap, tianditu_key=tianditu_key,
+    m = base_map(lonlat_bounds(extent), basemap=basemap, tianditu_key=tianditu_key,
                  asset_url=asset_url)
-    _context_layers(m, districts)
+    _context_layers(m, district_features or districts)
     overlay = folium.FeatureGroup(name="parks")
     classes = pd.Categorical(parks.group, categories=list(GROUPS)).codes
     FeatureLayer(features_json(parks, parks.park_id, park_labels(parks, lang)), classes=classes,
