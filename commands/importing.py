@@ -44,7 +44,7 @@ def cmd_import(args) -> int:
         raise ParkAtlasError(f"import of {result.report['file']} rejected: {'; '.join(result.blocking)} "
                              f"(nothing written; see --dry-run --format json for every problem)")
     if not args.dry_run:
-        commit_import(store, result, cli_user(args.user or os.environ.get("USER") or "operator"))
+        commit_import(store, result, cli_user(args.user))
     if args.format == "json":
         emit_object(result.report)
     else:
@@ -67,6 +67,6 @@ def register(subparsers) -> None:
     p.add_argument("--park", help="park id for parcels that have none (default: the park containing them)")
     p.add_argument("--default-status", help="status for parcels that have none, e.g. available")
     p.add_argument("--dry-run", action="store_true", help="check and report; write nothing")
-    p.add_argument("--user", help="acting user (default: $USER; see docs/store.md for roles)")
+    p.add_argument("--user", help="acting user, an admin (required to write; see docs/store.md)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(handler=cmd_import)
