@@ -66,6 +66,22 @@ def test_every_format_gives_the_same_three_parcels(read, name, driver):
     assert np.allclose(result.report["geometry"]["total_area_m2"], 30_000, rtol=1e-3)
 
 
+def test_a_zip_may_hold_one_file_of_another_format(read):
+    result = read("gpkg_in_zip.zip")
+    assert result.report["member"] == "parcels.gpkg" and result.report["driver"] == "GPKG"
+    assert len(result.frame) == 3
+
+
+def test_parks_import_keeps_multipolygons(read):
+    result = read("parks.geojson", layer="parks")
+    assert result.accepted
+    park = result.frame.iloc[0]
+    assert (park.park_id, park.name_zh, park.name_en, park.group, park.district_code) == \
+        ("zq_new_park", "肇庆测试产业园", "Test Park", "east", "441204")
+    assert park.geometry.geom_type == "MultiPolygon" and len(park.geometry.geoms) == 2
+    assert result.report["geometry"]["total_area_m2"] == pytest.approx(500_000, rel=1e-3)
+
+
 def test_dxf_needs_a_declared_crs_and_keeps_only_closed_polylines(read):
     _refused(read, "parcels.dxf", "DXF drawings carry no CRS")
     result = read("parcels.dxf", crs="EPSG:4547", default_status="available", park_id="zq_hitech")

@@ -283,6 +283,12 @@ def _build(tmp: Path) -> dict[str, bytes]:
     replacement["企业名称"] = ["肇庆\ufffd\ufffd公司", "A", "B"]
     files["replacement_chars.geojson"] = _geojson(replacement)
 
+    park = gpd.GeoDataFrame({"园区编号": ["zq_new_park"], "园区名称": ["肇庆测试产业园"], "英文名": ["Test Park"],
+                             "分组": ["east"], "行政区划代码": ["441204"]},
+                            geometry=[shapely.MultiPolygon(boxes(2, size=500.0, gap=50.0))], crs="EPSG:4547")
+    files["parks.geojson"] = _geojson(_lonlat(park))
+    files["gpkg_in_zip.zip"] = _zip({"data/parcels.gpkg": files["parcels.gpkg"]})
+
     # Truncated files
     files["truncated.gpkg"] = files["parcels.gpkg"][: len(files["parcels.gpkg"]) // 3]
     files["truncated.parquet"] = files["parcels.parquet"][: len(files["parcels.parquet"]) // 2]
