@@ -277,3 +277,15 @@ def test_report_is_json_serialisable(read):
     for name in ("invalid_geometries.gpkg", "duplicate_ids.geojson", "gbk_no_cpg.zip"):
         text = json.dumps(read(name).report, ensure_ascii=False)
         assert json.loads(text)["file"] == name
+
+
+def test_parcels_without_park_get_the_park_containing_them(import_corpus, sample_parks):
+    import geopandas as gpd
+
+    frame = gpd.read_file(import_corpus["parcels.geojson"]).drop(columns=["园区编号"])
+    data = frame.to_json(ensure_ascii=False).encode()
+    result = read_upload(data, "no_park.geojson", parks=sample_parks)
+    assert result.frame.park_id.tolist() == ["zq_hitech"] * 3
+    assert result.report["attributes"]["parks_assigned"] == 3
+    unplaced = read_upload(data, "no_park.geojson", parks=sample_parks.query("park_id != 'zq_hitech'"))
+    assert not unplaced.accepted and set(unplaced.problems.kind) == {"no_park"}
