@@ -21,9 +21,11 @@ st.title(tr("available.heading"))
 
 with st.sidebar:
     groups = st.multiselect(tr("available.groups"), list(GROUPS), key="avail_groups",
+                            placeholder=tr("available.any"),
                             format_func=lambda g: i18n.label_group(g, lang))
     in_groups = parks.loc[parks.group.isin(groups) if groups else slice(None), "park_id"].tolist()
     chosen_parks = st.multiselect(tr("available.parks"), in_groups, key="avail_parks",
+                                  placeholder=tr("available.any"),
                                   format_func=lambda pid: str(names[pid]))
     status_names = i18n.status_labels(lang, standards)
     countable = standards.available_statuses + [s for s in standards.disposal_statuses
@@ -34,6 +36,7 @@ with st.sidebar:
     area = st.slider(tr("available.area"), 0.0, max_mu, (0.0, max_mu), step=1.0, key="avail_area")
     land_uses = i18n.land_use_labels(lang, standards)
     codes = st.multiselect(tr("available.land_use"), list(land_uses), key="avail_land_use",
+                           placeholder=tr("available.any"),
                            format_func=lambda c: f"{c} {land_uses[c]}")
     ready = st.checkbox(tr("available.ready"), key="avail_ready")
     gas = st.checkbox(tr("available.gas"), key="avail_gas")
@@ -74,8 +77,8 @@ table = pd.DataFrame({
     tr("col.land_use"): matches.land_use_code.map(land_uses).fillna(matches.land_use_code),
     tr("col.area_mu"): matches.area_mu.round(2),
     tr("available.ready"): matches.land_ready,
-    "kVA": matches.power_kva,
-    "km": matches.highway_km,
+    tr("col.power_kva"): matches.power_kva,
+    tr("col.highway_km"): matches.highway_km,
 })
 st.dataframe(table, hide_index=True, width="stretch", height=320)
 if st.session_state.get("avail_clicked") in set(matches.parcel_id):

@@ -1,5 +1,5 @@
 """Data: what the store holds, how current each park is, and the import of planners' files (admins)."""
-import geopandas as gpd
+import folium
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
@@ -43,18 +43,27 @@ except ImportError:
 
 layer = st.radio(tr("data.layer"), ["parcels", "parks"], horizontal=True, key="import_layer",
                  format_func=lambda name: tr(f"layer.{name}"))
+options = st.columns(3)
+declared_crs = options[0].text_input(tr("data.crs"), key="import_crs", placeholder="EPSG:4490").strip() or None
+datum = options[1].selectbox(tr("data.datum"), [None, "gcj02", "bd09"], key="import_datum",
+                             format_func=lambda d: tr(f"data.datum_{d or 'none'}"))
+allow_outside = options[2].checkbox(tr("data.allow_outside"), key="import_outside")
 upload = st.file_uploader(tr("data.upload"), key="import_file")
 if upload is None:
     st.session_state.pop("import_result", None)
+    st.session_state.pop("import_token", None)
     st.stop()
 
 # The parsed upload belongs to this session only (never to a shared cache).
-token = (upload.file_id, layer)
+token = (upload.file_id, layer, declared_crs, datum, allow_outside)
 if st.session_state.get("import_token") != token:
     st.session_state["import_token"] = token
     st.session_state.pop("import_result", None)
     try:
-        st.session_state["import_result"] = read_upload(upload.getvalue(), upload.name, layer=layer)
+        with st.spinner(tr("data.checking")):
+            st.session_state["import_result"] = read_upload(
+                upload.getvalue(), upload.name, layer=layer, crs=declared_crs, source_datum=datum,
+                allow_outside_region=allow_outside, parks=parks)
     except ParkAtlasError as exc:
         st.error(tr("data.rejected", error=str(exc)))
         st.stop()
@@ -62,8 +71,19 @@ result = st.session_state.get("import_result")
 if result is None:
     st.stop()
 
+report = result.report
 st.markdown(f"**{tr('data.report')}**")
-st.json(result.report, expanded=False)
+counts = st.columns(4)
+counts[0].metric(tr("data.read"), i18n.format_number(report.get("features_read"), lang, 0))
+counts[1].metric(tr("data.accepted"), i18n.format_number(report.get("features_accepted"), lang, 0))
+counts[2].metric(tr("data.rejected_count"), i18n.format_number(report.get("features_rejected"), lang, 0))
+counts[3].metric(tr("data.problem_count"), i18n.format_number(len(result.problems), lang, 0))
+facts = {key: report.get(key) for key in ("file", "format", "crs", "datum", "encoding", "layer")}
+st.dataframe(pd.DataFrame({tr("col.field"): list(facts), tr("col.value"): [str(v) for v in facts.values()]}),
+             hide_index=True, width="stretch")
+for reason in result.blocking:
+    st.error(reason)  # st.error renders markdown: keep it to the importer's own one-line messages
+
 problems = result.problems
 st.markdown(f"**{tr('data.problems')}**")
 if problems is None or len(problems) == 0:
@@ -71,23 +91,22 @@ if problems is None or len(problems) == 0:
 else:
     st.dataframe(pd.DataFrame(problems.drop(columns="geometry", errors="ignore")).astype(str),
                  hide_index=True, width="stretch")
-    located = (problems if isinstance(problems, gpd.GeoDataFrame) else gpd.GeoDataFrame())
-    if "geometry" in located and located.geometry.notna().any() and located.crs is not None:
-        located = located.loc[located.geometry.notna() & ~located.geometry.is_empty].reset_index(drop=True)
+    located = problems.loc[problems.geometry.notna() & ~problems.geometry.is_empty].reset_index(drop=True)
+    if len(located):
+        ids = located["parcel_id"].astype(str) if "parcel_id" in located else located.index.astype(str)
         labels = located.drop(columns="geometry").astype(str).agg(" · ".join, axis=1)
-        ids = located.get("feature_id", located.index.astype(str)).astype(str)
-        parts = webmap.MapParts(webmap.base_map(located.to_crs(4326).total_bounds, **common.map_options()),
-                                webmap.folium.FeatureGroup(name="problems"))
+        parts = webmap.MapParts(webmap.base_map(webmap.lonlat_bounds(located), **common.map_options()),
+                                folium.FeatureGroup(name="problems"))
         webmap.FeatureLayer(webmap.features_json(located, ids, labels), palette=["#e15759"],
                             role="problems").add_to(parts.overlay)
         st_folium(parts.base, key="import_problems_map", feature_group_to_add=parts.overlay, height=420,
                   use_container_width=True, returned_objects=[])
 
-if st.button(tr("data.commit"), type="primary", key="import_commit"):
+if st.button(tr("data.commit"), type="primary", key="import_commit", disabled=not result.accepted):
     try:
-        counts = commit_import(common.store(), result, common.user())
+        written = commit_import(common.store(), result, common.user())
     except ParkAtlasError as exc:
         common.show_error(exc)
     else:
         st.session_state.pop("import_result", None)
-        st.success(tr("data.committed", counts=", ".join(f"{k}: {v}" for k, v in dict(counts or {}).items())))
+        st.success(tr("data.committed", counts=", ".join(f"{k}: {v}" for k, v in dict(written or {}).items())))

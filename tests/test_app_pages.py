@@ -146,11 +146,56 @@ def test_data_page_summary_and_import_is_admin_only(app, sample_parks):
     assert not app.get("file_uploader")
 
 
-def test_data_page_offers_import_to_admins(app):
-    pytest.importorskip("geo.io")
+def upload_geojson(at: AppTest, frame) -> AppTest:
+    at.file_uploader(key="import_file").set_value(("new.geojson", frame.to_json().encode(), "application/geo+json"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_admin_imports_a_file_after_reading_the_report(app, store_path):
+    from geo.store import open_store
+    from geo.testing import make_parcels
+
     app.session_state["user"] = User("root", "admin")
     goto(app, "data")
-    assert app.get("file_uploader")
+    new = make_parcels([(0, 0, 200, 200), (300, 0, 500, 200)], park_id="zq_hitech",
+                       parcel_id=["NEW-1", "NEW-2"], enterprise=[XSS, "{{ 7*7 }}"])
+    upload_geojson(app, new)
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["读取要素"] == "2" and metrics["可导入"] == "2"
+    before = len(open_store(store_path).read_parcels())
+    app.button(key="import_commit").click().run()
+    assert not app.exception and app.success
+    stored = open_store(store_path).read_parcels().set_index("parcel_id")
+    assert len(stored) == before + 2
+    assert stored.loc["NEW-1", "enterprise"] == XSS and stored.loc["NEW-2", "enterprise"] == "{{ 7*7 }}"
+
+
+def test_rejected_upload_is_one_line_and_changes_nothing(app, store_path):
+    app.session_state["user"] = User("root", "admin")
+    goto(app, "data")
+    original = store_path.read_bytes()
+    app.file_uploader(key="import_file").set_value(("broken.geojson", b"{not json", "application/geo+json"))
+    app.run()
+    assert not app.exception
+    assert len(app.error) == 1 and "\n" not in app.error[0].value
+    assert "import_commit" not in [b.key for b in app.button]
+    assert store_path.read_bytes() == original
+
+
+def test_viewer_cannot_import_even_with_a_forged_session(app, store_path):
+    # A viewer never gets the uploader; the store refuses the write anyway (role checked there).
+    from geo.errors import PermissionDenied
+    from geo.io import commit_import, read_upload
+    from geo.store import open_store
+    from geo.testing import make_parcels
+
+    goto(app, "data")
+    assert not app.get("file_uploader")
+    result = read_upload(make_parcels([(0, 0, 100, 100)], park_id="zq_hitech").to_json().encode(), "x.geojson")
+    with pytest.raises(PermissionDenied):
+        commit_import(open_store(store_path), result, User("guest", "viewer"))
 
 
 def test_login_panel_signs_in_a_planner(app, store_path):
