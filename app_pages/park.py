@@ -22,6 +22,7 @@ elif st.session_state.get("park_select") not in park_ids:
     remembered = st.session_state.get("park_current")
     st.session_state["park_select"] = remembered if remembered in park_ids else park_ids[0]
 
+title_slot = st.empty()
 controls = st.columns([3, 3, 2, 1])
 park_id = controls[0].selectbox(tr("park.choose"), park_ids, key="park_select",
                                 format_func=lambda pid: str(names[pid]))
@@ -37,7 +38,7 @@ k = int(controls[3].number_input(tr("park.classes"), min_value=3, max_value=7, v
 
 park = parks.set_index("park_id").loc[park_id]
 parcels = common.park_parcels(park_id)
-st.title(str(names[park_id]))
+title_slot.title(str(names[park_id]))
 st.caption(tr("park.summary", n=i18n.format_number(len(parcels), lang, 0),
               area=i18n.format_number(parcels.area_mu.sum(), lang, 1), as_of=str(park.data_as_of)))
 

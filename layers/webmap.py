@@ -109,7 +109,8 @@ class FeatureLayer(MacroElement):
     highlight : sequence of bool, optional
         Features to outline and bring to the front; the others are dimmed.
     role : str
-        Name under which the layer is registered in ``window.parkatlasLayers`` (tests, exports).
+        Name under which the layer is registered in ``window.parkatlasLayers`` (tests, exports);
+        ``window.parkatlasTimings[role]`` gets ``{features, build_ms, paint_ms}`` once painted.
     interactive : bool
         Tooltip on hover and clicks reported to the app; context layers are not interactive.
     """
@@ -117,6 +118,7 @@ class FeatureLayer(MacroElement):
     _template = Template("""
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = (function () {
+    var started = performance.now();
     var data = {{ this.data }};
     var cls = {{ this.classes }};
     var palette = {{ this.palette }};
@@ -147,6 +149,13 @@ var {{ this.get_name() }} = (function () {
     if (hl) { layer.eachLayer(function (l) { if (hl[l.feature.properties.i]) { l.bringToFront(); } }); }
     window.parkatlasLayers = window.parkatlasLayers || {};
     window.parkatlasLayers[{{ this.role_json }}] = layer;
+    // Build and first-paint times (ms) for benchmarks: the canvas paints on the next frame.
+    var built = performance.now() - started;
+    window.parkatlasTimings = window.parkatlasTimings || {};
+    requestAnimationFrame(function () {
+        window.parkatlasTimings[{{ this.role_json }}] = {
+            features: layer.getLayers().length, build_ms: built, paint_ms: performance.now() - started};
+    });
     return layer;
 })();
 {% endmacro %}

@@ -140,3 +140,11 @@ def test_overview_click_on_a_park_opens_it(page, app):
     page.get_by_role("heading", name="肇庆高新区").first.wait_for(timeout=30_000)
     screenshot(page, "overview_to_park")
     assert page.external_requests == []
+
+
+def test_layer_reports_its_paint_timing(page, app):
+    frame = open_page(page, app, "/park?park=zq_hitech")
+    frame.wait_for_function("() => window.parkatlasTimings && window.parkatlasTimings.parcels", timeout=30_000)
+    timing = frame.evaluate("() => window.parkatlasTimings.parcels")
+    assert timing["features"] == 2600
+    assert 0 <= timing["build_ms"] <= timing["paint_ms"]
