@@ -88,3 +88,19 @@ def test_region_is_configurable(monkeypatch):
     assert check_region(beijing, region, False)["features_outside"] == 0
     with pytest.raises(ParkAtlasError, match="outside Zhaoqing"):
         check_region(beijing, Region(), False)
+
+
+@pytest.mark.parametrize("text", ["+init=/etc/passwd:x", "+proj=longlat +datum=WGS84",
+                                  'GEOGCS["x",EXTENSION["PROJ4","+init=/etc/passwd:x"]]', "/etc/passwd"])
+def test_a_files_crs_text_that_could_read_files_never_reaches_proj(text):
+    with pytest.raises(ParkAtlasError, match="unsupported form"):
+        resolve_crs(_square(112.8, 23.3, 0.01), declared=None, file_crs=text, needs_declared=False, region=Region())
+
+
+def test_a_files_wkt_and_projjson_are_understood():
+    from pyproj import CRS
+
+    for text in (CRS("EPSG:4547").to_wkt(), CRS("EPSG:4547").to_json()):
+        _, decision = resolve_crs(_square(380_000, 2_581_000), declared=None, file_crs=text,
+                                  needs_declared=False, region=Region())
+        assert decision.crs == "EPSG:4547" and decision.method == "from file"

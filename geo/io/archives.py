@@ -76,7 +76,7 @@ def inspect_zip(data: bytes, name: str, limits: Limits, *, max_members: int | No
 
 
 def read_members(data: bytes, members: list[zipfile.ZipInfo]) -> dict[str, bytes]:
-    """Decompress checked members in memory, keyed by their path inside the zip."""
+    """Decompress checked members in memory, keyed by their path inside the zip (only those needed)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         try:
             return {info.filename: archive.read(info) for info in members}
@@ -87,14 +87,13 @@ def read_members(data: bytes, members: list[zipfile.ZipInfo]) -> dict[str, bytes
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
-def shapefile_bundle(members: dict[str, bytes], prefer: str | None = None) -> tuple[bytes, dict]:
-    """Pick the one shapefile in ``members`` and repack it as a flat, uncompressed zip.
+def shapefile_members(names: list[str], prefer: str | None = None) -> dict[str, str]:
+    """The one shapefile among zip member ``names``: part extension → member name.
 
-    The repacked zip names its parts ``upload.shp``, ``upload.dbf``…, so the member names
-    chosen by the uploader never reach GDAL. Returns the zip bytes and what was found
-    (``shapefile`` member name, ``cpg`` text or None, ``prj`` present).
+    ``prefer`` (the target layer) picks ``parcels.shp`` among several; otherwise exactly one
+    ``.shp`` must be present, with its ``.shx`` and ``.dbf``.
     """
-    shps = sorted(m for m in members if m.lower().endswith(".shp"))
+    shps = sorted(m for m in names if m.lower().endswith(".shp"))
     if len(shps) > 1 and prefer:
         preferred = [m for m in shps if posixpath.basename(m).lower() == f"{prefer.lower()}.shp"]
         shps = preferred or shps
@@ -102,19 +101,27 @@ def shapefile_bundle(members: dict[str, bytes], prefer: str | None = None) -> tu
         found = ", ".join(posixpath.basename(m) for m in shps) or "none"
         raise ParkAtlasError(f"the zip must hold exactly one shapefile (.shp), found: {found}")
     stem = shps[0][:-4]
-    parts = {}
-    for ext in SHAPEFILE_PARTS:
-        for candidate in (stem + ext, stem + ext.upper()):
-            if candidate in members:
-                parts[ext] = members[candidate]
+    present = set(names)
+    parts = {ext: candidate for ext in SHAPEFILE_PARTS for candidate in (stem + ext, stem + ext.upper())
+             if candidate in present}
     for needed in (".shx", ".dbf"):
         if needed not in parts:
             raise ParkAtlasError(f"the shapefile {posixpath.basename(stem)}.shp has no {needed} in the zip; "
                                  f"zip the .shp, .shx, .dbf, .prj (and .cpg) together")
+    return parts
+
+
+def shapefile_bundle(parts: dict[str, bytes], shapefile_name: str) -> tuple[bytes, dict]:
+    """Repack a shapefile's parts (extension → bytes) as a flat, uncompressed zip.
+
+    The parts are named ``upload.shp``, ``upload.dbf``…, so the member names chosen by the
+    uploader never reach GDAL; the ``.cpg`` is left out (its text is returned: decoding is
+    decided by :mod:`geo.io.encoding`, not by GDAL). Returns the zip bytes and what was found.
+    """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
         for ext, content in parts.items():
-            if ext != ".cpg":  # decoding is decided in geo.io.encoding, not by GDAL
+            if ext != ".cpg":
                 out.writestr("upload" + ext, content)
     cpg = parts[".cpg"].decode("ascii", "replace").strip() if ".cpg" in parts else None
-    return buffer.getvalue(), {"shapefile": posixpath.basename(shps[0]), "cpg": cpg, "prj": ".prj" in parts}
+    return buffer.getvalue(), {"shapefile": posixpath.basename(shapefile_name), "cpg": cpg, "prj": ".prj" in parts}

@@ -172,11 +172,13 @@ def resolve_crs(geoms, *, declared: str | None, file_crs: str | None, needs_decl
         decision = CrsDecision(declared, "declared", reasons=[f"declared by the user: {declared}"])
         if file_crs:
             decision.reasons.append("the file's own CRS was overridden")
-    elif file_crs and _beyond_degrees(geoms) and CRS.from_user_input(file_crs).is_geographic:
+    elif file_crs and _beyond_degrees(geoms) and _refuse_crs_text(file_crs) and \
+            CRS.from_user_input(file_crs).is_geographic:
         geoms, decision = guess_crs(geoms, region)
         decision.reasons.insert(0, "the file declares lon/lat, but its coordinates do not fit (beyond ±180/±90): CRS guessed instead")
         return geoms, decision
     elif file_crs:
+        _refuse_crs_text(file_crs)
         try:
             crs = CRS.from_user_input(file_crs)
         except CRSError:
@@ -193,6 +195,17 @@ def resolve_crs(geoms, *, declared: str | None, file_crs: str | None, needs_decl
     if CRS.from_user_input(decision.crs).is_geographic:
         geoms = _swap_if_latlon(geoms, decision, region)
     return geoms, decision
+
+
+_CRS_TEXT = re.compile(r"^\s*(\{|(EPSG|OGC|ESRI|IAU_2015):[\w.]+\s*$|[A-Z_]+(CRS|CS)\s*[\[(]|COMPD_CS|PROJCRS|GEOGCRS)",
+                       re.IGNORECASE)
+
+
+def _refuse_crs_text(text: str) -> bool:
+    """Only PROJJSON, WKT or AUTHORITY:CODE from a file reach PROJ (a PROJ string's ``+init=`` reads files)."""
+    if not _CRS_TEXT.match(str(text)) or re.search(r"\+init|EXTENSION\s*\[", str(text), re.IGNORECASE):
+        raise ParkAtlasError("the file's CRS is given in an unsupported form; declare it with --crs EPSG:XXXX")
+    return True
 
 
 def _beyond_degrees(geoms) -> bool:

@@ -25,20 +25,27 @@ LAYERS = ("parcels", "parks")
 
 
 def _unpack_zip(data: bytes, filename: str, layer: str, limits: Limits):
-    """A .zip upload: a shapefile (repacked flat) or a single file of another accepted format."""
+    """A .zip upload: a shapefile (repacked flat) or a single file of another accepted format.
+
+    Only the members needed are decompressed, and only after the whole zip passed its checks.
+    """
     members = archives.inspect_zip(data, filename, limits)
-    content = archives.read_members(data, members)
-    if any(name.lower().endswith(".shp") for name in content):
-        bundle, found = archives.shapefile_bundle(content, prefer=layer)
+    by_name = {m.filename: m for m in members}
+    if any(name.lower().endswith(".shp") for name in by_name):
+        parts = archives.shapefile_members(list(by_name), prefer=layer)
+        content = archives.read_members(data, [by_name[name] for name in parts.values()])
+        bundle, found = archives.shapefile_bundle({ext: content[name] for ext, name in parts.items()},
+                                                  parts[".shp"])
         return bundle, FORMATS["shapefile"], found
-    candidates = [n for n in content if not n.endswith("/") and not os.path.basename(n).startswith(".")
+    candidates = [n for n in by_name if not os.path.basename(n).startswith(".")
                   and os.path.splitext(n.lower())[1] in (".gpkg", ".geojson", ".json", ".fgb", ".kml",
                                                          ".parquet", ".csv", ".dxf")]
     if len(candidates) != 1:
         raise ParkAtlasError(f"{filename} must hold one shapefile or one data file; found "
                              f"{len(candidates)} candidate members")
     member = candidates[0]
-    return content[member], sniff(content[member], member), {"member": os.path.basename(member)}
+    content = archives.read_members(data, [by_name[member]])[member]
+    return content, sniff(content, member), {"member": os.path.basename(member)}
 
 
 def _parse(data: bytes, filename: str, layer: str, user_encoding: str | None, limits: Limits):

@@ -69,9 +69,13 @@ def _members(zip_bytes: bytes) -> dict[str, bytes]:
 def shapefile_zip(frame: gpd.GeoDataFrame, tmp: Path, *, encoding: str = "utf-8", cpg: str | None = "UTF-8",
                   prj: bool = True, stem: str = "parcels") -> bytes:
     """A zipped shapefile written with ``encoding``; ``cpg`` is the .cpg text (None: no .cpg)."""
+    import warnings
+
     folder = tmp / f"shp_{stem}_{encoding}_{cpg}_{prj}"
     folder.mkdir(parents=True, exist_ok=True)
-    frame.to_file(folder / f"{stem}.shp", encoding=encoding, engine="pyogrio")
+    with warnings.catch_warnings():  # "no CRS" is the point of the .prj-less cases
+        warnings.simplefilter("ignore", UserWarning)
+        frame.to_file(folder / f"{stem}.shp", encoding=encoding, engine="pyogrio")
     members = {}
     for ext in ("shp", "shx", "dbf", "prj"):
         if ext == "prj" and not prj:
