@@ -253,7 +253,9 @@ def test_xss_payloads_are_stored_verbatim_in_every_format(read):
 def test_aliases_and_units_are_converted(read):
     result = read("aliases_units.geojson")
     frame = result.frame.sort_values("parcel_id")
-    assert frame.floor_area_m2.tolist() == pytest.approx([12_000, 5_000, 20_000])  # 公顷 → m²
+    # 公顷 → m²; the third has only 容积率 2.0: floor area = 2.0 × its 10,000 m²
+    assert frame.floor_area_m2.tolist() == pytest.approx([12_000, 5_000, 20_000], rel=1e-3)
+    assert result.report["attributes"]["floor_area_from_plot_ratio"] == 1
     assert frame.investment_wan.tolist() == pytest.approx([15_000, 2_000, 30_000])  # 亿元 → 万元
     conversions = " ".join(result.report["attributes"]["unit_conversions"])
     assert "公顷" in conversions and "亿元" in conversions

@@ -67,7 +67,7 @@ PARK_ALIASES: dict[str, list[str]] = {
 }
 #: A declared land area: checked against the geometry, not stored.
 AREA_ALIASES = ["面积", "用地面积", "地块面积", "宗地面积", "土地面积", "占地面积", "area", "landarea", "aream2"]
-#: Plot ratio given in a file: converted to floor area when no floor area is given.
+#: Plot ratio given in a file: floor area = plot ratio × geometry area where no floor area is given.
 PLOT_RATIO_ALIASES = ["容积率", "plotratio", "far"]
 #: Extra names for ids in real-world sources (OpenStreetMap, KML, DXF).
 FALLBACK_ID_COLUMNS = ["osm_ref", "name", "Name", "EntityHandle"]
@@ -223,8 +223,11 @@ def _codes(series: pd.Series) -> pd.Series:
 
 
 def conform_attributes(frame: pd.DataFrame, layer: str, *, mapping: dict[str, str] | None = None,
-                       id_prefix: str = "import", standards=None) -> tuple[pd.DataFrame, pd.Series | None, dict]:
-    """Schema columns from ``frame``'s headers; returns (table, declared area in m² or None, info).
+                       id_prefix: str = "import", standards=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Schema columns from ``frame``'s headers; returns (table, helpers, info).
+
+    ``helpers`` holds the columns found that are not stored but used by the validator: a
+    declared land ``area`` (m² when its unit was given) and a ``plot_ratio``.
 
     ``info`` lists the columns mapped (schema column → source header), the source columns left
     unmapped, unit conversions, values that were not numbers, and generated ids.
@@ -274,12 +277,12 @@ def conform_attributes(frame: pd.DataFrame, layer: str, *, mapping: dict[str, st
         generated = pd.Series([f"{id_prefix}-{i + 1}" for i in range(len(out))], index=out.index, dtype="string")
         out[id_column] = out[id_column].mask(missing_ids, generated)
         info["generated_ids"] = int(missing_ids.sum())
-    declared_area = out.pop("area") if found.get("area") else None
-    out = out.drop(columns=[c for c in ("area", "plot_ratio") if c in out.columns])
-    if declared_area is not None:
+    helpers = out[[c for c in ("area", "plot_ratio") if c in found]].copy()
+    out = out.drop(columns=["area", "plot_ratio"], errors="ignore")
+    if "area" in found:
         header, unit = found["area"]
-        info["declared_area"] = {"column": header, "unit": unit or "guessed from the geometry"}
-    return out, declared_area, info
+        info["declared_area"] = {"column": header, "unit": unit}
+    return out, helpers, info
 
 
 def _recode_parcels(out: pd.DataFrame, info: dict, standards) -> pd.DataFrame:

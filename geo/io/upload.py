@@ -85,6 +85,14 @@ def _osm_reference(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _floor_area_from_plot_ratio(features: gpd.GeoDataFrame, area_m2: np.ndarray) -> int:
+    """容积率 given but no floor area: floor area = plot ratio × the geometry's area."""
+    ratio = features.pop("_plot_ratio").to_numpy(dtype=float)
+    fill = features["floor_area_m2"].isna().to_numpy() & ~np.isnan(ratio)
+    features.loc[fill, "floor_area_m2"] = ratio[fill] * area_m2[fill]
+    return int(fill.sum())
+
+
 def _assign_parks(frame: gpd.GeoDataFrame, parks: gpd.GeoDataFrame | None, park_id: str | None) -> int:
     """Fill missing park ids: ``park_id`` if given, else the park containing the feature."""
     missing = frame["park_id"].isna()
@@ -186,15 +194,15 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
 
     mapping_dict = attributes.load_mapping(mapping)
     stem = os.path.splitext(os.path.basename(filename))[0][:40] or "import"
-    table, declared_area, attr_info = attributes.conform_attributes(frame.reset_index(drop=True), layer,
+    table, helpers, attr_info = attributes.conform_attributes(frame.reset_index(drop=True), layer,
                                                                     mapping=mapping_dict, id_prefix=stem,
                                                                     standards=standards)
     if geometry_note:
         attr_info["geometry_from"] = geometry_note
     id_column = "parcel_id" if layer == "parcels" else "park_id"
     features = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=CGCS2000), crs=CGCS2000)
-    if declared_area is not None:
-        features["_declared_area"] = declared_area.to_numpy()
+    for column in helpers.columns:
+        features[f"_{column}"] = helpers[column].to_numpy(dtype=float, na_value=np.nan)
     problems = validate.Problems()
     features = validate.check_geometry(features, id_column, problems, split_multipart=layer == "parcels")
     rejected = len(geoms) - len(features)
@@ -204,11 +212,11 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
         report_geometry = validate.check_overlaps_and_slivers(features, id_column, projected, problems)
         area_m2 = shapely.area(projected)
         report_geometry.update(validate.summarise_area(area_m2))
-        if "_declared_area" in features:
-            unit = validate.check_declared_area(features, id_column, features.pop("_declared_area"),
-                                                attr_info["declared_area"]["unit"] if attr_info["declared_area"]["unit"]
-                                                != "guessed from the geometry" else None, area_m2, problems)
-            attr_info["declared_area"]["unit_used"] = unit
+        if "_area" in features:
+            attr_info["declared_area"]["unit_used"] = validate.check_declared_area(
+                features, id_column, features.pop("_area"), attr_info["declared_area"]["unit"], area_m2, problems)
+        if "_plot_ratio" in features:
+            attr_info["floor_area_from_plot_ratio"] = _floor_area_from_plot_ratio(features, area_m2)
         validate.check_ids(features, id_column, problems)
         if layer == "parcels":
             if default_status:

@@ -276,7 +276,7 @@ def _build(tmp: Path) -> dict[str, bytes]:
     files["parcels_wkt.xlsx"] = _xlsx(pd.DataFrame(_lonlat(xss_parcels()).drop(columns="geometry")).assign(
         wkt=shapely.to_wkt(_lonlat(xss_parcels()).geometry.values, rounding_precision=8)))
     files["parcels_lonlat.xlsx"] = _xlsx(vertex_table)
-    units = lonlat.assign(**{"建筑面积(公顷)": [1.2, 0.5, 2.0], "投资额（亿元）": [1.5, 0.2, 3.0],
+    units = lonlat.assign(**{"建筑面积(公顷)": [1.2, 0.5, None], "投资额（亿元）": [1.5, 0.2, 3.0],
                              "面积(亩)": [15.0, 15.0, 30.0], "容积率": [1.2, 0.5, 2.0]})
     files["aliases_units.geojson"] = _geojson(units)
     custom = lonlat.rename(columns={"地块编号": "DKBM_X", "企业名称": "QYMC_X"})
