@@ -186,6 +186,22 @@ var {{ this.get_name() }} = (function () {
         })
 
 
+class _FitBounds(MacroElement):
+    """Fit the map to bounds at once (folium's FitBounds animates, and a view set by the user
+    during that animation would be overridden when it ends)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{{ this._parent.get_name() }}.fitBounds({{ this.bounds }}, {animate: false});
+{% endmacro %}
+""")
+
+    def __init__(self, bounds):
+        super().__init__()
+        self._name = "FitBounds"
+        self.bounds = script_json([[float(v) for v in corner] for corner in bounds])
+
+
 @dataclass
 class MapParts:
     """A map for streamlit-folium: a ``base`` that stays put and an ``overlay`` that changes."""
@@ -233,7 +249,7 @@ def base_map(bounds, *, basemap: str = "none", tianditu_key: str | None = None,
         tiles.add_to(m)
     m.get_root().header.add_child(RawHtml(
         f"<style>.leaflet-container {{ background: {BACKGROUND}; }}</style>"), name="parkatlas_bg")
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    _FitBounds([[miny, minx], [maxy, maxx]]).add_to(m)
     return m
 
 

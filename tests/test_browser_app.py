@@ -13,14 +13,23 @@ pytestmark = pytest.mark.browser
 
 XSS = "<img src=x onerror=alert(1)>"
 XSS_PARCEL = "zq_hitech-000001"
+#: Further payloads from the security checklist, each on its own parcel.
+PAYLOADS = {
+    "zq_hitech-000002": "</script><script>window.parent.__pwned=1;window.__pwned=1</script>",
+    "zq_hitech-000003": "`${document.title=1}` ${window.__pwned=1}",
+    "zq_hitech-000004": "{{ 7*7 }}<svg onload=alert(2)>",
+}
 IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """The app from the README entry point, on a store copy holding an XSS payload."""
-    server = start_app(tmp_path_factory.mktemp("app"),
-                       lambda store: set_enterprise(store, XSS_PARCEL, XSS))
+    def prepare(store):
+        for parcel_id, text in {XSS_PARCEL: XSS, **PAYLOADS}.items():
+            set_enterprise(store, parcel_id, text)
+
+    server = start_app(tmp_path_factory.mktemp("app"), prepare)
     yield server
     server.stop()
 
@@ -105,6 +114,27 @@ def test_xss_payload_is_shown_as_text_and_never_runs(page, app):
     assert page.external_requests == []
 
 
+@pytest.mark.parametrize("parcel_id", sorted(PAYLOADS))
+def test_other_payloads_are_text_in_tooltips(page, app, parcel_id):
+    frame = open_page(page, app, "/park?park=zq_hitech")
+    page.wait_for_timeout(500)
+    x, y = parcel_point(page, frame, parcel_id)
+    page.wait_for_timeout(500)
+    page.mouse.move(x, y)
+    page.mouse.move(x + 1, y + 1)
+    tooltip = frame.locator(".leaflet-tooltip").first
+    tooltip.wait_for(timeout=10_000)
+    assert PAYLOADS[parcel_id] in tooltip.text_content()
+    assert tooltip.locator("div *").count() == 0  # the label div holds text only, no element from the value
+    page.mouse.click(x, y)
+    details_shown(page, parcel_id)
+    page.wait_for_timeout(500)
+    assert page.dialogs == []
+    for f in page.frames:
+        assert f.evaluate("() => [window.__pwned, document.title === '1']") == [None, False]
+    assert page.external_requests == []
+
+
 def test_filter_changes_the_highlighted_set_and_keeps_the_view(page, app, parcels):
     frame = open_page(page, app, "/available")
     before = len(available_parcels(parcels))
@@ -113,6 +143,7 @@ def test_filter_changes_the_highlighted_set_and_keeps_the_view(page, app, parcel
     page.wait_for_function("() => true")
     frame.wait_for_function(f"() => window.parkatlasLayers.parcels.getLayers().filter("
                             f"l => l.options.color === '#00e5ff').length === {before}", timeout=30_000)
+    frame.wait_for_function("() => !window.map._animatingZoom")
     frame.evaluate("() => { window.map.setView([23.33, 112.83], 14, {animate: false}); window.__kept = 1; }")
     page.get_by_text("仅净地").first.click()
     frame.wait_for_function(f"() => window.parkatlasLayers.parcels.getLayers().filter("
