@@ -34,6 +34,14 @@ def _codec(name: str | None) -> str | None:
         return None
 
 
+def _raw(text: str) -> bytes:
+    """The DBF bytes behind an ISO-8859-1 decoded name (already-Unicode names stay UTF-8)."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
 def _string_columns(frame: pd.DataFrame) -> list:
     return [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c]) or frame[c].dtype == object]
 
@@ -53,7 +61,7 @@ def redecode_dbf(frame: pd.DataFrame, *, cpg: str | None, user_encoding: str | N
     """Decode ISO-8859-1-read DBF names and strings with the right encoding (see module doc)."""
     columns = _string_columns(frame)
     raw = [frame[c].dropna().astype(str).str.encode("latin-1") for c in columns]
-    names = [str(c).encode("latin-1") for c in frame.columns]
+    names = [_raw(str(c)) for c in frame.columns]
     declared = _codec(cpg)
     if user_encoding:
         codec = _codec(user_encoding)

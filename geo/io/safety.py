@@ -11,13 +11,16 @@ could read ``/etc/passwd`` or fetch a URL. Three layers keep uploads to what the
 3. the parsing subprocess (:mod:`geo.io.sandbox`) registers only the one GDAL driver that the
    sniffed format needs and has the network switched off.
 
-This module imports nothing but the standard library, because :mod:`geo` imports it first.
+This module imports nothing but the standard library (and :mod:`geo.errors`), because
+:mod:`geo` imports it first.
 """
 from __future__ import annotations
 
 import os
 import re
 from dataclasses import dataclass
+
+from geo.errors import ParkAtlasError
 
 #: Drivers that open further files or the network. Skipped in every ParkAtlas process.
 SKIPPED_DRIVERS = (
@@ -63,8 +66,8 @@ _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:(//|\\\\)")
 _GDAL_PREFIX = re.compile(r"^\s*(/vsi|\\vsi|[A-Za-z0-9_ ]+:(/vsi|\\vsi))", re.IGNORECASE)
 
 
-class UnsafeInput(ValueError):
-    """Raised for a path or URL that must never reach GDAL (wrapped into ParkAtlasError)."""
+class UnsafeInput(ParkAtlasError):
+    """A refused upload: a path or URL where bytes belong, a forbidden type, over a limit."""
 
 
 def refuse_path_like(text: str, what: str = "file name") -> str:
@@ -98,6 +101,13 @@ class Limits:
     @classmethod
     def from_env(cls, environ=os.environ) -> "Limits":
         mb = 2 ** 20
+        try:
+            return cls._from_env(environ, mb)
+        except ValueError:
+            raise UnsafeInput("PARKATLAS_IMPORT_MAX_MB, _TIMEOUT_S and _MEMORY_MB must be numbers") from None
+
+    @classmethod
+    def _from_env(cls, environ, mb: int) -> "Limits":
         return cls(
             max_upload_bytes=int(float(environ.get("PARKATLAS_IMPORT_MAX_MB", 200)) * mb),
             timeout_s=float(environ.get("PARKATLAS_IMPORT_TIMEOUT_S", 300)),
