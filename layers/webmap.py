@@ -334,9 +334,9 @@ def park_map(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: str = i1
 
 
 def add_legend(m: folium.Map, legend: str) -> None:
-    """Pin an (already escaped) HTML legend to the bottom-left corner of ``m``."""
+    """Pin an (already escaped) HTML legend to the bottom-right corner of ``m``."""
     m.get_root().html.add_child(RawHtml(
-        '<div style="position:fixed;bottom:24px;left:12px;z-index:1000;background:white;'
+        '<div style="position:fixed;bottom:28px;right:12px;z-index:1000;background:white;'
         'padding:6px 8px;border:1px solid #999;font:12px sans-serif">' + legend + "</div>"))
 
 
