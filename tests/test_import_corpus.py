@@ -7,7 +7,6 @@ import shapely
 
 from geo.errors import ParkAtlasError
 from geo.io import ImportResult, read_upload
-from geo.io.datum import gcj02_to_wgs84
 
 XSS_PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "`backtick`",
                 "${document.title=1}", "</script><b>bold</b>"]

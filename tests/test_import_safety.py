@@ -142,3 +142,46 @@ def test_the_memory_limit_stops_a_runaway_parser(monkeypatch, import_corpus):
     with pytest.raises(sandbox.ParseFailed, match="more than 256 MB"):
         read_upload(import_corpus["parcels.geojson"].read_bytes(), "parcels.geojson",
                     limits=Limits(memory_bytes=256 * 2 ** 20))
+
+
+@pytest.fixture()
+def listener():
+    """A loopback TCP server counting connection attempts (none may arrive)."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    hits = []
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                hits.append(server.accept()[0].close())
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], hits
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def test_no_outbound_connection_from_a_vrt_or_kml_pointing_at_a_url(listener):
+    port, hits = listener
+    url = f"http://127.0.0.1:{port}/parcels"
+    vrt = (f'<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>/vsicurl/{url}.csv</SrcDataSource>'
+           f'</OGRVRTLayer></OGRVRTDataSource>').encode()
+    kml = (f'<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document><NetworkLink>'
+           f'<Link><href>{url}.kml</href></Link></NetworkLink><Placemark><name>P</name><Polygon><outerBoundaryIs>'
+           f'<LinearRing><coordinates>112.82,23.32 112.83,23.32 112.83,23.33 112.82,23.32</coordinates>'
+           f'</LinearRing></outerBoundaryIs></Polygon></Placemark></Document></kml>').encode()
+    with pytest.raises(sandbox.ParseFailed):
+        sandbox.parse_in_sandbox(vrt, FORMATS["geojson"], limits=Limits())
+    sandbox.parse_in_sandbox(kml, FORMATS["kml"], limits=Limits())
+    assert hits == []
