@@ -5,18 +5,22 @@ seconds to build, ship and parse, whether styled per feature (folium ``GeoJson``
 ``add_gdf``) or in the browser (:class:`layers.webmap.FeatureLayer`). This module ships the
 parcels once as a compact binary block instead and draws them on one canvas:
 
-- coordinates are Web-Mercator, quantised to 32-bit integers over the layer's extent (≈0.05 m),
-  stored flat with ring and polygon offsets (the GeoArrow layout of :func:`shapely.to_ragged_array`)
-  and embedded as base64 — about 2.5 bytes per parcel vertex and no per-feature JSON;
+- coordinates are Web-Mercator metres on a 0.1 m grid, each ring sent without its closing vertex
+  as one absolute start and 16-bit steps (:func:`encode_parcels`); ids like ``zq_hitech-000123``
+  travel as prefix and number tables (:func:`encode_ids`) — about 30 bytes per parcel in all,
+  base64 in the page, against ~370 bytes of GeoJSON;
 - the browser decodes it once into typed arrays, and on each ``moveend`` redraws only the parcels
-  whose bounding box is in view, one path per colour class (outlines from zoom 14 on);
+  whose bounding box is in view, in colour order and in batches of 256 (one huge canvas path
+  fills in quadratic time), sub-pixel parcels as one-pixel squares, outlines from zoom 14 on;
 - a click shows the parcel id (set with ``textContent``, never as HTML) and streamlit-folium
   returns the clicked point, which :func:`clicked_parcel_id` turns into the parcel id on the server
   with a spatial index — so clicks return parcel ids without shipping ids through every event.
 
-The ids themselves travel as one JSON array (escaped for an inline script) for the popup.
-The app calls :func:`city_parcels_map` (or adds :func:`city_parcels_layer` to its own map); no
-network access is needed — Leaflet comes from :mod:`layers.assets`.
+In Streamlit, build the map once per data revision (``st.cache_resource``), call ``m.render()``
+there, and pass ``render=False`` and ``returned_objects=["last_clicked"]`` to ``st_folium``
+(see ``bench/city_app.py``). The app calls :func:`city_parcels_map` (or adds
+:func:`city_parcels_layer` to its own map); no network access is needed — Leaflet comes from
+:mod:`layers.assets`.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ import base64
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from folium.elements import MacroElement
 from folium.template import Template
@@ -33,42 +38,78 @@ from geo import i18n
 from layers.style import theme_colors
 from layers.webmap import add_legend, base_map, script_json
 
-#: Web Mercator (EPSG:3857) half-width in metres; normalised coordinates are in [0, 1].
-_MERCATOR_HALF = 20037508.342789244
-_QUANT = 2**32 - 1
+#: Web Mercator (EPSG:3857) half-width in metres.
+MERCATOR_HALF = 20037508.342789244
+#: Grid of the encoded coordinates, in Web-Mercator metres (≈0.09 m on the ground at 23°N).
+RESOLUTION_M = 0.1
 
 
 def _b64(array: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
 
 
-def encode_parcels(parcels: gpd.GeoDataFrame) -> dict:
-    """The parcels' rings as quantised Web-Mercator coordinates plus offsets, base64 encoded.
+def _array(values: np.ndarray, dtypes) -> dict:
+    """``values`` in the smallest of ``dtypes`` that holds them, base64 encoded, with its type name."""
+    for dtype in dtypes:
+        info = np.iinfo(dtype)
+        if values.size == 0 or (values.min() >= info.min and values.max() <= info.max):
+            return {"type": np.dtype(dtype).name, "data": _b64(values.astype(dtype))}
+    raise ValueError("values out of range for the layer encoding")
 
-    Returns a dict with ``extent`` ([x0, y0, x1, y1], normalised Mercator, y down),
-    ``coords`` (uint32 x, y pairs), ``ring_offsets`` and ``polygon_offsets`` (uint32, GeoArrow
-    style), ``part_of`` (uint32 parcel row per polygon part) and ``n`` (parcel count).
-    Multi-part parcels become several polygons of the same row.
+
+def encode_parcels(parcels: gpd.GeoDataFrame) -> dict:
+    """The parcels' rings as compact quantised Web-Mercator coordinates, base64 encoded.
+
+    Coordinates are Web-Mercator metres on a :data:`RESOLUTION_M` grid relative to ``origin``;
+    each ring is stored without its closing vertex as one absolute start (``starts``, uint32
+    pairs) and deltas from the previous vertex (``deltas``, int16 pairs unless a step is too long).
+    ``ring_sizes`` gives each ring's vertex count, ``poly_rings`` each polygon's ring count
+    (``None`` when every polygon has one ring) and ``part_of`` each polygon's parcel row
+    (``None`` when no parcel has several parts). ``n`` is the parcel count.
     """
     merc = parcels.geometry.to_crs(3857)
     parts, part_of = shapely.get_parts(merc.to_numpy(), return_index=True)
     kind, coords, (ring_offsets, polygon_offsets) = shapely.to_ragged_array(parts)
     if kind != shapely.GeometryType.POLYGON:
         raise ValueError("the city layer draws polygons only")
-    # Normalised Mercator with y pointing down, as Leaflet's pixel space.
-    norm = np.column_stack([(coords[:, 0] + _MERCATOR_HALF) / (2 * _MERCATOR_HALF),
-                            (_MERCATOR_HALF - coords[:, 1]) / (2 * _MERCATOR_HALF)])
-    lo, hi = norm.min(axis=0), norm.max(axis=0)
-    span = np.where(hi > lo, hi - lo, 1e-12)
-    quantised = np.round((norm - lo) / span * _QUANT).astype(np.uint32)
+    closing = np.zeros(len(coords), dtype=bool)
+    closing[ring_offsets[1:] - 1] = True
+    coords = coords[~closing]
+    ring_sizes = np.diff(ring_offsets) - 1
+    origin = coords.min(axis=0) if len(coords) else np.zeros(2)
+    grid = np.round((coords - origin) / RESOLUTION_M).astype(np.int64)
+    first = np.zeros(len(grid), dtype=bool)
+    first[np.concatenate([[0], np.cumsum(ring_sizes)[:-1]]).astype(int)] = len(grid) > 0
+    steps = np.diff(grid, axis=0, prepend=grid[:1])[~first]
+    poly_rings = np.diff(polygon_offsets)
     return {
-        "extent": [float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])],
-        "coords": _b64(quantised.ravel()),
-        "ring_offsets": _b64(ring_offsets.astype(np.uint32)),
-        "polygon_offsets": _b64(polygon_offsets.astype(np.uint32)),
-        "part_of": _b64(part_of.astype(np.uint32)),
+        "origin": [float(origin[0]), float(origin[1])],
+        "resolution": RESOLUTION_M,
+        "starts": _array(grid[first].ravel(), [np.uint32]),
+        "deltas": _array(steps.ravel(), [np.int16, np.int32]),
+        "ring_sizes": _array(ring_sizes, [np.uint16, np.uint32]),
+        "poly_rings": None if (poly_rings == 1).all() else _array(poly_rings, [np.uint16, np.uint32]),
+        "part_of": None if len(part_of) == len(parcels) else _array(part_of, [np.uint32]),
         "n": int(len(parcels)),
     }
+
+
+def encode_ids(ids) -> dict:
+    """Parcel ids compactly: ``prefix + zero-padded number`` tables when every id has that form.
+
+    Returns ``{"list": [...]}`` or ``{"prefixes": [...], "widths": [...], "prefix": array,
+    "number": array}`` (arrays as in :func:`encode_parcels`).
+    """
+    ids = pd.Series([str(i) for i in ids], dtype=object)
+    parts = ids.str.extract(r"^(.*?)(\d{1,9})$")
+    if len(ids) and parts.notna().all().all():
+        codes, prefixes = pd.factorize(parts[0])
+        widths = parts[1].str.len().groupby(codes)
+        if (widths.nunique() == 1).all():
+            return {"prefixes": [str(p) for p in prefixes], "widths": widths.first().astype(int).tolist(),
+                    "prefix": _array(codes, [np.uint8, np.uint16, np.uint32]),
+                    "number": _array(parts[1].astype(np.int64).to_numpy(), [np.uint32])}
+    return {"list": ids.tolist()}
 
 
 class CanvasParcelLayer(MacroElement):
@@ -81,18 +122,42 @@ class CanvasParcelLayer(MacroElement):
     _template = Template("""
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = (function () {
-    var enc = {{ this.encoded }}, ids = {{ this.ids }}, cls = {{ this.classes }};
+    var enc = {{ this.encoded }}, idEnc = {{ this.ids }}, cls = {{ this.classes }};
     var palette = {{ this.palette }}, names = {{ this.names }}, o = {{ this.options }};
-    function dec(b64, T) {
-        var s = atob(b64), n = s.length, u8 = new Uint8Array(n);
+    var TYPES = {uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, int16: Int16Array, int32: Int32Array};
+    function dec(a) {
+        var s = atob(a.data), n = s.length, u8 = new Uint8Array(n);
         for (var i = 0; i < n; i++) { u8[i] = s.charCodeAt(i); }
-        return new T(u8.buffer);
+        return new TYPES[a.type](u8.buffer);
     }
-    var q = dec(enc.coords, Uint32Array), ringOff = dec(enc.ring_offsets, Uint32Array);
-    var polyOff = dec(enc.polygon_offsets, Uint32Array), partOf = dec(enc.part_of, Uint32Array);
-    var e = enc.extent, sx = (e[2] - e[0]) / 4294967295, sy = (e[3] - e[1]) / 4294967295;
-    var nv = q.length / 2, xs = new Float64Array(nv), ys = new Float64Array(nv);
-    for (var v = 0; v < nv; v++) { xs[v] = e[0] + q[2 * v] * sx; ys[v] = e[1] + q[2 * v + 1] * sy; }
+    function prefixSums(sizes) {
+        var out = new Uint32Array(sizes.length + 1);
+        for (var i = 0; i < sizes.length; i++) { out[i + 1] = out[i] + sizes[i]; }
+        return out;
+    }
+    var starts = dec(enc.starts), deltas = dec(enc.deltas), ringSizes = dec(enc.ring_sizes);
+    var ringOff = prefixSums(ringSizes), nRing = ringSizes.length;
+    var polyOff = enc.poly_rings ? prefixSums(dec(enc.poly_rings)) : null;
+    if (!polyOff) { polyOff = new Uint32Array(nRing + 1); for (var r0 = 0; r0 <= nRing; r0++) polyOff[r0] = r0; }
+    var partOf = enc.part_of ? dec(enc.part_of) : null;
+    if (!partOf) { partOf = new Uint32Array(enc.n); for (var p0 = 0; p0 < enc.n; p0++) partOf[p0] = p0; }
+    // Vertices to normalised Web Mercator (0..1, y down), Leaflet's pixel space at zoom 0 / 256.
+    var H = 20037508.342789244, res = enc.resolution, nv = ringOff[nRing];
+    var xs = new Float64Array(nv), ys = new Float64Array(nv), d = 0;
+    for (var r1 = 0; r1 < nRing; r1++) {
+        var gx = starts[2 * r1], gy = starts[2 * r1 + 1];
+        for (var v = ringOff[r1]; v < ringOff[r1 + 1]; v++) {
+            if (v > ringOff[r1]) { gx += deltas[2 * d]; gy += deltas[2 * d + 1]; d++; }
+            xs[v] = (enc.origin[0] + gx * res + H) / (2 * H);
+            ys[v] = (H - (enc.origin[1] + gy * res)) / (2 * H);
+        }
+    }
+    var idOf = idEnc.list ? function (row) { return idEnc.list[row]; } : (function () {
+        var pre = dec(idEnc.prefix), num = dec(idEnc.number);
+        return function (row) {
+            return idEnc.prefixes[pre[row]] + String(num[row]).padStart(idEnc.widths[pre[row]], "0");
+        };
+    })();
     var nPoly = polyOff.length - 1, bb = new Float64Array(4 * nPoly);
     for (var p = 0; p < nPoly; p++) {
         var a = ringOff[polyOff[p]], b = ringOff[polyOff[p] + 1];
@@ -182,10 +247,10 @@ var {{ this.get_name() }} = (function () {
             var pt = this._map.project(ev.latlng, 0);
             var row = this._hit(pt.x / 256, pt.y / 256);
             if (row < 0) return;
-            this.lastId = ids[row];
+            this.lastId = idOf(row);
             var div = document.createElement("div");
             div.style.whiteSpace = "pre-line";
-            div.textContent = ids[row] + (cls[row] >= 0 ? "\\n" + names[cls[row]] : "");
+            div.textContent = this.lastId + (cls[row] >= 0 ? "\\n" + names[cls[row]] : "");
             this._popup = this._popup || L.popup();  // one popup, reused
             this._popup.setLatLng(ev.latlng).setContent(div).openOn(this._map);
         }
@@ -205,7 +270,7 @@ var {{ this.get_name() }} = (function () {
         super().__init__()
         self._name = "CanvasParcelLayer"
         self.encoded = script_json(encoded)
-        self.ids = script_json([str(i) for i in ids])
+        self.ids = script_json(encode_ids(ids))
         self.classes = script_json(np.asarray(classes, dtype=int).tolist())
         self.palette = script_json(list(palette))
         self.names = script_json([str(n) for n in names])

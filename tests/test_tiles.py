@@ -11,18 +11,30 @@ import shapely
 
 from geo.metrics import with_metrics
 from geo.testing import ORIGIN_4547, make_parcels
-from layers.tiles import ParcelLocator, city_parcels_map, clicked_parcel_id, encode_parcels
+from layers.tiles import ParcelLocator, city_parcels_map, clicked_parcel_id, encode_ids, encode_parcels
 
 XSS = "<img src=x onerror=alert(1)>`${x}`"
 
 
+def _array(encoded: dict | None):
+    if encoded is None:
+        return None
+    return np.frombuffer(base64.b64decode(encoded["data"]), dtype=encoded["type"])
+
+
 def _decode(encoded: dict) -> dict:
-    arrays = {k: np.frombuffer(base64.b64decode(encoded[k]), dtype=np.uint32)
-              for k in ("coords", "ring_offsets", "polygon_offsets", "part_of")}
-    x0, y0, x1, y1 = encoded["extent"]
-    q = arrays["coords"].reshape(-1, 2).astype(float) / (2**32 - 1)
-    arrays["xy"] = np.column_stack([x0 + q[:, 0] * (x1 - x0), y0 + q[:, 1] * (y1 - y0)])
-    return arrays
+    """Vertices in Web-Mercator metres, ring sizes and parts, decoded independently of the JS."""
+    starts = _array(encoded["starts"]).reshape(-1, 2).astype(np.int64)
+    deltas = _array(encoded["deltas"]).reshape(-1, 2).astype(np.int64)
+    sizes = _array(encoded["ring_sizes"]).astype(int)
+    rings, d = [], 0
+    for r, size in enumerate(sizes):
+        steps = np.vstack([starts[r], deltas[d:d + size - 1]])
+        d += size - 1
+        rings.append(np.cumsum(steps, axis=0))
+    xy = np.vstack(rings) * encoded["resolution"] + np.array(encoded["origin"])
+    return {"xy": xy, "ring_sizes": sizes, "poly_rings": _array(encoded["poly_rings"]),
+            "part_of": _array(encoded["part_of"])}
 
 
 def test_encoding_round_trips_to_mercator_within_centimetres():
@@ -38,12 +50,23 @@ def test_encoding_round_trips_to_mercator_within_centimetres():
     decoded = _decode(encoded)
     assert encoded["n"] == 3
     assert decoded["part_of"].tolist() == [0, 1, 2, 2]  # parcel row of each polygon part
-    assert len(decoded["polygon_offsets"]) == 5 and len(decoded["ring_offsets"]) == 6  # 5 rings, one hole
-    merc = parcels.geometry.to_crs(3857)
-    expected = shapely.get_coordinates(shapely.get_parts(merc.to_numpy()))
-    half = 20037508.342789244
-    got = np.column_stack([decoded["xy"][:, 0] * 2 * half - half, half - decoded["xy"][:, 1] * 2 * half])
-    np.testing.assert_allclose(got, expected, atol=0.05)  # metres
+    assert decoded["poly_rings"].tolist() == [1, 1, 2, 1]  # the hole is the third polygon's second ring
+    assert decoded["ring_sizes"].tolist() == [4, 4, 4, 4, 4]  # closing vertices are not sent
+    assert encoded["deltas"]["type"] == "int16"
+    rings = shapely.get_rings(shapely.get_parts(parcels.geometry.to_crs(3857).to_numpy()))
+    expected = np.vstack([shapely.get_coordinates(ring)[:-1] for ring in rings])
+    np.testing.assert_allclose(decoded["xy"], expected, atol=0.051)  # half the 0.1 m grid
+
+
+def test_one_part_parcels_and_patterned_ids_travel_compactly():
+    parcels = make_parcels([(0, 0, 100, 80), (100, 0, 250, 80)], parcel_id=["zq-000009", "zq-000010"])
+    encoded = encode_parcels(parcels)
+    assert encoded["part_of"] is None and encoded["poly_rings"] is None
+    ids = encode_ids(["zq-000009", "zq-000010", "dh-7"])
+    assert ids["prefixes"] == ["zq-", "dh-"] and ids["widths"] == [6, 1]
+    assert _array(ids["number"]).tolist() == [9, 10, 7] and _array(ids["prefix"]).tolist() == [0, 0, 1]
+    assert encode_ids(["a-1", "a-22"]) == {"list": ["a-1", "a-22"]}  # widths differ: sent as they are
+    assert encode_ids([XSS, "P1"]) == {"list": [XSS, "P1"]}
 
 
 def test_clicked_parcel_id_uses_the_click_point():
@@ -58,25 +81,45 @@ def test_clicked_parcel_id_uses_the_click_point():
 
 
 @pytest.fixture(scope="module")
-def city_page(sample_parcels, tmp_path_factory):
-    """The sample city's parcels (one id replaced by an XSS payload) in Chromium, network blocked."""
-    from bench.browser import CHROMIUM, chromium, new_page, serve_directory
-    from layers.assets import standalone_html
+def chromium_browser():
+    from bench.browser import CHROMIUM, chromium
 
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: run `bash scripts/setup.sh test`")
-    parcels = with_metrics(sample_parcels).reset_index(drop=True)
-    parcels.loc[0, "parcel_id"] = XSS
-    folder = tmp_path_factory.mktemp("city")
+    with chromium() as browser:
+        yield browser
+
+
+def _open_city(browser, parcels, folder):
+    """The parcels' city map as a standalone page in Chromium, network blocked; yields the page."""
+    from bench.browser import new_page, serve_directory
+    from layers.assets import standalone_html
+
     (folder / "city.html").write_text(standalone_html(city_parcels_map(parcels, lang="en")), encoding="utf-8")
-    with serve_directory(folder) as base, chromium() as browser:
+    with serve_directory(folder) as base:
         page = new_page(browser)
         page.dialogs = []
         page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
         page.goto(f"{base}/city.html", wait_until="load")
         page.wait_for_function("() => { var l = window.parkatlasLayers && window.parkatlasLayers.city_parcels;"
                                " return !!l && !l._map._animatingZoom && l.drawn > 0; }")
-        yield page, parcels
+        yield page
+        page.context.close()
+
+
+@pytest.fixture(scope="module")
+def city_page(chromium_browser, sample_parcels, tmp_path_factory):
+    """The sample city's parcels (ids like ``zq_hitech-000123``: sent as prefix + number tables)."""
+    parcels = with_metrics(sample_parcels).reset_index(drop=True)
+    yield from ((page, parcels) for page in _open_city(chromium_browser, parcels, tmp_path_factory.mktemp("city")))
+
+
+@pytest.fixture(scope="module")
+def xss_city_page(chromium_browser, sample_parcels, tmp_path_factory):
+    """The same with one id replaced by an XSS payload (ids then sent as a plain list)."""
+    parcels = with_metrics(sample_parcels).reset_index(drop=True)
+    parcels.loc[0, "parcel_id"] = XSS
+    yield from ((page, parcels) for page in _open_city(chromium_browser, parcels, tmp_path_factory.mktemp("xss")))
 
 
 def test_every_parcel_is_drawn_offline_when_the_city_fits(city_page):
@@ -105,8 +148,8 @@ def test_click_returns_the_parcel_id_in_browser_and_on_the_server(city_page):
     assert ParcelLocator(parcels).at(point.y, point.x) == parcel.parcel_id
 
 
-def test_ids_are_shown_as_text_never_as_html(city_page):
-    page, parcels = city_page
+def test_ids_are_shown_as_text_never_as_html(xss_city_page):
+    page, parcels = xss_city_page
     _click_parcel(page, parcels.iloc[0])
     assert page.evaluate("() => window.parkatlasLayers.city_parcels.lastId") == XSS
     popup = page.locator(".leaflet-popup-content")
