@@ -144,14 +144,15 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def map_frame(page, timeout: float = 30.0):
-    """The streamlit-folium iframe once its Leaflet map exists."""
+def map_frame(page, timeout: float = 30.0, role: str | None = None):
+    """The streamlit-folium iframe once its Leaflet map (with layer ``role``, if given) exists."""
     deadline = time.monotonic() + timeout
+    check = "(role) => !!(window.map && window.parkatlasLayers && (!role || window.parkatlasLayers[role]))"
     while time.monotonic() < deadline:
         for frame in page.frames:
             if "st_folium" in frame.url or "streamlit_folium" in frame.url:
                 try:
-                    if frame.evaluate("() => !!(window.map && window.parkatlasLayers)"):
+                    if frame.evaluate(check, role):
                         return frame
                 except Exception:  # the frame may be navigating; try again
                     pass

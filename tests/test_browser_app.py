@@ -156,8 +156,11 @@ def test_filter_changes_the_highlighted_set_and_keeps_the_view(page, app, parcel
 
 
 def test_overview_click_on_a_park_opens_it(page, app):
-    frame = open_page(page, app, "/")
+    page.goto(app.url + "/")
+    frame = map_frame(page, timeout=90, role="parks")
     assert layer_feature_count(frame, "parks") == 11
+    assert layer_feature_count(frame, "context0") == 8  # the real district boundaries
+    screenshot(page, "overview")
     point = frame.evaluate("""() => {
         const layer = window.parkatlasLayers.parks.getLayers().find(l => l.feature.properties.id === 'zq_hitech');
         window.map.fitBounds(layer.getBounds(), {animate: false});
@@ -169,6 +172,7 @@ def test_overview_click_on_a_park_opens_it(page, app):
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
     page.wait_for_url("**/park?park=zq_hitech", timeout=30_000)
     page.get_by_role("heading", name="肇庆高新区").first.wait_for(timeout=30_000)
+    assert layer_feature_count(map_frame(page, timeout=60, role="parcels"), "parcels") == 2600
     screenshot(page, "overview_to_park")
     assert page.external_requests == []
 
