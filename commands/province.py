@@ -1,4 +1,4 @@
-"""Province-scale commands on partitioned GeoParquet and Dask: generate, kpis, available."""
+"""Province-scale commands on partitioned GeoParquet and Dask: generate, kpis, available, match."""
 from __future__ import annotations
 
 import argparse
@@ -52,6 +52,16 @@ def cmd_available(args) -> None:
     emit_object({"parks": _records(found["parks"]), "largest": _records(found["largest"][keys])})
 
 
+def cmd_match(args) -> None:
+    from geo.project import load_project
+    from geo.province import dask_client, province_match
+
+    project = load_project(args.project)  # validate the file before any work
+    with dask_client(args.scheduler):
+        result = province_match(args.parquet, project, top=args.top, with_blocks=not args.no_blocks)
+    emit_object(result.to_json(lang=args.lang))
+
+
 def register(subparsers) -> None:
     province = subparsers.add_parser(
         "province", help="KPIs and available land over partitioned GeoParquet on Dask (millions of parcels)")
@@ -84,3 +94,11 @@ def register(subparsers) -> None:
     p.add_argument("--ready", action="store_true", help="only land ready to build on (净地)")
     p.add_argument("--top", type=_count, default=20, help="largest parcels listed (default 20)")
     p.set_defaults(handler=cmd_available)
+
+    p = sub.add_parser("match", help="rank land for a project over every park, as `match`")
+    dataset_args(p)
+    p.add_argument("--project", required=True, help="project file: .json, .yaml or .yml (docs/matching.md)")
+    p.add_argument("--top", type=_count, default=10, help="how many candidates (default 10)")
+    p.add_argument("--no-blocks", action="store_true", help="single parcels only, no assembled blocks")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the reasons (default zh)")
+    p.set_defaults(handler=cmd_match)

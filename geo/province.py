@@ -7,7 +7,8 @@ them as GeoParquet partitioned by park (``DIR/parcels/park_id=<id>/part-*.parque
 
 - :func:`write_parquet_sample` writes N synthetic parcels in that layout, one chunk at a time;
 - :func:`province_kpis` gives the rows of :func:`geo.metrics.park_kpis` / :func:`geo.metrics.group_kpis`;
-- :func:`available_land` filters with :func:`geo.availability.available_parcels` per partition.
+- :func:`available_land` filters with :func:`geo.availability.available_parcels` per partition;
+- :func:`province_match` runs :func:`geo.matching.match` one park per task and ranks across parks.
 
 Additive parts (counts, areas, enterprise sums, grade counts) come from
 :func:`geo.metrics.aggregate_sums` per partition and are added; ratios come from
@@ -257,3 +258,59 @@ def available_land(directory, *, top: int = 20, standards: Standards | None = No
     found = pd.concat([rows for _, rows in results], ignore_index=True)
     largest = found.sort_values(["area_mu", "parcel_id"], ascending=[False, True]).head(top)
     return {"parks": per_park, "largest": largest.reset_index(drop=True)}
+
+
+def _match_park(paths: list[str], park_id: str, parks: pd.DataFrame, project, top: int, with_blocks: bool):
+    """:func:`geo.matching.match` on one park's parcels (all its files): ranked candidates and counts."""
+    import geopandas as gpd
+
+    from geo.matching import match
+    from geo.metrics import with_metrics
+
+    frame = pd.concat([gpd.read_parquet(p) for p in paths], ignore_index=True)
+    frame["park_id"] = park_id
+    return match(with_metrics(frame), parks, project, top=top, with_blocks=with_blocks)
+
+
+def province_match(directory, project, *, top: int = 10, with_blocks: bool = True):
+    """Match a project against every park of a partitioned dataset, one Dask task per park.
+
+    Each task runs :func:`geo.matching.match` on all of one park's parcels (so park-level figures
+    and blocks of adjacent parcels are complete), and the candidates of all parks are ranked
+    together by score. Enterprises of *another* park within the cluster radius are not counted
+    (parks are kilometres apart; the city store's in-memory match counts them).
+
+    Returns
+    -------
+    geo.matching.MatchResult
+        Ranked ``top`` candidates; ``excluded`` and ``considered`` summed over parks.
+    """
+    import dask
+
+    from geo.matching import MatchResult
+    from geo.project import load_project
+
+    parks = read_parks(directory)
+    project = load_project(project)
+    folders = sorted(p for p in (Path(directory) / PARCELS_DIR).glob("park_id=*") if p.is_dir())
+    if not folders:
+        raise ParkAtlasError(f"no parcels under {Path(directory) / PARCELS_DIR}")
+    tasks = [dask.delayed(_match_park)([str(f) for f in sorted(folder.glob("*.parquet"))],
+                                       folder.name.removeprefix("park_id="), parks, project, top, with_blocks)
+             for folder in folders]
+    results = dask.compute(*tasks)
+    excluded: dict[str, int] = {}
+    for result in results:
+        for reason, count in result.excluded.items():
+            excluded[reason] = excluded.get(reason, 0) + count
+    frames = [r.candidates for r in results if len(r.candidates)]
+    first = results[0]
+    if not frames:
+        return MatchResult(project, first.candidates, excluded, sum(r.considered for r in results), first.weights)
+    # Same order as within one match: score, then single parcels before blocks, then smaller area.
+    both = pd.concat(frames, ignore_index=True)
+    both = both.assign(_block=both.kind == "block").sort_values(
+        ["score", "_block", "area_mu"], ascending=[False, True, True], kind="stable").head(top)
+    both = both.drop(columns="_block").reset_index(drop=True)
+    both["rank"] = range(1, len(both) + 1)
+    return MatchResult(project, both, excluded, sum(r.considered for r in results), first.weights)

@@ -86,6 +86,26 @@ def test_available_land_equals_in_memory_filter(dataset, in_memory, cluster):
     assert got["largest"].parcel_id.tolist() == top.parcel_id.tolist()
 
 
+PROJECT = {"name": "储能电池项目", "investor": "示例", "industry_code": "38", "chain": "energy_storage",
+           "land_mu_min": 60, "land_mu_max": 150, "investment_wan": 60000, "output_wan": 90000, "tax_wan": 3000,
+           "jobs": 600, "plot_ratio": 1.1, "building_coefficient": 0.42, "admin_share": 0.05,
+           "needs": {"power_kva": 8000, "gas": True}}
+
+
+def test_match_per_park_on_cluster_equals_in_memory_match(dataset, in_memory, cluster):
+    from geo.matching import match
+
+    parcels, parks = in_memory
+    expected = match(with_metrics(parcels), parks, PROJECT, top=8)
+    got = province.province_match(dataset, PROJECT, top=8)
+    assert len(expected.candidates) == 8
+    assert got.candidates.parcel_ids.tolist() == expected.candidates.parcel_ids.tolist()
+    np.testing.assert_allclose(got.candidates.score, expected.candidates.score, rtol=1e-9)
+    assert got.candidates["rank"].tolist() == list(range(1, 9))
+    assert got.excluded == expected.excluded and got.considered == expected.considered == 3_000
+    assert got.to_json()["candidates"] == expected.to_json()["candidates"]
+
+
 def test_grade_bounds_follow_the_standards_shares():
     values = np.arange(100, 0, -1, dtype=float)  # 100 enterprises, best first
     labels, lowest = province.grade_bounds(values, load_standards())
@@ -126,6 +146,20 @@ def test_cli_kpis_through_a_scheduler_address(dataset, in_memory, cluster):
         assert row["parcel_count"] == expected.loc[pid, "parcel_count"]
         assert row["tax_per_mu_wan"] == pytest.approx(expected.loc[pid, "tax_per_mu_wan"], rel=1e-9)
         assert row["grade_B"] == expected.loc[pid, "grade_B"]
+
+
+def test_cli_match_prints_the_match_json(dataset, tmp_path):
+    (tmp_path / "p.json").write_text(json.dumps(PROJECT, ensure_ascii=False), encoding="utf-8")
+    out = subprocess.run([sys.executable, "cli.py", "province", "match", "--parquet", str(dataset),
+                          "--project", str(tmp_path / "p.json"), "--top", "3", "--lang", "en"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    ranked = report["candidates"]
+    assert report["considered"] == 3_000
+    assert [c["rank"] for c in ranked] == [1, 2, 3]
+    assert ranked[0]["score"] >= ranked[1]["score"] >= ranked[2]["score"]
+    assert all(c["criteria"] for c in ranked)
 
 
 def test_cli_bad_input_exits_2_with_one_line(tmp_path):
