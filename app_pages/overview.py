@@ -17,37 +17,40 @@ if str(common.dataset_info().get("synthetic", "")).lower() == "true":
 city, groups, park_table = common.kpis()
 
 
-def kpi_cards(row: pd.Series, title: str) -> None:
-    st.subheader(title)
-    cols = st.columns(6)
-    cols[0].metric(tr("kpi.parks"), i18n.format_number(row.get("park_count"), lang, 0))
-    cols[1].metric(tr("kpi.total_area"), i18n.format_area_mu(row.get("total_area_mu"), lang, 0))
-    cols[2].metric(tr("kpi.available_area"), i18n.format_area_mu(row.get("available_area_mu"), lang, 0))
-    cols[3].metric(tr("kpi.occupancy"), i18n.format_percent_value(row.get("occupancy_rate"), lang))
-    cols[4].metric(tr("kpi.output_per_mu"), i18n.format_wan(row.get("output_per_mu_wan"), lang, 1, per_mu=True))
-    cols[5].metric(tr("kpi.tax_per_mu"), i18n.format_wan(row.get("tax_per_mu_wan"), lang, 1, per_mu=True))
+def kpi_cards(row: pd.Series, per_row: int = 6) -> None:
+    """Six KPI metrics of a city or group row, ``per_row`` to a row."""
+    values = [
+        (tr("kpi.parks"), i18n.format_number(row.get("park_count"), lang, 0)),
+        (tr("kpi.total_area"), i18n.format_number(row.get("total_area_mu"), lang, 0)),
+        (tr("kpi.available_area"), i18n.format_number(row.get("available_area_mu"), lang, 0)),
+        (tr("kpi.occupancy"), i18n.format_percent_value(row.get("occupancy_rate"), lang)),
+        (tr("kpi.output_per_mu"), i18n.format_number(row.get("output_per_mu_wan"), lang, 1)),
+        (tr("kpi.tax_per_mu"), i18n.format_number(row.get("tax_per_mu_wan"), lang, 1)),
+    ]
+    for start in range(0, len(values), per_row):
+        for col, (label, value) in zip(st.columns(per_row), values[start:start + per_row]):
+            col.metric(label, value)
 
 
-kpi_cards(city, tr("overview.city"))
-
-map_col, group_col = st.columns([3, 2])
-with map_col:
-    st.caption(tr("overview.map_hint"))
-    parts = webmap.city_map_parts(common.parks(), common.districts(), lang=lang,
-                                  district_features=common.district_features(), **common.map_options())
-    state = st_folium(parts.base, key="overview_map", feature_group_to_add=parts.overlay, height=520,
-                      use_container_width=True,
-                      returned_objects=["last_active_drawing", "last_object_clicked"])
-    clicked = webmap.clicked_id(state, common.parks().park_id)
-    click_key = (clicked, str((state or {}).get("last_object_clicked")))
-    if clicked and st.session_state.get("overview_click") != click_key:
-        st.session_state["overview_click"] = click_key
-        common.open_park(clicked)
-with group_col:
-    for group in GROUPS:
-        row = groups.loc[groups.group == group]
+st.subheader(tr("overview.city"))
+kpi_cards(city)
+for column, group in zip(st.columns(len(GROUPS)), GROUPS):
+    row = groups.loc[groups.group == group]
+    with column.container(border=True):
+        st.subheader(i18n.label_group(group, lang))
         if not row.empty:
-            kpi_cards(row.iloc[0], i18n.label_group(group, lang))
+            kpi_cards(row.iloc[0], per_row=2)
+
+st.caption(tr("overview.map_hint"))
+parts = webmap.city_map_parts(common.parks(), common.districts(), lang=lang,
+                              district_features=common.district_features(), **common.map_options())
+state = st_folium(parts.base, key="overview_map", feature_group_to_add=parts.overlay, height=520,
+                  use_container_width=True, returned_objects=["last_active_drawing", "last_object_clicked"])
+clicked = webmap.clicked_id(state, common.parks().park_id)
+click_key = (clicked, str((state or {}).get("last_object_clicked")))
+if clicked and st.session_state.get("overview_click") != click_key:
+    st.session_state["overview_click"] = click_key
+    common.open_park(clicked)
 
 st.subheader(tr("overview.table"))
 name_col = "name_zh" if lang == "zh" else "name_en"

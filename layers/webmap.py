@@ -361,9 +361,13 @@ def city_map_parts(parks: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None =
     _context_layers(m, district_features or districts)
     overlay = folium.FeatureGroup(name="parks")
     classes = pd.Categorical(parks.group, categories=list(GROUPS)).codes
+    palette = [GROUP_COLORS[g] for g in GROUPS]
     FeatureLayer(features_json(parks, parks.park_id, park_labels(parks, lang)), classes=classes,
-                 palette=[GROUP_COLORS[g] for g in GROUPS], role="parks", color="#222222",
-                 weight=1.5, fill_opacity=0.55).add_to(overlay)
+                 palette=palette, role="parks", color="#222222", weight=1.5,
+                 fill_opacity=0.55).add_to(overlay)
+    groups = Classified("group", np.asarray(classes, dtype=np.int16), palette,
+                        [i18n.label_group(g, lang) for g in GROUPS])
+    add_legend(m, legend_html(groups, i18n.t("col.group", lang), lang))
     return MapParts(m, overlay)
 
 

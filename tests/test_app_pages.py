@@ -45,7 +45,8 @@ def test_overview_shows_city_kpis_and_every_park(app, sample_parcels, sample_par
     city = city_kpis(with_metrics(sample_parcels), sample_parks)
     metrics = {m.label: m.value for m in app.metric[:6]}
     assert metrics["园区数"] == "11"
-    assert metrics["可供地"] == i18n.format_area_mu(city.available_area_mu, "zh", 0)
+    assert metrics["可供地（亩）"] == i18n.format_number(city.available_area_mu, "zh", 0)
+    assert metrics["用地率"] == i18n.format_percent_value(city.occupancy_rate, "zh")
     table = app.dataframe[0].value
     assert len(table) == 11 and set(table["园区"]) == set(sample_parks.name_zh)
     # One set of KPI cards for the city and one per group of the "344" layout.

@@ -46,6 +46,7 @@ def open_page(page, app, path: str):
 
 def parcel_point(page, frame, parcel_id: str) -> tuple[float, float]:
     """Page coordinates of a point inside a parcel (its label point projected by Leaflet)."""
+    page.locator(IFRAME).first.scroll_into_view_if_needed()
     point = frame.evaluate(
         """(id) => {
             const layer = window.parkatlasLayers.parcels.getLayers().find(l => l.feature.properties.id === id);
@@ -158,6 +159,7 @@ def test_filter_changes_the_highlighted_set_and_keeps_the_view(page, app, parcel
 def test_overview_click_on_a_park_opens_it(page, app):
     page.goto(app.url + "/")
     frame = map_frame(page, timeout=90, role="parks")
+    page.locator(IFRAME).first.scroll_into_view_if_needed()
     assert layer_feature_count(frame, "parks") == 11
     assert layer_feature_count(frame, "context0") == 8  # the real district boundaries
     screenshot(page, "overview")
