@@ -81,5 +81,6 @@ if parcel_id:
                                                           if c in INTENSITY_INDICATORS or c.startswith("area_")
                                                           else str(row[c])))
               for c in fields]
-    st.dataframe(pd.DataFrame({tr("col.field"): fields, tr("col.value"): values}),
+    st.dataframe(pd.DataFrame({tr("col.field"): [i18n.label_field(c, lang) for c in fields],
+                               tr("col.value"): values}),
                  hide_index=True, width="stretch", height=420)

@@ -74,6 +74,11 @@ def label_theme(theme: str, lang: str = DEFAULT_LANG) -> str:
     return t(f"theme.{theme}", lang)
 
 
+def label_field(column: str, lang: str = DEFAULT_LANG) -> str:
+    """Display name of a parcel attribute or metric column (the column name if unknown)."""
+    return catalogue(lang).get(f"field.{column}", column)
+
+
 def status_labels(lang: str = DEFAULT_LANG, standards: Standards | None = None) -> dict[str, str]:
     """Status code → display name, in the order of ``statuses.csv``."""
     s = standards or load_standards()

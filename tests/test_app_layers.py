@@ -43,6 +43,15 @@ def test_labels_come_from_the_standards_tables():
         "3 parcels, 1.5 mu, data as of 2026-01-01"
 
 
+def test_every_parcel_column_and_metric_has_a_label():
+    from geo.metrics import PARCEL_METRICS
+    from geo.schema import PARCEL_COLUMNS
+
+    for lang in i18n.LANGS:
+        for column in [*PARCEL_COLUMNS, *PARCEL_METRICS, "grade"]:
+            assert i18n.label_field(column, lang) != column
+
+
 def test_number_formats():
     assert i18n.format_number(1234567.891, "zh", 1) == "1,234,567.9"
     assert i18n.format_area_mu(12.5, "zh") == "12.5 亩"

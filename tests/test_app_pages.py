@@ -99,9 +99,9 @@ def test_parcel_details_show_hostile_text_as_data(store_path, monkeypatch):
     assert not at.exception
     details = at.dataframe[-1].value
     values = dict(zip(details["字段"], details["值"]))
-    assert values["enterprise"] == XSS  # shown verbatim in a dataframe cell (rendered as text)
-    assert values["parcel_id"] == "zq_hitech-000001"
-    assert {"grade", "area_mu", "plot_ratio", "data_as_of"} <= set(values)
+    assert values["企业"] == XSS  # shown verbatim in a dataframe cell (rendered as text)
+    assert values["地块编号"] == "zq_hitech-000001"
+    assert {"亩均等级", "面积（亩）", "容积率", "数据截至"} <= set(values)
     assert XSS not in texts(at)
 
 
@@ -213,3 +213,18 @@ def test_login_panel_signs_in_a_planner(app, store_path):
     app.button[0].click().run()
     assert app.session_state["user"] == User("li", "planner")
     assert any("li" in c.value and "planner" in c.value for c in app.sidebar.caption)
+
+
+def test_an_upload_stays_in_its_own_session(app, store_path):
+    from geo.testing import make_parcels
+
+    app.session_state["user"] = User("a", "admin")
+    goto(app, "data")
+    upload_geojson(app, make_parcels([(0, 0, 200, 200)], park_id="zq_hitech", parcel_id=["A-ONLY"]))
+    assert "import_commit" in [b.key for b in app.button]
+    other = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    other.session_state["user"] = User("b", "admin")
+    other.run()
+    goto(other, "data")
+    assert "import_commit" not in [b.key for b in other.button]
+    assert "读取要素" not in [m.label for m in other.metric]
