@@ -81,8 +81,10 @@ table = pd.DataFrame({
     tr("col.highway_km"): matches.highway_km,
 })
 st.dataframe(table, hide_index=True, width="stretch", height=320)
-if st.session_state.get("avail_clicked") in set(matches.parcel_id):
-    st.caption(f"→ {st.session_state['avail_clicked']}")
+picked = st.session_state.get("avail_clicked")
+if picked in set(in_scope.parcel_id):
+    st.subheader(tr("park.parcel"))
+    common.parcel_details(in_scope.loc[in_scope.parcel_id == picked].iloc[0])
 
 st.subheader(tr("available.blocks"))
 try:

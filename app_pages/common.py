@@ -17,7 +17,7 @@ import streamlit as st
 from geo import i18n
 from geo.auth import ANONYMOUS, User
 from geo.errors import ParkAtlasError
-from geo.metrics import city_kpis, group_kpis, park_kpis, with_metrics
+from geo.metrics import INTENSITY_INDICATORS, city_kpis, group_kpis, park_kpis, with_metrics
 from geo.store import open_store, resolve_store_location
 from layers import webmap
 from layers.style import theme_colors
@@ -184,6 +184,35 @@ def open_park(park_id: str) -> None:
     """Go to the Park page showing ``park_id``."""
     st.session_state["park_request"] = park_id
     st.switch_page(PARK_PAGE, query_params={"park": park_id})
+
+
+def parcel_details(row: pd.Series) -> None:
+    """Status, area, grade and data-as-of as metrics, then every attribute and metric of the parcel.
+
+    Values go into dataframe cells, which render text: nothing from the data becomes markup.
+    """
+    language = lang()
+    head = st.columns(4)
+    head[0].metric(tr("col.status"), i18n.label_status(row.status, language))
+    head[1].metric(tr("col.area_mu"), i18n.format_number(row.area_mu, language, 2))
+    head[2].metric(tr("col.grade"), "–" if pd.isna(row.grade) else str(row.grade))
+    head[3].metric(tr("col.data_as_of"), "–" if pd.isna(row.data_as_of) else str(row.data_as_of))
+    fields = [c for c in row.index if c != "geometry"]
+    shown = {"status": i18n.label_status(row.status, language),
+             "land_use_code": f"{row.land_use_code} {i18n.label_land_use(row.land_use_code, language)}"}
+    numeric = set(INTENSITY_INDICATORS) | {"area_m2", "area_mu", "area_ha"}
+
+    def text(column):
+        if column in shown:
+            return shown[column]
+        value = row[column]
+        if pd.isna(value):
+            return "–"
+        return i18n.format_number(value, language, 2) if column in numeric else str(value)
+
+    st.dataframe(pd.DataFrame({tr("col.field"): [i18n.label_field(c, language) for c in fields],
+                               tr("col.value"): [text(c) for c in fields]}),
+                 hide_index=True, width="stretch", height=420)
 
 
 def show_error(exc: ParkAtlasError) -> None:

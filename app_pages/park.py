@@ -5,7 +5,6 @@ from streamlit_folium import st_folium
 
 from app_pages import common
 from geo import i18n
-from geo.metrics import INTENSITY_INDICATORS
 from layers import webmap
 from layers.style import CATEGORICAL_THEMES, SCHEMES, THEMES, legend_items
 
@@ -67,20 +66,4 @@ st.subheader(tr("park.parcel"))
 parcel_id = st.selectbox(tr("park.pick"), parcels.parcel_id.tolist(), index=None, key=picked_key,
                          placeholder=tr("park.click_hint"))
 if parcel_id:
-    row = parcels.loc[parcels.parcel_id == parcel_id].iloc[0]
-    head = st.columns(4)
-    head[0].metric(tr("col.status"), i18n.label_status(row.status, lang))
-    head[1].metric(tr("col.area_mu"), i18n.format_number(row.area_mu, lang, 2))
-    head[2].metric(tr("col.grade"), "–" if pd.isna(row.grade) else str(row.grade))
-    head[3].metric(tr("col.data_as_of"), "–" if pd.isna(row.data_as_of) else str(row.data_as_of))
-    # Every value as text in a dataframe cell: nothing from the data is rendered as markup.
-    fields = [c for c in parcels.columns if c != "geometry"]
-    labels = {"status": i18n.label_status(row.status, lang),
-              "land_use_code": f"{row.land_use_code} {i18n.label_land_use(row.land_use_code, lang)}"}
-    values = [labels.get(c, "–" if pd.isna(row[c]) else (i18n.format_number(row[c], lang, 2)
-                                                          if c in INTENSITY_INDICATORS or c.startswith("area_")
-                                                          else str(row[c])))
-              for c in fields]
-    st.dataframe(pd.DataFrame({tr("col.field"): [i18n.label_field(c, lang) for c in fields],
-                               tr("col.value"): values}),
-                 hide_index=True, width="stretch", height=420)
+    common.parcel_details(parcels.loc[parcels.parcel_id == parcel_id].iloc[0])

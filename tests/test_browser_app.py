@@ -59,7 +59,8 @@ def parcel_point(page, frame, parcel_id: str) -> tuple[float, float]:
 
 
 def details_shown(page, parcel_id: str) -> None:
-    """Wait until the details table (a grid; its cells are in the DOM for accessibility) shows ``parcel_id``."""
+    """Wait for the details panel (its metrics) and for ``parcel_id`` in the details grid's DOM cells."""
+    page.get_by_test_id("stMetricLabel").filter(has_text="数据截至").first.wait_for(timeout=30_000)
     page.get_by_text(parcel_id, exact=True).first.wait_for(state="attached", timeout=30_000)
 
 
@@ -152,6 +153,13 @@ def test_filter_changes_the_highlighted_set_and_keeps_the_view(page, app, parcel
     assert highlighted(frame) == ready
     # The map was not re-mounted: same window, same view.
     assert frame.evaluate("() => [window.__kept, window.map.getZoom()]") == [1, 14]
+    target = frame.evaluate("""() => window.parkatlasLayers.parcels.getLayers()
+        .find(l => l.options.color === '#00e5ff').feature.properties.id""")
+    assert target in set(available_parcels(parcels, ready_only=True).parcel_id)
+    x, y = parcel_point(page, frame, target)
+    page.wait_for_timeout(500)
+    page.mouse.click(x, y)
+    details_shown(page, target)
     screenshot(page, "available_ready_only")
     assert page.external_requests == []
 
