@@ -6,9 +6,15 @@ widgets, call ``geo/`` and draw ``layers/``.
 import streamlit as st
 
 from app_pages import common
+from geo.errors import ParkAtlasError
 
 st.set_page_config(page_title="ParkAtlas", page_icon="🗺️", layout="wide")
 common.sidebar()
+try:
+    common.revision()
+except ParkAtlasError as exc:
+    st.error(common.tr("error.store", error=str(exc)))
+    st.stop()
 
 PAGES = [
     ("app_pages/overview.py", "page.overview", "overview", True),

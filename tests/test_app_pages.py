@@ -228,3 +228,11 @@ def test_an_upload_stays_in_its_own_session(app, store_path):
     goto(other, "data")
     assert "import_commit" not in [b.key for b in other.button]
     assert "读取要素" not in [m.label for m in other.metric]
+
+
+def test_a_bad_store_location_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARKATLAS_STORE", str(tmp_path / "parks.txt"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and ".gpkg" in at.error[0].value
