@@ -34,7 +34,7 @@ from folium.template import Template
 
 from geo import i18n
 from geo.schema import GROUPS
-from layers.assets import use_app_assets
+from layers.assets import APP_STATIC_URL, use_app_assets
 from layers.style import GROUP_COLORS, Classified, legend_html, theme_colors
 
 #: Decimal places kept in coordinates: 1e-5° is about 1 m at Zhaoqing's latitude.
@@ -236,14 +236,15 @@ def basemap_layer(name: str = "none", *, tianditu_key: str | None = None) -> fol
 
 def base_map(bounds, *, basemap: str = "none", tianditu_key: str | None = None,
              asset_url: str | None = None) -> folium.Map:
-    """An empty canvas-rendered map fitted to ``bounds`` (minx, miny, maxx, maxy in lon/lat)."""
+    """An empty canvas-rendered map fitted to ``bounds`` (minx, miny, maxx, maxy in lon/lat).
+
+    Leaflet comes from the app (``asset_url``, default ``/app/static``); for a file use
+    :func:`layers.assets.standalone_html`.
+    """
     minx, miny, maxx, maxy = (float(v) for v in bounds)
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=12, tiles=None,
                    prefer_canvas=True, control_scale=True)
-    if asset_url is not None:
-        use_app_assets(m, asset_url)
-    else:
-        use_app_assets(m)
+    use_app_assets(m, asset_url or APP_STATIC_URL)
     tiles = basemap_layer(basemap, tianditu_key=tianditu_key)
     if tiles is not None:
         tiles.add_to(m)
