@@ -25,10 +25,17 @@ BENCH_PROJECT = {"name": "储能电池项目", "investor": "基准测试", "indu
                  "admin_share": 0.05, "needs": {"power_kva": 8000, "water_t_per_day": 300, "gas": True,
                                                 "highway_km": 5}}
 DRAW_TIMEOUT_S = 240.0
+#: In --quick mode a baseline still drawing after this long is recorded as "≥ this" (a lower bound).
+QUICK_DRAW_TIMEOUT_S = 30.0
 
 
 def _city_size(ctx: Context) -> int:
     return ctx.size
+
+
+def _visits(ctx: Context) -> int:
+    """Warm page visits measured after the first (cold) one: each costs a few seconds of real browser."""
+    return min(ctx.repeats, 2) if ctx.quick else ctx.repeats
 
 
 def _baseline_repeats(ctx: Context) -> int:
@@ -105,6 +112,10 @@ def _build_page(root: Path, name: str, build) -> tuple[float, float, str]:
     return seconds, len(html.encode()) / 1e6, f"{name}.html"
 
 
+def _draw_timeout(ctx: Context) -> float:
+    return QUICK_DRAW_TIMEOUT_S if ctx.quick else DRAW_TIMEOUT_S
+
+
 def _draw(ctx: Context, browser, base: str, page: str, repeats: int, ready_js: str | None = None):
     """Median draw seconds of ``page``, or (None, note) when it times out or fails."""
     from bench.browser import draw_time_s
@@ -112,10 +123,10 @@ def _draw(ctx: Context, browser, base: str, page: str, repeats: int, ready_js: s
     times, blocked = [], set()
     for i in range(repeats):
         try:
-            got = draw_time_s(browser, f"{base}/{page}", timeout_s=DRAW_TIMEOUT_S, ready_js=ready_js)
+            got = draw_time_s(browser, f"{base}/{page}", timeout_s=_draw_timeout(ctx), ready_js=ready_js)
         except Exception as exc:  # a baseline that never finishes is a result, not a crash
             ctx.log(f"{page}: {type(exc).__name__}")
-            return None, f"{page} did not finish within {DRAW_TIMEOUT_S:g} s"
+            return None, f"{page.removesuffix('.html')} still drawing after {_draw_timeout(ctx):g} s (lower bound)"
         times.append(got["seconds"])
         blocked.update(got["blocked"])
         ctx.log(f"{page} run {i + 1}: {got['seconds']:.2f} s")
@@ -134,12 +145,12 @@ def _compare_draws(ctx: Context, name: str, parcels, ours: dict, target: Target,
             built[label] = _build_page(root, label, builder)
         draws = {}
         for label, (_, _, page) in built.items():
-            repeats = ctx.repeats if label in ours else _baseline_repeats(ctx)
+            repeats = ctx.repeats if label == next(iter(ours)) else _baseline_repeats(ctx)
             draws[label] = _draw(ctx, browser, base, page, repeats, ready_js if label in ours else None)
     lm_draw, lm_note = draws["leafmap_add_gdf"]
     fo_draw, fo_note = draws["folium_geojson"]
-    lm_bound = lm_draw if lm_draw is not None else DRAW_TIMEOUT_S  # a lower bound when it timed out
-    fo_bound = fo_draw if fo_draw is not None else DRAW_TIMEOUT_S
+    lm_bound = lm_draw if lm_draw is not None else _draw_timeout(ctx)  # a lower bound when it timed out
+    fo_bound = fo_draw if fo_draw is not None else _draw_timeout(ctx)
     for i, label in enumerate(ours):
         value, note = draws[label]
         rows.append(Row.measured(name, f"{label}_draw_s", value, "s", baseline="leafmap add_gdf",
@@ -182,19 +193,27 @@ def draw_city(ctx: Context) -> list[Row]:
 
     _, parcels = data.parcels(ctx.cache_dir, _city_size(ctx))
     frame = with_metrics(parcels)
-    ours = {
-        "parkatlas_city_layer": lambda: tiles.city_parcels_map(frame, theme="status", asset_url="/static"),
+    ours = {"parkatlas_city_layer": lambda: tiles.city_parcels_map(frame, theme="status", asset_url="/static")}
+    if not ctx.quick:
         # The park-map layer (GeoJSON styled in JS on canvas) on the whole city: the design not chosen.
-        "geojson_canvas_layer": lambda: webmap.park_map(frame, theme="status", asset_url="/static"),
-    }
+        ours["geojson_canvas_layer"] = lambda: webmap.park_map(frame, theme="status", asset_url="/static")
     ready = "() => !!document.querySelector('.leaflet-overlay-pane canvas, .leaflet-overlay-pane svg')"
     return _compare_draws(ctx, "draw_city", frame, ours, Target(3.0, 0.1, unit="s"), ready)
 
 
 # --------------------------------------------------------------------------- Streamlit
 
+def launcher_env() -> dict:
+    """Variables ``scripts/run-app.sh`` exports (e.g. ``MALLOC_ARENA_MAX``), so the app runs as shipped."""
+    import re
+
+    launcher = REPO / "scripts" / "run-app.sh"
+    text = launcher.read_text(encoding="utf-8") if launcher.exists() else ""
+    return dict(re.findall(r"^\s*export\s+([A-Z_][A-Z0-9_]*)=([^\s#]+)", text, flags=re.MULTILINE))
+
+
 class _App:
-    """``streamlit run app.py`` on a free loopback port against ``store`` (as scripts/run-app.sh)."""
+    """``streamlit run app.py`` on a free loopback port against ``store``, as ``scripts/run-app.sh`` runs it."""
 
     def __init__(self, store: Path | None, log: Path, script: str = "app.py", env: dict | None = None):
         import socket
@@ -211,7 +230,8 @@ class _App:
             [str(streamlit), "run", script, "--server.headless", "true", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
              "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env={**os.environ, **({"PARKATLAS_STORE": str(store)} if store else {}), **(env or {})},
+            cwd=REPO, env={**os.environ, **launcher_env(), **({"PARKATLAS_STORE": str(store)} if store else {}),
+                           **(env or {})},
             stdout=self._log,
             stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90
@@ -269,23 +289,30 @@ def _open_park_page(browser, url: str, n_features: int, timeout_s: float = 120.0
     page = new_page(browser, 1400, 1000)
     start = time.perf_counter()
     page.goto(url, wait_until="commit")
-    deadline = start + timeout_s
+    if _wait_for_map(page, n_features, timeout_s):
+        return time.perf_counter() - start, page
+    return None, page
+
+
+def _wait_for_map(page, n_features: int, timeout_s: float) -> bool:
+    """Wait until a frame of ``page`` holds a Leaflet map with ``n_features`` layers, painted."""
+    deadline = time.perf_counter() + timeout_s
     while time.perf_counter() < deadline:
         for frame in page.frames:
             try:
                 if frame.evaluate(_FRAME_HAS_FEATURES_JS, n_features):
                     frame.evaluate(_PAINTED_JS)
-                    return time.perf_counter() - start, page
+                    return True
             except Exception:  # frames come and go while Streamlit renders
                 continue
         time.sleep(0.05)
-    return None, page
+    return False
 
 
 @case("streamlit_park")
 def streamlit_park(ctx: Context) -> list[Row]:
     """Navigation to the Park page until its parcels are drawn (real server, real browser)."""
-    require("app_pages.park")
+    require("app_pages.park", load=False)
     require("playwright.sync_api")
     from geo.store.gpkg import GpkgStore
 
@@ -299,7 +326,7 @@ def streamlit_park(ctx: Context) -> list[Row]:
     try:
         with chromium() as browser:
             times = []
-            for i in range(ctx.repeats + 1):  # the first visit fills the server's caches
+            for i in range(_visits(ctx) + 1):  # the first visit fills the server's caches
                 seconds, page = _open_park_page(browser, f"{app.url}/park?park={park}", n)
                 page.context.close()
                 ctx.log(f"park page visit {i + 1}: {seconds}")
@@ -337,7 +364,7 @@ def city_streamlit(ctx: Context) -> list[Row]:
     times, click_s, note = [], None, ""
     try:
         with chromium() as browser:
-            for i in range(ctx.repeats + 1):  # the first visit builds the map on the server
+            for i in range(_visits(ctx) + 1):  # the first visit builds the map on the server
                 page = new_page(browser, 1400, 1000)
                 start = time.perf_counter()
                 page.goto(app.url, wait_until="commit")
@@ -356,7 +383,7 @@ def city_streamlit(ctx: Context) -> list[Row]:
                 frame.evaluate(_PAINTED_JS)
                 times.append(time.perf_counter() - start)
                 ctx.log(f"city page visit {i + 1}: {times[-1]:.2f} s")
-                if i == ctx.repeats:  # last visit: click a parcel and wait for its id on the server
+                if i == _visits(ctx):  # last visit: click a parcel and wait for its id on the server
                     parcel = parcels.iloc[len(parcels) // 3]
                     point = parcel.geometry.representative_point()
                     frame.evaluate("([lat, lng]) => window.parkatlasLayers.city_parcels._map"
@@ -384,7 +411,7 @@ def city_streamlit(ctx: Context) -> list[Row]:
 @case("streamlit_rerun")
 def streamlit_rerun(ctx: Context) -> list[Row]:
     """Server time of a Park-page rerun after a filter (theme) change, with Streamlit's AppTest."""
-    require("app_pages.park")
+    require("app_pages.park", load=False)
     from streamlit.testing.v1 import AppTest
 
     store = _store_copy(ctx, None)
@@ -423,37 +450,43 @@ def streamlit_rerun(ctx: Context) -> list[Row]:
 @case("server_memory")
 def server_memory(ctx: Context) -> list[Row]:
     """RSS of the Streamlit server with a 100k-parcel store, 1 session vs 20 (Playwright pages)."""
-    require("app_pages.park")
+    require("app_pages.park", load=False)
     require("psutil")
     require("playwright.sync_api")
-    from bench.browser import chromium
+    from bench.browser import chromium, new_page
 
     n = _city_size(ctx)
     store = _store_copy(ctx, n)
     parks = data.parcels(ctx.cache_dir, n)[0].park_id.tolist()
     app = _App(store, store.parent / "streamlit.log")
-    pages = []
     try:
         idle = app.rss_mb()
         with chromium() as browser:
-            for i in range(20):
-                park = parks[i % len(parks)]
-                seconds, page = _open_park_page(browser, f"{app.url}/park?park={park}", 1, timeout_s=180)
+            seconds, first = _open_park_page(browser, f"{app.url}/park?park={parks[0]}", 1, timeout_s=180)
+            ctx.log(f"session 1 ({parks[0]}): {seconds}")
+            one = app.rss_mb()
+            # The other 19 sessions connect together, as a room of planners opening the link.
+            pages = [first]
+            for i in range(1, 20):
+                page = new_page(browser, 1400, 1000)
+                page.goto(f"{app.url}/park?park={parks[i % len(parks)]}", wait_until="commit")
                 pages.append(page)
-                ctx.log(f"session {i + 1} ({park}): {seconds}")
-                if i == 0:
-                    one = app.rss_mb()
+            drawn = sum(_wait_for_map(page, 1, timeout_s=240) for page in pages[1:]) + 1
+            ctx.log(f"{drawn} of 20 sessions show their map")
             time.sleep(2)
             twenty = app.rss_mb()
             for page in pages:
                 page.context.close()
     finally:
         app.stop()
+    malloc = {**os.environ, **launcher_env()}.get("MALLOC_ARENA_MAX")
+    arena_note = f"; MALLOC_ARENA_MAX={malloc}" if malloc else "; glibc default malloc arenas"
     return [
         Row.measured("server_memory", "rss_1_session_mb", one, "MiB", baseline="server idle", baseline_value=idle,
-                     note=f"{n} parcels in the store"),
+                     note=f"{n} parcels in the store{arena_note}"),
         Row.measured("server_memory", "rss_20_sessions_mb", twenty, "MiB", baseline="1 session", baseline_value=one,
-                     target=Target(1024, unit="MiB"), note=f"{n} parcels; 20 Park pages over {len(parks)} parks"),
+                     target=Target(1024, unit="MiB"),
+                     note=f"{n} parcels; 20 Park pages over {len(parks)} parks, {drawn} drawn{arena_note}"),
     ]
 
 

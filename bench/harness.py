@@ -7,6 +7,7 @@ yet reports ``skipped: <module> not available`` instead of breaking the whole ru
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import math
 import os
@@ -30,8 +31,13 @@ class Skip(Exception):
     """Raised by a case that cannot run here (module not landed yet, tool missing)."""
 
 
-def require(module: str):
-    """Import ``module`` or skip the case with ``skipped: <module> not available``."""
+def require(module: str, *, load: bool = True):
+    """Import ``module`` (or with ``load=False`` only find it) or skip the case with
+    ``skipped: <module> not available``. Streamlit pages are only found: importing runs them."""
+    if not load:
+        if importlib.util.find_spec(module) is None:
+            raise Skip(f"{module} not available")
+        return None
     try:
         return importlib.import_module(module)
     except ImportError as exc:

@@ -34,6 +34,9 @@ def test_require_turns_a_missing_module_into_a_skip():
     with pytest.raises(Skip, match="no_such_module_xyz not available"):
         require("no_such_module_xyz")
     assert require("json") is json
+    with pytest.raises(Skip, match="app_pages.no_such_page not available"):
+        require("app_pages.no_such_page", load=False)
+    assert require("bench.harness", load=False) is None  # found, not imported
 
 
 def test_run_cases_reports_skips_and_errors_without_stopping(tmp_path):
