@@ -121,8 +121,7 @@ def _locations(reasons: np.ndarray, fallback: np.ndarray) -> np.ndarray:
 def check_geometry(frame: gpd.GeoDataFrame, id_column: str, problems: Problems, *,
                    split_multipart: bool) -> gpd.GeoDataFrame:
     """Reject, repair and split geometries; returns the surviving features (EPSG:4490)."""
-    geoms = shapely.force_2d(frame.geometry.values.to_numpy() if hasattr(frame.geometry.values, "to_numpy")
-                             else np.asarray(frame.geometry.values))
+    geoms = shapely.force_2d(frame.geometry.to_numpy())
     ids = frame[id_column].to_numpy(dtype=object)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     problems.add("empty_geometry", "rejected", ids[empty], "null or empty geometry", np.full(empty.sum(), None))
@@ -228,7 +227,7 @@ def _approx_area_m2(geoms: np.ndarray) -> np.ndarray:
 def check_overlaps_and_slivers(frame: gpd.GeoDataFrame, id_column: str, projected: np.ndarray,
                                problems: Problems) -> dict:
     """Report overlapping pairs (with the overlap area) and sliver features; returns totals."""
-    geoms = frame.geometry.values.to_numpy() if hasattr(frame.geometry.values, "to_numpy") else frame.geometry.values
+    geoms = frame.geometry.to_numpy()
     ids = frame[id_column].to_numpy(dtype=object)
     pairs = _interior_pairs(geoms)
     overlap_total, tiny, listed = 0.0, 0, 0
