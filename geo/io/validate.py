@@ -121,7 +121,9 @@ def _locations(reasons: np.ndarray, fallback: np.ndarray) -> np.ndarray:
 def check_geometry(frame: gpd.GeoDataFrame, id_column: str, problems: Problems, *,
                    split_multipart: bool) -> gpd.GeoDataFrame:
     """Reject, repair and split geometries; returns the surviving features (EPSG:4490)."""
-    geoms = shapely.force_2d(frame.geometry.to_numpy())
+    geoms = frame.geometry.to_numpy().copy()  # edited below; the caller's frame stays as it was
+    if shapely.has_z(geoms).any():  # KML, DXF: heights are dropped (parcels are 2-D)
+        geoms = shapely.force_2d(geoms)
     ids = frame[id_column].to_numpy(dtype=object)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     problems.add("empty_geometry", "rejected", ids[empty], "null or empty geometry", np.full(empty.sum(), None))
