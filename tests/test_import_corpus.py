@@ -275,8 +275,8 @@ def test_user_mapping_file_maps_unknown_headers(read, import_corpus):
 def test_report_is_json_serialisable(read):
     import json
 
-    for name in ("invalid_geometries.gpkg", "duplicate_ids.geojson", "gbk_no_cpg.zip"):
-        text = json.dumps(read(name).report, ensure_ascii=False)
+    for name in ("invalid_geometries.gpkg", "duplicate_ids.geojson", "gbk_no_cpg.zip", "mixed_types.geojson"):
+        text = json.dumps(read(name).report, ensure_ascii=False, allow_nan=False)
         assert json.loads(text)["file"] == name
 
 
