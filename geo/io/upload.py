@@ -157,21 +157,19 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
     if isinstance(data, str) or not isinstance(data, (bytes, bytearray, memoryview)):
         raise ParkAtlasError("read_upload takes the file's bytes, not a path or URL")
     data = bytes(data)
-    try:
-        refuse_path_like(filename)
-        if len(data) > limits.max_upload_bytes:
-            raise UnsafeInput(f"{os.path.basename(filename)} is {len(data) / 2 ** 20:.1f} MB; the limit is "
-                              f"{limits.max_upload_bytes / 2 ** 20:.0f} MB")
-        if not data:
-            raise UnsafeInput(f"{os.path.basename(filename)} is empty")
-        declared = crs_guess.parse_crs_option(crs)
-        fmt, parsed = _parse(data, filename, layer, encoding, limits)
-    except UnsafeInput as exc:
-        raise ParkAtlasError(str(exc)) from None
+    refuse_path_like(filename)
+    if len(data) > limits.max_upload_bytes:
+        raise UnsafeInput(f"{os.path.basename(filename)} is {len(data) / 2 ** 20:.1f} MB; the limit is "
+                          f"{limits.max_upload_bytes / 2 ** 20:.0f} MB")
+    if not data:
+        raise UnsafeInput(f"{os.path.basename(filename)} is empty")
+    declared = crs_guess.parse_crs_option(crs)
+    mapping_dict = attributes.load_mapping(mapping)
+    fmt, parsed = _parse(data, filename, layer, encoding, limits)
     frame = _osm_reference(parsed.frame) if fmt.key == "osm" else parsed.frame
     geometry_note = None
     if parsed.geometry is None:
-        frame, geoms, geometry_note = attributes.table_geometry(frame, layer, attributes.load_mapping(mapping))
+        frame, geoms, geometry_note = attributes.table_geometry(frame, layer, mapping_dict)
     else:
         geoms = parsed.geometry
     if not len(geoms):
@@ -192,7 +190,6 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
     geoms = crs_guess.to_cgcs2000(geoms, source)
     region_info = crs_guess.check_region(geoms, region, allow_outside_region)
 
-    mapping_dict = attributes.load_mapping(mapping)
     stem = os.path.splitext(os.path.basename(filename))[0][:40] or "import"
     table, helpers, attr_info = attributes.conform_attributes(frame.reset_index(drop=True), layer,
                                                                     mapping=mapping_dict, id_prefix=stem,
