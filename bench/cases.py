@@ -287,10 +287,10 @@ def _open_park_page(browser, url: str, n_features: int, timeout_s: float = 120.0
     from bench.browser import new_page
 
     page = new_page(browser, 1400, 1000)
-    start = time.perf_counter()
+    page.started = time.perf_counter()
     page.goto(url, wait_until="commit")
     if _wait_for_map(page, n_features, timeout_s):
-        return time.perf_counter() - start, page
+        return time.perf_counter() - page.started, page
     return None, page
 
 
@@ -298,6 +298,8 @@ def _wait_for_map(page, n_features: int, timeout_s: float) -> bool:
     """Wait until a frame of ``page`` holds a Leaflet map with ``n_features`` layers, painted."""
     deadline = time.perf_counter() + timeout_s
     while time.perf_counter() < deadline:
+        if getattr(page, "mounted", None) is None and page.query_selector("iframe") is not None:
+            page.mounted = time.perf_counter() - getattr(page, "started", time.perf_counter())
         for frame in page.frames:
             try:
                 if frame.evaluate(_FRAME_HAS_FEATURES_JS, n_features):
@@ -325,9 +327,10 @@ def streamlit_park(ctx: Context) -> list[Row]:
     app = _App(store, store.parent / "streamlit.log")
     try:
         with chromium() as browser:
-            times = []
+            times, mounted = [], []
             for i in range(_visits(ctx) + 1):  # the first visit fills the server's caches
                 seconds, page = _open_park_page(browser, f"{app.url}/park?park={park}", n)
+                mounted.append(getattr(page, "mounted", None))
                 page.context.close()
                 ctx.log(f"park page visit {i + 1}: {seconds}")
                 if seconds is None:
@@ -336,10 +339,35 @@ def streamlit_park(ctx: Context) -> list[Row]:
                 times.append(seconds)
     finally:
         app.stop()
+    floor = _empty_page_s(ctx, store.parent)
     warm = sorted(times[1:])[len(times[1:]) // 2]
+    shell = sorted(m for m in mounted[1:] if m is not None)
     return [Row.measured("streamlit_park", "park_page_s", warm, "s", baseline="first visit (cold caches)",
                          baseline_value=times[0], target=Target(2.0, unit="s"),
-                         note=f"largest park {park}, {n} parcels; navigation start → parcels painted")]
+                         note=f"largest park {park}, {n} parcels; navigation start → parcels painted"),
+            Row.measured("streamlit_park", "park_page_map_frame_s", shell[len(shell) // 2] if shell else None, "s",
+                         baseline="empty Streamlit page", baseline_value=floor,
+                         note="navigation start → map component frame in the page (Streamlit shell + script run)")]
+
+
+def _empty_page_s(ctx: Context, workdir: Path) -> float:
+    """Median seconds from navigation start to the text of a one-line Streamlit page (the floor)."""
+    from bench.browser import chromium, new_page
+
+    app = _App(None, workdir / "empty.log", script="bench/empty_app.py")
+    times = []
+    try:
+        with chromium() as browser:
+            for _ in range(_visits(ctx) + 1):
+                page = new_page(browser, 1400, 1000)
+                start = time.perf_counter()
+                page.goto(app.url, wait_until="commit")
+                page.get_by_text("ParkAtlas bench: empty page").wait_for(timeout=60_000)
+                times.append(time.perf_counter() - start)
+                page.context.close()
+    finally:
+        app.stop()
+    return sorted(times[1:])[len(times[1:]) // 2]
 
 
 _CITY_DRAWN_JS = """() => {
@@ -632,7 +660,8 @@ def province(ctx: Context) -> list[Row]:
 
     n = min(ctx.size * 2, 200_000) if ctx.quick else max(ctx.size * 10, 1_000_000)
     path = data.parquet_dataset(ctx.cache_dir, n)
-    dask_s, _ = median_seconds(lambda: province_mod.province_kpis(path), ctx.repeats)
+    repeats = 1 if ctx.quick else ctx.repeats
+    dask_s, _ = median_seconds(lambda: province_mod.province_kpis(path), repeats)
 
     def in_memory():
         frames = []
@@ -642,6 +671,6 @@ def province(ctx: Context) -> list[Row]:
             frames.append(frame)
         return park_kpis(pd.concat(frames, ignore_index=True), province_mod.read_parks(path))
 
-    memory_s, _ = median_seconds(in_memory, ctx.repeats)
+    memory_s, _ = median_seconds(in_memory, repeats)
     return [Row.measured("province", f"dask_kpis_{n}_s", dask_s, "s", baseline="read all + park_kpis in memory",
                          baseline_value=memory_s, note=f"{n} parcels, local threads ({os.cpu_count()} CPUs)")]
