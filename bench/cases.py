@@ -674,3 +674,46 @@ def province(ctx: Context) -> list[Row]:
     memory_s, _ = median_seconds(in_memory, repeats)
     return [Row.measured("province", f"dask_kpis_{n}_s", dask_s, "s", baseline="read all + park_kpis in memory",
                          baseline_value=memory_s, note=f"{n} parcels, local threads ({os.cpu_count()} CPUs)")]
+
+
+@case("city_encoding")
+def city_encoding(ctx: Context) -> list[Row]:
+    """Server cost of the city layer's data: the binary canvas encoding vs Mapbox vector tiles (one zoom)."""
+    tiles = require("layers.tiles")
+    mvt = require("mapbox_vector_tile")
+    import shapely
+
+    _, parcels = data.parcels(ctx.cache_dir, _city_size(ctx))
+    merc = parcels.geometry.to_crs(3857).to_numpy()
+    half, zoom = 20037508.342789244, 10  # z10: the zoom at which the whole city fits a screen
+    size = 2 * half / 2**zoom
+    tree = shapely.STRtree(merc)
+
+    def vector_tiles():
+        minx, miny, maxx, maxy = shapely.total_bounds(merc)
+        total = 0
+        for tx in range(int((minx + half) // size), int((maxx + half) // size) + 1):
+            for ty in range(int((half - maxy) // size), int((half - miny) // size) + 1):
+                x0, y1 = -half + tx * size, half - ty * size
+                hits = tree.query(shapely.box(x0, y1 - size, x0 + size, y1))
+                if len(hits):
+                    clipped = shapely.clip_by_rect(merc[hits], x0, y1 - size, x0 + size, y1)
+                    features = [{"geometry": g, "properties": {"id": pid, "status": st}} for g, pid, st in
+                                zip(clipped, parcels.parcel_id.to_numpy()[hits], parcels.status.to_numpy()[hits])]
+                    total += len(mvt.encode([{"name": "parcels", "features": features}],
+                                            default_options={"quantize_bounds": (x0, y1 - size, x0 + size, y1)}))
+        return total
+
+    def binary():
+        return len(str(tiles.encode_parcels(parcels))) + len(str(tiles.encode_ids(parcels.parcel_id)))
+
+    repeats = 1 if ctx.quick else ctx.repeats
+    ours_s, ours_bytes = median_seconds(binary, repeats)
+    mvt_s, mvt_bytes = median_seconds(vector_tiles, repeats)
+    return [
+        Row.measured("city_encoding", "binary_encode_s", ours_s, "s", baseline="vector tiles, one zoom (z10)",
+                     baseline_value=mvt_s, note=f"{len(parcels)} parcels; a tile pyramid needs every zoom"),
+        Row.measured("city_encoding", "binary_payload_mb", ours_bytes / 1e6, "MB",
+                     baseline="vector tiles, one zoom (z10)", baseline_value=mvt_bytes / 1e6,
+                     note="base64 text vs protobuf tiles"),
+    ]
