@@ -185,3 +185,14 @@ def test_no_outbound_connection_from_a_vrt_or_kml_pointing_at_a_url(listener):
         sandbox.parse_in_sandbox(vrt, FORMATS["geojson"], limits=Limits())
     sandbox.parse_in_sandbox(kml, FORMATS["kml"], limits=Limits())
     assert hits == []
+
+
+def test_the_cli_entry_chain_skips_vrt_before_pyogrio_loads(tmp_path):
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GDAL_", "CPL_"))}
+    code = "import commands, pyogrio; print('OGR_VRT' in pyogrio.list_drivers(), 'GPKG' in pyogrio.list_drivers())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          cwd=sandbox._REPO_ROOT, timeout=120)
+    assert done.stdout.split() == ["False", "True"], done.stderr
