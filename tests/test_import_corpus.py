@@ -81,6 +81,16 @@ def test_parks_import_keeps_multipolygons(read):
     assert result.report["geometry"]["total_area_m2"] == pytest.approx(500_000, rel=1e-3)
 
 
+def test_a_park_outside_the_344_groups_is_blocked(import_corpus):
+    import geopandas as gpd
+
+    frame = gpd.read_file(import_corpus["parks.geojson"])
+    frame["分组"] = "north"
+    result = read_upload(frame.to_json(ensure_ascii=False).encode(), "parks.geojson", layer="parks")
+    assert not result.accepted
+    assert result.problems.kind.tolist() == ["unknown_group"] and "'north'" in result.problems.detail.iloc[0]
+
+
 def test_dxf_needs_a_declared_crs_and_keeps_only_closed_polylines(read):
     _refused(read, "parcels.dxf", "DXF drawings carry no CRS")
     result = read("parcels.dxf", crs="EPSG:4547", default_status="available", park_id="zq_hitech")

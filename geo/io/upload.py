@@ -225,6 +225,8 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
                 standards = load_standards()
             known = set(parks["park_id"]) if parks is not None else None
             validate.check_codes(features, standards, problems, parks_known=known)
+        else:
+            validate.check_park_groups(features, problems)
     problem_frame = problems.frame()
     blocking = _blocking_messages(problem_frame, len(features), id_column)
     if len(features):

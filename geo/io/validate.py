@@ -291,6 +291,17 @@ def check_codes(frame: gpd.GeoDataFrame, standards, problems: Problems, *, parks
                      "lies in no park and has no park_id; give park_id or --park", geoms[no_park])
 
 
+def check_park_groups(frame: gpd.GeoDataFrame, problems: Problems) -> None:
+    """Every park belongs to one group of the "344" layout (platform, east, west): blocking otherwise."""
+    from geo.schema import GROUPS
+
+    group = frame["group"]
+    wrong = (group.isna() | ~group.isin(GROUPS)).to_numpy()
+    problems.add("unknown_group", "blocking", frame["park_id"][wrong],
+                 [f"group {g if isinstance(g, str) else '(empty)'!r} is not one of {', '.join(GROUPS)}"
+                  for g in group[wrong]], frame.geometry.values[wrong])
+
+
 def check_declared_area(frame: gpd.GeoDataFrame, id_column: str, declared, unit: str | None,
                         area_m2: np.ndarray, problems: Problems) -> str | None:
     """Compare a declared area column with the geometry's area; guess its unit when not given."""
