@@ -20,22 +20,25 @@ names = dict(zip(parks.park_id, parks.name_zh if lang == "zh" else parks.name_en
 st.title(tr("available.heading"))
 
 with st.sidebar:
-    groups = st.multiselect(tr("available.groups"), list(GROUPS), key="avail_groups",
+    groups = st.multiselect(tr("available.groups"), list(GROUPS), key=common.lang_key("avail_groups"),
                             placeholder=tr("available.any"),
                             format_func=lambda g: i18n.label_group(g, lang))
     in_groups = parks.loc[parks.group.isin(groups) if groups else slice(None), "park_id"].tolist()
-    chosen_parks = st.multiselect(tr("available.parks"), in_groups, key="avail_parks",
+    chosen_parks = st.multiselect(tr("available.parks"), in_groups, key=common.lang_key("avail_parks"),
                                   placeholder=tr("available.any"),
                                   format_func=lambda pid: str(names[pid]))
     status_names = i18n.status_labels(lang, standards)
     countable = standards.available_statuses + [s for s in standards.disposal_statuses
                                                 if s not in standards.available_statuses]
-    statuses = st.multiselect(tr("available.statuses"), countable, default=standards.available_statuses,
-                              key="avail_statuses", format_func=lambda s: status_names.get(s, s))
+    statuses_key = common.lang_key("avail_statuses")
+    # The default applies to a fresh widget only (Streamlit warns when both are given).
+    statuses = st.multiselect(tr("available.statuses"), countable, key=statuses_key,
+                              default=None if statuses_key in st.session_state else standards.available_statuses,
+                              format_func=lambda s: status_names.get(s, s))
     max_mu = float(max(1.0, round(float(parcels.area_mu.max()) + 1)))
     area = st.slider(tr("available.area"), 0.0, max_mu, (0.0, max_mu), step=1.0, key="avail_area")
     land_uses = i18n.land_use_labels(lang, standards)
-    codes = st.multiselect(tr("available.land_use"), list(land_uses), key="avail_land_use",
+    codes = st.multiselect(tr("available.land_use"), list(land_uses), key=common.lang_key("avail_land_use"),
                            placeholder=tr("available.any"),
                            format_func=lambda c: f"{c} {land_uses[c]}")
     ready = st.checkbox(tr("available.ready"), key="avail_ready")

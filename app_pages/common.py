@@ -31,6 +31,23 @@ def lang() -> str:
     return value if value in i18n.LANGS else i18n.DEFAULT_LANG
 
 
+def lang_key(name: str) -> str:
+    """Widget key for ``name`` in the current language.
+
+    A keyed Streamlit widget keeps its identity when only its option labels change, and the
+    browser then keeps showing the labels of the old language. A key per language makes a
+    fresh widget, which starts from the value chosen under the other language.
+    """
+    key = f"{name}.{lang()}"
+    if key not in st.session_state:
+        for other in i18n.LANGS:
+            previous = st.session_state.get(f"{name}.{other}")
+            if previous is not None:
+                st.session_state[key] = previous
+                break
+    return key
+
+
 def tr(key: str, **values) -> str:
     """Translate ``key`` into the current language."""
     return i18n.t(key, lang(), **values)
@@ -161,7 +178,7 @@ def park_name(park_row, language: str | None = None) -> str:
 
 def map_options() -> dict:
     """Basemap settings chosen in the sidebar (per session)."""
-    return {"basemap": st.session_state.get("basemap", "none"),
+    return {"basemap": st.session_state.get(f"basemap.{lang()}") or "none",
             "tianditu_key": st.session_state.get("tianditu_key") or None,
             "asset_url": asset_url()}
 
@@ -175,7 +192,7 @@ def asset_url() -> str:
 def requested_park_id() -> str | None:
     """A park asked for by another page (:func:`open_park`) or, on arrival, by the URL (``?park=``)."""
     value = st.session_state.pop("park_request", None)
-    if value is None and "park_select" not in st.session_state:
+    if value is None and not any(f"park_select.{code}" in st.session_state for code in i18n.LANGS):
         value = st.query_params.get("park")
     return value if value in set(parks().park_id) else None
 
@@ -234,9 +251,9 @@ def sidebar() -> None:
                  format_func=lambda code: {"zh": "中文", "en": "English"}[code])
         st.caption(f"{tr('sidebar.store')}: {os.path.basename(location())}")
         _login_panel()
-        st.selectbox(tr("sidebar.basemap"), webmap.BASEMAPS, key="basemap",
-                     format_func=lambda b: tr(f"basemap.{b}"))
-        if st.session_state.get("basemap") == "tianditu":
+        st.selectbox(tr("sidebar.basemap"), webmap.BASEMAPS, key=lang_key("basemap"),
+                     format_func=lambda b, language=lang(): i18n.t(f"basemap.{b}", language))
+        if st.session_state.get(f"basemap.{lang()}") == "tianditu":
             st.text_input(tr("sidebar.tianditu_key"), key="tianditu_key", type="password")
         st.caption(tr("basemap.gcj_warning"))
 

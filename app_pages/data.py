@@ -41,12 +41,12 @@ except ImportError:
     st.info(tr("data.import_unavailable"))
     st.stop()
 
-layer = st.radio(tr("data.layer"), ["parcels", "parks"], horizontal=True, key="import_layer",
-                 format_func=lambda name: tr(f"layer.{name}"))
+layer = st.radio(tr("data.layer"), ["parcels", "parks"], horizontal=True, key=common.lang_key("import_layer"),
+                 format_func=lambda name: i18n.t(f"layer.{name}", lang))
 options = st.columns(3)
 declared_crs = options[0].text_input(tr("data.crs"), key="import_crs", placeholder="EPSG:4490").strip() or None
-datum = options[1].selectbox(tr("data.datum"), [None, "gcj02", "bd09"], key="import_datum",
-                             format_func=lambda d: tr(f"data.datum_{d or 'none'}"))
+datum = options[1].selectbox(tr("data.datum"), [None, "gcj02", "bd09"], key=common.lang_key("import_datum"),
+                             format_func=lambda d: i18n.t(f"data.datum_{d or 'none'}", lang))
 allow_outside = options[2].checkbox(tr("data.allow_outside"), key="import_outside")
 upload = st.file_uploader(tr("data.upload"), key="import_file")
 if upload is None:

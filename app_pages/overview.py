@@ -71,7 +71,7 @@ st.dataframe(table, hide_index=True, width="stretch",
 
 park_choice = st.selectbox(tr("park.choose"), park_table.park_id.tolist(), index=None,
                            format_func=lambda pid: str(park_table.set_index("park_id").loc[pid, name_col]),
-                           key="overview_open_park")
+                           key=common.lang_key("overview_open_park"))
 if park_choice:
     common.open_park(park_choice)
 

@@ -15,23 +15,24 @@ park_ids = parks.park_id.tolist()
 names = dict(zip(parks.park_id, parks.name_zh if lang == "zh" else parks.name_en))
 
 requested = common.requested_park_id()
+select_key = common.lang_key("park_select")
 if requested:
-    st.session_state["park_select"] = requested
-elif st.session_state.get("park_select") not in park_ids:
+    st.session_state[select_key] = requested
+elif st.session_state.get(select_key) not in park_ids:
     remembered = st.session_state.get("park_current")
-    st.session_state["park_select"] = remembered if remembered in park_ids else park_ids[0]
+    st.session_state[select_key] = remembered if remembered in park_ids else park_ids[0]
 
 title_slot = st.empty()
 controls = st.columns([3, 3, 2, 1])
-park_id = controls[0].selectbox(tr("park.choose"), park_ids, key="park_select",
+park_id = controls[0].selectbox(tr("park.choose"), park_ids, key=select_key,
                                 format_func=lambda pid: str(names[pid]))
 st.session_state["park_current"] = park_id
 st.query_params["park"] = park_id
-theme = controls[1].selectbox(tr("park.theme"), THEMES, key="park_theme",
+theme = controls[1].selectbox(tr("park.theme"), THEMES, key=common.lang_key("park_theme"),
                               format_func=lambda th: i18n.label_theme(th, lang))
 numeric = theme not in CATEGORICAL_THEMES
-scheme = controls[2].selectbox(tr("park.scheme"), SCHEMES, key="park_scheme", disabled=not numeric,
-                               format_func=lambda s: tr(f"scheme.{s}"))
+scheme = controls[2].selectbox(tr("park.scheme"), SCHEMES, key=common.lang_key("park_scheme"), disabled=not numeric,
+                               format_func=lambda s: i18n.t(f"scheme.{s}", lang))
 k = int(controls[3].number_input(tr("park.classes"), min_value=3, max_value=7, value=5, key="park_k",
                                  disabled=not numeric))
 

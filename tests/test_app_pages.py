@@ -60,8 +60,25 @@ def test_language_switch_to_english(app):
     assert app.metric[0].label == "Parks"
 
 
+def test_language_switch_keeps_choices_and_relabels_them(app):
+    goto(app, "park")
+    app.selectbox(key="park_select.zh").set_value("dz_park").run()
+    app.selectbox(key="park_theme.zh").set_value("grade").run()
+    app.radio(key="lang").set_value("en").run()
+    assert not app.exception and not app.warning
+    park, theme = app.selectbox(key="park_select.en"), app.selectbox(key="park_theme.en")
+    assert (park.value, theme.value) == ("dz_park", "grade")
+    assert park.options[park.index] == "Duanzhou District Industrial Park (illustrative)"
+    assert theme.options[theme.index] == "Mu grade"
+    goto(app, "available")
+    app.multiselect(key="avail_statuses.en").set_value(["idle"]).run()
+    app.radio(key="lang").set_value("zh").run()
+    assert app.multiselect(key="avail_statuses.zh").value == ["idle"]
+    assert not app.warning
+
+
 def test_overview_park_choice_opens_the_park_page(app):
-    app.selectbox(key="overview_open_park").set_value("dz_park").run()
+    app.selectbox(key="overview_open_park.zh").set_value("dz_park").run()
     assert not app.exception
     assert app.title[0].value == "端州区产业园(示意)"
     assert app.query_params["park"] == ["dz_park"] or app.query_params["park"] == "dz_park"
@@ -69,22 +86,22 @@ def test_overview_park_choice_opens_the_park_page(app):
 
 def test_park_page_themes_and_legend(app):
     goto(app, "park")
-    assert app.selectbox(key="park_select").value == "zq_hitech"
+    assert app.selectbox(key="park_select.zh").value == "zq_hitech"
     legend = app.dataframe[0].value
     assert any(label.startswith("已投产") for label in legend["label"])
-    app.selectbox(key="park_theme").set_value("output_per_mu_wan").run()
+    app.selectbox(key="park_theme.zh").set_value("output_per_mu_wan").run()
     legend = app.dataframe[0].value
     assert len(legend) in (5, 6)  # five classes, plus "no data" for parcels without an enterprise
-    assert not app.selectbox(key="park_scheme").disabled
-    app.selectbox(key="park_scheme").set_value("natural_breaks").run()
+    assert not app.selectbox(key="park_scheme.zh").disabled
+    app.selectbox(key="park_scheme.zh").set_value("natural_breaks").run()
     assert not app.exception
-    app.selectbox(key="park_theme").set_value("grade").run()
+    app.selectbox(key="park_theme.zh").set_value("grade").run()
     assert [label.split(" ")[0] for label in app.dataframe[0].value["label"]][:4] == ["A", "B", "C", "D"]
 
 
 def test_park_page_switches_park(app):
     goto(app, "park")
-    app.selectbox(key="park_select").set_value("gn_hitech").run()
+    app.selectbox(key="park_select.zh").set_value("gn_hitech").run()
     assert app.title[0].value == "广宁县高新工业园二期"
     assert "300 个地块" in app.caption[-1].value or any("300 个地块" in c.value for c in app.caption)
 
@@ -114,7 +131,7 @@ def test_available_land_filters(app, sample_parcels):
     app.checkbox(key="avail_ready").check().run()
     ready = available_parcels(parcels, ready_only=True)
     assert len(app.dataframe[0].value) == len(ready) < len(expected)
-    app.multiselect(key="avail_parks").set_value(["zq_hitech"]).run()
+    app.multiselect(key="avail_parks.zh").set_value(["zq_hitech"]).run()
     table = app.dataframe[0].value
     assert len(table) == len(available_parcels(parcels, ready_only=True, park_ids=["zq_hitech"]))
     assert set(table["园区"]) == {"肇庆高新区"}
@@ -123,7 +140,7 @@ def test_available_land_filters(app, sample_parcels):
 def test_available_land_statuses_and_area(app, sample_parcels):
     goto(app, "available")
     parcels = with_metrics(sample_parcels)
-    app.multiselect(key="avail_statuses").set_value(["idle"]).run()
+    app.multiselect(key="avail_statuses.zh").set_value(["idle"]).run()
     app.slider(key="avail_area").set_value((10.0, 50.0)).run()
     expected = available_parcels(parcels, statuses=["idle"], min_area_mu=10, max_area_mu=50)
     assert len(app.dataframe[0].value) == len(expected) > 0
@@ -132,7 +149,7 @@ def test_available_land_statuses_and_area(app, sample_parcels):
 def test_available_land_blocks(app):
     pytest.importorskip("geo.blocks")
     goto(app, "available")
-    app.multiselect(key="avail_parks").set_value(["dz_park"]).run()
+    app.multiselect(key="avail_parks.zh").set_value(["dz_park"]).run()
     matches, blocks = app.dataframe[0].value, app.dataframe[1].value
     assert blocks["地块"].str.split(", ").map(len).sum() == len(matches)
     assert blocks["面积（亩）"].sum() == pytest.approx(matches["面积（亩）"].sum(), abs=0.1 * len(blocks))

@@ -193,3 +193,22 @@ def test_layer_reports_its_paint_timing(page, app):
     timing = frame.evaluate("() => window.parkatlasTimings.parcels")
     assert timing["features"] == 2600
     assert 0 <= timing["build_ms"] <= timing["paint_ms"]
+
+
+def test_language_switch_relabels_the_chosen_options(page, app):
+    open_page(page, app, "/park?park=dz_park")
+    values = '[data-testid="stSelectbox"] input'
+    shown = page.locator(values).evaluate_all("els => els.map(e => e.value)")
+    assert "端州区产业园(示意)" in shown and "用地状态" in shown
+    page.get_by_text("English").first.click()
+    page.get_by_role("heading", name="Duanzhou District Industrial Park (illustrative)").wait_for(timeout=30_000)
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('[data-testid=\"stSelectbox\"] input'))"
+        ".some(e => e.value === 'Duanzhou District Industrial Park (illustrative)')", timeout=30_000)
+    shown = page.locator(values).evaluate_all("els => els.map(e => e.value)")
+    assert "Status" in shown and "用地状态" not in shown
+    tooltip_text = map_frame(page, role="parcels").evaluate(
+        "() => window.parkatlasLayers.parcels.getLayers()[0].feature.properties.t")
+    assert "mu" in tooltip_text and "亩" not in tooltip_text
+    screenshot(page, "park_english")
+    assert page.external_requests == []
