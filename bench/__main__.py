@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from bench import cases  # noqa: F401  — registers the cases
-from bench.harness import CASES, CACHE_DIR, Context, machine_info, run_cases, write_results
+from bench.harness import CACHE_DIR, CASES, RESULTS_DIR, Context, machine_info, run_cases, write_results
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -21,6 +21,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="city size in parcels (default 100000; smaller for smoke runs)")
     parser.add_argument("--repeats", type=int, help="runs per measurement (default 3 quick, 5 full)")
     parser.add_argument("--cache", type=Path, default=CACHE_DIR, help="dataset cache (default bench/results/cache)")
+    parser.add_argument("--markdown", type=Path, default=RESULTS_DIR / "latest.md",
+                        help="where to write the Markdown table (default bench/results/latest.md)")
     return parser.parse_args(argv)
 
 
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     rows = run_cases(selected, ctx)
     command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
-    text = write_results(rows, info, command.strip(), json_path=args.json)
+    text = write_results(rows, info, command.strip(), json_path=args.json, md_path=args.markdown)
     print(text)
     print(f"[bench] {len(rows)} rows in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return 0

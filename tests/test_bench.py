@@ -74,11 +74,13 @@ def test_markdown_and_json_files(tmp_path):
 def test_cli_runs_a_real_case_and_writes_the_json_schema(tmp_path):
     out_json = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, "-m", "bench", "--only", "kpi_edit,matching", "--size", "600",
-                           "--repeats", "1", "--cache", str(tmp_path / "cache"), "--json", str(out_json)],
+                           "--repeats", "1", "--cache", str(tmp_path / "cache"), "--json", str(out_json),
+                           "--markdown", str(tmp_path / "latest.md")],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "[bench] kpi_edit" in proc.stderr  # progress on stderr
     assert "| case | metric | value |" in proc.stdout
+    assert (tmp_path / "latest.md").read_text(encoding="utf-8") in proc.stdout
     report = json.loads(out_json.read_text(encoding="utf-8"))
     assert {"nproc", "ram_gib", "cpu", "versions"} <= set(report["machine"])
     rows = report["rows"]
