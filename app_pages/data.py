@@ -27,8 +27,8 @@ st.dataframe(pd.DataFrame({
     tr("col.park"): parks.name_zh if lang == "zh" else parks.name_en,
     tr("col.parcels"): parks.park_id.map(parcels.park_id.value_counts()).fillna(0).astype(int),
     tr("col.data_as_of"): parks.data_as_of,
-    "min": parks.park_id.map(oldest),
-    "max": parks.park_id.map(newest),
+    tr("col.oldest"): parks.park_id.map(oldest),
+    tr("col.newest"): parks.park_id.map(newest),
 }), hide_index=True, width="stretch")
 
 st.subheader(tr("data.import"))
