@@ -202,9 +202,11 @@ def test_language_switch_relabels_the_chosen_options(page, app):
     assert "端州区产业园(示意)" in shown and "用地状态" in shown
     page.get_by_text("English").first.click()
     page.get_by_role("heading", name="Duanzhou District Industrial Park (illustrative)").wait_for(timeout=30_000)
+    # Until the rerun finishes Streamlit may still show the previous (stale) widgets.
     page.wait_for_function(
-        "() => Array.from(document.querySelectorAll('[data-testid=\"stSelectbox\"] input'))"
-        ".some(e => e.value === 'Duanzhou District Industrial Park (illustrative)')", timeout=30_000)
+        "() => { const v = Array.from(document.querySelectorAll('[data-testid=\"stSelectbox\"] input'))"
+        ".map(e => e.value); return v.includes('Duanzhou District Industrial Park (illustrative)')"
+        " && !v.includes('用地状态'); }", timeout=30_000)
     shown = page.locator(values).evaluate_all("els => els.map(e => e.value)")
     assert "Status" in shown and "用地状态" not in shown
     tooltip_text = map_frame(page, role="parcels").evaluate(

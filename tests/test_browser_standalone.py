@@ -36,9 +36,9 @@ def test_standalone_map_works_offline_and_shows_payloads_as_text(page, tmp_path,
         }""", i)
         page.mouse.move(*point)
         page.mouse.move(point[0] + 1, point[1] + 1)
-        tooltip = page.locator(".leaflet-tooltip").first
-        tooltip.wait_for(timeout=10_000)
-        assert payload in tooltip.text_content()
+        # Leaflet keeps one tooltip per layer: wait until it shows this parcel's text.
+        page.wait_for_function("(text) => Array.from(document.querySelectorAll('.leaflet-tooltip'))"
+                               ".some(t => t.textContent.includes(text))", arg=payload, timeout=10_000)
     assert page.locator("text=Output per mu").count() == 1  # the legend, escaped but readable
     screenshot(page, "standalone_park")
     assert page.dialogs == []
