@@ -160,6 +160,28 @@ def map_frame(page, timeout: float = 30.0, role: str | None = None):
     raise AssertionError(f"no map iframe with a Leaflet map; frames: {[f.url for f in page.frames]}")
 
 
+def hover_until_tooltip(page, frame, x: float, y: float, text: str, attempts: int = 5) -> None:
+    """Move the mouse onto page point (x, y) until a Leaflet tooltip in ``frame`` contains ``text``.
+
+    A few attempts, because the canvas renderer hit-tests against positions it updates on
+    the next animation frame after a view change.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    check = ("(text) => Array.from(document.querySelectorAll('.leaflet-tooltip'))"
+             ".some(t => t.textContent.includes(text))")
+    for _ in range(attempts):
+        page.mouse.move(x - 40, y - 40)
+        page.mouse.move(x, y, steps=3)
+        page.mouse.move(x + 1, y + 1)
+        try:
+            frame.wait_for_function(check, arg=text, timeout=2_000)
+            return
+        except PlaywrightTimeout:
+            page.wait_for_timeout(300)
+    raise AssertionError(f"no tooltip with {text!r} at ({x:.0f}, {y:.0f})")
+
+
 def layer_feature_count(frame, role: str) -> int:
     """Number of features drawn in the FeatureLayer registered as ``role``."""
     return frame.evaluate(

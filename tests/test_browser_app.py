@@ -6,8 +6,8 @@ import pytest
 from geo.availability import available_parcels
 from geo.metrics import with_metrics
 from geo.store import open_store
-from tests.browser import (browser, layer_feature_count, map_frame, page, screenshot,  # noqa: F401
-                           set_enterprise, start_app)
+from tests.browser import (browser, hover_until_tooltip, layer_feature_count, map_frame,  # noqa: F401
+                           page, screenshot, set_enterprise, start_app)
 
 pytestmark = pytest.mark.browser
 
@@ -98,10 +98,8 @@ def test_xss_payload_is_shown_as_text_and_never_runs(page, app):
     page.wait_for_timeout(500)
     x, y = parcel_point(page, frame, XSS_PARCEL)
     page.wait_for_timeout(500)
-    page.mouse.move(x, y)
-    page.mouse.move(x + 1, y + 1)
+    hover_until_tooltip(page, frame, x, y, XSS)
     tooltip = frame.locator(".leaflet-tooltip").first
-    tooltip.wait_for(timeout=10_000)
     assert XSS in tooltip.text_content()
     assert tooltip.locator("img").count() == 0
     page.mouse.click(x, y)  # the clicked feature travels back to Python and into the details panel
@@ -122,10 +120,8 @@ def test_other_payloads_are_text_in_tooltips(page, app, parcel_id):
     page.wait_for_timeout(500)
     x, y = parcel_point(page, frame, parcel_id)
     page.wait_for_timeout(500)
-    page.mouse.move(x, y)
-    page.mouse.move(x + 1, y + 1)
+    hover_until_tooltip(page, frame, x, y, PAYLOADS[parcel_id])
     tooltip = frame.locator(".leaflet-tooltip").first
-    tooltip.wait_for(timeout=10_000)
     assert PAYLOADS[parcel_id] in tooltip.text_content()
     assert tooltip.locator("div *").count() == 0  # the label div holds text only, no element from the value
     page.mouse.click(x, y)

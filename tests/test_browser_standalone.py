@@ -6,7 +6,7 @@ import pytest
 from geo.metrics import with_metrics
 from geo.testing import make_parcels
 from layers import assets, webmap
-from tests.browser import browser, layer_feature_count, page, screenshot  # noqa: F401
+from tests.browser import browser, hover_until_tooltip, layer_feature_count, page, screenshot  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -34,11 +34,7 @@ def test_standalone_map_works_offline_and_shows_payloads_as_text(page, tmp_path,
             const box = map.getContainer().getBoundingClientRect();
             return [box.left + p.x, box.top + p.y];
         }""", i)
-        page.mouse.move(*point)
-        page.mouse.move(point[0] + 1, point[1] + 1)
-        # Leaflet keeps one tooltip per layer: wait until it shows this parcel's text.
-        page.wait_for_function("(text) => Array.from(document.querySelectorAll('.leaflet-tooltip'))"
-                               ".some(t => t.textContent.includes(text))", arg=payload, timeout=10_000)
+        hover_until_tooltip(page, page.main_frame, *point, payload)
     assert page.locator("text=Output per mu").count() == 1  # the legend, escaped but readable
     screenshot(page, "standalone_park")
     assert page.dialogs == []
