@@ -1,6 +1,6 @@
 """Interactive web maps (folium/Leaflet) of the city and of one park.
 
-Why not ``folium.GeoJson(style_function=...)``: folium then ships one style per feature and
+Why not folium's per-feature ``style_function`` on ``GeoJson``: folium then ships one style per feature and
 Leaflet matches them feature by feature, which grows quadratically in the browser (100k
 parcels ≈ 80 s). Here every layer is a :class:`FeatureLayer`: features carry only their row
 index ``i``, an ``id`` and a short label ``t``; the browser looks the colour up in a palette by
