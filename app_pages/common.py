@@ -322,3 +322,23 @@ def _blocks(loc: str, rev: str, parcel_ids: tuple[str, ...], gap_m: float):
 def blocks(parcel_ids, gap_m: float):
     """Contiguous blocks of the given parcels (cached per store revision, parcel set and gap)."""
     return _blocks(location(), revision(), tuple(sorted(parcel_ids)), float(gap_m))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _city_view(loc: str, rev: str, language: str, basemap: str, assets: str):
+    from layers.tiles import ParcelLocator, city_parcels_map
+
+    frame = _parcels(loc, rev)
+    m = city_parcels_map(frame, theme="status", lang=language, basemap=basemap, asset_url=assets)
+    m.render()  # once per revision, language and basemap: st_folium(render=False) reuses it
+    return m, ParcelLocator(frame), len(frame)
+
+
+def city_view(basemap: str = "none"):
+    """Every parcel of the store on one canvas layer (``layers.tiles``), status colours and legend.
+
+    Returns ``(map, locator, n_parcels)``: the map is already rendered — pass it to ``st_folium``
+    with ``render=False`` — and ``locator`` turns a clicked point into a parcel id. Built once per
+    store revision, language and basemap, and shared by every session (never mutated).
+    """
+    return _city_view(location(), revision(), lang(), basemap, asset_url())

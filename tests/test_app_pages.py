@@ -1,6 +1,8 @@
 """The Streamlit pages under AppTest, against a private copy of the sample store."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -120,6 +122,34 @@ def test_parcel_details_show_hostile_text_as_data(store_path, monkeypatch):
     assert values["地块编号"] == "zq_hitech-000001"
     assert {"亩均等级", "面积（亩）", "容积率", "数据截至"} <= set(values)
     assert XSS not in texts(at)
+
+
+def test_city_page_holds_every_parcel_and_shows_details_by_id(app, store_path, sample_parcels):
+    from app_pages import common
+    from geo.store import open_store
+    from layers.tiles import CanvasParcelLayer
+
+    goto(app, "city")
+    assert app.title[0].value == "全市地块"
+    assert any(i18n.format_number(len(sample_parcels), "zh", 0) in c.value for c in app.caption)
+    # The page's cached map (shared in this process): one canvas layer with every parcel of the store.
+    m, locator, n = common._city_view(str(store_path), str(open_store(store_path).revision()), "zh", "none",
+                                      "/app/static")
+    layers = [child for child in m._children.values() if isinstance(child, CanvasParcelLayer)]
+    assert n == len(sample_parcels) and len(layers) == 1
+    assert json.loads(layers[0].encoded)["n"] == len(sample_parcels)
+    target = sample_parcels.iloc[len(sample_parcels) // 2]
+    inner = sample_parcels.iloc[[len(sample_parcels) // 2]].to_crs(4326).representative_point().iloc[0]
+    assert locator.at(inner.y, inner.x) == target.parcel_id
+    # The details panel for a parcel id (what a click fills in).
+    app.text_input(key="city_parcel_id").input(target.parcel_id).run()
+    assert not app.exception
+    values = dict(zip(app.dataframe[-1].value["字段"], app.dataframe[-1].value["值"]))
+    assert values["地块编号"] == target.parcel_id
+    app.text_input(key="city_parcel_id").input("no-such-parcel").run()
+    assert app.warning[0].value == i18n.t("city.unknown", "zh")
+    app.radio(key="lang").set_value("en").run()
+    assert app.title[0].value == "All parcels of the city"
 
 
 def test_available_land_filters(app, sample_parcels):

@@ -210,3 +210,23 @@ def test_language_switch_relabels_the_chosen_options(page, app):
     assert "mu" in tooltip_text and "亩" not in tooltip_text
     screenshot(page, "park_english")
     assert page.external_requests == []
+
+
+def test_city_view_draws_every_parcel_and_a_click_shows_its_details(page, app, parcels):
+    page.goto(app.url + "/city")
+    frame = map_frame(page, timeout=90, role="city_parcels")
+    frame.wait_for_function(f"() => window.parkatlasLayers.city_parcels.drawn === {len(parcels)}", timeout=30_000)
+    screenshot(page, "city_all_parcels")
+    target = parcels.loc[parcels.park_id == "dz_park"].sort_values("area_mu").iloc[-1]
+    inner = parcels.loc[[target.name]].to_crs(4326).representative_point().iloc[0]
+    page.locator(IFRAME).first.scroll_into_view_if_needed()
+    xy = frame.evaluate("([lat, lng]) => { const m = window.parkatlasLayers.city_parcels._map;"
+                        " m.setView([lat, lng], 17, {animate: false}); return m.latLngToContainerPoint([lat, lng]); }",
+                        [inner.y, inner.x])
+    page.wait_for_timeout(500)
+    box = page.locator(IFRAME).first.bounding_box()
+    page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
+    assert frame.evaluate("() => window.parkatlasLayers.city_parcels.lastId") == target.parcel_id
+    details_shown(page, target.parcel_id)
+    screenshot(page, "city_parcel_details")
+    assert page.external_requests == []
