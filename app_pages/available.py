@@ -4,6 +4,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import common
+from app_pages.safe import plain
 from geo import i18n
 from geo.availability import available_parcels
 from geo.errors import ParkAtlasError
@@ -55,7 +56,7 @@ try:
         land_use_codes=codes or None, ready_only=ready, gas=True if gas else None,
         min_power_kva=min_power or None, max_highway_km=max_highway or None, standards=standards)
 except ParkAtlasError as exc:
-    common.show_error(exc)
+    st.error(plain(exc))
     st.stop()
 
 st.caption(tr("available.result", n=i18n.format_number(len(matches), lang, 0),

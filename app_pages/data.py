@@ -5,6 +5,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import common
+from app_pages.safe import plain
 from geo import i18n
 from geo.errors import ParkAtlasError
 from layers import webmap
@@ -65,7 +66,7 @@ if st.session_state.get("import_token") != token:
                 upload.getvalue(), upload.name, layer=layer, crs=declared_crs, source_datum=datum,
                 allow_outside_region=allow_outside, parks=parks)
     except ParkAtlasError as exc:
-        st.error(tr("data.rejected", error=str(exc)))
+        st.error(tr("data.rejected", error=plain(exc)))
         st.stop()
 result = st.session_state.get("import_result")
 if result is None:
@@ -82,7 +83,7 @@ facts = {key: report.get(key) for key in ("file", "format", "crs", "datum", "enc
 st.dataframe(pd.DataFrame({tr("col.field"): list(facts), tr("col.value"): [str(v) for v in facts.values()]}),
              hide_index=True, width="stretch")
 for reason in result.blocking:
-    st.error(reason)  # st.error renders markdown: keep it to the importer's own one-line messages
+    st.error(plain(reason))  # quotes ids from the file
 
 problems = result.problems
 st.markdown(f"**{tr('data.problems')}**")
@@ -106,7 +107,7 @@ if st.button(tr("data.commit"), type="primary", key="import_commit", disabled=no
     try:
         written = commit_import(common.store(), result, common.user())
     except ParkAtlasError as exc:
-        common.show_error(exc)
+        st.error(plain(exc))
     else:
         st.session_state.pop("import_result", None)
-        st.success(tr("data.committed", counts=", ".join(f"{k}: {v}" for k, v in dict(written or {}).items())))
+        st.success(tr("data.committed", counts=plain(", ".join(f"{k}: {v}" for k, v in dict(written or {}).items()))))

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
+from app_pages.safe import plain
 from geo import i18n
 from geo.availability import available_parcels
 from geo.errors import ParkAtlasError
@@ -22,45 +23,15 @@ from layers.print_map import (ORIENTATIONS, PAPERS_MM, THEMES, indicator_name, r
                               render_park_map)
 
 lang = common.lang()
-TEXT = {
-    "title": ("导出", "Export"),
-    "park": ("园区", "Park"),
-    "theme": ("专题", "Theme"),
-    "indicator": ("指标", "Indicator"),
-    "paper": ("纸张", "Paper"),
-    "orientation": ("方向", "Orientation"),
-    "dpi": ("分辨率（dpi）", "Resolution (dpi)"),
-    "highlight": ("标出匹配候选地块（匹配页面的项目）", "Outline match candidates (project of the Match page)"),
-    "preview": ("预览", "Preview"),
-    "map": ("专题图", "Map"),
-    "pdf": ("下载 PDF（矢量）", "Download PDF (vector)"),
-    "png": ("下载 PNG", "Download PNG"),
-    "html": ("下载交互式 HTML（离线）", "Download interactive HTML (offline)"),
-    "atlas": ("图集（每个园区一页）", "Atlas (a page per park)"),
-    "atlas_make": ("生成图集", "Make the atlas"),
-    "atlas_get": ("下载图集 PDF", "Download the atlas PDF"),
-    "sheets": ("地块推介单", "Parcel fact sheets"),
-    "sheets_pick": ("可供地块（面积从大到小）", "Available parcels (largest first)"),
-    "sheets_candidates": ("改用匹配候选地块", "Use the match candidates instead"),
-    "sheets_get": ("下载推介单 PDF", "Download fact sheets PDF"),
-    "data": ("数据文件", "Data files"),
-    "what": ("内容", "Content"),
-    "format": ("格式", "Format"),
-    "data_get": ("下载数据", "Download data"),
-    "parcels": ("本园区全部地块", "All parcels of the park"),
-    "available": ("本园区可供地", "Available land of the park"),
-    "candidates": ("匹配候选地块", "Match candidates"),
-    "themes.status": ("用地状态", "Land status"),
-    "themes.landuse": ("用地分类", "Land use"),
-    "themes.intensity": ("用地强度指标", "Intensity indicator"),
-    "portrait": ("纵向", "Portrait"),
-    "landscape": ("横向", "Landscape"),
-}
 
 
 def say(key: str, **values) -> str:
-    zh, en = TEXT[key]
-    return (zh if lang == "zh" else en).format(**values)
+    """This page's label ``export.<key>`` from the shared locale catalogue, in this run's language.
+
+    Bound to ``lang`` rather than read from the session on each call: widgets keep their
+    ``format_func`` and may call it after the run.
+    """
+    return i18n.t(f"export.{key}", lang, **values)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -96,17 +67,22 @@ names = dict(zip(parks.park_id, parks.name_zh if lang == "zh" else parks.name_en
 try:
     result = match_result()
 except ParkAtlasError as exc:
-    common.show_error(exc)
+    st.error(plain(exc))
     result = None
 
 c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 1, 1])
-park_id = c1.selectbox(say("park"), list(parks.park_id), key="export_park", format_func=lambda p: str(names[p]))
-theme = c2.selectbox(say("theme"), THEMES, key="export_theme", format_func=lambda t: say(f"themes.{t}"))
-indicator = c3.selectbox(say("indicator"), INTENSITY_INDICATORS, index=3, key="export_indicator",
+indicator_key, orientation_key = common.lang_key("export_indicator"), common.lang_key("export_orientation")
+park_id = c1.selectbox(say("park"), list(parks.park_id), key=common.lang_key("export_park"),
+                       format_func=lambda p: str(names[p]))
+theme = c2.selectbox(say("theme"), THEMES, key=common.lang_key("export_theme"),
+                     format_func=lambda t: say(f"themes.{t}"))
+# Defaults apply to fresh widgets only (Streamlit warns when state and default are both given).
+indicator = c3.selectbox(say("indicator"), INTENSITY_INDICATORS, key=indicator_key,
+                         index=0 if indicator_key in st.session_state else 3,
                          disabled=theme != "intensity", format_func=lambda i: indicator_name(i, lang))
 paper = c4.selectbox(say("paper"), list(PAPERS_MM), key="export_paper")
-orientation = c5.selectbox(say("orientation"), ORIENTATIONS, index=1, key="export_orientation",
-                           format_func=say)
+orientation = c5.selectbox(say("orientation"), ORIENTATIONS, key=orientation_key,
+                           index=0 if orientation_key in st.session_state else 1, format_func=say)
 dpi = st.select_slider(say("dpi"), options=[150, 200, 300], value=200, key="export_dpi")
 highlight: tuple = ()
 if result is not None and not result.candidates.empty:
@@ -125,7 +101,7 @@ with preview_col:
         st.image(_preview(common.location(), common.revision(), park_id, theme, chosen_indicator, paper, orientation,
                           lang, highlight), caption=say("preview"), width="stretch")
     except ParkAtlasError as exc:
-        common.show_error(exc)
+        st.error(plain(exc))
 
 
 def page_bytes(fmt: str):
@@ -154,7 +130,7 @@ if st.button(say("atlas_make"), key="export_atlas_make"):
     buffer = io.BytesIO()
     render_atlas(common.parcels(), parks, common.districts(), buffer, theme=theme, indicator=chosen_indicator,
                  paper=paper, orientation=orientation, lang=lang, dataset_info=common.dataset_info(),
-                 progress=lambda done, total, label: bar.progress(done / total, text=f"{done}/{total} {label}"))
+                 progress=lambda done, total, label: bar.progress(done / total, text=plain(f"{done}/{total} {label}")))
     st.session_state["export_atlas"] = buffer.getvalue()
 if st.session_state.get("export_atlas"):
     st.download_button(say("atlas_get"), st.session_state["export_atlas"],
@@ -167,7 +143,8 @@ use_candidates = result is not None and not result.candidates.empty and st.check
     say("sheets_candidates"), key="export_sheets_candidates")
 if not use_candidates:
     labels = dict(zip(available.parcel_id, available.area_mu))
-    picked = st.multiselect(say("sheets_pick"), list(available.parcel_id[:300]), key="export_sheets_ids",
+    picked = st.multiselect(say("sheets_pick"), list(available.parcel_id[:300]),
+                            key=common.lang_key("export_sheets_ids"),
                             format_func=lambda pid: f"{pid} · {i18n.format_area_mu(labels[pid], lang)}")
 else:
     picked = []
@@ -188,7 +165,7 @@ st.download_button(say("sheets_get"), sheet_bytes, file_name=f"factsheets_{park_
 st.subheader(say("data"))
 d1, d2 = st.columns(2)
 whats = ["parcels", "available"] + (["candidates"] if result is not None and not result.candidates.empty else [])
-what = d1.selectbox(say("what"), whats, key="export_what", format_func=say)
+what = d1.selectbox(say("what"), whats, key=common.lang_key("export_what"), format_func=say)
 extension = d2.selectbox(say("format"), list(DATA_FORMATS), key="export_format")
 fmt = DATA_FORMATS[extension]
 

@@ -7,6 +7,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import common
+from app_pages.safe import plain
 from geo import i18n
 from geo.auth import ANONYMOUS
 from geo.errors import ParkAtlasError
@@ -16,65 +17,17 @@ from geo.schema import GROUPS
 from geo.standards import load_standards
 from layers import webmap
 
-#: The page's own labels (zh, en); shared words come from the locale catalogue.
-TEXT = {
-    "heading": ("项目匹配", "Match a project to land"),
-    "project": ("项目信息", "Project"),
-    "name": ("项目名称", "Project name"), "investor": ("投资方", "Investor"),
-    "industry": ("行业（GB/T 4754-2017）", "Industry (GB/T 4754-2017)"), "chain": ("产业链", "Industry chain"),
-    "land_min": ("最少用地（亩）", "Land, minimum (mu)"), "land_max": ("最多用地（亩）", "Land, maximum (mu)"),
-    "investment": ("固定资产投资（万元）", "Fixed-asset investment (10k yuan)"),
-    "output": ("年产值（万元）", "Annual output (10k yuan)"), "tax": ("年税收（万元）", "Annual tax (10k yuan)"),
-    "jobs": ("就业人数", "Jobs"), "plot_ratio": ("容积率", "Plot ratio"),
-    "building_coefficient": ("建筑系数", "Building coefficient"),
-    "admin_share": ("行政办公及生活服务设施用地比例（0 = 未填）", "Admin share (0 = not given)"),
-    "nuisance": ("污染等级（默认按行业）", "Nuisance class (default: by industry)"),
-    "needs": ("基础设施需求（0 = 无要求）", "Infrastructure needs (0 = none)"),
-    "power": ("电力（kVA）", "Power (kVA)"), "water": ("供水（吨/日）", "Water (t/day)"), "gas": ("需要燃气", "Needs gas"),
-    "highway": ("距高速出入口 ≤ km", "Highway exit ≤ km"), "port": ("距港口 ≤ km", "Port ≤ km"),
-    "rail": ("距铁路货站 ≤ km", "Rail freight ≤ km"),
-    "preferred": ("意向园区", "Preferred parks"), "groups": ("意向板块", "Groups"),
-    "latest_start": ("最迟开工日期", "Latest start"), "use_latest": ("设定最迟开工日期", "Set a latest start"),
-    "options": ("匹配选项", "Options"), "top": ("候选数量", "Candidates"), "scope": ("只看园区", "Only park"),
-    "all_parks": ("全部园区", "All parks"), "blocks": ("允许拼合相邻地块", "Assemble adjacent parcels"),
-    "disposal": ("包括闲置/低效用地（需先处置）", "Include idle/inefficient land (needs disposal)"),
-    "weights": ("排序权重", "Ranking weights"), "submit": ("匹配", "Match"),
-    "no_project": ("填写项目信息后点击“匹配”。", "Fill in the project and press Match."),
-    "excluded": ("排除原因（地块数）", "Excluded (parcels)"), "reason": ("原因", "Reason"), "count": ("数量", "Count"),
-    "candidates": ("候选用地", "Candidates"), "none": ("没有满足全部硬性条件的用地。", "No land passes every hard check."),
-    "rank": ("排名", "Rank"), "kind": ("类型", "Kind"), "parcel": ("单宗地块", "Parcel"), "block": ("拼合地块", "Block"),
-    "score": ("得分", "Score"), "disposal_flag": ("需先处置", "Needs disposal"),
-    "detail": ("候选详情", "Candidate details"), "criterion": ("指标", "Criterion"), "value": ("数值", "Value"),
-    "threshold": ("标准/目标", "Threshold/target"), "pass": ("达标", "Pass"), "weight": ("权重", "Weight"),
-    "contribution": ("得分贡献", "Contribution"),
-    "compare": ("对比候选（2–4 个）", "Compare candidates (2–4)"),
-    "what_if": ("落地前后园区指标", "Park before and after landing"), "before": ("落地前", "Before"),
-    "after": ("落地后", "After"), "indicator": ("指标", "Indicator"),
-    "reserve": ("预留给本项目", "Reserve for this project"), "release": ("解除预留", "Release"),
-    "reserved_ok": ("已预留：", "Reserved:"), "released_ok": ("已解除预留：", "Released:"),
-    "read_only": ("匿名访问为只读：以规划人员身份登录后可预留地块。", "Anonymous sessions are read-only: sign in as a planner to reserve."),
-    "reserved_for": ("本项目已预留的地块", "Parcels reserved for this project"),
-}
-CRITERION_LABELS = {
-    "status": ("地块状态", "Status"), "land_use": ("用地类别", "Land use"), "red_line": ("产业红线", "Red line"),
-    "plot_ratio_national": ("容积率（国家）", "Plot ratio (national)"), "plot_ratio_park": ("容积率（园区）", "Plot ratio (park)"),
-    "building_coefficient": ("建筑系数", "Building coefficient"), "admin_share": ("行政办公用地比例", "Admin share"),
-    "area": ("面积", "Area"), "investment_per_mu": ("投资强度", "Investment intensity"),
-    "output_per_mu": ("亩均产值", "Output per mu"), "tax_per_mu": ("亩均税收", "Tax per mu"),
-}
-WHAT_IF_LABELS = {
-    "occupancy_rate": ("用地率", "Occupancy"), "occupied_area_mu": ("已用面积（亩）", "Occupied (mu)"),
-    "available_area_mu": ("可供面积（亩）", "Available (mu)"), "plot_ratio": ("容积率", "Plot ratio"),
-    "investment_per_mu_wan": ("投资强度（万元/亩）", "Investment per mu"),
-    "output_per_mu_wan": ("亩均产值（万元/亩）", "Output per mu"), "tax_per_mu_wan": ("亩均税收（万元/亩）", "Tax per mu"),
-}
-
 lang = common.lang()
 pick = 0 if lang == "zh" else 1
 
 
 def say(key: str, **values) -> str:
-    return TEXT[key][pick].format(**values)
+    """This page's label ``match.<key>`` from the shared locale catalogue, in this run's language.
+
+    Bound to ``lang`` rather than read from the session on each call: widgets keep their
+    ``format_func`` and may call it after the run.
+    """
+    return i18n.t(f"match.{key}", lang, **values)
 
 
 standards = load_standards()
@@ -92,9 +45,12 @@ with st.form("match_form"):
     c1, c2, c3 = st.columns(3)
     name = c1.text_input(say("name"), value="新项目", key="m_name", max_chars=120)
     investor = c2.text_input(say("investor"), key="m_investor", max_chars=120)
-    industry = c3.selectbox(say("industry"), list(industries.index), key="m_industry", index=list(industries.index).index("39"),
+    industry_key = common.lang_key("m_industry")
+    # A default applies to a fresh widget only (Streamlit warns when state and default are both given).
+    industry = c3.selectbox(say("industry"), list(industries.index), key=industry_key,
+                            index=0 if industry_key in st.session_state else list(industries.index).index("39"),
                             format_func=lambda c: f"{c} {industries.at[c, 'name_zh' if lang == 'zh' else 'name_en']}")
-    chain = c1.selectbox(say("chain"), [""] + list(chains.index), key="m_chain",
+    chain = c1.selectbox(say("chain"), [""] + list(chains.index), key=common.lang_key("m_chain"),
                          format_func=lambda c: "—" if not c else str(chains.at[c, "name_zh" if lang == "zh" else "name_en"]))
     land_min = c2.number_input(say("land_min"), min_value=1.0, value=80.0, step=10.0, key="m_land_min")
     land_max = c3.number_input(say("land_max"), min_value=1.0, value=120.0, step=10.0, key="m_land_max")
@@ -117,16 +73,16 @@ with st.form("match_form"):
     port = n2.number_input(say("port"), min_value=0.0, value=0.0, step=5.0, key="m_port")
     rail = n3.number_input(say("rail"), min_value=0.0, value=0.0, step=5.0, key="m_rail")
     p1, p2, p3 = st.columns(3)
-    preferred = p1.multiselect(say("preferred"), list(parks.park_id), key="m_preferred",
+    preferred = p1.multiselect(say("preferred"), list(parks.park_id), key=common.lang_key("m_preferred"),
                                format_func=lambda pid: str(park_names[pid]))
-    groups = p2.multiselect(say("groups"), list(GROUPS), key="m_groups", format_func=lambda g: i18n.label_group(g, lang))
+    groups = p2.multiselect(say("groups"), list(GROUPS), key=common.lang_key("m_groups"), format_func=lambda g: i18n.label_group(g, lang))
     use_latest = p3.checkbox(say("use_latest"), key="m_use_latest")
     latest = p3.date_input(say("latest_start"), value=date.today(), key="m_latest")
 
     st.subheader(say("options"))
     o1, o2, o3 = st.columns(3)
     top = o1.number_input(say("top"), min_value=1, max_value=50, value=10, key="m_top")
-    scope = o2.selectbox(say("scope"), [""] + list(parks.park_id), key="m_scope",
+    scope = o2.selectbox(say("scope"), [""] + list(parks.park_id), key=common.lang_key("m_scope"),
                          format_func=lambda pid: say("all_parks") if not pid else str(park_names[pid]))
     blocks = o3.checkbox(say("blocks"), value=True, key="m_blocks")
     disposal = o3.checkbox(say("disposal"), key="m_disposal")
@@ -161,7 +117,7 @@ try:
                    weights=request["weights"], standards=standards, with_blocks=request["with_blocks"],
                    include_disposal=request["include_disposal"])
 except ParkAtlasError as exc:
-    common.show_error(exc)
+    st.error(plain(exc))
     st.stop()
 
 with st.expander(say("excluded"), expanded=result.candidates.empty):
@@ -174,7 +130,7 @@ if cands.empty:
     st.stop()
 
 st.subheader(say("candidates"))
-labels = {int(r.rank): f"#{r.rank} · {park_names.get(r.park_id, r.park_id)} · {r.area_mu:.1f} 亩 · {r.score:.1f}"
+labels = {int(r.rank): f"#{r.rank} · {park_names.get(r.park_id, r.park_id)} · {i18n.format_area_mu(r.area_mu, lang)} · {r.score:.1f}"
           for r in cands.itertuples()}
 st.dataframe(pd.DataFrame({
     say("rank"): cands["rank"], say("kind"): cands.kind.map(lambda k: say(k)),
@@ -189,19 +145,19 @@ map_parks = tuple(dict.fromkeys(cands.park_id))
 in_scope = parcels.loc[parcels.park_id.isin(map_parks)].reset_index(drop=True)
 parts = webmap.park_map_parts(in_scope, theme="status", lang=lang, highlight_ids=candidate_ids,
                               features=common.scope_features(map_parks), classified=common.scope_classified(map_parks),
-                              context=common.districts(), **common.map_options())
+                              context=common.district_features(), **common.map_options())
 st_folium(parts.base, key="match_map", feature_group_to_add=parts.overlay, height=480,
           use_container_width=True, returned_objects=[])
 
 st.subheader(say("detail"))
-chosen_rank = st.selectbox(say("rank"), list(labels), format_func=labels.get, key="m_detail")
+chosen_rank = st.selectbox(say("rank"), list(labels), format_func=labels.get, key=common.lang_key("m_detail"))
 chosen = cands.loc[cands["rank"] == chosen_rank].iloc[0]
 reason_key = "reason_zh" if lang == "zh" else "reason_en"
 weight_labels = dict(zip(weights_table.criterion, weights_table.label_zh if lang == "zh" else weights_table.label_en))
 
 
 def criterion_label(name: str) -> str:
-    return weight_labels.get(name) or CRITERION_LABELS.get(name, (name, name))[pick]
+    return weight_labels.get(name) or i18n.catalogue(lang).get(f"match.criterion.{name}", name)
 
 
 def shown(value) -> str:
@@ -218,8 +174,9 @@ st.dataframe(pd.DataFrame({
     say("reason"): [c[reason_key] for c in chosen.criteria],
 }), hide_index=True, width="stretch")
 
-compare = st.multiselect(say("compare"), list(labels), default=list(labels)[:min(2, len(labels))],
-                         max_selections=4, format_func=labels.get, key="m_compare")
+compare_key = common.lang_key("m_compare")
+compare = st.multiselect(say("compare"), list(labels), max_selections=4, format_func=labels.get, key=compare_key,
+                         default=None if compare_key in st.session_state else list(labels)[:min(2, len(labels))])
 if len(compare) >= 2:
     rows = cands.set_index("rank").loc[compare]
     names = [c["name"] for c in rows.criteria.iloc[0]]
@@ -233,7 +190,7 @@ if len(compare) >= 2:
 st.subheader(say("what_if"))
 effect = what_if(parcels, parks, chosen, project, standards)
 st.dataframe(pd.DataFrame({
-    say("indicator"): [WHAT_IF_LABELS[k][pick] for k in effect["before"]],
+    say("indicator"): [say(f"what_if.{k}") for k in effect["before"]],
     say("before"): [shown(v) for v in effect["before"].values()],
     say("after"): [shown(v) for v in effect["after"].values()],
 }), hide_index=True, width="stretch")
@@ -245,7 +202,7 @@ else:
         try:
             common.store().reserve(list(chosen.parcel_ids), project=project.name, user=current_user)
         except ParkAtlasError as exc:
-            common.show_error(exc)
+            st.error(plain(exc))
         else:
             st.session_state["match_notice"] = ("reserved_ok", list(chosen.parcel_ids))
             st.rerun()
@@ -256,7 +213,7 @@ else:
             try:
                 common.store().release(to_release, user=current_user)
             except ParkAtlasError as exc:
-                common.show_error(exc)
+                st.error(plain(exc))
             else:
                 st.session_state["match_notice"] = ("released_ok", list(to_release))
                 st.rerun()

@@ -34,9 +34,9 @@ def test_page_previews_the_map_and_offers_every_download(page):
     assert len(page.get("image")) == 1
     assert download_labels(page) == ["Download PDF (vector)", "Download PNG", "Download interactive HTML (offline)",
                                      "Download fact sheets PDF", "Download data"]
-    assert page.selectbox(key="export_what").options == ["All parcels of the park", "Available land of the park"]
-    page.selectbox(key="export_theme").set_value("intensity").run()
-    assert not page.exception and not page.selectbox(key="export_indicator").disabled
+    assert page.selectbox(key="export_what.en").options == ["All parcels of the park", "Available land of the park"]
+    page.selectbox(key="export_theme.en").set_value("intensity").run()
+    assert not page.exception and not page.selectbox(key="export_indicator.en").disabled
 
 
 def test_atlas_renders_with_progress_into_a_pdf_per_park(page, tmp_path):
@@ -57,7 +57,7 @@ def test_match_candidates_can_be_outlined_and_exported(page):
                                            "include_disposal": False, "weights": None}
     page.run()
     assert not page.exception
-    assert "Match candidates" in page.selectbox(key="export_what").options
+    assert "Match candidates" in page.selectbox(key="export_what.en").options
     page.checkbox(key="export_highlight").check().run()
     assert not page.exception
     page.checkbox(key="export_sheets_candidates").check().run()
