@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import pytest
 
 from geo.testing import copy_sample_store
+from tests.conftest import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -99,10 +100,12 @@ def set_enterprise(store: Path, parcel_id: str, enterprise: str) -> None:
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("Playwright is missing: run `bash scripts/setup.sh test`")
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run `bash scripts/setup.sh test`")
+        unavailable(f"{CHROMIUM} is missing: run `bash scripts/setup.sh test`")
     with sync_playwright() as p:
         instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance

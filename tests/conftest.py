@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -11,6 +12,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from geo.testing import copy_sample_store  # noqa: E402
+
+CI_TRUE = {"1", "true", "yes", "on"}
+
+
+def in_ci() -> bool:
+    """Whether the ``CI`` environment variable is set to a true value (``1``, ``true``, ``yes``, ``on``)."""
+    return os.environ.get("CI", "").strip().lower() in CI_TRUE
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the test for a missing service (PostgreSQL, Chromium); under CI fail it instead.
+
+    A CI runner without the service would otherwise pass green with the tests silently skipped.
+    """
+    if in_ci():
+        pytest.fail(f"{reason} [CI is set, so a missing service fails the run]", pytrace=False)
+    pytest.skip(f"{reason} [skipped outside CI; with CI=true this fails]")
 
 
 @pytest.fixture()
@@ -54,7 +72,7 @@ def postgis_server_url():
 
     reason = postgis_server.available()
     if reason:
-        pytest.skip(reason)
+        unavailable(reason)
     server = None
     url = os.environ.get(postgis_server.URL_ENV)
     if not url:
