@@ -94,8 +94,9 @@ else:
                  hide_index=True, width="stretch")
     located = problems.loc[problems.geometry.notna() & ~problems.geometry.is_empty].reset_index(drop=True)
     if len(located):
-        ids = located["parcel_id"].astype(str) if "parcel_id" in located else located.index.astype(str)
-        labels = located.drop(columns="geometry").astype(str).agg(" · ".join, axis=1)
+        # fillna after astype(str): it keeps missing values as NaN (pandas 3), which join cannot take
+        ids = located["parcel_id"].astype(str).fillna("") if "parcel_id" in located else located.index.astype(str)
+        labels = located.drop(columns="geometry").astype(str).fillna("").agg(" · ".join, axis=1)
         parts = webmap.MapParts(webmap.base_map(webmap.lonlat_bounds(located), **common.map_options()),
                                 folium.FeatureGroup(name="problems"))
         webmap.FeatureLayer(webmap.features_json(located, ids, labels), palette=["#e15759"],

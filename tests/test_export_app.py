@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("streamlit.testing.v1")
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import AppTest
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "export.py")
 PROJECT = {"name": "储能电池项目", "industry_code": "38", "chain": "energy_storage", "land_mu_min": 30,
@@ -64,3 +63,19 @@ def test_match_candidates_can_be_outlined_and_exported(page):
     assert not page.exception
     sheets = next(b for b in page.get("download_button") if b.proto.label == "Download fact sheets PDF")
     assert not sheets.proto.disabled
+
+
+def test_language_switch_relabels_the_choices_and_keeps_them(page):
+    page.session_state["lang"] = "zh"
+    page.run()
+    page.selectbox(key="export_theme.zh").set_value("landuse").run()
+    page.selectbox(key="export_orientation.zh").set_value("portrait").run()
+    assert page.selectbox(key="export_theme.zh").options == ["用地状态", "用地分类", "用地强度指标"]
+    page.session_state["lang"] = "en"
+    page.run()
+    assert not page.exception
+    theme = page.selectbox(key="export_theme.en")
+    assert theme.value == "landuse" and theme.options == ["Land status", "Land use", "Intensity indicator"]
+    orientation = page.selectbox(key="export_orientation.en")
+    assert orientation.value == "portrait" and orientation.options == ["Portrait", "Landscape"]
+    assert page.title[0].value == "Export"

@@ -4,12 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from geo.auth import User
 from geo.store import open_store
-
-pytest.importorskip("streamlit.testing.v1")
-from streamlit.testing.v1 import AppTest  # noqa: E402
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "match.py")
 
@@ -62,3 +60,21 @@ def test_planner_reserves_and_the_parcel_leaves_the_ranking(page, store_path):
     page.run()
     assert not page.exception
     assert open_store(store_path).read_parcels().set_index("parcel_id").at[best, "status"] != "reserved"
+
+
+def test_language_switch_relabels_the_form_and_keeps_the_choices(page):
+    page.session_state["lang"] = "zh"
+    page.run()
+    page.selectbox(key="m_scope.zh").set_value("zq_hitech")
+    page.multiselect(key="m_groups.zh").set_value(["east"])
+    next(b for b in page.button if b.label == "匹配").click()  # form values count once submitted
+    page.run()
+    assert page.title[0].value == "项目匹配"
+    page.session_state["lang"] = "en"
+    page.run()
+    assert not page.exception
+    assert page.title[0].value == "Match a project to land"
+    scope = page.selectbox(key="m_scope.en")
+    assert scope.value == "zq_hitech" and scope.options[0] == "All parks"
+    groups = page.multiselect(key="m_groups.en")
+    assert groups.value == ["east"] and "肇庆高新区" not in scope.options
