@@ -19,6 +19,7 @@ except ParkAtlasError as exc:
 PAGES = [
     ("app_pages/overview.py", "page.overview", "overview", True),
     ("app_pages/park.py", "page.park", "park", False),
+    ("app_pages/parcel.py", "page.parcel", "parcel", False),
     ("app_pages/city.py", "page.city", "city", False),
     ("app_pages/available.py", "page.available", "available", False),
     ("app_pages/match.py", "page.match", "match", False),

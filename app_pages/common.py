@@ -230,18 +230,12 @@ def parcel_details(row: pd.Series) -> None:
     st.dataframe(pd.DataFrame({tr("col.field"): [i18n.label_field(c, language) for c in fields],
                                tr("col.value"): [text(c) for c in fields]}),
                  hide_index=True, width="stretch", height=420)
+    st.page_link("app_pages/parcel.py", label=tr("parcel.open"), query_params={"parcel": str(row.parcel_id)})
 
 
 def show_error(exc: ParkAtlasError) -> None:
     """A user error as one line, no traceback."""
     st.error(str(exc))
-
-
-def users_configured() -> bool:
-    from geo import auth
-
-    finder = getattr(auth, "users_file", None)
-    return hasattr(auth, "authenticate") and finder is not None and Path(finder()).exists()
 
 
 def sidebar() -> None:
@@ -250,38 +244,14 @@ def sidebar() -> None:
         st.radio(i18n.t("sidebar.language", lang()), i18n.LANGS, key="lang", horizontal=True,
                  format_func=lambda code: {"zh": "中文", "en": "English"}[code])
         st.caption(f"{tr('sidebar.store')}: {os.path.basename(location())}")
-        _login_panel()
+        from app_pages import auth_panel  # imports this module
+
+        auth_panel.panel()
         st.selectbox(tr("sidebar.basemap"), webmap.BASEMAPS, key=lang_key("basemap"),
                      format_func=lambda b, language=lang(): i18n.t(f"basemap.{b}", language))
         if st.session_state.get(f"basemap.{lang()}") == "tianditu":
             st.text_input(tr("sidebar.tianditu_key"), key="tianditu_key", type="password")
         st.caption(tr("basemap.gcj_warning"))
-
-
-def _login_panel() -> None:
-    current = user()
-    if current is not ANONYMOUS:
-        st.caption(tr("sidebar.signed_in", name=current.name, role=current.role))
-        if st.button(tr("sidebar.sign_out"), key="sign_out"):
-            st.session_state.pop("user", None)
-            st.rerun()
-        return
-    if not users_configured():
-        st.caption(tr("sidebar.login_unavailable"))
-        return
-    st.caption(tr("sidebar.anonymous"))
-    with st.expander(tr("sidebar.login")), st.form("login", clear_on_submit=True):
-        name = st.text_input(tr("sidebar.user"))
-        password = st.text_input(tr("sidebar.password"), type="password")
-        if st.form_submit_button(tr("sidebar.sign_in")):
-            from geo.auth import authenticate
-
-            try:
-                st.session_state["user"] = authenticate(name, password)
-            except ParkAtlasError:
-                st.error(tr("sidebar.login_failed"))
-            else:
-                st.rerun()
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

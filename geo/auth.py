@@ -89,16 +89,26 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, bytes.fromhex(digest))
 
 
-def load_users(path: str | os.PathLike | None = None) -> dict[str, dict]:
-    """Name → ``{"role": ..., "password": <hash>}``; empty when the file does not exist."""
-    target = users_file(path)
+def _read_file(target: Path) -> dict:
+    """The users file's JSON object; empty when the file does not exist."""
     try:
         data = json.loads(target.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
         raise ParkAtlasError(f"cannot read users file {target}: {exc}; fix or remove it") from None
-    users = data.get("users") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise ParkAtlasError(f"users file {target} is not a JSON object; fix or remove it")
+    return data
+
+
+def load_users(path: str | os.PathLike | None = None) -> dict[str, dict]:
+    """Name → ``{"role": ..., "password": <hash>}``; empty when the file does not exist."""
+    target = users_file(path)
+    data = _read_file(target)
+    if not data:
+        return {}
+    users = data.get("users")
     if not isinstance(users, dict):
         raise ParkAtlasError(f"users file {target} has no \"users\" object; fix or remove it")
     return users
@@ -107,10 +117,12 @@ def load_users(path: str | os.PathLike | None = None) -> dict[str, dict]:
 def _save(users: dict[str, dict], path: str | os.PathLike | None) -> None:
     target = users_file(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    # Keep the other top-level entries (the SSO ``identities`` mapping) as they are.
+    data = {**_read_file(target), "users": users}
     tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # hashes are secrets
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump({"users": users}, out, ensure_ascii=False, indent=1, sort_keys=True)
+        json.dump(data, out, ensure_ascii=False, indent=1, sort_keys=True)
     os.replace(tmp, target)
 
 
@@ -165,3 +177,22 @@ def cli_user(name: str | None, path: str | os.PathLike | None = None) -> User:
         raise PermissionDenied(f"no user {name!r} in {users_file(path)}; add it with "
                                f"`python cli.py users add {name} --role planner`")
     return User(name, users[name]["role"])
+
+
+def role_for_identity(email: str | None, path: str | os.PathLike | None = None) -> str:
+    """The role of a single-sign-on identity: ``identities`` (email → role) in the users file.
+
+    Emails compare case-insensitively; an identity that is not listed (or has no email) is
+    a viewer. A listed role that is not one of :data:`ROLES` is a one-line error.
+    """
+    target = users_file(path)
+    identities = _read_file(target).get("identities") or {}
+    if not isinstance(identities, dict):
+        raise ParkAtlasError(f"users file {target}: \"identities\" must map emails to roles; fix it")
+    wanted = (email or "").strip().lower()
+    roles = {str(k).strip().lower(): v for k, v in identities.items()}
+    role = roles.get(wanted, "viewer") if wanted else "viewer"
+    if role not in ROLES:
+        raise ParkAtlasError(f"users file {target}: identity {email} has unknown role {role!r}; "
+                             f"use one of {', '.join(ROLES)}")
+    return role

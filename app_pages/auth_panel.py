@@ -1,0 +1,101 @@
+"""Sign-in panel of the sidebar: single sign-on through ``st.login`` when configured, else local accounts.
+
+The session's user lives in ``st.session_state["user"]`` (read by :func:`app_pages.common.user`).
+With an ``[auth]`` section in ``.streamlit/secrets.toml`` the user is derived on every run
+from the identity provider's ``st.user.email``, the role from the ``identities`` mapping of
+the users file (unknown identities are viewers), so a changed mapping applies at once.
+Without it, local accounts from the users file sign in with name and password. Roles are
+still checked by the store on every write; this panel only decides what the pages show.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from app_pages import common
+from geo import auth
+from geo.auth import ANONYMOUS, User
+from geo.errors import ParkAtlasError
+
+#: Marks a session user that came from the identity provider (cleared when it signs out there).
+SSO_FLAG = "user_via_sso"
+
+
+def sso_configured() -> bool:
+    """True when Streamlit's OIDC login is configured (an ``[auth]`` section in the secrets)."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, StreamlitAPIException):  # no secrets.toml, or an unparsable one
+        return False
+
+
+def users_configured() -> bool:
+    """True when a local users file exists."""
+    return Path(auth.users_file()).exists()
+
+
+def sso_user() -> User | None:
+    """The user signed in at the identity provider, with its role; ``None`` when nobody is."""
+    if not sso_configured() or not st.user.get("is_logged_in"):
+        return None
+    email = str(st.user.get("email") or "").strip()
+    if not email:
+        return None
+    try:
+        role = auth.role_for_identity(email)
+    except ParkAtlasError as exc:
+        st.error(str(exc))
+        role = "viewer"
+    return User(email, role)
+
+
+def panel() -> None:
+    """The sign-in panel (call inside the sidebar)."""
+    if sso_configured():
+        _sso_panel()
+    else:
+        _local_panel()
+
+
+def _sso_panel() -> None:
+    identity = sso_user()
+    if identity is None:
+        if st.session_state.pop(SSO_FLAG, False):
+            st.session_state.pop("user", None)
+        st.caption(common.tr("sidebar.anonymous"))
+        if st.button(common.tr("sidebar.sso"), key="sso_login"):
+            st.login()
+        return
+    st.session_state["user"] = identity
+    st.session_state[SSO_FLAG] = True
+    st.caption(common.tr("sidebar.signed_in", name=identity.name, role=identity.role))
+    if st.button(common.tr("sidebar.sign_out"), key="sign_out"):
+        st.session_state.pop("user", None)
+        st.session_state.pop(SSO_FLAG, None)
+        st.logout()
+
+
+def _local_panel() -> None:
+    current = common.user()
+    if current is not ANONYMOUS:
+        st.caption(common.tr("sidebar.signed_in", name=current.name, role=current.role))
+        if st.button(common.tr("sidebar.sign_out"), key="sign_out"):
+            st.session_state.pop("user", None)
+            st.rerun()
+        return
+    if not users_configured():
+        st.caption(common.tr("sidebar.login_unavailable"))
+        return
+    st.caption(common.tr("sidebar.anonymous"))
+    with st.expander(common.tr("sidebar.login")), st.form("login", clear_on_submit=True):
+        name = st.text_input(common.tr("sidebar.user"))
+        password = st.text_input(common.tr("sidebar.password"), type="password")
+        if st.form_submit_button(common.tr("sidebar.sign_in")):
+            try:
+                st.session_state["user"] = auth.authenticate(name, password)
+            except ParkAtlasError:
+                st.error(common.tr("sidebar.login_failed"))
+            else:
+                st.rerun()

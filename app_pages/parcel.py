@@ -1,0 +1,271 @@
+"""Parcel edits & history: a parcel's attributes, edits and status changes (planners), its audit
+history, table editing of a park's parcels, and a park as it was on a date.
+
+``?parcel=<id>`` opens a parcel. Every write goes through the store with the session's user,
+so the store checks the role; the page only hides controls a viewer may not use. Edits carry
+the version the form or table was opened with, so someone else's newer change is never
+overwritten: the store refuses with a conflict and the page says to reload.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app_pages import common
+from geo import i18n
+from geo.errors import ConflictError, ParkAtlasError
+from geo.schema import PARCEL_COLUMNS
+from geo.standards import load_standards
+from geo.store.base import EDITABLE_FIELDS, coerce
+from layers import webmap
+from layers.style import theme_colors
+
+PARCEL_PAGE = "app_pages/parcel.py"
+#: Statuses a planner sets here; ``reserved`` has its own flow (Match page, ``cli.py reserve``).
+SETTABLE_STATUSES = tuple(c for c in load_standards().statuses.code if c != "reserved")
+HISTORY_COLUMNS = ["at", "user", "role", "action", "field", "old", "new", "project"]
+
+lang = common.lang()
+tr = common.tr
+current_user = common.user()
+can_edit = current_user.can("planner")
+
+
+# --- cached reads (store data only, keyed by store location and revision) --------------------
+@st.cache_data(show_spinner=False, max_entries=64)
+def _history(loc: str, rev: str, parcel_id: str) -> pd.DataFrame:
+    return common._store(loc).history(parcel_id=parcel_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _as_of(loc: str, rev: str, when: str, park_id: str):
+    return common._store(loc).parcels_as_of(date.fromisoformat(when), park_id)
+
+
+def as_text(value) -> str:
+    """A stored value as plain text for a table cell ("–" when empty)."""
+    if value is None or (not isinstance(value, (list, dict)) and pd.isna(value)):
+        return "–"
+    return str(value)
+
+
+def typed(field: str, value):
+    """``value`` as the store would keep it (for comparing edits with what was shown); blank is empty."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    try:
+        return coerce(field, value)
+    except ParkAtlasError:
+        return value
+
+
+def changed_fields(before: dict, after: dict) -> dict:
+    """The fields whose value differs between ``before`` and ``after`` (store typing)."""
+    return {f: typed(f, after[f]) for f in after if typed(f, after[f]) != typed(f, before.get(f))}
+
+
+def record(row: pd.Series) -> dict:
+    """The editable attributes of a parcel row as plain Python values."""
+    return {f: typed(f, row[f]) for f in EDITABLE_FIELDS}
+
+
+def write_edit(parcel_id: str, changes: dict, version) -> int:
+    """One audited attribute edit with optimistic concurrency (the store checks the role)."""
+    return common.store().update_attributes(parcel_id, changes, user=common.user(),
+                                            expected_version=int(version))
+
+
+def table_changes(base: pd.DataFrame, edited: pd.DataFrame) -> dict[str, dict]:
+    """Parcel id → changed fields between the table as opened and as edited (schema typing)."""
+    columns = [c for c in EDITABLE_FIELDS if c in edited.columns]
+    types = {c: PARCEL_COLUMNS[c] for c in columns}
+    before = base.set_index("parcel_id")[columns].astype(types)
+    after = edited.set_index("parcel_id")[columns].astype(types).reindex(before.index)
+    differs = (before != after).fillna(True) & ~(before.isna() & after.isna())
+    changes = {}
+    for parcel_id, row in differs.loc[differs.any(axis=1)].iterrows():
+        fields = row.index[row.to_numpy(dtype=bool)]
+        changes[parcel_id] = {f: typed(f, after.at[parcel_id, f]) for f in fields}
+    return changes
+
+
+def flash(message: str) -> None:
+    """A success message shown after the rerun that follows a write (this session only)."""
+    st.session_state["parcel_flash"] = message
+
+
+# --- choose the park and parcel -------------------------------------------------------------
+st.title(tr("page.parcel"))
+if message := st.session_state.pop("parcel_flash", None):
+    st.success(message)
+
+parcels = common.parcels()
+parks = common.parks()
+park_ids = parks.park_id.tolist()
+park_names = dict(zip(parks.park_id, parks.name_zh if lang == "zh" else parks.name_en))
+all_ids = set(parcels.parcel_id)
+
+requested = st.query_params.get("parcel")
+park_key, parcel_key = common.lang_key("parcel_park"), "parcel_pick"
+if requested in all_ids and st.session_state.get("parcel_requested") != requested:
+    st.session_state["parcel_requested"] = requested
+    st.session_state[park_key] = parcels.loc[parcels.parcel_id == requested, "park_id"].iloc[0]
+    st.session_state[parcel_key] = requested
+if st.session_state.get(park_key) not in park_ids:
+    st.session_state[park_key] = park_ids[0]
+
+choose = st.columns(2)
+park_id = choose[0].selectbox(tr("parcel.park"), park_ids, key=park_key,
+                              format_func=lambda pid: str(park_names[pid]))
+park_parcels = parcels.loc[parcels.park_id == park_id].reset_index(drop=True)
+if st.session_state.get(parcel_key) not in set(park_parcels.parcel_id):
+    st.session_state[parcel_key] = park_parcels.parcel_id.iloc[0]
+parcel_id = choose[1].selectbox(tr("parcel.parcel"), park_parcels.parcel_id.tolist(), key=parcel_key)
+st.query_params["parcel"] = parcel_id
+st.session_state["parcel_requested"] = parcel_id
+row = park_parcels.loc[park_parcels.parcel_id == parcel_id].iloc[0]
+version = int(row.version)
+
+if not can_edit:
+    st.info(tr("parcel.read_only"))
+
+tabs = st.tabs([tr("parcel.tab_parcel"), tr("parcel.tab_history"), tr("parcel.tab_table"), tr("parcel.tab_as_of")])
+
+# --- the parcel: attributes, edit form, status --------------------------------------------------
+with tabs[0]:
+    st.caption(tr("parcel.version", version=version))
+    common.parcel_details(row)
+    if can_edit:
+        # The form shows the parcel as it was when opened (``base``) and writes with that
+        # version: a change someone made meanwhile is a conflict, not silently overwritten.
+        base_key = f"parcel_base.{parcel_id}"
+        base = st.session_state.get(base_key)
+        if base is None:
+            base = st.session_state[base_key] = {"version": version, "values": record(row)}
+        if base["version"] != version:
+            st.warning(tr("parcel.conflict"))
+        if st.button(tr("parcel.reload"), key="parcel_reload", disabled=base["version"] == version):
+            st.session_state.pop(base_key, None)
+            st.rerun()
+        st.subheader(tr("parcel.edit"))
+        values = {}
+        with st.form(f"parcel_edit.{parcel_id}.{base['version']}"):
+            cols = st.columns(3)
+            for i, field in enumerate(EDITABLE_FIELDS):
+                label, kind, shown = i18n.label_field(field, lang), PARCEL_COLUMNS[field], base["values"][field]
+                key = f"pe.{parcel_id}.{base['version']}.{field}"
+                slot = cols[i % 3]
+                if kind == "float64":
+                    values[field] = slot.number_input(label, value=shown, key=key, format="%.2f")
+                elif kind == "Int64":
+                    values[field] = slot.number_input(label, value=shown, step=1, key=key)
+                elif kind == "boolean":
+                    values[field] = slot.selectbox(label, [None, True, False], index=[None, True, False].index(shown),
+                                                   key=key, format_func=lambda v: tr(f"parcel.bool.{v}"))
+                else:
+                    values[field] = slot.text_input(label, value=shown or "", key=key)
+            submitted = st.form_submit_button(tr("parcel.save"))
+        if submitted:
+            changes = changed_fields(base["values"], values)
+            if not changes:
+                st.info(tr("parcel.no_changes"))
+            else:
+                try:
+                    new_version = write_edit(parcel_id, changes, base["version"])
+                except ConflictError:
+                    st.error(tr("parcel.conflict"))
+                except ParkAtlasError as exc:
+                    common.show_error(exc)
+                else:
+                    st.session_state.pop(base_key, None)
+                    flash(tr("parcel.saved", n=len(changes), version=new_version))
+                    st.rerun()
+
+        st.subheader(tr("parcel.status_change"))
+        status_cols = st.columns([2, 3, 1])
+        new_status = status_cols[0].selectbox(tr("col.status"), SETTABLE_STATUSES, key=f"parcel_status.{parcel_id}",
+                                              index=SETTABLE_STATUSES.index(row.status)
+                                              if row.status in SETTABLE_STATUSES else 0,
+                                              format_func=lambda code: i18n.label_status(code, lang))
+        note = status_cols[1].text_input(tr("parcel.note"), key=f"parcel_note.{parcel_id}")
+        if status_cols[2].button(tr("parcel.set_status"), key=f"parcel_set_status.{parcel_id}",
+                                 disabled=new_status == row.status):
+            try:
+                common.store().set_status([parcel_id], new_status, user=common.user(), note=note or None)
+            except ParkAtlasError as exc:
+                common.show_error(exc)
+            else:
+                flash(tr("parcel.status_set", status=i18n.label_status(new_status, lang)))
+                st.rerun()
+
+# --- history ------------------------------------------------------------------------------------
+with tabs[1]:
+    log = _history(common.location(), common.revision(), parcel_id)
+    if log.empty:
+        st.info(tr("parcel.no_history"))
+    else:
+        table = log[HISTORY_COLUMNS].iloc[::-1]
+        table = pd.DataFrame({column: [as_text(v) for v in table[column]] for column in HISTORY_COLUMNS})
+        st.dataframe(table.rename(columns=lambda c: tr(f"history.{c}")), hide_index=True, width="stretch")
+
+# --- table editing of the park's parcels --------------------------------------------------------
+with tabs[2]:
+    if not can_edit:
+        st.info(tr("parcel.read_only"))
+    else:
+        table_key = f"parcel_table_base.{park_id}"
+        base_table = st.session_state.get(table_key)
+        if base_table is None:
+            base_table = park_parcels[["parcel_id", "version", *EDITABLE_FIELDS]].copy()
+            base_table = st.session_state[table_key] = pd.DataFrame(base_table)
+        token = int(base_table.version.sum())
+        edited = st.data_editor(
+            base_table, key=f"parcel_table.{park_id}.{token}", hide_index=True, num_rows="fixed", width="stretch",
+            disabled=["parcel_id", "version"],
+            column_config={c: i18n.label_field(c, lang) for c in EDITABLE_FIELDS}
+            | {"parcel_id": tr("col.parcel_id"), "version": tr("parcel.version_col")})
+        pending = table_changes(base_table, edited)
+        st.caption(tr("parcel.table_pending", n=len(pending)))
+        if st.button(tr("parcel.table_save"), key=f"parcel_table_save.{park_id}", disabled=not pending):
+            versions = dict(zip(base_table.parcel_id, base_table.version))
+            saved, problems = 0, []
+            for pid, changes in pending.items():
+                try:
+                    write_edit(pid, changes, versions[pid])
+                except ConflictError:
+                    problems.append(tr("parcel.table_conflict", parcel=pid))
+                except ParkAtlasError as exc:
+                    problems.append(f"{pid}: {exc}")
+                else:
+                    saved += 1
+            st.session_state.pop(table_key, None)
+            if problems:
+                for problem in problems:
+                    st.error(problem)
+                st.caption(tr("parcel.table_saved", n=saved))
+            else:
+                flash(tr("parcel.table_saved", n=saved))
+                st.rerun()
+
+# --- a park as it was on a date ------------------------------------------------------------------
+with tabs[3]:
+    when = st.date_input(tr("parcel.as_of"), value=date.today(), max_value=date.today(), key="parcel_as_of")
+    past = _as_of(common.location(), common.revision(), when.isoformat(), park_id)
+    table = pd.DataFrame({
+        tr("col.parcel_id"): past.parcel_id.astype(str),
+        tr("col.status"): [i18n.label_status(s, lang) for s in past.status],
+        tr("col.enterprise"): [as_text(v) for v in past.enterprise],
+        tr("col.data_as_of"): [as_text(v) for v in past.data_as_of],
+    })
+    st.dataframe(table, hide_index=True, width="stretch")
+    if len(past):
+        classified = theme_colors(past, "status", lang=lang)
+        labels = [f"{pid} · {i18n.label_status(s, lang)}" for pid, s in zip(past.parcel_id, past.status)]
+        parts = webmap.park_map_parts(past, theme="status", lang=lang, classified=classified,
+                                      features=webmap.features_json(past, past.parcel_id, labels),
+                                      context=common.district_features(), **common.map_options())
+        st_folium(parts.base, key=f"parcel_as_of_map.{park_id}", feature_group_to_add=parts.overlay,
+                  height=480, use_container_width=True, returned_objects=[])
