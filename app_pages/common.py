@@ -3,10 +3,12 @@
 Caches are shared by every session, so they hold only store data keyed by the store location
 and its revision (a write changes the revision, so readers see it at once) — never a user,
 an upload or a reservation in progress. Cached values are returned as copies by
-``st.cache_data`` and are not mutated.
+``st.cache_data`` and are not mutated; the city's parcels (:func:`parcels`) and the city map
+are ``st.cache_resource`` objects shared without copying, read-only by convention.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 from pathlib import Path
 
@@ -84,9 +86,25 @@ def revision() -> str:
         return ";".join(f"{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in parts if p.exists())
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=2)
 def _parcels(loc: str, rev: str) -> gpd.GeoDataFrame:
-    return with_metrics(_store(loc).read_parcels()).reset_index(drop=True)
+    # One frame shared by every session and every derived cache, not a cache_data copy per call:
+    # at 100k parcels each unpickled copy is ~100 MB, and a room of sessions made many at once.
+    frame = with_metrics(_store(loc).read_parcels()).reset_index(drop=True)
+    release_free_memory()
+    return frame
+
+
+def release_free_memory() -> None:
+    """Give the heap pages freed after a large read back to the system (glibc ``malloc_trim``).
+
+    Reading and deriving the city's parcels frees more than it keeps; without this the server's
+    resident memory stays at the read's peak.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -133,7 +151,7 @@ def _classified(loc: str, rev: str, park_id: str, theme: str, language: str, sch
 
 
 def parcels() -> gpd.GeoDataFrame:
-    """Every parcel with metrics and 亩均 grade (graded city-wide)."""
+    """Every parcel with metrics and 亩均 grade (graded city-wide); shared by all sessions: never mutate it."""
     return _parcels(location(), revision())
 
 

@@ -22,33 +22,40 @@ elif st.session_state.get(select_key) not in park_ids:
     remembered = st.session_state.get("park_current")
     st.session_state[select_key] = remembered if remembered in park_ids else park_ids[0]
 
+# Layout first, map next, controls last: the map component's delta reaches the browser before the
+# secondary elements, so its iframe loads while they render. Widget values are in session state
+# before the script runs, so the map can be drawn from them before the widgets are placed.
 title_slot = st.empty()
-controls = st.columns([3, 3, 2, 1])
-park_id = controls[0].selectbox(tr("park.choose"), park_ids, key=select_key,
-                                format_func=lambda pid: str(names[pid]))
-st.session_state["park_current"] = park_id
-st.query_params["park"] = park_id
-theme = controls[1].selectbox(tr("park.theme"), THEMES, key=common.lang_key("park_theme"),
-                              format_func=lambda th: i18n.label_theme(th, lang))
-numeric = theme not in CATEGORICAL_THEMES
-scheme = controls[2].selectbox(tr("park.scheme"), SCHEMES, key=common.lang_key("park_scheme"), disabled=not numeric,
-                               format_func=lambda s: i18n.t(f"scheme.{s}", lang))
-k = int(controls[3].number_input(tr("park.classes"), min_value=3, max_value=7, value=5, key="park_k",
-                                 disabled=not numeric))
-
-park = parks.set_index("park_id").loc[park_id]
-parcels = common.park_parcels(park_id)
-title_slot.title(str(names[park_id]))
-st.caption(tr("park.summary", n=i18n.format_number(len(parcels), lang, 0),
-              area=i18n.format_number(parcels.area_mu.sum(), lang, 1), as_of=str(park.data_as_of)))
-
-classified = common.classified(park_id, theme, scheme, k)
+controls = st.container().columns([3, 3, 2, 1])
+caption_slot = st.empty()
 map_col, side_col = st.columns([3, 1])
+theme_key, scheme_key = common.lang_key("park_theme"), common.lang_key("park_scheme")
+park_id = st.session_state[select_key]
+theme = st.session_state.get(theme_key) or THEMES[0]
+scheme = st.session_state.get(scheme_key) or SCHEMES[0]
+k = int(st.session_state.get("park_k") or 5)
+
+parcels = common.park_parcels(park_id)
+classified = common.classified(park_id, theme, scheme, k)
 with map_col:
     parts = webmap.park_map_parts(parcels, theme=theme, lang=lang, features=common.park_features(park_id),
                                   classified=classified, context=common.district_features(), **common.map_options())
     state = st_folium(parts.base, key=f"park_map_{park_id}", feature_group_to_add=parts.overlay,
                       height=600, use_container_width=True, returned_objects=["last_active_drawing"])
+
+controls[0].selectbox(tr("park.choose"), park_ids, key=select_key, format_func=lambda pid: str(names[pid]))
+st.session_state["park_current"] = park_id
+st.query_params["park"] = park_id
+numeric = theme not in CATEGORICAL_THEMES
+controls[1].selectbox(tr("park.theme"), THEMES, key=theme_key, format_func=lambda th: i18n.label_theme(th, lang))
+controls[2].selectbox(tr("park.scheme"), SCHEMES, key=scheme_key, disabled=not numeric,
+                      format_func=lambda s: i18n.t(f"scheme.{s}", lang))
+controls[3].number_input(tr("park.classes"), min_value=3, max_value=7, value=5, key="park_k", disabled=not numeric)
+
+park = parks.set_index("park_id").loc[park_id]
+title_slot.title(str(names[park_id]))
+caption_slot.caption(tr("park.summary", n=i18n.format_number(len(parcels), lang, 0),
+                        area=i18n.format_number(parcels.area_mu.sum(), lang, 1), as_of=str(park.data_as_of)))
 with side_col:
     st.markdown(f"**{tr('park.legend')}** — {i18n.label_theme(theme, lang)}")
     legend = pd.DataFrame(legend_items(classified, lang), columns=["color", "label"])

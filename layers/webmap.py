@@ -18,6 +18,7 @@ zoom survive theme and filter changes.
 """
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -259,8 +260,13 @@ def lonlat_bounds(frame: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
     bounds = frame.total_bounds
     if frame.crs is None or frame.crs.equals(pyproj.CRS.from_epsg(4326)):
         return tuple(bounds)
-    transformer = pyproj.Transformer.from_crs(frame.crs, 4326, always_xy=True)
-    return transformer.transform_bounds(*bounds)
+    return _lonlat_transformer(frame.crs).transform_bounds(*bounds)
+
+
+@functools.lru_cache(maxsize=8)
+def _lonlat_transformer(crs: pyproj.CRS) -> pyproj.Transformer:
+    # Building a transformer costs ~50 ms; a page asks for the same one on every rerun.
+    return pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
 
 
 def context_features(frame: gpd.GeoDataFrame) -> str:
