@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
+from streamlit.errors import StreamlitAPIException, StreamlitAuthError
 
 from app_pages import common
 from geo import auth
@@ -66,7 +66,10 @@ def _sso_panel() -> None:
             st.session_state.pop("user", None)
         st.caption(common.tr("sidebar.anonymous"))
         if st.button(common.tr("sidebar.sso"), key="sso_login"):
-            st.login()
+            try:
+                st.login()
+            except StreamlitAuthError as exc:  # incomplete [auth] settings or Authlib missing
+                st.error(common.tr("sidebar.sso_failed", error=" ".join(str(exc).split())))
         return
     st.session_state["user"] = identity
     st.session_state[SSO_FLAG] = True

@@ -121,6 +121,9 @@ choose = st.columns(2)
 park_id = choose[0].selectbox(tr("parcel.park"), park_ids, key=park_key,
                               format_func=lambda pid: str(park_names[pid]))
 park_parcels = parcels.loc[parcels.park_id == park_id].reset_index(drop=True)
+if park_parcels.empty:
+    st.info(tr("parcel.no_parcels"))
+    st.stop()
 if st.session_state.get(parcel_key) not in set(park_parcels.parcel_id):
     st.session_state[parcel_key] = park_parcels.parcel_id.iloc[0]
 parcel_id = choose[1].selectbox(tr("parcel.parcel"), park_parcels.parcel_id.tolist(), key=parcel_key)
