@@ -83,7 +83,9 @@ def table_changes(base: pd.DataFrame, edited: pd.DataFrame) -> dict[str, dict]:
     columns = [c for c in EDITABLE_FIELDS if c in edited.columns]
     types = {c: PARCEL_COLUMNS[c] for c in columns}
     before = base.set_index("parcel_id")[columns].astype(types)
-    after = edited.set_index("parcel_id")[columns].astype(types).reindex(before.index)
+    # A cell typed into and emptied again comes back as "": that is no value, as in the store.
+    after = edited.set_index("parcel_id")[columns].replace(r"^\s*$", None, regex=True)
+    after = after.astype(types).reindex(before.index)
     differs = (before != after).fillna(True) & ~(before.isna() & after.isna())
     changes = {}
     for parcel_id, row in differs.loc[differs.any(axis=1)].iterrows():
