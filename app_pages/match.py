@@ -75,7 +75,8 @@ with st.form("match_form"):
     p1, p2, p3 = st.columns(3)
     preferred = p1.multiselect(say("preferred"), list(parks.park_id), key=common.lang_key("m_preferred"),
                                format_func=lambda pid: str(park_names[pid]))
-    groups = p2.multiselect(say("groups"), list(GROUPS), key=common.lang_key("m_groups"), format_func=lambda g: i18n.label_group(g, lang))
+    groups = p2.multiselect(say("groups"), list(GROUPS), key=common.lang_key("m_groups"),
+                            format_func=lambda g: i18n.label_group(g, lang))
     use_latest = p3.checkbox(say("use_latest"), key="m_use_latest")
     latest = p3.date_input(say("latest_start"), value=date.today(), key="m_latest")
 
@@ -130,7 +131,8 @@ if cands.empty:
     st.stop()
 
 st.subheader(say("candidates"))
-labels = {int(r.rank): f"#{r.rank} · {park_names.get(r.park_id, r.park_id)} · {i18n.format_area_mu(r.area_mu, lang)} · {r.score:.1f}"
+labels = {int(r.rank): f"#{r.rank} · {park_names.get(r.park_id, r.park_id)} · "
+                      f"{i18n.format_area_mu(r.area_mu, lang)} · {r.score:.1f}"
           for r in cands.itertuples()}
 st.dataframe(pd.DataFrame({
     say("rank"): cands["rank"], say("kind"): cands.kind.map(lambda k: say(k)),
