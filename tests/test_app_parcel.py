@@ -278,3 +278,11 @@ def test_role_for_identity(tmp_path):
     path.write_text(json.dumps({"users": {}, "identities": {"x@y.cn": "owner"}}))
     with pytest.raises(ParkAtlasError, match="unknown role 'owner'"):
         auth.role_for_identity("x@y.cn", path)
+
+
+def test_page_in_english(store, parcel):
+    at = open_page(parcel[0], PLANNER)
+    rerun(at.radio(key="lang").set_value("en"))
+    assert at.title[0].value == "Parcel edits & history"
+    assert [t.label for t in at.tabs] == ["Parcel", "History", "Table editing", "As of date"]
+    assert at.selectbox(key="parcel_pick").value == parcel[0]
