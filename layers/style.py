@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-import mapclassify
 import numpy as np
 import pandas as pd
 
@@ -73,6 +72,8 @@ def classify_values(values, scheme: str = "quantiles", k: int = 5) -> tuple[np.n
     if k == 1:
         codes[valid] = 0
         return codes, np.array([distinct.max()])
+    import mapclassify  # brings scikit-learn and SciPy (~100 MB per server): only once a numeric theme is used
+
     if scheme == "quantiles":
         classifier = mapclassify.Quantiles(arr[valid], k=k)
     elif scheme == "natural_breaks":
