@@ -117,7 +117,7 @@ def _districts(loc: str, rev: str) -> gpd.GeoDataFrame:
     return _store(loc).read_districts()
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)  # a str: shared, no copy per call
 def _district_features(loc: str, rev: str) -> str:
     return webmap.context_features(_districts(loc, rev))
 
@@ -133,13 +133,13 @@ def _kpis(loc: str, rev: str) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
     return city_kpis(parcels, parks), group_kpis(parcels, parks), park_kpis(parcels, parks)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)  # shared like _parcels (read-only)
 def _park_parcels(loc: str, rev: str, park_id: str) -> gpd.GeoDataFrame:
     parcels = _parcels(loc, rev)
     return parcels.loc[parcels.park_id == park_id].reset_index(drop=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)  # a str: shared, no copy per call
 def _park_features(loc: str, rev: str, park_id: str, language: str) -> str:
     parcels = _park_parcels(loc, rev, park_id)
     return webmap.features_json(parcels, parcels.parcel_id, webmap.parcel_labels(parcels, language))
@@ -178,6 +178,7 @@ def kpis() -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
 
 
 def park_parcels(park_id: str) -> gpd.GeoDataFrame:
+    """The parcels of one park (rows of :func:`parcels`); shared by all sessions: never mutate it."""
     return _park_parcels(location(), revision(), park_id)
 
 
@@ -278,7 +279,7 @@ def _scope_parcels(loc: str, rev: str, park_ids: tuple[str, ...]) -> gpd.GeoData
     return frame.loc[frame.park_id.isin(park_ids)].reset_index(drop=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32)  # a str: shared, no copy per call
 def _scope_features(loc: str, rev: str, park_ids: tuple[str, ...], language: str) -> str:
     frame = _scope_parcels(loc, rev, park_ids)
     return webmap.features_json(frame, frame.parcel_id, webmap.parcel_labels(frame, language))
