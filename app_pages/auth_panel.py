@@ -19,10 +19,6 @@ from geo import auth
 from geo.auth import ANONYMOUS, User
 from geo.errors import ParkAtlasError
 
-#: Marks a session user that came from the identity provider (cleared when it signs out there).
-SSO_FLAG = "user_via_sso"
-
-
 def sso_configured() -> bool:
     """True when Streamlit's OIDC login is configured (an ``[auth]`` section in the secrets)."""
     try:
@@ -62,8 +58,8 @@ def panel() -> None:
 def _sso_panel() -> None:
     identity = sso_user()
     if identity is None:
-        if st.session_state.pop(SSO_FLAG, False):
-            st.session_state.pop("user", None)
+        # With single sign-on the provider is the only way in: no identity, no user.
+        st.session_state.pop("user", None)
         st.caption(common.tr("sidebar.anonymous"))
         if st.button(common.tr("sidebar.sso"), key="sso_login"):
             try:
@@ -72,11 +68,9 @@ def _sso_panel() -> None:
                 st.error(common.tr("sidebar.sso_failed", error=" ".join(str(exc).split())))
         return
     st.session_state["user"] = identity
-    st.session_state[SSO_FLAG] = True
     st.caption(common.tr("sidebar.signed_in", name=identity.name, role=identity.role))
     if st.button(common.tr("sidebar.sign_out"), key="sign_out"):
         st.session_state.pop("user", None)
-        st.session_state.pop(SSO_FLAG, None)
         st.logout()
 
 

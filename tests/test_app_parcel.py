@@ -237,7 +237,8 @@ def test_without_auth_secrets_there_is_no_sso_button(store, parcel):
 def test_with_auth_secrets_the_sso_button_appears(store, store_path, parcel):
     auth.add_user("local", "s3cret-pass", "planner", path=store_path.with_name("users.json"))
     assert open_page(parcel[0]).sidebar.get("form")  # the local sign-in form, without [auth]
-    at = open_page(parcel[0], secrets=SSO_SECRETS, sso_user={"is_logged_in": False})
+    at = open_page(parcel[0], PLANNER, secrets=SSO_SECRETS, sso_user={"is_logged_in": False})
+    assert "user" not in at.session_state  # with SSO only the provider signs people in
     assert len(sso_button(at)) == 1
     assert not [f for f in at.sidebar.get("form")]  # no local password form next to SSO
     rerun(sso_button(at)[0].click())  # starts the provider's flow (or says in one line why not)
