@@ -1,12 +1,11 @@
 """Park: every parcel of one park, themed by status, land use or an intensity indicator, with details on click."""
-import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import common
 from geo import i18n
 from layers import webmap
-from layers.style import CATEGORICAL_THEMES, SCHEMES, THEMES, legend_items
+from layers.style import CATEGORICAL_THEMES, SCHEMES, THEMES, legend_html
 
 lang = common.lang()
 tr = common.tr
@@ -57,12 +56,9 @@ title_slot.title(str(names[park_id]))
 caption_slot.caption(tr("park.summary", n=i18n.format_number(len(parcels), lang, 0),
                         area=i18n.format_number(parcels.area_mu.sum(), lang, 1), as_of=str(park.data_as_of)))
 with side_col:
-    st.markdown(f"**{tr('park.legend')}** — {i18n.label_theme(theme, lang)}")
-    legend = pd.DataFrame(legend_items(classified, lang), columns=["color", "label"])
-    st.dataframe(legend.style.map(lambda c: f"background-color: {c}; color: {c}", subset=["color"]),
-                 hide_index=True, width="stretch",
-                 column_config={"color": st.column_config.TextColumn(" ", width="small"),
-                                "label": st.column_config.TextColumn(tr("park.legend"))})
+    # Escaped HTML swatches, not a dataframe: the data grid's scripts (~1 MB) would load before the map paints.
+    st.markdown(legend_html(classified, f"{tr('park.legend')} — {i18n.label_theme(theme, lang)}", lang),
+                unsafe_allow_html=True)
 
 clicked = webmap.clicked_id(state, parcels.parcel_id)
 picked_key = f"park_pick_{park_id}"
