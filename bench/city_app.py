@@ -1,8 +1,8 @@
 """A one-page Streamlit app showing every parcel of a city with :func:`layers.tiles.city_parcels_map`.
 
-The ``city_streamlit`` benchmark runs it (``streamlit run bench/city_app.py``) to time the whole
-path planners see: server build, streamlit-folium component, browser draw. It also shows how a
-page uses the layer: the map is built once per dataset (cached), only clicks come back
+Run it on any parcels file (``streamlit run bench/city_app.py``); the ``city_streamlit`` benchmark
+times the app's own All-parcels page (``app_pages/city.py``), which does the same over the store.
+It shows how a page uses the layer: the map is built once per dataset (cached), only clicks come back
 (``returned_objects=["last_clicked"]``), and the clicked point becomes a parcel id on the server.
 Data: the GeoParquet file in ``$PARKATLAS_CITY_PARQUET`` (parcels with the store's columns). Streamlit
 serves ``static/`` next to the script, hence the ``bench/static`` link to the vendored Leaflet.
