@@ -315,12 +315,19 @@ def blocks(parcel_ids, gap_m: float):
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _city_view(loc: str, rev: str, language: str, basemap: str, assets: str):
-    from layers.tiles import ParcelLocator, city_parcels_map
+    from layers.tiles import city_parcels_map
 
     frame = _parcels(loc, rev)
     m = city_parcels_map(frame, theme="status", lang=language, basemap=basemap, asset_url=assets)
     m.render()  # once per revision, language and basemap: st_folium(render=False) reuses it
-    return m, ParcelLocator(frame), len(frame)
+    return m, _city_locator(loc, rev), len(frame)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _city_locator(loc: str, rev: str):
+    from layers.tiles import ParcelLocator
+
+    return ParcelLocator(_parcels(loc, rev))  # one per revision: it holds lon/lat copies of every parcel
 
 
 def city_view(basemap: str = "none"):
