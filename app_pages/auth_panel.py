@@ -15,6 +15,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException, StreamlitAuthError
 
 from app_pages import common
+from app_pages.safe import plain
 from geo import auth
 from geo.auth import ANONYMOUS, User
 from geo.errors import ParkAtlasError
@@ -42,7 +43,7 @@ def sso_user() -> User | None:
     try:
         role = auth.role_for_identity(email)
     except ParkAtlasError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         role = "viewer"
     return User(email, role)
 
@@ -68,7 +69,7 @@ def _sso_panel() -> None:
                 st.error(common.tr("sidebar.sso_failed", error=" ".join(str(exc).split())))
         return
     st.session_state["user"] = identity
-    st.caption(common.tr("sidebar.signed_in", name=identity.name, role=identity.role))
+    st.caption(common.tr("sidebar.signed_in", name=plain(identity.name), role=identity.role))
     if st.button(common.tr("sidebar.sign_out"), key="sign_out"):
         st.session_state.pop("user", None)
         st.logout()
@@ -77,7 +78,7 @@ def _sso_panel() -> None:
 def _local_panel() -> None:
     current = common.user()
     if current is not ANONYMOUS:
-        st.caption(common.tr("sidebar.signed_in", name=current.name, role=current.role))
+        st.caption(common.tr("sidebar.signed_in", name=plain(current.name), role=current.role))
         if st.button(common.tr("sidebar.sign_out"), key="sign_out"):
             st.session_state.pop("user", None)
             st.rerun()

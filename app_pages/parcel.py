@@ -15,6 +15,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import common
+from app_pages.safe import plain
 from geo import i18n
 from geo.errors import ConflictError, ParkAtlasError
 from geo.schema import PARCEL_COLUMNS
@@ -249,7 +250,7 @@ with tabs[2]:
             st.session_state.pop(table_key, None)
             if problems:
                 for problem in problems:
-                    st.error(problem)
+                    st.error(plain(problem))
                 st.caption(tr("parcel.table_saved", n=saved))
             else:
                 flash(tr("parcel.table_saved", n=saved))
