@@ -12,6 +12,7 @@ import shapely
 from geo.metrics import with_metrics
 from geo.testing import ORIGIN_4547, make_parcels
 from layers.tiles import ParcelLocator, city_parcels_map, clicked_parcel_id, encode_ids, encode_parcels
+from tests.conftest import unavailable
 
 XSS = "<img src=x onerror=alert(1)>`${x}`"
 
@@ -85,7 +86,7 @@ def chromium_browser():
     from bench.browser import CHROMIUM, chromium
 
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run `bash scripts/setup.sh test`")
+        unavailable(f"{CHROMIUM} is missing: run `bash scripts/setup.sh test`")
     with chromium() as browser:
         yield browser
 
