@@ -6,6 +6,7 @@ widgets, call ``geo/`` and draw ``layers/``.
 import streamlit as st
 
 from app_pages import common
+from app_pages.safe import plain
 from geo.errors import ParkAtlasError
 
 st.set_page_config(page_title="ParkAtlas", page_icon="🗺️", layout="wide")
@@ -13,7 +14,7 @@ common.sidebar()
 try:
     common.revision()
 except ParkAtlasError as exc:
-    st.error(common.tr("error.store", error=str(exc)))
+    st.error(common.tr("error.store", error=plain(exc)))
     st.stop()
 
 PAGES = [

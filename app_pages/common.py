@@ -16,6 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from app_pages.safe import plain
 from geo import i18n
 from geo.auth import ANONYMOUS, User
 from geo.errors import ParkAtlasError
@@ -231,8 +232,8 @@ def parcel_details(row: pd.Series) -> None:
     head = st.columns(4)
     head[0].metric(tr("col.status"), i18n.label_status(row.status, language))
     head[1].metric(tr("col.area_mu"), i18n.format_number(row.area_mu, language, 2))
-    head[2].metric(tr("col.grade"), "–" if pd.isna(row.grade) else str(row.grade))
-    head[3].metric(tr("col.data_as_of"), "–" if pd.isna(row.data_as_of) else str(row.data_as_of))
+    head[2].metric(tr("col.grade"), "–" if pd.isna(row.grade) else plain(row.grade))
+    head[3].metric(tr("col.data_as_of"), "–" if pd.isna(row.data_as_of) else plain(row.data_as_of))
     fields = [c for c in row.index if c != "geometry"]
     shown = {"status": i18n.label_status(row.status, language),
              "land_use_code": f"{row.land_use_code} {i18n.label_land_use(row.land_use_code, language)}"}
@@ -254,7 +255,7 @@ def parcel_details(row: pd.Series) -> None:
 
 def show_error(exc: ParkAtlasError) -> None:
     """A user error as one line, no traceback."""
-    st.error(str(exc))
+    st.error(plain(exc))
 
 
 def sidebar() -> None:
@@ -262,7 +263,7 @@ def sidebar() -> None:
     with st.sidebar:
         st.radio(i18n.t("sidebar.language", lang()), i18n.LANGS, key="lang", horizontal=True,
                  format_func=lambda code: {"zh": "中文", "en": "English"}[code])
-        st.caption(f"{tr('sidebar.store')}: {os.path.basename(location())}")
+        st.caption(f"{tr('sidebar.store')}: {plain(os.path.basename(location()))}")
         from app_pages import auth_panel  # imports this module
 
         auth_panel.panel()

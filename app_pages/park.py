@@ -3,6 +3,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import common
+from app_pages.safe import plain
 from geo import i18n
 from layers import webmap
 from layers.style import CATEGORICAL_THEMES, SCHEMES, THEMES, legend_html
@@ -52,9 +53,9 @@ controls[2].selectbox(tr("park.scheme"), SCHEMES, key=scheme_key, disabled=not n
 controls[3].number_input(tr("park.classes"), min_value=3, max_value=7, value=5, key="park_k", disabled=not numeric)
 
 park = parks.set_index("park_id").loc[park_id]
-title_slot.title(str(names[park_id]))
+title_slot.title(plain(names[park_id]))
 caption_slot.caption(tr("park.summary", n=i18n.format_number(len(parcels), lang, 0),
-                        area=i18n.format_number(parcels.area_mu.sum(), lang, 1), as_of=str(park.data_as_of)))
+                        area=i18n.format_number(parcels.area_mu.sum(), lang, 1), as_of=plain(park.data_as_of)))
 with side_col:
     # Escaped HTML swatches, not a dataframe: the data grid's scripts (~1 MB) would load before the map paints.
     st.markdown(legend_html(classified, f"{tr('park.legend')} — {i18n.label_theme(theme, lang)}", lang),
