@@ -192,10 +192,6 @@ def classified(park_id: str, theme: str, scheme: str, k: int):
     return _classified(location(), revision(), park_id, theme, lang(), scheme, k)
 
 
-def park_name(park_row, language: str | None = None) -> str:
-    return str(park_row["name_zh"] if (language or lang()) == "zh" else park_row["name_en"])
-
-
 def map_options() -> dict:
     """Basemap settings chosen in the sidebar (per session)."""
     return {"basemap": st.session_state.get(f"basemap.{lang()}") or "none",

@@ -24,7 +24,6 @@ from geo.store.base import EDITABLE_FIELDS, coerce
 from layers import webmap
 from layers.style import theme_colors
 
-PARCEL_PAGE = "app_pages/parcel.py"
 #: Statuses a planner sets here; ``reserved`` has its own flow (Match page, ``cli.py reserve``).
 SETTABLE_STATUSES = tuple(c for c in load_standards().statuses.code if c != "reserved")
 HISTORY_COLUMNS = ["at", "user", "role", "action", "field", "old", "new", "project"]

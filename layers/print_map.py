@@ -55,9 +55,6 @@ CJK_FONT_FILES = (
 )
 CJK_FAMILY = "Noto Sans CJK SC"
 
-#: Artist ids set on the page furniture, so tests (and SVG consumers) can find them.
-GIDS = ("title", "map", "legend", "scalebar", "north_arrow", "locator", "notes", "kpi_table")
-
 MM_PER_INCH = 25.4
 HIGHLIGHT_COLOR = "#0050d0"
 _TEXT = {

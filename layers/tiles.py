@@ -38,8 +38,6 @@ from geo import i18n
 from layers.style import theme_colors
 from layers.webmap import add_legend, base_map, script_json
 
-#: Web Mercator (EPSG:3857) half-width in metres.
-MERCATOR_HALF = 20037508.342789244
 #: Grid of the encoded coordinates, in Web-Mercator metres (≈0.09 m on the ground at 23°N).
 RESOLUTION_M = 0.1
 
