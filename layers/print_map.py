@@ -84,15 +84,19 @@ INDICATOR_NAMES = {
 }
 
 
+def _in_lang(pair: tuple[str, str], lang: str) -> str:
+    zh, en = pair
+    return zh if lang == "zh" else en
+
+
 def text(key: str, lang: str) -> str:
     """A print label in ``lang`` (``zh`` or ``en``)."""
-    zh, en = _TEXT[key]
-    return zh if lang == "zh" else en
+    return _in_lang(_TEXT[key], lang)
 
 
 def indicator_name(indicator: str, lang: str) -> str:
-    zh, en = INDICATOR_NAMES[indicator]
-    return zh if lang == "zh" else en
+    """The printed name of an intensity indicator in ``lang``."""
+    return _in_lang(INDICATOR_NAMES[indicator], lang)
 
 
 def park_name(park: pd.Series, lang: str) -> str:
@@ -377,11 +381,11 @@ def kpi_rows(kpis: pd.Series, lang: str) -> list[tuple[str, str]]:
         ("闲置 / 低效" if zh else "Idle / inefficient",
          f"{num(kpis.idle_area_mu)} / {num(kpis.inefficient_area_mu, 0, f' {mu}')}"),
         ("土地利用率" if zh else "Occupancy", num(100 * kpis.occupancy_rate, 1, " %")),
-        (INDICATOR_NAMES["plot_ratio"][0 if zh else 1], num(kpis.plot_ratio, 2)),
-        (INDICATOR_NAMES["building_coefficient"][0 if zh else 1], num(kpis.building_coefficient, 2)),
-        (INDICATOR_NAMES["investment_per_mu_wan"][0 if zh else 1], num(kpis.investment_per_mu_wan, 1)),
-        (INDICATOR_NAMES["output_per_mu_wan"][0 if zh else 1], num(kpis.output_per_mu_wan, 1)),
-        (INDICATOR_NAMES["tax_per_mu_wan"][0 if zh else 1], num(kpis.tax_per_mu_wan, 1)),
+        (indicator_name("plot_ratio", lang), num(kpis.plot_ratio, 2)),
+        (indicator_name("building_coefficient", lang), num(kpis.building_coefficient, 2)),
+        (indicator_name("investment_per_mu_wan", lang), num(kpis.investment_per_mu_wan, 1)),
+        (indicator_name("output_per_mu_wan", lang), num(kpis.output_per_mu_wan, 1)),
+        (indicator_name("tax_per_mu_wan", lang), num(kpis.tax_per_mu_wan, 1)),
         ("亩均评价 A/B/C/D" if zh else "Grades A/B/C/D", grades),
     ]
 
