@@ -265,28 +265,25 @@ def check_ids(frame: pd.DataFrame, id_column: str, problems: Problems) -> int:
 def check_codes(frame: gpd.GeoDataFrame, standards, problems: Problems, *, parks_known: set[str] | None) -> None:
     """Land-use codes (warning), statuses and parks (blocking: the store refuses them)."""
     ids, geoms = frame["parcel_id"], frame.geometry.values
-    land = frame["land_use_code"]
-    known_land = set(standards.land_use.code)
-    unknown_land = (land.notna() & ~land.isin(known_land)).to_numpy()
-    problems.add("unknown_land_use", "warning", ids[unknown_land],
-                 [f"land-use code {v!r} is not in data/standards/land_use.csv" for v in land[unknown_land]],
-                 geoms[unknown_land])
-    status = frame["status"]
+
+    def flag_unknown(column: str, known, kind: str, severity: str, detail: str) -> None:
+        """Add one problem per non-empty value of ``column`` outside ``known``; ``detail`` formats ``{v!r}``."""
+        values = frame[column]
+        unknown = (values.notna() & ~values.isin(known)).to_numpy()
+        problems.add(kind, severity, ids[unknown], [detail.format(v=v) for v in values[unknown]], geoms[unknown])
+
+    flag_unknown("land_use_code", set(standards.land_use.code), "unknown_land_use", "warning",
+                 "land-use code {v!r} is not in data/standards/land_use.csv")
     known_status = set(standards.statuses.code)
-    unknown_status = (status.notna() & ~status.isin(known_status)).to_numpy()
-    problems.add("unknown_status", "blocking", ids[unknown_status],
-                 [f"status {v!r} is not one of {', '.join(sorted(known_status))}" for v in status[unknown_status]],
-                 geoms[unknown_status])
-    missing_status = status.isna().to_numpy()
+    flag_unknown("status", known_status, "unknown_status", "blocking",
+                 f"status {{v!r}} is not one of {', '.join(sorted(known_status))}")
+    missing_status = frame["status"].isna().to_numpy()
     problems.add("missing_status", "blocking", ids[missing_status],
                  "no status; add a status column or give a default status", geoms[missing_status])
     if parks_known is not None:
-        park = frame["park_id"]
-        unknown_park = (park.notna() & ~park.isin(parks_known)).to_numpy()
-        problems.add("unknown_park", "blocking", ids[unknown_park],
-                     [f"park {v!r} is not in the store; import the park first" for v in park[unknown_park]],
-                     geoms[unknown_park])
-        no_park = park.isna().to_numpy()
+        flag_unknown("park_id", parks_known, "unknown_park", "blocking",
+                     "park {v!r} is not in the store; import the park first")
+        no_park = frame["park_id"].isna().to_numpy()
         problems.add("no_park", "blocking", ids[no_park],
                      "lies in no park and has no park_id; give park_id or --park", geoms[no_park])
 
