@@ -35,7 +35,7 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from geo.blocks import close_gaps, grow_blocks
-from geo.crs import CGCS2000, gk3_central_meridian, gk3_epsg
+from geo.crs import CGCS2000, projected_crs_for
 from geo.errors import NotFoundError, ParkAtlasError
 from geo.metrics import ENTERPRISE_STATUSES, PARCEL_METRICS, park_kpis, with_metrics
 from geo.project import CAPACITY_NEEDS, DISTANCE_NEEDS, Project, load_project
@@ -361,9 +361,7 @@ def _metric_crs(geoms: np.ndarray) -> str:
     """The Gauss-Krüger zone (EPSG code) nearest to the middle of ``geoms`` (CGCS2000 lon/lat)."""
     if len(geoms) == 0:
         return "EPSG:4547"
-    bounds = shapely.bounds(geoms)
-    middle = (np.nanmin(bounds[:, 0]) + np.nanmax(bounds[:, 2])) / 2
-    return f"EPSG:{gk3_epsg(int(gk3_central_meridian(middle)))}"
+    return projected_crs_for(gpd.GeoSeries(geoms, crs=CGCS2000))
 
 
 def _metric(geoms, crs_m: str) -> np.ndarray:
