@@ -27,13 +27,6 @@ from geo.metrics import parcel_metrics
 DEFAULT_GAP_M = 30.0
 
 
-def metric_geometries(parcels: gpd.GeoDataFrame) -> np.ndarray:
-    """The parcels' geometries in metres (one Gauss-Krüger zone for the whole frame)."""
-    if len(parcels) == 0:
-        return np.empty(0, dtype=object)
-    return parcels.geometry.to_crs(projected_crs_for(parcels)).values
-
-
 def adjacency(geoms_m: np.ndarray, park_ids: np.ndarray, gap_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Pairs ``(i, j)``, ``i < j``, of parcels of the same park closer than ``gap_m`` metres."""
     tree = shapely.STRtree(geoms_m)
@@ -84,7 +77,8 @@ def adjacent_blocks(parcels: gpd.GeoDataFrame, gap_m: float = DEFAULT_GAP_M, *,
     if len(parcels) == 0:
         return gpd.GeoDataFrame(columns=columns, geometry=[], crs=parcels.crs)
     area_mu = (parcels.area_mu if "area_mu" in parcels.columns else parcel_metrics(parcels).area_mu).to_numpy()
-    geoms = metric_geometries(parcels)
+    metric_crs = projected_crs_for(parcels)  # one Gauss-Krüger zone for the whole frame
+    geoms = parcels.geometry.to_crs(metric_crs).values
     parks = parcels.park_id.to_numpy(dtype=object)
     labels = component_labels(len(parcels), *adjacency(geoms, parks, gap_m))
     table = pd.DataFrame({"label": labels, "park_id": parks, "area_mu": area_mu,
@@ -102,7 +96,6 @@ def adjacent_blocks(parcels: gpd.GeoDataFrame, gap_m: float = DEFAULT_GAP_M, *,
     order = np.argsort(labels, kind="stable")
     members = np.split(order, np.cumsum(np.bincount(labels))[:-1])
     combined = close_gaps(geoms, [members[label] for label in keep], gap_m)
-    metric_crs = projected_crs_for(parcels)
     frame = gpd.GeoDataFrame(out.reset_index(drop=True),
                              geometry=gpd.GeoSeries(combined, crs=metric_crs).to_crs(parcels.crs).values,
                              crs=parcels.crs)
