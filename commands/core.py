@@ -1,9 +1,9 @@
 """Core commands: parks, parcels, available land, idle-land warnings, dataset info."""
 from __future__ import annotations
 
-import argparse
 from datetime import date
 
+from commands.argtypes import non_negative_number
 from commands.output import FORMATS, GEO_FORMATS, emit, emit_object
 from geo.availability import available_parcels
 from geo.errors import ParkAtlasError
@@ -20,16 +20,6 @@ PARCEL_KEYS = ["parcel_id", "park_id", "land_use_code", "status", "enterprise", 
                "chain", *PARCEL_METRICS, "grade", "land_ready", "power_kva", "water_t_per_day", "gas",
                "highway_km", "port_km", "rail_km", "contract_date", "contract_start_date",
                "actual_start_date", "reserved_project", "data_as_of", "geometry"]
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
-    return value
 
 
 def _parcels(store, park_id):
@@ -80,8 +70,8 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("available", help="available land, largest first")
     p.add_argument("--park", help="park id (see `parks`)")
-    p.add_argument("--min-area-mu", type=_positive)
-    p.add_argument("--max-area-mu", type=_positive)
+    p.add_argument("--min-area-mu", type=non_negative_number)
+    p.add_argument("--max-area-mu", type=non_negative_number)
     p.add_argument("--land-use", help="land-use code or prefix, e.g. 100101 or 1001")
     p.add_argument("--status", action="append",
                    help="status that counts as available (repeatable; default: data/standards/statuses.csv)")

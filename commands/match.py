@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from commands.argtypes import count
 from commands.output import emit_object
 from geo.matching import CRITERIA, match
 from geo.metrics import with_metrics
@@ -24,16 +25,6 @@ def _weight(text: str) -> tuple[str, float]:
     return name, number
 
 
-def _top(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("--top must be at least 1")
-    return value
-
-
 def cmd_match(args) -> None:
     from geo.project import load_project
 
@@ -48,7 +39,7 @@ def cmd_match(args) -> None:
 def register(subparsers) -> None:
     p = subparsers.add_parser("match", help="rank land for a project (JSON or YAML file), with reasons")
     p.add_argument("project", help="project file: .json, .yaml or .yml (keys: docs/matching.md)")
-    p.add_argument("--top", type=_top, default=10, help="how many candidates (default 10)")
+    p.add_argument("--top", type=count("--top"), default=10, help="how many candidates (default 10)")
     p.add_argument("--park", help="only this park (see `parks`)")
     p.add_argument("--no-blocks", action="store_true", help="single parcels only, no assembled blocks")
     p.add_argument("--include-disposal", action="store_true",

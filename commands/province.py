@@ -1,28 +1,14 @@
 """Province-scale commands on partitioned GeoParquet and Dask: generate, kpis, available, match."""
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from commands.core import PARK_KEYS, PARCEL_KEYS, _positive
+from commands.argtypes import count, non_negative_number
+from commands.core import PARK_KEYS, PARCEL_KEYS
 from commands.output import FORMATS, _records, emit, emit_object
 
 GROUP_KEYS = ["group", "park_count", *[k for k in PARK_KEYS if k not in
                                        ("park_id", "name_zh", "name_en", "group", "district_code", "data_as_of")]]
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
-
-
-def _dataset(text: str) -> Path:
-    return Path(text)
 
 
 def cmd_generate(args) -> None:
@@ -68,14 +54,15 @@ def register(subparsers) -> None:
     sub = province.add_subparsers(dest="province_command", required=True, parser_class=type(province))
 
     def dataset_args(p):
-        p.add_argument("--parquet", type=_dataset, required=True,
+        p.add_argument("--parquet", type=Path, required=True,
                        help="dataset folder: parks.parquet + parcels/park_id=<id>/*.parquet")
         p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 (default: local threads)")
 
     p = sub.add_parser("generate", help="write N synthetic parcels as partitioned GeoParquet, chunk by chunk")
-    p.add_argument("--parquet", type=_dataset, required=True, help="folder to create")
-    p.add_argument("--parcels", type=_count, required=True, help="number of parcels, e.g. 10_000_000")
-    p.add_argument("--chunk-size", type=_count, default=100_000, help="parcels per chunk (default 100000)")
+    p.add_argument("--parquet", type=Path, required=True, help="folder to create")
+    p.add_argument("--parcels", type=count("--parcels"), required=True, help="number of parcels, e.g. 10_000_000")
+    p.add_argument("--chunk-size", type=count("--chunk-size"), default=100_000,
+                   help="parcels per chunk (default 100000)")
     p.add_argument("--seed", type=int, default=344, help="seed of the first chunk (default 344)")
     p.set_defaults(handler=cmd_generate)
 
@@ -87,18 +74,18 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("available", help="available land per park and the largest matching parcels")
     dataset_args(p)
-    p.add_argument("--min-area-mu", type=_positive)
-    p.add_argument("--max-area-mu", type=_positive)
+    p.add_argument("--min-area-mu", type=non_negative_number)
+    p.add_argument("--max-area-mu", type=non_negative_number)
     p.add_argument("--land-use", help="land-use code or prefix, e.g. 1001")
     p.add_argument("--status", action="append", help="status counted as available (repeatable)")
     p.add_argument("--ready", action="store_true", help="only land ready to build on (净地)")
-    p.add_argument("--top", type=_count, default=20, help="largest parcels listed (default 20)")
+    p.add_argument("--top", type=count("--top"), default=20, help="largest parcels listed (default 20)")
     p.set_defaults(handler=cmd_available)
 
     p = sub.add_parser("match", help="rank land for a project over every park, as `match`")
     dataset_args(p)
     p.add_argument("--project", required=True, help="project file: .json, .yaml or .yml (docs/matching.md)")
-    p.add_argument("--top", type=_count, default=10, help="how many candidates (default 10)")
+    p.add_argument("--top", type=count("--top"), default=10, help="how many candidates (default 10)")
     p.add_argument("--no-blocks", action="store_true", help="single parcels only, no assembled blocks")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the reasons (default zh)")
     p.set_defaults(handler=cmd_match)

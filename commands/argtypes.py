@@ -1,0 +1,28 @@
+"""Argparse types shared by the command modules: each rejects bad input with a one-line reason."""
+from __future__ import annotations
+
+import argparse
+
+
+def non_negative_number(text: str) -> float:
+    """A number ≥ 0, e.g. an area bound in 亩."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
+    return value
+
+
+def count(option: str):
+    """The type of ``option``: a whole number ≥ 1 (``10_000_000`` is fine); the error names the option."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{option} must be at least 1, not {text}")
+        return value
+    return parse
