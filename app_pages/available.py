@@ -17,7 +17,7 @@ tr = common.tr
 standards = load_standards()
 parks = common.parks()
 parcels = common.parcels()
-names = dict(zip(parks.park_id, parks.name_zh if lang == "zh" else parks.name_en))
+names = common.park_names()
 st.title(tr("available.heading"))
 
 with st.sidebar:

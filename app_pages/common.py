@@ -192,6 +192,12 @@ def classified(park_id: str, theme: str, scheme: str, k: int):
     return _classified(location(), revision(), park_id, theme, lang(), scheme, k)
 
 
+def park_names() -> dict[str, str]:
+    """Park id → park name in the current language (option labels, table columns)."""
+    frame = parks()
+    return dict(zip(frame.park_id, frame.name_zh if lang() == "zh" else frame.name_en))
+
+
 def map_options() -> dict:
     """Basemap settings chosen in the sidebar (per session)."""
     return {"basemap": st.session_state.get(f"basemap.{lang()}") or "none",

@@ -63,7 +63,7 @@ def match_result():
 
 st.title(say("title"))
 parks = common.parks()
-names = dict(zip(parks.park_id, parks.name_zh if lang == "zh" else parks.name_en))
+names = common.park_names()
 try:
     result = match_result()
 except ParkAtlasError as exc:

@@ -33,7 +33,7 @@ def say(key: str, **values) -> str:
 standards = load_standards()
 parks = common.parks()
 parcels = common.parcels()
-park_names = dict(zip(parks.park_id, parks.name_zh if lang == "zh" else parks.name_en))
+park_names = common.park_names()
 industries = standards.industries.set_index("code_2017")
 chains = standards.chains.set_index("chain")
 weights_table = load_weights()

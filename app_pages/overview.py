@@ -70,7 +70,7 @@ st.dataframe(table, hide_index=True, width="stretch",
              column_config={tr("col.occupancy_rate"): st.column_config.NumberColumn(format="%.1f%%")})
 
 park_choice = st.selectbox(tr("park.choose"), park_table.park_id.tolist(), index=None,
-                           format_func=lambda pid: str(park_table.set_index("park_id").loc[pid, name_col]),
+                           format_func=lambda pid, names=common.park_names(): str(names[pid]),
                            key=common.lang_key("overview_open_park"))
 if park_choice:
     common.open_park(park_choice)

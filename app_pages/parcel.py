@@ -107,7 +107,7 @@ if message := st.session_state.pop("parcel_flash", None):
 parcels = common.parcels()
 parks = common.parks()
 park_ids = parks.park_id.tolist()
-park_names = dict(zip(parks.park_id, parks.name_zh if lang == "zh" else parks.name_en))
+park_names = common.park_names()
 all_ids = set(parcels.parcel_id)
 
 requested = st.query_params.get("parcel")

@@ -12,7 +12,7 @@ lang = common.lang()
 tr = common.tr
 parks = common.parks()
 park_ids = parks.park_id.tolist()
-names = dict(zip(parks.park_id, parks.name_zh if lang == "zh" else parks.name_en))
+names = common.park_names()
 
 requested = common.requested_park_id()
 select_key = common.lang_key("park_select")
