@@ -108,21 +108,23 @@ parcels = common.parcels()
 parks = common.parks()
 park_ids = parks.park_id.tolist()
 park_names = common.park_names()
-all_ids = set(parcels.parcel_id)
 
 requested = st.query_params.get("parcel")
 park_key, parcel_key = common.lang_key("parcel_park"), "parcel_pick"
-if requested in all_ids and st.session_state.get("parcel_requested") != requested:
-    st.session_state["parcel_requested"] = requested
-    st.session_state[park_key] = parcels.loc[parcels.parcel_id == requested, "park_id"].iloc[0]
-    st.session_state[parcel_key] = requested
+if requested and st.session_state.get("parcel_requested") != requested:
+    # Looked up only when the URL names another parcel, not on every rerun (it scans the city).
+    requested_park = parcels.loc[parcels.parcel_id == requested, "park_id"]
+    if len(requested_park):
+        st.session_state["parcel_requested"] = requested
+        st.session_state[park_key] = requested_park.iloc[0]
+        st.session_state[parcel_key] = requested
 if st.session_state.get(park_key) not in park_ids:
     st.session_state[park_key] = park_ids[0]
 
 choose = st.columns(2)
 park_id = choose[0].selectbox(tr("parcel.park"), park_ids, key=park_key,
                               format_func=lambda pid: str(park_names[pid]))
-park_parcels = parcels.loc[parcels.park_id == park_id].reset_index(drop=True)
+park_parcels = common.park_parcels(park_id)  # cached per revision; shared, read-only
 if park_parcels.empty:
     st.info(tr("parcel.no_parcels"))
     st.stop()
