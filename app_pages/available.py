@@ -62,11 +62,7 @@ except ParkAtlasError as exc:
 st.caption(tr("available.result", n=i18n.format_number(len(matches), lang, 0),
               area=i18n.format_number(matches.area_mu.sum(), lang, 1)))
 
-in_scope = parcels.loc[parcels.park_id.isin(scope)].reset_index(drop=True)
-parts = webmap.park_map_parts(in_scope, theme="status", lang=lang, highlight_ids=matches.parcel_id,
-                              features=common.scope_features(scope),
-                              classified=common.scope_classified(scope), context=common.district_features(),
-                              **common.map_options())
+in_scope, parts = common.scope_map(scope, highlight_ids=matches.parcel_id)
 state = st_folium(parts.base, key="available_map", feature_group_to_add=parts.overlay, height=520,
                   use_container_width=True, returned_objects=["last_active_drawing"])
 clicked = webmap.clicked_id(state, in_scope.parcel_id)

@@ -303,6 +303,21 @@ def scope_classified(park_ids: tuple[str, ...]):
     return _scope_classified(location(), revision(), tuple(park_ids), lang())
 
 
+def scope_map(park_ids, highlight_ids) -> tuple[gpd.GeoDataFrame, webmap.MapParts]:
+    """The parcels of several parks and their status map with ``highlight_ids`` outlined.
+
+    Returns ``(parcels, parts)``: the parcels in map order (to resolve a click) and the map to
+    pass to ``st_folium``; features and classes come from the per-revision caches.
+    """
+    park_ids = tuple(park_ids)
+    frame = parcels()
+    in_scope = frame.loc[frame.park_id.isin(park_ids)].reset_index(drop=True)
+    parts = webmap.park_map_parts(in_scope, theme="status", lang=lang(), highlight_ids=highlight_ids,
+                                  features=scope_features(park_ids), classified=scope_classified(park_ids),
+                                  context=district_features(), **map_options())
+    return in_scope, parts
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _blocks(loc: str, rev: str, parcel_ids: tuple[str, ...], gap_m: float):
     from geo.blocks import adjacent_blocks

@@ -15,7 +15,6 @@ from geo.matching import EXCLUSION_REASONS, load_weights, match, what_if
 from geo.project import load_project
 from geo.schema import GROUPS
 from geo.standards import load_standards
-from layers import webmap
 
 lang = common.lang()
 pick = 0 if lang == "zh" else 1
@@ -144,10 +143,7 @@ st.dataframe(pd.DataFrame({
 
 candidate_ids = [pid for ids in cands.parcel_ids for pid in ids]
 map_parks = tuple(dict.fromkeys(cands.park_id))
-in_scope = parcels.loc[parcels.park_id.isin(map_parks)].reset_index(drop=True)
-parts = webmap.park_map_parts(in_scope, theme="status", lang=lang, highlight_ids=candidate_ids,
-                              features=common.scope_features(map_parks), classified=common.scope_classified(map_parks),
-                              context=common.district_features(), **common.map_options())
+_, parts = common.scope_map(map_parks, highlight_ids=candidate_ids)
 st_folium(parts.base, key="match_map", feature_group_to_add=parts.overlay, height=480,
           use_container_width=True, returned_objects=[])
 
