@@ -56,6 +56,16 @@ def tr(key: str, **values) -> str:
     return i18n.t(key, lang(), **values)
 
 
+def page_labels(prefix: str):
+    """``say(key, **values)``: the label ``<prefix>.<key>`` in this run's language.
+
+    Bound to the language of this run rather than read from the session on each call:
+    widgets keep their ``format_func`` and may call it after the run.
+    """
+    language = lang()
+    return lambda key, **values: i18n.t(f"{prefix}.{key}", language, **values)
+
+
 def user() -> User:
     """The signed-in user of this session; anonymous sessions are read-only viewers."""
     value = st.session_state.get("user")

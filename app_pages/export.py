@@ -23,15 +23,7 @@ from layers.print_map import (ORIENTATIONS, PAPERS_MM, THEMES, indicator_name, r
                               render_park_map)
 
 lang = common.lang()
-
-
-def say(key: str, **values) -> str:
-    """This page's label ``export.<key>`` from the shared locale catalogue, in this run's language.
-
-    Bound to ``lang`` rather than read from the session on each call: widgets keep their
-    ``format_func`` and may call it after the run.
-    """
-    return i18n.t(f"export.{key}", lang, **values)
+say = common.page_labels("export")
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -18,16 +18,7 @@ from geo.standards import load_standards
 
 lang = common.lang()
 pick = 0 if lang == "zh" else 1
-
-
-def say(key: str, **values) -> str:
-    """This page's label ``match.<key>`` from the shared locale catalogue, in this run's language.
-
-    Bound to ``lang`` rather than read from the session on each call: widgets keep their
-    ``format_func`` and may call it after the run.
-    """
-    return i18n.t(f"match.{key}", lang, **values)
-
+say = common.page_labels("match")
 
 standards = load_standards()
 parks = common.parks()
