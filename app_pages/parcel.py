@@ -45,6 +45,14 @@ def _as_of(loc: str, rev: str, when: str, park_id: str):
     return common._store(loc).parcels_as_of(date.fromisoformat(when), park_id)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _as_of_layer(loc: str, rev: str, when: str, park_id: str, language: str):
+    # Every tab runs on every rerun: the past map's classes and GeoJSON are built once, not per click.
+    past = _as_of(loc, rev, when, park_id)
+    labels = [f"{pid} · {i18n.label_status(s, language)}" for pid, s in zip(past.parcel_id, past.status)]
+    return theme_colors(past, "status", lang=language), webmap.features_json(past, past.parcel_id, labels)
+
+
 def as_text(value) -> str:
     """A stored value as plain text for a table cell ("–" when empty)."""
     if value is None or (not isinstance(value, (list, dict)) and pd.isna(value)):
@@ -269,10 +277,8 @@ with tabs[3]:
     })
     st.dataframe(table, hide_index=True, width="stretch")
     if len(past):
-        classified = theme_colors(past, "status", lang=lang)
-        labels = [f"{pid} · {i18n.label_status(s, lang)}" for pid, s in zip(past.parcel_id, past.status)]
-        parts = webmap.park_map_parts(past, theme="status", lang=lang, classified=classified,
-                                      features=webmap.features_json(past, past.parcel_id, labels),
+        classified, features = _as_of_layer(common.location(), common.revision(), when.isoformat(), park_id, lang)
+        parts = webmap.park_map_parts(past, theme="status", lang=lang, classified=classified, features=features,
                                       context=common.district_features(), **common.map_options())
         st_folium(parts.base, key=f"parcel_as_of_map.{park_id}", feature_group_to_add=parts.overlay,
                   height=480, use_container_width=True, returned_objects=[])
