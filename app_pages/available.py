@@ -29,8 +29,7 @@ with st.sidebar:
                                   placeholder=tr("available.any"),
                                   format_func=lambda pid: str(names[pid]))
     status_names = i18n.status_labels(lang, standards)
-    countable = standards.available_statuses + [s for s in standards.disposal_statuses
-                                                if s not in standards.available_statuses]
+    countable = standards.countable_statuses
     statuses_key = common.lang_key("avail_statuses")
     # The default applies to a fresh widget only (Streamlit warns when both are given).
     statuses = st.multiselect(tr("available.statuses"), countable, key=statuses_key,

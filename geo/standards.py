@@ -60,6 +60,18 @@ class Standards:
         return self.statuses.loc[self.statuses.needs_disposal, "code"].tolist()
 
     @property
+    def countable_statuses(self) -> list[str]:
+        """Statuses a planner may count as land for projects: available, then those needing disposal."""
+        return self.available_statuses + [s for s in self.disposal_statuses if s not in self.available_statuses]
+
+    def min_plot_ratio_range(self, chain_tags: list[str]) -> tuple[float, float] | None:
+        """Lowest and highest 2008 national minimum plot ratio over the industries of these chains."""
+        chains = self.chain_codes()
+        codes = {code for chain in chain_tags for code in chains.get(chain, [])}
+        ratios = self.min_plot_ratio_2017().reindex(sorted(codes)).dropna()
+        return (float(ratios.min()), float(ratios.max())) if len(ratios) else None
+
+    @property
     def industrial_codes(self) -> list[str]:
         return self.land_use.loc[self.land_use.industrial, "code"].tolist()
 

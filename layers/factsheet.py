@@ -68,14 +68,6 @@ def _fmt(value, digits=0, suffix="") -> str:
     return "–" if value is None or pd.isna(value) else f"{value:,.{digits}f}{suffix}"
 
 
-def national_min_plot_ratio(park: pd.Series, standards: Standards) -> tuple[float, float] | None:
-    """Range of the 2008 national minimum plot ratios over the park's leading-chain industries."""
-    chains = standards.chain_codes()
-    codes = {code for chain in split_list(park.leading_chains) for code in chains.get(chain, [])}
-    ratios = standards.min_plot_ratio_2017().reindex(sorted(codes)).dropna()
-    return (float(ratios.min()), float(ratios.max())) if len(ratios) else None
-
-
 def fact_rows(site: pd.Series, members: pd.DataFrame, park: pd.Series, lang: str,
               standards: Standards) -> list[tuple[str, str]]:
     """(label, value) rows of a fact sheet."""
@@ -88,7 +80,7 @@ def fact_rows(site: pd.Series, members: pd.DataFrame, park: pd.Series, lang: str
     limits = standards.national_limits
     mu = "亩" if zh else "mu"
     wan = "万元/亩" if zh else "10k yuan/mu"
-    nat = national_min_plot_ratio(park, standards)
+    nat = standards.min_plot_ratio_range(split_list(park.leading_chains))
     chains = standards.chains.set_index("chain")["name_zh" if zh else "name_en"]
     leading = "、".join(str(chains.get(c, c)) for c in split_list(park.leading_chains))
     return [
@@ -110,7 +102,7 @@ def fact_rows(site: pd.Series, members: pd.DataFrame, park: pd.Series, lang: str
         ("国家最低容积率（2008，主导产业）" if zh else "National min plot ratio (2008)",
          "–" if nat is None else (f"≥ {nat[0]:.1f}" if nat[0] == nat[1] else f"≥ {nat[0]:.1f} – {nat[1]:.1f}")),
         ("国家建筑系数" if zh else "National building coefficient",
-         f"≥ {limits.get('building_coefficient_min', 0.3):.0%}"),
+         f"≥ {limits['building_coefficient_min']:.0%}"),
         ("主导产业" if zh else "Leading chains", leading or "–"),
         ("联系方式" if zh else "Contact", str(park.contact) if pd.notna(park.contact) else "–"),
     ]
