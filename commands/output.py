@@ -14,8 +14,20 @@ FORMATS = ("json", "csv")
 GEO_FORMATS = ("json", "geojson", "csv")
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as plain dicts with JSON types: NaN/NA → null, numpy scalars → Python."""
+def records(frame: pd.DataFrame) -> list[dict]:
+    """The rows of ``frame`` as JSON-ready dicts, as the CLI prints them.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Any table (drop ``geometry`` first: shapes are not JSON).
+
+    Returns
+    -------
+    list of dict
+        One dict per row, keys in column order; missing values (NaN, NA, None) become
+        ``None`` (JSON ``null``) and numpy scalars plain Python numbers and booleans.
+    """
     plain = pd.DataFrame(frame).astype(object).where(pd.notna(frame), None)
     return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
             for row in plain.to_dict(orient="records")]
@@ -31,7 +43,7 @@ def emit(frame: pd.DataFrame, fmt: str, out=None) -> None:
         return
     table = frame.drop(columns="geometry", errors="ignore")
     if fmt == "json":
-        json.dump(_records(table), out, ensure_ascii=False, indent=1)
+        json.dump(records(table), out, ensure_ascii=False, indent=1)
         out.write("\n")
     else:
         table.to_csv(out, index=False)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from commands.argtypes import count, non_negative_number
 from commands.core import PARK_KEYS, PARCEL_KEYS
-from commands.output import FORMATS, _records, emit, emit_object
+from commands.output import FORMATS, emit, emit_object, records
 
 GROUP_KEYS = ["group", "park_count", *[k for k in PARK_KEYS if k not in
                                        ("park_id", "name_zh", "name_en", "group", "district_code", "data_as_of")]]
@@ -35,7 +35,7 @@ def cmd_available(args) -> None:
     with dask_client(args.scheduler):
         found = available_land(args.parquet, top=args.top, **filters)
     keys = [k for k in PARCEL_KEYS if k != "geometry" and k in found["largest"].columns]
-    emit_object({"parks": _records(found["parks"]), "largest": _records(found["largest"][keys])})
+    emit_object({"parks": records(found["parks"]), "largest": records(found["largest"][keys])})
 
 
 def cmd_match(args) -> None:

@@ -10,6 +10,8 @@
    tolerance), and the park's entry thresholds per 亩 — computed with the candidate's own area.
 2. **Assembled blocks**: in a park where no single parcel passes, adjacent parcels that pass
    every check but area are grown into compact blocks meeting the demand (:mod:`geo.blocks`).
+   The entry thresholds are checked again with the block's area; a block failing one is
+   counted under ``block_`` + the reason, like a single parcel.
 3. **Ranking**: soft criteria rescaled to 0–1 and weighted-summed to a score of 0–100 with the
    weights of ``data/standards/weights.csv`` (normalised to sum 1). Only the top candidates get
    their per-criterion explanation (value, threshold, pass, weight, contribution, one-line
@@ -42,7 +44,12 @@ from geo.project import CAPACITY_NEEDS, DISTANCE_NEEDS, Project, load_project
 from geo.schema import split_list
 from geo.standards import DEFAULT_STANDARDS_DIR, Standards, _read, load_standards
 
-#: Exclusion reasons in the order they are checked: code → (zh, en).
+#: Entry thresholds per 亩: project figure (``<key>_wan``) → park column ``min_<key>_wan_per_mu`` and the reason.
+ENTRY_THRESHOLDS = {"investment": "investment_intensity_below_threshold", "output": "output_per_mu_below_threshold",
+                    "tax": "tax_per_mu_below_threshold"}
+#: Prefix of the reasons counting assembled blocks (not parcels) that fail an entry threshold.
+BLOCK_PREFIX = "block_"
+#: Exclusion reasons in the order they are checked (parcels, then assembled blocks): code → (zh, en).
 EXCLUSION_REASONS: dict[str, tuple[str, str]] = {
     "status_not_available": ("地块状态不可供", "status is not available land"),
     "park_group_not_wanted": ("园区不在项目意向板块内", "park is outside the project's groups"),
@@ -57,8 +64,11 @@ EXCLUSION_REASONS: dict[str, tuple[str, str]] = {
     "output_per_mu_below_threshold": ("亩均产值低于园区准入门槛", "output per 亩 below the park's threshold"),
     "tax_per_mu_below_threshold": ("亩均税收低于园区准入门槛", "tax per 亩 below the park's threshold"),
 }
+EXCLUSION_REASONS |= {BLOCK_PREFIX + reason: (f"拼合地块：{EXCLUSION_REASONS[reason][0]}",
+                                              f"assembled block: {EXCLUSION_REASONS[reason][1]}")
+                      for reason in ENTRY_THRESHOLDS.values()}
 CRITERIA = ("chain_fit", "cluster", "infrastructure", "area_efficiency", "compactness", "readiness",
-            "park_intensity", "preferred_park")
+            "park_intensity", "preferred_park", "jobs_per_mu")
 #: Statuses of parcels whose enterprise counts for "same chain nearby".
 CLUSTER_STATUSES = ("occupied", "under_construction", "inefficient")
 #: Polsby-Popper of a square; shapes scoring this or more count as fully compact.
@@ -259,17 +269,11 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     area = frame.area_mu.to_numpy(dtype=float)
     geometry = np.asarray(frame.geometry.array)
     checks = _hard_checks(frame, pk, safe, area, project, standards, settings, disposal)
-
-    excluded: dict[str, int] = {}
-    remaining = scope.copy()
-    before_area = None
-    for reason, ok in checks.items():
-        if reason == "area_out_of_range":
-            before_area = remaining.copy()
-        failed = remaining & ~ok
-        if failed.any():
-            excluded[reason] = int(failed.sum())
-        remaining &= ok
+    reasons = list(checks)
+    cut = reasons.index("area_out_of_range")
+    excluded, before_area = _first_failures({r: checks[r] for r in reasons[:cut]}, scope)
+    later, remaining = _first_failures({r: checks[r] for r in reasons[cut:]}, before_area)
+    excluded |= later
 
     # One metric CRS for the whole match: the Gauss-Krüger zone of the land that may still qualify.
     crs_m = _metric_crs(geometry[before_area])
@@ -278,7 +282,8 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
         parks_with_single = np.zeros(len(pk.ids), dtype=bool)
         parks_with_single[pidx[remaining]] = True
         fits_block = before_area & ~parks_with_single[safe] & (area <= project.land_mu_max * (1 + settings.area_tolerance))
-        blocks = _block_candidates(frame, fits_block, pidx, pk, project, standards, settings, crs_m)
+        blocks, failed_blocks = _block_candidates(frame, fits_block, pidx, pk, project, standards, settings, crs_m)
+        excluded |= failed_blocks
         cands = pd.concat([cands, blocks], ignore_index=True) if len(blocks) else cands
 
     empty = gpd.GeoDataFrame(columns=["rank", "kind", "parcel_ids", "park_id", "park_name_zh", "park_name_en",
@@ -312,6 +317,31 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     return MatchResult(project, out, excluded, int(scope.sum()), share)
 
 
+def _first_failures(checks: dict[str, np.ndarray], candidates: np.ndarray,
+                    prefix: str = "") -> tuple[dict[str, int], np.ndarray]:
+    """Apply ``checks`` in order to ``candidates``: counts by first failed reason, and the survivors."""
+    counts: dict[str, int] = {}
+    remaining = candidates.copy()
+    for reason, ok in checks.items():
+        failed = remaining & ~ok
+        if failed.any():
+            counts[prefix + reason] = int(failed.sum())
+        remaining &= ok
+    return counts, remaining
+
+
+def _at_least(value, threshold) -> np.ndarray:
+    return np.logical_not(np.less(value, threshold))  # a missing threshold (NaN) passes
+
+
+def _entry_checks(project: Project, pk: _Parks, park_positions: np.ndarray, area: np.ndarray) -> dict[str, np.ndarray]:
+    """The park's entry thresholds per 亩, with each candidate's own ``area`` (True: passes)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {reason: _at_least(getattr(project, f"{key}_wan") / area,
+                                  pk.column(f"min_{key}_wan_per_mu")[park_positions])
+                for key, reason in ENTRY_THRESHOLDS.items()}
+
+
 def _hard_checks(frame, pk: _Parks, safe, area, project: Project, standards: Standards,
                  settings: MatchSettings, disposal: bool) -> dict[str, np.ndarray]:
     """One boolean array per exclusion reason (True: passes), in checking order."""
@@ -326,28 +356,20 @@ def _hard_checks(frame, pk: _Parks, safe, area, project: Project, standards: Sta
     national = standards.min_plot_ratio_2017().get(project.industry_code, np.nan)
     limits = standards.national_limits
     tol = settings.area_tolerance
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_mu = {k: getattr(project, f"{k}_wan") / area for k in ("investment", "output", "tax")}
-
-    def at_least(value, threshold):
-        return np.logical_not(np.less(value, threshold))  # a missing threshold (NaN) passes
-
     ones = np.ones(n, dtype=bool)
     return {
         "status_not_available": frame.status.isin(statuses).to_numpy(dtype=bool, na_value=False),
         "park_group_not_wanted": groups_ok[safe],
         "land_use_incompatible": frame.land_use_code.isin(allowed).to_numpy(dtype=bool, na_value=False),
         "red_line_industry": ~red[safe],
-        "plot_ratio_below_national_minimum": ones & at_least(project.plot_ratio, national),
-        "plot_ratio_below_park_minimum": at_least(project.plot_ratio, pk.column("min_plot_ratio"))[safe],
-        "building_coefficient_below_minimum": ones & at_least(
+        "plot_ratio_below_national_minimum": ones & _at_least(project.plot_ratio, national),
+        "plot_ratio_below_park_minimum": _at_least(project.plot_ratio, pk.column("min_plot_ratio"))[safe],
+        "building_coefficient_below_minimum": ones & _at_least(
             project.building_coefficient, limits.get("building_coefficient_min", np.nan)),
         "admin_share_above_maximum": ones & bool(
             project.admin_share is None or not project.admin_share > limits.get("admin_share_max", np.inf)),
         "area_out_of_range": (area >= project.land_mu_min * (1 - tol)) & (area <= project.land_mu_max * (1 + tol)),
-        "investment_intensity_below_threshold": at_least(per_mu["investment"], pk.column("min_investment_wan_per_mu")[safe]),
-        "output_per_mu_below_threshold": at_least(per_mu["output"], pk.column("min_output_wan_per_mu")[safe]),
-        "tax_per_mu_below_threshold": at_least(per_mu["tax"], pk.column("min_tax_wan_per_mu")[safe]),
+        **_entry_checks(project, pk, safe, area),
     }
 
 
@@ -389,11 +411,15 @@ def _single_candidates(frame, mask, pidx, standards: Standards, crs_m: str) -> p
 
 
 def _block_candidates(frame, mask, pidx, pk: _Parks, project: Project, standards: Standards,
-                      settings: MatchSettings, crs_m: str) -> pd.DataFrame:
-    """Blocks of adjacent parcels (each passing all checks but area) that meet the demand."""
+                      settings: MatchSettings, crs_m: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Blocks of adjacent parcels (each passing all checks but area) that meet the demand.
+
+    Returns the blocks passing the park's entry thresholds with their own area, and the
+    assembled blocks that fail one, counted by ``block_`` + the first reason they fail.
+    """
     positions = np.flatnonzero(mask)
     if len(positions) < 2:
-        return pd.DataFrame(columns=_CAND_COLUMNS)
+        return pd.DataFrame(columns=_CAND_COLUMNS), {}
     sub = frame[_PARCEL_INPUTS].iloc[positions]
     geoms_m = _metric(sub.geometry.array, crs_m)
     tol = settings.area_tolerance
@@ -402,7 +428,7 @@ def _block_candidates(frame, mask, pidx, pk: _Parks, project: Project, standards
                         gap_m=settings.block_gap_m, max_parcels=settings.block_max_parcels,
                         seeds_per_component=settings.block_seeds_per_component)
     if not grown:
-        return pd.DataFrame(columns=_CAND_COLUMNS)
+        return pd.DataFrame(columns=_CAND_COLUMNS), {}
     members = [np.asarray(b.members) for b in grown]
     flat = np.concatenate(members)
     owner = np.repeat(np.arange(len(grown)), [len(m) for m in members])
@@ -429,12 +455,9 @@ def _block_candidates(frame, mask, pidx, pk: _Parks, project: Project, standards
     for col in DISTANCE_NEEDS:
         out[col] = dists[col].to_numpy()
     # Entry thresholds per 亩 with the block's own area.
-    ok = np.ones(len(out), dtype=bool)
-    p = out.pidx.to_numpy()
-    for key in ("investment", "output", "tax"):
-        threshold = pk.column(f"min_{key}_wan_per_mu")[p]
-        ok &= ~(getattr(project, f"{key}_wan") / out.area_mu.to_numpy() < threshold)
-    return out.loc[ok, _CAND_COLUMNS].reset_index(drop=True)
+    checks = _entry_checks(project, pk, out.pidx.to_numpy(), out.area_mu.to_numpy(dtype=float))
+    failed, ok = _first_failures(checks, np.ones(len(out), dtype=bool), prefix=BLOCK_PREFIX)
+    return out.loc[ok, _CAND_COLUMNS].reset_index(drop=True), failed
 
 
 def _soft_scores(frame, fpidx, cands: pd.DataFrame, pk: _Parks, project: Project, standards: Standards,
@@ -506,6 +529,21 @@ def _soft_scores(frame, fpidx, cands: pd.DataFrame, pk: _Parks, project: Project
     preferred_park = np.isin(pk.ids, list(project.preferred_parks)) if project.preferred_parks else np.ones(len(pk.ids), dtype=bool)
     preferred = preferred_park[p]
     out["preferred_park"] = {"score": preferred.astype(float), "preferred": preferred}
+
+    # Jobs per 亩 against the park's enterprises (those with a head count), like park_intensity.
+    employees = frame.employees.to_numpy(dtype=float, na_value=np.nan)
+    counted = ent_all & ~np.isnan(employees)
+    staffed_land = np.bincount(fpidx[counted], weights=frame.area_mu.to_numpy(dtype=float)[counted],
+                               minlength=len(pk.ids))
+    staff = np.bincount(fpidx[counted], weights=employees[counted], minlength=len(pk.ids))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        park_density = np.where(staffed_land > 0, staff / staffed_land, np.nan)[p]
+        density = project.jobs / area
+        ratio = density / park_density
+    # Jobs not stated, or a park without head counts: nothing to judge, full marks (like a missing threshold).
+    judged = (project.jobs > 0) & np.isfinite(ratio)
+    out["jobs_per_mu"] = {"score": np.where(judged, np.clip(ratio, 0, 1), 1.0), "density": density,
+                          "park": park_density}
     return out
 
 
@@ -656,6 +694,20 @@ def _soft_explanations(scores, k: int, share: dict[str, float], project: Project
     else:
         zh, en = ("位于项目意向园区", "in a preferred park") if pref else ("不在项目意向园区", "not in a preferred park")
     out.append(_criterion("preferred_park", "soft", pref, True, pref, share["preferred_park"], s["score"][k], zh, en))
+
+    s = scores["jobs_per_mu"]
+    density, park = float(s["density"][k]), float(s["park"][k])
+    if not project.jobs:
+        density = None
+        zh, en = "项目未填报就业人数", "the project states no jobs"
+    elif not math.isfinite(park):
+        zh = f"就业密度 {_fmt(density)} 人/亩（{project.jobs} 人），园区无企业就业数据，不作比较"
+        en = f"{_fmt(density)} jobs per 亩 ({project.jobs} jobs); the park has no enterprise head counts to compare"
+    else:
+        zh = f"就业密度 {_fmt(density)} 人/亩（{project.jobs} 人），园区企业平均 {_fmt(park)} 人/亩"
+        en = f"{_fmt(density)} jobs per 亩 ({project.jobs} jobs); the park's enterprises average {_fmt(park)}"
+    out.append(_criterion("jobs_per_mu", "soft", density, park, density is None or not density < park,
+                          share["jobs_per_mu"], s["score"][k], zh, en))
     return out
 
 

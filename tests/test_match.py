@@ -9,7 +9,7 @@ import shapely
 
 from geo.blocks import adjacent_blocks
 from geo.errors import NotFoundError, ParkAtlasError
-from geo.matching import MatchSettings, load_weights, match, normalise_weights, what_if
+from geo.matching import EXCLUSION_REASONS, MatchSettings, load_weights, match, normalise_weights, what_if
 from geo.metrics import with_metrics
 from geo.schema import PARK_COLUMNS
 from geo.testing import make_parcels
@@ -155,6 +155,23 @@ def test_300_mu_demand_is_met_by_an_assembled_block():
     assert singles.excluded == {"status_not_available": 1, "area_out_of_range": 4}
 
 
+@pytest.mark.parametrize("thresholds, reason", [
+    ({"min_investment_wan_per_mu": 350.0}, "block_investment_intensity_below_threshold"),  # 100,000 / 320 = 312.5
+    ({"min_output_wan_per_mu": 500.0}, "block_output_per_mu_below_threshold"),  # 150,000 / 320 = 468.75
+    ({"min_investment_wan_per_mu": 350.0, "min_tax_wan_per_mu": 10.0}, "block_investment_intensity_below_threshold"),
+])
+def test_assembled_block_failing_an_entry_threshold_is_counted(thresholds, reason):
+    parcels = _block_layout()
+    parks = make_parks({"park_id": "a", **thresholds}, {"park_id": "b"})
+    project = electronics(land_mu_min=300, land_mu_max=330, investment_wan=100000, output_wan=150000, tax_wan=1500)
+    result = match(parcels, parks, project)
+    assert len(result.candidates) == 0
+    # The parcels still count under their own first reason; the dropped block under its first one.
+    assert result.excluded == {"status_not_available": 1, "area_out_of_range": 4, reason: 1}
+    assert reason in EXCLUSION_REASONS and "block" in EXCLUSION_REASONS[reason][1]
+    assert result.to_json()["excluded"][reason] == 1
+
+
 def test_block_does_not_jump_a_wider_gap():
     parcels = _block_layout()
     parks = make_parks({"park_id": "a"}, {"park_id": "b"})
@@ -225,6 +242,47 @@ def test_same_chain_enterprises_nearby_and_infrastructure_needs():
     assert crit["P4"]["infrastructure"]["value"] == "1/2" and not crit["P4"]["infrastructure"]["pass"]
     assert "燃气" in crit["P4"]["infrastructure"]["reason_zh"] and "gas" in crit["P4"]["infrastructure"]["reason_en"]
     assert result.candidates.parcel_ids.str[0].tolist() == ["P1", "P4"]
+
+
+def _jobs_layout():
+    # Park "dense": an enterprise of 100 亩 with 800 jobs (8/亩) and an unstaffed one (no head count);
+    # park "sparse": 100 亩 with 200 jobs (2/亩); park "unknown": no head counts. 100 亩 available in each.
+    boxes = [strip(0, 100), strip(1000, 100), strip(2000, 100), strip(5000, 100), strip(6000, 100),
+             strip(9000, 100)]
+    return with_metrics(make_parcels(boxes, park_id=["dense", "dense", "dense", "sparse", "sparse", "unknown"],
+                                     status=["occupied", "occupied", "available", "occupied", "available",
+                                             "available"],
+                                     employees=[800, None, None, 200, None, None]))
+
+
+def test_jobs_per_mu_is_judged_against_the_parks_enterprises():
+    parks = make_parks({"park_id": "dense"}, {"park_id": "sparse"}, {"park_id": "unknown"})
+    only_jobs = {c: 0 for c in normalise_weights()} | {"jobs_per_mu": 1}
+    result = match(_jobs_layout(), parks, electronics(jobs=400), weights=only_jobs)
+    crit = {row.park_id: {c["name"]: c for c in row.criteria}["jobs_per_mu"] for row in result.candidates.itertuples()}
+    # 400 jobs on 100 亩 = 4 per 亩: half the dense park's 8 (the unstaffed enterprise is not counted), twice the sparse's 2.
+    assert crit["dense"]["value"] == pytest.approx(4.0, rel=1e-3)
+    assert crit["dense"]["threshold"] == pytest.approx(8.0, rel=1e-3)
+    assert crit["dense"]["score"] == pytest.approx(0.5, abs=1e-3) and not crit["dense"]["pass"]
+    assert crit["sparse"]["threshold"] == pytest.approx(2.0, rel=1e-3)
+    assert crit["sparse"]["score"] == 1.0 and crit["sparse"]["pass"]
+    assert crit["unknown"]["threshold"] is None and crit["unknown"]["score"] == 1.0 and crit["unknown"]["pass"]
+    assert "8.0 人/亩" in crit["dense"]["reason_zh"] and "no enterprise head counts" in crit["unknown"]["reason_en"]
+    assert crit["dense"]["kind"] == "soft" and crit["dense"]["contribution"] == pytest.approx(50.0, abs=0.1)
+    assert result.candidates.set_index("park_id").score.to_dict() == pytest.approx(
+        {"dense": 50.0, "sparse": 100.0, "unknown": 100.0}, abs=0.1)
+    assert result.candidates.park_id.iloc[-1] == "dense"
+    shown = result.to_json("en")["candidates"]
+    assert all(any(c["name"] == "jobs_per_mu" for c in cand["criteria"]) for cand in shown)
+
+
+def test_jobs_not_stated_are_not_judged():
+    parks = make_parks({"park_id": "dense"}, {"park_id": "sparse"}, {"park_id": "unknown"})
+    result = match(_jobs_layout(), parks, electronics())
+    for row in result.candidates.itertuples():
+        jobs = {c["name"]: c for c in row.criteria}["jobs_per_mu"]
+        assert jobs["value"] is None and jobs["score"] == 1.0 and jobs["reason_en"] == "the project states no jobs"
+    assert normalise_weights()["jobs_per_mu"] > 0  # a ranked criterion with a default weight (weights.csv)
 
 
 def test_scope_and_unknown_parks():

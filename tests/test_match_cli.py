@@ -97,3 +97,18 @@ def test_bad_input_exits_2_with_one_line(tmp_path, cli_env, content, args, messa
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0]
+
+
+def test_records_are_json_ready_rows():
+    import numpy as np
+    import pandas as pd
+
+    from commands.output import records
+
+    frame = pd.DataFrame({"park_id": pd.array(["a", None], dtype="string"), "count": np.array([3, 4], dtype=np.int64),
+                          "area_mu": [1.5, np.nan], "ready": pd.array([True, pd.NA], dtype="boolean")})
+    rows = records(frame)
+    assert rows == [{"park_id": "a", "count": 3, "area_mu": 1.5, "ready": True},
+                    {"park_id": None, "count": 4, "area_mu": None, "ready": None}]
+    assert [type(v) for v in rows[0].values()] == [str, int, float, bool]
+    assert json.loads(json.dumps(rows)) == rows
