@@ -8,6 +8,7 @@ from app_pages import common
 from app_pages.safe import plain
 from geo import i18n
 from geo.errors import ParkAtlasError
+from geo.metrics import data_as_of_by_park
 from layers import webmap
 
 lang = common.lang()
@@ -21,15 +22,13 @@ st.dataframe(pd.DataFrame({tr("col.field"): list(info), tr("col.value"): [str(v)
 
 st.subheader(tr("data.as_of"))
 parks = common.parks()
-parcels = common.parcels()
-newest = parcels.groupby("park_id").data_as_of.max()
-oldest = parcels.groupby("park_id").data_as_of.min()
+as_of = data_as_of_by_park(common.parcels(), parks)
 st.dataframe(pd.DataFrame({
-    tr("col.park"): parks.name_zh if lang == "zh" else parks.name_en,
-    tr("col.parcels"): parks.park_id.map(parcels.park_id.value_counts()).fillna(0).astype(int),
-    tr("col.data_as_of"): parks.data_as_of,
-    tr("col.oldest"): parks.park_id.map(oldest),
-    tr("col.newest"): parks.park_id.map(newest),
+    tr("col.park"): as_of.name_zh if lang == "zh" else as_of.name_en,
+    tr("col.parcels"): as_of.parcel_count,
+    tr("col.data_as_of"): as_of.data_as_of,
+    tr("col.oldest"): as_of.oldest,
+    tr("col.newest"): as_of.newest,
 }), hide_index=True, width="stretch")
 
 st.subheader(tr("data.import"))

@@ -15,6 +15,7 @@ from geo.matching import EXCLUSION_REASONS, load_weights, match, what_if
 from geo.project import load_project
 from geo.schema import GROUPS
 from geo.standards import load_standards
+from geo.store.base import reserved_for
 
 lang = common.lang()
 pick = 0 if lang == "zh" else 1
@@ -195,9 +196,9 @@ else:
         else:
             st.session_state["match_notice"] = ("reserved_ok", list(chosen.parcel_ids))
             st.rerun()
-    mine = parcels.loc[(parcels.status == "reserved") & (parcels.reserved_project == project.name), "parcel_id"]
-    if len(mine):
-        to_release = st.multiselect(say("reserved_for"), list(mine), key="m_release_ids")
+    mine = reserved_for(parcels, project.name)
+    if mine:
+        to_release = st.multiselect(say("reserved_for"), mine, key="m_release_ids")
         if st.button(say("release"), key="m_release", disabled=not to_release):
             try:
                 common.store().release(to_release, user=current_user)

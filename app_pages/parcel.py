@@ -17,10 +17,11 @@ from streamlit_folium import st_folium
 from app_pages import common
 from app_pages.safe import plain
 from geo import i18n
+from geo.edits import changed_fields, editable_record, table_changes
 from geo.errors import ConflictError, ParkAtlasError
 from geo.schema import PARCEL_COLUMNS
 from geo.standards import load_standards
-from geo.store.base import EDITABLE_FIELDS, coerce
+from geo.store.base import EDITABLE_FIELDS
 from layers import webmap
 from layers.style import theme_colors
 
@@ -60,46 +61,10 @@ def as_text(value) -> str:
     return str(value)
 
 
-def typed(field: str, value):
-    """``value`` as the store would keep it (for comparing edits with what was shown); blank is empty."""
-    if isinstance(value, str) and not value.strip():
-        return None
-    try:
-        return coerce(field, value)
-    except ParkAtlasError:
-        return value
-
-
-def changed_fields(before: dict, after: dict) -> dict:
-    """The fields whose value differs between ``before`` and ``after`` (store typing)."""
-    return {f: typed(f, after[f]) for f in after if typed(f, after[f]) != typed(f, before.get(f))}
-
-
-def record(row: pd.Series) -> dict:
-    """The editable attributes of a parcel row as plain Python values."""
-    return {f: typed(f, row[f]) for f in EDITABLE_FIELDS}
-
-
 def write_edit(parcel_id: str, changes: dict, version) -> int:
     """One audited attribute edit with optimistic concurrency (the store checks the role)."""
     return common.store().update_attributes(parcel_id, changes, user=common.user(),
                                             expected_version=int(version))
-
-
-def table_changes(base: pd.DataFrame, edited: pd.DataFrame) -> dict[str, dict]:
-    """Parcel id → changed fields between the table as opened and as edited (schema typing)."""
-    columns = [c for c in EDITABLE_FIELDS if c in edited.columns]
-    types = {c: PARCEL_COLUMNS[c] for c in columns}
-    before = base.set_index("parcel_id")[columns].astype(types)
-    # A cell typed into and emptied again comes back as "": that is no value, as in the store.
-    after = edited.set_index("parcel_id")[columns].replace(r"^\s*$", None, regex=True)
-    after = after.astype(types).reindex(before.index)
-    differs = (before != after).fillna(True) & ~(before.isna() & after.isna())
-    changes = {}
-    for parcel_id, row in differs.loc[differs.any(axis=1)].iterrows():
-        fields = row.index[row.to_numpy(dtype=bool)]
-        changes[parcel_id] = {f: typed(f, after.at[parcel_id, f]) for f in fields}
-    return changes
 
 
 def flash(message: str) -> None:
@@ -159,7 +124,7 @@ with tabs[0]:
         base_key = f"parcel_base.{parcel_id}"
         base = st.session_state.get(base_key)
         if base is None:
-            base = st.session_state[base_key] = {"version": version, "values": record(row)}
+            base = st.session_state[base_key] = {"version": version, "values": editable_record(row)}
         if base["version"] != version:
             st.warning(tr("parcel.conflict"))
         if st.button(tr("parcel.reload"), key="parcel_reload", disabled=base["version"] == version):

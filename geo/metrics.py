@@ -203,3 +203,34 @@ def indicator_distribution(parcels: pd.DataFrame, indicator: str, by: str = "par
     out = enterprise.groupby(by)[indicator].quantile(list(quantiles)).unstack()
     out.columns = [f"p{int(q * 100)}" for q in quantiles]
     return out
+
+
+def data_as_of_by_park(parcels: pd.DataFrame, parks: pd.DataFrame) -> pd.DataFrame:
+    """How current each park's data are: its parcel count and oldest and newest parcel date.
+
+    Parameters
+    ----------
+    parcels : DataFrame
+        Parcels with ``park_id`` and ``data_as_of`` (ISO dates, which order as text).
+    parks : DataFrame
+        Parks with ``park_id``, ``name_zh``, ``name_en`` and ``data_as_of``.
+
+    Returns
+    -------
+    DataFrame
+        One row per park, in the parks' order and with their index: ``park_id``, ``name_zh``,
+        ``name_en``, ``parcel_count``, ``data_as_of`` (the park's own date), ``oldest`` and
+        ``newest`` (over its parcels; missing for a park without dated parcels). Parcels of
+        parks not in ``parks`` are left out.
+    """
+    dates = parcels.groupby("park_id").data_as_of.agg(["size", "min", "max"])
+    dates = dates.reindex(parks.park_id).set_axis(parks.index)
+    return pd.DataFrame({
+        "park_id": parks.park_id,
+        "name_zh": parks.name_zh,
+        "name_en": parks.name_en,
+        "parcel_count": dates["size"].fillna(0).astype(int),
+        "data_as_of": parks.data_as_of,
+        "oldest": dates["min"],
+        "newest": dates["max"],
+    })

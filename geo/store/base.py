@@ -206,6 +206,25 @@ def plan_reservation(rows: dict[str, dict], parcel_ids: list[str], project: str,
     return todo, mine
 
 
+def reserved_for(parcels: pd.DataFrame, project: str) -> list[str]:
+    """The ids of the parcels currently reserved for ``project``, by whichever planner.
+
+    Parameters
+    ----------
+    parcels : DataFrame
+        Parcels with ``parcel_id``, ``status`` and ``reserved_project`` (e.g. :meth:`Store.read_parcels`).
+    project : str
+        The project name the parcels were reserved under (:meth:`Store.reserve`).
+
+    Returns
+    -------
+    list of str
+        The parcel ids, in the parcels' order; empty when none is reserved for the project.
+    """
+    mine = (parcels.status == "reserved") & (parcels.reserved_project == project)
+    return parcels.loc[mine.fillna(False).astype(bool), "parcel_id"].tolist()
+
+
 def check_reservation_args(parcel_ids, project: str) -> list[str]:
     ids = list(dict.fromkeys(str(p) for p in parcel_ids))
     if not ids:
