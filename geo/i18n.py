@@ -93,6 +93,11 @@ def land_use_labels(lang: str = DEFAULT_LANG, standards: Standards | None = None
     return dict(zip(s.land_use.code, s.land_use[col]))
 
 
+def _decimal_pattern(digits: int) -> str:
+    """Babel number pattern with grouping and ``digits`` decimals."""
+    return "#,##0" + ("." + "0" * digits if digits > 0 else "")
+
+
 def format_number(value, lang: str = DEFAULT_LANG, digits: int = 1) -> str:
     """A number with grouping and ``digits`` decimals in the language's convention; '–' if missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -102,8 +107,7 @@ def format_number(value, lang: str = DEFAULT_LANG, digits: int = 1) -> str:
             return "–"
     except TypeError:
         return "–"
-    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return format_decimal(float(value), format=pattern, locale=_BABEL_LOCALE[check_lang(lang)])
+    return format_decimal(float(value), format=_decimal_pattern(digits), locale=_BABEL_LOCALE[check_lang(lang)])
 
 
 def format_numbers(values, lang: str = DEFAULT_LANG, digits: int = 1) -> pd.Series:
@@ -118,11 +122,12 @@ def format_numbers(values, lang: str = DEFAULT_LANG, digits: int = 1) -> pd.Seri
     return text.fillna("–")
 
 
-def format_percent_value(value, lang: str = DEFAULT_LANG) -> str:
-    """A ratio (0.42) as a percentage ('42.0%'); '–' if missing."""
+def format_percent_value(value, lang: str = DEFAULT_LANG, digits: int = 1) -> str:
+    """A ratio (0.42) as a percentage with ``digits`` decimals ('42.0%'); '–' if missing."""
     if value is None or value != value:
         return "–"
-    return format_percent(float(value), format="#,##0.0%", locale=_BABEL_LOCALE[check_lang(lang)])
+    return format_percent(float(value), format=_decimal_pattern(digits) + "%",
+                          locale=_BABEL_LOCALE[check_lang(lang)])
 
 
 def format_area_mu(value, lang: str = DEFAULT_LANG, digits: int = 1) -> str:

@@ -14,6 +14,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from geo.errors import NotFoundError
+from geo.i18n import t
 from geo.metrics import park_kpis, with_metrics
 from geo.standards import Standards, load_standards
 from layers.print_map import PageSpec, park_name, park_page, print_rc
@@ -55,7 +56,7 @@ def render_atlas(parcels: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, districts: 
     kpis = park_kpis(frame, parks, standards).set_index("park_id", drop=False)
     by_park = dict(tuple(frame.groupby("park_id", sort=False)))
     total = len(chosen)
-    with matplotlib.rc_context(print_rc()), PdfPages(out, metadata={"Title": "ParkAtlas atlas",
+    with matplotlib.rc_context(print_rc()), PdfPages(out, metadata={"Title": t("atlas.pdf_title", lang),
                                                                     "Creator": "ParkAtlas"}) as pdf:
         for done, (_, row) in enumerate(chosen.iterrows(), start=1):
             fig = Figure(figsize=spec.size_inches)

@@ -17,8 +17,10 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from geo import i18n
 from geo.crs import projected_crs_for
 from geo.errors import NotFoundError, ParkAtlasError
+from geo.i18n import t
 from geo.metrics import with_metrics
 from geo.schema import split_list
 from geo.standards import Standards, load_standards
@@ -56,56 +58,69 @@ def sites_from_candidates(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _yes_no(values: pd.Series, lang: str) -> str:
     known = values.dropna()
     if known.empty:
-        return "未知" if lang == "zh" else "unknown"
+        return t("factsheet.unknown", lang)
     if known.all():
-        return "是" if lang == "zh" else "yes"
+        return t("parcel.bool.True", lang)
     if not known.any():
-        return "否" if lang == "zh" else "no"
-    return "部分" if lang == "zh" else "partly"
+        return t("parcel.bool.False", lang)
+    return t("factsheet.partly", lang)
 
 
-def _fmt(value, digits=0, suffix="") -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:,.{digits}f}{suffix}"
+def _with_unit(value, unit_key: str, lang: str, digits: int = 0) -> str:
+    return f"{i18n.format_number(value, lang, digits)} {t(unit_key, lang)}"
 
 
 def fact_rows(site: pd.Series, members: pd.DataFrame, park: pd.Series, lang: str,
               standards: Standards) -> list[tuple[str, str]]:
     """(label, value) rows of a fact sheet."""
-    zh = lang == "zh"
-    land_use = standards.land_use.set_index("code")["name_zh" if zh else "name_en"]
-    statuses = standards.statuses.set_index("code")["label_zh" if zh else "label_en"]
-    area_mu = members.area_mu.sum()
+    land_use = i18n.land_use_labels(lang, standards)
+    statuses = i18n.status_labels(lang, standards)
     uses = ", ".join(f"{land_use.get(c, c)} ({c})" for c in members.land_use_code.dropna().unique())
     status = ", ".join(str(statuses.get(s, s)) for s in members.status.dropna().unique())
-    limits = standards.national_limits
-    mu = "亩" if zh else "mu"
-    wan = "万元/亩" if zh else "10k yuan/mu"
+    chains = standards.chains.set_index("chain")["name_zh" if lang == "zh" else "name_en"]
+    leading = t("print.list_sep", lang).join(str(chains.get(c, c)) for c in split_list(park.leading_chains))
     nat = standards.min_plot_ratio_range(split_list(park.leading_chains))
-    chains = standards.chains.set_index("chain")["name_zh" if zh else "name_en"]
-    leading = "、".join(str(chains.get(c, c)) for c in split_list(park.leading_chains))
-    return [
-        ("地块编号" if zh else "Parcel(s)", ", ".join(site.parcel_ids[:4]) + (" …" if len(site.parcel_ids) > 4 else "")),
-        ("所在园区" if zh else "Park", park_name(park, lang)),
-        ("面积" if zh else "Area", f"{area_mu:,.1f} {mu}（{members.area_ha.sum():,.2f} ha）"),
-        ("用地分类" if zh else "Land use", uses or "–"),
-        ("现状" if zh else "Status", status or "–"),
-        ("净地（可即供）" if zh else "Ready (净地)", _yes_no(members.land_ready, lang)),
-        ("供电容量" if zh else "Power", _fmt(members.power_kva.min(), 0, " kVA")),
-        ("供水能力" if zh else "Water", _fmt(members.water_t_per_day.min(), 0, " t/d" if not zh else " 吨/日")),
-        ("天然气" if zh else "Gas", _yes_no(members.gas, lang)),
-        ("距高速出口 / 港口 / 铁路货站" if zh else "Highway exit / port / rail (km)",
-         f"{_fmt(members.highway_km.min(), 1)} / {_fmt(members.port_km.min(), 1)} / {_fmt(members.rail_km.min(), 1)} km"),
-        ("园区准入：投资强度" if zh else "Entry: investment", f"≥ {_fmt(park.min_investment_wan_per_mu)} {wan}"),
-        ("园区准入：亩均产值" if zh else "Entry: output", f"≥ {_fmt(park.min_output_wan_per_mu)} {wan}"),
-        ("园区准入：亩均税收" if zh else "Entry: tax", f"≥ {_fmt(park.min_tax_wan_per_mu, 1)} {wan}"),
-        ("园区准入：容积率" if zh else "Entry: plot ratio", f"≥ {_fmt(park.min_plot_ratio, 1)}"),
-        ("国家最低容积率（2008，主导产业）" if zh else "National min plot ratio (2008)",
-         "–" if nat is None else (f"≥ {nat[0]:.1f}" if nat[0] == nat[1] else f"≥ {nat[0]:.1f} – {nat[1]:.1f}")),
-        ("国家建筑系数" if zh else "National building coefficient",
-         f"≥ {limits['building_coefficient_min']:.0%}"),
-        ("主导产业" if zh else "Leading chains", leading or "–"),
-        ("联系方式" if zh else "Contact", str(park.contact) if pd.notna(park.contact) else "–"),
-    ]
+
+    def number(value, digits=0) -> str:
+        return i18n.format_number(value, lang, digits)
+
+    def at_least(value: str) -> str:
+        return t("print.at_least", lang, value=value)
+
+    def wan_per_mu(value, digits=0) -> str:
+        return at_least(i18n.format_wan(value, lang, digits, per_mu=True))
+
+    if nat is None:
+        national_plot_ratio = "–"
+    else:
+        national_plot_ratio = at_least(number(nat[0], 1) if nat[0] == nat[1] else
+                                       f"{number(nat[0], 1)} – {number(nat[1], 1)}")
+    ids = site.parcel_ids
+    values = {
+        "parcels": ", ".join(ids[:4]) + (" …" if len(ids) > 4 else ""),
+        "park": park_name(park, lang),
+        "area": t("factsheet.area", lang, mu=i18n.format_area_mu(members.area_mu.sum(), lang, 1),
+                  ha=_with_unit(members.area_ha.sum(), "unit.ha", lang, 2)),
+        "land_use": uses or "–",
+        "status": status or "–",
+        "ready": _yes_no(members.land_ready, lang),
+        "power": _with_unit(members.power_kva.min(), "unit.kva", lang),
+        "water": _with_unit(members.water_t_per_day.min(), "unit.t_per_day", lang),
+        "gas": _yes_no(members.gas, lang),
+        "distances": t("factsheet.distances", lang, highway=number(members.highway_km.min(), 1),
+                       port=number(members.port_km.min(), 1), rail=number(members.rail_km.min(), 1),
+                       unit=t("unit.km", lang)),
+        "entry_investment": wan_per_mu(park.min_investment_wan_per_mu),
+        "entry_output": wan_per_mu(park.min_output_wan_per_mu),
+        "entry_tax": wan_per_mu(park.min_tax_wan_per_mu, 1),
+        "entry_plot_ratio": at_least(number(park.min_plot_ratio, 1)),
+        "national_plot_ratio": national_plot_ratio,
+        "national_building_coefficient": at_least(
+            i18n.format_percent_value(standards.national_limits["building_coefficient_min"], lang, 0)),
+        "leading_chains": leading or "–",
+        "contact": str(park.contact) if pd.notna(park.contact) else "–",
+    }
+    return [(t(f"factsheet.row.{key}", lang), value) for key, value in values.items()]
 
 
 def factsheet_page(fig: Figure, site: pd.Series, parcels: gpd.GeoDataFrame, park: pd.Series, *,
@@ -116,19 +131,18 @@ def factsheet_page(fig: Figure, site: pd.Series, parcels: gpd.GeoDataFrame, park
     standards = standards or load_standards()
     spec = PageSpec("A4", "portrait", 150)
     fig.set_size_inches(*spec.size_inches)
-    zh = lang == "zh"
     members = parcels.loc[parcels.parcel_id.isin(site.parcel_ids)]
     site_geom = gpd.GeoSeries([site.geometry], crs=parcels.crs)
     crs = projected_crs_for(gpd.GeoDataFrame(geometry=site_geom))
     site_proj = site_geom.to_crs(crs)
 
-    fig.text(0.5, 0.955, f"{'地块推介单' if zh else 'Parcel fact sheet'} · {site.site_id}", ha="center",
-             va="center", fontsize=17, fontweight="bold", gid="title")
+    fig.text(0.5, 0.955, t("factsheet.title", lang, site=site.site_id), ha="center", va="center", fontsize=17,
+             fontweight="bold", gid="title")
     printed = printed or date.today()
     as_of = members.data_as_of.dropna().max() if members.data_as_of.notna().any() else "–"
-    fig.text(0.5, 0.927, f"{park.name_zh}  {park.name_en}  ·  {'数据截至' if zh else 'Data as of'} {as_of}  ·  "
-             f"{'制图日期' if zh else 'Printed'} {printed.isoformat()}", ha="center", va="center", fontsize=9,
-             color="#333333", gid="subtitle")
+    fig.text(0.5, 0.927, t("factsheet.subtitle", lang, name_zh=park.name_zh, name_en=park.name_en, as_of=as_of,
+                           printed=printed.isoformat()),
+             ha="center", va="center", fontsize=9, color="#333333", gid="subtitle")
 
     ax = _map_axes(fig, (0.06, 0.52, 0.88, 0.385))
     minx, miny, maxx, maxy = site_proj.total_bounds
@@ -144,26 +158,25 @@ def factsheet_page(fig: Figure, site: pd.Series, parcels: gpd.GeoDataFrame, park
         point = row.geometry.representative_point()
         ax.text(point.x, point.y, row.parcel_id.split("-")[-1], fontsize=7, ha="center", va="center", zorder=7)
     _fit_extent(ax, (minx - reach, miny - reach, maxx + reach, maxy + reach), pad=0)
-    add_scalebar(ax)
+    add_scalebar(ax, lang)
     centre = site_geom.iloc[0].centroid
-    add_north_arrow(ax, grid_convergence_deg(centre.x, centre.y, crs))
+    add_north_arrow(ax, grid_convergence_deg(centre.x, centre.y, crs), lang)
 
     draw_table(fig.add_axes((0.06, 0.085, 0.56, 0.40)), fact_rows(site, members, park, lang, standards),
-               "地块信息" if zh else "Site facts", fontsize=7.5, gid="facts")
+               t("factsheet.table", lang), fontsize=7.5, gid="facts")
     park_geom = gpd.GeoSeries([park.geometry], crs=parks.crs)
     draw_locator(fig.add_axes((0.66, 0.27, 0.30, 0.20)), districts, park_geom, crs, lang)
     legend_ax = fig.add_axes((0.66, 0.085, 0.30, 0.16))
     legend_ax.axis("off")
     handles = [Patch(facecolor=c, edgecolor="#555555", linewidth=0.4) for _, c in style.legend]
     handles.append(Patch(facecolor="none", edgecolor=HIGHLIGHT_COLOR, linewidth=2))
-    legend = legend_ax.legend(handles, [label for label, _ in style.legend] + ["推介地块" if zh else "Site"],
+    legend = legend_ax.legend(handles, [label for label, _ in style.legend] + [t("factsheet.site", lang)],
                               loc="upper left", frameon=False, fontsize=7,
-                              ncols=2, title="图例" if zh else "Legend", title_fontsize=8, alignment="left")
+                              ncols=2, title=t("park.legend", lang), title_fontsize=8, alignment="left")
     legend.set_gid("legend")
     fig.text(0.5, 0.045, source_note(dataset_info, lang), ha="center", fontsize=7, color="#444444", gid="notes")
-    fig.text(0.5, 0.028, (f"坐标系：{crs}（CGCS2000 高斯-克吕格）；面积按该投影平面计算。本单仅供招商参考。" if zh else
-                          f"CRS: {crs} (CGCS2000 Gauss-Krüger); areas measured in this plane. For information only."),
-             ha="center", fontsize=6.5, color="#444444", gid="crs_note")
+    fig.text(0.5, 0.028, t("factsheet.crs_note", lang, crs=crs), ha="center", fontsize=6.5, color="#444444",
+             gid="crs_note")
     return fig
 
 
@@ -185,7 +198,7 @@ def render_factsheets(parcels: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, distri
         sites = sites_from_parcels(frame, parcel_ids)
     park_rows = parks.set_index("park_id", drop=False)
     total = len(sites)
-    with matplotlib.rc_context(print_rc()), PdfPages(out, metadata={"Title": "ParkAtlas fact sheets",
+    with matplotlib.rc_context(print_rc()), PdfPages(out, metadata={"Title": t("factsheet.pdf_title", lang),
                                                                     "Creator": "ParkAtlas"}) as pdf:
         for done, (_, site) in enumerate(sites.iterrows(), start=1):
             fig = Figure()

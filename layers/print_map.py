@@ -33,8 +33,10 @@ from matplotlib.path import Path as MplPath
 from matplotlib_scalebar.scalebar import ScaleBar
 from pyproj import CRS, Transformer
 
+from geo import i18n
 from geo.crs import CGCS2000, projected_crs_for
 from geo.errors import ParkAtlasError
+from geo.i18n import LANGS, t
 from geo.metrics import INTENSITY_INDICATORS, with_metrics
 from geo.standards import Standards, load_standards
 from layers.style import SCHEMES, theme_colors
@@ -42,7 +44,6 @@ from layers.style import SCHEMES, theme_colors
 PAPERS_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 ORIENTATIONS = ("portrait", "landscape")
 THEMES = ("status", "landuse", "intensity")
-LANGS = ("zh", "en")
 FORMATS = ("pdf", "png")
 DEFAULT_INDICATOR = "output_per_mu_wan"
 MIN_DPI, MAX_DPI = 72, 600
@@ -57,46 +58,11 @@ CJK_FAMILY = "Noto Sans CJK SC"
 
 MM_PER_INCH = 25.4
 HIGHLIGHT_COLOR = "#0050d0"
-_TEXT = {
-    "theme_status": ("用地状态", "Land status"),
-    "theme_landuse": ("用地分类", "Land use"),
-    "legend": ("图例", "Legend"),
-    "data_as_of": ("数据截至", "Data as of"),
-    "printed": ("制图日期", "Printed"),
-    "source": ("数据来源", "Source"),
-    "synthetic": ("合成示例数据，非官方数据", "SYNTHETIC sample data, not official"),
-    "crs": ("坐标系", "CRS"),
-    "north": ("指北针指向真北；网格北与真北相差 {deg:.2f}°（子午线收敛角）",
-              "North arrow points to true north; grid north differs by {deg:.2f}° (meridian convergence)"),
-    "no_data": ("无数据", "No data"),
-    "candidates": ("匹配候选地块", "Match candidates"),
-    "park_boundary": ("园区范围", "Park boundary"),
-    "locator": ("肇庆市位置图", "Zhaoqing locator"),
-    "kpis": ("园区指标", "Park indicators"),
-    "mu": ("亩", "mu"),
-}
-INDICATOR_NAMES = {
-    "plot_ratio": ("容积率", "Plot ratio"),
-    "building_coefficient": ("建筑系数", "Building coefficient"),
-    "investment_per_mu_wan": ("投资强度（万元/亩）", "Investment per mu (10k yuan)"),
-    "output_per_mu_wan": ("亩均产值（万元/亩）", "Output per mu (10k yuan)"),
-    "tax_per_mu_wan": ("亩均税收（万元/亩）", "Tax per mu (10k yuan)"),
-}
-
-
-def _in_lang(pair: tuple[str, str], lang: str) -> str:
-    zh, en = pair
-    return zh if lang == "zh" else en
-
-
-def text(key: str, lang: str) -> str:
-    """A print label in ``lang`` (``zh`` or ``en``)."""
-    return _in_lang(_TEXT[key], lang)
 
 
 def indicator_name(indicator: str, lang: str) -> str:
-    """The printed name of an intensity indicator in ``lang``."""
-    return _in_lang(INDICATOR_NAMES[indicator], lang)
+    """The printed name of an intensity indicator in ``lang`` (the app's theme label)."""
+    return i18n.label_theme(indicator, lang)
 
 
 def park_name(park: pd.Series, lang: str) -> str:
@@ -186,7 +152,7 @@ class ThemeStyle:
 
 
 def _area_label(label: str, area_mu: float, lang: str) -> str:
-    return f"{label}（{area_mu:,.0f} 亩）" if lang == "zh" else f"{label} ({area_mu:,.0f} mu)"
+    return t("print.legend_area", lang, label=label, area=i18n.format_area_mu(area_mu, lang, 0))
 
 
 #: Print theme → theme of the app's classifier (:func:`layers.style.theme_colors`).
@@ -219,8 +185,8 @@ def theme_style(parcels: pd.DataFrame, theme: str, *, lang: str = "zh", indicato
               for label, color, a, n in zip(classified.labels, classified.colors, area, counts)
               if n or theme == "intensity"]
     if (codes < 0).any():
-        legend.append((text("no_data", lang), classified.no_data_color))
-    title = indicator_name(indicator, lang) if indicator else text(f"theme_{theme}", lang)
+        legend.append((t("park.no_data", lang), classified.no_data_color))
+    title = indicator_name(indicator, lang) if indicator else t(f"export.themes.{theme}", lang)
     return ThemeStyle(colors, legend, title)
 
 
@@ -275,7 +241,7 @@ def grid_convergence_deg(lon: float, lat: float, projected_crs) -> float:
     return math.degrees(math.atan2(x1 - x0, y1 - y0))
 
 
-def add_north_arrow(ax, convergence_deg: float, *, xy=(0.94, 0.90), length_pt: float = 26):
+def add_north_arrow(ax, convergence_deg: float, lang: str, *, xy=(0.94, 0.90), length_pt: float = 26):
     """A north arrow at axes fraction ``xy``, rotated from grid up to true north."""
     theta = math.radians(convergence_deg)
     dx, dy = length_pt * math.sin(theta), length_pt * math.cos(theta)
@@ -283,17 +249,18 @@ def add_north_arrow(ax, convergence_deg: float, *, xy=(0.94, 0.90), length_pt: f
                         arrowprops={"arrowstyle": "-|>,head_width=0.5,head_length=0.9", "lw": 1.6,
                                     "color": "black", "shrinkA": 0, "shrinkB": 0}, zorder=20)
     arrow.set_gid("north_arrow")
-    label = ax.annotate("N", xy=xy, xycoords="axes fraction", xytext=(dx * 0.25, 4 + dy * 0.1),
+    label = ax.annotate(t("print.north", lang), xy=xy, xycoords="axes fraction", xytext=(dx * 0.25, 4 + dy * 0.1),
                         textcoords="offset points", ha="center", va="bottom", fontsize=11,
                         fontweight="bold", zorder=20)
     label.set_gid("north_arrow")
     return arrow
 
 
-def add_scalebar(ax) -> ScaleBar:
+def add_scalebar(ax, lang: str) -> ScaleBar:
     """A scale bar for axes in metres of a projected CRS (dx = 1 m per data unit)."""
     bar = ScaleBar(1, "m", location="lower left", box_alpha=0.85, border_pad=0.6, length_fraction=0.25,
-                   font_properties={"size": 8})
+                   font_properties={"size": 8},
+                   scale_formatter=lambda value, unit: t("print.scale", lang, value=value, unit=unit))
     bar.set_gid("scalebar")
     ax.add_artist(bar)
     return bar
@@ -344,7 +311,7 @@ def draw_locator(ax, districts: gpd.GeoDataFrame, highlight: gpd.GeoSeries, crs,
         for name, pt in zip(projected[label_col], points):
             ax.text(pt.x, pt.y, str(name), fontsize=5, color="#555555", ha="center", va="center", zorder=4)
     _fit_extent(ax, projected.total_bounds, pad=0.02)
-    ax.set_title(text("locator", lang), fontsize=8, pad=2)
+    ax.set_title(t("print.locator", lang), fontsize=8, pad=2)
 
 
 def draw_legend(ax, style: ThemeStyle, *, highlight: bool, lang: str, fontsize: float = 8) -> None:
@@ -353,40 +320,39 @@ def draw_legend(ax, style: ThemeStyle, *, highlight: bool, lang: str, fontsize: 
     handles = [Patch(facecolor=c, edgecolor="#555555", linewidth=0.4) for _, c in style.legend]
     labels = [label for label, _ in style.legend]
     handles.append(Patch(facecolor="none", edgecolor="black", linewidth=1.2))
-    labels.append(text("park_boundary", lang))
+    labels.append(t("print.park_boundary", lang))
     if highlight:
         handles.append(Patch(facecolor="none", edgecolor=HIGHLIGHT_COLOR, linewidth=2))
-        labels.append(text("candidates", lang))
+        labels.append(t("export.candidates", lang))
     legend = ax.legend(handles, labels, loc="upper left", frameon=False, fontsize=fontsize,
-                       title=f"{text('legend', lang)} · {style.title}", title_fontsize=fontsize + 1,
+                       title=t("print.legend_title", lang, theme=style.title), title_fontsize=fontsize + 1,
                        alignment="left", borderaxespad=0)
     legend.set_gid("legend")
 
 
 def kpi_rows(kpis: pd.Series, lang: str) -> list[tuple[str, str]]:
     """(label, value) rows of a park's KPI table (``geo.metrics.park_kpis`` row)."""
-    zh = lang == "zh"
-    mu = "亩" if zh else "mu"
+    def num(value, digits=0):
+        return i18n.format_number(value, lang, digits)
 
-    def num(v, digits=0, suffix=""):
-        return "–" if v is None or pd.isna(v) else f"{v:,.{digits}f}{suffix}"
+    def area(value):
+        return i18n.format_area_mu(value, lang, 0)
 
     grades = " / ".join(str(int(kpis.get(f"grade_{g}", 0) or 0)) for g in "ABCD")
     return [
-        ("地块数" if zh else "Parcels", num(kpis.parcel_count)),
-        ("总面积" if zh else "Total area", num(kpis.total_area_mu, 0, f" {mu}")),
-        ("工业用地" if zh else "Industrial", num(kpis.industrial_area_mu, 0, f" {mu}")),
-        ("已用地" if zh else "Occupied", num(kpis.occupied_area_mu, 0, f" {mu}")),
-        ("可供地" if zh else "Available", num(kpis.available_area_mu, 0, f" {mu}")),
-        ("闲置 / 低效" if zh else "Idle / inefficient",
-         f"{num(kpis.idle_area_mu)} / {num(kpis.inefficient_area_mu, 0, f' {mu}')}"),
-        ("土地利用率" if zh else "Occupancy", num(100 * kpis.occupancy_rate, 1, " %")),
+        (t("col.parcels", lang), num(kpis.parcel_count)),
+        (t("print.kpi.total_area", lang), area(kpis.total_area_mu)),
+        (t("print.kpi.industrial", lang), area(kpis.industrial_area_mu)),
+        (t("print.kpi.occupied", lang), area(kpis.occupied_area_mu)),
+        (t("print.kpi.available", lang), area(kpis.available_area_mu)),
+        (t("print.kpi.idle_inefficient", lang), f"{num(kpis.idle_area_mu)} / {area(kpis.inefficient_area_mu)}"),
+        (t("print.kpi.occupancy", lang), i18n.format_percent_value(kpis.occupancy_rate, lang)),
         (indicator_name("plot_ratio", lang), num(kpis.plot_ratio, 2)),
         (indicator_name("building_coefficient", lang), num(kpis.building_coefficient, 2)),
         (indicator_name("investment_per_mu_wan", lang), num(kpis.investment_per_mu_wan, 1)),
         (indicator_name("output_per_mu_wan", lang), num(kpis.output_per_mu_wan, 1)),
         (indicator_name("tax_per_mu_wan", lang), num(kpis.tax_per_mu_wan, 1)),
-        ("亩均评价 A/B/C/D" if zh else "Grades A/B/C/D", grades),
+        (t("print.kpi.grades", lang), grades),
     ]
 
 
@@ -459,20 +425,17 @@ def source_note(info: dict | None, lang: str) -> str:
     """The source line: dataset note and the synthetic flag from ``store.dataset_info()``."""
     info = info or {}
     synthetic = str(info.get("synthetic", "")).lower() in ("true", "1", "yes")
-    parts = [text("source", lang) + ("：" if lang == "zh" else ": ") + "ParkAtlas"]
+    parts = [t("print.source", lang, source="ParkAtlas")]
     if info.get("generator"):
         parts.append(str(info["generator"]))
     if synthetic:
-        parts.append(text("synthetic", lang))
+        parts.append(t("print.synthetic", lang))
     return " · ".join(parts)
 
 
 def crs_note(crs, convergence_deg: float, lang: str) -> str:
-    name = CRS.from_user_input(crs).name
-    sep = "：" if lang == "zh" else ": "
-    return (f"{text('crs', lang)}{sep}{name} ({crs})，存储 EPSG:4490 (CGCS2000) · " if lang == "zh"
-            else f"{text('crs', lang)}{sep}{name} ({crs}), stored EPSG:4490 (CGCS2000) · ") + \
-        text("north", lang).format(deg=abs(convergence_deg))
+    """The CRS line: the map's projected CRS, the storage CRS and the meridian convergence."""
+    return t("print.crs_note", lang, name=CRS.from_user_input(crs).name, crs=crs, deg=abs(convergence_deg))
 
 
 def park_page(fig: Figure, parcels: gpd.GeoDataFrame, park: pd.Series, *, parks: gpd.GeoDataFrame,
@@ -492,12 +455,12 @@ def park_page(fig: Figure, parcels: gpd.GeoDataFrame, park: pd.Series, *, parks:
 
     fig.set_size_inches(*spec.size_inches)
     name = park_name(park, lang)
-    fig.text(0.5, layout.title_y, title or f"{name} · {style.title}", ha="center", va="center",
-             fontsize=16 if spec.paper == "A4" else 20, fontweight="bold", gid="title")
+    fig.text(0.5, layout.title_y, title or t("print.title", lang, park=name, theme=style.title),
+             ha="center", va="center", fontsize=16 if spec.paper == "A4" else 20, fontweight="bold", gid="title")
     as_of = park.get("data_as_of") or "–"
     printed = printed or date.today()
-    subtitle = (f"{park.name_zh}  {park.name_en}  ·  {style.title}  ·  {text('data_as_of', lang)} {as_of}"
-                f"  ·  {text('printed', lang)} {printed.isoformat()}")
+    subtitle = t("print.subtitle", lang, name_zh=park.name_zh, name_en=park.name_en, theme=style.title, as_of=as_of,
+                 printed=printed.isoformat())
     fig.text(0.5, layout.subtitle_y, subtitle, ha="center", va="center", fontsize=9, color="#333333",
              gid="subtitle")
 
@@ -517,16 +480,16 @@ def park_page(fig: Figure, parcels: gpd.GeoDataFrame, park: pd.Series, *, parks:
     draw_polygons(ax, context.geometry.values, facecolor="none", edgecolor="#9a9a9a", linewidth=0.6,
                   zorder=1, gid="districts")
     _fit_extent(ax, park_proj.total_bounds)
-    add_scalebar(ax)
+    add_scalebar(ax, lang)
     centre = park_geom.union_all().centroid
     convergence = grid_convergence_deg(centre.x, centre.y, crs)
-    add_north_arrow(ax, convergence)
+    add_north_arrow(ax, convergence, lang)
 
     draw_locator(fig.add_axes(layout.locator), districts, park_geom, crs, lang)
     draw_legend(fig.add_axes(layout.legend), style, highlight=bool(ids), lang=lang,
                 fontsize=8 if spec.paper == "A4" else 9)
     if kpis is not None:
-        draw_table(fig.add_axes(layout.table), kpi_rows(kpis, lang), text("kpis", lang))
+        draw_table(fig.add_axes(layout.table), kpi_rows(kpis, lang), t("overview.table", lang))
     fig.text(0.5, layout.notes_y, source_note(dataset_info, lang), ha="center", va="center", fontsize=7,
              color="#444444", gid="notes")
     fig.text(0.5, layout.notes_y - 4.5 / spec.size_mm[1], crs_note(crs, convergence, lang), ha="center",
@@ -545,7 +508,7 @@ def save_figure(fig: Figure, fmt: str, dpi: int, out=None) -> bytes | None:
 
 
 def _metadata(fig: Figure, fmt: str) -> dict:
-    title = next((t.get_text() for t in fig.texts if t.get_gid() == "title"), "ParkAtlas")
+    title = next((txt.get_text() for txt in fig.texts if txt.get_gid() == "title"), "ParkAtlas")
     return {"Title": title, "Creator": "ParkAtlas"} if fmt == "pdf" else {"Title": title, "Software": "ParkAtlas"}
 
 
