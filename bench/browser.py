@@ -9,14 +9,20 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import re
 import threading
+import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+#: Every http(s)/ws(s) URL whose host is not loopback. A regular expression (not a Python
+#: predicate, not ``**/*``) is matched inside Playwright's driver, so loopback requests never wait
+#: for the Python client: with a catch-all handler each request of the page stalls until Python
+#: next talks to Playwright, which slowed page loads by ~0.1 s and skewed draw times.
+EXTERNAL_URL = re.compile(r"^(?!(?:https?|wss?)://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?(?:/|$))"
+                          r"(?:https?|wss?)://")
 # The folium map object, once it has stopped animating (fitBounds animates the first zoom).
 _SETTLED_JS = """() => {
     var key = Object.keys(window).find(k => k.startsWith("map_") && window.L && window[k] instanceof L.Map);
@@ -27,13 +33,19 @@ _PAINTED_JS = """() => new Promise(resolve => requestAnimationFrame(
     () => requestAnimationFrame(() => resolve(performance.now()))))"""
 
 
-def block_network(route) -> None:
-    """Let loopback and inline (data:, blob:) requests through; abort everything else."""
-    url = urlparse(route.request.url)
-    if url.scheme in ("data", "blob", "about") or url.hostname in _LOOPBACK:
-        route.continue_()
-    else:
+def block_external(target, record: list[str]) -> None:
+    """Abort every non-loopback request and WebSocket of ``target`` (a page or a browser context),
+    appending its URL to ``record``; loopback, ``data:`` and ``blob:`` URLs load untouched."""
+    def abort(route):
+        record.append(route.request.url)
         route.abort()
+
+    def close(socket_route):
+        record.append(socket_route.url)
+        socket_route.close()
+
+    target.route(EXTERNAL_URL, abort)
+    target.route_web_socket(EXTERNAL_URL, close)
 
 
 @contextlib.contextmanager
@@ -54,14 +66,7 @@ def new_page(browser, width: int = 1280, height: int = 800):
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.blocked = []
-
-    def route(r):
-        url = urlparse(r.request.url)
-        if not (url.scheme in ("data", "blob", "about") or url.hostname in _LOOPBACK):
-            page.blocked.append(r.request.url)
-        block_network(r)
-
-    page.route("**/*", route)
+    block_external(page, page.blocked)
     return page
 
 
@@ -82,6 +87,41 @@ def serve_directory(directory: Path):
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # keep the benchmark's progress output readable
         pass
+
+
+def frame_clock_ms(page, report_js: str, *, timeout_s: float = 120.0, arg=None) -> float | None:
+    """Wait until a frame of ``page`` reports a time, and return it as epoch milliseconds.
+
+    ``report_js`` is a JavaScript function of ``arg`` returning a ``performance.now()`` value of
+    its own frame (or null while not there yet), e.g. when the frame's map layer was painted. The
+    time is converted with that frame's ``performance.timeOrigin``, so it can be compared with the
+    top page's navigation start (:func:`navigation_start_ms`) and does not depend on how often
+    this function looks. It waits with Playwright's ``wait_for_timeout``: a plain ``time.sleep``
+    leaves Playwright's event pipe unread, which stalls the browser and inflates what is measured.
+    Returns ``None`` after ``timeout_s``.
+    """
+    probe = f"a => {{ var t = ({report_js})(a); return t == null ? null : performance.timeOrigin + t; }}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            try:
+                value = frame.evaluate(probe, arg)
+            except Exception:  # frames come and go while Streamlit renders
+                continue
+            if value is not None:
+                return float(value)
+        page.wait_for_timeout(50)
+    return None
+
+
+def navigation_start_ms(page) -> float:
+    """Epoch milliseconds of the navigation start of the document now in ``page``."""
+    return float(page.evaluate("performance.timeOrigin"))
+
+
+def now_ms(page) -> float:
+    """Epoch milliseconds now, on the page's clock (to time an interaction such as a click)."""
+    return float(page.evaluate("performance.timeOrigin + performance.now()"))
 
 
 def draw_time_s(browser, url: str, *, timeout_s: float = 180.0, ready_js: str | None = None) -> dict:

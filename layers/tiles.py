@@ -114,7 +114,8 @@ class CanvasParcelLayer(MacroElement):
     """Parcels from :func:`encode_parcels` drawn on one canvas, coloured by class index.
 
     Registered as ``window.parkatlasLayers[role]`` with ``drawn`` (number of parcels drawn in
-    the last frame) and ``lastId`` (id of the last clicked parcel) for tests and benchmarks.
+    the last frame), ``firstDrawnAt`` (``performance.now()`` when parcels were first drawn) and
+    ``lastId`` (id of the last clicked parcel) for tests and benchmarks.
     """
 
     _template = Template("""
@@ -226,6 +227,7 @@ var {{ this.get_name() }} = (function () {
             }
             flush();
             this.drawn = drawn;
+            if (drawn && this.firstDrawnAt === undefined) { this.firstDrawnAt = performance.now(); }
         },
         _hit: function (mx, my) {
             for (var p = nPoly - 1; p >= 0; p--) {

@@ -15,10 +15,10 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
+from bench.browser import block_external
 from geo.testing import copy_sample_store
 from tests.conftest import unavailable
 
@@ -27,7 +27,6 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 def free_port() -> int:
@@ -119,16 +118,7 @@ def page(browser):
     page = context.new_page()
     page.external_requests = []
     page.dialogs = []
-
-    def route(route):
-        host = urlparse(route.request.url).hostname or ""
-        scheme = urlparse(route.request.url).scheme
-        if scheme in ("http", "https", "ws", "wss") and host not in LOOPBACK:
-            page.external_requests.append(route.request.url)
-            return route.abort()
-        return route.continue_()
-
-    context.route("**/*", route)
+    block_external(context, page.external_requests)
 
     def on_dialog(dialog):
         page.dialogs.append(dialog.message)

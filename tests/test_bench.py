@@ -97,3 +97,25 @@ def test_cli_rejects_an_unknown_case():
                           text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: unknown case 'nope'")
+
+
+@pytest.mark.parametrize("url, external", [
+    ("http://127.0.0.1:8501/static/js/main.js", False),
+    ("ws://127.0.0.1:8501/_stcore/stream", False),
+    ("http://localhost/app/static/leaflet/leaflet.js", False),
+    ("http://[::1]:8080/", False),
+    ("http://127.0.0.1", False),
+    ("data:text/css,x", False),
+    ("blob:http://127.0.0.1:8501/3f2a", False),
+    ("https://tile.openstreetmap.org/12/3338/1780.png", True),
+    ("https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js", True),
+    ("wss://example.com/socket", True),
+    ("http://127.0.0.1.example.com/", True),  # a host that only starts like loopback
+    ("http://localhost.example.com/", True),
+    ("http://127.0.0.1@example.com/", True),  # userinfo: the host is example.com
+    ("http://10.0.0.5/intranet-tiles/1/1/1.png", True),
+])
+def test_the_network_guard_blocks_exactly_the_non_loopback_urls(url, external):
+    from bench.browser import EXTERNAL_URL
+
+    assert bool(EXTERNAL_URL.search(url)) is external

@@ -188,7 +188,34 @@ def test_layer_reports_its_paint_timing(page, app):
     frame.wait_for_function("() => window.parkatlasTimings && window.parkatlasTimings.parcels", timeout=30_000)
     timing = frame.evaluate("() => window.parkatlasTimings.parcels")
     assert timing["features"] == 2600
-    assert 0 <= timing["build_ms"] <= timing["paint_ms"]
+    assert 0 <= timing["build_ms"] <= timing["paint_ms"] <= timing["painted_at"]
+    assert timing["painted_at"] <= frame.evaluate("() => performance.now()")
+
+
+def test_an_online_basemap_is_blocked_offline_and_the_parcels_still_draw(page, app):
+    """The guard the other tests rely on: OpenStreetMap tiles are aborted and recorded, nothing else."""
+    from playwright.sync_api import Error
+
+    open_page(page, app, "/park?park=dz_park")
+    assert page.external_requests == []
+    page.get_by_test_id("stSelectbox").filter(has_text="底图").click()
+    page.get_by_role("option", name="OpenStreetMap（需联网）").click()
+    # The new base map re-mounts the component frame, possibly more than once: ask whichever is there.
+    for _ in range(120):
+        page.wait_for_timeout(250)
+        try:
+            if map_frame(page, timeout=30, role="parcels").evaluate(
+                    "() => document.querySelectorAll('img.leaflet-tile').length") > 0:
+                break
+        except Error:  # the frame was replaced while we asked
+            continue
+    page.wait_for_timeout(500)
+    assert page.external_requests
+    assert all(url.startswith("https://tile.openstreetmap.org/") for url in page.external_requests)
+    frame = map_frame(page, role="parcels")
+    assert frame.evaluate("() => document.querySelectorAll('img.leaflet-tile-loaded').length") == 0
+    assert layer_feature_count(frame, "parcels") > 0
+    screenshot(page, "park_osm_blocked")
 
 
 def test_language_switch_relabels_the_chosen_options(page, app):
