@@ -68,7 +68,12 @@ if clicked and st.session_state.get(f"park_last_click_{park_id}") != clicked:
     st.session_state[picked_key] = clicked
 
 st.subheader(tr("park.parcel"))
-parcel_id = st.selectbox(tr("park.pick"), parcels.parcel_id.tolist(), index=None, key=picked_key,
-                         placeholder=tr("park.click_hint"))
+if not st.session_state.get(picked_key):
+    st.caption(tr("park.click_hint"))
+# Search by id in a collapsed expander: its children render only when opened, and a search box
+# over every parcel of the park, drawn at once, delayed the map's first paint by ~0.1 s.
+with st.expander(tr("park.pick")):
+    parcel_id = st.selectbox(tr("col.parcel_id"), parcels.parcel_id.tolist(), index=None, key=picked_key,
+                             placeholder=tr("park.click_hint"))
 if parcel_id:
     common.parcel_details(parcels.loc[parcels.parcel_id == parcel_id].iloc[0])
