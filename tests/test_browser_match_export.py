@@ -1,0 +1,193 @@
+"""The Match page and the exported offline HTML map in Debian's Chromium, network limited to loopback.
+
+The Match page is driven like a planner would (form, Match button, sign-in, Reserve) and its
+table and map are checked against :func:`geo.matching.match` on the same store copy. The
+offline HTML map is written by ``cli.py export map … --out FILE.html`` and opened from disk.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from geo.auth import add_user
+from geo.matching import load_weights, match
+from geo.metrics import with_metrics
+from geo.project import load_project
+from geo.store import open_store
+from geo.store.base import reserved_for
+from geo.testing import copy_sample_store
+from tests.browser import (ROOT, browser, hover_until_tooltip, layer_feature_count, map_frame,  # noqa: F401
+                           page, screenshot, set_enterprise, start_app)
+
+pytestmark = pytest.mark.browser
+
+XSS = "<img src=x onerror=alert(1)>"
+PLANNER, PASSWORD = "planner1", "planner-password-1"
+HIGHLIGHT = "#00e5ff"
+#: What the Match page's form submits when only the project name is typed (its defaults).
+FORM_DEFAULTS = {"investor": "", "industry_code": "39", "chain": None, "land_mu_min": 80.0, "land_mu_max": 120.0,
+                 "investment_wan": 30000.0, "output_wan": 50000.0, "tax_wan": 1500.0, "jobs": 300,
+                 "plot_ratio": 1.2, "building_coefficient": 0.45, "admin_share": None, "nuisance_class": None,
+                 "needs": {}, "preferred_parks": [], "groups": [], "latest_start": None}
+#: The candidate table's rows (header first) as the data grid's accessible table holds them.
+CANDIDATE_ROWS_JS = """() => {
+    for (const grid of document.querySelectorAll('[data-testid="stDataFrame"]')) {
+        const rows = Array.from(grid.querySelectorAll('table tr'))
+            .map(r => Array.from(r.children).map(c => c.textContent));
+        if (rows.length && rows[0].includes('排名') && rows[0].includes('地块编号')) return rows;
+    }
+    return null;
+}"""
+HIGHLIGHTED_IDS_JS = f"""() => window.parkatlasLayers.parcels.getLayers()
+    .filter(l => l.options.color === '{HIGHLIGHT}').map(l => l.feature.properties.id).sort()"""
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The app on a store copy, with a local users file holding one planner."""
+    directory = tmp_path_factory.mktemp("match-app")
+    users = directory / "users.json"
+    add_user(PLANNER, PASSWORD, "planner", users)
+    with pytest.MonkeyPatch.context() as env:  # the app server copies the environment when it starts
+        env.setenv("PARKATLAS_USERS", str(users))
+        server = start_app(directory)
+    yield server
+    server.stop()
+
+
+def expected_candidates(store_path, *, top: int = 10, park_id: str | None = None):
+    """``geo.matching.match`` of the form's default project on the store as it is now."""
+    store = open_store(store_path)
+    weights = {row.criterion: int(row.weight) for row in load_weights().itertuples()}
+    project = load_project({"name": XSS, **FORM_DEFAULTS})
+    result = match(with_metrics(store.read_parcels()), store.read_parks(), project, top=top, park_id=park_id,
+                   weights=weights, with_blocks=True, include_disposal=False)
+    assert not result.candidates.empty  # the comparisons below need real candidates
+    return result.candidates
+
+
+def candidate_rows(page, differs_from: str | None = None) -> list[list[str]]:
+    """The shown candidate table once it has rows (and, if given, a first row other than ``differs_from``)."""
+    handle = page.wait_for_function(
+        f"(old) => {{ const rows = ({CANDIDATE_ROWS_JS})();"
+        " return rows && rows.length > 1 && rows[1].join('|') !== old ? rows : null; }",
+        arg=differs_from, timeout=60_000)
+    return handle.json_value()
+
+
+def shown_parcel_ids(rows: list[list[str]]) -> list[str]:
+    column = rows[0].index("地块编号")
+    return [row[column] for row in rows[1:]]
+
+
+def submit_project(page, name: str) -> list[list[str]]:
+    page.get_by_label("项目名称").fill(name)
+    page.get_by_role("button", name="匹配", exact=True).click()
+    return candidate_rows(page)
+
+
+def assert_no_script_ran(page) -> None:
+    assert page.dialogs == []
+    for frame in page.frames:
+        assert frame.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length") == 0
+
+
+def test_match_page_ranks_and_highlights_what_the_core_computes(page, app):
+    expected = expected_candidates(app.store)
+    page.goto(app.url + "/match")
+    rows = submit_project(page, XSS)
+
+    assert [row[0] for row in rows[1:]] == [str(rank) for rank in expected["rank"]]
+    assert shown_parcel_ids(rows) == [", ".join(ids) for ids in expected.parcel_ids]
+
+    frame = map_frame(page, timeout=60, role="parcels")
+    candidate_ids = sorted(pid for ids in expected.parcel_ids for pid in ids)
+    frame.wait_for_function(f"() => ({HIGHLIGHTED_IDS_JS})().length === {len(candidate_ids)}", timeout=30_000)
+    assert frame.evaluate(HIGHLIGHTED_IDS_JS) == candidate_ids
+    # The map holds the candidates' parks, not the whole city.
+    parcels = open_store(app.store).read_parcels()
+    assert layer_feature_count(frame, "parcels") == int(parcels.park_id.isin(set(expected.park_id)).sum())
+
+    page.locator('iframe[title="streamlit_folium.st_folium"]').first.scroll_into_view_if_needed()
+    screenshot(page, "match_candidates")
+    # The hostile project name stays the input's text; anonymous sessions cannot reserve.
+    assert page.get_by_label("项目名称").input_value() == XSS
+    assert page.get_by_role("button", name="预留给本项目").count() == 0
+    assert page.get_by_text("匿名访问为只读").count() >= 1
+    assert_no_script_ran(page)
+    assert page.external_requests == []
+
+
+def test_signed_in_planner_reserves_the_top_candidate(page, app):
+    page.goto(app.url + "/match")
+    page.get_by_text("规划人员登录").click()
+    page.get_by_label("用户名").fill(PLANNER)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录", exact=True).click()
+    page.get_by_text(f"已登录：{PLANNER}（planner）").wait_for(timeout=30_000)
+
+    before = expected_candidates(app.store)
+    rows = submit_project(page, XSS)
+    assert shown_parcel_ids(rows) == [", ".join(ids) for ids in before.parcel_ids]
+    best = list(before.parcel_ids.iloc[0])
+    page.get_by_role("button", name="预留给本项目").click()
+    page.get_by_text("已预留：").wait_for(timeout=30_000)
+
+    parcels = open_store(app.store).read_parcels().set_index("parcel_id", drop=False)
+    assert sorted(reserved_for(parcels, XSS)) == sorted(best)  # the hostile name is stored verbatim
+    assert set(parcels.loc[best, "reserved_by"]) == {PLANNER}
+    # Matched again on the new revision: the reserved parcels left the ranking.
+    after = candidate_rows(page, differs_from="|".join(rows[1]))
+    assert shown_parcel_ids(after) == [", ".join(ids) for ids in expected_candidates(app.store).parcel_ids]
+    assert not set(best) & {pid for ids in shown_parcel_ids(after) for pid in ids.split(", ")}
+    screenshot(page, "match_reserved")
+    assert_no_script_ran(page)
+    assert page.external_requests == []
+
+
+def test_exported_html_map_works_offline_and_shows_payloads_as_text(page, tmp_path):
+    park, target = "dz_park", "dz_park-000001"
+    store_path = copy_sample_store(tmp_path)
+    set_enterprise(store_path, target, XSS)
+    project = tmp_path / "project.json"
+    project.write_text(json.dumps({"name": "offline map", **FORM_DEFAULTS}), encoding="utf-8")
+    out = tmp_path / "out" / "park.html"
+    out.parent.mkdir()
+    proc = subprocess.run([sys.executable, str(ROOT / "cli.py"), "export", "map", "--park", park, "--project",
+                           str(project), "--top", "5", "--out", str(out)], capture_output=True, text=True, cwd=ROOT,
+                          env=dict(os.environ, PARKATLAS_STORE=str(store_path)), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+    page.goto(out.as_uri())
+    page.wait_for_function("() => window.parkatlasLayers && window.parkatlasLayers.parcels")
+    # Leaflet and its CSS are inline: no script or stylesheet comes from anywhere but the file itself.
+    assert page.evaluate("() => window.L && window.L.version") == "1.9.4"
+    assert page.evaluate("""() => Array.from(document.querySelectorAll('script[src], link[href]'))
+        .map(e => e.src || e.href).filter(u => !u.startsWith('data:'))""") == []
+    assert page.evaluate("""() => performance.getEntriesByType('resource').map(e => e.name)
+        .filter(u => !u.startsWith('data:'))""") == []
+
+    parcels = open_store(store_path).read_parcels(park)
+    assert layer_feature_count(page.main_frame, "parcels") == len(parcels) == 350
+    candidates = expected_candidates(store_path, top=5, park_id=park)
+    assert page.evaluate(HIGHLIGHTED_IDS_JS) == sorted(pid for ids in candidates.parcel_ids for pid in ids)
+
+    point = page.evaluate("""(id) => {
+        const layer = window.parkatlasLayers.parcels.getLayers().find(l => l.feature.properties.id === id);
+        const map = layer._map;
+        map.fitBounds(layer.getBounds(), {maxZoom: 18, animate: false});
+        const p = map.latLngToContainerPoint(layer.getCenter());
+        const box = map.getContainer().getBoundingClientRect();
+        return [box.left + p.x, box.top + p.y];
+    }""", target)
+    hover_until_tooltip(page, page.main_frame, *point, XSS)
+    tooltip = page.locator(".leaflet-tooltip").first
+    assert target in tooltip.text_content() and XSS in tooltip.text_content()
+    assert tooltip.locator("img").count() == 0
+    screenshot(page, "export_html_offline")
+    assert_no_script_ran(page)
+    assert page.external_requests == []
