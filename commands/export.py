@@ -176,7 +176,7 @@ def cmd_data(args) -> None:
 def _excluded_table(excluded: dict):
     import pandas as pd
 
-    return pd.DataFrame({"reason": list(excluded), "parcels": [int(v) for v in excluded.values()]})
+    return pd.DataFrame({"reason": list(excluded), "count": [int(v) for v in excluded.values()]})
 
 
 def _crs_of(fmt: str) -> str | None:

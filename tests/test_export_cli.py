@@ -140,4 +140,5 @@ def test_export_data_candidates_xlsx(cli_env, project_file, tmp_path):
     assert frame["rank"].tolist() == [1, 2, 3, 4, 5]
     assert frame.parcel_ids.str.len().gt(0).all() and frame.reasons.str.contains("，|;").all()
     excluded = pd.read_excel(io.BytesIO(out.read_bytes()), sheet_name="excluded")
-    assert (excluded.parcels > 0).all()
+    assert list(excluded.columns) == ["reason", "count"]  # reasons count parcels or blocks
+    assert (excluded["count"] > 0).all()
