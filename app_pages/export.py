@@ -7,7 +7,6 @@ is rendered on request with ``st.progress``. Nothing user-specific is cached acr
 import io
 from datetime import date
 
-import pandas as pd
 import streamlit as st
 
 from app_pages import common
@@ -15,7 +14,8 @@ from app_pages.safe import plain
 from geo import i18n
 from geo.availability import available_parcels
 from geo.errors import ParkAtlasError
-from geo.exports import DATA_FORMATS, MEDIA_TYPES, candidates_export_frame, export_bytes, parcel_export_frame
+from geo.exports import (DATA_FORMATS, MEDIA_TYPES, candidates_export_frame, excluded_table, export_bytes,
+                         parcel_export_frame)
 from geo.metrics import INTENSITY_INDICATORS
 from layers.atlas import render_atlas
 from layers.factsheet import render_factsheets, sites_from_candidates
@@ -165,8 +165,7 @@ fmt = DATA_FORMATS[extension]
 def data_bytes():
     if what == "candidates":
         frame = candidates_export_frame(result.candidates, lang)
-        tables = {"excluded": pd.DataFrame({"reason": list(result.excluded),
-                                            "parcels": list(result.excluded.values())})}
+        tables = {"excluded": excluded_table(result.excluded)}
     else:
         source = common.park_parcels(park_id)
         frame = parcel_export_frame(available_parcels(source) if what == "available" else source)

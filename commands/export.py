@@ -11,7 +11,8 @@ from pathlib import Path
 
 from commands.output import emit_object
 from geo.errors import NotFoundError, ParkAtlasError
-from geo.exports import DATA_FORMATS, candidates_export_frame, format_for, parcel_export_frame, write_export
+from geo.exports import (DATA_FORMATS, candidates_export_frame, excluded_table, format_for, parcel_export_frame,
+                         write_export)
 from geo.metrics import INTENSITY_INDICATORS, park_kpis, with_metrics
 from geo.store import open_store
 from layers.print_map import LANGS, ORIENTATIONS, PAPERS_MM, THEMES, check_theme
@@ -158,7 +159,7 @@ def cmd_data(args) -> None:
             raise ParkAtlasError("--what candidates needs --project PROJECT.json (see docs/matching.md)")
         result = _match(store, with_metrics(store.read_parcels()), parks, args.project, args.top, args.park)
         frame = candidates_export_frame(result.candidates)
-        tables["excluded"] = _excluded_table(result.excluded)
+        tables["excluded"] = excluded_table(result.excluded)
         layer = "candidates"
     else:
         parcels = with_metrics(store.read_parcels())
@@ -171,12 +172,6 @@ def cmd_data(args) -> None:
         layer = args.what
     summary = write_export(frame, out, layer=layer, tables=tables)
     emit_object({**summary, "what": args.what, "park_id": args.park, "crs": _crs_of(summary["format"])})
-
-
-def _excluded_table(excluded: dict):
-    import pandas as pd
-
-    return pd.DataFrame({"reason": list(excluded), "count": [int(v) for v in excluded.values()]})
 
 
 def _crs_of(fmt: str) -> str | None:

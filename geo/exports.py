@@ -152,6 +152,14 @@ def candidates_export_frame(candidates: gpd.GeoDataFrame, lang: str = "zh") -> g
     return gpd.GeoDataFrame(flat, geometry="geometry", crs=candidates.crs).to_crs(CGCS2000)
 
 
+def excluded_table(excluded: dict) -> pd.DataFrame:
+    """``MatchResult.excluded`` (reason → count) as a table with columns ``reason`` and ``count``.
+
+    The count is of parcels, or of assembled blocks for the ``block_*`` reasons.
+    """
+    return pd.DataFrame({"reason": list(excluded), "count": [int(v) for v in excluded.values()]})
+
+
 # --- writers -------------------------------------------------------------------------------------------
 def shapefile_field_names(columns) -> dict[str, str]:
     """Column → DBF field name (≤ 10 characters, unique), by :data:`SHAPEFILE_FIELDS` then cutting."""

@@ -139,3 +139,13 @@ def test_write_export_to_path_and_bad_extension(frame, tmp_path):
     with pytest.raises(ParkAtlasError, match="does not exist"):
         write_export(frame, tmp_path / "missing" / "out.gpkg")
     assert not list(tmp_path.glob(".*part"))
+
+
+def test_excluded_table_counts_parcels_and_blocks_under_one_header():
+    from geo.exports import excluded_table
+
+    table = excluded_table({"not_available": 2400, "block_tax_per_mu_below_threshold": np.int64(3)})
+    assert list(table.columns) == ["reason", "count"]
+    assert table.to_dict("records") == [{"reason": "not_available", "count": 2400},
+                                        {"reason": "block_tax_per_mu_below_threshold", "count": 3}]
+    assert table["count"].dtype.kind == "i"
