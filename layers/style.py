@@ -7,7 +7,6 @@ the standards tables; numeric intensity indicators are classified with mapclassi
 """
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,12 +124,3 @@ def legend_items(classified: Classified, lang: str = i18n.DEFAULT_LANG,
         label = i18n.t("park.no_data", lang)
         items.append((classified.no_data_color, f"{label} ({missing})" if with_counts else label))
     return items
-
-
-def legend_html(classified: Classified, title: str, lang: str = i18n.DEFAULT_LANG) -> str:
-    """A small HTML legend (every text escaped) for pages and exported maps."""
-    rows = "".join(
-        f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
-        f'background:{html.escape(color)};border:1px solid #666"></span>{html.escape(label)}</div>'
-        for color, label in legend_items(classified, lang))
-    return f'<div class="parkatlas-legend"><b>{html.escape(title)}</b>{rows}</div>'

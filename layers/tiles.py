@@ -36,7 +36,7 @@ from folium.template import Template
 
 from geo import i18n
 from layers.style import theme_colors
-from layers.webmap import add_legend, base_map, script_json
+from layers.webmap import MapLegend, base_map, script_json
 
 #: Grid of the encoded coordinates, in Web-Mercator metres (≈0.09 m on the ground at 23°N).
 RESOLUTION_M = 0.1
@@ -291,13 +291,13 @@ def city_parcels_map(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: 
                      scheme: str | None = None, basemap: str = "none", asset_url: str | None = None,
                      legend: bool = True) -> folium.Map:
     """A map with every parcel of the city (see :func:`city_parcels_layer`) and the theme's legend."""
-    from layers.style import legend_html
+    from layers.style import legend_items
 
     m = base_map(parcels.to_crs(4326).total_bounds, basemap=basemap, asset_url=asset_url)
     city_parcels_layer(parcels, theme=theme, lang=lang, scheme=scheme).add_to(m)
     if legend:
         classified = theme_colors(parcels, theme, lang=lang, scheme=scheme)
-        add_legend(m, legend_html(classified, i18n.label_theme(theme, lang), lang))
+        MapLegend(legend_items(classified, lang), i18n.label_theme(theme, lang)).add_to(m)
     return m
 
 

@@ -36,7 +36,7 @@ from folium.template import Template
 from geo import i18n
 from geo.schema import GROUPS
 from layers.assets import APP_STATIC_URL, use_app_assets
-from layers.style import GROUP_COLORS, Classified, legend_html, theme_colors
+from layers.style import GROUP_COLORS, Classified, legend_items, theme_colors
 
 #: Decimal places kept in coordinates: 1e-5° is about 1 m at Zhaoqing's latitude.
 COORD_PRECISION = 5
@@ -96,7 +96,15 @@ class RawHtml(Element):
         return self.text
 
 
-class FeatureLayer(MacroElement):
+class VerbatimScript(MacroElement):
+    """A ``MacroElement`` whose rendered script is added to the page verbatim (see :class:`RawHtml`)."""
+
+    def render(self, **kwargs) -> None:
+        script = self._template.module.__dict__["script"]
+        self.get_root().script.add_child(RawHtml(script(self, kwargs)), name=self.get_name())
+
+
+class FeatureLayer(VerbatimScript):
     """GeoJSON features styled in the browser by class index (see the module docstring).
 
     Parameters
@@ -165,11 +173,6 @@ var {{ this.get_name() }} = (function () {
 {% endmacro %}
 """)
 
-    def render(self, **kwargs) -> None:
-        """Add the layer's script to the page verbatim (see :class:`RawHtml`)."""
-        script = self._template.module.__dict__["script"]
-        self.get_root().script.add_child(RawHtml(script(self, kwargs)), name=self.get_name())
-
     def __init__(self, data: str, *, classes: Sequence[int] | None = None,
                  palette: Sequence[str] = ("#3388ff",), highlight: Sequence[bool] | None = None,
                  role: str = "features", interactive: bool = True, color: str = "#555555",
@@ -188,6 +191,66 @@ var {{ this.get_name() }} = (function () {
             "fill": fill, "fillOpacity": fill_opacity, "noData": no_data_color,
             "highlightColor": "#00e5ff", "highlightWeight": 2.5, "dimOpacity": 0.25,
         })
+
+
+class MapLegend(VerbatimScript):
+    """A legend box in a corner of the map, added to the map or to a feature group.
+
+    It is a Leaflet layer: added to the overlay feature group, it comes and goes with the
+    themed parcels when streamlit-folium swaps the overlay. Title and labels are set with
+    ``textContent`` (never ``innerHTML``), colours through the style API, so a label such as
+    ``<img src=x onerror=alert(1)>`` is shown as text.
+
+    Parameters
+    ----------
+    items : sequence of (str, str)
+        ``(colour, label)`` pairs, e.g. :func:`layers.style.legend_items`.
+    title : str
+        Shown above the items.
+    position : str
+        Leaflet control corner.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = (function () {
+    var title = {{ this.title }};
+    var items = {{ this.items }};
+    var control = L.control({position: {{ this.position }}});
+    control.onAdd = function () {
+        var box = L.DomUtil.create("div", "leaflet-control parkatlas-legend");
+        box.style.cssText = "background:white;padding:6px 8px;border:1px solid #999;font:12px sans-serif;"
+            + "line-height:18px;max-height:40vh;overflow:auto";
+        L.DomUtil.create("b", "", box).textContent = title;
+        items.forEach(function (item) {
+            var row = L.DomUtil.create("div", "", box);
+            var swatch = L.DomUtil.create("span", "", row);
+            swatch.style.cssText = "display:inline-block;width:12px;height:12px;margin-right:6px;"
+                + "vertical-align:-2px;border:1px solid #666";
+            swatch.style.background = item[0];
+            row.appendChild(document.createTextNode(item[1]));
+        });
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        return box;
+    };
+    var Legend = L.Layer.extend({
+        onAdd: function (map) { control.addTo(map); },
+        onRemove: function () { control.remove(); }
+    });
+    var legend = new Legend();
+    legend.addTo({{ this._parent.get_name() }});
+    return legend;
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, items: Sequence[tuple[str, str]], title: str, *, position: str = "bottomright"):
+        super().__init__()
+        self._name = "MapLegend"
+        self.items = script_json([[str(color), str(label)] for color, label in items])
+        self.title = script_json(str(title))
+        self.position = script_json(position)
 
 
 class _FitBounds(MacroElement):
@@ -324,6 +387,7 @@ def park_map_parts(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: st
     overlay = folium.FeatureGroup(name="parcels")
     FeatureLayer(features, classes=classified.codes, palette=classified.colors, highlight=highlight,
                  role="parcels", no_data_color=classified.no_data_color).add_to(overlay)
+    MapLegend(legend_items(classified, lang), i18n.label_theme(theme, lang)).add_to(overlay)
     return MapParts(m, overlay)
 
 
@@ -335,19 +399,8 @@ def park_map(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: str = i1
     A legend is drawn on the map (escaped). For an offline file pass the result to
     :func:`layers.assets.standalone_html`.
     """
-    classified = theme_colors(parcels, theme, lang=lang, scheme=scheme, k=kwargs.pop("k", 5))
-    parts = park_map_parts(parcels, theme=theme, lang=lang, scheme=scheme, highlight_ids=highlight_ids,
-                           context=context, classified=classified, **kwargs)
-    m = parts.combined()
-    add_legend(m, legend_html(classified, i18n.label_theme(theme, lang), lang))
-    return m
-
-
-def add_legend(m: folium.Map, legend: str) -> None:
-    """Pin an (already escaped) HTML legend to the bottom-right corner of ``m``."""
-    m.get_root().html.add_child(RawHtml(
-        '<div style="position:fixed;bottom:28px;right:12px;z-index:1000;background:white;'
-        'padding:6px 8px;border:1px solid #999;font:12px sans-serif">' + legend + "</div>"))
+    return park_map_parts(parcels, theme=theme, lang=lang, scheme=scheme, k=kwargs.pop("k", 5),
+                          highlight_ids=highlight_ids, context=context, **kwargs).combined()
 
 
 def park_labels(parks: pd.DataFrame, lang: str = i18n.DEFAULT_LANG) -> pd.Series:
@@ -377,7 +430,7 @@ def city_map_parts(parks: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None =
                  fill_opacity=0.55).add_to(overlay)
     groups = Classified("group", np.asarray(classes, dtype=np.int16), palette,
                         [i18n.label_group(g, lang) for g in GROUPS])
-    add_legend(m, legend_html(groups, i18n.t("col.group", lang), lang))
+    MapLegend(legend_items(groups, lang), i18n.t("col.group", lang)).add_to(m)
     return MapParts(m, overlay)
 
 

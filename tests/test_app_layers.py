@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 
+import folium
 import numpy as np
 import pytest
 
@@ -91,11 +92,26 @@ def test_intensity_theme_is_classified_with_mapclassify(hitech, scheme):
     assert all(maxima[c] <= minima[c + 1] for c in range(4))
 
 
-def test_legend_escapes_labels(hitech):
+def test_map_legend_carries_labels_as_script_safe_text(hitech):
     classified = style.Classified("status", np.array([0, -1]), ["#000000"], [XSS])
-    legend = style.legend_html(classified, "<b>title</b>", "en")
-    assert XSS not in legend and "&lt;img src=x onerror=alert(1)&gt;" in legend
-    assert ("#e8e8e8", "No data (1)") in style.legend_items(classified, "en")
+    items = style.legend_items(classified, "en")
+    assert items == [("#000000", f"{XSS} (1)"), ("#e8e8e8", "No data (1)")]
+    m = folium.Map()
+    webmap.MapLegend(items, "</script><b>{{ 7*7 }}</b>").add_to(m)
+    page = m.get_root().render()
+    assert XSS not in page and "</b>" not in page  # no markup from the labels
+    assert "{{ 7*7 }}" in page  # the title reached the page verbatim: Jinja did not evaluate it
+    assert "\\u003cimg src=x onerror=alert(1)\\u003e (1)" in page
+    script = page[page.index("var title = "):]
+    assert ".textContent = title" in script and "innerHTML" not in script
+
+
+def test_park_map_parts_put_the_theme_legend_in_the_overlay(hitech):
+    parts = webmap.park_map_parts(hitech, theme="status", lang="en")
+    legends = [c for c in parts.overlay._children.values() if isinstance(c, webmap.MapLegend)]
+    assert len(legends) == 1  # swapped with the themed parcels, not pinned to the base map
+    assert legends[0].title == '"Status"'
+    assert not [c for c in parts.base._children.values() if isinstance(c, webmap.MapLegend)]
 
 
 # --- feature layer ----------------------------------------------------------------------------

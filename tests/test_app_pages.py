@@ -1,7 +1,6 @@
 """The Streamlit pages under AppTest, against a private copy of the sample store."""
 from __future__ import annotations
 
-import html
 import json
 import re
 
@@ -90,9 +89,10 @@ def test_overview_park_choice_opens_the_park_page(app):
 
 
 def legend_labels(at: AppTest) -> list[str]:
-    """Labels of the Park page's legend (escaped HTML swatches in a Markdown element), as text."""
-    legend = next(m.value for m in at.markdown if "parkatlas-legend" in m.value)
-    return [html.unescape(label) for label in re.findall(r"</span>(.*?)</div>", legend)]
+    """Labels of the Park page's legend: the items of the map legend in the map's themed overlay."""
+    args = json.loads(at.get("component_instance")[0].proto.json_args)
+    items = re.search(r"var items = (\[.*?\]);", args["feature_group"])
+    return [label for _, label in json.loads(items.group(1))]
 
 
 def test_park_page_themes_and_legend(app):

@@ -192,6 +192,25 @@ def test_layer_reports_its_paint_timing(page, app):
     assert timing["painted_at"] <= frame.evaluate("() => performance.now()")
 
 
+def test_the_legend_is_on_the_map_and_follows_the_theme(page, app):
+    frame = open_page(page, app, "/park?park=zq_hitech")
+    legend = frame.locator(".parkatlas-legend")
+    legend.first.wait_for(timeout=30_000)
+    assert legend.count() == 1
+    assert legend.first.locator("b").text_content() == "用地状态"
+    assert "已投产" in legend.first.text_content()
+    frame.evaluate("() => { window.__kept = 1; }")
+    page.get_by_test_id("stSelectbox").filter(has_text="专题").click()
+    page.get_by_role("option", name="亩均等级").click()
+    frame.wait_for_function("() => Array.from(document.querySelectorAll('.parkatlas-legend b'))"
+                            ".map(b => b.textContent).join('|') === '亩均等级'", timeout=30_000)
+    labels = legend.first.locator("div").all_text_contents()
+    assert [label.split(" ")[0] for label in labels][:4] == ["A", "B", "C", "D"]
+    assert frame.evaluate("() => window.__kept") == 1  # the overlay was swapped, the map kept
+    screenshot(page, "park_grade_legend")
+    assert page.external_requests == []
+
+
 def test_an_online_basemap_is_blocked_offline_and_the_parcels_still_draw(page, app):
     """The guard the other tests rely on: OpenStreetMap tiles are aborted and recorded, nothing else."""
     from playwright.sync_api import Error
