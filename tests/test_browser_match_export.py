@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from geo import i18n
 from geo.auth import add_user
 from geo.matching import load_weights, match
 from geo.metrics import with_metrics
@@ -117,7 +118,7 @@ def test_match_page_ranks_and_highlights_what_the_core_computes(page, app):
     # The hostile project name stays the input's text; anonymous sessions cannot reserve.
     assert page.get_by_label("项目名称").input_value() == XSS
     assert page.get_by_role("button", name="预留给本项目").count() == 0
-    assert page.get_by_text("匿名访问为只读").count() >= 1
+    assert page.get_by_text(i18n.t("match.read_only", "zh")).count() >= 1
     assert_no_script_ran(page)
     assert page.external_requests == []
 
