@@ -1,5 +1,6 @@
 """Project matching: the project form, ranked candidates on the map and in tables, comparison,
 what-if, and reserve/release through the store (planners only)."""
+import hashlib
 from datetime import date
 
 import pandas as pd
@@ -140,7 +141,11 @@ st_folium(parts.base, key="match_map", feature_group_to_add=parts.overlay, heigh
           use_container_width=True, returned_objects=[])
 
 st.subheader(say("detail"))
-chosen_rank = st.selectbox(say("rank"), list(labels), format_func=labels.get, key=common.lang_key("m_detail"))
+# Choice widgets per ranking: the browser sends chosen options back by their labels, and after a
+# reservation (or another project) the labels of the old ranking match no option any more.
+ranking = hashlib.sha1("|".join(map(";".join, cands.parcel_ids)).encode()).hexdigest()[:12]
+chosen_rank = st.selectbox(say("rank"), list(labels), format_func=labels.get,
+                           key=common.lang_key(f"m_detail_{ranking}"))
 chosen = cands.loc[cands["rank"] == chosen_rank].iloc[0]
 reason_key = "reason_zh" if lang == "zh" else "reason_en"
 weight_labels = dict(zip(weights_table.criterion, weights_table.label_zh if lang == "zh" else weights_table.label_en))
@@ -164,7 +169,7 @@ st.dataframe(pd.DataFrame({
     say("reason"): [c[reason_key] for c in chosen.criteria],
 }), hide_index=True, width="stretch")
 
-compare_key = common.lang_key("m_compare")
+compare_key = common.lang_key(f"m_compare_{ranking}")
 compare = st.multiselect(say("compare"), list(labels), max_selections=4, format_func=labels.get, key=compare_key,
                          default=None if compare_key in st.session_state else list(labels)[:min(2, len(labels))])
 if len(compare) >= 2:

@@ -123,7 +123,9 @@ def test_match_page_ranks_and_highlights_what_the_core_computes(page, app):
     assert page.external_requests == []
 
 
-def test_signed_in_planner_reserves_the_top_candidate(page, app):
+def test_signed_in_planner_reserves_the_top_candidate_and_releases_it(page, app):
+    from playwright.sync_api import expect
+
     page.goto(app.url + "/match")
     page.get_by_text("规划人员登录").click()
     page.get_by_label("用户名").fill(PLANNER)
@@ -135,6 +137,7 @@ def test_signed_in_planner_reserves_the_top_candidate(page, app):
     rows = submit_project(page, XSS)
     assert shown_parcel_ids(rows) == [", ".join(ids) for ids in before.parcel_ids]
     best = list(before.parcel_ids.iloc[0])
+    statuses = open_store(app.store).read_parcels().set_index("parcel_id").loc[best, "status"].to_dict()
     page.get_by_role("button", name="预留给本项目").click()
     page.get_by_text("已预留：").wait_for(timeout=30_000)
 
@@ -146,6 +149,23 @@ def test_signed_in_planner_reserves_the_top_candidate(page, app):
     assert shown_parcel_ids(after) == [", ".join(ids) for ids in expected_candidates(app.store).parcel_ids]
     assert not set(best) & {pid for ids in shown_parcel_ids(after) for pid in ids.split(", ")}
     screenshot(page, "match_reserved")
+
+    # Released again by the planner: the parcels are available and ranked once more.
+    chooser = page.get_by_test_id("stMultiSelect").filter(has_text="本项目已预留的地块")
+    for parcel_id in best:
+        chooser.click()
+        page.get_by_role("option", name=parcel_id).click()
+    page.keyboard.press("Tab")  # leaves the list: the choice reaches the server
+    button = page.get_by_role("button", name="解除预留")
+    expect(button).to_be_enabled(timeout=30_000)
+    button.click()
+    page.get_by_text("已解除预留").wait_for(timeout=30_000)
+    parcels = open_store(app.store).read_parcels().set_index("parcel_id", drop=False)
+    assert reserved_for(parcels, XSS) == []
+    assert parcels.loc[best, "status"].to_dict() == statuses  # back to what they were
+    released = candidate_rows(page, differs_from="|".join(after[1]))
+    assert shown_parcel_ids(released) == [", ".join(ids) for ids in expected_candidates(app.store).parcel_ids]
+    assert shown_parcel_ids(released)[0] == ", ".join(best)
     assert_no_script_ran(page)
     assert page.external_requests == []
 
