@@ -115,7 +115,8 @@ def format_numbers(values, lang: str = DEFAULT_LANG, digits: int = 1) -> pd.Seri
     locale = _BABEL_LOCALE[check_lang(lang)]
     group, decimal = get_group_symbol(locale), get_decimal_symbol(locale)
     series = pd.Series(values, dtype="float64")
-    text = series.map(("{:,.%df}" % digits).format, na_action="ignore")
+    # Text even when empty (a park without parcels): map() keeps float64 when there is nothing to map.
+    text = series.map(("{:,.%df}" % digits).format, na_action="ignore").astype("str")
     if (group, decimal) != (",", "."):
         text = text.str.replace(",", "\0", regex=False).str.replace(".", decimal, regex=False)
         text = text.str.replace("\0", group, regex=False)

@@ -457,7 +457,8 @@ def park_page(fig: Figure, parcels: gpd.GeoDataFrame, park: pd.Series, *, parks:
     name = park_name(park, lang)
     fig.text(0.5, layout.title_y, title or t("print.title", lang, park=name, theme=style.title),
              ha="center", va="center", fontsize=16 if spec.paper == "A4" else 20, fontweight="bold", gid="title")
-    as_of = park.get("data_as_of") or "–"
+    as_of = park.get("data_as_of")
+    as_of = "–" if pd.isna(as_of) or as_of == "" else as_of  # NA for a park without parcels yet
     printed = printed or date.today()
     subtitle = t("print.subtitle", lang, name_zh=park.name_zh, name_en=park.name_en, theme=style.title, as_of=as_of,
                  printed=printed.isoformat())
