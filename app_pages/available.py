@@ -7,6 +7,7 @@ from app_pages import common
 from app_pages.safe import plain
 from geo import i18n
 from geo.availability import available_parcels
+from geo.blocks import DEFAULT_GAP_M
 from geo.errors import ParkAtlasError
 from geo.schema import GROUPS
 from geo.standards import load_standards
@@ -86,21 +87,16 @@ if picked in set(in_scope.parcel_id):
     common.parcel_details(in_scope.loc[in_scope.parcel_id == picked].iloc[0])
 
 st.subheader(tr("available.blocks"))
-try:
-    from geo.blocks import DEFAULT_GAP_M
-except ImportError:
-    st.info(tr("available.blocks_pending"))
+gap = st.number_input(tr("available.blocks_gap"), min_value=0.0, max_value=200.0,
+                      value=float(DEFAULT_GAP_M), step=5.0, key="avail_gap")
+if matches.empty:
+    st.info(tr("available.no_match"))
 else:
-    gap = st.number_input(tr("available.blocks_gap"), min_value=0.0, max_value=200.0,
-                          value=float(DEFAULT_GAP_M), step=5.0, key="avail_gap")
-    if matches.empty:
-        st.info(tr("available.no_match"))
-    else:
-        blocks = common.blocks(matches.parcel_id, gap)
-        st.dataframe(pd.DataFrame({
-            tr("col.block"): blocks.block_id,
-            tr("col.park"): blocks.park_id.map(names),
-            tr("col.parcels"): blocks.parcel_count,
-            tr("col.area_mu"): blocks.area_mu.round(1),
-            tr("col.block_parcels"): blocks.parcel_ids.map(lambda ids: ", ".join(map(str, ids))),
-        }), hide_index=True, width="stretch")
+    blocks = common.blocks(matches.parcel_id, gap)
+    st.dataframe(pd.DataFrame({
+        tr("col.block"): blocks.block_id,
+        tr("col.park"): blocks.park_id.map(names),
+        tr("col.parcels"): blocks.parcel_count,
+        tr("col.area_mu"): blocks.area_mu.round(1),
+        tr("col.block_parcels"): blocks.parcel_ids.map(lambda ids: ", ".join(map(str, ids))),
+    }), hide_index=True, width="stretch")
