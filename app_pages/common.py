@@ -286,7 +286,7 @@ def sidebar() -> None:
         st.caption(tr("basemap.gcj_warning"))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32)  # shared like _parcels (read-only)
 def _scope_parcels(loc: str, rev: str, park_ids: tuple[str, ...]) -> gpd.GeoDataFrame:
     frame = _parcels(loc, rev)
     return frame.loc[frame.park_id.isin(park_ids)].reset_index(drop=True)
@@ -316,12 +316,12 @@ def scope_classified(park_ids: tuple[str, ...]):
 def scope_map(park_ids, highlight_ids) -> tuple[gpd.GeoDataFrame, webmap.MapParts]:
     """The parcels of several parks and their status map with ``highlight_ids`` outlined.
 
-    Returns ``(parcels, parts)``: the parcels in map order (to resolve a click) and the map to
-    pass to ``st_folium``; features and classes come from the per-revision caches.
+    Returns ``(parcels, parts)``: the parcels in map order (to resolve a click; shared by all
+    sessions, never mutate them) and the map to pass to ``st_folium``; parcels, features and
+    classes come from the per-revision caches.
     """
     park_ids = tuple(park_ids)
-    frame = parcels()
-    in_scope = frame.loc[frame.park_id.isin(park_ids)].reset_index(drop=True)
+    in_scope = _scope_parcels(location(), revision(), park_ids)
     parts = webmap.park_map_parts(in_scope, theme="status", lang=lang(), highlight_ids=highlight_ids,
                                   features=scope_features(park_ids), classified=scope_classified(park_ids),
                                   context=district_features(), **map_options())
@@ -339,6 +339,26 @@ def _blocks(loc: str, rev: str, parcel_ids: tuple[str, ...], gap_m: float):
 def blocks(parcel_ids, gap_m: float):
     """Contiguous blocks of the given parcels (cached per store revision, parcel set and gap)."""
     return _blocks(location(), revision(), tuple(sorted(parcel_ids)), float(gap_m))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _match(loc: str, rev: str, request: dict):
+    from geo.matching import match
+
+    return match(_parcels(loc, rev), _parks(loc, rev), request["project"], top=request["top"],
+                 park_id=request["park_id"], weights=request["weights"], with_blocks=request["with_blocks"],
+                 include_disposal=request["include_disposal"])
+
+
+def match_result():
+    """The session's project (set by the Match page) matched on the current store revision.
+
+    ``None`` without a project; ``ParkAtlasError`` for a project the core rejects. Cached per
+    revision and request, so a rerun that changes neither (a comparison, a download) does not
+    match again, and a reservation shows at once.
+    """
+    request = st.session_state.get("match_request")
+    return None if request is None else _match(location(), revision(), request)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -41,23 +41,11 @@ def park_row(park_id: str):
     return parks.loc[parks.park_id == park_id].iloc[0]
 
 
-def match_result():
-    """The Match page's current result for this session (None without a project)."""
-    request = st.session_state.get("match_request")
-    if request is None:
-        return None
-    from geo.matching import match
-
-    return match(common.parcels(), common.parks(), request["project"], top=request["top"],
-                 park_id=request["park_id"], weights=request["weights"], with_blocks=request["with_blocks"],
-                 include_disposal=request["include_disposal"])
-
-
 st.title(say("title"))
 parks = common.parks()
 names = common.park_names()
 try:
-    result = match_result()
+    result = common.match_result()
 except ParkAtlasError as exc:
     st.error(plain(exc))
     result = None

@@ -12,8 +12,7 @@ from app_pages.safe import plain
 from geo import i18n
 from geo.auth import ANONYMOUS
 from geo.errors import ParkAtlasError
-from geo.matching import EXCLUSION_REASONS, load_weights, match, what_if
-from geo.project import load_project
+from geo.matching import EXCLUSION_REASONS, load_weights, what_if
 from geo.schema import GROUPS
 from geo.standards import load_standards
 from geo.store.base import reserved_for
@@ -98,20 +97,15 @@ if submitted:
         "weights": weights,
     }
 
-request = st.session_state.get("match_request")
-if request is None:
-    st.info(say("no_project"))
-    st.stop()
-
-# Matched again on every run against the current store revision, so a reservation shows at once.
 try:
-    project = load_project(request["project"], standards)
-    result = match(parcels, parks, project, top=request["top"], park_id=request["park_id"],
-                   weights=request["weights"], standards=standards, with_blocks=request["with_blocks"],
-                   include_disposal=request["include_disposal"])
+    result = common.match_result()
 except ParkAtlasError as exc:
     st.error(plain(exc))
     st.stop()
+if result is None:
+    st.info(say("no_project"))
+    st.stop()
+project = result.project
 
 with st.expander(say("excluded"), expanded=result.candidates.empty):
     st.dataframe(pd.DataFrame({say("reason"): [EXCLUSION_REASONS[k][pick] for k in result.excluded],
