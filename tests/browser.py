@@ -89,6 +89,30 @@ def start_app(directory: Path, prepare_store=None) -> AppServer:
     return server
 
 
+def start_app_with_users(directory: Path, users: dict[str, tuple[str, str]]) -> AppServer:
+    """:func:`start_app` with a local users file (name → (password, role)) in ``PARKATLAS_USERS``."""
+    from geo.auth import add_user
+
+    path = directory / "users.json"
+    for name, (password, role) in users.items():
+        add_user(name, password, role, path)
+    with pytest.MonkeyPatch.context() as env:  # the app server copies the environment when it starts
+        env.setenv("PARKATLAS_USERS", str(path))
+        return start_app(directory)
+
+
+def parcel_on_screen(frame, parcel_id: str) -> tuple[float, float]:
+    """Zoom the page-level map of ``frame`` onto a parcel; its centre in viewport coordinates."""
+    return tuple(frame.evaluate("""(id) => {
+        const layer = window.parkatlasLayers.parcels.getLayers().find(l => l.feature.properties.id === id);
+        const map = layer._map;
+        map.fitBounds(layer.getBounds(), {maxZoom: 18, animate: false});
+        const p = map.latLngToContainerPoint(layer.getCenter());
+        const box = map.getContainer().getBoundingClientRect();
+        return [box.left + p.x, box.top + p.y];
+    }""", parcel_id))
+
+
 def set_enterprise(store: Path, parcel_id: str, enterprise: str) -> None:
     """Write ``enterprise`` on a parcel of the store copy, through the store's audited edit."""
     from geo.auth import User

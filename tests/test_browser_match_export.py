@@ -14,7 +14,6 @@ import sys
 import pytest
 
 from geo import i18n
-from geo.auth import add_user
 from geo.matching import load_weights, match
 from geo.metrics import with_metrics
 from geo.project import load_project
@@ -22,7 +21,7 @@ from geo.store import open_store
 from geo.store.base import reserved_for
 from geo.testing import copy_sample_store
 from tests.browser import (ROOT, browser, hover_until_tooltip, layer_feature_count, map_frame,  # noqa: F401
-                           page, screenshot, set_enterprise, start_app)
+                           page, parcel_on_screen, screenshot, set_enterprise, start_app_with_users)
 
 pytestmark = pytest.mark.browser
 
@@ -50,12 +49,7 @@ HIGHLIGHTED_IDS_JS = f"""() => window.parkatlasLayers.parcels.getLayers()
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """The app on a store copy, with a local users file holding one planner."""
-    directory = tmp_path_factory.mktemp("match-app")
-    users = directory / "users.json"
-    add_user(PLANNER, PASSWORD, "planner", users)
-    with pytest.MonkeyPatch.context() as env:  # the app server copies the environment when it starts
-        env.setenv("PARKATLAS_USERS", str(users))
-        server = start_app(directory)
+    server = start_app_with_users(tmp_path_factory.mktemp("match-app"), {PLANNER: (PASSWORD, "planner")})
     yield server
     server.stop()
 
@@ -197,14 +191,7 @@ def test_exported_html_map_works_offline_and_shows_payloads_as_text(page, tmp_pa
     candidates = expected_candidates(store_path, top=5, park_id=park)
     assert page.evaluate(HIGHLIGHTED_IDS_JS) == sorted(pid for ids in candidates.parcel_ids for pid in ids)
 
-    point = page.evaluate("""(id) => {
-        const layer = window.parkatlasLayers.parcels.getLayers().find(l => l.feature.properties.id === id);
-        const map = layer._map;
-        map.fitBounds(layer.getBounds(), {maxZoom: 18, animate: false});
-        const p = map.latLngToContainerPoint(layer.getCenter());
-        const box = map.getContainer().getBoundingClientRect();
-        return [box.left + p.x, box.top + p.y];
-    }""", target)
+    point = parcel_on_screen(page.main_frame, target)
     hover_until_tooltip(page, page.main_frame, *point, XSS)
     tooltip = page.locator(".leaflet-tooltip").first
     assert target in tooltip.text_content() and XSS in tooltip.text_content()

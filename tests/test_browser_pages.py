@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.auth import add_user
 from geo.store import open_store
-from tests.browser import browser, page, screenshot, start_app  # noqa: F401
+from tests.browser import browser, page, screenshot, start_app_with_users  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -22,13 +21,8 @@ PLANNER, ADMIN, PASSWORD = "planner1", "admin1", "pages-password-1"
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """The app on a store copy, with a local users file holding a planner and an admin."""
-    directory = tmp_path_factory.mktemp("pages-app")
-    users = directory / "users.json"
-    add_user(PLANNER, PASSWORD, "planner", users)
-    add_user(ADMIN, PASSWORD, "admin", users)
-    with pytest.MonkeyPatch.context() as env:  # the app server copies the environment when it starts
-        env.setenv("PARKATLAS_USERS", str(users))
-        server = start_app(directory)
+    server = start_app_with_users(tmp_path_factory.mktemp("pages-app"),
+                                  {PLANNER: (PASSWORD, "planner"), ADMIN: (PASSWORD, "admin")})
     yield server
     server.stop()
 

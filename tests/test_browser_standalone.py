@@ -6,7 +6,8 @@ import pytest
 from geo.metrics import with_metrics
 from geo.testing import make_parcels
 from layers import assets, webmap
-from tests.browser import browser, hover_until_tooltip, layer_feature_count, page, screenshot  # noqa: F401
+from tests.browser import (browser, hover_until_tooltip, layer_feature_count, page,  # noqa: F401
+                           parcel_on_screen, screenshot)
 
 pytestmark = pytest.mark.browser
 
@@ -26,14 +27,8 @@ def test_standalone_map_works_offline_and_shows_payloads_as_text(page, tmp_path,
     page.wait_for_function("() => window.parkatlasLayers && window.parkatlasLayers.parcels")
     assert layer_feature_count(page.main_frame, "parcels") == len(PAYLOADS)
     for i, payload in enumerate(PAYLOADS):
-        point = page.evaluate("""(i) => {
-            const layer = window.parkatlasLayers.parcels.getLayers()[i];
-            const map = layer._map;
-            map.fitBounds(layer.getBounds(), {maxZoom: 18, animate: false});
-            const p = map.latLngToContainerPoint(layer.getCenter());
-            const box = map.getContainer().getBoundingClientRect();
-            return [box.left + p.x, box.top + p.y];
-        }""", i)
+        parcel_id = page.evaluate("(i) => window.parkatlasLayers.parcels.getLayers()[i].feature.properties.id", i)
+        point = parcel_on_screen(page.main_frame, parcel_id)
         hover_until_tooltip(page, page.main_frame, *point, payload)
     assert page.locator("text=Output per mu").count() == 1  # the legend, escaped but readable
     screenshot(page, "standalone_park")
