@@ -179,6 +179,21 @@ def validate_import(layer: str, frame: gpd.GeoDataFrame, mode: str) -> gpd.GeoDa
     return frame.set_geometry(gpd.array.from_shapely(geoms, crs=CGCS2000))
 
 
+def unique_ids(parcel_ids) -> list[str]:
+    """The ids as strings, in order, without repeats; at least one."""
+    ids = list(dict.fromkeys(str(p) for p in parcel_ids))
+    if not ids:
+        raise ParkAtlasError("give at least one parcel id")
+    return ids
+
+
+def check_found(rows: dict, ids: list[str]) -> None:
+    """``NotFoundError`` naming the ids (up to five) that ``rows`` lacks."""
+    missing = [pid for pid in ids if pid not in rows]
+    if missing:
+        raise NotFoundError(f"unknown parcel {', '.join(missing[:5])}; see `python cli.py parcels`")
+
+
 def plan_reservation(rows: dict[str, dict], parcel_ids: list[str], project: str, user: User,
                      available: list[str]) -> tuple[list[str], list[str]]:
     """Split ``parcel_ids`` into (to reserve, already reserved by this user for this project).
@@ -187,9 +202,7 @@ def plan_reservation(rows: dict[str, dict], parcel_ids: list[str], project: str,
     under the write lock). Raises when any parcel is missing, taken or not available, so the
     whole request changes nothing.
     """
-    missing = [pid for pid in parcel_ids if pid not in rows]
-    if missing:
-        raise NotFoundError(f"unknown parcel {', '.join(missing[:5])}; see `python cli.py parcels`")
+    check_found(rows, parcel_ids)
     todo, mine = [], []
     for pid in parcel_ids:
         row = rows[pid]
@@ -226,9 +239,7 @@ def reserved_for(parcels: pd.DataFrame, project: str) -> list[str]:
 
 
 def check_reservation_args(parcel_ids, project: str) -> list[str]:
-    ids = list(dict.fromkeys(str(p) for p in parcel_ids))
-    if not ids:
-        raise ParkAtlasError("give at least one parcel id")
+    ids = unique_ids(parcel_ids)
     if not project or not str(project).strip():
         raise ParkAtlasError("give the project the parcels are reserved for (--project NAME)")
     return ids

@@ -30,8 +30,8 @@ from geo.errors import ConflictError, NotFoundError, ParkAtlasError, PermissionD
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS
 from geo.standards import load_standards
 from geo.store.base import (
-    LAYER_KEYS, MAX_ATTEMPTS, Store, check_changes, check_park_changes, check_reservation_args, check_status,
-    encode, frame_records, history_frame, now_iso, plan_reservation, validate_import,
+    LAYER_KEYS, MAX_ATTEMPTS, Store, check_changes, check_found, check_park_changes, check_reservation_args,
+    check_status, encode, frame_records, history_frame, now_iso, plan_reservation, unique_ids, validate_import,
 )
 
 LAYER_COLUMNS = {"parcels": PARCEL_COLUMNS, "parks": PARK_COLUMNS}
@@ -66,20 +66,6 @@ def typed(columns: dict[str, str], column: str, value):
     if value is not None and columns[column] == "boolean":
         return bool(value)
     return value
-
-
-def unique_ids(parcel_ids) -> list[str]:
-    """The ids as strings, in order, without repeats; at least one."""
-    ids = list(dict.fromkeys(str(p) for p in parcel_ids))
-    if not ids:
-        raise ParkAtlasError("give at least one parcel id")
-    return ids
-
-
-def check_found(rows: dict, ids: list[str]) -> None:
-    missing = [pid for pid in ids if pid not in rows]
-    if missing:
-        raise NotFoundError(f"unknown parcel {', '.join(missing[:5])}; see `python cli.py parcels`")
 
 
 def check_releasable(rows: dict, pid: str, user: User) -> dict:
