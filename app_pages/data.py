@@ -107,7 +107,7 @@ if st.button(tr("data.commit"), type="primary", key="import_commit", disabled=no
     try:
         written = commit_import(common.store(), result, common.user())
     except ParkAtlasError as exc:
-        st.error(plain(exc))
+        common.show_error(exc)
     else:
         st.session_state.pop("import_result", None)
         st.success(tr("data.committed", counts=plain(", ".join(f"{k}: {v}" for k, v in dict(written or {}).items()))))

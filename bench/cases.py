@@ -469,7 +469,7 @@ def city_streamlit(ctx: Context) -> list[Row]:
                 page.context.close()
     finally:
         app.stop()
-    warm = sorted(times[1:])[len(times[1:]) // 2]
+    warm = _median(times[1:])
     return [
         Row.measured("city_streamlit", "city_page_s", warm, "s", baseline="first visit (builds the map)",
                      baseline_value=times[0], target=Target(3.0, unit="s"),

@@ -18,9 +18,9 @@ parcels once as a compact binary block instead and draws them on one canvas:
 
 In Streamlit, build the map once per data revision (``st.cache_resource``), call ``m.render()``
 there, and pass ``render=False`` and ``returned_objects=["last_clicked"]`` to ``st_folium``
-(see ``bench/city_app.py``). The app calls :func:`city_parcels_map` (or adds
-:func:`city_parcels_layer` to its own map); no network access is needed — Leaflet comes from
-:mod:`layers.assets`.
+(see ``app_pages.common.city_view`` and ``app_pages/city.py``). The app calls
+:func:`city_parcels_map` (or adds :func:`city_parcels_layer` to its own map); no network access
+is needed — Leaflet comes from :mod:`layers.assets`.
 """
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ from folium.elements import MacroElement
 from folium.template import Template
 
 from geo import i18n
-from layers.style import theme_colors
-from layers.webmap import MapLegend, base_map, script_json
+from layers.style import Classified, legend_items, theme_colors
+from layers.webmap import MapLegend, base_map, lonlat_bounds, script_json
 
 #: Grid of the encoded coordinates, in Web-Mercator metres (≈0.09 m on the ground at 23°N).
 RESOLUTION_M = 0.1
@@ -279,10 +279,13 @@ var {{ this.get_name() }} = (function () {
                                     "noData": no_data_color, "outlineZoom": outline_zoom})
 
 
-def city_parcels_layer(parcels: gpd.GeoDataFrame, *, theme: str = "status",
-                       lang: str = i18n.DEFAULT_LANG, scheme: str | None = None) -> CanvasParcelLayer:
-    """Every parcel of ``parcels`` as one canvas layer themed like the park map (see module doc)."""
-    classified = theme_colors(parcels, theme, lang=lang, scheme=scheme)
+def city_parcels_layer(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: str = i18n.DEFAULT_LANG,
+                       scheme: str | None = None, classified: Classified | None = None) -> CanvasParcelLayer:
+    """Every parcel of ``parcels`` as one canvas layer themed like the park map (see module doc).
+
+    ``classified`` (``theme_colors`` of ``parcels``) may be passed when the caller has it already.
+    """
+    classified = classified or theme_colors(parcels, theme, lang=lang, scheme=scheme)
     return CanvasParcelLayer(encode_parcels(parcels), parcels.parcel_id, classified.codes,
                              classified.colors, classified.labels, no_data_color=classified.no_data_color)
 
@@ -291,12 +294,10 @@ def city_parcels_map(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: 
                      scheme: str | None = None, basemap: str = "none", asset_url: str | None = None,
                      legend: bool = True) -> folium.Map:
     """A map with every parcel of the city (see :func:`city_parcels_layer`) and the theme's legend."""
-    from layers.style import legend_items
-
-    m = base_map(parcels.to_crs(4326).total_bounds, basemap=basemap, asset_url=asset_url)
-    city_parcels_layer(parcels, theme=theme, lang=lang, scheme=scheme).add_to(m)
+    classified = theme_colors(parcels, theme, lang=lang, scheme=scheme)
+    m = base_map(lonlat_bounds(parcels), basemap=basemap, asset_url=asset_url)
+    city_parcels_layer(parcels, classified=classified).add_to(m)
     if legend:
-        classified = theme_colors(parcels, theme, lang=lang, scheme=scheme)
         MapLegend(legend_items(classified, lang), i18n.label_theme(theme, lang)).add_to(m)
     return m
 

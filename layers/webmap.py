@@ -399,8 +399,8 @@ def park_map(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: str = i1
     A legend is drawn on the map (escaped). For an offline file pass the result to
     :func:`layers.assets.standalone_html`.
     """
-    return park_map_parts(parcels, theme=theme, lang=lang, scheme=scheme, k=kwargs.pop("k", 5),
-                          highlight_ids=highlight_ids, context=context, **kwargs).combined()
+    return park_map_parts(parcels, theme=theme, lang=lang, scheme=scheme, highlight_ids=highlight_ids,
+                          context=context, **kwargs).combined()
 
 
 def park_labels(parks: pd.DataFrame, lang: str = i18n.DEFAULT_LANG) -> pd.Series:
