@@ -248,6 +248,19 @@ def test_as_of_reconstructs_the_park_from_the_log(store):
     assert "NEW" in now.index
 
 
+def test_as_of_a_park_follows_parcels_that_moved_between_parks(store):
+    start = datetime.now(timezone.utc)
+    moved = store.read_parcels("dz_park").sort_values("parcel_id").iloc[[0]].copy()
+    moved["park_id"] = "zq_hitech"
+    time.sleep(0.01)
+    store.import_features("parcels", moved, user=ADMIN)
+    pid = moved.parcel_id.iloc[0]
+    assert pid in set(store.read_parcels("zq_hitech").parcel_id)
+    assert pid not in set(store.parcels_as_of(start, park_id="zq_hitech").parcel_id)
+    assert pid in set(store.parcels_as_of(start, park_id="dz_park").parcel_id)
+    assert pid not in set(store.parcels_as_of(datetime.now(timezone.utc), park_id="dz_park").parcel_id)
+
+
 # --- imports --------------------------------------------------------------------------------
 def test_import_inserts_and_replaces_with_audit(backend, store):
     new = make_parcels([(0, 0, 100, 100), (200, 0, 300, 100)], park_id="zq_hitech",

@@ -399,13 +399,16 @@ class Store(abc.ABC):
     def parcels_as_of(self, when: datetime | date, park_id: str | None = None) -> gpd.GeoDataFrame:
         """Parcels as they were at ``when`` (a date: its end, UTC), reconstructed from the log."""
         cutoff = as_utc_iso(when)
+        if park_id is not None and park_id not in set(self.read_parks().park_id):
+            raise NotFoundError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
         current = self.read_parcels()
         log = self.history()
         later = log[(log["at"] > cutoff) & log["parcel_id"].notna()]
+        if park_id is not None:
+            # Only parcels in the park now or changed since can have been in it then: replay those.
+            current = current[(current.park_id == park_id) | current.parcel_id.isin(later.parcel_id)]
         past = replay_as_of(current, later)
         if park_id is not None:
-            if park_id not in set(self.read_parks().park_id):
-                raise NotFoundError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
             past = past[past.park_id == park_id]
         return past.sort_values("parcel_id").reset_index(drop=True)
 
