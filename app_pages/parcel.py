@@ -20,13 +20,12 @@ from geo import i18n
 from geo.edits import changed_fields, editable_record, table_changes
 from geo.errors import ConflictError, ParkAtlasError
 from geo.schema import PARCEL_COLUMNS
-from geo.standards import load_standards
-from geo.store.base import EDITABLE_FIELDS
+from geo.store.base import EDITABLE_FIELDS, settable_statuses
 from layers import webmap
 from layers.style import theme_colors
 
 #: Statuses a planner sets here; ``reserved`` has its own flow (Match page, ``cli.py reserve``).
-SETTABLE_STATUSES = tuple(c for c in load_standards().statuses.code if c != "reserved")
+SETTABLE_STATUSES = settable_statuses()
 HISTORY_COLUMNS = ["at", "user", "role", "action", "field", "old", "new", "project"]
 
 lang = common.lang()

@@ -270,12 +270,18 @@ def check_park_changes(changes: dict) -> dict:
     return typed
 
 
+def settable_statuses() -> tuple[str, ...]:
+    """Statuses a status change may set: every status of the standards but ``reserved``, which
+    only :meth:`Store.reserve` sets (it needs a project)."""
+    return tuple(code for code in load_standards().statuses.code if code != "reserved")
+
+
 def check_status(status: str) -> None:
-    codes = set(load_standards().statuses.code)
-    if status not in codes:
+    if status not in settable_statuses():
+        if status == "reserved":
+            raise ParkAtlasError("use reserve (with a project) to reserve parcels, not a status change")
+        codes = set(load_standards().statuses.code)
         raise ParkAtlasError(f"unknown status {status!r}; one of {', '.join(sorted(codes))}")
-    if status == "reserved":
-        raise ParkAtlasError("use reserve (with a project) to reserve parcels, not a status change")
 
 
 def history_frame(rows: list[tuple]) -> pd.DataFrame:
