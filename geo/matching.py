@@ -293,7 +293,7 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
 
     scores = _soft_scores(frame, pidx, cands, pk, project, standards, settings, crs_m)
     total = 100.0 * sum(share[c] * scores[c]["score"] for c in CRITERIA)
-    order = np.lexsort((cands.area_mu.to_numpy(), (cands.kind == "block").to_numpy(), -np.round(total, 9)))[:top]
+    order = rank_order(total, cands.kind, cands.area_mu)[:top]
     # Only the top candidates are described: ids, statuses, names and the explanations.
     chosen = cands.iloc[order].reset_index(drop=True)
     chosen["score"] = total[order]
@@ -315,6 +315,13 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     geometry = gpd.GeoSeries(chosen.geometry_m.to_numpy(), crs=crs_m).to_crs(CGCS2000).values
     out = gpd.GeoDataFrame(chosen[list(empty.columns.drop("geometry"))], geometry=geometry, crs=CGCS2000)
     return MatchResult(project, out, excluded, int(scope.sum()), share)
+
+
+def rank_order(score, kind, area_mu) -> np.ndarray:
+    """Positions of candidates in ranking order: higher score first (equal to 1e-9), then single
+    parcels before blocks, then the smaller area."""
+    score, area = np.asarray(score, dtype=float), np.asarray(area_mu, dtype=float)
+    return np.lexsort((area, np.asarray(kind) == "block", -np.round(score, 9)))
 
 
 def _first_failures(checks: dict[str, np.ndarray], candidates: np.ndarray,

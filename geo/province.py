@@ -260,8 +260,12 @@ def available_land(directory, *, top: int = 20, standards: Standards | None = No
     return {"parks": per_park, "largest": largest.reset_index(drop=True)}
 
 
-def _match_park(paths: list[str], park_id: str, parks: pd.DataFrame, project, top: int, with_blocks: bool):
-    """:func:`geo.matching.match` on one park's parcels (all its files): ranked candidates and counts."""
+def _match_park(paths: list[str], park_id: str, parks: pd.DataFrame, project, top: int, with_blocks: bool,
+                inputs: dict):
+    """:func:`geo.matching.match` on one park's parcels (all its files): ranked candidates and counts.
+
+    ``inputs`` holds ``standards``, ``settings`` and ``weights``, read once for every park.
+    """
     import geopandas as gpd
 
     from geo.matching import match
@@ -269,7 +273,8 @@ def _match_park(paths: list[str], park_id: str, parks: pd.DataFrame, project, to
 
     frame = pd.concat([gpd.read_parquet(p) for p in paths], ignore_index=True)
     frame["park_id"] = park_id
-    return match(with_metrics(frame), parks, project, top=top, with_blocks=with_blocks)
+    return match(with_metrics(frame, inputs["standards"]), parks, project, top=top, with_blocks=with_blocks,
+                 **inputs)
 
 
 def province_match(directory, project, *, top: int = 10, with_blocks: bool = True):
@@ -287,16 +292,20 @@ def province_match(directory, project, *, top: int = 10, with_blocks: bool = Tru
     """
     import dask
 
-    from geo.matching import MatchResult
+    from geo.matching import MatchResult, load_settings, normalise_weights, rank_order
     from geo.project import load_project
 
-    parks = read_parks(directory)
-    project = load_project(project)
+    standards = load_standards()
+    project = load_project(project, standards)
     folders = sorted(p for p in (Path(directory) / PARCELS_DIR).glob("park_id=*") if p.is_dir())
     if not folders:
         raise ParkAtlasError(f"no parcels under {Path(directory) / PARCELS_DIR}")
+    # Read once and shipped once (not per park): matching needs the parks' table, not their outlines.
+    parks = dask.delayed(pd.DataFrame(read_parks(directory).drop(columns="geometry")), pure=True)
+    inputs = dask.delayed({"standards": standards, "settings": load_settings(), "weights": normalise_weights()},
+                          pure=True)
     tasks = [dask.delayed(_match_park)([str(f) for f in sorted(folder.glob("*.parquet"))],
-                                       folder.name.removeprefix("park_id="), parks, project, top, with_blocks)
+                                       folder.name.removeprefix("park_id="), parks, project, top, with_blocks, inputs)
              for folder in folders]
     results = dask.compute(*tasks)
     excluded: dict[str, int] = {}
@@ -307,10 +316,7 @@ def province_match(directory, project, *, top: int = 10, with_blocks: bool = Tru
     first = results[0]
     if not frames:
         return MatchResult(project, first.candidates, excluded, sum(r.considered for r in results), first.weights)
-    # Same order as within one match: score, then single parcels before blocks, then smaller area.
     both = pd.concat(frames, ignore_index=True)
-    both = both.assign(_block=both.kind == "block").sort_values(
-        ["score", "_block", "area_mu"], ascending=[False, True, True], kind="stable").head(top)
-    both = both.drop(columns="_block").reset_index(drop=True)
+    both = both.iloc[rank_order(both.score, both.kind, both.area_mu)[:top]].reset_index(drop=True)
     both["rank"] = range(1, len(both) + 1)
     return MatchResult(project, both, excluded, sum(r.considered for r in results), first.weights)
