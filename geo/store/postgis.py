@@ -88,6 +88,7 @@ class PostgisStore(SqlStore):
     placeholder = "%s"
     # Rows about to change are locked, so a concurrent writer waits and then sees the result.
     row_lock = " FOR UPDATE"
+    in_list_chunk = None  # one array parameter takes any number of values
     geom_param = "?::geometry"
     geom_read = "ST_AsBinary(geom)"
 
@@ -227,23 +228,35 @@ class PostgisStore(SqlStore):
 
     # --- operations --------------------------------------------------------------------------
     def integrity_check(self) -> list[str]:
+        import psycopg
+
         try:
-            tables = {r[0] for r in self._query(
+            con = self._connect()
+        except ParkAtlasError as exc:
+            return [str(exc)]
+
+        def fetch(sql, params=()):  # one connection for every check
+            return con.execute(sql, params).fetchall()
+
+        try:
+            tables = {r[0] for r in fetch(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (SCHEMA,))}
             missing = sorted({"parks", "parcels", "districts", "dataset_info", "audit_log"} - tables)
             if missing:
                 return [f"tables missing: {', '.join(missing)}"]
-            problems = self._parcel_problems(self._query)
-            (srid,), = self._query("SELECT count(*) FROM parcels WHERE geom IS NULL OR ST_SRID(geom) <> 4490")
+            problems = self._parcel_problems(fetch)
+            (srid,), = fetch("SELECT count(*) FROM parcels WHERE geom IS NULL OR ST_SRID(geom) <> 4490")
             if srid:
                 problems.append(f"{srid} parcels lack a CGCS2000 geometry")
-            (dangling,), = self._query("SELECT count(*) FROM parcels p LEFT JOIN parks k USING (park_id) "
-                                       "WHERE k.park_id IS NULL")
+            (dangling,), = fetch("SELECT count(*) FROM parcels p LEFT JOIN parks k USING (park_id) "
+                                 "WHERE k.park_id IS NULL")
             if dangling:
                 problems.append(f"{dangling} parcels belong to no park")
-            return problems + self._audit_problems(self._query)
-        except ParkAtlasError as exc:
-            return [str(exc)]
+            return problems + self._audit_problems(fetch)
+        except psycopg.Error as exc:
+            return [f"cannot read {self.location}: {first_line(exc)}"]
+        finally:
+            con.close()
 
     def _snapshot(self, partial: Path) -> None:
         # pg_dump reads one snapshot: writers keep working, the dump is consistent.

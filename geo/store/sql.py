@@ -46,8 +46,6 @@ AUDIT_NEWEST_SQL = (
     "FROM audit_log WHERE parcel_id IS NOT NULL AND field IN ('status', '*') GROUP BY parcel_id) "
     "newest ON a.id = newest.id LEFT JOIN parcels p ON p.parcel_id = a.parcel_id")
 _STATUS_COLUMNS = ("parcel_id", "park_id", "status", "reserved_project", "reserved_by", "reserved_at", "version")
-#: Ids per statement when reading many parcels: stays under SQLite's bound-parameter limit.
-_CHUNK = 500
 
 
 def quote(name: str) -> str:
@@ -140,6 +138,8 @@ class SqlStore(Store):
         The select expression whose value :meth:`_wkb_hex` turns into hex WKB.
     backup_suffix
         The file ending a backup must have (``None``: any name).
+    in_list_chunk
+        Values per :meth:`_in_lists` condition (``None``: all in one).
     """
 
     placeholder = "?"
@@ -147,6 +147,7 @@ class SqlStore(Store):
     geom_param = "?"
     geom_read = "geom"
     backup_suffix: str | None = None
+    in_list_chunk: int | None = 500  # under SQLite's bound-parameter limit
 
     # --- dialect ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -188,6 +189,13 @@ class SqlStore(Store):
     @abc.abstractmethod
     def _in_list(self, column: str, values: list) -> tuple[str, tuple]:
         """A ``?``-style condition true where ``column`` is one of ``values``, and its parameters."""
+
+    def _in_lists(self, column: str, values: list):
+        """:meth:`_in_list` conditions covering ``values``, in chunks of :attr:`in_list_chunk`
+        (SQLite caps bound parameters; ``None``: one condition for all)."""
+        size = self.in_list_chunk or max(len(values), 1)
+        for start in range(0, len(values), size):
+            yield self._in_list(column, values[start:start + size])
 
     @abc.abstractmethod
     def _geometry_params(self, geoms) -> list:
@@ -255,9 +263,7 @@ class SqlStore(Store):
         cannot deadlock.
         """
         rows = {}
-        ordered = sorted(ids)
-        for start in range(0, len(ordered), _CHUNK):
-            where, params = self._in_list("parcel_id", ordered[start:start + _CHUNK])
+        for where, params in self._in_lists("parcel_id", sorted(ids)):
             cursor = cur.execute(self._sql(f"SELECT {', '.join(_STATUS_COLUMNS)} FROM parcels WHERE {where} "
                                            f"ORDER BY parcel_id{self.row_lock}"), params)
             for values in cursor.fetchall():
@@ -348,7 +354,8 @@ class SqlStore(Store):
             if mode == "replace":
                 parks, keep = set(frame.park_id), set(frame[key])
                 gone = [fid for fid, before in old.items() if before["park_id"] in parks and fid not in keep]
-                cur.executemany(self._sql(f"DELETE FROM {quote(layer)} WHERE {key} = ?"), [(fid,) for fid in gone])
+                for where, params in self._in_lists(key, gone):
+                    cur.execute(self._sql(f"DELETE FROM {quote(layer)} WHERE {where}"), params)
                 counts["deleted"] = len(gone)
                 audit += [record_audit_row(at, user, "delete", layer, old[fid], old[fid], None) for fid in gone]
             summary = (at, user.name, user.role, "import", None, None, layer, None, encode(counts), None,
