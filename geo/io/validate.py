@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 
 from geo.crs import CGCS2000, gk3_central_meridian, gk3_epsg
+from geo.schema import GROUPS
 from geo.units import M2_PER_HA, M2_PER_MU
 
 #: Features smaller than this (m²) are slivers.
@@ -262,15 +263,23 @@ def check_ids(frame: pd.DataFrame, id_column: str, problems: Problems) -> int:
     return int(duplicated.sum())
 
 
+def _flag_unknown(frame: gpd.GeoDataFrame, id_column: str, column: str, known, problems: Problems, kind: str,
+                  severity: str, detail: str, *, missing_too: bool = False) -> None:
+    """One problem per value of ``column`` outside ``known`` (empty values too with ``missing_too``);
+    ``detail`` formats ``{v!r}``, an empty value as ``'(empty)'``."""
+    values = frame[column]
+    unknown = (~values.isin(known) & (values.notna() | missing_too)).to_numpy()
+    problems.add(kind, severity, frame[id_column][unknown],
+                 [detail.format(v=v if pd.notna(v) else "(empty)") for v in values[unknown]],
+                 frame.geometry.values[unknown])
+
+
 def check_codes(frame: gpd.GeoDataFrame, standards, problems: Problems, *, parks_known: set[str] | None) -> None:
     """Land-use codes (warning), statuses and parks (blocking: the store refuses them)."""
     ids, geoms = frame["parcel_id"], frame.geometry.values
 
     def flag_unknown(column: str, known, kind: str, severity: str, detail: str) -> None:
-        """Add one problem per non-empty value of ``column`` outside ``known``; ``detail`` formats ``{v!r}``."""
-        values = frame[column]
-        unknown = (values.notna() & ~values.isin(known)).to_numpy()
-        problems.add(kind, severity, ids[unknown], [detail.format(v=v) for v in values[unknown]], geoms[unknown])
+        _flag_unknown(frame, "parcel_id", column, known, problems, kind, severity, detail)
 
     flag_unknown("land_use_code", set(standards.land_use.code), "unknown_land_use", "warning",
                  "land-use code {v!r} is not in data/standards/land_use.csv")
@@ -290,13 +299,8 @@ def check_codes(frame: gpd.GeoDataFrame, standards, problems: Problems, *, parks
 
 def check_park_groups(frame: gpd.GeoDataFrame, problems: Problems) -> None:
     """Every park belongs to one group of the "344" layout (platform, east, west): blocking otherwise."""
-    from geo.schema import GROUPS
-
-    group = frame["group"]
-    wrong = (group.isna() | ~group.isin(GROUPS)).to_numpy()
-    problems.add("unknown_group", "blocking", frame["park_id"][wrong],
-                 [f"group {g if isinstance(g, str) else '(empty)'!r} is not one of {', '.join(GROUPS)}"
-                  for g in group[wrong]], frame.geometry.values[wrong])
+    _flag_unknown(frame, "park_id", "group", GROUPS, problems, "unknown_group", "blocking",
+                  f"group {{v!r}} is not one of {', '.join(GROUPS)}", missing_too=True)
 
 
 def check_declared_area(frame: gpd.GeoDataFrame, id_column: str, declared, unit: str | None,
