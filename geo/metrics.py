@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from geo.crs import projected_area_m2
+from geo.idle import idle_status
 from geo.standards import Standards, load_standards
 from geo.units import m2_to_ha, m2_to_mu
 
@@ -83,21 +84,20 @@ def mu_grades(parcels: pd.DataFrame, standards: Standards | None = None) -> pd.S
 
 
 def idle_land_warnings(parcels: pd.DataFrame, as_of: date | None = None) -> pd.DataFrame:
-    """Supplied parcels not started one or two years after the contracted start date.
+    """Idle parcels per 《闲置土地处置办法》 (2012), judged by :func:`geo.idle.idle_status`.
 
-    Per 闲置土地处置办法 (2012): after 1 year a fee of 20% of the land price is due
-    (``stage = "fee"``); after 2 years the land may be taken back without compensation
-    (``stage = "repossession"``). Returns ``parcel_id, park_id, contract_start_date,
-    days_overdue, stage`` sorted by park and days overdue.
+    Returns ``parcel_id, park_id, enterprise, contract_start_date, stopped_since`` and the
+    judgement's columns (``idle_case``, ``rule``, ``stage`` = the rule without ``idle_``:
+    ``fee`` / ``repossession`` / ``exempt``, anniversaries, ``days_overdue``, cause, source),
+    sorted by park and days overdue.
     """
-    as_of = pd.Timestamp(as_of or date.today())
-    start = pd.to_datetime(parcels.contract_start_date, errors="coerce")
-    not_started = parcels.actual_start_date.isna() & start.notna()
-    days = (as_of - start).dt.days
-    flagged = not_started & (days >= 365)
-    out = parcels.loc[flagged, ["parcel_id", "park_id", "enterprise", "contract_start_date"]].copy()
-    out["days_overdue"] = days[flagged].astype(int) - 365
-    out["stage"] = np.where(days[flagged] >= 730, "repossession", "fee")
+    frame = parcels if "area_mu" in parcels.columns else parcels.join(parcel_metrics(parcels)[["area_mu"]])
+    status = idle_status(frame, as_of)
+    flagged = status.rule.notna()
+    keep = [c for c in ("parcel_id", "park_id", "enterprise", "contract_start_date", "stopped_since")
+            if c in frame.columns]
+    out = pd.DataFrame(frame.loc[flagged, keep]).join(status.loc[flagged])
+    out.insert(out.columns.get_loc("rule") + 1, "stage", out.rule.str.removeprefix("idle_"))
     return out.sort_values(["park_id", "days_overdue"], ascending=[True, False]).reset_index(drop=True)
 
 
