@@ -34,21 +34,42 @@ def lang() -> str:
     return value if value in i18n.LANGS else i18n.DEFAULT_LANG
 
 
-def lang_key(name: str) -> str:
-    """Widget key for ``name`` in the current language.
+KEPT_PREFIX = "kept."
 
-    A keyed Streamlit widget keeps its identity when only its option labels change, and the
-    browser then keeps showing the labels of the old language. A key per language makes a
-    fresh widget, which starts from the value chosen under the other language.
+
+def kept_key(name: str, default=None, *, per_language: bool = False) -> str:
+    """The widget key for ``name`` whose value survives navigation and language switches (per session).
+
+    The one rule for state on pages: every choice a planner makes (filters, themes, the Match form)
+    is a widget created with ``key=common.kept_key(name, default)`` and *no* ``value``/``index``/
+    ``default`` argument. Streamlit drops a widget's state when a page without it runs; the value is
+    also kept under ``kept.<name>`` (not a widget key, so it stays) and put back when the widget
+    returns. ``per_language``: a fresh key per language, for widgets whose option labels are
+    translated (a keyed widget keeps showing the old language's labels otherwise); the value carries
+    over. ``default`` is the value of a widget never set in this session.
     """
-    key = f"{name}.{lang()}"
-    if key not in st.session_state:
-        for other in i18n.LANGS:
-            previous = st.session_state.get(f"{name}.{other}")
-            if previous is not None:
-                st.session_state[key] = previous
-                break
+    key = f"{name}.{lang()}" if per_language else name
+    kept = KEPT_PREFIX + name
+    if key in st.session_state:
+        st.session_state[kept] = st.session_state[key]
+    elif kept in st.session_state:
+        st.session_state[key] = st.session_state[kept]
+    elif default is not None:
+        st.session_state[key] = default
     return key
+
+
+def lang_key(name: str, default=None) -> str:
+    """:func:`kept_key` with a key per language (for widgets whose option labels are translated)."""
+    return kept_key(name, default, per_language=True)
+
+
+def kept(name: str, default=None):
+    """The last value of the kept widget ``name`` (see :func:`kept_key`), even on another page."""
+    for key in (f"{name}.{lang()}", name, KEPT_PREFIX + name):
+        if key in st.session_state:
+            return st.session_state[key]
+    return default
 
 
 def tr(key: str, **values) -> str:
