@@ -21,7 +21,7 @@ from geo import i18n
 from geo.auth import ANONYMOUS, User
 from geo.errors import ParkAtlasError
 from geo.metrics import INTENSITY_INDICATORS, city_kpis, group_kpis, park_kpis, with_metrics
-from geo.store import open_store, resolve_store_location
+from geo.store import POSTGRES_SCHEMES, open_store, redact_location, resolve_store_location
 from layers import webmap
 from layers.style import theme_colors
 
@@ -96,6 +96,12 @@ def user() -> User:
 def location() -> str:
     """The store location (``PARKATLAS_STORE`` or the default GeoPackage)."""
     return resolve_store_location(None)
+
+
+def location_label() -> str:
+    """The store as shown on a page: a GeoPackage's file name, a database URL without credentials."""
+    loc = location()
+    return redact_location(loc) if loc.startswith(POSTGRES_SCHEMES) else os.path.basename(loc)
 
 
 @st.cache_resource(show_spinner=False)
@@ -296,7 +302,7 @@ def sidebar() -> None:
     with st.sidebar:
         st.radio(i18n.t("sidebar.language", lang()), i18n.LANGS, key="lang", horizontal=True,
                  format_func=lambda code: {"zh": "中文", "en": "English"}[code])
-        st.caption(f"{tr('sidebar.store')}: {plain(os.path.basename(location()))}")
+        st.caption(f"{tr('sidebar.store')}: {plain(location_label())}")
         from app_pages import auth_panel  # imports this module
 
         auth_panel.panel()

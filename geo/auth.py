@@ -16,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,13 +91,21 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def _read_file(target: Path) -> dict:
-    """The users file's JSON object; empty when the file does not exist."""
+    """The users file's JSON object; empty when the file does not exist.
+
+    A file that other local users may write is refused: whoever can write it can make
+    themselves an admin.
+    """
     try:
+        mode = target.stat().st_mode
         data = json.loads(target.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
         raise ParkAtlasError(f"cannot read users file {target}: {exc}; fix or remove it") from None
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ParkAtlasError(f"users file {target} is writable by other users; "
+                             f"make it owner-only: chmod 600 {target}")
     if not isinstance(data, dict):
         raise ParkAtlasError(f"users file {target} is not a JSON object; fix or remove it")
     return data

@@ -8,7 +8,7 @@ import pytest
 
 from geo.auth import User
 from geo.errors import ConflictError
-from geo.store import open_store
+from geo.store import open_store, redact_location
 from geo.store import postgis as postgis_module
 from geo.store.base import MAX_ATTEMPTS
 from tests import postgis_server
@@ -88,7 +88,7 @@ def test_concurrent_first_use_seeds_an_empty_database_once(postgis_server_url):
 
 
 def test_password_is_not_shown_in_the_location():
-    assert postgis_module._redact("postgresql://u:secret@db.example:5432/x") == "postgresql://u:***@db.example:5432/x"
+    assert redact_location("postgresql://u:secret@db.example:5432/x") == "postgresql://u:***@db.example:5432/x"
 
 
 def test_unreachable_server_is_a_one_line_error():

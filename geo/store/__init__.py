@@ -8,7 +8,9 @@ is itself never written to.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from geo.errors import ParkAtlasError
 from geo.standards import REPO_ROOT
@@ -23,15 +25,52 @@ def resolve_store_location(location: str | os.PathLike | None = None) -> str:
     return str(location or os.environ.get(STORE_ENV) or DEFAULT_STORE)
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+#: Connection parameters that carry a secret (libpq's names), masked wherever a location is shown.
+SECRET_PARAMETERS = ("password", "sslpassword")
+_KEYWORD_SECRET = re.compile(r"\b(" + "|".join(SECRET_PARAMETERS) + r")\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", re.I)
+
+
+def redact_location(location: str | os.PathLike) -> str:
+    """``location`` as it may be shown or logged: every credential replaced by ``***``.
+
+    Masks the password of a URL's userinfo, ``password=``/``sslpassword=`` query parameters and
+    the same keywords in a libpq ``key=value`` string. A GeoPackage path is returned unchanged.
+    """
+    text = str(location)
+    if not text.startswith(POSTGRES_SCHEMES):
+        return _KEYWORD_SECRET.sub(lambda m: f"{m.group(1)}=***", text) if "=" in text else text
+    try:
+        parts = urlsplit(text)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            if ":" in userinfo:
+                netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
+        query = urlencode([(k, "***" if k.lower() in SECRET_PARAMETERS else v)
+                           for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+    except ValueError:  # an unparsable URL: show only its scheme
+        return text.split("://", 1)[0] + "://***"
+
+
+def check_store_location(target: str) -> None:
+    """Refuse anything but a plain path or a ``postgresql://`` URL (GDAL virtual paths, other URLs)."""
+    if target.startswith(POSTGRES_SCHEMES):
+        return
+    if "://" in target or "/vsi" in target.lower() or target.lower().startswith("vsi") or "?" in target:
+        raise ParkAtlasError(f"unsupported store {redact_location(target)!r}: give a plain .gpkg path "
+                             "or a postgresql:// URL")
+
+
 def open_store(location: str | os.PathLike | None = None) -> Store:
     """Open (and on first use create and seed) the store at ``location``."""
     target = resolve_store_location(location)
-    if target.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+    check_store_location(target)
+    if target.startswith(POSTGRES_SCHEMES):
         from geo.store.postgis import PostgisStore
 
         return PostgisStore(target)
-    if "://" in target:
-        raise ParkAtlasError(f"unsupported store {target!r}: give a .gpkg path or a postgresql:// URL")
     path = Path(target)
     if path.suffix.lower() != ".gpkg":
         raise ParkAtlasError(f"store path {path} must end in .gpkg (or use a postgresql:// URL)")

@@ -43,6 +43,8 @@ PARK_EDITABLE_FIELDS = tuple(c for c in PARK_COLUMNS if c != "park_id")
 LAYER_KEYS = {"parcels": "parcel_id", "parks": "park_id"}
 #: How often a write is retried when the database is busy or the connection dropped.
 MAX_ATTEMPTS = 5
+#: File mode of stores and backups: they hold planners' names and the audit log.
+OWNER_ONLY = 0o600
 
 
 def now_iso() -> str:

@@ -28,7 +28,7 @@ import shapely
 
 from geo.errors import ConflictError, NotFoundError, ParkAtlasError
 from geo.schema import conform_parcels, conform_parks
-from geo.store.base import MAX_ATTEMPTS
+from geo.store.base import MAX_ATTEMPTS, OWNER_ONLY
 from geo.store.sql import AUDIT_INSERT, SqlStore
 
 BUSY_TIMEOUT_S = 15.0
@@ -149,6 +149,7 @@ class GpkgStore(SqlStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(self.path.name + f".{os.getpid()}.seed")
             shutil.copyfile(SAMPLE_GPKG, tmp)
+            os.chmod(tmp, OWNER_ONLY)  # SQLite gives the -wal and -shm files the same mode
             try:
                 os.link(tmp, self.path)  # atomic create-if-absent: concurrent first opens seed once
             except FileExistsError:
@@ -334,6 +335,7 @@ class GpkgStore(SqlStore):
             problems += self._parcel_problems(fetch)
             if self._has_audit(con):
                 problems += self._audit_problems(fetch)
+                problems += _audit_protection_problems(con)
             else:
                 problems.append("audit_log table is missing")
         except sqlite3.Error as exc:
@@ -374,6 +376,14 @@ class GpkgStore(SqlStore):
             source_con.close()
             target.close()
         self._prepare()
+
+
+def _audit_protection_problems(con) -> list[str]:
+    """The append-only triggers of the audit log, present and raising (a backup may have lost them)."""
+    bodies = dict(con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'"))
+    lost = [name for name in ("audit_log_no_update", "audit_log_no_delete")
+            if "RAISE(ABORT" not in (bodies.get(name) or "").upper().replace(" ", "")]
+    return [f"audit_log is not protected (trigger {', '.join(lost)} missing or altered)"] if lost else []
 
 
 def _spatial_index_problems(con, layer: str) -> list[str]:

@@ -15,11 +15,13 @@ is recognised as already theirs.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import geopandas as gpd
 import pandas as pd
@@ -28,6 +30,7 @@ import shapely
 from geo.crs import CGCS2000
 from geo.errors import ConflictError, NotFoundError, ParkAtlasError
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS, conform_parcels, conform_parks
+from geo.store import redact_location
 from geo.store.base import LAYER_KEYS, MAX_ATTEMPTS, frame_records
 from geo.store.sql import AUDIT_INSERT, SqlStore, first_line, quote as _q
 
@@ -94,7 +97,7 @@ class PostgisStore(SqlStore):
 
     def __init__(self, url: str, *, seed: bool = True):
         self.url = url.replace("postgresql+psycopg://", "postgresql://", 1)
-        self.location = _redact(self.url)
+        self.location = redact_location(self.url)
         if self.url not in _ready:
             self._setup(seed)
             _ready.add(self.url)
@@ -252,6 +255,11 @@ class PostgisStore(SqlStore):
                                  "WHERE k.park_id IS NULL")
             if dangling:
                 problems.append(f"{dangling} parcels belong to no park")
+            protected = fetch("SELECT t.tgenabled, p.prosrc FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+                              "WHERE t.tgrelid = 'audit_log'::regclass AND t.tgname = 'audit_log_append_only'")
+            if not protected or protected[0][0] not in ("O", "A") or "RAISE EXCEPTION" not in protected[0][1].upper():
+                problems.append("audit_log is not protected (trigger audit_log_append_only missing, "
+                                "disabled or altered)")
             return problems + self._audit_problems(fetch)
         except psycopg.Error as exc:
             return [f"cannot read {self.location}: {first_line(exc)}"]
@@ -261,11 +269,11 @@ class PostgisStore(SqlStore):
     def _snapshot(self, partial: Path) -> None:
         # pg_dump reads one snapshot: writers keep working, the dump is consistent.
         _run_pg("pg_dump", "--format=custom", "--no-owner", f"--schema={SCHEMA}", f"--file={partial}",
-                f"--dbname={self.url}")
+                url=self.url)
 
     def _replace_content(self, source: Path) -> None:
         _run_pg("pg_restore", "--clean", "--if-exists", "--single-transaction", "--no-owner",
-                f"--dbname={self.url}", str(source))
+                str(source), url=self.url)
 
     def _check_backup(self, src: Path) -> list[str]:
         """Restore the dump into a scratch database and check it there."""
@@ -281,37 +289,56 @@ class PostgisStore(SqlStore):
         try:
             with psycopg.connect(self.url, autocommit=True) as con:
                 con.execute(f"CREATE DATABASE {_q(scratch)}")
-            with psycopg.connect(scratch_url, autocommit=True) as con:
-                con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
         except psycopg.Error as exc:
             raise ParkAtlasError(f"cannot create a scratch database to check the backup: "
                                  f"{first_line(exc)}") from None
         try:
-            _run_pg("pg_restore", "--no-owner", "--exit-on-error", f"--dbname={scratch_url}", str(src))
+            with psycopg.connect(scratch_url, autocommit=True) as con:
+                con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            _run_pg("pg_restore", "--no-owner", "--exit-on-error", str(src), url=scratch_url)
             return PostgisStore(scratch_url, seed=False).integrity_check()
+        except psycopg.Error as exc:
+            raise ParkAtlasError(f"cannot check the backup in a scratch database ({first_line(exc)}); "
+                                 "PostGIS must be installable there: run the restore as a role that may "
+                                 "CREATE EXTENSION postgis, or mark the extension trusted") from None
         finally:
             _ready.discard(scratch_url)
             with psycopg.connect(self.url, autocommit=True) as con:
                 con.execute(f"DROP DATABASE IF EXISTS {_q(scratch)} WITH (FORCE)")
 
 
-def _redact(url: str) -> str:
-    """The URL without its password (for messages and ``location``)."""
-    from urllib.parse import urlsplit, urlunsplit
+def libpq_command_url(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without its password, and the environment that passes the password instead.
 
+    A command line is visible to every local user (``ps``); ``PGPASSWORD`` in the child's
+    environment is readable only by the same user.
+    """
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    password = parts.password
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    for key, value in query:
+        if key.lower() == "password":
+            password = value
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
+    clean = urlunsplit(parts._replace(netloc=netloc,
+                                      query=urlencode([(k, v) for k, v in query if k.lower() != "password"])))
+    env = dict(os.environ)
+    if password is not None:
+        env["PGPASSWORD"] = unquote(password) if parts.password is not None else password
+    return clean, env
 
 
-def _run_pg(tool: str, *args: str) -> None:
+def _run_pg(tool: str, *args: str, url: str) -> None:
     binary = shutil.which(tool)
     if binary is None:
         raise ParkAtlasError(f"{tool} not found; install Debian's postgresql-client")
+    dbname, env = libpq_command_url(url)
     with tempfile.TemporaryDirectory() as scratch:
-        done = subprocess.run([binary, *args], capture_output=True, text=True, cwd=scratch, timeout=3600)
+        done = subprocess.run([binary, *args, f"--dbname={dbname}"], capture_output=True, text=True, cwd=scratch,
+                              timeout=3600, env=env)
     if done.returncode != 0:
         message = (done.stderr.strip() or done.stdout.strip()).splitlines()
         raise ParkAtlasError(f"{tool} failed: {message[0] if message else done.returncode}")

@@ -30,7 +30,7 @@ from geo.errors import ConflictError, NotFoundError, ParkAtlasError, PermissionD
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS
 from geo.standards import load_standards
 from geo.store.base import (
-    LAYER_KEYS, MAX_ATTEMPTS, Store, check_changes, check_found, check_park_changes, check_reservation_args,
+    LAYER_KEYS, MAX_ATTEMPTS, OWNER_ONLY, Store, check_changes, check_found, check_park_changes, check_reservation_args,
     check_status, encode, frame_records, history_frame, now_iso, plan_reservation, unique_ids, validate_import,
 )
 
@@ -524,6 +524,7 @@ class SqlStore(Store):
         partial = dest.with_name(dest.name + ".partial")
         partial.unlink(missing_ok=True)
         self._snapshot(partial)
+        os.chmod(partial, OWNER_ONLY)  # a backup holds the audit log and every planner's name
         os.replace(partial, dest)
 
     def restore(self, source, *, user) -> None:
