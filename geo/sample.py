@@ -299,7 +299,61 @@ def write_sample(path: Path = SAMPLE_GPKG, n_parcels: int = DEFAULT_PARCELS, see
     info = {"synthetic": "true", "note": SYNTHETIC_NOTE, "generator": "geo/sample.py",
             "seed": str(seed), "n_parcels": str(len(parcels))}
     write_new_gpkg(path, parks, parcels, load_districts().to_crs(CGCS2000), info)
+    from geo.store.tables import write_sample_tables
+
+    teams, targets = generate_teams(seed)
+    write_sample_tables(path, {"teams": teams, "team_targets": targets})
     return path
+
+
+# Fifteen promotion teams: (team_id, name, district or department, chains). Names are illustrative.
+_TEAMS = [
+    ("T01", "高新区招商一组", "肇庆高新区", "nev;energy_storage"),
+    ("T02", "高新区招商二组", "肇庆高新区", "electronics;new_materials"),
+    ("T03", "新区招商组", "肇庆新区", "electronics;machinery"),
+    ("T04", "集聚区招商专班", "广东省(肇庆)大型产业集聚区", "nev;energy_storage;machinery"),
+    ("T05", "端州区招商组", "端州区", "electronics;food"),
+    ("T06", "鼎湖区招商组", "鼎湖区", "new_materials;biopharma"),
+    ("T07", "高要区招商组", "高要区", "metal;machinery"),
+    ("T08", "四会市招商组", "四会市", "metal;building_materials"),
+    ("T09", "广宁县招商组", "广宁县", "forestry_paper;new_materials"),
+    ("T10", "德庆县招商组", "德庆县", "food;biopharma"),
+    ("T11", "封开县招商组", "封开县", "building_materials"),
+    ("T12", "怀集县招商组", "怀集县", "furniture;food"),
+    ("T13", "市投资促进局招商一处", "市投资促进局", "nev;electronics;low_altitude"),
+    ("T14", "市投资促进局招商二处", "市投资促进局", "fine_chemicals;new_materials"),
+    ("T15", "市工业和信息化局产业链专班", "市工业和信息化局", "machinery;low_altitude"),
+]
+_SURNAMES = np.array(["wang", "li", "zhang", "liu", "chen", "yang", "huang", "zhao", "wu", "zhou",
+                      "xu", "sun", "ma", "zhu", "hu", "guo", "he", "lin", "luo", "liang"])
+#: Yearly targets of an average team; each team's are scaled by a seeded factor.
+_BASE_TARGETS = {"signed_count": 8, "signed_investment_wan": 200_000, "landed_count": 5,
+                 "landed_investment_wan": 120_000, "started_count": 4, "producing_count": 3, "tax_wan": 3_000}
+
+
+def generate_teams(seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The sample's fifteen promotion teams (synthetic members) and their 2025 and 2026 targets.
+
+    Returns ``(teams, targets)`` with the columns of :data:`geo.schema.TEAM_COLUMNS` and
+    :data:`geo.schema.TEAM_TARGET_COLUMNS`. Each team has two or three members (user names)
+    and targets around :data:`_BASE_TARGETS` scaled by a seeded factor; the first team's
+    chain also gets a chain target.
+    """
+    rng = np.random.default_rng(seed + 15)
+    rows, targets = [], []
+    for team_id, name, district, chains in _TEAMS:
+        members = rng.choice(_SURNAMES, size=int(rng.integers(2, 4)), replace=False)
+        rows.append({"team_id": team_id, "name": name, "district": district, "chains": chains,
+                     "members": ";".join(f"{m}.{team_id.lower()}" for m in members)})
+        scale = float(rng.uniform(0.6, 1.5))
+        for year in (2025, 2026):
+            for target, base in _BASE_TARGETS.items():
+                value = base * scale * (1.1 if year == 2026 else 1.0)
+                value = float(max(1, round(value))) if target.endswith("_count") else float(round(value, -2))
+                targets.append({"team_id": team_id, "year": year, "target": target, "chain": "", "value": value})
+            targets.append({"team_id": team_id, "year": year, "target": "signed_count",
+                            "chain": chains.split(";")[0], "value": float(max(1, round(4 * scale)))})
+    return pd.DataFrame(rows), pd.DataFrame(targets)
 
 
 def main(argv=None) -> None:

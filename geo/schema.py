@@ -91,3 +91,23 @@ def split_list(value: str | None) -> list[str]:
     if value is None or pd.isna(value) or not str(value).strip():
         return []
     return [item.strip() for item in str(value).split(";") if item.strip()]
+
+
+#: Promotion team columns (:mod:`geo.team`). ``members`` (user names) and ``chains`` (chain
+#: codes of ``data/standards/chains.csv``) are ';'-separated like the park lists.
+TEAM_COLUMNS: dict[str, str] = {
+    "team_id": "string",
+    "name": "string",
+    "members": "string",
+    "district": "string",
+    "chains": "string",
+}
+
+#: A team's target for a year: one row per team, year, target and chain (empty: all chains).
+TEAM_TARGET_COLUMNS: dict[str, str] = {
+    "team_id": "string",
+    "year": "Int64",
+    "target": "string",
+    "chain": "string",
+    "value": "float64",
+}

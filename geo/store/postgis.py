@@ -171,6 +171,7 @@ class PostgisStore(SqlStore):
         """Copy the sample GeoPackage into the new tables (same transaction as the schema)."""
         from geo.sample import SAMPLE_GPKG
         from geo.store.gpkg import GpkgStore
+        from geo.store.tables import seed_tables
 
         sample = GpkgStore(SAMPLE_GPKG, readonly=True)
         for table, frame, columns in (("parks", sample.read_parks(), PARK_COLUMNS),
@@ -183,6 +184,7 @@ class PostgisStore(SqlStore):
                 for record, geom in zip(records, geoms):
                     copy.write_row([*(record[c] for c in columns), geom])
         cur.executemany("INSERT INTO dataset_info (key, value) VALUES (%s, %s)", list(sample.dataset_info().items()))
+        seed_tables(cur, sample)
 
     # --- dialect: statements -------------------------------------------------------------------
     def _in_list(self, column: str, values: list) -> tuple[str, tuple]:
