@@ -20,3 +20,12 @@ class ConflictError(ParkAtlasError):
 
 class PermissionDenied(ParkAtlasError):
     """The current user's role does not allow this operation."""
+
+
+class ParcelTaken(ConflictError):
+    """A parcel asked for is no longer available: ``parcel_id``, its ``status`` and, when it is
+    reserved, the ``project`` it is reserved for (so a page can say so in the planner's language)."""
+
+    def __init__(self, parcel_id: str, status: str, project: str | None, message: str):
+        super().__init__(message)
+        self.parcel_id, self.status, self.project = parcel_id, status, project

@@ -90,6 +90,7 @@ class MatchSettings:
     cluster_saturation: int = 10
     readiness_not_ready: float = 0.4
     readiness_disposal: float = 0.1
+    spread_min_range: float = 0.2
 
 
 def load_settings(directory: str | os.PathLike | None = None) -> MatchSettings:
@@ -293,7 +294,7 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
 
     scores = _soft_scores(frame, pidx, cands, pk, project, standards, settings, crs_m)
     total = 100.0 * sum(share[c] * scores[c]["score"] for c in CRITERIA)
-    order = rank_order(total, cands.kind, cands.area_mu)[:top]
+    order = rank_order(total, cands.kind, cands.area_mu, meets_demand(cands.area_mu, project))[:top]
     # Only the top candidates are described: ids, statuses, names and the explanations.
     chosen = cands.iloc[order].reset_index(drop=True)
     chosen["score"] = total[order]
@@ -314,14 +315,57 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     ]
     geometry = gpd.GeoSeries(chosen.geometry_m.to_numpy(), crs=crs_m).to_crs(CGCS2000).values
     out = gpd.GeoDataFrame(chosen[list(empty.columns.drop("geometry"))], geometry=geometry, crs=CGCS2000)
-    return MatchResult(project, out, excluded, int(scope.sum()), share)
+    return MatchResult(project, spread_scores(out, project, settings), excluded, int(scope.sum()), share)
 
 
-def rank_order(score, kind, area_mu) -> np.ndarray:
-    """Positions of candidates in ranking order: higher score first (equal to 1e-9), then single
-    parcels before blocks, then the smaller area."""
+def meets_demand(area_mu, project: Project) -> np.ndarray:
+    """True where the area is within the stated demand (``land_mu_min``–``land_mu_max``), without the
+    tolerance: land admitted only by the tolerance ranks after all land that meets the demand."""
+    area = np.asarray(area_mu, dtype=float)
+    return (area >= project.land_mu_min - 1e-9) & (area <= project.land_mu_max + 1e-9)
+
+
+def rank_order(score, kind, area_mu, meets=None) -> np.ndarray:
+    """Positions of candidates in ranking order: land meeting the demand first (``meets``, when
+    given), then higher score (equal to 1e-9), then single parcels before blocks, then the smaller area."""
     score, area = np.asarray(score, dtype=float), np.asarray(area_mu, dtype=float)
-    return np.lexsort((area, np.asarray(kind) == "block", -np.round(score, 9)))
+    keys = [area, np.asarray(kind) == "block", -np.round(score, 9)]
+    if meets is not None:
+        keys.append(~np.asarray(meets, dtype=bool))
+    return np.lexsort(keys)
+
+
+def spread_scores(candidates: gpd.GeoDataFrame, project: Project,
+                  settings: MatchSettings | None = None) -> gpd.GeoDataFrame:
+    """Score the shortlisted candidates against each other, re-rank them, and fill ``score``/``rank``.
+
+    A soft criterion on which the shortlist differs is rescaled across it: the best candidate gets 1,
+    the others ``1 − gap / max(range, spread_min_range)`` (a difference smaller than the minimum range
+    is magnified at most 1/``spread_min_range`` times, never blown up to the full weight). A criterion
+    on which every candidate is equal keeps its own 0–1 score. The score is ``100 × Σ weight × that``
+    and each soft criterion's ``contribution`` its share of it; the order is: meets the demand, score,
+    single before block, smaller area. The same function serves the city and the province match.
+    """
+    if candidates.empty:
+        return candidates
+    settings = settings or load_settings()
+    soft = [[c for c in criteria if c["kind"] == "soft"] for criteria in candidates.criteria]
+    names = [c["name"] for c in soft[0]]
+    raw = np.array([[c["score"] for c in row] for row in soft], dtype=float)
+    weight = np.array([c["weight"] for c in soft[0]], dtype=float)
+    best, worst = raw.max(axis=0), raw.min(axis=0)
+    varies = best - worst > 1e-6
+    spread = np.where(varies, 1 - (best - raw) / np.maximum(best - worst, settings.spread_min_range), raw)
+    contributions = 100 * spread * weight
+    out = candidates.copy()
+    out["score"] = contributions.sum(axis=1)
+    out["criteria"] = [
+        [c | {"contribution": round(float(contributions[i, names.index(c["name"])]), 2)} if c["kind"] == "soft" else c
+         for c in criteria] for i, criteria in enumerate(candidates.criteria)]
+    order = rank_order(out.score, out.kind, out.area_mu, meets_demand(out.area_mu, project))
+    out = out.iloc[order].reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1)
+    return out
 
 
 def _first_failures(checks: dict[str, np.ndarray], candidates: np.ndarray,

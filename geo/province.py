@@ -292,7 +292,7 @@ def province_match(directory, project, *, top: int = 10, with_blocks: bool = Tru
     """
     import dask
 
-    from geo.matching import MatchResult, load_settings, normalise_weights, rank_order
+    from geo.matching import MatchResult, load_settings, meets_demand, normalise_weights, rank_order, spread_scores
     from geo.project import load_project
 
     standards = load_standards()
@@ -317,6 +317,9 @@ def province_match(directory, project, *, top: int = 10, with_blocks: bool = Tru
     if not frames:
         return MatchResult(project, first.candidates, excluded, sum(r.considered for r in results), first.weights)
     both = pd.concat(frames, ignore_index=True)
-    both = both.iloc[rank_order(both.score, both.kind, both.area_mu)[:top]].reset_index(drop=True)
-    both["rank"] = range(1, len(both) + 1)
+    # Each park's shortlist is ranked by its own spread scores; the city's shortlist is chosen by the
+    # weighted fit (the sum of the criteria's own scores), as in geo.matching.match, then spread once.
+    fit = [100 * sum(c["weight"] * c["score"] for c in row if c["kind"] == "soft") for row in both.criteria]
+    both = both.iloc[rank_order(fit, both.kind, both.area_mu, meets_demand(both.area_mu, project))[:top]]
+    both = spread_scores(both.reset_index(drop=True), project, load_settings())
     return MatchResult(project, both, excluded, sum(r.considered for r in results), first.weights)

@@ -268,9 +268,10 @@ def test_jobs_per_mu_is_judged_against_the_parks_enterprises():
     assert crit["sparse"]["score"] == 1.0 and crit["sparse"]["pass"]
     assert crit["unknown"]["threshold"] is None and crit["unknown"]["score"] == 1.0 and crit["unknown"]["pass"]
     assert "8.0 人/亩" in crit["dense"]["reason_zh"] and "no enterprise head counts" in crit["unknown"]["reason_en"]
-    assert crit["dense"]["kind"] == "soft" and crit["dense"]["contribution"] == pytest.approx(50.0, abs=0.1)
+    # Scored against each other (spread_scores): the worst on the only weighted criterion gets 0 of it.
+    assert crit["dense"]["kind"] == "soft" and crit["dense"]["contribution"] == pytest.approx(0.0, abs=0.1)
     assert result.candidates.set_index("park_id").score.to_dict() == pytest.approx(
-        {"dense": 50.0, "sparse": 100.0, "unknown": 100.0}, abs=0.1)
+        {"dense": 0.0, "sparse": 100.0, "unknown": 100.0}, abs=0.1)
     assert result.candidates.park_id.iloc[-1] == "dense"
     shown = result.to_json("en")["candidates"]
     assert all(any(c["name"] == "jobs_per_mu" for c in cand["criteria"]) for cand in shown)

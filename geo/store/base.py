@@ -27,7 +27,7 @@ import shapely
 
 from geo.auth import User
 from geo.crs import CGCS2000
-from geo.errors import ConflictError, NotFoundError, ParkAtlasError
+from geo.errors import ConflictError, NotFoundError, ParcelTaken, ParkAtlasError
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS, conform_parcels, conform_parks
 from geo.standards import load_standards
 
@@ -212,13 +212,21 @@ def plan_reservation(rows: dict[str, dict], parcel_ids: list[str], project: str,
             if row["reserved_by"] == user.name and row["reserved_project"] == project:
                 mine.append(pid)
                 continue
-            raise ConflictError(f"parcel {pid} is already reserved (project {row['reserved_project']}); "
-                                "choose another parcel or ask its planner to release it")
-        if row["status"] not in available:
-            raise ConflictError(f"parcel {pid} is not available (status {row['status']}); only "
-                                f"{', '.join(available)} parcels can be reserved")
+        if row["status"] == "reserved" or row["status"] not in available:
+            raise parcel_taken(pid, row, available)
         todo.append(pid)
     return todo, mine
+
+
+def parcel_taken(pid: str, row: dict, available) -> ParcelTaken:
+    """The error for a parcel that cannot be reserved any more, naming who has it."""
+    if row["status"] == "reserved":
+        return ParcelTaken(pid, "reserved", row["reserved_project"],
+                           f"parcel {pid} is already reserved (project {row['reserved_project']}); nothing was "
+                           "reserved: choose another parcel or ask its planner to release it")
+    return ParcelTaken(pid, row["status"], None,
+                       f"parcel {pid} is not available (status {row['status']}); nothing was reserved: only "
+                       f"{', '.join(available)} parcels can be reserved")
 
 
 def reserved_for(parcels: pd.DataFrame, project: str) -> list[str]:

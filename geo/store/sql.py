@@ -31,7 +31,8 @@ from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS
 from geo.standards import load_standards
 from geo.store.base import (
     LAYER_KEYS, MAX_ATTEMPTS, OWNER_ONLY, Store, check_changes, check_found, check_park_changes, check_reservation_args,
-    check_status, encode, frame_records, history_frame, now_iso, plan_reservation, unique_ids, validate_import,
+    check_status, encode, frame_records, history_frame, now_iso, parcel_taken, plan_reservation, unique_ids,
+    validate_import,
 )
 
 LAYER_COLUMNS = {"parcels": PARCEL_COLUMNS, "parks": PARK_COLUMNS}
@@ -385,7 +386,7 @@ class SqlStore(Store):
                     f"reserved_at = ?, version = version + 1 WHERE parcel_id = ? AND {where}"),
                     (project, user.name, at, pid, *params))
                 if cursor.rowcount != 1:
-                    raise ConflictError(f"parcel {pid} is already reserved; choose another parcel")
+                    raise parcel_taken(pid, self._status_rows(cur, [pid])[pid], available)
             self._append_audit(cur, [(at, user.name, user.role, "reserve", pid, rows[pid]["park_id"], "status",
                                       encode(rows[pid]["status"]), encode("reserved"), project, None)
                                      for pid in todo])
