@@ -5,11 +5,12 @@ widgets, call ``geo/`` and draw ``layers/``.
 """
 import streamlit as st
 
-from app_pages import common
+from app_pages import common, guard
 from app_pages.safe import plain
 from geo.errors import ParkAtlasError
 
 st.set_page_config(page_title="ParkAtlas", page_icon="🗺️", layout="wide")
+guard.redact_session_ids()
 common.sidebar()
 try:
     common.revision()
@@ -31,4 +32,7 @@ navigation = st.navigation([
     st.Page(path, title=common.tr(key), url_path=url, default=default)
     for path, key, url, default in PAGES
 ])
-navigation.run()
+try:
+    navigation.run()
+except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback on a page
+    guard.unexpected_error(exc)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from commands.output import emit_object
 from geo.errors import NotFoundError, ParkAtlasError
-from geo.exports import (DATA_FORMATS, candidates_export_frame, excluded_table, format_for, parcel_export_frame,
-                         write_export)
+from geo.exports import (DATA_FORMATS, candidates_export_frame, excluded_table, format_for, output_path,
+                         parcel_export_frame, write_export, write_file)
 from geo.metrics import INTENSITY_INDICATORS, park_kpis, with_metrics
 from geo.store import open_store
 from layers.print_map import LANGS, ORIENTATIONS, PAPERS_MM, THEMES, check_theme
@@ -21,24 +21,11 @@ MAP_SUFFIXES = {".pdf": "pdf", ".png": "png", ".html": "html"}
 WHAT = ("parcels", "available", "candidates")
 
 
-def _out_path(text: str, suffixes) -> Path:
-    path = Path(text)
+def _out_path(args, suffixes) -> Path:
+    path = Path(args.out)
     if path.suffix.lower() not in suffixes:
         raise ParkAtlasError(f"cannot write {path.name!r}: --out must end in {', '.join(suffixes)}")
-    if not path.parent.exists():
-        raise ParkAtlasError(f"folder {path.parent} does not exist; create it or choose another --out")
-    return path
-
-
-def _write_atomically(path: Path, write) -> None:
-    """Write through ``write(file)`` to a temporary file, then rename (no half-written output)."""
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    return output_path(path, follow_symlink=args.follow_symlink)
 
 
 def _park_row(parks, park_id: str):
@@ -61,7 +48,7 @@ def _match(store, parcels, parks, project_path: str, top: int, park_id: str | No
 
 def cmd_map(args) -> None:
     started = time.perf_counter()
-    out = _out_path(args.out, MAP_SUFFIXES)
+    out = _out_path(args, MAP_SUFFIXES)
     fmt = MAP_SUFFIXES[out.suffix.lower()]
     store = open_store(args.store)
     parks = store.read_parks()
@@ -80,12 +67,12 @@ def cmd_map(args) -> None:
 
         html = render_park_html(parcels, theme=args.theme, indicator=indicator, lang=args.lang,
                                 highlight_ids=highlight, context=parks.loc[parks.park_id == args.park])
-        _write_atomically(out, lambda f: f.write(html.encode("utf-8")))
+        write_file(out, lambda f: f.write(html.encode("utf-8")))
         summary.update(pages=1, bytes=out.stat().st_size)
     else:
         from layers.print_map import render_park_map
 
-        _write_atomically(out, lambda f: render_park_map(
+        write_file(out, lambda f: render_park_map(
             parcels, park, parks=parks, districts=store.read_districts(), fmt=fmt, paper=args.paper,
             orientation=args.orientation, dpi=args.dpi, out=f, theme=args.theme, indicator=indicator,
             lang=args.lang, highlight_ids=highlight, dataset_info=store.dataset_info()))
@@ -99,7 +86,7 @@ def cmd_atlas(args) -> None:
     from layers.atlas import render_atlas
 
     started = time.perf_counter()
-    out = _out_path(args.out, (".pdf",))
+    out = _out_path(args, (".pdf",))
     store = open_store(args.store)
     pages = {}
 
@@ -109,7 +96,7 @@ def cmd_atlas(args) -> None:
                                   paper=args.paper, orientation=args.orientation, lang=args.lang,
                                   dataset_info=store.dataset_info(), progress=None if args.quiet else _progress)
 
-    _write_atomically(out, write)
+    write_file(out, write)
     emit_object({"out": str(out), "format": "pdf", "pages": pages["n"], "theme": args.theme,
                  "paper": args.paper, "orientation": args.orientation, "lang": args.lang,
                  "bytes": out.stat().st_size, "seconds": round(time.perf_counter() - started, 3)})
@@ -119,7 +106,7 @@ def cmd_factsheet(args) -> None:
     from layers.factsheet import render_factsheets, sites_from_candidates
 
     started = time.perf_counter()
-    out = _out_path(args.out, (".pdf",))
+    out = _out_path(args, (".pdf",))
     if not args.parcel_ids and not args.project:
         raise ParkAtlasError("give parcel ids (see `python cli.py available`) or --project PROJECT.json")
     store = open_store(args.store)
@@ -139,7 +126,7 @@ def cmd_factsheet(args) -> None:
                                        lang=args.lang, dataset_info=store.dataset_info(),
                                        progress=None if args.quiet else _progress)
 
-    _write_atomically(out, write)
+    write_file(out, write)
     emit_object({"out": str(out), "format": "pdf", "pages": pages["n"], "lang": args.lang,
                  "bytes": out.stat().st_size, "seconds": round(time.perf_counter() - started, 3)})
 
@@ -170,7 +157,7 @@ def cmd_data(args) -> None:
             parcels = available_parcels(parcels)
         frame = parcel_export_frame(parcels)
         layer = args.what
-    summary = write_export(frame, out, layer=layer, tables=tables)
+    summary = write_export(frame, out, layer=layer, tables=tables, follow_symlink=args.follow_symlink)
     emit_object({**summary, "what": args.what, "park_id": args.park, "crs": _crs_of(summary["format"])})
 
 
@@ -223,3 +210,7 @@ def register(subparsers) -> None:
     p.add_argument("--top", type=int, default=10, help="candidates with --what candidates")
     p.add_argument("--out", required=True, help="FILE" + "|".join(DATA_FORMATS))
     p.set_defaults(handler=cmd_data)
+
+    for command in sub.choices.values():
+        command.add_argument("--follow-symlink", action="store_true",
+                             help="when --out is a symbolic link, overwrite the file it points to (refused otherwise)")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -52,7 +53,8 @@ MEDIA_TYPES = {
     "kml": "application/vnd.google-earth.kml+xml", "parquet": "application/vnd.apache.parquet",
     "csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets skip leading blanks before a formula and read full-width ＝＋－＠ as the ASCII signs.
+_FORMULA_START = re.compile(r"^[\s\u3000\u00a0]*[=+\-@\uff1d\uff0b\uff0d\uff20]|^[\t\r]")
 
 #: Export column → Shapefile (DBF) field name of at most 10 characters. Columns not listed
 #: here and longer than 10 characters are cut and numbered; ``fields.csv`` in the zip holds
@@ -92,11 +94,14 @@ def format_for(path: str | os.PathLike) -> str:
 
 
 # --- spreadsheet safety ----------------------------------------------------------------------------
+def is_formula_like(value) -> bool:
+    """True for text a spreadsheet would run as a formula (after blanks, with full-width signs too)."""
+    return isinstance(value, str) and _FORMULA_START.match(value) is not None
+
+
 def neutralise(value):
     """``value`` with a leading ``'`` if it is text a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    return "'" + value if is_formula_like(value) else value
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -106,7 +111,7 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if col == "geometry" or pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col]):
             continue
         values = out[col].astype(object)
-        risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_PREFIXES))
+        risky = values.map(is_formula_like)
         if risky.any():
             out[col] = values.where(~risky, "'" + values[risky].astype(str))
     return out
@@ -296,20 +301,52 @@ def export_bytes(frame: gpd.GeoDataFrame, fmt: str, *, layer: str = "parcels",
         return _write_vector(frame, fmt, layer, Path(tmp)).read_bytes()
 
 
+def output_path(path: str | os.PathLike, *, follow_symlink: bool = False) -> Path:
+    """Where an export goes: ``path`` itself, refused when it is a symbolic link unless asked.
+
+    A link planted at the output name would otherwise redirect the write to any file the user
+    may write; with ``follow_symlink`` the link's target is written (the caller asked for it).
+    """
+    path = Path(path)
+    if path.is_symlink():
+        if not follow_symlink:
+            raise ParkAtlasError(f"{path} is a symbolic link; choose another --out, or pass --follow-symlink "
+                                 "to overwrite the file it points to")
+        path = path.resolve()
+    if not path.parent.is_dir():
+        raise ParkAtlasError(f"folder {path.parent} does not exist; create it or choose another --out")
+    return path
+
+
+def write_file(path: Path, write) -> None:
+    """Write ``path`` through ``write(binary_file)`` atomically: a new temporary file, then a rename.
+
+    The temporary file is created exclusively (``mkstemp``: a fresh name, never an existing file
+    or link) in the target folder; a failed write (a full disk) leaves no file and is one line.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write(out)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ParkAtlasError(f"cannot write {path}: {exc.strerror or exc}; free some space or choose "
+                             "another --out (nothing was written)") from None
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+
+
 def write_export(frame: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str = "parcels",
-                 tables: dict[str, pd.DataFrame] | None = None) -> dict:
-    """Write ``frame`` to ``path`` in the format of its extension (atomically: temp file, then rename).
+                 tables: dict[str, pd.DataFrame] | None = None, follow_symlink: bool = False) -> dict:
+    """Write ``frame`` to ``path`` in the format of its extension (atomically, see :func:`write_file`).
 
     Returns ``{"out", "format", "features", "bytes"}``.
     """
-    path = Path(path)
     fmt = format_for(path)
-    if not path.parent.exists():
-        raise ParkAtlasError(f"folder {path.parent} does not exist; create it or choose another --out")
+    path = output_path(path, follow_symlink=follow_symlink)
     data = export_bytes(frame, fmt, layer=layer, tables=tables)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    write_file(path, lambda out: out.write(data))
     return {"out": str(path), "format": fmt, "features": int(len(frame)), "bytes": len(data)}
 
 

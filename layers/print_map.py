@@ -85,7 +85,11 @@ def register_cjk_font() -> str:
 
 
 def print_rc() -> dict:
-    """matplotlib settings for print: CJK font first, fonts embedded as Type 42 (extractable text)."""
+    """matplotlib settings for print: CJK font first, fonts embedded as Type 42 (extractable text).
+
+    Text is never parsed as mathtext: names and codes from the data print literally (a ``$``
+    in a park name would otherwise be parsed, and an unknown macro fails the whole page).
+    """
     family = register_cjk_font()
     return {
         "font.family": "sans-serif",
@@ -94,6 +98,7 @@ def print_rc() -> dict:
         "ps.fonttype": 42,
         "axes.unicode_minus": False,
         "svg.fonttype": "none",
+        "text.parse_math": False,
     }
 
 
