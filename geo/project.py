@@ -1,8 +1,15 @@
-"""An incoming investment project: what it needs from the land, validated.
+"""An investment project, from the match form to full production (达产), validated.
 
-A project comes from the app's form (a dict), or from a JSON or YAML file for the CLI. Every
-problem is reported as one :class:`~geo.errors.ParkAtlasError` line that names the key and says
-what to write instead. The keys are documented in ``docs/matching.md``.
+One concept: the project a planner matches to land on the Match page is the project the
+register follows through its stages (:data:`STAGES`). It comes from the app's form (a dict), a
+JSON or YAML file for the CLI, or a row of a ledger file. Every problem is reported as one
+:class:`~geo.errors.ParkAtlasError` line that names the key and says what to write instead.
+The matching keys are documented in ``docs/matching.md``, the register's in ``docs/projects.md``.
+
+``load_project(source)`` validates what matching needs; ``load_project(source, register=True)``
+validates what the register needs (the contract's promises and dates; ``land_mu`` may stand in
+for ``land_mu_min``/``land_mu_max``). The register's tables and their stage rules live in
+:mod:`geo.store.projects`; warnings and the contract check in :mod:`geo.project_review`.
 """
 from __future__ import annotations
 
@@ -10,12 +17,15 @@ import json
 import math
 import os
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
-from geo.errors import NotFoundError, ParkAtlasError
+import pandas as pd
+
+from geo.errors import ConflictError, NotFoundError, ParkAtlasError
 from geo.schema import GROUPS
 from geo.standards import Standards, load_standards
+from geo.uscc import validate_uscc
 
 REQUIRED_KEYS = ("name", "industry_code", "land_mu_min", "land_mu_max", "investment_wan",
                  "output_wan", "tax_wan", "plot_ratio", "building_coefficient")
@@ -26,6 +36,62 @@ NEEDS_KEYS = ("power_kva", "water_t_per_day", "gas", "rail_km", "port_km", "high
 CAPACITY_NEEDS = ("power_kva", "water_t_per_day")
 #: Needs that are distances (the parcel must be at most this far, in km).
 DISTANCE_NEEDS = ("highway_km", "port_km", "rail_km")
+#: The contract's dates, in the order they must come.
+CONTRACT_DATES = ("signed_on", "land_supplied_on", "contract_start", "contract_completion",
+                  "contract_production", "contract_capacity")
+#: Keys the register adds to the match keys.
+REGISTER_KEYS = ("project_id", "uscc", "team", "contact", "park_id", "stage", "land_mu", "parcel_ids",
+                 *CONTRACT_DATES)
+#: Match keys the register requires (the contract's promises); land is ``land_mu`` or min/max.
+REGISTER_REQUIRED = ("name", "industry_code", "investment_wan", "output_wan", "tax_wan", "plot_ratio",
+                     "building_coefficient")
+
+#: Life-cycle stages in order; ``withdrawn`` (终止) may follow any of them.
+STAGES = ("lead", "negotiating", "signed", "land_supplied", "under_construction", "completed",
+          "in_production", "at_capacity")
+WITHDRAWN = "withdrawn"
+ALL_STAGES = (*STAGES, WITHDRAWN)
+#: Stages from which a project has land ("landed" counts start here).
+LANDED_STAGES = STAGES[STAGES.index("land_supplied"):]
+#: The parcel status a stage moves the project's parcels to (stages absent here leave them).
+PARCEL_STATUS_OF_STAGE = {"land_supplied": "supplied", "under_construction": "under_construction",
+                          "completed": "under_construction", "in_production": "occupied",
+                          "at_capacity": "occupied"}
+#: Parcel statuses a project holds once its land is supplied (its enterprise's land).
+HELD_STATUSES = ("supplied", "under_construction", "occupied", "idle", "inefficient")
+
+#: Columns of the register's ``projects`` table → pandas dtype (dates ISO text, lists ';'-joined).
+PROJECT_COLUMNS: dict[str, str] = {
+    "project_id": "string", "name": "string", "investor": "string", "uscc": "string",
+    "industry_code": "string", "chain": "string", "team": "string", "contact": "string",
+    "park_id": "string", "stage": "string", "stage_on": "string",
+    "investment_wan": "float64", "output_wan": "float64", "tax_wan": "float64", "jobs": "Int64",
+    "land_mu": "float64", "land_mu_min": "float64", "land_mu_max": "float64",
+    "plot_ratio": "float64", "building_coefficient": "float64", "nuisance_class": "Int64",
+    "admin_share": "float64", "needs": "string", "preferred_parks": "string", "groups": "string",
+    "latest_start": "string", "parcel_ids": "string",
+    **{key: "string" for key in CONTRACT_DATES},
+    "entered_at": "string", "entered_by": "string", "updated_on": "string", "version": "Int64",
+}
+#: Stage events: one row per stage a project reached (its first row is its starting stage).
+STAGE_EVENT_COLUMNS: dict[str, str] = {
+    "id": "Int64", "project_id": "string", "stage": "string", "date": "string", "user_name": "string",
+    "reason": "string", "at": "string",
+}
+#: Yearly actuals: ``investment_wan`` is cumulative, the others are the year's.
+ACTUAL_VALUES = ("investment_wan", "output_wan", "tax_wan", "jobs", "developed_area_mu", "floor_area_m2",
+                 "stopped_since")
+ACTUAL_COLUMNS: dict[str, str] = {
+    "project_id": "string", "year": "Int64", "investment_wan": "float64", "output_wan": "float64",
+    "tax_wan": "float64", "jobs": "Int64", "developed_area_mu": "float64", "floor_area_m2": "float64",
+    "stopped_since": "string", "user_name": "string", "at": "string",
+}
+#: Recorded delays caused by government action or force majeure (闲置土地处置办法 第八条).
+DELAY_CAUSES = ("government", "force_majeure")
+DELAY_COLUMNS: dict[str, str] = {
+    "id": "Int64", "project_id": "string", "cause": "string", "from_date": "string", "to_date": "string",
+    "reason": "string", "user_name": "string", "at": "string",
+}
 
 
 @dataclass(frozen=True)
@@ -63,14 +129,36 @@ class Project:
     preferred_parks: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     latest_start: date | None = None
+    # The register's keys (None / empty until the project is signed and entered).
+    project_id: str | None = None
+    uscc: str | None = None
+    team: str | None = None
+    contact: str | None = None
+    park_id: str | None = None
+    stage: str | None = None
+    land_mu: float | None = None
+    parcel_ids: tuple[str, ...] = ()
+    signed_on: date | None = None
+    land_supplied_on: date | None = None
+    contract_start: date | None = None
+    contract_completion: date | None = None
+    contract_production: date | None = None
+    contract_capacity: date | None = None
 
     def to_dict(self) -> dict:
         """The project as JSON-able input keys (plus the derived ``industry_code_2002``)."""
         out = asdict(self)
-        out["preferred_parks"] = list(self.preferred_parks)
-        out["groups"] = list(self.groups)
-        out["latest_start"] = self.latest_start.isoformat() if self.latest_start else None
+        for key in ("preferred_parks", "groups", "parcel_ids"):
+            out[key] = list(getattr(self, key))
+        for key in ("latest_start", *CONTRACT_DATES):
+            out[key] = getattr(self, key).isoformat() if getattr(self, key) else None
         return out
+
+    @property
+    def starting_stage(self) -> str:
+        """The stage a new register entry starts at: its ``stage``, else ``signed`` when it has
+        ``signed_on``, else ``lead``."""
+        return self.stage or ("signed" if self.signed_on else "lead")
 
 
 def _read_file(path: Path) -> dict:
@@ -164,7 +252,49 @@ def _industry_code(value, standards: Standards) -> tuple[str, str]:
     return code, str(table.at[code, "code_2002"])
 
 
-def load_project(source, standards: Standards | None = None) -> Project:
+def _date(data: dict, key: str) -> date | None:
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        raise ParkAtlasError(f"{key} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def check_date_order(dates: dict[str, date | None]) -> None:
+    """Refuse contract dates out of order (signing before supply before start … before capacity)."""
+    given = [(key, dates.get(key)) for key in CONTRACT_DATES if dates.get(key) is not None]
+    for (key_a, a), (key_b, b) in zip(given, given[1:]):
+        if b < a:
+            raise ParkAtlasError(f"dates out of order: {key_b} {b.isoformat()} is before {key_a} {a.isoformat()}")
+
+
+def _register_keys(data: dict) -> dict:
+    """The register's keys validated (identity, stage, land, parcels, contract dates)."""
+    out = {}
+    for key in ("project_id", "team", "contact", "park_id"):
+        value = data.get(key)
+        out[key] = str(value).strip() or None if value is not None else None
+    uscc = data.get("uscc")
+    out["uscc"] = validate_uscc(str(uscc)) if uscc not in (None, "") else None
+    stage = data.get("stage") or None
+    if stage is not None and stage not in ALL_STAGES:
+        raise ParkAtlasError(f"unknown stage {stage!r}; one of {', '.join(ALL_STAGES)}")
+    out["stage"] = stage
+    out["land_mu"] = _number(data, "land_mu", strict=True) if data.get("land_mu") is not None else None
+    out["parcel_ids"] = _text_list(data, "parcel_ids")
+    dates = {key: _date(data, key) for key in CONTRACT_DATES}
+    check_date_order(dates)
+    out.update(dates)
+    return out
+
+
+def load_project(source, standards: Standards | None = None, *, register: bool = False) -> Project:
     """Read and validate a project.
 
     Parameters
@@ -174,6 +304,10 @@ def load_project(source, standards: Standards | None = None) -> Project:
         (returned unchanged), or the path of a ``.json``, ``.yaml`` or ``.yml`` file.
     standards : Standards, optional
         Reference tables (industries, chains); default ``data/standards/``.
+    register : bool
+        Validate for the register: the contract's promises are required, ``land_mu`` may
+        replace ``land_mu_min``/``land_mu_max`` (and defaults to ``land_mu_max``), and the
+        register's keys (``uscc``, ``stage``, contract dates …) are checked.
 
     Returns
     -------
@@ -194,13 +328,26 @@ def load_project(source, standards: Standards | None = None) -> Project:
     else:
         raise ParkAtlasError(f"a project is a dict or a .json/.yaml file, not {type(source).__name__}")
 
-    unknown = sorted(set(data) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
+    known = REQUIRED_KEYS + OPTIONAL_KEYS + REGISTER_KEYS
+    unknown = sorted(set(data) - set(known))
     if unknown:
         raise ParkAtlasError(f"unknown project key {unknown[0]!r}; known keys: "
-                             f"{', '.join(REQUIRED_KEYS + OPTIONAL_KEYS)} (see docs/matching.md)")
-    missing = [k for k in REQUIRED_KEYS if data.get(k) is None or data.get(k) == ""]
+                             f"{', '.join(known)} (see docs/matching.md, docs/projects.md)")
+    required = REQUIRED_KEYS
+    if register:
+        required = REGISTER_REQUIRED
+        land = data.get("land_mu")
+        if land not in (None, "") and data.get("land_mu_min") in (None, "") and data.get("land_mu_max") in (None, ""):
+            data["land_mu_min"] = data["land_mu_max"] = land
+        if data.get("land_mu_min") in (None, "") or data.get("land_mu_max") in (None, ""):
+            raise ParkAtlasError("project lacks its land: give land_mu (the contract's 亩) or land_mu_min and "
+                                 "land_mu_max")
+    missing = [k for k in required if data.get(k) is None or data.get(k) == ""]
     if missing:
-        raise ParkAtlasError(f"project lacks {missing[0]!r}; required keys: {', '.join(REQUIRED_KEYS)}")
+        raise ParkAtlasError(f"project lacks {missing[0]!r}; required keys: {', '.join(required)}")
+    extra = _register_keys(data)
+    if register and extra["land_mu"] is None:
+        extra["land_mu"] = _number(data, "land_mu_max", strict=True)
 
     name = str(data["name"]).strip()
     if not name:
@@ -261,4 +408,97 @@ def load_project(source, standards: Standards | None = None) -> Project:
         preferred_parks=_text_list(data, "preferred_parks"),
         groups=groups,
         latest_start=latest,
+        **extra,
     )
+
+
+# --- the register: records, stage rules, parcel effects ------------------------------------------
+def project_record(project: Project) -> dict:
+    """The ``projects`` table row of a validated project (store-managed columns left out)."""
+    out = {}
+    for column in PROJECT_COLUMNS:
+        if column in ("stage", "stage_on", "entered_at", "entered_by", "updated_on", "version"):
+            continue
+        value = getattr(project, column)
+        if column == "needs":
+            value = json.dumps({k: v for k, v in asdict(value).items() if v is not None}, sort_keys=True)
+        elif isinstance(value, tuple):
+            value = ";".join(value) if value else None
+        elif isinstance(value, date):
+            value = value.isoformat()
+        out[column] = value
+    return out
+
+
+def record_source(row: dict) -> dict:
+    """A stored ``projects`` row as the keys :func:`load_project` reads (e.g. to match it again)."""
+    keys = {}
+    for key in (*REQUIRED_KEYS, *OPTIONAL_KEYS, *REGISTER_KEYS):
+        value = row.get(key)
+        if value is None or pd.isna(value):
+            continue
+        if key == "needs":
+            value = json.loads(value) if value else None
+        elif key in ("preferred_parks", "groups", "parcel_ids"):
+            value = [v for v in str(value).split(";") if v]
+        elif hasattr(value, "item"):
+            value = value.item()
+        keys[key] = value
+    keys.pop("stage", None)
+    return keys
+
+
+def check_stage_change(current: str, current_on: str | None, new: str, on: date, *, today: date,
+                       has_parcels: bool, reason: str | None, project_id: str) -> None:
+    """Refuse a stage change that makes no sense, in one line.
+
+    Parameters
+    ----------
+    current, current_on
+        The project's stage and the date it was reached (ISO text, may be ``None``).
+    new, on
+        The stage asked for and the date it happened.
+    today
+        Dates after today are refused (a stage is a fact, not a plan).
+    has_parcels
+        Whether the project has parcels once the change is made.
+    reason
+        Why: required to move backwards or to reopen a withdrawn project.
+    """
+    if new not in ALL_STAGES:
+        raise ParkAtlasError(f"unknown stage {new!r}; one of {', '.join(ALL_STAGES)}")
+    if on > today:
+        raise ParkAtlasError(f"stage date {on.isoformat()} is in the future; give the date it happened")
+    if new == current:
+        raise ConflictError(f"project {project_id} is already at stage {current}; reload to see who changed it")
+    if current_on and on.isoformat() < current_on:
+        raise ParkAtlasError(f"stage date {on.isoformat()} is before {current_on}, the date of the previous "
+                             f"stage ({current}); give a later date")
+    has_reason = bool(reason and str(reason).strip())
+    if current == WITHDRAWN and not has_reason:
+        raise ParkAtlasError(f"project {project_id} was withdrawn; reopening it needs a reason (--reason)")
+    if new != WITHDRAWN and current != WITHDRAWN and STAGES.index(new) < STAGES.index(current) and not has_reason:
+        raise ParkAtlasError(f"moving project {project_id} back from {current} to {new} needs a reason (--reason)")
+    if new in LANDED_STAGES and not has_parcels:
+        raise ParkAtlasError(f"stage {new} needs the project's parcels: give them (--parcels) first")
+
+
+def check_parcel_takeover(pid: str, row: dict, target: str, holders: set[str], available: list[str]) -> None:
+    """Refuse moving a parcel that is not this project's to take.
+
+    ``row`` holds the parcel's ``status``, ``reserved_project`` and ``enterprise``; ``holders``
+    the names this project goes by (its id, name and investor). A parcel may move when it is
+    available, reserved for this project, or held by this project's enterprise (or nobody's).
+    """
+    status = row["status"]
+    if status == target or status in available:
+        return
+    if status == "reserved":
+        if row["reserved_project"] in holders:
+            return
+        raise ConflictError(f"parcel {pid} is reserved for project {row['reserved_project']}; "
+                            "release it first or choose another parcel")
+    if status in HELD_STATUSES and (not row.get("enterprise") or row["enterprise"] in holders):
+        return
+    owner = f" by {row['enterprise']}" if row.get("enterprise") else ""
+    raise ConflictError(f"parcel {pid} is {status}{owner}, not land this project can take; choose another parcel")

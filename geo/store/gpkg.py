@@ -29,7 +29,8 @@ import shapely
 from geo.errors import ConflictError, NotFoundError, ParkAtlasError
 from geo.schema import conform_parcels, conform_parks
 from geo.store.base import MAX_ATTEMPTS, OWNER_ONLY
-from geo.store.sql import AUDIT_INSERT, SqlStore
+from geo.store.projects import REGISTER_TABLES, register_ddl, register_rows
+from geo.store.sql import AUDIT_INSERT, SqlStore, quote
 
 BUSY_TIMEOUT_S = 15.0
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
@@ -50,6 +51,8 @@ INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, descript
     VALUES ('audit_log', 'attributes', 'audit_log', 'append-only edit history',
             strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
 """
+SQLITE_TYPES = {"string": "TEXT", "float64": "REAL", "Int64": "INTEGER", "boolean": "INTEGER"}
+SQLITE_SERIAL = "INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL"
 _prepared: set[tuple] = set()  # files (path, device, inode) already in WAL mode with an audit table
 
 
@@ -104,8 +107,35 @@ def append_audit(con: sqlite3.Connection, rows: list[tuple]) -> None:
     con.executemany(AUDIT_INSERT, rows)
 
 
-def write_new_gpkg(path: Path, parks, parcels, districts, info: dict[str, str]) -> None:
-    """Write a fresh GeoPackage at ``path`` (replacing it atomically if it exists)."""
+def create_register(con) -> None:
+    """The project register's tables (if missing), listed in ``gpkg_contents`` as attribute tables."""
+    for sql in register_ddl(SQLITE_TYPES, SQLITE_SERIAL):
+        con.execute(sql)
+    con.executemany("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, last_change) "
+                    "VALUES (?, 'attributes', ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                    [(table, table) for table in REGISTER_TABLES])
+
+
+def write_register(path: Path, register: dict[str, pd.DataFrame]) -> None:
+    """Create the register's tables in the GeoPackage at ``path`` and fill them from ``register``
+    (table name → frame with the table's columns; ``id`` columns are numbered by SQLite)."""
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        create_register(con)
+        for table, frame in register.items():
+            columns, rows = register_rows(table, frame)
+            con.executemany(f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) "
+                            f"VALUES ({', '.join('?' * len(columns))})", rows)
+        con.execute("COMMIT")
+    finally:
+        con.close()
+
+
+def write_new_gpkg(path: Path, parks, parcels, districts, info: dict[str, str],
+                   register: dict[str, pd.DataFrame] | None = None) -> None:
+    """Write a fresh GeoPackage at ``path`` (replacing it atomically if it exists), with the
+    project register's tables (filled from ``register`` when given)."""
     path = Path(path)
     tmp = path.with_name(path.stem + ".tmp.gpkg")
     tmp.unlink(missing_ok=True)
@@ -115,6 +145,7 @@ def write_new_gpkg(path: Path, parks, parcels, districts, info: dict[str, str]) 
     pyogrio.write_dataframe(districts, tmp, layer="districts", driver="GPKG")
     info_frame = pd.DataFrame({"key": list(info), "value": list(info.values())})
     pyogrio.write_dataframe(info_frame, tmp, layer="dataset_info", driver="GPKG")
+    write_register(tmp, register or {})
     tmp.replace(path)
 
 
@@ -183,6 +214,7 @@ class GpkgStore(SqlStore):
                     raise ParkAtlasError(f"{self.path} is not a ParkAtlas GeoPackage (no parcels layer); "
                                          "give another path or remove the file to start from the sample")
                 ready = "audit_log" in tables
+                register_ready = set(REGISTER_TABLES) <= tables
                 if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     con.execute("PRAGMA journal_mode=WAL")
                 break
@@ -194,6 +226,8 @@ class GpkgStore(SqlStore):
                 con.close()
         if not ready:
             self._transaction(lambda con: [con.execute(sql) for sql in _AUDIT_SQL.split(";\n") if sql.strip()])
+        if not register_ready:  # a store made before the register gets its (empty) tables
+            self._transaction(create_register)
 
     def _transaction(self, work):
         if self.readonly:
@@ -248,6 +282,9 @@ class GpkgStore(SqlStore):
             return con.execute(sql, params).fetchall() if self._has_audit(con) else []
         finally:
             con.close()
+
+    def _has_table(self, table: str) -> bool:
+        return bool(self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)))
 
     def _has_audit(self, con) -> bool:
         return con.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_log'").fetchone() is not None

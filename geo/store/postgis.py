@@ -32,6 +32,7 @@ from geo.errors import ConflictError, NotFoundError, ParkAtlasError
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS, conform_parcels, conform_parks
 from geo.store import redact_location
 from geo.store.base import LAYER_KEYS, MAX_ATTEMPTS, frame_records
+from geo.store.projects import register_ddl, register_rows
 from geo.store.sql import AUDIT_INSERT, SqlStore, first_line, quote as _q
 
 SCHEMA = "parkatlas"
@@ -66,7 +67,13 @@ def _schema_sql() -> list[str]:
         "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
         "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
         "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+        *_register_sql(),
     ]
+
+
+def _register_sql() -> list[str]:
+    """The project register's tables (``IF NOT EXISTS``: also run on stores made before it)."""
+    return register_ddl(_SQL_TYPES, "bigserial PRIMARY KEY")
 
 
 def append_audit(cur, rows: list[tuple]) -> None:
@@ -158,6 +165,9 @@ class PostgisStore(SqlStore):
         def work(cur):
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SEED_LOCK,))
             if cur.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.audit_log",)).fetchone()[0] is not None:
+                if cur.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.project_delays",)).fetchone()[0] is None:
+                    for sql in _register_sql():
+                        cur.execute(sql)
                 return
             if not seed:
                 raise ParkAtlasError(f"{self.location} holds no ParkAtlas tables")
@@ -185,6 +195,13 @@ class PostgisStore(SqlStore):
                     copy.write_row([*(record[c] for c in columns), geom])
         cur.executemany("INSERT INTO dataset_info (key, value) VALUES (%s, %s)", list(sample.dataset_info().items()))
         seed_tables(cur, sample)
+        register = {"projects": sample.read_projects(), "project_stages": sample.read_stage_events(),
+                    "project_actuals": sample.read_actuals(), "project_delays": sample.read_delays()}
+        for table, frame in register.items():
+            columns, rows = register_rows(table, frame)
+            with cur.copy(f"COPY {table} ({', '.join(_q(c) for c in columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
 
     # --- dialect: statements -------------------------------------------------------------------
     def _in_list(self, column: str, values: list) -> tuple[str, tuple]:
@@ -223,6 +240,9 @@ class PostgisStore(SqlStore):
 
     def read_districts(self) -> gpd.GeoDataFrame:
         return self._frame("districts", _DISTRICT_COLUMNS)
+
+    def _has_table(self, table: str) -> bool:
+        return self._query("SELECT to_regclass(%s)", (f"{SCHEMA}.{table}",))[0][0] is not None
 
     def dataset_info(self) -> dict[str, str]:
         return dict(self._query("SELECT key, value FROM dataset_info ORDER BY key"))

@@ -34,6 +34,7 @@ from geo.store.base import (
     check_status, encode, frame_records, history_frame, now_iso, parcel_taken, plan_reservation, unique_ids,
     validate_import,
 )
+from geo.store.projects import ProjectRegister
 
 LAYER_COLUMNS = {"parcels": PARCEL_COLUMNS, "parks": PARK_COLUMNS}
 AUDIT_INSERT = ("INSERT INTO audit_log (at, user_name, role, action, parcel_id, park_id, field, "
@@ -119,7 +120,7 @@ def audit_consistency(rows) -> list[str]:
     return problems
 
 
-class SqlStore(Store):
+class SqlStore(ProjectRegister, Store):
     """The audited, transactional writes of a SQL store; subclasses supply the dialect.
 
     The ``cur`` handed to the writes and hooks is what :meth:`_begin` returns: a psycopg
