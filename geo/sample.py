@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.crs import CGCS2000, WGS84
+from geo.crs import CGCS2000, WGS84, projected_area_m2
 from geo.schema import conform_parcels, conform_parks
 from geo.standards import REPO_ROOT, load_standards
 from geo.units import m2_to_mu
@@ -291,18 +291,86 @@ def _attributes(rng, park, boxes, edge_q, chain_codes, industries, min_pr, as_of
     })
 
 
+#: Years of synthetic enterprise figures; the last one matches the parcels' output and tax.
+SAMPLE_YEARS = (2024, 2025)
+#: 规上 threshold: main business revenue of 20 million yuan (2000 万元) a year.
+ABOVE_SCALE_SALES_WAN = 2000.0
+
+
+def generate_enterprises(parcels: pd.DataFrame, parks: pd.DataFrame, seed: int = DEFAULT_SEED,
+                         years=SAMPLE_YEARS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Synthetic enterprises consistent with the parcels, and their yearly figures.
+
+    Parcels of one park with the same enterprise name belong to one enterprise (so some use
+    several parcels); its latest year's sales, tax and employees are the sums of its parcels' output,
+    tax and employees, the year before is that shrunk by a random growth. Value added,
+    energy, emissions and R&D follow sales with seeded ratios; 规上 means sales of at least
+    :data:`ABOVE_SCALE_SALES_WAN`. Enterprises still building have no production start and
+    no figures. Returns ``(enterprises, figures)`` in :mod:`geo.enterprise`'s columns.
+    """
+    from geo.schema import ENTERPRISE_COLUMNS, FIGURE_COLUMNS
+    from geo.uscc import make_uscc
+
+    rng = np.random.default_rng(seed + 16)
+    used = pd.DataFrame(parcels.drop(columns="geometry"))
+    used = used[used.enterprise.notna()]
+    used = used.assign(area=m2_to_mu(projected_area_m2(parcels.geometry.loc[used.index])))
+    used = used.sort_values(["park_id", "enterprise", "area"], ascending=[True, True, False])
+    groups = used.groupby(["park_id", "enterprise"], sort=True)
+    first = groups.first().reset_index(level="park_id")
+    n = len(first)
+    district = parks.set_index("park_id").district_code.reindex(first.park_id).to_numpy()
+    org = np.char.zfill(rng.choice(10 ** 9, size=n, replace=False).astype(str), 9)
+    uscc = [make_uscc(f"91{d}{o}") for d, o in zip(district, org)]
+    producing = groups.actual_start_date.min()
+    built = groups.status.agg(lambda s: bool(s.isin(["occupied", "inefficient"]).any()))
+    sales = groups.output_wan.sum(min_count=1).to_numpy()
+    enterprises = pd.DataFrame({
+        "uscc": uscc, "name": first.index.to_numpy(), "industry_code": first.industry_code.to_numpy(),
+        "chain": first.chain.to_numpy(),
+        "scale": np.where(np.nan_to_num(sales) >= ABOVE_SCALE_SALES_WAN, "above", "below"),
+        "parcel_ids": groups.parcel_id.agg(";".join).to_numpy(), "leased_floor_m2": np.nan,
+        "production_start": producing.where(built).to_numpy(),
+    }).astype(ENTERPRISE_COLUMNS)
+    latest = pd.DataFrame({
+        "uscc": uscc, "sales_wan": sales, "tax_wan": groups.tax_wan.sum(min_count=1).to_numpy(),
+        "employees": groups.employees.sum(min_count=1).to_numpy(dtype=float, na_value=np.nan),
+    })[built.to_numpy()]
+    m = len(latest)
+    va_ratio = rng.uniform(0.18, 0.32, m)
+    energy_per_sales = rng.lognormal(np.log(0.06), 0.6, m)
+    emissions_per_sales = rng.lognormal(np.log(0.004), 0.7, m)
+    rd_ratio = rng.uniform(0.002, 0.05, m)
+    growth = rng.lognormal(np.log(1.06), 0.15, m)
+    frames = []
+    for k, year in enumerate(sorted(years, reverse=True)):  # newest first: each earlier year shrinks by growth
+        factor = growth ** -k
+        s = latest.sales_wan.to_numpy() * factor
+        frames.append(pd.DataFrame({
+            "uscc": latest.uscc.to_numpy(), "year": year, "sales_wan": np.round(s, 1),
+            "value_added_wan": np.round(s * va_ratio, 1), "tax_wan": np.round(latest.tax_wan.to_numpy() * factor, 2),
+            "energy_tce": np.round(s * energy_per_sales, 1), "emissions_t": np.round(s * emissions_per_sales, 2),
+            "rd_wan": np.round(s * rd_ratio, 1), "employees": np.round(latest.employees.to_numpy()),
+        }))
+    figures = pd.concat(frames, ignore_index=True).sort_values(["uscc", "year"]).reset_index(drop=True)
+    return enterprises, figures.astype(FIGURE_COLUMNS)
+
+
 def write_sample(path: Path = SAMPLE_GPKG, n_parcels: int = DEFAULT_PARCELS, seed: int = DEFAULT_SEED) -> Path:
-    """Generate the sample and write it as a GeoPackage (layers parks, parcels, districts, dataset_info)."""
+    """Generate the sample and write it as a GeoPackage (layers parks, parcels, districts,
+    dataset_info, and the synthetic enterprises with their figures)."""
     from geo.store.gpkg import write_new_gpkg  # the store owns the GeoPackage layout
 
     parks, parcels = generate(n_parcels, seed)
+    enterprises, figures = generate_enterprises(parcels, parks, seed)
     info = {"synthetic": "true", "note": SYNTHETIC_NOTE, "generator": "geo/sample.py",
-            "seed": str(seed), "n_parcels": str(len(parcels))}
+            "seed": str(seed), "n_parcels": str(len(parcels)), "n_enterprises": str(len(enterprises))}
     write_new_gpkg(path, parks, parcels, load_districts().to_crs(CGCS2000), info)
     from geo.store.tables import write_sample_tables
 
     teams, targets = generate_teams(seed)
-    write_sample_tables(path, {"teams": teams, "team_targets": targets})
+    write_sample_tables(path, {"teams": teams, "team_targets": targets, "enterprises": enterprises,
+                               "enterprise_figures": figures})
     return path
 
 

@@ -111,3 +111,41 @@ TEAM_TARGET_COLUMNS: dict[str, str] = {
     "chain": "string",
     "value": "float64",
 }
+
+#: Enterprise columns (:mod:`geo.enterprise`): column → pandas dtype. ``parcel_ids`` is ';'-separated.
+ENTERPRISE_COLUMNS: dict[str, str] = {
+    "uscc": "string",
+    "name": "string",
+    "industry_code": "string",
+    "chain": "string",
+    "scale": "string",
+    "parcel_ids": "string",
+    "leased_floor_m2": "float64",
+    "production_start": "string",
+}
+#: The enterprise_figures table (one row per enterprise and year), money in 万元.
+FIGURE_COLUMNS: dict[str, str] = {
+    "uscc": "string",
+    "year": "Int64",
+    "sales_wan": "float64",
+    "value_added_wan": "float64",
+    "tax_wan": "float64",
+    "energy_tce": "float64",
+    "emissions_t": "float64",
+    "rd_wan": "float64",
+    "employees": "Int64",
+}
+#: The enterprise_grades table: an evaluation's result per year, scheme and enterprise
+#: (``indicators`` is JSON text: a list of {name, value, score, weight, contribution, reason_zh, reason_en}).
+GRADE_COLUMNS: dict[str, str] = {
+    "year": "Int64",
+    "scheme": "string",
+    "uscc": "string",
+    "jurisdiction": "string",
+    "evaluated_class": "string",
+    "score": "float64",
+    "grade": "string",
+    "rank": "Int64",
+    "indicators": "string",
+    "evaluated_at": "string",
+}

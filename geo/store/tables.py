@@ -21,7 +21,9 @@ from pathlib import Path
 import pandas as pd
 
 from geo.auth import User, require
-from geo.schema import TEAM_COLUMNS, TEAM_TARGET_COLUMNS
+from geo.schema import (
+    ENTERPRISE_COLUMNS, FIGURE_COLUMNS, GRADE_COLUMNS, TEAM_COLUMNS, TEAM_TARGET_COLUMNS,
+)
 from geo.store.base import now_iso, plain
 from geo.store.sql import SqlStore, quote
 
@@ -65,7 +67,11 @@ class AttributeTable:
 
 TEAMS = AttributeTable("teams", TEAM_COLUMNS, ("team_id",))
 TEAM_TARGETS = AttributeTable("team_targets", TEAM_TARGET_COLUMNS, ("team_id", "year", "target", "chain"))
-ATTRIBUTE_TABLES: dict[str, AttributeTable] = {t.name: t for t in (TEAMS, TEAM_TARGETS)}
+ENTERPRISES = AttributeTable("enterprises", ENTERPRISE_COLUMNS, ("uscc",))
+ENTERPRISE_FIGURES = AttributeTable("enterprise_figures", FIGURE_COLUMNS, ("uscc", "year"))
+ENTERPRISE_GRADES = AttributeTable("enterprise_grades", GRADE_COLUMNS, ("year", "scheme", "uscc"))
+ATTRIBUTE_TABLES: dict[str, AttributeTable] = {t.name: t for t in (TEAMS, TEAM_TARGETS, ENTERPRISES,
+                                                                   ENTERPRISE_FIGURES, ENTERPRISE_GRADES)}
 
 _ensured: set[str] = set()
 
@@ -222,5 +228,6 @@ def seed_tables(cur, sample: SqlStore) -> None:
                             f"({', '.join(['%s'] * len(table.columns))})", rows)
 
 
-__all__ = ["AttributeTable", "ATTRIBUTE_TABLES", "TEAMS", "TEAM_TARGETS", "Change", "apply_changes",
+__all__ = ["AttributeTable", "ATTRIBUTE_TABLES", "TEAMS", "TEAM_TARGETS", "ENTERPRISES", "ENTERPRISE_FIGURES",
+           "ENTERPRISE_GRADES", "Change", "apply_changes",
            "ensure_tables", "read_table", "table_history", "write_sample_tables", "seed_tables"]

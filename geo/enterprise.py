@@ -1,0 +1,359 @@
+"""Enterprises: who uses the land, their yearly figures, and their import and export.
+
+An enterprise is identified by its unified social credit code (``uscc``, GB 32100-2015,
+checked by :mod:`geo.uscc`). It uses parcels (``parcel_ids``) or leases floor space
+(``leased_floor_m2``) on them, and reports yearly figures (sales, value added, tax,
+energy, emissions, R&D, employees). The store keeps two tables (both backends, see
+:mod:`geo.store.tables`):
+
+``enterprises``
+    One row per enterprise: :data:`ENTERPRISE_COLUMNS`.
+``enterprise_figures``
+    One row per enterprise and year: :data:`FIGURE_COLUMNS`.
+
+Files (CSV or XLSX) hold one row per enterprise and year with :data:`FILE_COLUMNS`; the
+Chinese headers of :data:`CHINESE_HEADERS` are accepted too (see ``docs/enterprises.md``).
+:func:`read_enterprise_file` validates a whole file and reports every problem with its row;
+a file with any problem is rejected as a whole.
+
+Land of an enterprise: the summed area of its parcels; an enterprise with
+``leased_floor_m2`` uses leased floor space, counted as land of
+``leased_floor_m2 / leased_plot_ratio`` (the evaluation scheme's setting), and its parcels
+only say where it is.
+"""
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from geo.errors import NotFoundError, ParkAtlasError
+from geo.metrics import parcel_metrics
+from geo.auth import User
+from geo.schema import ENTERPRISE_COLUMNS, FIGURE_COLUMNS, GRADE_COLUMNS, split_list
+from geo.store.tables import ENTERPRISE_FIGURES, ENTERPRISES, Change, apply_changes, read_table
+from geo.units import m2_to_mu
+from geo.uscc import uscc_problem
+
+FIGURE_VALUES = [c for c in FIGURE_COLUMNS if c not in ("uscc", "year")]
+#: Columns of an import or export file, in order: one row per enterprise and year.
+FILE_COLUMNS = [*ENTERPRISE_COLUMNS, *(c for c in FIGURE_COLUMNS if c != "uscc")]
+#: Scales: 规上 (above designated size) and 规下 (below).
+SCALES = ("above", "below")
+_SCALE_WORDS = {"above": "above", "below": "below", "规上": "above", "规下": "below",
+                "规模以上": "above", "规模以下": "below"}
+#: Chinese file headers (units in brackets are optional when reading) → column.
+CHINESE_HEADERS: dict[str, str] = {
+    "统一社会信用代码": "uscc",
+    "企业名称": "name",
+    "行业代码": "industry_code",
+    "产业链": "chain",
+    "企业规模": "scale",
+    "地块编号": "parcel_ids",
+    "租赁建筑面积(平方米)": "leased_floor_m2",
+    "投产日期": "production_start",
+    "年度": "year",
+    "销售收入(万元)": "sales_wan",
+    "工业增加值(万元)": "value_added_wan",
+    "实缴税金(万元)": "tax_wan",
+    "综合能耗(吨标准煤)": "energy_tce",
+    "排放量(吨)": "emissions_t",
+    "研发经费(万元)": "rd_wan",
+    "从业人数": "employees",
+}
+_EXTRA_HEADERS = {"规模": "scale", "年份": "year", "税收": "tax_wan", "增加值": "value_added_wan",
+                  "能耗": "energy_tce", "研发投入": "rd_wan", "职工人数": "employees", "年末从业人员": "employees"}
+_NUMBERS = ["leased_floor_m2", *FIGURE_VALUES]
+_REQUIRED = ("uscc", "name", "scale", "year")
+
+
+def _header_key(text) -> str:
+    """A header without spaces, case and a bracketed unit: '销售收入（万元）' → '销售收入'."""
+    text = re.sub(r"\s+", "", str(text)).lower()
+    return re.sub(r"[(（][^)）]*[)）]$", "", text)
+
+
+_HEADER_INDEX = {**{_header_key(k): v for k, v in CHINESE_HEADERS.items()},
+                 **{_header_key(k): v for k, v in _EXTRA_HEADERS.items()},
+                 **{c: c for c in FILE_COLUMNS}}
+
+
+@dataclass
+class EnterpriseFile:
+    """A read and validated enterprise file.
+
+    Attributes
+    ----------
+    enterprises : DataFrame
+        One row per enterprise (:data:`ENTERPRISE_COLUMNS`); attributes from its latest year's row.
+    figures : DataFrame
+        One row per enterprise and year (:data:`FIGURE_COLUMNS`).
+    problems : list of dict
+        ``row`` (the file's row number, header = 1), ``column``, ``value`` and ``problem`` (English);
+        any problem rejects the whole file.
+    """
+
+    enterprises: pd.DataFrame
+    figures: pd.DataFrame
+    problems: list[dict] = field(default_factory=list)
+    rows: int = 0
+
+    @property
+    def accepted(self) -> bool:
+        return not self.problems
+
+    def report(self) -> dict:
+        """The JSON-able import report: counts and every problem."""
+        return {"status": "ok" if self.accepted else "rejected", "rows": self.rows,
+                "enterprises": len(self.enterprises), "figure_rows": len(self.figures),
+                "years": sorted(int(y) for y in self.figures.year.dropna().unique()),
+                "problem_count": len(self.problems), "problems": self.problems}
+
+
+def _read_table(data: bytes, filename: str) -> pd.DataFrame:
+    """The file's cells as text (CSV in UTF-8 or GBK, or the first sheet of an XLSX)."""
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    try:
+        if suffix == "xlsx":
+            return pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl")
+        if suffix != "csv":
+            raise ParkAtlasError(f"cannot read {filename!r}: give a .csv or .xlsx file")
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise ParkAtlasError(f"{filename}: neither UTF-8 nor GBK text")
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except ParkAtlasError:
+        raise
+    except Exception as exc:  # pandas/openpyxl parse errors: the file is not a table
+        raise ParkAtlasError(f"cannot read {filename!r} as a table: {str(exc).splitlines()[0]}") from None
+
+
+def _rename_headers(table: pd.DataFrame) -> pd.DataFrame:
+    mapping, unknown = {}, []
+    for header in table.columns:
+        column = _HEADER_INDEX.get(_header_key(header))
+        if column is None:
+            unknown.append(str(header))
+        elif column in mapping.values():
+            raise ParkAtlasError(f"two columns mean {column}: {header!r} and another; keep one")
+        else:
+            mapping[header] = column
+    missing = [c for c in _REQUIRED if c not in mapping.values()]
+    if missing:
+        raise ParkAtlasError(f"the file lacks the column(s) {', '.join(missing)} (Chinese headers: see "
+                             "docs/enterprises.md); found: " + ", ".join(map(str, table.columns)))
+    out = table[list(mapping)].rename(columns=mapping)
+    for column in FILE_COLUMNS:
+        if column not in out.columns:
+            out[column] = ""
+    return out[FILE_COLUMNS]
+
+
+def read_enterprise_file(data: bytes, filename: str, parcel_ids=None) -> EnterpriseFile:
+    """Read and validate an enterprise file (CSV or XLSX, one row per enterprise and year).
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    filename : str
+        Its name; ``.csv`` (UTF-8 or GBK) or ``.xlsx`` (first sheet).
+    parcel_ids : iterable of str, optional
+        The parcels of the store; when given, every listed parcel must be one of them.
+
+    Returns
+    -------
+    EnterpriseFile
+        The typed tables and every problem found (an empty list: the file can be imported).
+    """
+    raw = _rename_headers(_read_table(data, filename))
+    text = raw.fillna("").astype(str).apply(lambda s: s.str.strip())
+    problems: list[dict] = []
+
+    def flag(mask, column, problem):
+        for i in np.flatnonzero(np.asarray(mask)):
+            problems.append({"row": int(i) + 2, "column": column, "value": text[column].iloc[i], "problem": problem})
+
+    uscc = text.uscc.str.upper()
+    for i, code in enumerate(uscc):
+        why = uscc_problem(code)
+        if why:
+            problems.append({"row": i + 2, "column": "uscc", "value": code, "problem": f"social credit code {why}"})
+    flag(text.name == "", "name", "enterprise name is empty")
+    scale = text.scale.map(_SCALE_WORDS)
+    flag(scale.isna(), "scale", "scale must be above (规上) or below (规下)")
+    numbers = {}
+    for column in _NUMBERS:
+        value = pd.to_numeric(text[column].str.replace(",", "", regex=False), errors="coerce")
+        flag((text[column] != "") & value.isna(), column, "not a number")
+        flag(value < 0, column, "must not be negative")
+        numbers[column] = value
+    # A row without a year is an enterprise not producing yet: it may have no figures either.
+    has_figures = (text[FIGURE_VALUES] != "").any(axis=1)
+    year = pd.to_numeric(text.year, errors="coerce")
+    bad_year = ((text.year != "") | has_figures) & (year.isna() | (year % 1 != 0) | (year < 1990) | (year > 2100))
+    flag(bad_year, "year", "year must be a whole year such as 2025")
+    flag(numbers["employees"].notna() & (numbers["employees"] % 1 != 0), "employees", "must be a whole number")
+    start = pd.to_datetime(text.production_start, errors="coerce", format="%Y-%m-%d")
+    flag((text.production_start != "") & start.isna(), "production_start", "date must look like 2021-06-30")
+    lists = text.parcel_ids.map(lambda v: ";".join(split_list(v.replace("；", ";"))))
+    if parcel_ids is not None:
+        known = set(parcel_ids)
+        for i, value in enumerate(lists):
+            missing = [p for p in split_list(value) if p not in known]
+            if missing:
+                problems.append({"row": i + 2, "column": "parcel_ids", "value": text.parcel_ids.iloc[i],
+                                 "problem": f"unknown parcel {', '.join(missing[:3])}"})
+    flag((lists == "") & numbers["leased_floor_m2"].isna(), "parcel_ids",
+         "give the parcels the enterprise uses, or its leased floor area")
+    duplicate = pd.DataFrame({"u": uscc, "y": year}).duplicated(keep="first") & year.notna()
+    flag(duplicate, "year", "this enterprise and year appear twice")
+
+    table = pd.DataFrame({
+        "uscc": uscc, "name": text.name, "industry_code": text.industry_code.replace("", None),
+        "chain": text.chain.replace("", None), "scale": scale, "parcel_ids": lists.replace("", None),
+        "leased_floor_m2": numbers["leased_floor_m2"],
+        "production_start": start.dt.strftime("%Y-%m-%d").where(start.notna(), None),
+        "year": year, **{c: numbers[c] for c in FIGURE_VALUES},
+    })
+    problems.sort(key=lambda p: (p["row"], FILE_COLUMNS.index(p["column"])))
+    if problems:
+        table = table.iloc[:0]
+    enterprises, figures = split_file_table(table)
+    return EnterpriseFile(enterprises, figures, problems, rows=len(raw))
+
+
+def split_file_table(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A file-shaped table → (enterprises, figures); enterprise attributes from the latest year."""
+    latest = table.sort_values(["uscc", "year"]).drop_duplicates("uscc", keep="last")
+    enterprises = latest[list(ENTERPRISE_COLUMNS)].astype(ENTERPRISE_COLUMNS).reset_index(drop=True)
+    figures = table.loc[table.year.notna(), list(FIGURE_COLUMNS)].astype(FIGURE_COLUMNS).sort_values(["uscc", "year"])
+    return enterprises, figures.reset_index(drop=True)
+
+
+def enterprise_file_frame(enterprises: pd.DataFrame, figures: pd.DataFrame, *, chinese: bool = False) -> pd.DataFrame:
+    """Enterprises and figures as one file-shaped table (one row per enterprise and year).
+
+    Enterprises without figures get one row with an empty year. ``chinese=True`` uses the
+    :data:`CHINESE_HEADERS` (the same file reads back with :func:`read_enterprise_file`).
+    """
+    table = enterprises.merge(figures, on="uscc", how="left")[FILE_COLUMNS]
+    table = table.sort_values(["uscc", "year"]).reset_index(drop=True)
+    if chinese:
+        table = table.rename(columns={v: k for k, v in CHINESE_HEADERS.items()})
+    return table
+
+
+# ------------------------------------------------------------------------------ the store's tables
+def read_enterprises(store) -> pd.DataFrame:
+    """Every enterprise of ``store`` (:data:`~geo.schema.ENTERPRISE_COLUMNS`), by ``uscc``."""
+    return read_table(store, ENTERPRISES)
+
+
+def read_figures(store, year: int | None = None) -> pd.DataFrame:
+    """Yearly figures (:data:`~geo.schema.FIGURE_COLUMNS`) of every year, or of ``year``."""
+    return read_table(store, ENTERPRISE_FIGURES, None if year is None else {"year": int(year)})
+
+
+def import_enterprises(store, enterprises: pd.DataFrame, figures: pd.DataFrame, *, user: User) -> dict:
+    """Write validated enterprises and figures in one audited transaction (admin).
+
+    Enterprises are replaced by ``uscc``, figures by ``uscc`` and ``year``; other years and
+    enterprises stay. Every listed parcel must exist, or nothing is written. Returns
+    ``{"enterprises": counts, "enterprise_figures": counts}`` (inserted, replaced, unchanged, deleted).
+    """
+    if enterprises.empty:
+        raise ParkAtlasError("nothing to import: the file holds no enterprise rows")
+    listed = set(enterprise_parcels(enterprises).parcel_id)
+    missing = sorted(listed - set(store.read_parcels().parcel_id))
+    if missing:
+        raise NotFoundError(f"enterprises use unknown parcel {', '.join(missing[:5])}; nothing was imported")
+    return apply_changes(store, [Change(ENTERPRISES, upserts=enterprises), Change(ENTERPRISE_FIGURES, upserts=figures)],
+                         user=user, role="admin", action="enterprise_import")
+
+
+# ------------------------------------------------------------------------------ land and parcels
+def enterprise_parcels(enterprises: pd.DataFrame) -> pd.DataFrame:
+    """One row per (enterprise, parcel) it lists: ``uscc``, ``parcel_id``, ``leased`` (bool)."""
+    lists = enterprises.parcel_ids.fillna("").astype(str).str.split(";")
+    pairs = pd.DataFrame({"uscc": enterprises.uscc.to_numpy(), "parcel_id": lists.to_numpy(),
+                          "leased": enterprises.leased_floor_m2.notna().to_numpy()}).explode("parcel_id")
+    pairs["parcel_id"] = pairs.parcel_id.str.strip()
+    return pairs[pairs.parcel_id.fillna("") != ""].astype({"parcel_id": "string"}).reset_index(drop=True)
+
+
+def enterprise_land(enterprises: pd.DataFrame, parcels: pd.DataFrame, leased_plot_ratio: float = 1.0) -> pd.DataFrame:
+    """Land of each enterprise, indexed by ``uscc``.
+
+    Returns ``land_mu`` (its parcels' area, or its leased floor ÷ ``leased_plot_ratio``),
+    ``park_id`` (the park of its largest parcel) and ``parcel_count``.
+    """
+    area = parcels[["parcel_id", "park_id"]].assign(
+        area_mu=parcels.area_mu if "area_mu" in parcels.columns else parcel_metrics(parcels).area_mu)
+    pairs = enterprise_parcels(enterprises).merge(area, on="parcel_id", how="left")
+    owned = pairs[~pairs.leased]
+    land = owned.groupby("uscc").area_mu.sum()
+    main = pairs.sort_values("area_mu", ascending=False).drop_duplicates("uscc").set_index("uscc").park_id
+    out = pd.DataFrame(index=pd.Index(enterprises.uscc, name="uscc"))
+    leased_mu = m2_to_mu(enterprises.set_index("uscc").leased_floor_m2 / leased_plot_ratio)
+    out["land_mu"] = leased_mu.where(leased_mu.notna(), land.reindex(out.index))
+    out["park_id"] = main.reindex(out.index)
+    out["parcel_count"] = pairs.groupby("uscc").size().reindex(out.index).fillna(0).astype(int)
+    return out
+
+
+def latest_year(figures: pd.DataFrame) -> int | None:
+    """The newest year with figures, or ``None`` without any."""
+    years = figures.year.dropna()
+    return int(years.max()) if len(years) else None
+
+
+def apply_enterprise_figures(parcels: pd.DataFrame, enterprises: pd.DataFrame, figures: pd.DataFrame,
+                             year: int | None = None) -> pd.DataFrame:
+    """``parcels`` whose ``output_wan``, ``tax_wan`` and ``employees`` come from their enterprise.
+
+    Where an enterprise uses a parcel (not as a tenant) and has figures for ``year`` (default:
+    the latest), its sales, tax and employees are shared among its parcels by area; other
+    parcels keep their own values.
+    """
+    year = latest_year(figures) if year is None else year
+    if year is None or enterprises.empty:
+        return parcels
+    of_year = figures[figures.year == year].set_index("uscc")
+    pairs = enterprise_parcels(enterprises)
+    pairs = pairs[~pairs.leased & pairs.uscc.isin(of_year.index)].drop_duplicates("parcel_id")
+    area = pd.Series(parcel_metrics(parcels).area_mu.to_numpy(), index=parcels.parcel_id.to_numpy())
+    pairs["area_mu"] = area.reindex(pairs.parcel_id).to_numpy()
+    pairs = pairs.dropna(subset=["area_mu"])
+    share = pairs.area_mu / pairs.groupby("uscc").area_mu.transform("sum")
+    out = parcels.copy()
+    position = pd.Series(np.arange(len(out)), index=out.parcel_id.to_numpy()).reindex(pairs.parcel_id).to_numpy()
+    for column, source in (("output_wan", "sales_wan"), ("tax_wan", "tax_wan"), ("employees", "employees")):
+        values = of_year[source].reindex(pairs.uscc).to_numpy(dtype=float, na_value=np.nan) * share.to_numpy()
+        known = ~np.isnan(values)
+        target = np.array(out[column].to_numpy(dtype=float, na_value=np.nan))
+        target[position[known]] = values[known]
+        out[column] = pd.array(np.round(target), dtype="Int64") if column == "employees" else target
+    return out
+
+
+def production_years(enterprises: pd.DataFrame, as_of: date) -> pd.Series:
+    """Years since production started (NaN: not producing), by ``uscc``."""
+    start = pd.to_datetime(enterprises.production_start, errors="coerce")
+    years = (pd.Timestamp(as_of) - start).dt.days / 365.25
+    return pd.Series(years.to_numpy(), index=enterprises.uscc.to_numpy())
+
+
+__all__ = ["ENTERPRISE_COLUMNS", "FIGURE_COLUMNS", "FILE_COLUMNS", "CHINESE_HEADERS", "SCALES",
+           "EnterpriseFile", "read_enterprise_file", "enterprise_file_frame", "enterprise_land",
+           "enterprise_parcels", "apply_enterprise_figures", "latest_year", "production_years",
+           "read_enterprises", "read_figures", "import_enterprises", "GRADE_COLUMNS"]

@@ -1,0 +1,197 @@
+"""Enterprises: file reading and validation, land, parcel figures, both stores, the CLI."""
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from geo.auth import User
+from geo.enterprise import (
+    apply_enterprise_figures, enterprise_file_frame, enterprise_land, import_enterprises, read_enterprise_file,
+    read_enterprises, read_figures,
+)
+from geo.errors import NotFoundError, ParkAtlasError, PermissionDenied
+from geo.metrics import parcel_metrics
+from geo.testing import copy_sample_store, make_parcels
+from geo.uscc import make_uscc
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN = User("alice", "admin")
+VIEWER = User("vic", "viewer")
+U1 = make_uscc("91441200MA0000001")
+U2 = make_uscc("91441200MA0000002")
+
+
+def csv_bytes(rows: list[dict], columns=None) -> bytes:
+    return pd.DataFrame(rows, columns=columns).to_csv(index=False).encode("utf-8")
+
+
+def row(uscc=U1, year=2025, **values) -> dict:
+    base = {"uscc": uscc, "name": "肇庆测试有限公司", "industry_code": "39", "chain": "electronics",
+            "scale": "above", "parcel_ids": "P1", "leased_floor_m2": "", "production_start": "2019-05-01",
+            "year": year, "sales_wan": 5000, "value_added_wan": 1200, "tax_wan": 300, "energy_tce": 400,
+            "emissions_t": 10, "rd_wan": 150, "employees": 120}
+    return {**base, **values}
+
+
+# --- reading and validation ------------------------------------------------------------------
+def test_chinese_headers_and_scale_words_are_read():
+    table = pd.DataFrame([{"统一社会信用代码": U1, "企业名称": "甲公司", "企业规模": "规下", "地块编号": "P1；P2",
+                           "年度": "2025", "实缴税金（万元）": "1,234.5", "从业人数": "40"}])
+    result = read_enterprise_file(table.to_csv(index=False).encode("gb18030"), "企业.csv", ["P1", "P2"])
+    assert result.accepted, result.problems
+    enterprise = result.enterprises.iloc[0]
+    assert (enterprise.scale, enterprise.parcel_ids) == ("below", "P1;P2")
+    figures = result.figures.iloc[0]
+    assert (figures.year, figures.tax_wan, figures.employees) == (2025, 1234.5, 40)
+
+
+def test_every_problem_is_reported_with_its_row_and_the_file_is_rejected():
+    bad_check = U2[:-1] + ("0" if U2[-1] != "0" else "1")
+    rows = [row(), row(year=2025),  # the same enterprise and year twice
+            row(uscc=bad_check), row(uscc=U2, scale="huge", tax_wan=-1, parcel_ids="P9")]
+    result = read_enterprise_file(csv_bytes(rows), "e.csv", ["P1"])
+    assert not result.accepted
+    found = {(p["row"], p["column"]) for p in result.problems}
+    assert found == {(3, "year"), (4, "uscc"), (5, "scale"), (5, "parcel_ids"), (5, "tax_wan")}
+    assert result.enterprises.empty and result.figures.empty
+    assert "check character" in next(p["problem"] for p in result.problems if p["column"] == "uscc")
+
+
+def test_missing_required_column_is_one_line():
+    with pytest.raises(ParkAtlasError, match="lacks the column.*uscc"):
+        read_enterprise_file(csv_bytes([{"name": "x", "scale": "above", "year": 2025}]), "e.csv")
+
+
+def test_attributes_come_from_the_latest_year_and_a_row_without_year_has_no_figures():
+    rows = [row(year=2024, name="旧名"), row(year=2025, name="新名"),
+            row(uscc=U2, year="", sales_wan="", value_added_wan="", tax_wan="", energy_tce="",
+                emissions_t="", rd_wan="", employees="", production_start="")]
+    result = read_enterprise_file(csv_bytes(rows), "e.csv", ["P1"])
+    assert result.accepted, result.problems
+    assert result.enterprises.set_index("uscc").name.to_dict() == {U1: "新名", U2: "肇庆测试有限公司"}
+    assert sorted(result.figures.year) == [2024, 2025] and set(result.figures.uscc) == {U1}
+
+
+def test_export_reads_back_identically():
+    result = read_enterprise_file(csv_bytes([row(year=2024), row(year=2025, parcel_ids="P1;P2")]), "e.csv")
+    table = enterprise_file_frame(result.enterprises, result.figures, chinese=True)
+    again = read_enterprise_file(table.to_csv(index=False).encode("utf-8"), "again.csv")
+    pd.testing.assert_frame_equal(again.enterprises, result.enterprises)
+    pd.testing.assert_frame_equal(again.figures, result.figures)
+
+
+# --- land and parcel figures -------------------------------------------------------------------
+def hand_parcels():
+    # Three 100 m × 100 m parcels (15 亩 each) and a fourth of 200 m × 100 m.
+    return make_parcels([(0, 0, 100, 100), (100, 0, 200, 100), (200, 0, 300, 100), (0, 200, 200, 300)],
+                        status="occupied", output_wan=[1.0, 1.0, 1.0, 7.0], tax_wan=0.0, employees=0)
+
+
+def hand_enterprises():
+    return pd.DataFrame({"uscc": [U1, U2], "name": ["甲", "乙"], "industry_code": ["39", "39"],
+                         "chain": [None, None], "scale": ["above", "below"],
+                         "parcel_ids": ["P1;P2;P3", "P1"], "leased_floor_m2": [None, 3000.0],
+                         "production_start": ["2019-01-01", "2020-01-01"]}).astype(
+        {"leased_floor_m2": "float64", "chain": "string"})
+
+
+def test_enterprise_on_three_parcels_has_their_land_and_a_tenant_its_leased_floor():
+    land = enterprise_land(hand_enterprises(), hand_parcels())
+    assert land.loc[U1, "land_mu"] == pytest.approx(45.0, rel=1e-3)
+    assert land.loc[U1, "parcel_count"] == 3
+    assert land.loc[U2, "land_mu"] == pytest.approx(3000 / (10_000 / 15))  # floor ÷ 1.0, in 亩
+    assert land.loc[U2, "park_id"] == "test_park"
+
+
+def test_parcel_figures_come_from_the_enterprise_shared_by_area():
+    figures = pd.DataFrame({"uscc": [U1, U1], "year": [2024, 2025], "sales_wan": [30.0, 90.0],
+                            "tax_wan": [3.0, 9.0], "employees": [30, 60]}).astype({"employees": "Int64"})
+    out = apply_enterprise_figures(hand_parcels(), hand_enterprises(), figures)
+    assert out.output_wan.tolist() == pytest.approx([30.0, 30.0, 30.0, 7.0], rel=1e-3)
+    assert out.tax_wan.tolist() == pytest.approx([3.0, 3.0, 3.0, 0.0], rel=1e-3)
+    assert out.employees.tolist() == [20, 20, 20, 0]
+    earlier = apply_enterprise_figures(hand_parcels(), hand_enterprises(), figures, year=2024)
+    assert earlier.output_wan.iloc[0] == pytest.approx(10.0, rel=1e-3)
+    assert parcel_metrics(out).output_per_mu_wan.iloc[0] == pytest.approx(2.0, rel=1e-3)
+
+
+# --- both stores ------------------------------------------------------------------------------
+@pytest.fixture(params=["gpkg", "postgis"])
+def store(request, tmp_path):
+    if request.param == "gpkg":
+        from geo.store.gpkg import GpkgStore
+
+        return GpkgStore(copy_sample_store(tmp_path))
+    from geo.store.postgis import PostgisStore
+
+    return PostgisStore(request.getfixturevalue("postgis_url"))
+
+
+def test_sample_enterprises_are_seeded_and_consistent_with_parcels(store):
+    enterprises, figures = read_enterprises(store), read_figures(store)
+    assert len(enterprises) > 1000 and enterprises.uscc.is_unique
+    assert (enterprises.parcel_ids.str.contains(";").fillna(False)).any()  # some use several parcels
+    parcels = store.read_parcels().set_index("parcel_id")
+    one = enterprises[enterprises.uscc.isin(figures.uscc)].iloc[0]
+    ids = one.parcel_ids.split(";")
+    latest = figures[(figures.uscc == one.uscc) & (figures.year == figures.year.max())].iloc[0]
+    assert latest.sales_wan == pytest.approx(parcels.loc[ids, "output_wan"].sum(), abs=0.1)
+
+
+def test_import_upserts_all_or_nothing_and_is_audited(store):
+    parcel = store.read_parcels().parcel_id.iloc[0]
+    before = len(read_enterprises(store))
+    good = read_enterprise_file(csv_bytes([row(parcel_ids=parcel, year=2024), row(parcel_ids=parcel)]), "e.csv")
+    with pytest.raises(PermissionDenied):
+        import_enterprises(store, good.enterprises, good.figures, user=VIEWER)
+    result = import_enterprises(store, good.enterprises, good.figures, user=ADMIN)
+    assert result["enterprises"]["inserted"] == 1
+    assert result["enterprise_figures"] == {"inserted": 2, "replaced": 0, "unchanged": 0, "deleted": 0}
+    again = read_enterprise_file(csv_bytes([row(parcel_ids=parcel, year=2024),
+                                            row(parcel_ids=parcel, tax_wan=999)]), "e.csv")
+    result = import_enterprises(store, again.enterprises, again.figures, user=ADMIN)
+    assert result["enterprise_figures"]["replaced"] == 1 and result["enterprise_figures"]["inserted"] == 0
+    stored = read_figures(store, 2025)
+    assert stored.loc[stored.uscc == U1, "tax_wan"].item() == 999
+    assert len(read_enterprises(store)) == before + 1
+    # A file naming an unknown parcel changes nothing, even its valid rows.
+    bad = read_enterprise_file(csv_bytes([row(tax_wan=1), row(uscc=U2, parcel_ids="NO-SUCH")]), "e.csv")
+    with pytest.raises(NotFoundError, match="NO-SUCH"):
+        import_enterprises(store, bad.enterprises, bad.figures, user=ADMIN)
+    assert read_figures(store, 2025).set_index("uscc").tax_wan[U1] == 999
+    assert len(read_enterprises(store)) == before + 1
+    log = store.history()
+    imported = log[log.action == "enterprise_import"]
+    assert len(imported) == 4  # the new enterprise, its two years, then the changed year
+    assert imported.iloc[-1].new["tax_wan"] == 999 and imported.iloc[-1].old["tax_wan"] == 300
+
+
+# --- CLI -------------------------------------------------------------------------------------
+def run_cli(env, *args):
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=120)
+
+
+def test_cli_import_dry_run_rejection_and_export(cli_env, tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_bytes(csv_bytes([row(parcel_ids="NO-SUCH")]))
+    done = run_cli(cli_env, "enterprises", "import", str(path), "--dry-run")
+    assert done.returncode == 2 and done.stderr.startswith("error: import of e.csv rejected")
+    assert json.loads(done.stdout)["problems"][0]["column"] == "parcel_ids"
+    out = tmp_path / "all.xlsx"
+    done = run_cli(cli_env, "enterprises", "export", "--out", str(out), "--chinese")
+    assert done.returncode == 0, done.stderr
+    table = pd.read_excel(out, dtype=str)
+    assert list(table.columns[:2]) == ["统一社会信用代码", "企业名称"]
+    done = run_cli(cli_env, "enterprises", "import", str(out), "--user", "admin")
+    assert done.returncode == 0, done.stderr
+    committed = json.loads(done.stdout)["committed"]
+    assert committed["enterprises"]["inserted"] == 0 and committed["enterprise_figures"]["replaced"] == 0
+    listed = json.loads(run_cli(cli_env, "enterprises", "list", "--park", "fk_changgang").stdout)
+    assert listed and {r["park_id"] for r in listed} == {"fk_changgang"}
