@@ -20,7 +20,7 @@ from geo import i18n
 from geo.edits import changed_fields, editable_record, table_changes
 from geo.errors import ConflictError, ParkAtlasError
 from geo.schema import PARCEL_COLUMNS
-from geo.store.base import EDITABLE_FIELDS, settable_statuses
+from geo.store.base import EDITABLE_FIELDS, PARCEL_CHOICES, settable_statuses
 from layers import webmap
 from layers.style import theme_colors
 
@@ -144,6 +144,11 @@ with tabs[0]:
                 elif kind == "boolean":
                     values[field] = slot.selectbox(label, [None, True, False], index=[None, True, False].index(shown),
                                                    key=key, format_func=lambda v: tr(f"parcel.bool.{v}"))
+                elif field in PARCEL_CHOICES:
+                    options = [None, *PARCEL_CHOICES[field]]
+                    values[field] = slot.selectbox(label, options, index=options.index(shown) if shown in options else 0,
+                                                   key=key, format_func=lambda v, f=field: tr("parcel.bool.None")
+                                                   if v is None else tr(f"{f}.{v}"))
                 else:
                     values[field] = slot.text_input(label, value=shown or "", key=key)
             submitted = st.form_submit_button(tr("parcel.save"))

@@ -5,9 +5,12 @@ Per parcel (keys as in the CLI's JSON):
 ``area_m2``, ``area_mu``, ``area_ha``
     Planar area in the parcel's own CGCS2000 Gauss-Krüger zone (never from degrees).
 ``plot_ratio`` (容积率)
-    floor area / land area.
+    (floor area + floor area of storeys over 8 m high, counted a second time) / land area.
 ``building_coefficient`` (建筑系数)
-    building footprint / land area.
+    (building footprint + structures 构筑物 + open storage yards 堆场) / land area.
+
+Both as 《工业项目建设用地控制指标》 (国土资发〔2008〕24号) defines them; a missing structures, yard
+or over-8 m figure counts as none.
 ``investment_per_mu_wan`` (投资强度), ``output_per_mu_wan`` (亩均产值), ``tax_per_mu_wan`` (亩均税收)
     万元 per 亩 of land.
 
@@ -36,6 +39,30 @@ ENTERPRISE_STATUSES = ("occupied", "inefficient")
 GRADES = ("A", "B", "C", "D")
 
 
+#: Parts counted with the floor area and the building footprint, missing read as 0 (2008 definitions).
+FLOOR_AREA_EXTRA = ("floor_area_over_8m_m2",)
+FOOTPRINT_EXTRA = ("structures_footprint_m2", "yard_area_m2")
+
+
+def _extra(frame: pd.DataFrame, columns) -> np.ndarray:
+    """Sum of the optional columns present in ``frame``, a missing value counting as 0."""
+    total = np.zeros(len(frame))
+    for col in columns:
+        if col in frame.columns:
+            total += np.nan_to_num(frame[col].to_numpy(dtype=float, na_value=np.nan))
+    return total
+
+
+def floor_area_counted(frame: pd.DataFrame) -> np.ndarray:
+    """容积率 floor area (m²): storeys with a ceiling over 8 m count twice (2008)."""
+    return frame["floor_area_m2"].to_numpy(dtype=float, na_value=np.nan) + _extra(frame, FLOOR_AREA_EXTRA)
+
+
+def footprint_counted(frame: pd.DataFrame) -> np.ndarray:
+    """建筑系数 footprint (m²): buildings + structures + open storage yards (2008)."""
+    return frame["footprint_m2"].to_numpy(dtype=float, na_value=np.nan) + _extra(frame, FOOTPRINT_EXTRA)
+
+
 def parcel_metrics(parcels: gpd.GeoDataFrame) -> pd.DataFrame:
     """Per-parcel area and intensity metrics, aligned with ``parcels.index``."""
     area_m2 = projected_area_m2(parcels.geometry)
@@ -48,8 +75,8 @@ def parcel_metrics(parcels: gpd.GeoDataFrame) -> pd.DataFrame:
             "area_m2": area_m2,
             "area_mu": area_mu,
             "area_ha": m2_to_ha(area_m2),
-            "plot_ratio": values("floor_area_m2") / area_m2,
-            "building_coefficient": values("footprint_m2") / area_m2,
+            "plot_ratio": floor_area_counted(parcels) / area_m2,
+            "building_coefficient": footprint_counted(parcels) / area_m2,
             "investment_per_mu_wan": values("investment_wan") / area_mu,
             "output_per_mu_wan": values("output_wan") / area_mu,
             "tax_per_mu_wan": values("tax_wan") / area_mu,
@@ -122,8 +149,8 @@ def aggregate_sums(frame: pd.DataFrame, keys: list[str], standards: Standards) -
         "inefficient_area_mu": mu.where(s == "inefficient", 0.0),
         "enterprise_area_mu": mu.where(enterprise, 0.0),
         "enterprise_area_m2": frame.area_m2.where(enterprise, 0.0),
-        "enterprise_floor_m2": frame.floor_area_m2.where(enterprise, 0.0).fillna(0.0),
-        "enterprise_footprint_m2": frame.footprint_m2.where(enterprise, 0.0).fillna(0.0),
+        "enterprise_floor_m2": pd.Series(floor_area_counted(frame), index=frame.index).where(enterprise, 0.0).fillna(0.0),
+        "enterprise_footprint_m2": pd.Series(footprint_counted(frame), index=frame.index).where(enterprise, 0.0).fillna(0.0),
         "enterprise_investment_wan": frame.investment_wan.where(enterprise, 0.0).fillna(0.0),
         "enterprise_output_wan": frame.output_wan.where(enterprise, 0.0).fillna(0.0),
         "enterprise_tax_wan": frame.tax_wan.where(enterprise, 0.0).fillna(0.0),

@@ -41,8 +41,8 @@ from geo.standards import Standards, load_standards
 PARCELS_DIR = "parcels"
 PARKS_FILE = "parks.parquet"
 #: Columns the KPIs read from the parcel files (geometry for the areas).
-KPI_COLUMNS = ["status", "land_use_code", "floor_area_m2", "footprint_m2", "investment_wan",
-               "output_wan", "tax_wan", "geometry"]
+KPI_COLUMNS = ["status", "land_use_code", "floor_area_m2", "footprint_m2", "structures_footprint_m2",
+               "yard_area_m2", "floor_area_over_8m_m2", "investment_wan", "output_wan", "tax_wan", "geometry"]
 KEYS = {"park": "park_id", "group": "group"}
 
 

@@ -187,7 +187,8 @@ def generate(n_parcels: int = DEFAULT_PARCELS, seed: int = DEFAULT_SEED, as_of: 
         merged = shapely.union_all(shapely.buffer(boxes, _ROAD / 2 + 0.5, join_style="mitre"))
         park_geoms.append(shapely.buffer(merged, -0.5, join_style="mitre"))
 
-    parcels = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=_WORK_CRS)
+    parcels = gpd.GeoDataFrame(_idle_and_control_details(pd.concat(frames, ignore_index=True), seed, as_of),
+                               geometry="geometry", crs=_WORK_CRS)
     parcels = parcels.to_crs(CGCS2000)
     parcels["geometry"] = shapely.set_precision(parcels.geometry.values, 1e-8)
     park_frame = parks.drop(columns=["anchor_lon", "anchor_lat", "blocks", "target_parcels"]).copy()
@@ -354,6 +355,42 @@ def generate_enterprises(parcels: pd.DataFrame, parks: pd.DataFrame, seed: int =
         }))
     figures = pd.concat(frames, ignore_index=True).sort_values(["uscc", "year"]).reset_index(drop=True)
     return enterprises, figures.astype(FIGURE_COLUMNS)
+
+
+def _idle_and_control_details(parcels: pd.DataFrame, seed: int, as_of: date) -> pd.DataFrame:
+    """Structures, yards, tall storeys and the idle-land details (闲置土地处置办法 第二条, 第八条).
+
+    Drawn from a generator of their own so that the other attributes stay as they were. Of the
+    idle parcels, a third started and stopped with little built (第二条 case 2) and one in ten
+    was delayed by the government (exempt under 第八条).
+    """
+    rng = np.random.default_rng([seed, 13])
+    n = len(parcels)
+    area_m2 = shapely.area(parcels.geometry.to_numpy())
+    built = parcels.status.isin(["occupied", "inefficient", "under_construction"]).to_numpy()
+    out = parcels.copy()
+    out["structures_footprint_m2"] = np.where(built, np.round(area_m2 * rng.uniform(0.0, 0.05, n), 0), np.nan)
+    out["yard_area_m2"] = np.where(built, np.round(area_m2 * rng.uniform(0.0, 0.06, n), 0), np.nan)
+    tall = built & (rng.random(n) < 0.2)  # single-storey workshops over 8 m high
+    out["floor_area_over_8m_m2"] = np.where(tall, np.round(parcels.footprint_m2.to_numpy() * 0.5, 0), np.nan)
+
+    idle = (parcels.status == "idle").to_numpy()
+    draw = rng.random(n)
+    stopped = idle & (draw < 1 / 3)
+    exempt = idle & (draw >= 0.9)
+    start = pd.to_datetime(parcels.contract_start_date)
+    stop_years = rng.choice([1.3, 2.4], size=n, p=[0.6, 0.4])
+    stop = pd.Timestamp(as_of) - pd.to_timedelta(np.round(stop_years * 365), unit="D")
+    area_mu = m2_to_mu(area_m2)
+    out["actual_start_date"] = out.actual_start_date.mask(
+        stopped, (start + pd.Timedelta(days=60)).dt.strftime("%Y-%m-%d"))
+    out["stopped_since"] = pd.Series(stop.strftime("%Y-%m-%d"), index=parcels.index).where(stopped)
+    out["developed_area_mu"] = np.where(stopped, np.round(area_mu * rng.uniform(0.05, 0.3, n), 1), np.nan)
+    out["investment_to_date_wan"] = np.where(
+        stopped, np.round(parcels.investment_wan.to_numpy(dtype=float) * rng.uniform(0.05, 0.2, n), 1), np.nan)
+    out["delay_cause"] = np.where(exempt, "government", None)
+    out["delay_reason"] = np.where(exempt, "示例：政府未按约定交付净地 (synthetic)", None)
+    return out
 
 
 def write_sample(path: Path = SAMPLE_GPKG, n_parcels: int = DEFAULT_PARCELS, seed: int = DEFAULT_SEED) -> Path:

@@ -72,7 +72,11 @@ def test_available_filters(cli_env):
 
 def test_idle_warnings(cli_env):
     rows = json.loads(run_cli("idle", "--as-of", "2026-10-31", env=cli_env).stdout)
-    assert {r["stage"] for r in rows} == {"fee", "repossession"}
+    assert {r["stage"] for r in rows} == {"fee", "repossession", "exempt"}
+    assert {r["idle_case"] for r in rows} == {"not_started", "stopped"}
+    exempt = next(r for r in rows if r["rule"] == "idle_exempt")
+    assert exempt["delay_cause"] == "government" and exempt["delay_reason"]
+    assert all(r["source"] == "《闲置土地处置办法》（国土资源部令第53号，2012年）" for r in rows)
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -19,7 +19,7 @@ import pandas as pd
 
 from geo.errors import ParkAtlasError
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS
-from geo.units import M2_PER_MU
+from geo.units import M2_PER_HA, M2_PER_MU
 
 PARCEL_ALIASES: dict[str, list[str]] = {
     "parcel_id": ["地块编号", "宗地号", "宗地编号", "宗地代码", "地块号", "地块代码", "地块id", "parcelid", "parcelno",
@@ -39,8 +39,16 @@ PARCEL_ALIASES: dict[str, list[str]] = {
     "employees": ["就业人数", "员工人数", "从业人数", "从业人员", "employees", "jobs"],
     "land_ready": ["净地", "是否净地", "landready"],
     "contract_date": ["合同签订日期", "出让合同日期", "出让日期", "contractdate"],
+    "structures_footprint_m2": ["构筑物占地面积", "构筑物面积", "structuresfootprint", "structuresfootprintm2"],
+    "yard_area_m2": ["堆场面积", "露天堆场面积", "堆场用地面积", "yardarea", "yardaream2"],
+    "floor_area_over_8m_m2": ["层高超过8米建筑面积", "层高8米以上建筑面积", "floorareaover8m", "floorareaover8mm2"],
     "contract_start_date": ["约定开工日期", "合同开工日期", "contractstartdate"],
     "actual_start_date": ["实际开工日期", "开工日期", "actualstartdate"],
+    "stopped_since": ["停工日期", "中止开发日期", "中止开发建设日期", "stoppedsince"],
+    "developed_area_mu": ["已开发面积", "已动工开发面积", "developedarea", "developedareamu"],
+    "investment_to_date_wan": ["已投资额", "累计投资额", "已完成投资", "investmenttodate", "investmenttodatewan"],
+    "delay_cause": ["延迟原因类别", "迟延开工原因类别", "delaycause"],
+    "delay_reason": ["延迟原因", "迟延开工原因", "delayreason"],
     "power_kva": ["供电容量", "电力容量", "供电", "powerkva", "power"],
     "water_t_per_day": ["供水能力", "日供水量", "供水", "watertperday", "water"],
     "gas": ["供气", "燃气", "天然气", "gas"],
@@ -75,18 +83,25 @@ FALLBACK_ID_COLUMNS = ["osm_ref", "name", "Name", "EntityHandle"]
 _UNITS = {
     "area": ({"亩": M2_PER_MU, "mu": M2_PER_MU, "公顷": 1e4, "ha": 1e4, "hm2": 1e4, "平方米": 1.0, "m2": 1.0,
               "㎡": 1.0, "m²": 1.0, "平米": 1.0, "平方公里": 1e6, "km2": 1e6}, "m²"),
+    "land": ({"亩": 1.0, "mu": 1.0, "公顷": M2_PER_HA / M2_PER_MU, "ha": M2_PER_HA / M2_PER_MU, "平方米": 1 / M2_PER_MU,
+              "m2": 1 / M2_PER_MU, "㎡": 1 / M2_PER_MU}, "亩"),
     "money": ({"万元": 1.0, "万": 1.0, "wan": 1.0, "元": 1e-4, "yuan": 1e-4, "亿元": 1e4, "亿": 1e4}, "万元"),
     "distance": ({"km": 1.0, "公里": 1.0, "千米": 1.0, "m": 1e-3, "米": 1e-3}, "km"),
     "power": ({"kva": 1.0, "千伏安": 1.0, "mva": 1e3, "兆伏安": 1e3}, "kVA"),
     "water": ({"t/d": 1.0, "吨/日": 1.0, "吨/天": 1.0, "m3/d": 1.0, "立方米/日": 1.0, "吨": 1.0}, "t/day"),
 }
-_KIND = {"floor_area_m2": "area", "footprint_m2": "area", "area": "area", "investment_wan": "money",
+_KIND = {"floor_area_m2": "area", "footprint_m2": "area", "structures_footprint_m2": "area", "yard_area_m2": "area",
+         "floor_area_over_8m_m2": "area", "developed_area_mu": "land", "area": "area", "investment_wan": "money",
+         "investment_to_date_wan": "money",
          "output_wan": "money", "tax_wan": "money", "highway_km": "distance", "port_km": "distance",
          "rail_km": "distance", "power_kva": "power", "water_t_per_day": "water",
          "min_investment_wan_per_mu": "money", "min_output_wan_per_mu": "money", "min_tax_wan_per_mu": "money"}
 #: Old GB 50137 letters → national 用地用海 codes.
 _OLD_LAND_USE = {"M": "1001", "M0": "100104", "M1": "100101", "M2": "100102", "M3": "100103", "W": "1101",
                  "W1": "110101", "W2": "110102", "W3": "110103"}
+#: Planners' words for the causes of delay of 第八条 (闲置土地处置办法) → codes of geo.idle.DELAY_CAUSES.
+_DELAY_CAUSE_NAMES = {"政府": "government", "政府原因": "government", "政府行为": "government",
+                      "政府或政府部门行为": "government", "不可抗力": "force_majeure", "force majeure": "force_majeure"}
 _TRUE = {"1", "true", "t", "yes", "y", "是", "有", "√"}
 _FALSE = {"0", "false", "f", "no", "n", "否", "无", "×"}
 _UNIT_SUFFIX = re.compile(r"^(.*?)\s*[(（\[【]\s*(.+?)\s*[)）\]】]\s*$")
@@ -264,7 +279,7 @@ def conform_attributes(frame: pd.DataFrame, layer: str, *, mapping: dict[str, st
             out[column] = numbers.round().astype("Int64") if dtype == "Int64" else numbers
         elif dtype == "boolean":
             out[column] = _booleans(values)
-        elif column.endswith("_date") or column in ("data_as_of", "reserved_at"):
+        elif column.endswith("_date") or column in ("data_as_of", "reserved_at", "stopped_since"):
             out[column] = _dates(values)
         elif column in ("land_use_code", "industry_code", "district_code"):
             out[column] = _codes(values)
@@ -309,6 +324,11 @@ def _recode_parcels(out: pd.DataFrame, info: dict, standards) -> pd.DataFrame:
         if found.any():
             info["recoded"]["status"] = int(found.sum())
             out.loc[mapped.index[found], "status"] = mapped[found]
+    cause = out["delay_cause"].str.strip()
+    spelled = cause.map(_DELAY_CAUSE_NAMES)
+    if spelled.notna().any():
+        info["recoded"]["delay_cause"] = int(spelled.notna().sum())
+        out["delay_cause"] = cause.mask(spelled.notna(), spelled).astype("string")
     return out
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 
 from geo.crs import CGCS2000, gk3_central_meridian, gk3_epsg
+from geo.idle import DELAY_CAUSES
 from geo.schema import GROUPS
 from geo.units import M2_PER_HA, M2_PER_MU
 
@@ -289,6 +290,8 @@ def check_codes(frame: gpd.GeoDataFrame, standards, problems: Problems, *, parks
     missing_status = frame["status"].isna().to_numpy()
     problems.add("missing_status", "blocking", ids[missing_status],
                  "no status; add a status column or give a default status", geoms[missing_status])
+    flag_unknown("delay_cause", DELAY_CAUSES, "unknown_delay_cause", "blocking",
+                 f"delay cause {{v!r}} is not one of {', '.join(DELAY_CAUSES)} (闲置土地处置办法 第八条)")
     if parks_known is not None:
         flag_unknown("park_id", parks_known, "unknown_park", "blocking",
                      "park {v!r} is not in the store; import the park first")

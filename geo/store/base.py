@@ -28,6 +28,7 @@ import shapely
 from geo.auth import User
 from geo.crs import CGCS2000
 from geo.errors import ConflictError, NotFoundError, ParcelTaken, ParkAtlasError
+from geo.idle import DELAY_CAUSES
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS, conform_parcels, conform_parks
 from geo.standards import load_standards
 
@@ -41,6 +42,8 @@ EDITABLE_FIELDS = tuple(c for c in PARCEL_COLUMNS
 #: Park attributes editable through :meth:`Store.update_park` (admin: names, chains, thresholds).
 PARK_EDITABLE_FIELDS = tuple(c for c in PARK_COLUMNS if c != "park_id")
 LAYER_KEYS = {"parcels": "parcel_id", "parks": "park_id"}
+#: Parcel fields that take one of a fixed set of codes (besides status and land use).
+PARCEL_CHOICES = {"delay_cause": DELAY_CAUSES}
 #: How often a write is retried when the database is busy or the connection dropped.
 MAX_ATTEMPTS = 5
 #: File mode of stores and backups: they hold planners' names and the audit log.
@@ -162,6 +165,8 @@ def validate_import(layer: str, frame: gpd.GeoDataFrame, mode: str) -> gpd.GeoDa
         if wrong.any():
             raise ParkAtlasError(f"{int(wrong.sum())} parcels are not single polygons, e.g. "
                                  f"{ids[wrong].iloc[0]}; split multi-part parcels before importing")
+        for field, choices in PARCEL_CHOICES.items():
+            check_choice(field, frame[field], choices)
         statuses = set(load_standards().statuses.code)
         unknown = sorted(set(frame.status.dropna()) - statuses)
         if unknown or frame.status.isna().any():
@@ -263,7 +268,17 @@ def check_changes(changes: dict) -> dict:
     if unknown:
         raise ParkAtlasError(f"cannot edit {', '.join(unknown)}; editable: {', '.join(EDITABLE_FIELDS)} "
                              "(status and reservations have their own commands)")
-    return {field: coerce(field, value) for field, value in changes.items()}
+    typed = {field: coerce(field, value) for field, value in changes.items()}
+    for field, choices in PARCEL_CHOICES.items():
+        check_choice(field, [typed[field]] if typed.get(field) is not None else [], choices)
+    return typed
+
+
+def check_choice(field: str, values, choices) -> None:
+    """One-line error for the first value of ``field`` outside ``choices`` (missing values pass)."""
+    wrong = [v for v in pd.unique(pd.Series(values, dtype="string").dropna()) if v not in choices]
+    if wrong:
+        raise ParkAtlasError(f"{field} {wrong[0]!r} is not one of {', '.join(choices)}")
 
 
 def check_park_changes(changes: dict) -> dict:
