@@ -5,7 +5,7 @@ import os
 
 import pandas as pd
 
-from commands.export import _out_path, _write_atomically
+from commands.export import _out_path
 from commands.importing import _read_file
 from commands.output import FORMATS, emit, emit_object
 from geo import auth
@@ -13,7 +13,7 @@ from geo.enterprise import (
     enterprise_file_frame, enterprise_land, import_enterprises, read_enterprise_file, read_enterprises, read_figures,
 )
 from geo.errors import ParkAtlasError
-from geo.exports import export_bytes
+from geo.exports import export_bytes, write_file
 from geo.store import open_store
 
 LIST_KEYS = ["uscc", "name", "industry_code", "chain", "scale", "parcel_ids", "leased_floor_m2",
@@ -56,12 +56,12 @@ def cmd_list(args) -> None:
 
 
 def cmd_export(args) -> None:
-    out = _out_path(args.out, (".csv", ".xlsx"))
+    out = _out_path(args, (".csv", ".xlsx"))
     store = open_store(args.store)
     table = enterprise_file_frame(read_enterprises(store), read_figures(store), chinese=args.chinese)
     fmt = out.suffix.lower().lstrip(".")
     data = export_bytes(table, fmt, layer="enterprises")
-    _write_atomically(out, lambda f: f.write(data))
+    write_file(out, lambda f: f.write(data))
     emit_object({"out": str(out), "format": fmt, "rows": len(table), "bytes": out.stat().st_size})
 
 
@@ -83,4 +83,5 @@ def register(subparsers) -> None:
     p = sub.add_parser("export", help="enterprises and figures as CSV/XLSX (the import's columns)")
     p.add_argument("--out", required=True, help="FILE.csv or FILE.xlsx")
     p.add_argument("--chinese", action="store_true", help="Chinese headers (统一社会信用代码, 企业名称, …)")
+    p.add_argument("--follow-symlink", action="store_true", help="write through --out when it is a symbolic link")
     p.set_defaults(handler=cmd_export)
