@@ -40,65 +40,152 @@ try:
 except ImportError:
     st.info(tr("data.import_unavailable"))
     st.stop()
+from geo.io.attributes import mapping_targets  # noqa: E402  (after the availability check above)
+from geo.io.crs_guess import OutsideRegion  # noqa: E402
+from geo.io.encoding import ENCODING_CHOICES  # noqa: E402
+from geo.io.mappings import mapping_of, recall_mapping  # noqa: E402
+from geo.io.report import committed_text, planner_report  # noqa: E402
+from geo.store.base import settable_statuses  # noqa: E402
 
 layer = st.radio(tr("data.layer"), ["parcels", "parks"], horizontal=True, key=common.lang_key("import_layer"),
                  format_func=lambda name: i18n.t(f"layer.{name}", lang))
-options = st.columns(3)
-declared_crs = options[0].text_input(tr("data.crs"), key="import_crs", placeholder="EPSG:4490").strip() or None
-datum = options[1].selectbox(tr("data.datum"), [None, "gcj02", "bd09"], key=common.lang_key("import_datum"),
-                             format_func=lambda d: i18n.t(f"data.datum_{d or 'none'}", lang))
-allow_outside = options[2].checkbox(tr("data.allow_outside"), key="import_outside")
-upload = st.file_uploader(tr("data.upload"), key="import_file")
+upload = st.file_uploader(tr("data.upload"), key="import_file", help=tr("data.upload_help"))
 if upload is None:
-    st.session_state.pop("import_result", None)
-    st.session_state.pop("import_token", None)
+    for name in ("import_result", "import_token", "import_mapping", "import_file_key"):
+        st.session_state.pop(name, None)
     st.stop()
 
+st.markdown(f"**{tr('data.options')}**")
+parcels_layer = layer == "parcels"
+row = st.columns(3)
+default_status = row[0].selectbox(
+    tr("data.default_status"), [None, *settable_statuses()], key=common.lang_key("import_default_status"),
+    format_func=lambda s: i18n.t("data.default_status_none", lang) if s is None else i18n.label_status(s, lang),
+    disabled=not parcels_layer, help=tr("data.default_status_help"))
+park_names = dict(zip(parks.park_id, parks.name_zh if lang == "zh" else parks.name_en))
+target_park = row[1].selectbox(
+    tr("data.target_park"), [None, *park_names], key=common.lang_key("import_park"),
+    format_func=lambda p: i18n.t("data.target_park_auto", lang) if p is None else park_names.get(p, p),
+    disabled=not parcels_layer, help=tr("data.target_park_help"))
+text_encoding = row[2].selectbox(
+    tr("data.encoding"), [None, *ENCODING_CHOICES], key=common.lang_key("import_encoding"),
+    format_func=lambda e: i18n.t("data.encoding_auto", lang) if e is None else e.upper(),
+    help=tr("data.encoding_help"))
+row = st.columns(3)
+declared_crs = row[0].text_input(tr("data.crs"), key="import_crs", placeholder="EPSG:4547",
+                                 help=tr("data.crs_help")).strip() or None
+datum = row[1].selectbox(tr("data.datum"), [None, "gcj02", "bd09"], key=common.lang_key("import_datum"),
+                         format_func=lambda d: i18n.t(f"data.datum_{d or 'none'}", lang), help=tr("data.datum_help"))
+allow_outside = row[2].checkbox(tr("data.allow_outside"), key="import_outside", help=tr("data.allow_outside_help"))
+
+# A new file (or layer) starts from the mapping remembered for its source, else the automatic one.
+file_key = (upload.file_id, layer)
+if st.session_state.get("import_file_key") != file_key:
+    st.session_state["import_file_key"] = file_key
+    for name in ("import_result", "import_token", "import_mapping"):
+        st.session_state.pop(name, None)
+options = dict(layer=layer, crs=declared_crs, source_datum=datum, encoding=text_encoding,
+               allow_outside_region=allow_outside, parks=parks,
+               park_id=target_park if parcels_layer else None,
+               default_status=default_status if parcels_layer else None)
+
+
+def read(mapping):
+    return read_upload(upload.getvalue(), upload.name, mapping=mapping, **options)
+
+
+def token_of(mapping):
+    return (file_key, declared_crs, datum, text_encoding, allow_outside, default_status, target_park,
+            tuple(sorted((mapping or {}).items())))
+
+
 # The parsed upload belongs to this session only (never to a shared cache).
-token = (upload.file_id, layer, declared_crs, datum, allow_outside)
-if st.session_state.get("import_token") != token:
-    st.session_state["import_token"] = token
+mapping = st.session_state.get("import_mapping")
+if st.session_state.get("import_token") != token_of(mapping):
     st.session_state.pop("import_result", None)
     try:
         with st.spinner(tr("data.checking")):
-            st.session_state["import_result"] = read_upload(
-                upload.getvalue(), upload.name, layer=layer, crs=declared_crs, source_datum=datum,
-                allow_outside_region=allow_outside, parks=parks)
+            result = read(mapping)
+            if mapping is None:
+                columns = result.report["source"]["columns"]
+                remembered = recall_mapping(common.store(), columns, layer)
+                if remembered and set(remembered) == set(columns):
+                    result = read(remembered)
+                    st.session_state["import_recalled"] = True
+                else:
+                    st.session_state.pop("import_recalled", None)
+                mapping = mapping_of(result.report)
+                st.session_state["import_mapping"] = mapping
+    except OutsideRegion as exc:
+        st.session_state["import_token"] = token_of(mapping)
+        st.error(tr("data.outside_region", outside=i18n.format_number(exc.outside, lang, 0),
+                    total=i18n.format_number(exc.total, lang, 0), lon=i18n.format_number(exc.lon, lang, 3),
+                    lat=i18n.format_number(exc.lat, lang, 3)))
+        st.stop()
     except ParkAtlasError as exc:
+        st.session_state["import_token"] = token_of(mapping)
         st.error(tr("data.rejected", error=plain(exc)))
         st.stop()
+    st.session_state["import_token"] = token_of(mapping)
+    st.session_state["import_result"] = result
 result = st.session_state.get("import_result")
 if result is None:
     st.stop()
 
-report = result.report
+st.markdown(f"**{tr('data.preview')}**")
+st.caption(tr("data.preview_help"))
+st.table(result.preview.astype("string").fillna(""), hide_index=True)
+
+st.markdown(f"**{tr('data.mapping')}**")
+st.caption(tr("data.mapping_recalled") if st.session_state.get("import_recalled") else tr("data.mapping_help"))
+targets = ["ignore", *mapping_targets(layer)]
+
+
+def target_label(target: str) -> str:
+    return i18n.t("data.map_ignore", lang) if target == "ignore" else i18n.t(f"import.target.{target}", lang)
+
+
+def set_target(header: str, key: str) -> None:
+    st.session_state["import_mapping"] = {**st.session_state.get("import_mapping", {}),
+                                          header: st.session_state[key]}
+
+
+signature = result.report["source"]["signature"]
+mapping_columns = st.columns(4)
+for number, header in enumerate(result.report["source"]["columns"]):
+    key = f"import_map.{signature}.{number}.{lang}"
+    chosen = mapping.get(header, "ignore")
+    mapping_columns[number % 4].selectbox(
+        plain(header), targets, index=targets.index(chosen) if chosen in targets else 0, key=key,
+        format_func=target_label, on_change=set_target, args=(header, key))
+
+view = planner_report(result, lang, parks=parks)
 st.markdown(f"**{tr('data.report')}**")
+(st.success if result.accepted else st.warning)(view.verdict)
+for sentence in view.blocking:
+    st.error(plain(sentence))  # quotes ids from the file
+report = result.report
 counts = st.columns(4)
 counts[0].metric(tr("data.read"), i18n.format_number(report.get("features_read"), lang, 0))
 counts[1].metric(tr("data.accepted"), i18n.format_number(report.get("features_accepted"), lang, 0))
 counts[2].metric(tr("data.rejected_count"), i18n.format_number(report.get("features_rejected"), lang, 0))
 counts[3].metric(tr("data.problem_count"), i18n.format_number(len(result.problems), lang, 0))
-facts = {key: report.get(key) for key in ("file", "format", "crs", "datum", "encoding", "layer")}
-st.dataframe(pd.DataFrame({tr("col.field"): list(facts), tr("col.value"): [str(v) for v in facts.values()]}),
-             hide_index=True, width="stretch")
-for reason in result.blocking:
-    st.error(plain(reason))  # quotes ids from the file
+st.table(view.facts, hide_index=True)
 
 problems = result.problems
 st.markdown(f"**{tr('data.problems')}**")
 if problems is None or len(problems) == 0:
     st.success(tr("data.no_problems"))
 else:
-    st.dataframe(pd.DataFrame(problems.drop(columns="geometry", errors="ignore")).astype(str),
-                 hide_index=True, width="stretch")
+    st.table(view.counts, hide_index=True)
+    st.dataframe(view.problems, hide_index=True, width="stretch")
     located = problems.loc[problems.geometry.notna() & ~problems.geometry.is_empty].reset_index(drop=True)
     if len(located):
-        # fillna after astype(str): it keeps missing values as NaN (pandas 3), which join cannot take
-        ids = located["parcel_id"].astype(str).fillna("") if "parcel_id" in located else located.index.astype(str)
-        labels = located.drop(columns="geometry").astype(str).fillna("").agg(" · ".join, axis=1)
+        ids = located["parcel_id"].astype(str).fillna("")
+        labels = pd.Series([i18n.t(f"import.kind.{kind}", lang) for kind in located["kind"]], index=located.index)
         parts = webmap.MapParts(webmap.base_map(webmap.lonlat_bounds(located), **common.map_options()),
                                 folium.FeatureGroup(name="problems"))
-        webmap.FeatureLayer(webmap.features_json(located, ids, labels), palette=["#e15759"],
+        webmap.FeatureLayer(webmap.features_json(located, ids, ids + " · " + labels), palette=["#e15759"],
                             role="problems").add_to(parts.overlay)
         st_folium(parts.base, key="import_problems_map", feature_group_to_add=parts.overlay, height=420,
                   use_container_width=True, returned_objects=[])
@@ -110,4 +197,5 @@ if st.button(tr("data.commit"), type="primary", key="import_commit", disabled=no
         common.show_error(exc)
     else:
         st.session_state.pop("import_result", None)
-        st.success(tr("data.committed", counts=plain(", ".join(f"{k}: {v}" for k, v in dict(written or {}).items()))))
+        st.session_state.pop("import_token", None)
+        st.success(committed_text(written or {}, lang))

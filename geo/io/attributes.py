@@ -153,6 +153,14 @@ def load_mapping(source) -> dict[str, str]:
     return {str(k): str(v) for k, v in mapping.items()}
 
 
+def mapping_targets(layer: str) -> list[str]:
+    """The fields a file's column can be mapped to: the layer's columns (without the store's own
+    ``version`` and reservation columns) plus a declared ``area`` and, for parcels, ``plot_ratio``."""
+    columns = PARCEL_COLUMNS if layer == "parcels" else PARK_COLUMNS
+    own = {"version", "reserved_project", "reserved_by", "reserved_at"}
+    return [c for c in columns if c not in own] + ["area"] + (["plot_ratio"] if layer == "parcels" else [])
+
+
 def _aliases_for(layer: str) -> tuple[dict[str, str], dict[str, tuple[str, int]]]:
     """Schema columns, and normalised header → (column, rank); a lower rank is a more specific name."""
     columns, aliases = (PARCEL_COLUMNS, PARCEL_ALIASES) if layer == "parcels" else (PARK_COLUMNS, PARK_ALIASES)
@@ -180,6 +188,9 @@ def match_headers(headers, layer: str, mapping: dict[str, str]) -> dict[str, tup
             raise ParkAtlasError(f"mapping target {target!r} is not a {layer} column; see docs/data-model.md")
         if source not in headers:
             raise ParkAtlasError(f"mapping names column {source!r}, which the file does not have")
+        if target in found:
+            raise ParkAtlasError(f"columns {found[target][0]!r} and {source!r} both map to {target}; "
+                                 f"map one of them to another field or ignore it")
         found[target] = (source, split_unit(source)[1])
     taken = {s for s in mapping} | {s for s, _ in found.values()}
     best: dict[str, tuple[int, str, str | None]] = {}

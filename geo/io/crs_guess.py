@@ -245,11 +245,21 @@ def check_region(geoms, region: Region, allow_outside_region: bool) -> dict:
     summary = {"region": region.name, "bbox": list(region.bbox), "features_outside": outside}
     if outside and not allow_outside_region:
         far = np.nanmedian(lon[present]), np.nanmedian(lat[present])
-        raise ParkAtlasError(f"{outside} of {int(present.sum())} features lie outside {region.name} "
-                             f"(median position {far[0]:.3f}°E {far[1]:.3f}°N); check the CRS or confirm "
-                             f"with --allow-outside-region")
+        raise OutsideRegion(outside, int(present.sum()), region.name, float(far[0]), float(far[1]))
     return summary
 
 
-__all__ = ["Region", "CrsDecision", "parse_crs_option", "guess_crs", "resolve_crs", "to_cgcs2000",
+class OutsideRegion(ParkAtlasError):
+    """Features lie outside the configured region and the user has not confirmed them.
+
+    The numbers travel as attributes so a page can say it in the planner's language.
+    """
+
+    def __init__(self, outside: int, total: int, region: str, lon: float, lat: float):
+        self.outside, self.total, self.region, self.lon, self.lat = outside, total, region, lon, lat
+        super().__init__(f"{outside} of {total} features lie outside {region} (median position {lon:.3f}°E "
+                         f"{lat:.3f}°N); check the CRS or confirm with --allow-outside-region")
+
+
+__all__ = ["Region", "CrsDecision", "OutsideRegion", "parse_crs_option", "guess_crs", "resolve_crs", "to_cgcs2000",
            "check_region", "WGS84"]

@@ -22,6 +22,10 @@ _CPG_ALIASES = {"936": "gbk", "cp936": "gbk", "gb2312": "gbk", "65001": "utf-8",
                 "1252": "cp1252", "ansi 1252": "cp1252", "88591": "latin-1", "8859_1": "latin-1"}
 
 
+#: Encodings a planner may choose instead of the detected one (GB 2312/GBK/GB 18030, UTF-8, Big5).
+ENCODING_CHOICES = ("gbk", "gb18030", "utf-8", "big5")
+
+
 def _codec(name: str | None) -> str | None:
     """Python codec name for an encoding or .cpg text, or None if unknown."""
     if not name:
@@ -80,20 +84,30 @@ def redecode_dbf(frame: pd.DataFrame, *, cpg: str | None, user_encoding: str | N
     for column, series in zip(columns, raw):
         out[column] = pd.Series(series.str.decode(codec), index=series.index).reindex(frame.index)
     out.columns = [n.decode(codec) for n in names]
-    info = {"encoding": codec, "cpg": cpg, "method": _explain(codec, declared, cpg, user_encoding)}
+    basis = _basis(codec, declared, cpg, user_encoding)
+    info = {"encoding": codec, "cpg": cpg, "basis": basis,
+            "method": _EXPLAIN[basis].format(codec=codec, cpg=cpg, declared=declared, user=user_encoding)}
     return out, info
 
 
-def _explain(codec: str, declared: str | None, cpg: str | None, user: str | None) -> str:
+#: Why an encoding was used (``basis``, a key for translated reports) → the English explanation.
+_EXPLAIN = {
+    "user": "declared by the user ({user})",
+    "no_cpg": "no .cpg file; the strings decode as {codec}",
+    "unknown_cpg": "the .cpg names an unknown encoding ({cpg!r}); the strings decode as {codec}",
+    "cpg_wrong": "the .cpg says {cpg} but the strings are not valid {declared}; they decode as {codec}",
+    "cpg": "as the .cpg says ({cpg})",
+}
+
+
+def _basis(codec: str, declared: str | None, cpg: str | None, user: str | None) -> str:
     if user:
-        return f"declared by the user ({user})"
+        return "user"
     if cpg is None:
-        return f"no .cpg file; the strings decode as {codec}"
+        return "no_cpg"
     if declared is None:
-        return f"the .cpg names an unknown encoding ({cpg!r}); the strings decode as {codec}"
-    if declared != codec:
-        return f"the .cpg says {cpg} but the strings are not valid {declared}; they decode as {codec}"
-    return f"as the .cpg says ({cpg})"
+        return "unknown_cpg"
+    return "cpg_wrong" if declared != codec else "cpg"
 
 
 def refuse_damaged_text(frame: pd.DataFrame) -> None:

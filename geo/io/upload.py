@@ -15,13 +15,15 @@ import shapely
 
 from geo.crs import CGCS2000, WGS84
 from geo.errors import ParkAtlasError
-from geo.io import archives, attributes, crs_guess, datum, encoding, validate
+from geo.io import archives, attributes, crs_guess, datum, encoding, mappings, validate
 from geo.io.report import ImportResult, problem_records
 from geo.io.safety import FORMATS, Limits, UnsafeInput, refuse_path_like, sniff
 from geo.io.sandbox import parse_in_sandbox
 from geo.schema import conform_parcels, conform_parks
 
 LAYERS = ("parcels", "parks")
+#: Rows of the file's own attribute values kept for the preview (``ImportResult.preview``).
+PREVIEW_ROWS = 5
 
 
 def _unpack_zip(data: bytes, filename: str, layer: str, limits: Limits):
@@ -142,6 +144,10 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
     default_status : str, optional
         Status for parcels without one.
 
+    The report's ``source`` (the file's columns and their :func:`geo.io.mappings.source_signature`)
+    lets the next import of the same source recall the mapping used
+    (:func:`geo.io.mappings.recall_mapping`).
+
     Raises
     ------
     ParkAtlasError
@@ -191,6 +197,8 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
     region_info = crs_guess.check_region(geoms, region, allow_outside_region)
 
     stem = os.path.splitext(os.path.basename(filename))[0][:40] or "import"
+    source_columns = [str(c) for c in frame.columns if str(c) != "source_layer"]
+    preview = pd.DataFrame(frame[source_columns].head(PREVIEW_ROWS)).reset_index(drop=True)
     table, helpers, attr_info = attributes.conform_attributes(frame.reset_index(drop=True), layer,
                                                                     mapping=mapping_dict, id_prefix=stem,
                                                                     standards=standards)
@@ -245,11 +253,13 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
         "problem_counts": {str(k): int(v) for k, v in counts.items()},
         "problems": problem_records(problem_frame), "problems_listed": int(min(len(problem_frame), 1000)),
         "blocking": blocking, "dry_run": True,
+        "source": {"name": stem, "columns": source_columns, "signature": mappings.source_signature(source_columns),
+                   "mapping": mapping_dict},
     }
     for key in ("shapefile", "member"):
         if key in parsed.meta:
             report[key] = parsed.meta[key]
-    return ImportResult(features, report, problem_frame, layer=layer, blocking=blocking)
+    return ImportResult(features, report, problem_frame, layer=layer, blocking=blocking, preview=preview)
 
 
 def _blocking_messages(problems: gpd.GeoDataFrame, accepted: int, id_column: str) -> list[str]:

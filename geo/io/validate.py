@@ -1,6 +1,6 @@
 """Geometry and attribute checks of an import, all vectorised (shapely 2 arrays, STRtree, pandas).
 
-Every finding is one row of a problems table (kind, severity, id, detail, area_m2, geometry):
+Every finding is one row of a problems table (kind, severity, id, detail, area_m2, value, geometry):
 
 - ``rejected`` — the feature is dropped: empty or null geometry, not a polygon, repair collapsed it;
 - ``repaired`` — invalid polygons made valid with ``make_valid`` keeping only polygonal parts
@@ -38,7 +38,7 @@ AREA_MISMATCH_SHARE = 0.05
 _LOCATION = re.compile(r"\[\s*([-\d.eE+]+)\s+([-\d.eE+]+)\s*\]")
 _POLYGONAL = (3, 6)  # shapely type ids: Polygon, MultiPolygon
 
-PROBLEM_COLUMNS = ["kind", "severity", "parcel_id", "detail", "area_m2"]
+PROBLEM_COLUMNS = ["kind", "severity", "parcel_id", "detail", "area_m2", "value"]
 
 
 class Problems:
@@ -48,14 +48,18 @@ class Problems:
         self._parts: list[pd.DataFrame] = []
         self._geoms: list[np.ndarray] = []
 
-    def add(self, kind: str, severity: str, ids, details, geoms, area_m2=None) -> None:
+    def add(self, kind: str, severity: str, ids, details, geoms, area_m2=None, values=None) -> None:
+        """One kind of finding for ``ids``; ``values`` is the one fact a translated report quotes
+        (the unknown code, the other parcel, the number of parts, GEOS's reason)."""
         n = len(ids)
         if not n:
             return
         self._parts.append(pd.DataFrame({
             "kind": kind, "severity": severity, "parcel_id": pd.array(list(ids), dtype="string"),
             "detail": pd.array(list(details) if not isinstance(details, str) else [details] * n, dtype="string"),
-            "area_m2": np.asarray(area_m2, dtype=float) if area_m2 is not None else np.full(n, np.nan)}))
+            "area_m2": np.asarray(area_m2, dtype=float) if area_m2 is not None else np.full(n, np.nan),
+            "value": pd.array([None] * n if values is None else [None if v is None else str(v) for v in values],
+                              dtype="string")}))
         self._geoms.append(np.asarray(geoms, dtype=object))
 
     def frame(self) -> gpd.GeoDataFrame:
@@ -140,14 +144,14 @@ def check_geometry(frame: gpd.GeoDataFrame, id_column: str, problems: Problems, 
         rows = np.flatnonzero(collection)
         problems.add("collection_split", "repaired", ids[rows[kept]],
                      [f"GeometryCollection of {b} parts: kept {a} polygon part(s), dropped the rest"
-                      for b, a in zip(before[kept], after[kept])], reduced[kept])
+                      for b, a in zip(before[kept], after[kept])], reduced[kept], values=after[kept])
         types = shapely.get_type_id(geoms)
     not_polygon = ~empty & ~np.isin(types, _POLYGONAL)
     type_names = pd.Series(shapely.get_type_id(geoms[not_polygon])).map(
         {-1: "nothing", 0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint", 5: "MultiLineString",
          7: "GeometryCollection"}).fillna("other").to_numpy()
     problems.add("not_polygon", "rejected", ids[not_polygon],
-                 [f"{t} is not a polygon" for t in type_names], geoms[not_polygon])
+                 [f"{t} is not a polygon" for t in type_names], geoms[not_polygon], values=type_names)
     keep = ~empty & ~not_polygon
     geoms, ids, frame = geoms[keep], ids[keep], frame.loc[keep].copy()
 
@@ -163,10 +167,11 @@ def check_geometry(frame: gpd.GeoDataFrame, id_column: str, problems: Problems, 
         problems.add("repaired", "repaired", ids[invalid][~collapsed],
                      [f"{r.split('[')[0].strip()}: made valid, area {b:,.1f} → {a:,.1f} m²"
                       for r, b, a in zip(reasons[~collapsed], area_before[~collapsed], area_after[~collapsed])],
-                     locations[~collapsed], (area_after - area_before)[~collapsed])
+                     locations[~collapsed], (area_after - area_before)[~collapsed],
+                     values=[r.split('[')[0].strip() for r in reasons[~collapsed]])
         problems.add("collapsed", "rejected", ids[invalid][collapsed],
                      [f"{r.split('[')[0].strip()}: nothing polygonal left after repair" for r in reasons[collapsed]],
-                     locations[collapsed])
+                     locations[collapsed], values=[r.split('[')[0].strip() for r in reasons[collapsed]])
         geoms = geoms.copy()
         geoms[invalid] = repaired
         drop = np.zeros(len(geoms), dtype=bool)
@@ -191,7 +196,8 @@ def _split_multipart(frame: gpd.GeoDataFrame, id_column: str, problems: Problems
     exploded[id_column] = pd.array(new_ids, dtype="string")
     problems.add("multipart_split", "repaired", frame[id_column][multi],
                  [f"{n} separate parts: imported as {i}-1 … {i}-{n}" for i, n in
-                  zip(frame[id_column][multi], parts_count[multi])], frame.geometry.values[multi])
+                  zip(frame[id_column][multi], parts_count[multi])], frame.geometry.values[multi],
+                 values=parts_count[multi])
     return exploded.reset_index(drop=True)
 
 
@@ -245,7 +251,7 @@ def check_overlaps_and_slivers(frame: gpd.GeoDataFrame, id_column: str, projecte
         tiny, listed = int((~real).sum()), int(real.sum())
         problems.add("overlap", "warning", ids[pairs[0][real]],
                      [f"overlaps {b} by {a:,.2f} m²" for b, a in zip(ids[pairs[1][real]], shared_area[real])],
-                     shared[real], shared_area[real])
+                     shared[real], shared_area[real], values=ids[pairs[1][real]])
     areas, perimeter_m = shapely.area(projected), shapely.length(projected)
     compactness = np.where(perimeter_m > 0, 4 * np.pi * areas / np.maximum(perimeter_m, 1e-9) ** 2, 0)
     sliver = (areas < SLIVER_MAX_AREA_M2) | (compactness < SLIVER_MAX_COMPACTNESS)
@@ -272,7 +278,7 @@ def _flag_unknown(frame: gpd.GeoDataFrame, id_column: str, column: str, known, p
     unknown = (~values.isin(known) & (values.notna() | missing_too)).to_numpy()
     problems.add(kind, severity, frame[id_column][unknown],
                  [detail.format(v=v if pd.notna(v) else "(empty)") for v in values[unknown]],
-                 frame.geometry.values[unknown])
+                 frame.geometry.values[unknown], values=[v if pd.notna(v) else None for v in values[unknown]])
 
 
 def check_codes(frame: gpd.GeoDataFrame, standards, problems: Problems, *, parks_known: set[str] | None) -> None:
@@ -325,7 +331,8 @@ def check_declared_area(frame: gpd.GeoDataFrame, id_column: str, declared, unit:
     problems.add("area_mismatch", "warning", frame[id_column][off],
                  [f"declared {d:,.1f} m², geometry {a:,.1f} m² ({s:+.0%})"
                   for d, a, s in zip(declared_m2[off], area_m2[off], (declared_m2[off] - area_m2[off]) / area_m2[off])],
-                 frame.geometry.values[off], declared_m2[off] - area_m2[off])
+                 frame.geometry.values[off], declared_m2[off] - area_m2[off],
+                 values=[f"{d:.1f}" for d in declared_m2[off]])
     return unit
 
 

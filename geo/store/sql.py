@@ -306,6 +306,10 @@ class SqlStore(ProjectRegister, Store):
             sql, params = sql + " WHERE park_id = ?", (park_id,)
         return history_frame(self._audit_rows(sql + " ORDER BY id", params))
 
+    def import_reports(self):
+        """The audit rows of committed imports, oldest first; ``detail`` holds each import's report."""
+        return history_frame(self._audit_rows(AUDIT_SELECT + " WHERE action = ? ORDER BY id", ("import",)))
+
     # --- writes --------------------------------------------------------------------------------
     def import_features(self, layer, frame, *, user, mode="upsert", report=None) -> dict:
         require(user, "admin", f"import {layer}")

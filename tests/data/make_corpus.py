@@ -53,6 +53,18 @@ def shapefile_parcels(n: int = 3) -> gpd.GeoDataFrame:
                                                "园区编号": "园区"})
 
 
+def county_parcels(n: int = 3) -> gpd.GeoDataFrame:
+    """What a county land bureau sends: Chinese headers, an area in 亩, no status and no park column,
+    and a 行业 column no alias knows (the planner maps it). EPSG:4547 metres."""
+    return gpd.GeoDataFrame({
+        "地块编号": [f"XQ-{i + 1:03d}" for i in range(n)],
+        "用地性质": ["100101"] * n,
+        "面积": [15.0] * n,  # 100 m × 100 m = 15 亩
+        "企业名称": (ENTERPRISES * n)[:n],
+        "行业": ["3670"] * n,
+    }, geometry=boxes(n, origin=(ORIGIN[0], ORIGIN[1] + 300.0)), crs="EPSG:4547")
+
+
 def _zip(members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as archive:
@@ -197,6 +209,8 @@ def _build(tmp: Path) -> dict[str, bytes]:
     files["gbk_no_cpg.zip"] = shapefile_zip(shp, tmp, encoding="gbk", cpg=None)
     files["gbk_wrong_cpg.zip"] = shapefile_zip(shp, tmp, encoding="gbk", cpg="UTF-8")
     files["utf8_with_cpg.zip"] = shapefile_zip(shp, tmp, encoding="utf-8", cpg="UTF-8")
+    files["county_gbk_cpg_no_status.zip"] = shapefile_zip(county_parcels(), tmp, encoding="gbk", cpg="GBK",
+                                                          stem="county")
     files["nested_folder_shp.zip"] = _zip({f"exports/2024/{n}": c for n, c in _members(files["utf8_with_cpg.zip"]).items()})
 
     # CRS cases
