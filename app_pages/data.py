@@ -43,7 +43,7 @@ except ImportError:
 from geo.io.attributes import mapping_targets  # noqa: E402  (after the availability check above)
 from geo.io.crs_guess import OutsideRegion  # noqa: E402
 from geo.io.encoding import ENCODING_CHOICES  # noqa: E402
-from geo.io.mappings import mapping_of, recall_mapping  # noqa: E402
+from geo.io.mappings import mapping_of, recall_mapping, target_label  # noqa: E402
 from geo.io.report import committed_text, planner_report  # noqa: E402
 from geo.store.base import settable_statuses  # noqa: E402
 
@@ -141,10 +141,6 @@ st.caption(tr("data.mapping_recalled") if st.session_state.get("import_recalled"
 targets = ["ignore", *mapping_targets(layer)]
 
 
-def target_label(target: str) -> str:
-    return i18n.t("data.map_ignore", lang) if target == "ignore" else i18n.t(f"import.target.{target}", lang)
-
-
 def set_target(header: str, key: str) -> None:
     st.session_state["import_mapping"] = {**st.session_state.get("import_mapping", {}),
                                           header: st.session_state[key]}
@@ -157,7 +153,7 @@ for number, header in enumerate(result.report["source"]["columns"]):
     chosen = mapping.get(header, "ignore")
     mapping_columns[number % 4].selectbox(
         plain(header), targets, index=targets.index(chosen) if chosen in targets else 0, key=key,
-        format_func=target_label, on_change=set_target, args=(header, key))
+        format_func=lambda target: target_label(target, lang), on_change=set_target, args=(header, key))
 
 view = planner_report(result, lang, parks=parks)
 st.markdown(f"**{tr('data.report')}**")

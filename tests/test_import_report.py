@@ -122,3 +122,14 @@ def test_describe_crs_names_zone_and_datum():
     assert describe_crs("EPSG:4526", "en") == "CGCS2000 3° Gauss-Krüger, central meridian 114°E (EPSG:4526)"
     assert describe_crs("EPSG:4490", "zh") == "CGCS2000 经纬度（EPSG:4490）"
     assert describe_crs("EPSG:4546", "zh") == "CGCS2000 3度带高斯-克吕格投影，中央经线 111°E（EPSG:4546）"
+
+
+def test_every_mapping_target_has_a_label_in_both_languages():
+    from geo.io.attributes import mapping_targets
+    from geo.io.mappings import target_label
+
+    for layer in ("parcels", "parks"):
+        for lang in ("zh", "en"):
+            labels = [target_label(t, lang) for t in ["ignore", *mapping_targets(layer)]]
+            assert not [t for t, label in zip(mapping_targets(layer), labels[1:]) if label == t], (layer, lang)
+            assert len(set(labels)) == len(labels)

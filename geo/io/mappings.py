@@ -26,6 +26,15 @@ def mapping_of(report: dict) -> dict[str, str]:
     return {header: chosen.get(header, "ignore") for header in source.get("columns", [])}
 
 
+def target_label(target: str, lang: str) -> str:
+    """A mapping target in the planner's words: ``import.target.<target>``, else the field's label."""
+    from geo.i18n import catalogue, label_field, t
+
+    if target == "ignore":
+        return t("data.map_ignore", lang)
+    return catalogue(lang).get(f"import.target.{target}") or label_field(target, lang)
+
+
 def recall_mapping(store, headers, layer: str) -> dict[str, str] | None:
     """The mapping of the newest committed import of this layer from a source with these headers.
 
@@ -44,4 +53,4 @@ def recall_mapping(store, headers, layer: str) -> dict[str, str] | None:
     return None
 
 
-__all__ = ["source_signature", "mapping_of", "recall_mapping"]
+__all__ = ["source_signature", "mapping_of", "target_label", "recall_mapping"]
