@@ -255,11 +255,27 @@ var {{ this.get_name() }} = (function () {
 
 class _FitBounds(MacroElement):
     """Fit the map to bounds at once (folium's FitBounds animates, and a view set by the user
-    during that animation would be overridden when it ends)."""
+    during that animation would be overridden when it ends).
+
+    A map in a hidden Streamlit tab loads in a frame of no size: fitted then, it sits at world
+    zoom. So a map that has no size yet is fitted again the first time it gets one.
+    """
 
     _template = Template("""
 {% macro script(this, kwargs) %}
-{{ this._parent.get_name() }}.fitBounds({{ this.bounds }}, {animate: false});
+(function (map, bounds) {
+    const container = map.getContainer();
+    const sized = () => container.clientWidth > 0 && container.clientHeight > 0;
+    map.fitBounds(bounds, {animate: false});
+    if (sized() || !window.ResizeObserver) { return; }
+    const watch = new ResizeObserver(() => {
+        if (!sized()) { return; }
+        watch.disconnect();
+        map.invalidateSize({animate: false});
+        map.fitBounds(bounds, {animate: false});
+    });
+    watch.observe(container);
+})({{ this._parent.get_name() }}, {{ this.bounds }});
 {% endmacro %}
 """)
 
