@@ -40,7 +40,7 @@ DISTANCE_NEEDS = ("highway_km", "port_km", "rail_km")
 CONTRACT_DATES = ("signed_on", "land_supplied_on", "contract_start", "contract_completion",
                   "contract_production", "contract_capacity")
 #: Keys the register adds to the match keys.
-REGISTER_KEYS = ("project_id", "uscc", "team", "contact", "park_id", "stage", "land_mu", "parcel_ids",
+REGISTER_KEYS = ("project_id", "uscc", "team", "contact", "park_id", "stage", "stage_on", "land_mu", "parcel_ids",
                  *CONTRACT_DATES)
 #: Match keys the register requires (the contract's promises); land is ``land_mu`` or min/max.
 REGISTER_REQUIRED = ("name", "industry_code", "investment_wan", "output_wan", "tax_wan", "plot_ratio",
@@ -136,6 +136,7 @@ class Project:
     contact: str | None = None
     park_id: str | None = None
     stage: str | None = None
+    stage_on: date | None = None
     land_mu: float | None = None
     parcel_ids: tuple[str, ...] = ()
     signed_on: date | None = None
@@ -150,7 +151,7 @@ class Project:
         out = asdict(self)
         for key in ("preferred_parks", "groups", "parcel_ids"):
             out[key] = list(getattr(self, key))
-        for key in ("latest_start", *CONTRACT_DATES):
+        for key in ("latest_start", "stage_on", *CONTRACT_DATES):
             out[key] = getattr(self, key).isoformat() if getattr(self, key) else None
         return out
 
@@ -286,6 +287,7 @@ def _register_keys(data: dict) -> dict:
     if stage is not None and stage not in ALL_STAGES:
         raise ParkAtlasError(f"unknown stage {stage!r}; one of {', '.join(ALL_STAGES)}")
     out["stage"] = stage
+    out["stage_on"] = _date(data, "stage_on")
     out["land_mu"] = _number(data, "land_mu", strict=True) if data.get("land_mu") is not None else None
     out["parcel_ids"] = _text_list(data, "parcel_ids")
     dates = {key: _date(data, key) for key in CONTRACT_DATES}
@@ -417,7 +419,7 @@ def project_record(project: Project) -> dict:
     """The ``projects`` table row of a validated project (store-managed columns left out)."""
     out = {}
     for column in PROJECT_COLUMNS:
-        if column in ("stage", "stage_on", "entered_at", "entered_by", "updated_on", "version"):
+        if column in ("stage", "stage_on", "entered_at", "entered_by", "updated_on", "version"):  # the store's
             continue
         value = getattr(project, column)
         if column == "needs":
@@ -444,7 +446,6 @@ def record_source(row: dict) -> dict:
         elif hasattr(value, "item"):
             value = value.item()
         keys[key] = value
-    keys.pop("stage", None)
     return keys
 
 

@@ -221,8 +221,10 @@ class ProjectRegister:
         if pid in existing:
             raise ConflictError(f"project {pid} already exists; give another project_id or leave it out")
         stage = project.starting_stage
-        stage_on = {"signed": project.signed_on, "land_supplied": project.land_supplied_on}.get(stage)
-        stage_on = stage_on or project.signed_on
+        stage_on = project.stage_on or {"signed": project.signed_on,
+                                        "land_supplied": project.land_supplied_on}.get(stage) or project.signed_on
+        if stage_on and stage_on > date.today():
+            raise ParkAtlasError(f"project {project.name}: stage date {stage_on.isoformat()} is in the future")
         ids = list(project.parcel_ids)
         if stage in LANDED_STAGES and not ids:
             raise ParkAtlasError(f"project {project.name} starts at stage {stage}, which needs its parcels "
@@ -290,6 +292,7 @@ class ProjectRegister:
             if expected_version is not None and row["version"] != expected_version:
                 raise ConflictError(f"project {project_id} was changed by someone else (now at stage {row['stage']}, "
                                     f"version {row['version']}); reload and try again")
+            check_found(self._status_rows(cur, given), given)
             ids = list(dict.fromkeys([*split_ids(row["parcel_ids"]), *given]))
             check_stage_change(row["stage"], row["stage_on"], stage, on, today=date.today(),
                                has_parcels=bool(ids), reason=reason, project_id=project_id)
@@ -302,6 +305,8 @@ class ProjectRegister:
                        "updated_on": date.today().isoformat()}
             if stage == "land_supplied" and not row["land_supplied_on"]:
                 changes["land_supplied_on"] = on.isoformat()
+            if not row["park_id"] and ids:  # a project entered before it had land takes its parcels' park
+                changes["park_id"] = self._status_rows(cur, ids[:1])[ids[0]]["park_id"]
             cursor = cur.execute(self._sql(f"UPDATE projects SET {', '.join(f'{_q(k)} = ?' for k in changes)}, "
                                            "version = version + 1 WHERE project_id = ? AND version = ?"),
                                  (*changes.values(), project_id, row["version"]))
