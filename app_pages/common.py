@@ -302,6 +302,9 @@ def sidebar() -> None:
     with st.sidebar:
         st.radio(i18n.t("sidebar.language", lang()), i18n.LANGS, key="lang", horizontal=True,
                  format_func=lambda code: {"zh": "中文", "en": "English"}[code])
+        from app_pages.ui_strings import translate_streamlit_words
+
+        translate_streamlit_words(lang())
         st.caption(f"{tr('sidebar.store')}: {plain(location_label())}")
         from app_pages import auth_panel  # imports this module
 

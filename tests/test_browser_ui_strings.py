@@ -1,0 +1,53 @@
+"""Streamlit's own English words on Chinese pages, in Debian's Chromium (issue 19): the
+multiselect's placeholder and "Select all", the uploader's "Upload", a form's "Press Enter to
+submit form" are in Chinese; English pages keep them."""
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import browser, page, screenshot, start_app_with_users  # noqa: F401
+from tests.test_browser_pages import ADMIN, PASSWORD, settled, sign_in, to_english
+
+pytestmark = pytest.mark.browser
+ENGLISH = ["Choose an option", "Choose options", "Select all", "Upload", "Drag and drop", "Press Enter",
+           "per file", "No results"]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    server = start_app_with_users(tmp_path_factory.mktemp("ui-strings-app"), {ADMIN: (PASSWORD, "admin")})
+    yield server
+    server.stop()
+
+
+def english_words(page) -> list[str]:
+    text = page.inner_text("body") + " ".join(page.eval_on_selector_all(
+        "[placeholder], [aria-label]", "els => els.map(e => (e.getAttribute('placeholder') || '') + ' ' + "
+        "(e.getAttribute('aria-label') || ''))"))
+    return [word for word in ENGLISH if word in text]
+
+
+def test_streamlit_words_follow_the_page_language(page, app):
+    page.goto(app.url + "/available")
+    settled(page)
+    page.get_by_test_id("stMultiSelect").first.locator("input").click()
+    page.get_by_role("option", name="全选").wait_for(timeout=30_000)
+    assert english_words(page) == []
+    page.keyboard.press("Escape")
+
+    page.get_by_text("规划人员登录", exact=True).click()
+    page.get_by_label("用户名").fill("someone")  # a form field typed in may show its hint (if wide enough)
+    page.get_by_label("用户名").press("End")
+    settled(page)
+    assert english_words(page) == []
+
+    page.get_by_label("用户名").fill("")
+    page.goto(app.url + "/data")
+    settled(page)
+    sign_in(page, ADMIN)
+    page.get_by_test_id("stFileUploaderDropzone").get_by_text("上传").wait_for(timeout=30_000)
+    assert english_words(page) == []
+    screenshot(page, "ui_strings_data_zh")
+
+    to_english(page)
+    page.get_by_test_id("stFileUploaderDropzone").get_by_text("Upload").wait_for(timeout=30_000)
