@@ -285,6 +285,23 @@ class _FitBounds(MacroElement):
         self.bounds = script_json([[float(v) for v in corner] for corner in bounds])
 
 
+class _MapControls(MacroElement):
+    """A metric-only scale bar, and the attribution's prefix without Leaflet's flag icon."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
+if ({{ this._parent.get_name() }}.attributionControl) {
+    {{ this._parent.get_name() }}.attributionControl.setPrefix("Leaflet");
+}
+{% endmacro %}
+""")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "MapControls"
+
+
 @dataclass
 class MapParts:
     """A map for streamlit-folium: a ``base`` that stays put and an ``overlay`` that changes."""
@@ -326,7 +343,8 @@ def base_map(bounds, *, basemap: str = "none", tianditu_key: str | None = None,
     """
     minx, miny, maxx, maxy = (float(v) for v in bounds)
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=12, tiles=None,
-                   prefer_canvas=True, control_scale=True)
+                   prefer_canvas=True, control_scale=False)
+    _MapControls().add_to(m)
     use_app_assets(m, asset_url or APP_STATIC_URL)
     tiles = basemap_layer(basemap, tianditu_key=tianditu_key)
     if tiles is not None:

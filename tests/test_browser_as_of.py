@@ -56,4 +56,8 @@ def test_as_of_map_shows_the_park_after_waiting_on_the_first_tab(page, app):
         return layer.getLayers().filter(l => bounds.intersects(l.getBounds())).length;
     }""")
     assert inside > 0
+    # Metric scale only, and an attribution without Leaflet's flag icon.
+    scale = frame.eval_on_selector_all(".leaflet-control-scale-line", "els => els.map(e => e.textContent)")
+    assert len(scale) == 1 and scale[0].split()[-1] in ("m", "km"), scale
+    assert frame.eval_on_selector(".leaflet-control-attribution", "e => e.querySelectorAll('svg, img').length") == 0
     screenshot(page, "parcel_as_of_map")
