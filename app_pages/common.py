@@ -20,6 +20,7 @@ from app_pages.safe import plain
 from geo import i18n
 from geo.auth import ANONYMOUS, User
 from geo.errors import ParkAtlasError
+from geo.evaluation import parcels_with_metrics
 from geo.metrics import INTENSITY_INDICATORS, city_kpis, group_kpis, park_kpis, with_metrics
 from geo.store import POSTGRES_SCHEMES, open_store, redact_location, resolve_store_location
 from layers import webmap
@@ -128,7 +129,7 @@ def revision() -> str:
 def _parcels(loc: str, rev: str) -> gpd.GeoDataFrame:
     # One frame shared by every session and every derived cache, not a cache_data copy per call:
     # at 100k parcels each unpickled copy is ~100 MB, and a room of sessions made many at once.
-    frame = with_metrics(_store(loc).read_parcels()).reset_index(drop=True)
+    frame = parcels_with_metrics(_store(loc)).reset_index(drop=True)
     release_free_memory()
     return frame
 

@@ -7,7 +7,8 @@ from commands.argtypes import non_negative_number
 from commands.output import FORMATS, GEO_FORMATS, emit, emit_object
 from geo.availability import available_parcels
 from geo.errors import ParkAtlasError
-from geo.metrics import PARCEL_METRICS, idle_land_warnings, park_kpis, with_metrics
+from geo.evaluation import parcels_with_metrics
+from geo.metrics import PARCEL_METRICS, idle_land_warnings, park_kpis
 from geo.store import open_store
 
 PARK_KEYS = ["park_id", "name_zh", "name_en", "group", "district_code", "parcel_count",
@@ -23,7 +24,7 @@ PARCEL_KEYS = ["parcel_id", "park_id", "land_use_code", "status", "enterprise", 
 
 
 def _parcels(store, park_id):
-    return with_metrics(store.read_parcels(park_id))
+    return parcels_with_metrics(store, park_id)
 
 
 def cmd_parks(args) -> None:

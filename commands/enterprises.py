@@ -1,7 +1,10 @@
-"""Enterprise commands: ``enterprises import|list|export`` (see docs/enterprises.md)."""
+"""Enterprise commands: ``enterprises import|list|export``, ``evaluate`` and ``export policy-list``
+(see docs/enterprises.md and docs/evaluation.md)."""
 from __future__ import annotations
 
+import json
 import os
+import sys
 
 import pandas as pd
 
@@ -13,11 +16,15 @@ from geo.enterprise import (
     enterprise_file_frame, enterprise_land, import_enterprises, read_enterprise_file, read_enterprises, read_figures,
 )
 from geo.errors import ParkAtlasError
+from geo.evaluation import (
+    GRADES, current_grades, evaluate, list_schemes, policy_list, save_evaluation, sensitivity, year_over_year,
+)
 from geo.exports import export_bytes, write_file
 from geo.store import open_store
 
 LIST_KEYS = ["uscc", "name", "industry_code", "chain", "scale", "parcel_ids", "leased_floor_m2",
-             "production_start", "park_id", "land_mu"]
+             "production_start", "park_id", "land_mu", "jurisdiction", "evaluated_class", "score", "grade", "rank"]
+EVALUATE_KEYS = ["uscc", "name", "park_id", "jurisdiction", "evaluated_class", "score", "grade", "rank", "indicators"]
 
 
 def cmd_import(args) -> int:
@@ -39,20 +46,94 @@ def cmd_import(args) -> int:
     return 0
 
 
-def enterprise_table(store, park_id: str | None = None) -> pd.DataFrame:
-    """Enterprises with the park of their largest parcel and their land in 亩 (optionally one park's)."""
+def _check_park(store, park_id: str | None) -> None:
+    if park_id is not None and park_id not in set(store.read_parks().park_id):
+        raise ParkAtlasError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
+
+
+def enterprise_table(store, park_id: str | None = None, year: int | None = None,
+                     scheme: str | None = None) -> pd.DataFrame:
+    """Enterprises with the park of their largest parcel, their land in 亩 and their grade of the
+    evaluation over the jurisdiction (optionally one park's enterprises; the grade stays the same)."""
+    _check_park(store, park_id)
     enterprises = read_enterprises(store)
     land = enterprise_land(enterprises, store.read_parcels())
-    table = enterprises.join(land, on="uscc")
+    grades = current_grades(store, year, scheme).set_index("uscc")
+    table = enterprises.join(land, on="uscc").join(grades, on="uscc")
     if park_id is not None:
-        if park_id not in set(store.read_parks().park_id):
-            raise ParkAtlasError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
         table = table[table.park_id == park_id]
     return table.reset_index(drop=True)
 
 
+def _grade(text: str | None) -> str | None:
+    if text is not None and text not in GRADES:
+        raise ParkAtlasError(f"unknown grade {text!r}; one of {', '.join(GRADES)}")
+    return text
+
+
 def cmd_list(args) -> None:
-    emit(enterprise_table(open_store(args.store), args.park)[LIST_KEYS], args.format)
+    table = enterprise_table(open_store(args.store), args.park, args.year, args.scheme)
+    if _grade(args.grade):
+        table = table[table.grade == args.grade]
+    emit(table[LIST_KEYS], args.format)
+
+
+def _json_column(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """A list column as JSON text, for CSV."""
+    return frame.assign(**{column: [json.dumps(v, ensure_ascii=False) for v in frame[column]]})
+
+
+def cmd_evaluate(args) -> None:
+    store = open_store(args.store)
+    if args.what == "schemes":
+        emit(pd.DataFrame([{"name": s.name, "label": s.label(args.lang), "kind": s.kind, "jurisdiction": s.jurisdiction,
+                            "indicators": ";".join(f"{i.key}:{i.weight:g}" for i in s.indicators),
+                            "source": s.source, "file": str(s.path)} for s in list_schemes()]), args.format)
+        return
+    _check_park(store, args.park)
+    evaluation = evaluate(store, args.year, args.scheme)
+    if args.what == "sensitivity":
+        emit(sensitivity(evaluation), args.format)
+        return
+    if args.what == "changes":
+        previous = evaluate(store, evaluation.year - 1, evaluation.scheme)
+        changes = year_over_year(evaluation.table, previous.table)
+        emit(changes.merge(evaluation.table[["uscc", "name", "park_id"]], on="uscc", how="left"), args.format)
+        return
+    if args.save:
+        if not args.user:
+            raise ParkAtlasError("give --user NAME with --save: the planner storing the evaluation")
+        save_evaluation(store, evaluation, user=auth.cli_user(args.user))
+        print(f"stored {len(evaluation.table)} results of {evaluation.year} ({evaluation.scheme.name})", file=sys.stderr)
+    rows = evaluation.results(args.lang)
+    if args.park:
+        rows = rows[rows.park_id == args.park]
+    if not args.all:
+        rows = rows[rows.grade.notna()]
+    rows = rows[EVALUATE_KEYS].reset_index(drop=True)
+    emit(_json_column(rows, "indicators") if args.format == "csv" else rows, args.format)
+
+
+def cmd_policy_list(args) -> None:
+    out = _out_path(args, (".csv", ".xlsx"))
+    store = open_store(args.store)
+    grades = current_grades(store, args.year, args.scheme)
+    table = policy_list(grades, read_enterprises(store), _grade(args.grade))
+    fmt = out.suffix.lower().lstrip(".")
+    data = export_bytes(table, fmt, layer=f"grade_{args.grade}")
+    write_file(out, lambda f: f.write(data))
+    emit_object({"out": str(out), "format": fmt, "grade": args.grade, "rows": len(table), "bytes": out.stat().st_size})
+
+
+def register_policy_list(export_subparsers) -> None:
+    """``export policy-list`` (called by :mod:`commands.export`, which owns the ``export`` group)."""
+    p = export_subparsers.add_parser("policy-list", help="enterprises of one 亩均 grade with USCC, name and parcels "
+                                                         "(for utilities and the tax office)")
+    p.add_argument("--year", type=int, help="evaluation year (default: the latest with figures)")
+    p.add_argument("--grade", required=True, choices=GRADES)
+    p.add_argument("--scheme", help="scheme name or FILE.toml (default: zhejiang_style)")
+    p.add_argument("--out", required=True, help="FILE.xlsx or FILE.csv")
+    p.set_defaults(handler=cmd_policy_list)
 
 
 def cmd_export(args) -> None:
@@ -75,8 +156,11 @@ def register(subparsers) -> None:
     p.add_argument("--user", help="acting user, an admin (required to write)")
     p.set_defaults(handler=cmd_import)
 
-    p = sub.add_parser("list", help="enterprises with their park and land")
+    p = sub.add_parser("list", help="enterprises with their park, land and 亩均 grade")
     p.add_argument("--park", help="only enterprises whose largest parcel lies in this park")
+    p.add_argument("--grade", help="only enterprises of this grade (A, B, C, D)")
+    p.add_argument("--year", type=int, help="evaluation year of the grade (default: the latest)")
+    p.add_argument("--scheme", help="scheme name or FILE.toml of the grade (default: zhejiang_style)")
     p.add_argument("--format", choices=FORMATS, default="json")
     p.set_defaults(handler=cmd_list)
 
@@ -85,3 +169,17 @@ def register(subparsers) -> None:
     p.add_argument("--chinese", action="store_true", help="Chinese headers (统一社会信用代码, 企业名称, …)")
     p.add_argument("--follow-symlink", action="store_true", help="write through --out when it is a symbolic link")
     p.set_defaults(handler=cmd_export)
+
+    p = subparsers.add_parser("evaluate", help="亩均 evaluation of enterprises by a scheme (docs/evaluation.md)")
+    p.add_argument("what", nargs="?", choices=("results", "sensitivity", "changes", "schemes"), default="results",
+                   help="results (default), sensitivity (±5 points per weight), changes (against the year "
+                        "before) or the shipped schemes")
+    p.add_argument("--year", type=int, help="figures of this year (default: the latest)")
+    p.add_argument("--scheme", help="scheme name or FILE.toml (default: zhejiang_style)")
+    p.add_argument("--park", help="only rows of enterprises of this park (grades stay those of the jurisdiction)")
+    p.add_argument("--all", action="store_true", help="also enterprises not graded (start-ups, utilities…)")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the reasons")
+    p.add_argument("--save", action="store_true", help="store the results for the year (needs --user)")
+    p.add_argument("--user", help="acting planner with --save")
+    p.add_argument("--format", choices=FORMATS, default="json")
+    p.set_defaults(handler=cmd_evaluate)

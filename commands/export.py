@@ -13,6 +13,7 @@ from commands.output import emit_object
 from geo.errors import NotFoundError, ParkAtlasError
 from geo.exports import (DATA_FORMATS, candidates_export_frame, excluded_table, format_for, output_path,
                          parcel_export_frame, write_export, write_file)
+from geo.evaluation import parcels_with_metrics
 from geo.metrics import INTENSITY_INDICATORS, park_kpis, with_metrics
 from geo.store import open_store
 from layers.print_map import LANGS, ORIENTATIONS, PAPERS_MM, THEMES, check_theme
@@ -53,7 +54,7 @@ def cmd_map(args) -> None:
     store = open_store(args.store)
     parks = store.read_parks()
     park = _park_row(parks, args.park)
-    parcels = with_metrics(store.read_parcels(args.park))
+    parcels = parcels_with_metrics(store, args.park)
     highlight = None
     if args.project:
         result = _match(store, with_metrics(store.read_parcels()), parks, args.project, args.top, args.park)
@@ -91,7 +92,7 @@ def cmd_atlas(args) -> None:
     pages = {}
 
     def write(f):
-        pages["n"] = render_atlas(store.read_parcels(), store.read_parks(), store.read_districts(), f,
+        pages["n"] = render_atlas(parcels_with_metrics(store), store.read_parks(), store.read_districts(), f,
                                   park_ids=args.park, theme=args.theme, indicator=args.indicator,
                                   paper=args.paper, orientation=args.orientation, lang=args.lang,
                                   dataset_info=store.dataset_info(), progress=None if args.quiet else _progress)
@@ -111,7 +112,7 @@ def cmd_factsheet(args) -> None:
         raise ParkAtlasError("give parcel ids (see `python cli.py available`) or --project PROJECT.json")
     store = open_store(args.store)
     parks = store.read_parks()
-    parcels = with_metrics(store.read_parcels())
+    parcels = parcels_with_metrics(store)
     sites = None
     if args.project:
         result = _match(store, parcels, parks, args.project, args.top, args.park)
@@ -149,7 +150,7 @@ def cmd_data(args) -> None:
         tables["excluded"] = excluded_table(result.excluded)
         layer = "candidates"
     else:
-        parcels = with_metrics(store.read_parcels())
+        parcels = parcels_with_metrics(store)
         tables["park_kpis"] = park_kpis(parcels, parks)
         if args.park:
             parcels = parcels.loc[parcels.park_id == args.park]
@@ -211,6 +212,9 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="FILE" + "|".join(DATA_FORMATS))
     p.set_defaults(handler=cmd_data)
 
+    from commands.enterprises import register_policy_list
+
+    register_policy_list(sub)
     for command in sub.choices.values():
         command.add_argument("--follow-symlink", action="store_true",
                              help="when --out is a symbolic link, overwrite the file it points to (refused otherwise)")

@@ -84,10 +84,19 @@ def parcel_metrics(parcels: gpd.GeoDataFrame) -> pd.DataFrame:
     return frame
 
 
-def with_metrics(parcels: gpd.GeoDataFrame, standards: Standards | None = None) -> gpd.GeoDataFrame:
-    """``parcels`` with the metric columns and the 亩均 ``grade`` appended."""
+def with_metrics(parcels: gpd.GeoDataFrame, standards: Standards | None = None,
+                 grades: pd.Series | None = None) -> gpd.GeoDataFrame:
+    """``parcels`` with the metric columns and the 亩均 ``grade`` appended.
+
+    ``grades`` maps ``parcel_id`` → grade of the parcel's enterprise from the evaluation over
+    the whole jurisdiction (:func:`geo.evaluation.parcel_grades`), so a parcel has one grade in
+    every view; without it the grade is the tax-per-亩 illustration ranked among ``parcels``.
+    """
     out = parcels.join(parcel_metrics(parcels))
-    out["grade"] = mu_grades(out, standards)
+    if grades is None:
+        out["grade"] = mu_grades(out, standards)
+    else:
+        out["grade"] = out.parcel_id.map(grades).astype("string")
     return out
 
 
