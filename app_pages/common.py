@@ -344,8 +344,8 @@ def scope_classified(park_ids: tuple[str, ...]):
     return _scope_classified(location(), revision(), tuple(park_ids), lang())
 
 
-def scope_map(park_ids, highlight_ids) -> tuple[gpd.GeoDataFrame, webmap.MapParts]:
-    """The parcels of several parks and their status map with ``highlight_ids`` outlined.
+def scope_map(park_ids, highlight_ids, bounds=None) -> tuple[gpd.GeoDataFrame, webmap.MapParts]:
+    """The parcels of several parks and their status map with ``highlight_ids`` outlined (view: ``bounds``).
 
     Returns ``(parcels, parts)``: the parcels in map order (to resolve a click; shared by all
     sessions, never mutate them) and the map to pass to ``st_folium``; parcels, features and
@@ -355,7 +355,7 @@ def scope_map(park_ids, highlight_ids) -> tuple[gpd.GeoDataFrame, webmap.MapPart
     in_scope = _scope_parcels(location(), revision(), park_ids)
     parts = webmap.park_map_parts(in_scope, theme="status", lang=lang(), highlight_ids=highlight_ids,
                                   features=scope_features(park_ids), classified=scope_classified(park_ids),
-                                  context=district_features(), **map_options())
+                                  context=district_features(), bounds=bounds, **map_options())
     return in_scope, parts
 
 

@@ -4,6 +4,7 @@ Thin: widgets here, rendering in ``layers.print_map`` / ``layers.atlas`` / ``lay
 data files in ``geo.exports``. Downloads are generated when clicked (callable ``data``); the atlas
 is rendered on request with ``st.progress``. Nothing user-specific is cached across sessions.
 """
+import hashlib
 import io
 from datetime import date
 
@@ -34,6 +35,11 @@ def _preview(location: str, revision: str, park_id: str, theme: str, indicator, 
                            districts=common.districts(), fmt="png", paper=paper, orientation=orientation, dpi=72,
                            theme=theme, indicator=indicator, lang=language, highlight_ids=list(highlight),
                            dataset_info=common.dataset_info())
+
+
+def choice_key(choices) -> str:
+    """A short key naming a set of choices: download buttons keyed by it never serve an earlier file."""
+    return hashlib.sha1(repr(choices).encode()).hexdigest()[:12]
 
 
 def park_row(park_id: str):
@@ -96,15 +102,19 @@ def html_bytes():
     return html.encode("utf-8")
 
 
+map_key = choice_key((park_id, theme, chosen_indicator, paper, orientation, dpi, lang, highlight, common.revision()))
 with buttons_col:
     st.download_button(say("pdf"), page_bytes("pdf"), file_name=f"{stem}.pdf", mime="application/pdf",
-                       key="export_pdf", type="primary", width="stretch")
+                       key=f"export_pdf_{map_key}", type="primary", width="stretch")
     st.download_button(say("png"), page_bytes("png"), file_name=f"{stem}.png", mime="image/png",
-                       key="export_png", width="stretch")
-    st.download_button(say("html"), html_bytes, file_name=f"{stem}.html", mime="text/html", key="export_html",
-                       width="stretch")
+                       key=f"export_png_{map_key}", width="stretch")
+    st.download_button(say("html"), html_bytes, file_name=f"{stem}.html", mime="text/html",
+                       key=f"export_html_{map_key}", width="stretch")
 
 st.subheader(say("atlas"))
+# The atlas is made on request and kept with the choices it was made for: a download offered is
+# always the atlas of the current theme, paper, language and data (never an earlier one).
+atlas_choices = (theme, chosen_indicator, paper, orientation, lang, common.revision())
 if st.button(say("atlas_make"), key="export_atlas_make"):
     bar = st.progress(0.0)
     buffer = io.BytesIO()
@@ -112,10 +122,13 @@ if st.button(say("atlas_make"), key="export_atlas_make"):
                  paper=paper, orientation=orientation, lang=lang, dataset_info=common.dataset_info(),
                  progress=lambda done, total, label: bar.progress(done / total, text=plain(f"{done}/{total} {label}")))
     st.session_state["export_atlas"] = buffer.getvalue()
-if st.session_state.get("export_atlas"):
+    st.session_state["export_atlas_choices"] = atlas_choices
+if st.session_state.get("export_atlas") and st.session_state.get("export_atlas_choices") == atlas_choices:
     st.download_button(say("atlas_get"), st.session_state["export_atlas"],
-                       file_name=f"parkatlas_atlas_{date.today().isoformat()}.pdf", mime="application/pdf",
-                       key="export_atlas_get")
+                       file_name=f"parkatlas_atlas_{lang}_{theme}_{date.today().isoformat()}.pdf",
+                       mime="application/pdf", key=f"export_atlas_get_{choice_key(atlas_choices)}")
+elif st.session_state.get("export_atlas"):
+    st.caption(say("atlas_stale"))
 
 st.subheader(say("sheets"))
 available = available_parcels(common.park_parcels(park_id))
@@ -139,8 +152,9 @@ def sheet_bytes():
     return buffer.getvalue()
 
 
-st.download_button(say("sheets_get"), sheet_bytes, file_name=f"factsheets_{park_id}.pdf", mime="application/pdf",
-                   key="export_sheets_get", disabled=not (picked or use_candidates))
+st.download_button(say("sheets_get"), sheet_bytes, file_name=f"factsheets_{park_id}_{lang}.pdf",
+                   mime="application/pdf", disabled=not (picked or use_candidates),
+                   key=f"export_sheets_get_{choice_key((park_id, tuple(picked), use_candidates, lang, common.revision()))}")
 
 st.subheader(say("data"))
 d1, d2 = st.columns(2)
@@ -159,9 +173,12 @@ def data_bytes():
         frame = parcel_export_frame(available_parcels(source) if what == "available" else source)
         _, _, park_kpis = common.kpis()
         tables = {"park_kpis": park_kpis}
-    return export_bytes(frame, fmt, layer=what, tables=tables)
+    # A workbook is the planner's (headings, labels and rounding in the page's language); GIS files keep codes.
+    return export_bytes(frame, fmt, layer=what, tables=tables, lang=lang if fmt == "xlsx" else None)
 
 
 prefix = "match" if what == "candidates" else park_id
-st.download_button(say("data_get"), data_bytes, file_name=f"{prefix}_{what}{extension}", mime=MEDIA_TYPES[fmt],
-                   key="export_data_get")
+data_choices = (what, fmt, park_id, lang, common.revision(), st.session_state.get("match_request") and repr(
+    st.session_state["match_request"]))
+st.download_button(say("data_get"), data_bytes, file_name=f"{prefix}_{what}_{lang}{extension}", mime=MEDIA_TYPES[fmt],
+                   key=f"export_data_get_{choice_key(data_choices)}")

@@ -158,7 +158,8 @@ def cmd_data(args) -> None:
             parcels = available_parcels(parcels)
         frame = parcel_export_frame(parcels)
         layer = args.what
-    summary = write_export(frame, out, layer=layer, tables=tables, follow_symlink=args.follow_symlink)
+    summary = write_export(frame, out, layer=layer, tables=tables, follow_symlink=args.follow_symlink,
+                           lang=None if args.codes else args.lang)
     emit_object({**summary, "what": args.what, "park_id": args.park, "crs": _crs_of(summary["format"])})
 
 
@@ -209,6 +210,9 @@ def register(subparsers) -> None:
     p.add_argument("--park", help="park id (see `parks`)")
     p.add_argument("--project", help="project JSON/YAML (for --what candidates)")
     p.add_argument("--top", type=int, default=10, help="candidates with --what candidates")
+    p.add_argument("--lang", choices=LANGS, default="zh",
+                   help="language of a workbook's headings and labels (.xlsx is the planner's; other formats keep codes)")
+    p.add_argument("--codes", action="store_true", help=".xlsx with the stored column names and codes instead")
     p.add_argument("--out", required=True, help="FILE" + "|".join(DATA_FORMATS))
     p.set_defaults(handler=cmd_data)
 

@@ -37,6 +37,7 @@ NUMERIC_KINDS: dict[str, tuple[int, str | None]] = {
     "number": (2, None),
     "integer": (0, None),
     "score": (1, None),
+    "coord": (7, None),
     "km": (1, "unit.km"),
     "kva": (0, "unit.kva"),
     "t_per_day": (0, "unit.t_per_day"),
@@ -57,16 +58,26 @@ _BY_NAME = {
     "parcel_count": "integer", "version": "integer", "rank": "integer", "power_kva": "kva",
     "water_t_per_day": "t_per_day", "land_ready": "bool", "gas": "bool", "needs_disposal": "bool",
     "pass": "bool", "data_as_of": "date", "reserved_at": "datetime", "at": "datetime",
-    "parcel_ids": "list",
+    "parcel_ids": "list", "district_code": "id", "lon": "coord", "lat": "coord", "count": "integer",
+    "name_zh": "text", "name_en": "text", "park_name_zh": "text", "park_name_en": "text",
 }
-_BY_SUFFIX = (("_per_mu_wan", "wan_per_mu"), ("_wan", "wan"), ("_area_mu", "area_mu"), ("_mu", "area_mu"),
+_BY_SUFFIX = (("_count", "integer"), ("_per_mu_wan", "wan_per_mu"), ("_wan", "wan"), ("_area_mu", "area_mu"), ("_mu", "area_mu"),
               ("_km", "km"), ("_rate", "percent"), ("_date", "date"), ("_at", "datetime"), ("_ids", "list"))
+
+
+#: Statistic suffixes of KPI columns (``output_per_mu_wan_median``): the base column's kind and heading.
+_STATISTICS = ("_mean", "_median")
 
 
 def column_kind(column: str) -> str:
     """The kind of a known store, metric or result column; ``"text"`` for any other (imported) name."""
     if column in _BY_NAME:
         return _BY_NAME[column]
+    if column.startswith("grade_"):
+        return "integer"
+    for statistic in _STATISTICS:
+        if column.endswith(statistic):
+            return column_kind(column[: -len(statistic)])
     for suffix, kind in _BY_SUFFIX:
         if column.endswith(suffix):
             return kind
@@ -77,7 +88,17 @@ def header(column: str, lang: str = i18n.DEFAULT_LANG) -> str:
     """A column's heading: ``col.<name>``, else ``field.<name>`` from the catalogue, else the name itself
     (a planner's own imported field keeps the name it came with)."""
     cat = i18n.catalogue(lang)
-    return cat.get(f"col.{column}") or cat.get(f"field.{column}") or str(column)
+    known = cat.get(f"col.{column}") or cat.get(f"field.{column}")
+    if known:
+        return known
+    for statistic in _STATISTICS:
+        if column.endswith(statistic):
+            base = column[: -len(statistic)]
+            if cat.get(f"col.{base}") or cat.get(f"field.{base}"):
+                return i18n.t(f"col.stat{statistic}", lang, name=header(base, lang))
+    if column.startswith("grade_"):
+        return i18n.t("col.grade_count", lang, grade=column[len("grade_"):])
+    return str(column)
 
 
 def local_zone() -> ZoneInfo:
@@ -183,21 +204,25 @@ def format_number_kind(value, kind: str, lang: str = i18n.DEFAULT_LANG, unit: bo
     return f"{text} {suffix}" if suffix else text
 
 
-def format_change(before, after, kind: str, lang: str = i18n.DEFAULT_LANG) -> str:
-    """``before → after`` with the signed change and unit: ``1,110.0 → 1,120.0 亩（+10.0 亩）``.
-
-    Percentages change in percentage points.
-    """
+def format_delta(before, after, kind: str, lang: str = i18n.DEFAULT_LANG) -> str:
+    """The signed change from ``before`` to ``after`` with its unit: ``+10.00 亩``; percentages in
+    percentage points (``−2.0 个百分点``); "–" when either is missing."""
     if is_missing(before) or is_missing(after):
-        return f"{format_value(before, kind, lang)} → {format_value(after, kind, lang)}"
+        return "–"
     delta = float(after) - float(before)
     sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
     if kind == "percent":
-        size = f"{i18n.format_number(abs(delta) * 100, lang, 1)} {i18n.t('unit.pp', lang)}"
-    else:
-        size = format_value(abs(delta), kind, lang)
+        return f"{sign}{i18n.format_number(abs(delta) * 100, lang, 1)} {i18n.t('unit.pp', lang)}"
+    return f"{sign}{format_value(abs(delta), kind, lang)}"
+
+
+def format_change(before, after, kind: str, lang: str = i18n.DEFAULT_LANG) -> str:
+    """``before → after`` with the signed change and unit: ``1,110.00 亩 → 1,120.00 亩（+10.00 亩）``."""
+    text = f"{format_value(before, kind, lang)} → {format_value(after, kind, lang)}"
+    if is_missing(before) or is_missing(after):
+        return text
     open_, close = ("（", "）") if lang == "zh" else (" (", ")")
-    return f"{format_value(before, kind, lang)} → {format_value(after, kind, lang)}{open_}{sign}{size}{close}"
+    return f"{text}{open_}{format_delta(before, after, kind, lang)}{close}"
 
 
 @lru_cache(maxsize=16)
@@ -316,10 +341,8 @@ def _export_column(series: pd.Series, kind: str, lang: str) -> pd.Series:
         numbers = pd.to_numeric(series, errors="coerce")
         digits = NUMERIC_KINDS[kind][0] if kind in NUMERIC_KINDS else 4
         return numbers.round(digits).astype(object).where(numbers.notna(), None)
-    if kind == "datetime":
-        return series.map(lambda v: None if is_missing(v) or v == "" else local_datetime(v)).astype(object)
-    if kind == "date":
-        return series.map(lambda v: None if is_missing(v) or v == "" else format_date(v, lang)).astype(object)
+    if kind in ("datetime", "date"):
+        return series.map(lambda v: None if is_missing(v) or v == "" else format_value(v, kind, lang)).astype(object)
     if kind == "id":
         return series.map(lambda v: None if is_missing(v) else str(v)).astype(object)
     return _format_column(series, kind, lang, unit=True).replace({"–": None})
@@ -344,8 +367,8 @@ def format_frame(frame: pd.DataFrame, lang: str = i18n.DEFAULT_LANG, kinds: dict
     units
         Put the unit in each cell (off by default: the catalogue's headings carry it).
     for_export
-        Keep numbers numeric (rounded to the kind's decimals) and timestamps as local naive datetimes,
-        for XLSX/CSV; labels and booleans are still text.
+        Keep numbers numeric (rounded to the kind's decimals) and missing values ``None``, for XLSX;
+        labels, booleans, dates and times are text as on screen.
     """
     kinds = kinds or {}
     out = {}

@@ -252,8 +252,57 @@ def _sheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return flatten_frame(table)
 
 
-def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """An Excel workbook with one sheet per frame; text neutralised, numbers kept numeric."""
+def planner_sheet(frame: pd.DataFrame, lang: str = "zh", field_names: dict[str, str] | None = None) -> pd.DataFrame:
+    """A table as a planner reads it (:func:`geo.display.format_frame`): headings in ``lang``, catalogue
+    labels instead of codes (statuses, land use, groups, chains, candidate kinds, exclusion reasons),
+    areas and money rounded to their fixed decimals, dates and times local, booleans 是/否.
+
+    Columns the catalogue does not know (a planner's own imported fields) keep their names;
+    ``field_names`` (column → heading) overrides headings, e.g. the source's own names of an import.
+    A geometry becomes the ``lon``/``lat`` of an interior point; the machine-readable ``criteria``
+    of candidates give way to their ``reasons``, and names in the other language are dropped.
+    """
+    from geo import display, i18n
+    from geo.matching import EXCLUSION_REASONS
+
+    table = pd.DataFrame(frame).copy()
+    if "geometry" in table.columns:
+        geo = gpd.GeoSeries(table.pop("geometry"), crs=getattr(frame, "crs", None))
+        points = geo.to_crs(CGCS2000).representative_point()
+        table["lon"], table["lat"] = points.x, points.y
+    other = "en" if lang == "zh" else "zh"
+    table = table.drop(columns=[c for c in ("criteria", f"name_{other}", f"park_name_{other}") if c in table.columns])
+    if "kind" in table.columns:
+        table["kind"] = table["kind"].map(lambda k: i18n.t(f"match.{k}", lang))
+    if "reason" in table.columns:
+        table["reason"] = table["reason"].map(lambda r: EXCLUSION_REASONS.get(r, (r, r))[0 if lang == "zh" else 1])
+    if "criteria" in frame.columns:  # as matched, or flattened to JSON text by candidates_export_frame
+        key = "reason_en" if lang == "en" else "reason_zh"
+        table["reasons"] = frame["criteria"].map(lambda crits: ("；" if lang == "zh" else "; ").join(
+            c[key] for c in (json.loads(crits) if isinstance(crits, str) else crits)))
+    if "parcel_ids" in table.columns:
+        table["parcel_ids"] = table["parcel_ids"].map(lambda ids: ids.split(";") if isinstance(ids, str) else ids)
+    kinds = {"kind": "text", "reason": "text", "reasons": "text"}
+    out = display.format_frame(table, lang, kinds=kinds, headers=field_names or True, for_export=True)
+    out.attrs["number_formats"] = {heading: NUMBER_FORMATS[kind] for heading, kind in
+                                   zip(out.columns, (kinds.get(c) or display.column_kind(str(c)) for c in table.columns))
+                                   if kind in NUMBER_FORMATS}
+    return out
+
+
+#: Excel number formats of a planner's workbook, by display kind (values stay numbers).
+NUMBER_FORMATS = {"area_mu": "#,##0.00", "area_m2": "#,##0", "area_ha": "#,##0.00", "wan": "#,##0.0",
+                  "wan_per_mu": "#,##0.0", "percent": "0.0%", "ratio": "0.00", "number": "#,##0.00",
+                  "integer": "#,##0", "score": "0.0", "km": "#,##0.0", "kva": "#,##0", "t_per_day": "#,##0"}
+
+
+def xlsx_bytes(sheets: dict[str, pd.DataFrame], lang: str | None = None,
+               field_names: dict[str, str] | None = None) -> bytes:
+    """An Excel workbook with one sheet per frame; text neutralised, numbers kept numeric.
+
+    With ``lang`` the workbook is a planner's (:func:`planner_sheet`: headings, sheet names and
+    values in ``lang``); without, the columns and codes as stored (for further processing).
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -263,11 +312,22 @@ def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     book = Workbook()
     book.remove(book.active)
     for name, frame in sheets.items():
-        sheet = book.create_sheet(title=str(name)[:31])
-        table = _sheet_frame(frame)
+        if lang:
+            from geo import i18n
+
+            title = i18n.catalogue(lang).get(f"sheet.{name}", str(name))
+            table = planner_sheet(frame, lang, field_names)
+        else:
+            title, table = str(name), _sheet_frame(frame)
+        sheet = book.create_sheet(title=title[:31])
         sheet.append([str(c) for c in table.columns])
         for row in table.itertuples(index=False):
             sheet.append([_cell(v) for v in row])
+        formats = table.attrs.get("number_formats", {})
+        for col, heading in enumerate(table.columns, start=1):
+            if heading in formats:
+                for (cell,) in sheet.iter_rows(min_row=2, min_col=col, max_col=col):
+                    cell.number_format = formats[heading]
         for col, cell in enumerate(sheet[1], start=1):
             cell.font = Font(bold=True)
             sheet.column_dimensions[get_column_letter(col)].width = max(10, min(40, len(str(cell.value)) + 2))
@@ -289,18 +349,21 @@ def _cell(value):
 
 
 def export_bytes(frame: gpd.GeoDataFrame, fmt: str, *, layer: str = "parcels",
-                 tables: dict[str, pd.DataFrame] | None = None) -> bytes:
+                 tables: dict[str, pd.DataFrame] | None = None, lang: str | None = None,
+                 field_names: dict[str, str] | None = None) -> bytes:
     """``frame`` in format ``fmt`` (see :data:`DATA_FORMATS`) as bytes.
 
     ``layer`` names the layer/sheet/file inside; ``tables`` are extra sheets for ``xlsx``
-    (e.g. ``{"kpis": park_kpis(...)}``), ignored by the other formats.
+    (e.g. ``{"kpis": park_kpis(...)}``), ignored by the other formats. ``lang`` makes an ``xlsx``
+    a planner's workbook (:func:`planner_sheet`, ``field_names`` its headings); GIS formats and CSV
+    keep the stored columns and codes.
     """
     if fmt not in MEDIA_TYPES:
         raise ParkAtlasError(f"unknown export format {fmt!r}; one of {', '.join(MEDIA_TYPES)}")
     if fmt == "csv":
         return _csv_bytes(frame)
     if fmt == "xlsx":
-        return xlsx_bytes({layer: frame, **(tables or {})})
+        return xlsx_bytes({layer: frame, **(tables or {})}, lang, field_names)
     if frame.crs is None:
         raise ParkAtlasError("features have no CRS; nothing can be exported without one")
     with tempfile.TemporaryDirectory(prefix="parkatlas-export-") as tmp:
@@ -344,14 +407,15 @@ def write_file(path: Path, write) -> None:
 
 
 def write_export(frame: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str = "parcels",
-                 tables: dict[str, pd.DataFrame] | None = None, follow_symlink: bool = False) -> dict:
+                 tables: dict[str, pd.DataFrame] | None = None, follow_symlink: bool = False,
+                 lang: str | None = None) -> dict:
     """Write ``frame`` to ``path`` in the format of its extension (atomically, see :func:`write_file`).
 
     Returns ``{"out", "format", "features", "bytes"}``.
     """
     fmt = format_for(path)
     path = output_path(path, follow_symlink=follow_symlink)
-    data = export_bytes(frame, fmt, layer=layer, tables=tables)
+    data = export_bytes(frame, fmt, layer=layer, tables=tables, lang=lang)
     write_file(path, lambda out: out.write(data))
     return {"out": str(path), "format": fmt, "features": int(len(frame)), "bytes": len(data)}
 

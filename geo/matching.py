@@ -36,6 +36,7 @@ import shapely
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
+from geo import display, i18n
 from geo.blocks import close_gaps, grow_blocks
 from geo.crs import CGCS2000, projected_crs_for
 from geo.errors import NotFoundError, ParkAtlasError
@@ -61,8 +62,8 @@ EXCLUSION_REASONS: dict[str, tuple[str, str]] = {
     "admin_share_above_maximum": ("行政办公及生活服务设施用地超过 7% 上限", "admin share above the national maximum"),
     "area_out_of_range": ("面积不符合用地需求", "area outside the demand"),
     "investment_intensity_below_threshold": ("投资强度低于园区准入门槛", "investment intensity below the park's threshold"),
-    "output_per_mu_below_threshold": ("亩均产值低于园区准入门槛", "output per 亩 below the park's threshold"),
-    "tax_per_mu_below_threshold": ("亩均税收低于园区准入门槛", "tax per 亩 below the park's threshold"),
+    "output_per_mu_below_threshold": ("亩均产值低于园区准入门槛", "output per mu below the park's threshold"),
+    "tax_per_mu_below_threshold": ("亩均税收低于园区准入门槛", "tax per mu below the park's threshold"),
 }
 EXCLUSION_REASONS |= {BLOCK_PREFIX + reason: (f"拼合地块：{EXCLUSION_REASONS[reason][0]}",
                                               f"assembled block: {EXCLUSION_REASONS[reason][1]}")
@@ -623,16 +624,22 @@ def _hard_explanations(row, park: dict, project: Project, standards: Standards, 
     lo, hi, tol = project.land_mu_min, project.land_mu_max, settings.area_tolerance
     disposal = bool(row.needs_disposal)
     statuses = "/".join(row.statuses)
+    names = {lang: {name: display.format_value(values, kind, lang) for name, kind, values in
+                    (("status", "status", list(row.statuses)), ("land_use", "land_use", list(row.land_use_codes)),
+                     ("industry", "industry", project.industry_code),
+                     ("red_lines", "industry", split_list(red_lines)))}
+             for lang in ("zh", "en")}
+    banned = {"zh": names["zh"]["red_lines"] if red_lines else "无", "en": names["en"]["red_lines"] if red_lines else "none"}
     out = [
         _criterion("status", "hard", statuses, "/".join(standards.available_statuses), True, 0.0, 1.0,
-                   f"地块状态 {statuses}" + ("，需先处置（闲置/低效用地）" if disposal else "，可供地"),
-                   f"status {statuses}" + (": needs disposal first (idle/inefficient land)" if disposal else ": available")),
+                   f"地块状态：{names['zh']['status']}" + ("，需先处置（闲置/低效用地）" if disposal else ""),
+                   f"status: {names['en']['status']}" + (", needs disposal first (idle/inefficient land)" if disposal else "")),
         _criterion("land_use", "hard", "/".join(row.land_use_codes), f"M{project.nuisance_class}", True, 0.0, 1.0,
-                   f"用地类别 {'/'.join(row.land_use_codes)} 允许 {project.nuisance_class} 类污染等级项目",
-                   f"land use {'/'.join(row.land_use_codes)} allows nuisance class {project.nuisance_class}"),
+                   f"用地类别 {names['zh']['land_use']} 允许 {project.nuisance_class} 类污染等级项目",
+                   f"land use {names['en']['land_use']} allows nuisance class {project.nuisance_class}"),
         _criterion("red_line", "hard", project.industry_code, red_lines, True, 0.0, 1.0,
-                   f"行业 {project.industry_code} 不在园区禁止类行业（{red_lines or '无'}）之列",
-                   f"industry {project.industry_code} is not red-lined in the park ({red_lines or 'none'})"),
+                   f"行业 {names['zh']['industry']} 不在园区禁止类行业（{banned['zh']}）之列",
+                   f"industry {names['en']['industry']} is not red-lined in the park ({banned['en']})"),
         _criterion("plot_ratio_national", "hard", project.plot_ratio, national, True, 0.0, 1.0,
                    f"容积率 {project.plot_ratio:g} ≥ 国家标准 {_fmt(national)}（2002 行业代码 {project.industry_code_2002}）",
                    f"plot ratio {project.plot_ratio:g} ≥ national minimum {_fmt(national)} (2002 code {project.industry_code_2002})"),
@@ -650,15 +657,15 @@ def _hard_explanations(row, park: dict, project: Project, standards: Standards, 
                               f"admin share {project.admin_share:.0%} ≤ {limits.get('admin_share_max', 1):.0%}"))
     out.append(_criterion("area", "hard", row.area_mu, f"{lo:g}–{hi:g}", True, 0.0, 1.0,
                           f"面积 {row.area_mu:.1f} 亩，需求 {lo:g}–{hi:g} 亩（容差 {tol:.0%}）",
-                          f"area {row.area_mu:.1f} 亩 for a demand of {lo:g}–{hi:g} 亩 (tolerance {tol:.0%})"))
-    labels = {"investment": ("投资强度", "investment intensity"), "output": ("亩均产值", "output per 亩"),
-              "tax": ("亩均税收", "tax per 亩")}
+                          f"area {row.area_mu:.1f} mu for a demand of {lo:g}–{hi:g} mu (tolerance {tol:.0%})"))
+    labels = {"investment": ("投资强度", "investment intensity"), "output": ("亩均产值", "output per mu"),
+              "tax": ("亩均税收", "tax per mu")}
     for key, (zh, en) in labels.items():
         value = getattr(project, f"{key}_wan") / row.area_mu
         threshold = park[f"min_{key}_wan_per_mu"]
         out.append(_criterion(f"{key}_per_mu", "hard", value, threshold, True, 0.0, 1.0,
-                              f"{zh} {_fmt(value)} 万元/亩 ≥ 园区门槛 {_fmt(threshold)}",
-                              f"{en} {_fmt(value)} 万元/亩 ≥ park threshold {_fmt(threshold)}"))
+                              f"{zh} {_fmt(value)} 万元/亩 ≥ 园区门槛 {_fmt(threshold)} 万元/亩",
+                              f"{en} {_fmt(value)} 10k yuan/mu ≥ park threshold {_fmt(threshold)} 10k yuan/mu"))
     return out
 
 
@@ -672,8 +679,9 @@ _NEED_TEXT = {
 def _soft_explanations(scores, k: int, share: dict[str, float], project: Project, standards: Standards,
                        settings: MatchSettings) -> list[dict]:
     chain_names = standards.chains.set_index("chain")
-    chain_zh = chain_names.name_zh.get(project.chain, project.chain) if project.chain else f"行业 {project.industry_code}"
-    chain_en = chain_names.name_en.get(project.chain, project.chain) if project.chain else f"industry {project.industry_code}"
+    industry_zh, industry_en = (display.format_value(project.industry_code, "industry", lang) for lang in ("zh", "en"))
+    chain_zh = chain_names.name_zh.get(project.chain, project.chain) if project.chain else f"行业 {industry_zh} "
+    chain_en = chain_names.name_en.get(project.chain, project.chain) if project.chain else f"industry {industry_en}"
     out = []
 
     s = scores["chain_fit"]
@@ -709,7 +717,7 @@ def _soft_explanations(scores, k: int, share: dict[str, float], project: Project
     s = scores["area_efficiency"]
     out.append(_criterion("area_efficiency", "soft", s["score"][k], 1.0, s["score"][k] >= 0.9, share["area_efficiency"],
                           s["score"][k], f"项目最少需 {project.land_mu_min:g} 亩，用地匹配度 {s['score'][k]:.0%}",
-                          f"the project needs at least {project.land_mu_min:g} 亩; area fit {s['score'][k]:.0%}"))
+                          f"the project needs at least {project.land_mu_min:g} mu; area fit {s['score'][k]:.0%}"))
 
     s = scores["compactness"]
     pp = float(s["pp"][k])
@@ -736,7 +744,7 @@ def _soft_explanations(scores, k: int, share: dict[str, float], project: Project
     before, after = float(s["before"][k]), float(s["after"][k])
     out.append(_criterion("park_intensity", "soft", after, before, not after < before, share["park_intensity"],
                           s["score"][k], f"落地后园区亩均产值 {_fmt(before)} → {_fmt(after)} 万元/亩",
-                          f"park output per 亩 {_fmt(before)} → {_fmt(after)} 万元/亩 after landing"))
+                          f"park output per mu {_fmt(before)} → {_fmt(after)} 10k yuan/mu after landing"))
 
     s = scores["preferred_park"]
     pref = bool(s["preferred"][k])
@@ -753,10 +761,10 @@ def _soft_explanations(scores, k: int, share: dict[str, float], project: Project
         zh, en = "项目未填报就业人数", "the project states no jobs"
     elif not math.isfinite(park):
         zh = f"就业密度 {_fmt(density)} 人/亩（{project.jobs} 人），园区无企业就业数据，不作比较"
-        en = f"{_fmt(density)} jobs per 亩 ({project.jobs} jobs); the park has no enterprise head counts to compare"
+        en = f"{_fmt(density)} jobs per mu ({project.jobs} jobs); the park has no enterprise head counts to compare"
     else:
         zh = f"就业密度 {_fmt(density)} 人/亩（{project.jobs} 人），园区企业平均 {_fmt(park)} 人/亩"
-        en = f"{_fmt(density)} jobs per 亩 ({project.jobs} jobs); the park's enterprises average {_fmt(park)}"
+        en = f"{_fmt(density)} jobs per mu ({project.jobs} jobs); the park's enterprises average {_fmt(park)}"
     out.append(_criterion("jobs_per_mu", "soft", density, park, density is None or not density < park,
                           share["jobs_per_mu"], s["score"][k], zh, en))
     return out
@@ -822,3 +830,68 @@ def what_if(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, candidate, project,
         return {k: (None if pd.isna(row[k]) else float(row[k])) for k in WHAT_IF_KEYS}
 
     return {"park_id": park_id, "parcel_ids": ids, "before": kpis(before), "after": kpis(after)}
+
+
+# ----------------------------------------------------------------------------- planner's tables
+#: How each criterion's ``value`` and ``threshold`` are shown (kinds of :mod:`geo.display`).
+CRITERION_KINDS = {
+    "status": "status", "land_use": "land_use", "red_line": "industry", "plot_ratio_national": "ratio",
+    "plot_ratio_park": "ratio", "building_coefficient": "percent", "admin_share": "percent", "area": "area_mu",
+    "investment_per_mu": "wan_per_mu", "output_per_mu": "wan_per_mu", "tax_per_mu": "wan_per_mu",
+    "chain_fit": "level", "cluster": "integer", "infrastructure": "text", "area_efficiency": "percent",
+    "compactness": "number", "readiness": "level", "park_intensity": "wan_per_mu", "preferred_park": "bool",
+    "jobs_per_mu": "number",
+}
+#: What-if indicators → display kinds.
+WHAT_IF_KINDS = {"occupancy_rate": "percent", "occupied_area_mu": "area_mu", "available_area_mu": "area_mu",
+                 "plot_ratio": "ratio", "investment_per_mu_wan": "wan_per_mu", "output_per_mu_wan": "wan_per_mu",
+                 "tax_per_mu_wan": "wan_per_mu"}
+
+
+def criterion_value(name: str, value, lang: str = "zh") -> str:
+    """A criterion's value or threshold in the planner's words (labels, units, percentages)."""
+    kind = CRITERION_KINDS.get(name, "text")
+    if kind == "level":
+        return "–" if value is None else i18n.t(f"match.level.{value}", lang)
+    if isinstance(value, str) and kind in ("status", "land_use", "industry"):
+        parts = [p for p in value.replace(";", "/").split("/") if p]
+        return display.format_value(parts, kind, lang) if parts else "–"
+    if isinstance(value, str) and kind in display.NUMERIC_KINDS:  # a range such as "80–120"
+        unit = display.NUMERIC_KINDS[kind][1]
+        return f"{value} {i18n.t(unit, lang)}" if unit else value
+    return display.format_value(value, kind, lang)
+
+
+def criterion_label(name: str, lang: str = "zh") -> str:
+    """The criterion's name in ``lang`` (weights table for soft criteria, catalogue for hard checks)."""
+    return display.label(name, "criterion", lang)
+
+
+def criteria_frame(criteria: list[dict], lang: str = "zh") -> pd.DataFrame:
+    """A candidate's explanation as a planner's table: criterion, value, threshold, pass, weight,
+    contribution and reason, every cell formatted (no codes, no reprs)."""
+    say = lambda key: i18n.t(f"match.{key}", lang)  # noqa: E731
+    return pd.DataFrame({
+        say("criterion"): [criterion_label(c["name"], lang) for c in criteria],
+        say("value"): [criterion_value(c["name"], c["value"], lang) for c in criteria],
+        say("threshold"): [criterion_value(c["name"], c["threshold"], lang) for c in criteria],
+        say("pass"): [display.format_bool(c["pass"], lang) for c in criteria],
+        say("weight"): [display.format_percent(c["weight"], lang) if c["kind"] == "soft" else "–" for c in criteria],
+        say("contribution"): [display.format_value(c["contribution"], "score", lang) if c["kind"] == "soft" else "–"
+                              for c in criteria],
+        say("reason"): [c["reason_en" if lang == "en" else "reason_zh"] for c in criteria],
+    })
+
+
+def what_if_frame(effect: dict, lang: str = "zh") -> pd.DataFrame:
+    """:func:`what_if`'s before/after as a planner's table with the signed change and unit."""
+    keys = list(effect["before"])
+    before, after = effect["before"], effect["after"]
+    return pd.DataFrame({
+        i18n.t("match.indicator", lang): [i18n.t(f"match.what_if.{k}", lang) for k in keys],
+        i18n.t("match.before", lang): [display.format_value(before[k], WHAT_IF_KINDS[k], lang) for k in keys],
+        i18n.t("match.after", lang): [display.format_value(after[k], WHAT_IF_KINDS[k], lang) for k in keys],
+        i18n.t("match.change", lang): [display.format_delta(before[k], after[k], WHAT_IF_KINDS[k], lang)
+                                        for k in keys],
+    })
+

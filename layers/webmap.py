@@ -41,6 +41,8 @@ from layers.style import GROUP_COLORS, Classified, legend_items, theme_colors
 #: Decimal places kept in coordinates: 1e-5° is about 1 m at Zhaoqing's latitude.
 COORD_PRECISION = 5
 BACKGROUND = "#f4f3ee"
+#: Outline of highlighted parcels (match candidates, available land).
+HIGHLIGHT_COLOR = "#00e5ff"
 BASEMAPS = ("none", "osm", "tianditu")
 _TILE_URLS = {
     "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "© OpenStreetMap contributors", None),
@@ -189,7 +191,7 @@ var {{ this.get_name() }} = (function () {
         self.options = script_json({
             "interactive": interactive, "color": color, "weight": weight, "opacity": opacity,
             "fill": fill, "fillOpacity": fill_opacity, "noData": no_data_color,
-            "highlightColor": "#00e5ff", "highlightWeight": 2.5, "dimOpacity": 0.25,
+            "highlightColor": HIGHLIGHT_COLOR, "highlightWeight": 2.5, "dimOpacity": 0.25,
         })
 
 
@@ -251,6 +253,56 @@ var {{ this.get_name() }} = (function () {
         self.items = script_json([[str(color), str(label)] for color, label in items])
         self.title = script_json(str(title))
         self.position = script_json(position)
+
+
+class RankMarks(VerbatimScript):
+    """Candidates' ranks drawn on the map: a numbered disc at each candidate (the chosen one red).
+
+    Ranks are integers and positions numbers (JSON), set with ``textContent``: no data becomes markup.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = (function () {
+    var marks = {{ this.marks }};
+    var group = L.layerGroup();
+    marks.forEach(function (m) {
+        var box = document.createElement("div");
+        box.textContent = String(m[2]);
+        box.style.cssText = "width:22px;height:22px;border-radius:11px;text-align:center;font:bold 12px/20px "
+            + "sans-serif;border:2px solid white;box-shadow:0 0 3px #333;color:white;background:"
+            + (m[3] ? "#d62728" : "#1f4e9c");
+        var icon = L.divIcon({html: box, className: "parkatlas-rank", iconSize: [22, 22], iconAnchor: [11, 11]});
+        L.marker([m[0], m[1]], {icon: icon, interactive: false, keyboard: false,
+                                zIndexOffset: m[3] ? 1000 : 0}).addTo(group);
+    });
+    group.addTo({{ this._parent.get_name() }});
+    return group;
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, lat, lon, ranks, chosen=None):
+        super().__init__()
+        self._name = "RankMarks"
+        self.marks = script_json([[round(float(y), 6), round(float(x), 6), int(r), bool(int(r) == chosen)]
+                                  for y, x, r in zip(lat, lon, ranks)])
+
+
+def candidate_marks(candidates: gpd.GeoDataFrame, overlay, *, lang: str = i18n.DEFAULT_LANG,
+                    chosen: int | None = None) -> None:
+    """Add ranked candidates to a map ``overlay``: a rank disc on each and a legend entry for them."""
+    points = candidates.geometry.representative_point().to_crs(4326)
+    RankMarks(points.y, points.x, candidates["rank"], chosen).add_to(overlay)
+    MapLegend([(HIGHLIGHT_COLOR, i18n.t("map.candidates", lang)), ("#d62728", i18n.t("map.chosen", lang))],
+              i18n.t("map.candidates_title", lang), position="bottomleft").add_to(overlay)
+
+
+def focus_bounds(frame: gpd.GeoDataFrame, margin: float = 0.15) -> tuple[float, float, float, float]:
+    """Lon/lat bounds of ``frame`` widened by ``margin`` of their size (at least ~300 m) for a map view."""
+    minx, miny, maxx, maxy = lonlat_bounds(frame)
+    dx, dy = max((maxx - minx) * margin, 0.003), max((maxy - miny) * margin, 0.003)
+    return minx - dx, miny - dy, maxx + dx, maxy + dy
 
 
 class _FitBounds(MacroElement):
@@ -402,8 +454,10 @@ def park_map_parts(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: st
                    scheme: str | None = None, k: int = 5, highlight_ids: Iterable[str] | None = None,
                    context=None, features: str | None = None, classified: Classified | None = None,
                    basemap: str = "none", tianditu_key: str | None = None,
-                   asset_url: str | None = None) -> MapParts:
+                   asset_url: str | None = None, bounds=None) -> MapParts:
     """The parcels of a park themed by ``theme``, as :class:`MapParts`.
+
+    ``bounds`` (lon/lat) sets the view; default: all the parcels.
 
     ``features`` (from :func:`features_json` over ``parcels`` in the same row order, with
     :func:`parcel_labels`) and ``classified`` may be passed precomputed, so a page can cache
@@ -415,7 +469,8 @@ def park_map_parts(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: st
     highlight = None
     if highlight_ids is not None:
         highlight = parcels.parcel_id.isin(list(highlight_ids)).to_numpy()
-    bounds = lonlat_bounds(parcels) if len(parcels) else (112.0, 22.8, 113.0, 24.4)
+    if bounds is None:
+        bounds = lonlat_bounds(parcels) if len(parcels) else (112.0, 22.8, 113.0, 24.4)
     m = base_map(bounds, basemap=basemap, tianditu_key=tianditu_key, asset_url=asset_url)
     _context_layers(m, context)
     overlay = folium.FeatureGroup(name="parcels")

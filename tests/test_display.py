@@ -86,7 +86,7 @@ def test_format_frame_for_export_keeps_numbers():
     out = display.format_frame(frame, "zh", for_export=True, headers=False)
     assert out.area_mu.iloc[0] == 12.35 and isinstance(out.area_mu.iloc[0], float)
     assert out.status.iloc[0] == "可供地"
-    assert str(out["at"].iloc[0]) == "2026-01-01 08:00:00"
+    assert out["at"].iloc[0] == "2026-01-01 08:00"
 
 
 def test_unknown_columns_are_text_under_their_own_name():

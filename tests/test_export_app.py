@@ -49,6 +49,25 @@ def test_atlas_renders_with_progress_into_a_pdf_per_park(page, tmp_path):
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
     assert re.search(r"Pages:\s+11\n", info)
     assert "Download the atlas PDF" in download_labels(page)
+    # Issue 19: a download always matches the current choices — the English atlas is not offered
+    # once the language is Chinese (the earlier file was served before), until it is made again.
+    page.session_state["lang"] = "zh"
+    page.run()
+    assert not page.exception
+    assert "下载图集 PDF" not in download_labels(page) and "Download the atlas PDF" not in download_labels(page)
+    assert any("请重新生成图集" in c.value for c in page.caption)
+    page.session_state["lang"] = "en"
+    page.run()
+    assert "Download the atlas PDF" in download_labels(page)  # the same choices again: the same atlas
+
+
+def test_a_new_choice_is_a_new_download(page):
+    page.run()
+    page.selectbox(key="export_format").set_value(".xlsx").run()
+    assert not page.exception
+    keys = [b.proto.id for b in page.get("download_button")]
+    page.selectbox(key="export_what.en").set_value("available").run()
+    assert [b.proto.id for b in page.get("download_button")] != keys  # a new choice is a new download
 
 
 def test_match_candidates_can_be_outlined_and_exported(page):

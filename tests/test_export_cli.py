@@ -135,10 +135,16 @@ def test_export_data_candidates_xlsx(cli_env, project_file, tmp_path):
                                  "--out", out, env=cli_env).stdout)
     assert summary["features"] == 5
     book = load_workbook(out)
-    assert book.sheetnames == ["candidates", "excluded"]
-    frame = pd.read_excel(io.BytesIO(out.read_bytes()), sheet_name="candidates")
-    assert frame["rank"].tolist() == [1, 2, 3, 4, 5]
-    assert frame.parcel_ids.str.len().gt(0).all() and frame.reasons.str.contains("，|;").all()
-    excluded = pd.read_excel(io.BytesIO(out.read_bytes()), sheet_name="excluded")
-    assert list(excluded.columns) == ["reason", "count"]  # reasons count parcels or blocks
-    assert (excluded["count"] > 0).all()
+    assert book.sheetnames == ["候选用地", "排除原因"]  # a planner's workbook: Chinese by default
+    frame = pd.read_excel(io.BytesIO(out.read_bytes()), sheet_name="候选用地")
+    assert frame["排名"].tolist() == [1, 2, 3, 4, 5]
+    assert frame["地块编号"].str.len().gt(0).all() and frame["匹配说明"].str.contains("，|；").all()
+    assert "criteria" not in frame.columns and "characteristic" not in " ".join(frame["匹配说明"])
+    excluded = pd.read_excel(io.BytesIO(out.read_bytes()), sheet_name="排除原因")
+    assert list(excluded.columns) == ["原因", "数量"]  # reasons count parcels or blocks
+    assert (excluded["数量"] > 0).all() and not excluded["原因"].str.contains("_").any()
+    codes = tmp_path / "codes.xlsx"
+    run_cli("export", "data", "--what", "candidates", "--project", project_file, "--top", "5", "--codes",
+            "--out", codes, env=cli_env)
+    assert load_workbook(codes).sheetnames == ["candidates", "excluded"]
+    assert list(pd.read_excel(codes, sheet_name="excluded").columns) == ["reason", "count"]

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages.safe import plain
 from geo.auth import User
 from geo.store import open_store
 
@@ -25,6 +26,15 @@ def _submit(at):
     return at.run()
 
 
+def _planner_matches(at, name: str):
+    """A signed-in planner submits the default project named ``name``; returns the candidate table."""
+    at.session_state["user"] = User("planner1", "planner")
+    at.run()
+    at.text_input(key="m_name").input(name)
+    _submit(at)
+    return at.dataframe[1].value
+
+
 def test_form_gives_ranked_candidates_read_only_for_anonymous(page):
     page.run()
     assert not page.exception
@@ -34,22 +44,21 @@ def test_form_gives_ranked_candidates_read_only_for_anonymous(page):
     assert not page.exception
     candidates = page.dataframe[1].value
     assert len(candidates) == 10
-    assert list(candidates["Rank"]) == list(range(1, 11))
-    assert candidates["Score"].is_monotonic_decreasing
-    assert not [b for b in page.button if b.label == "Reserve for this project"]
+    assert list(candidates["Rank"]) == [str(r) for r in range(1, 11)]
+    assert candidates["Score"].astype(float).is_monotonic_decreasing
+    assert not [b for b in page.button if b.label.startswith("Reserve for this project")]
     assert any("read-only" in c.value for c in page.caption)
 
 
 def test_planner_reserves_and_the_parcel_leaves_the_ranking(page, store_path):
-    page.session_state["user"] = User("planner1", "planner")
-    page.run()
-    page.text_input(key="m_name").input("储能项目")
-    _submit(page)
-    first = page.dataframe[1].value
+    first = _planner_matches(page, "储能项目")
     best = first.iloc[0, 3]
-    next(b for b in page.button if b.label == "Reserve for this project").click()
+    button = next(b for b in page.button if b.label.startswith("Reserve for this project"))
+    assert button.label == f"Reserve for this project: parcel(s) {best}"
+    button.click()
     page.run()
     assert not page.exception
+    assert page.success[0].value == plain(f"Reserved: {best} (project “储能项目”)")
     reserved = open_store(store_path).read_parcels()
     row = reserved.loc[reserved.parcel_id == best].iloc[0]
     assert row.status == "reserved" and row.reserved_project == "储能项目" and row.reserved_by == "planner1"
@@ -78,3 +87,20 @@ def test_language_switch_relabels_the_form_and_keeps_the_choices(page):
     assert scope.value == "zq_hitech" and scope.options[0] == "All parks"
     groups = page.multiselect(key="m_groups.en")
     assert groups.value == ["east"] and "肇庆高新区" not in scope.options
+
+
+def test_reserve_takes_the_parcels_shown_even_if_another_planner_took_one(page, store_path):
+    """Issue 21 item 1: the displayed #1 reserved meanwhile (CLI, another tab) → nothing reserved, told by whom."""
+    shown = _planner_matches(page, "储能项目")
+    best, second = shown.iloc[0, 3], shown.iloc[1, 3]
+    open_store(store_path).reserve([best], project="光伏组件厂", user=User("olga", "planner"))
+    next(b for b in page.button if b.label.startswith("Reserve for this project")).click()
+    page.run()
+    assert not page.exception
+    assert page.error[0].value == plain(f"Nothing was reserved: parcel {best} was reserved for project “光伏组件厂” "
+                                        "meanwhile; choose again.")
+    parcels = open_store(store_path).read_parcels().set_index("parcel_id")
+    assert parcels.at[best, "reserved_project"] == "光伏组件厂"
+    assert parcels.at[second, "status"] != "reserved"  # the new #1 was not taken instead
+    assert "储能项目" not in set(parcels.reserved_project.dropna())
+

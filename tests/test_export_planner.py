@@ -1,0 +1,57 @@
+"""Planner-facing workbooks (issue 19): headings in Chinese (English on request), labels instead of
+codes, rounded numbers, the planner's own imported field names kept; GIS formats keep codes."""
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+from openpyxl import load_workbook
+
+from geo.exports import export_bytes, parcel_export_frame
+from geo.metrics import with_metrics
+from geo.testing import make_parcels
+
+
+def _frame():
+    parcels = make_parcels([(0, 0, 200, 150), (400, 0, 600, 150)], status=["approved_unsupplied", "occupied"],
+                           land_use_code=["100101", "100102"], output_wan=[1280.456, None])
+    frame = parcel_export_frame(with_metrics(parcels))
+    frame["用地性质"] = ["工业", "=1+1"]  # a field of the planner's own, imported under this name
+    return frame
+
+
+def _sheet(data: bytes, sheet: str | int = 0) -> pd.DataFrame:
+    return pd.read_excel(io.BytesIO(data), sheet_name=sheet, dtype=object)
+
+
+def test_chinese_workbook_has_labels_headings_and_rounded_numbers():
+    data = export_bytes(_frame(), "xlsx", layer="parcels", lang="zh")
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["地块"]
+    sheet = _sheet(data)
+    assert {"地块编号", "状态", "用地类型", "面积（亩）", "年产值（万元）", "燃气", "用地性质", "经度", "纬度"} <= set(sheet.columns)
+    assert sheet["状态"].tolist() == ["批而未供", "已投产"]
+    assert sheet["用地类型"].tolist() == ["一类工业用地", "二类工业用地"]
+    assert sheet["年产值（万元）"].iloc[0] == 1280.5 and pd.isna(sheet["年产值（万元）"].iloc[1])
+    assert sheet["面积（亩）"].iloc[0] == 45.0  # 200 m × 150 m = 30,000 m² = 45 亩, two decimals
+    assert sheet["用地性质"].tolist() == ["工业", "'=1+1"]  # own name kept, formula neutralised
+    cells = book["地块"]
+    area_col = [c.value for c in cells[1]].index("面积（亩）") + 1
+    assert cells.cell(row=2, column=area_col).number_format == "#,##0.00"
+    text = " ".join(str(v) for v in sheet.to_numpy().ravel())
+    for raw in ("approved_unsupplied", "True", "False", "None", "e+0", "+00:00"):
+        assert raw not in text
+
+
+def test_english_on_request_and_headings_given_for_imported_fields():
+    data = export_bytes(_frame(), "xlsx", layer="parcels", lang="en")
+    sheet = _sheet(data, "Parcels")
+    assert sheet["Status"].tolist() == ["Approved not supplied", "Occupied"]
+    renamed = export_bytes(_frame(), "xlsx", layer="parcels", lang="zh",
+                           field_names={"land_use_code": "用地性质代码（来源）"})
+    assert "用地性质代码（来源）" in _sheet(renamed).columns
+
+
+def test_gis_and_raw_exports_keep_the_codes():
+    raw = _sheet(export_bytes(_frame(), "xlsx", layer="parcels"), "parcels")
+    assert raw["status"].tolist() == ["approved_unsupplied", "occupied"]
