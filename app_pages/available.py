@@ -6,7 +6,7 @@ from streamlit_folium import st_folium
 from app_pages import common
 from app_pages.safe import plain
 from geo import i18n
-from geo.availability import available_parcels
+from geo.availability import LAND_USE_GROUPS, available_parcels
 from geo.blocks import DEFAULT_GAP_M
 from geo.errors import ParkAtlasError
 from geo.schema import GROUPS
@@ -36,12 +36,16 @@ with st.sidebar:
     statuses = st.multiselect(tr("available.statuses"), countable, key=statuses_key,
                               default=None if statuses_key in st.session_state else standards.available_statuses,
                               format_func=lambda s: status_names.get(s, s))
-    max_mu = float(max(1.0, round(float(parcels.area_mu.max()) + 1)))
-    area = st.slider(tr("available.area"), 0.0, max_mu, (0.0, max_mu), step=1.0, key="avail_area")
-    land_uses = i18n.land_use_labels(lang, standards)
+    area_columns = st.columns(2)
+    min_area = area_columns[0].number_input(tr("available.min_area"), min_value=0.0, step=5.0, format="%.1f",
+                                            key=common.kept_key("avail_min_area", 0.0))
+    max_area = area_columns[1].number_input(tr("available.max_area"), min_value=0.0, step=5.0, format="%.1f",
+                                            key=common.kept_key("avail_max_area", 0.0),
+                                            help=tr("available.max_area_help"))
+    land_uses = {**{g: tr(f"available.land_use_group.{g}") for g in LAND_USE_GROUPS},
+                 **{c: f"{c} {n}" for c, n in i18n.land_use_labels(lang, standards).items()}}
     codes = st.multiselect(tr("available.land_use"), list(land_uses), key=common.lang_key("avail_land_use"),
-                           placeholder=tr("available.any"),
-                           format_func=lambda c: f"{c} {land_uses[c]}")
+                           placeholder=tr("available.any"), format_func=lambda c: land_uses[c])
     ready = st.checkbox(tr("available.ready"), key="avail_ready")
     gas = st.checkbox(tr("available.gas"), key="avail_gas")
     min_power = st.number_input(tr("available.min_power"), min_value=0.0, value=0.0, step=100.0,
@@ -52,7 +56,8 @@ with st.sidebar:
 scope = tuple(chosen_parks or in_groups)
 try:
     matches = available_parcels(
-        parcels, statuses=statuses, park_ids=scope, min_area_mu=area[0], max_area_mu=area[1],
+        parcels, statuses=statuses, park_ids=scope, min_area_mu=min_area or None,
+        max_area_mu=max_area or None,
         land_use_codes=codes or None, ready_only=ready, gas=True if gas else None,
         min_power_kva=min_power or None, max_highway_km=max_highway or None, standards=standards)
 except ParkAtlasError as exc:
@@ -74,7 +79,7 @@ table = pd.DataFrame({
     tr("col.parcel_id"): matches.parcel_id,
     tr("col.park"): matches.park_id.map(names),
     tr("col.status"): status_col,
-    tr("col.land_use"): matches.land_use_code.map(land_uses).fillna(matches.land_use_code),
+    tr("col.land_use"): matches.land_use_code.map(i18n.land_use_labels(lang, standards)).fillna(matches.land_use_code),
     tr("col.area_mu"): matches.area_mu.round(2),
     tr("available.ready"): matches.land_ready,
     tr("col.power_kva"): matches.power_kva,

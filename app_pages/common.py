@@ -31,7 +31,9 @@ PARK_PAGE = "app_pages/park.py"
 
 def lang() -> str:
     """The interface language chosen in the sidebar (Chinese by default)."""
-    value = st.session_state.get("lang", i18n.DEFAULT_LANG)
+    # The sidebar's radio is a kept widget: its value also outlives a page switch (st.switch_page
+    # from a map click dropped the radio's state, and the Park page opened in Chinese).
+    value = st.session_state.get("lang", st.session_state.get(KEPT_PREFIX + "lang", i18n.DEFAULT_LANG))
     return value if value in i18n.LANGS else i18n.DEFAULT_LANG
 
 
@@ -301,7 +303,7 @@ def show_error(exc: ParkAtlasError) -> None:
 def sidebar() -> None:
     """Language switch, sign-in panel and basemap choice."""
     with st.sidebar:
-        st.radio(i18n.t("sidebar.language", lang()), i18n.LANGS, key="lang", horizontal=True,
+        st.radio(i18n.t("sidebar.language", lang()), i18n.LANGS, key=kept_key("lang"), horizontal=True,
                  format_func=lambda code: {"zh": "中文", "en": "English"}[code])
         from app_pages.ui_strings import translate_streamlit_words
 

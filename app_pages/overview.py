@@ -4,7 +4,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import common
-from geo import i18n
+from geo import display, i18n
 from geo.schema import GROUPS
 from layers import webmap
 
@@ -54,20 +54,14 @@ if clicked and st.session_state.get("overview_click") != click_key:
 
 st.subheader(tr("overview.table"))
 name_col = "name_zh" if lang == "zh" else "name_en"
-table = pd.DataFrame({
-    tr("col.park"): park_table[name_col],
-    tr("col.group"): park_table.group.map(lambda g: i18n.label_group(g, lang)),
-    tr("col.parcels"): park_table.parcel_count,
-    tr("col.total_area_mu"): park_table.total_area_mu.round(1),
-    tr("col.available_area_mu"): park_table.available_area_mu.round(1),
-    tr("col.occupancy_rate"): (park_table.occupancy_rate * 100).round(1),
-    tr("col.plot_ratio"): park_table.plot_ratio.round(2),
-    tr("col.output_per_mu_wan"): park_table.output_per_mu_wan.round(1),
-    tr("col.tax_per_mu_wan"): park_table.tax_per_mu_wan.round(1),
-    tr("col.data_as_of"): park_table.data_as_of,
-})
-st.dataframe(table, hide_index=True, width="stretch",
-             column_config={tr("col.occupancy_rate"): st.column_config.NumberColumn(format="%.1f%%")})
+columns = ["name", "group", "parcel_count", "total_area_mu", "available_area_mu", "occupancy_rate", "plot_ratio",
+           "output_per_mu_wan", "tax_per_mu_wan", "data_as_of"]
+# Text cells from the one formatter (separators, fixed decimals, units in the headings) in a
+# static table: every column shows whole, in the parks' own order.
+table = display.format_frame(park_table.assign(name=park_table[name_col])[columns], lang,
+                             kinds={"total_area_mu": "area_mu", "available_area_mu": "area_mu"},
+                             headers={"name": tr("col.park"), "parcel_count": tr("col.parcels")})
+st.table(table, hide_index=True)
 
 park_choice = st.selectbox(tr("park.choose"), park_table.park_id.tolist(), index=None,
                            format_func=lambda pid, names=common.park_names(): str(names[pid]),
@@ -77,12 +71,15 @@ if park_choice:
 
 chart_area, chart_output = st.columns(2)
 chart = park_table.set_index(name_col)
+# Bars in the order of their value (largest on top), not in the code-point order of the names.
+by_area = chart.assign(_total=chart.available_area_mu + chart.occupied_area_mu).sort_values("_total", ascending=False)
+by_output = chart.sort_values("output_per_mu_wan", ascending=False)
 with chart_area:
     st.caption(tr("overview.chart_area"))
-    st.bar_chart(chart[["available_area_mu", "occupied_area_mu"]].rename(columns={
+    st.bar_chart(by_area[["available_area_mu", "occupied_area_mu"]].rename(columns={
         "available_area_mu": tr("col.available_area_mu"), "occupied_area_mu": tr("col.occupied_area_mu")}),
-        stack=True, horizontal=True)
+        stack=True, horizontal=True, sort=False)
 with chart_output:
     st.caption(tr("overview.chart_output"))
-    st.bar_chart(chart[["output_per_mu_wan"]].rename(columns={"output_per_mu_wan": tr("col.output_per_mu_wan")}),
-                 horizontal=True)
+    st.bar_chart(by_output[["output_per_mu_wan"]].rename(columns={"output_per_mu_wan": tr("col.output_per_mu_wan")}),
+                 horizontal=True, sort=False)

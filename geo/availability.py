@@ -15,6 +15,11 @@ from geo.metrics import with_metrics
 from geo.standards import Standards, load_standards
 
 
+#: Land-use groups a planner can pick as one choice; a code filter matches by prefix, so the group's
+#: code selects every class in it (1001 → 100101–100104 industrial, 1101 → 110101–110103 logistics).
+LAND_USE_GROUPS = ("1001", "1101")
+
+
 def available_parcels(
     parcels: gpd.GeoDataFrame,
     *,

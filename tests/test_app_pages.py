@@ -51,8 +51,12 @@ def test_overview_shows_city_kpis_and_every_park(app, sample_parcels, sample_par
     assert metrics["园区数"] == "11"
     assert metrics["可供地（亩）"] == i18n.format_number(city.available_area_mu, "zh", 0)
     assert metrics["用地率"] == i18n.format_percent_value(city.occupancy_rate, "zh")
-    table = app.dataframe[0].value
+    table = app.table[0].value
     assert len(table) == 11 and set(table["园区"]) == set(sample_parks.name_zh)
+    # One formatter: separators, fixed decimals, percentages; every cell text.
+    hitech = table.set_index("园区").loc["肇庆高新区"]
+    assert hitech["地块数"] == "2,600" and hitech["用地率"].endswith("%")
+    assert all(len(v.split(".")[1]) == 2 for v in table["总面积（亩）"])
     # One set of KPI cards for the city and one per group of the "344" layout.
     assert [s.value for s in app.subheader[:4]] == ["全市", "三大平台", "东部四园", "西部四园"]
 
@@ -60,7 +64,7 @@ def test_overview_shows_city_kpis_and_every_park(app, sample_parcels, sample_par
 def test_language_switch_to_english(app):
     app.radio(key="lang").set_value("en").run()
     assert app.title[0].value == 'Zhaoqing "344" parks overview'
-    assert "Park" in app.dataframe[0].value.columns
+    assert "Park" in app.table[0].value.columns
     assert app.metric[0].label == "Parks"
 
 
@@ -178,9 +182,16 @@ def test_available_land_statuses_and_area(app, sample_parcels):
     goto(app, "available")
     parcels = with_metrics(sample_parcels)
     app.multiselect(key="avail_statuses.zh").set_value(["idle"]).run()
-    app.slider(key="avail_area").set_value((10.0, 50.0)).run()
-    expected = available_parcels(parcels, statuses=["idle"], min_area_mu=10, max_area_mu=50)
+    app.number_input(key="avail_min_area").set_value(10.5).run()
+    app.number_input(key="avail_max_area").set_value(50.0).run()
+    expected = available_parcels(parcels, statuses=["idle"], min_area_mu=10.5, max_area_mu=50)
     assert len(app.dataframe[0].value) == len(expected) > 0
+    # "All industrial" is one choice: every class of 1001.
+    app.multiselect(key="avail_land_use.zh").set_value(["1001"]).run()
+    industrial = available_parcels(parcels, statuses=["idle"], min_area_mu=10.5, max_area_mu=50,
+                                   land_use_codes=["1001"])
+    assert len(app.dataframe[0].value) == len(industrial) > 0
+    assert set(industrial.land_use_code.str[:4]) == {"1001"}
 
 
 def test_available_land_blocks(app):
