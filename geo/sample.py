@@ -402,7 +402,9 @@ def write_sample(path: Path = SAMPLE_GPKG, n_parcels: int = DEFAULT_PARCELS, see
     enterprises, figures = generate_enterprises(parcels, parks, seed)
     info = {"synthetic": "true", "note": SYNTHETIC_NOTE, "generator": "geo/sample.py",
             "seed": str(seed), "n_parcels": str(len(parcels)), "n_enterprises": str(len(enterprises))}
-    write_new_gpkg(path, parks, parcels, load_districts().to_crs(CGCS2000), info)
+    register = generate_register(parks, parcels, enterprises, seed)
+    info["n_projects"] = str(len(register["projects"]))
+    write_new_gpkg(path, parks, parcels, load_districts().to_crs(CGCS2000), info, register=register)
     from geo.store.tables import write_sample_tables
 
     teams, targets = generate_teams(seed)
@@ -459,6 +461,162 @@ def generate_teams(seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, pd.DataFrame
             targets.append({"team_id": team_id, "year": year, "target": "signed_count",
                             "chain": chains.split(";")[0], "value": float(max(1, round(4 * scale)))})
     return pd.DataFrame(rows), pd.DataFrame(targets)
+
+
+#: Share of the sample register's projects that have land (the rest are leads, talks, signings, withdrawals).
+_LANDED_SHARE = 0.7
+
+
+def _team_for(rng, chain) -> str:
+    fits = [t[0] for t in _TEAMS if chain and chain in t[3].split(";")]
+    return str(rng.choice(fits or [t[0] for t in _TEAMS]))
+
+
+def generate_register(parks: pd.DataFrame, parcels: gpd.GeoDataFrame, enterprises: pd.DataFrame,
+                      seed: int = DEFAULT_SEED, as_of: date = date(2026, 10, 31),
+                      n_projects: int = 300) -> dict[str, pd.DataFrame]:
+    """A synthetic project register consistent with the parcels (the project ledger, 2019–2026).
+
+    Projects with land are the parcels' own enterprises, one per enterprise whose parcels share
+    a status, signed since 2019: occupied land gives projects in production or at full
+    capacity (a quarter of those below their promise), land under construction gives started or
+    completed projects, idle land gives projects not started or stopped (with a 第八条 delay
+    where the parcel has one). Their investor, USCC, parcels and dates are the parcels'. The
+    rest are leads, negotiations, signings (three of them possible duplicates) and withdrawals.
+    Returns the register's tables by name (:data:`geo.store.projects.REGISTER_TABLES`).
+    """
+    from geo.project import (ACTUAL_COLUMNS, DELAY_COLUMNS, PROJECT_COLUMNS, STAGE_EVENT_COLUMNS, STAGES)
+    from geo.uscc import make_uscc
+
+    rng = np.random.default_rng([seed, 14])
+    standards = load_standards()
+    chain_codes = standards.chain_codes()
+    end = np.datetime64(as_of)
+    table = pd.DataFrame(parcels.drop(columns="geometry")).assign(
+        area_mu=m2_to_mu(projected_area_m2(parcels.geometry)))
+    held = table[table.enterprise.notna() & table.status.isin(["occupied", "under_construction", "idle"])]
+    keys = ["park_id", "enterprise"]
+    whole = table[table.enterprise.notna()].groupby(keys).status.nunique()
+    single = whole[whole == 1].index
+    held = held.set_index(keys).loc[lambda f: f.index.isin(single)].reset_index()
+    held = held[held.contract_date >= "2019-01-01"]
+    groups = held.sort_values("parcel_id").groupby(keys, sort=True).agg(
+        parcel_ids=("parcel_id", ";".join), status=("status", "first"), land_mu=("area_mu", "sum"),
+        signed=("contract_date", "min"), start=("contract_start_date", "min"), started=("actual_start_date", "min"),
+        investment=("investment_wan", "sum"), output=("output_wan", "sum"), tax=("tax_wan", "sum"),
+        employees=("employees", "sum"), floor=("floor_area_m2", "sum"), industry=("industry_code", "first"),
+        chain=("chain", "first"), stopped_since=("stopped_since", "first"),
+        developed=("developed_area_mu", "sum"), invested=("investment_to_date_wan", "sum"),
+        delay_cause=("delay_cause", "first"), delay_reason=("delay_reason", "first")).reset_index()
+    n_landed = min(len(groups), int(n_projects * _LANDED_SHARE))
+    groups = groups.iloc[np.sort(rng.choice(len(groups), n_landed, replace=False))].reset_index(drop=True)
+    uscc_of = {pid: code for ids, code in zip(enterprises.parcel_ids, enterprises.uscc) for pid in ids.split(";")}
+
+    projects, events, actuals, delays = [], [], [], []
+
+    def day(value) -> np.datetime64:
+        return min(np.datetime64(value, "D"), end)
+
+    def add(row: dict, stages: list[tuple[str, np.datetime64]]) -> None:
+        number = len(projects) + 1
+        pid = f"PJ{number:06d}"
+        last = stages[-1][1]
+        signed = row.get("signed_on")
+        late = rng.random() < 0.1
+        entered = (np.datetime64(signed) if signed else end - 400) + int(rng.integers(3, 30) if late else rng.integers(0, 2))
+        updated = max(end - int(rng.integers(0, 45)), last)
+        projects.append({**row, "project_id": pid, "stage": stages[-1][0], "stage_on": str(last),
+                         "entered_at": f"{min(entered, end)}T01:30:00+00:00", "entered_by": "sample",
+                         "updated_on": str(updated), "version": len(stages)})
+        events.extend({"project_id": pid, "stage": stage, "date": str(on), "user_name": "sample", "reason": None,
+                       "at": f"{on}T02:00:00+00:00"} for stage, on in stages)
+        return pid
+
+    for g in groups.itertuples():
+        signed = day(g.signed)
+        start = np.datetime64(g.start)
+        supplied = day(signed + int(rng.integers(30, 90)))
+        promise = {"investment_wan": round(float(g.investment) or g.land_mu * 300, 1)}
+        stages = [("signed", signed), ("land_supplied", supplied)]
+        producing = g.status == "occupied"
+        if producing:
+            share = rng.uniform(0.4, 0.95) if rng.random() < 0.25 else rng.uniform(1.0, 1.15)
+            promise.update(output_wan=round(float(g.output) / share, 1), tax_wan=round(float(g.tax) / share, 2))
+        else:
+            promise.update(output_wan=round(g.land_mu * 153 * rng.uniform(0.8, 1.3), 1),
+                           tax_wan=round(g.land_mu * 8 * rng.uniform(0.8, 1.3), 2))
+        if isinstance(g.started, str):
+            started = day(max(np.datetime64(g.started), supplied))
+            stages.append(("under_construction", started))
+            if producing or (g.status == "under_construction" and rng.random() < 0.3):
+                stages.append(("completed", day(started + int(rng.integers(300, 600)))))
+            if producing:
+                stages.append(("in_production", day(stages[-1][1] + int(rng.integers(60, 200)))))
+                if rng.random() < 0.6:
+                    stages.append(("at_capacity", day(stages[-1][1] + int(rng.integers(300, 700)))))
+        row = {"name": f"{g.enterprise}项目", "investor": g.enterprise, "uscc": uscc_of.get(g.parcel_ids.split(";")[0]),
+               "industry_code": g.industry, "chain": g.chain, "team": _team_for(rng, g.chain),
+               "contact": f"{rng.choice(_SURNAMES)}@{g.park_id} (synthetic)", "park_id": g.park_id,
+               "jobs": int(g.employees) if producing and g.employees == g.employees else int(g.land_mu * 4),
+               "land_mu": round(float(g.land_mu), 2), "land_mu_min": round(float(g.land_mu), 2),
+               "land_mu_max": round(float(g.land_mu), 2),
+               "plot_ratio": round(float(max(1.0, g.floor / (g.land_mu * 666.667)) if producing else 1.2), 2),
+               "building_coefficient": round(float(rng.uniform(0.4, 0.55)), 2), "nuisance_class": None,
+               "needs": "{}", "parcel_ids": g.parcel_ids, "signed_on": str(signed), "land_supplied_on": str(supplied),
+               "contract_start": g.start, "contract_completion": str(start + 540),
+               "contract_production": str(start + 720), "contract_capacity": str(start + 1080), **promise}
+        pid = add(row, stages)
+        if producing:
+            for year, factor in ((2024, 0.9), (2025, 1.0)):
+                actuals.append({"project_id": pid, "year": year, "investment_wan": promise["investment_wan"],
+                                "output_wan": round(float(g.output) * factor, 1),
+                                "tax_wan": round(float(g.tax) * factor, 2), "jobs": int(row["jobs"]),
+                                "developed_area_mu": row["land_mu"], "floor_area_m2": float(g.floor)})
+        elif isinstance(g.stopped_since, str) or g.status == "under_construction":
+            actuals.append({"project_id": pid, "year": 2025,
+                            "investment_wan": float(g.invested) or round(promise["investment_wan"] * rng.uniform(0.3, 0.8), 1),
+                            "developed_area_mu": float(g.developed) or round(row["land_mu"] * rng.uniform(0.3, 0.9), 1),
+                            "stopped_since": g.stopped_since if isinstance(g.stopped_since, str) else None})
+        if isinstance(g.delay_cause, str):
+            delays.append({"project_id": pid, "cause": g.delay_cause, "from_date": g.start, "to_date": None,
+                           "reason": g.delay_reason, "user_name": "sample", "at": f"{g.start}T02:00:00+00:00"})
+
+    park_ids = parks.park_id.to_numpy()
+    chains = list(chain_codes)
+    landed_rows = list(projects)
+    for k in range(n_projects - len(groups)):
+        chain = str(rng.choice(chains))
+        stage = str(rng.choice(["lead", "negotiating", "signed", "withdrawn"], p=[0.2, 0.25, 0.45, 0.1]))
+        signed = end - int(rng.integers(0, 700))
+        name = "".join(rng.choice(_NAME_PARTS, 2)) + _CHAIN_SUFFIX.get(chain, "实业") + "项目"
+        area = float(np.round(rng.uniform(20, 200), 0))
+        row = {"name": name, "investor": name.removesuffix("项目") + "有限公司",
+               "uscc": make_uscc(f"91441200{int(rng.integers(10 ** 8, 10 ** 9))}"),
+               "industry_code": str(rng.choice(chain_codes[chain])), "chain": chain, "team": _team_for(rng, chain),
+               "park_id": str(rng.choice(park_ids)), "land_mu": area, "land_mu_min": area, "land_mu_max": area,
+               "investment_wan": round(area * rng.uniform(250, 600), 1), "output_wan": round(area * rng.uniform(100, 400), 1),
+               "tax_wan": round(area * rng.uniform(5, 25), 1), "jobs": int(area * 3), "plot_ratio": 1.2,
+               "building_coefficient": 0.45, "needs": "{}"}
+        if k < 3 and landed_rows:  # a possible duplicate signing of a landed project (same USCC, same chain)
+            twin = landed_rows[int(rng.integers(len(landed_rows)))]
+            row.update(uscc=twin["uscc"], chain=twin["chain"], industry_code=twin["industry_code"], stage=None)
+            stage = "signed"
+        if stage in ("signed", "withdrawn"):
+            row.update(signed_on=str(signed), contract_start=str(signed + 180), contract_completion=str(signed + 720),
+                       contract_production=str(signed + 900), contract_capacity=str(signed + 1260))
+            stages = [("signed", signed)] + ([("withdrawn", day(signed + int(rng.integers(30, 200))))]
+                                              if stage == "withdrawn" else [])
+        elif stage == "negotiating":
+            stages = [("lead", signed - 60), ("negotiating", signed)]
+        else:
+            stages = [("lead", signed)]
+        add(row, stages)
+
+    assert all(p["stage"] in (*STAGES, "withdrawn") for p in projects)
+    frames = {"projects": (projects, PROJECT_COLUMNS), "project_stages": (events, STAGE_EVENT_COLUMNS),
+              "project_actuals": (actuals, ACTUAL_COLUMNS), "project_delays": (delays, DELAY_COLUMNS)}
+    return {name: pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=list(columns)).astype(
+        object).astype(columns) for name, (rows, columns) in frames.items()}
 
 
 def main(argv=None) -> None:

@@ -137,3 +137,24 @@ def test_contract_check_per_mu_against_promise_and_threshold():
     assert by["plot_ratio"]["pass"] is False                                     # promised 1.2
     assert by["start_date"]["pass"] is True and by["production_date"]["pass"] is False
     assert "逾期" in by["production_date"]["reason_zh"] and by["jobs"]["pass"] is True
+
+
+def test_sample_register_is_consistent_with_its_parcels(sample_store):
+    from geo.project import ALL_STAGES
+    from geo.project_review import read_register
+
+    reg = read_register(sample_store)
+    projects = reg.projects
+    assert 200 <= len(projects) <= 400 and set(projects.stage) == set(ALL_STAGES)
+    assert projects.signed_on.dropna().between("2019-01-01", "2026-12-31").all()
+    parcels = sample_store.read_parcels().set_index("parcel_id")
+    producing = projects[projects.stage.isin(["in_production", "at_capacity"])]
+    for row in producing.itertuples():
+        mine = parcels.loc[row.parcel_ids.split(";")]
+        assert (mine.status == "occupied").all() and (mine.enterprise == row.investor).all()
+    # Stage events are in order and end at the project's stage.
+    last = reg.events.sort_values("id").groupby("project_id").tail(1).set_index("project_id")
+    assert (last.stage.reindex(projects.project_id).to_numpy() == projects.stage.to_numpy()).all()
+    warnings = project_warnings(reg, date(2026, 10, 31))
+    for kind in ("idle_fee", "idle_exempt", "start_overdue", "below_promise", "duplicate_signing"):
+        assert kind in set(warnings.kind), kind
