@@ -438,7 +438,12 @@ class Store(abc.ABC):
         if park_id is not None:
             # Only parcels in the park now or changed since can have been in it then: replay those.
             current = current[(current.park_id == park_id) | current.parcel_id.isin(later.parcel_id)]
-        past = replay_as_of(current, later)
+        # Parcels the log does not touch after the cutoff are as they are now: replay only the others.
+        touched = current.parcel_id.isin(later.parcel_id)
+        past = replay_as_of(current[touched], later)
+        if not touched.all():
+            kept = current[~touched].assign(version=pd.array([None] * int((~touched).sum()), dtype="Int64"))
+            past = pd.concat([kept, past.to_crs(kept.crs)], ignore_index=True) if len(past) else kept
         if park_id is not None:
             past = past[past.park_id == park_id]
         return past.sort_values("parcel_id").reset_index(drop=True)
