@@ -761,3 +761,40 @@ def city_encoding(ctx: Context) -> list[Row]:
                      baseline="vector tiles, one zoom (z10)", baseline_value=mvt_bytes / 1e6,
                      note="base64 text vs protobuf tiles"),
     ]
+
+
+@case("bulletin")
+def bulletin(ctx: Context) -> list[Row]:
+    """The monthly bulletin of the sample (register, teams, warnings, map, land left): PDF and XLSX,
+    vs one A4 park print map of the largest park in the same run."""
+    bulletin_mod = require("geo.bulletin")
+    layers_bulletin = require("layers.bulletin")
+    print_map = require("layers.print_map")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from geo.metrics import with_metrics
+    from geo.sample import SAMPLE_GPKG
+    from geo.store.gpkg import GpkgStore
+
+    store = GpkgStore(SAMPLE_GPKG)
+    month = "2026-10"  # the sample's last full month (its data are as of 2026-10-31)
+
+    def ours():
+        made = bulletin_mod.build_bulletin(store, month)
+        return layers_bulletin.render_bulletin(made), bulletin_mod.bulletin_xlsx(made), made
+
+    parcels, parks, districts = store.read_parcels(), store.read_parks(), store.read_districts()
+    park_id = data.largest_park(parcels)
+    frame = with_metrics(parcels).loc[lambda f: f.park_id == park_id]
+    park = parks.set_index("park_id", drop=False).loc[park_id]
+
+    def park_map():
+        return print_map.render_park_map(frame, park, parks=parks, districts=districts, fmt="pdf", paper="A4")
+
+    ours_s, (pdf, xlsx, made) = median_seconds(ours, ctx.repeats)
+    base_s, _ = median_seconds(park_map, ctx.repeats)
+    return [Row.measured("bulletin", "bulletin_pdf_xlsx_s", ours_s, "s", baseline="A4 print map of the largest park",
+                         baseline_value=base_s, target=Target(10.0, unit="s"),
+                         note=f"{month}: {len(made.teams)} teams, {len(made.events)} events, "
+                              f"{len(made.warnings)} warnings; PDF {len(pdf) / 1e6:.1f} MB, XLSX {len(xlsx) / 1e3:.0f} kB")]
