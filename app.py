@@ -25,6 +25,7 @@ PAGES = [
     ("app_pages/city.py", "page.city", "city", False),
     ("app_pages/available.py", "page.available", "available", False),
     ("app_pages/match.py", "page.match", "match", False),
+    ("app_pages/teams.py", "page.teams", "teams", False),
     ("app_pages/export.py", "page.export", "export", False),
     ("app_pages/data.py", "page.data", "data", False),
 ]
