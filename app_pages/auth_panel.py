@@ -9,12 +9,14 @@ still checked by the store on every write; this panel only decides what the page
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException, StreamlitAuthError
 
-from app_pages import common
+from app_pages import common, sessions
 from app_pages.safe import plain
 from geo import auth
 from geo.auth import ANONYMOUS, User
@@ -69,6 +71,7 @@ def _sso_panel() -> None:
                 st.error(common.tr("sidebar.sso_failed", error=" ".join(str(exc).split())))
         return
     st.session_state["user"] = identity
+    st.session_state["auth_source"] = "sso"
     st.caption(common.tr("sidebar.signed_in", name=plain(identity.name), role=identity.role))
     if st.button(common.tr("sidebar.sign_out"), key="sign_out"):
         st.session_state.pop("user", None)
@@ -76,11 +79,14 @@ def _sso_panel() -> None:
 
 
 def _local_panel() -> None:
+    sessions.deliver()
     current = common.user()
     if current is not ANONYMOUS:
         st.caption(common.tr("sidebar.signed_in", name=plain(current.name), role=current.role))
+        if current.can("admin"):
+            _failed_sign_ins()
         if st.button(common.tr("sidebar.sign_out"), key="sign_out"):
-            st.session_state.pop("user", None)
+            sessions.signed_out()
             st.rerun()
         return
     if not users_configured():
@@ -92,8 +98,26 @@ def _local_panel() -> None:
         password = st.text_input(common.tr("sidebar.password"), type="password")
         if st.form_submit_button(common.tr("sidebar.sign_in")):
             try:
-                st.session_state["user"] = auth.authenticate(name, password)
+                signed = auth.sign_in(common.store(), name, password, client=sessions.client_address())
+            except auth.SignInThrottled as exc:
+                local = exc.retry_at.astimezone().strftime("%H:%M")
+                st.error(common.tr("sidebar.login_throttled", time=local))
             except ParkAtlasError:
                 st.error(common.tr("sidebar.login_failed"))
             else:
+                sessions.signed_in(signed)
                 st.rerun()
+
+
+def _failed_sign_ins() -> None:
+    """For admins: failed sign-ins of the last day, from the audit log."""
+    since = datetime.now(timezone.utc) - timedelta(days=1)
+    failures = common.store().sign_in_failures(since)
+    if not failures:
+        return
+    with st.expander(common.tr("sidebar.failed_sign_ins", n=len(failures))):
+        st.dataframe(pd.DataFrame({
+            common.tr("sidebar.failed_at"): [at.astimezone().strftime("%Y-%m-%d %H:%M") for at, _, _ in failures],
+            common.tr("sidebar.user"): [who for _, who, _ in failures],
+            common.tr("sidebar.client"): [where for _, _, where in failures],
+        }), hide_index=True, width="stretch")

@@ -18,7 +18,7 @@ import streamlit as st
 
 from app_pages.safe import plain
 from geo import i18n
-from geo.auth import ANONYMOUS, User
+from geo.auth import User
 from geo.errors import ParkAtlasError
 from geo.evaluation import parcels_with_metrics
 from geo.metrics import INTENSITY_INDICATORS, city_kpis, group_kpis, park_kpis, with_metrics
@@ -91,9 +91,14 @@ def page_labels(prefix: str):
 
 
 def user() -> User:
-    """The signed-in user of this session; anonymous sessions are read-only viewers."""
-    value = st.session_state.get("user")
-    return value if isinstance(value, User) else ANONYMOUS
+    """The signed-in user acting in this run; anonymous sessions are read-only viewers.
+
+    Checked on every call against the browser's session cookie (``app_pages.sessions``), so
+    a client that attached to a signed-in session by its id alone acts as anonymous.
+    """
+    from app_pages import sessions
+
+    return sessions.current_user()
 
 
 def location() -> str:

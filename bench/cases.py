@@ -214,9 +214,9 @@ def launcher_env() -> dict:
 
 
 class _App:
-    """``streamlit run app.py`` on a free loopback port against ``store``, as ``scripts/run-app.sh`` runs it."""
+    """``streamlit run serve.py`` on a free loopback port against ``store``, as ``scripts/run-app.sh`` runs it."""
 
-    def __init__(self, store: Path | None, log: Path, script: str = "app.py", env: dict | None = None):
+    def __init__(self, store: Path | None, log: Path, script: str = "serve.py", env: dict | None = None):
         import socket
         import subprocess
         import sys

@@ -10,6 +10,7 @@ who can run the CLI can already write the store files, so a CLI-named user acts 
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -17,7 +18,10 @@ import os
 import re
 import secrets
 import stat
+import threading
+import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from geo.errors import ParkAtlasError, PermissionDenied
@@ -205,3 +209,150 @@ def role_for_identity(email: str | None, path: str | os.PathLike | None = None) 
         raise ParkAtlasError(f"users file {target}: identity {email} has unknown role {role!r}; "
                              f"use one of {', '.join(ROLES)}")
     return role
+
+
+# --- sign-in sessions: signed tokens held by the browser in an HttpOnly cookie ------------------
+SESSION_COOKIE = "parkatlas_session"
+#: A sign-in lasts a working day; after that the planner signs in again.
+SESSION_LIFETIME_S = 8 * 3600
+#: A grant (issued at sign-in, exchanged once for the cookie by the browser) is short-lived.
+GRANT_LIFETIME_S = 60
+SESSION_KEY_ENV = "PARKATLAS_SESSION_KEY"
+DEFAULT_SESSION_KEY_FILE = REPO_ROOT / "var" / "session.key"
+_spent: dict[str, float] = {}  # nonce → expiry of grants already exchanged and of signed-out sessions
+_spent_lock = threading.Lock()
+
+
+def session_key(path: str | os.PathLike | None = None) -> bytes:
+    """The server's secret for signing sessions: ``$PARKATLAS_SESSION_KEY`` (hex) or ``var/session.key``.
+
+    The file is created once, owner-only, with 32 random bytes; every app process on the
+    machine reads the same key, so a sign-in holds whichever process serves the browser.
+    """
+    if os.environ.get(SESSION_KEY_ENV):
+        return bytes.fromhex(os.environ[SESSION_KEY_ENV])
+    target = Path(path or DEFAULT_SESSION_KEY_FILE)
+    try:
+        return bytes.fromhex(target.read_text().strip())
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first
+            return bytes.fromhex(target.read_text().strip())
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+        return bytes.fromhex(target.read_text().strip())
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sign(kind: str, name: str, lifetime_s: int, now: float | None = None) -> str:
+    payload = json.dumps({"k": kind, "u": name, "exp": int((now or time.time()) + lifetime_s),
+                          "n": secrets.token_hex(16)}, separators=(",", ":")).encode("utf-8")
+    mac = hmac.new(session_key(), payload, hashlib.sha256).digest()
+    return f"{_b64(payload)}.{_b64(mac)}"
+
+
+def _verified(token: str | None, kind: str, now: float | None = None) -> dict | None:
+    """The payload of a genuine, unexpired, unspent ``kind`` token; ``None`` otherwise."""
+    try:
+        payload_text, mac_text = (token or "").split(".")
+        payload = _unb64(payload_text)
+        if not hmac.compare_digest(hmac.new(session_key(), payload, hashlib.sha256).digest(), _unb64(mac_text)):
+            return None
+        claims = json.loads(payload)
+    except (ValueError, TypeError):
+        return None
+    if claims.get("k") != kind or claims.get("exp", 0) < (now or time.time()):
+        return None
+    with _spent_lock:
+        if claims.get("n") in _spent:
+            return None
+    return claims
+
+
+def _spend(claims: dict) -> None:
+    with _spent_lock:
+        now = time.time()
+        for nonce in [n for n, exp in _spent.items() if exp < now]:
+            del _spent[nonce]
+        _spent[claims["n"]] = claims["exp"]
+
+
+def issue_grant(user: User) -> str:
+    """A one-minute grant for ``user``, exchanged once by the browser for the session cookie."""
+    return _sign("grant", user.name, GRANT_LIFETIME_S)
+
+
+def exchange_grant(grant: str | None) -> str | None:
+    """The session cookie value for a valid, unspent grant (spending it); ``None`` otherwise."""
+    claims = _verified(grant, "grant")
+    if claims is None:
+        return None
+    _spend(claims)
+    return _sign("session", claims["u"], SESSION_LIFETIME_S)
+
+
+def session_user(cookie: str | None, path: str | os.PathLike | None = None, now: float | None = None) -> User | None:
+    """The user a session cookie signs in, with the role the users file gives now; else ``None``.
+
+    ``None`` for a forged, expired or signed-out cookie, and for a user no longer in the file.
+    """
+    claims = _verified(cookie, "session", now)
+    if claims is None:
+        return None
+    entry = load_users(path).get(claims["u"])
+    return User(claims["u"], entry["role"]) if entry else None
+
+
+def end_session(cookie: str | None) -> None:
+    """Sign a session cookie out for good (in this process; it also expires on its own)."""
+    claims = _verified(cookie, "session")
+    if claims is not None:
+        _spend(claims)
+
+
+# --- sign-in with throttling: failures recorded in the store's audit log ----------------------
+#: Failed sign-ins allowed per user name and per client within :data:`THROTTLE_WINDOW_S`.
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_CLIENT = 10
+THROTTLE_WINDOW_S = 15 * 60
+
+
+class SignInThrottled(PermissionDenied):
+    """Too many failed sign-ins for this user or from this client; ``retry_at`` says when to retry."""
+
+    def __init__(self, retry_at: datetime):
+        super().__init__(f"too many failed sign-ins; try again after {retry_at:%H:%M} UTC")
+        self.retry_at = retry_at
+
+
+def sign_in(store, name: str, password: str, *, client: str | None,
+            path: str | os.PathLike | None = None, now: datetime | None = None) -> User:
+    """:func:`authenticate`, refused while the user name or the client has too many recent failures.
+
+    ``store`` records each failure in its audit log (``record_sign_in_failure``) and counts
+    recent ones (``sign_in_failures``), so the limits hold across app processes and restarts.
+    Raises :class:`SignInThrottled` (without checking the password) or :class:`PermissionDenied`.
+    """
+    now = now or datetime.now(timezone.utc)
+    since = now - timedelta(seconds=THROTTLE_WINDOW_S)
+    recent = store.sign_in_failures(since)
+    by_user = [at for at, who, _ in recent if who == name]
+    by_client = [at for at, _, where in recent if client and where == client]
+    for attempts, limit in ((by_user, MAX_FAILURES_PER_USER), (by_client, MAX_FAILURES_PER_CLIENT)):
+        if len(attempts) >= limit:
+            oldest_counted = sorted(attempts)[-limit]
+            raise SignInThrottled(oldest_counted + timedelta(seconds=THROTTLE_WINDOW_S))
+    try:
+        return authenticate(name, password, path)
+    except PermissionDenied:
+        store.record_sign_in_failure(name, client or "")
+        raise

@@ -1,6 +1,6 @@
 """Real-browser fixtures: the app started from the README entry point, Debian's Chromium, no internet.
 
-``app_server`` runs ``.venv/bin/streamlit run app.py`` (what ``scripts/run-app.sh`` execs) on a
+``app_server`` runs ``.venv/bin/streamlit run serve.py`` (what ``scripts/run-app.sh`` execs) on a
 free loopback port against a private copy of the sample store. ``page`` is a Chromium page
 whose every non-loopback request is aborted and recorded in ``page.external_requests``; a
 JavaScript dialog (``alert``) is recorded in ``page.dialogs`` and dismissed. Screenshots go to
@@ -38,7 +38,7 @@ def free_port() -> int:
 def streamlit_command(port: int) -> list[str]:
     """The README entry point (scripts/run-app.sh) without the setup step."""
     streamlit = Path(sys.executable).with_name("streamlit")
-    return [str(streamlit), "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+    return [str(streamlit), "run", "serve.py", "--server.headless", "true", "--server.port", str(port),
             "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
             "--browser.gatherUsageStats", "false"]
 

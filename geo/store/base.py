@@ -48,6 +48,10 @@ PARCEL_CHOICES = {"delay_cause": DELAY_CAUSES}
 MAX_ATTEMPTS = 5
 #: File mode of stores and backups: they hold planners' names and the audit log.
 OWNER_ONLY = 0o600
+#: Audit action of a failed sign-in. Not a change of the data: it does not move the revision.
+SIGN_IN_FAILED = "sign_in_failed"
+#: The newest audit id that changed the data (the store's revision), skipping sign-in records.
+DATA_REVISION_SQL = f"SELECT id FROM audit_log WHERE action <> '{SIGN_IN_FAILED}' ORDER BY id DESC LIMIT 1"
 
 
 def now_iso() -> str:

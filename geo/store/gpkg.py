@@ -28,7 +28,7 @@ import shapely
 
 from geo.errors import ConflictError, NotFoundError, ParkAtlasError
 from geo.schema import conform_parcels, conform_parks
-from geo.store.base import MAX_ATTEMPTS, OWNER_ONLY
+from geo.store.base import DATA_REVISION_SQL, MAX_ATTEMPTS, OWNER_ONLY
 from geo.store.projects import REGISTER_TABLES, register_ddl, register_rows
 from geo.store.sql import AUDIT_INSERT, SqlStore, quote
 
@@ -339,7 +339,8 @@ class GpkgStore(SqlStore):
     def revision(self) -> str:
         con = self._read_connection()
         try:
-            last_id = con.execute("SELECT max(id) FROM audit_log").fetchone()[0] if self._has_audit(con) else 0
+            newest = con.execute(DATA_REVISION_SQL).fetchone() if self._has_audit(con) else None
+            last_id = newest[0] if newest else 0
             changed = con.execute("SELECT max(last_change) FROM gpkg_contents").fetchone()[0]
         finally:
             con.close()

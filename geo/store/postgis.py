@@ -31,7 +31,7 @@ from geo.crs import CGCS2000
 from geo.errors import ConflictError, NotFoundError, ParkAtlasError
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS, conform_parcels, conform_parks
 from geo.store import redact_location
-from geo.store.base import LAYER_KEYS, MAX_ATTEMPTS, frame_records
+from geo.store.base import DATA_REVISION_SQL, LAYER_KEYS, MAX_ATTEMPTS, frame_records
 from geo.store.projects import register_ddl, register_rows
 from geo.store.sql import AUDIT_INSERT, SqlStore, first_line, quote as _q
 
@@ -248,8 +248,8 @@ class PostgisStore(SqlStore):
         return dict(self._query("SELECT key, value FROM dataset_info ORDER BY key"))
 
     def revision(self) -> str:
-        (last_id,), = self._query("SELECT coalesce(max(id), 0) FROM audit_log")
-        return f"{last_id}:pg"
+        newest = self._query(DATA_REVISION_SQL)
+        return f"{newest[0][0] if newest else 0}:pg"
 
     # --- operations --------------------------------------------------------------------------
     def integrity_check(self) -> list[str]:

@@ -22,7 +22,7 @@ import abc
 import json
 import os
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from geo.auth import User, require
@@ -30,7 +30,7 @@ from geo.errors import ConflictError, NotFoundError, ParkAtlasError, PermissionD
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS
 from geo.standards import load_standards
 from geo.store.base import (
-    LAYER_KEYS, MAX_ATTEMPTS, OWNER_ONLY, Store, check_changes, check_found, check_park_changes, check_reservation_args,
+    LAYER_KEYS, MAX_ATTEMPTS, OWNER_ONLY, SIGN_IN_FAILED, Store, as_utc_iso, check_changes, check_found, check_park_changes, check_reservation_args,
     check_status, encode, frame_records, history_frame, now_iso, parcel_taken, plan_reservation, unique_ids,
     validate_import,
 )
@@ -298,6 +298,18 @@ class SqlStore(ProjectRegister, Store):
             raise ConflictError(f"parcel {pid} {conflict}; reload and retry")
 
     # --- reads ---------------------------------------------------------------------------------
+    def record_sign_in_failure(self, name: str, client: str) -> None:
+        """Append a failed sign-in (the name tried, the client) to the audit log."""
+        at = now_iso()
+        row = (at, (name or "-")[:64], "viewer", SIGN_IN_FAILED, None, None, None, None, None, None, client[:64])
+        self._transaction(lambda cur: self._append_audit(cur, [row]))
+
+    def sign_in_failures(self, since: datetime) -> list[tuple[datetime, str, str]]:
+        """Failed sign-ins since ``since``: ``(when, name tried, client)``, oldest first."""
+        rows = self._audit_rows("SELECT at, user_name, detail FROM audit_log WHERE action = ? AND at >= ? "
+                                "ORDER BY id", (SIGN_IN_FAILED, as_utc_iso(since)))
+        return [(datetime.fromisoformat(at), who, where or "") for at, who, where in rows]
+
     def history(self, parcel_id: str | None = None, park_id: str | None = None):
         sql, params = AUDIT_SELECT, ()
         if parcel_id is not None:
