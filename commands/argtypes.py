@@ -26,3 +26,13 @@ def count(option: str):
             raise argparse.ArgumentTypeError(f"{option} must be at least 1, not {text}")
         return value
     return parse
+
+
+class Once(argparse.Action):
+    """A single-value option given twice is an error (argparse would silently keep the last)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(f"{option_string} given twice ({getattr(namespace, self.dest)!r} and {values!r}); "
+                         f"give it once")
+        setattr(namespace, self.dest, values)

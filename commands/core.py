@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from commands.argtypes import non_negative_number
+from commands.argtypes import Once, non_negative_number
 from commands.output import FORMATS, GEO_FORMATS, emit, emit_object
 from geo.availability import available_parcels
 from geo.errors import ParkAtlasError
 from geo.evaluation import parcels_with_metrics
 from geo.metrics import PARCEL_METRICS, idle_land_warnings, park_kpis
+from geo.schema import GROUPS
 from geo.store import open_store
 
 PARK_KEYS = ["park_id", "name_zh", "name_en", "group", "district_code", "parcel_count",
@@ -38,7 +39,11 @@ def cmd_parcels(args) -> None:
 
 
 def cmd_available(args) -> None:
-    parcels = _parcels(open_store(args.store), args.park)
+    store = open_store(args.store)
+    parcels = _parcels(store, args.park)
+    if args.group:
+        parks = store.read_parks()
+        parcels = parcels.loc[parcels.park_id.isin(parks.loc[parks.group == args.group, "park_id"])]
     found = available_parcels(parcels, min_area_mu=args.min_area_mu, max_area_mu=args.max_area_mu,
                               land_use_codes=[args.land_use] if args.land_use else None,
                               statuses=args.status, ready_only=args.ready)
@@ -65,23 +70,25 @@ def register(subparsers) -> None:
     p.set_defaults(handler=cmd_parks)
 
     p = subparsers.add_parser("parcels", help="parcels with their metrics")
-    p.add_argument("--park", help="park id (see `parks`)")
+    p.add_argument("--park", action=Once, help="park id (see `parks`)")
     p.add_argument("--format", choices=GEO_FORMATS, default="json")
     p.set_defaults(handler=cmd_parcels)
 
     p = subparsers.add_parser("available", help="available land, largest first")
-    p.add_argument("--park", help="park id (see `parks`)")
+    p.add_argument("--park", action=Once, help="park id (see `parks`)")
     p.add_argument("--min-area-mu", type=non_negative_number)
     p.add_argument("--max-area-mu", type=non_negative_number)
     p.add_argument("--land-use", help="land-use code or prefix, e.g. 100101 or 1001")
     p.add_argument("--status", action="append",
                    help="status that counts as available (repeatable; default: data/standards/statuses.csv)")
     p.add_argument("--ready", action="store_true", help="only ready (净地) land")
+    p.add_argument("--group", action=Once, choices=GROUPS,
+                   help="only parks of this group of the 344 layout (platform, east, west)")
     p.add_argument("--format", choices=GEO_FORMATS, default="json")
     p.set_defaults(handler=cmd_available)
 
     p = subparsers.add_parser("idle", help="idle-land warnings (闲置土地: fee after 1 year, repossession after 2)")
-    p.add_argument("--park", help="park id (see `parks`)")
+    p.add_argument("--park", action=Once, help="park id (see `parks`)")
     p.add_argument("--as-of", help="date to judge against, YYYY-MM-DD (default: today)")
     p.add_argument("--format", choices=FORMATS, default="json")
     p.set_defaults(handler=cmd_idle)

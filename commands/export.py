@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from commands.argtypes import Once
 from commands.output import emit_object
 from geo.errors import NotFoundError, ParkAtlasError
 from geo.exports import (DATA_FORMATS, candidates_export_frame, excluded_table, format_for, output_path,
@@ -180,11 +181,12 @@ def register(subparsers) -> None:
         p.add_argument("--lang", choices=LANGS, default="zh")
 
     p = sub.add_parser("map", help="one park as a print map (PDF/PNG) or an offline interactive HTML map")
-    p.add_argument("--park", required=True, help="park id (see `parks`)")
+    p.add_argument("--park", required=True, action=Once, help="park id (see `parks`)")
     page_options(p)
     p.add_argument("--dpi", type=int, default=200, help="resolution (150–300 for print; PDF stays vector)")
     p.add_argument("--project", help="project JSON/YAML: outline its match candidates on the map")
     p.add_argument("--top", type=int, default=10, help="candidates to outline with --project")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr (a map has none)")
     p.add_argument("--out", required=True, help="FILE.pdf, FILE.png or FILE.html")
     p.set_defaults(handler=cmd_map)
 
@@ -199,7 +201,7 @@ def register(subparsers) -> None:
     p.add_argument("parcel_ids", nargs="*", metavar="PARCEL_ID")
     p.add_argument("--project", help="instead of ids: the match candidates of this project")
     p.add_argument("--top", type=int, default=5, help="candidates with --project")
-    p.add_argument("--park", help="with --project: only this park")
+    p.add_argument("--park", action=Once, help="with --project: only this park")
     p.add_argument("--lang", choices=LANGS, default="zh")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--out", required=True, help="FILE.pdf")
@@ -207,7 +209,8 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("data", help="parcels, available land or match candidates as GIS/Excel files")
     p.add_argument("--what", choices=WHAT, default="parcels")
-    p.add_argument("--park", help="park id (see `parks`)")
+    p.add_argument("--park", action=Once, help="park id (see `parks`)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr (data files have none)")
     p.add_argument("--project", help="project JSON/YAML (for --what candidates)")
     p.add_argument("--top", type=int, default=10, help="candidates with --what candidates")
     p.add_argument("--lang", choices=LANGS, default="zh",

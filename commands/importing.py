@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from commands.argtypes import Once
 from commands.output import emit_object
 from geo.errors import ParkAtlasError
 from geo.io.safety import refuse_path_like
@@ -61,7 +62,7 @@ def register(subparsers) -> None:
     p.add_argument("--mapping", help="JSON/YAML/CSV file mapping source headers to schema columns")
     p.add_argument("--allow-outside-region", action="store_true",
                    help="confirm data lying outside the configured region")
-    p.add_argument("--park", help="park id for parcels that have none (default: the park containing them)")
+    p.add_argument("--park", action=Once, help="park id for parcels that have none (default: the park containing them)")
     p.add_argument("--default-status", help="status for parcels that have none, e.g. available")
     p.add_argument("--dry-run", action="store_true", help="check and report; write nothing")
     p.add_argument("--user", help="acting user, an admin (required to write; see docs/store.md)")

@@ -116,9 +116,16 @@ def _password(args) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     password = os.environ.get(PASSWORD_ENV)
-    if not password:
-        raise ParkAtlasError(f"give the password on stdin with --password-stdin or in ${PASSWORD_ENV}")
-    return password
+    if password:
+        return password
+    if sys.stdin.isatty():  # typed at a terminal, as the README shows: asked twice, never echoed
+        import getpass
+
+        password = getpass.getpass("password: ")
+        if password != getpass.getpass("password again: "):
+            raise ParkAtlasError("the two passwords differ; nothing changed")
+        return password
+    raise ParkAtlasError(f"give the password on stdin with --password-stdin or in ${PASSWORD_ENV}")
 
 
 def cmd_users_add(args) -> None:
@@ -188,7 +195,7 @@ def register(subparsers) -> None:
     p.add_argument("name")
     p.add_argument("--role", required=True, choices=auth.ROLES)
     p.add_argument("--password-stdin", action="store_true", help=f"read the password from stdin "
-                   f"(else ${PASSWORD_ENV})")
+                   f"(else ${PASSWORD_ENV}, else asked for at the terminal)")
     p.set_defaults(handler=cmd_users_add)
     p = actions.add_parser("list", help="accounts and roles")
     p.add_argument("--format", choices=FORMATS, default="json")

@@ -110,3 +110,46 @@ def test_new_store_is_created_and_seeded_and_sample_untouched(tmp_path, cli_env)
 def test_store_from_environment(cli_env, store_path):
     info = json.loads(run_cli("info", env=cli_env).stdout)
     assert info["store"] == str(store_path)
+
+
+def test_repeated_single_park_is_refused_not_the_last_kept(cli_env):
+    proc = run_cli("available", "--park", "zq_hitech", "--park", "dz_park", env=cli_env, check=False)
+    assert proc.returncode == 2 and "--park given twice" in proc.stderr and proc.stdout == ""
+
+
+def test_available_by_group(cli_env):
+    parks = {p["park_id"]: p["group"] for p in json.loads(run_cli("parks", env=cli_env).stdout)}
+    east = json.loads(run_cli("available", "--group", "east", env=cli_env).stdout)
+    every = json.loads(run_cli("available", env=cli_env).stdout)
+    assert east and {parks[r["park_id"]] for r in east} == {"east"}
+    assert len(east) == sum(parks[r["park_id"]] == "east" for r in every)
+
+
+def test_users_add_as_in_the_readme_asks_at_a_terminal(cli_env, tmp_path):
+    """`users add NAME --role planner` typed at a terminal asks for the password twice (a pty)."""
+    import os
+    import pty
+
+    env = dict(cli_env, PARKATLAS_USERS=str(tmp_path / "users.json"))
+    env.pop("PARKATLAS_PASSWORD", None)
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the README's command on a terminal
+        os.execve(sys.executable, [sys.executable, str(ROOT / "cli.py"), "users", "add", "li", "--role", "planner"],
+                  env)
+    output = b""
+    for answer in (b"s3cret-pass\n", b"s3cret-pass\n"):
+        while b"password" not in output.split(b"\n")[-1]:
+            output += os.read(fd, 1024)
+        os.write(fd, answer)
+        output = output + b"\n"
+    while True:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, output
+    assert b'"role": "planner"' in output and b"s3cret-pass" not in output

@@ -70,7 +70,7 @@ def test_export_map_html_is_offline_and_escaped(cli_env, store_path, tmp_path):
     open_store(store_path).update_attributes("dz_park-000001", {"enterprise": XSS},
                                              user=User("planner1", "planner"))
     out = tmp_path / "map.html"
-    run_cli("export", "map", "--park", "dz_park", "--out", out, env=cli_env)
+    run_cli("export", "map", "--park", "dz_park", "--quiet", "--out", out, env=cli_env)  # --quiet as documented
     page = out.read_text(encoding="utf-8")
     external = re.findall(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?((?:https?:)?//[^\"'\s>]+)",
                           page, flags=re.IGNORECASE)
