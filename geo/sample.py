@@ -407,7 +407,7 @@ def write_sample(path: Path = SAMPLE_GPKG, n_parcels: int = DEFAULT_PARCELS, see
     write_new_gpkg(path, parks, parcels, load_districts().to_crs(CGCS2000), info, register=register)
     from geo.store.tables import write_sample_tables
 
-    teams, targets = generate_teams(seed)
+    teams, targets = generate_teams(seed, register)
     write_sample_tables(path, {"teams": teams, "team_targets": targets, "enterprises": enterprises,
                                "enterprise_figures": figures})
     return path
@@ -433,34 +433,58 @@ _TEAMS = [
 ]
 _SURNAMES = np.array(["wang", "li", "zhang", "liu", "chen", "yang", "huang", "zhao", "wu", "zhou",
                       "xu", "sun", "ma", "zhu", "hu", "guo", "he", "lin", "luo", "liang"])
-#: Yearly targets of an average team; each team's are scaled by a seeded factor.
-_BASE_TARGETS = {"signed_count": 8, "signed_investment_wan": 200_000, "landed_count": 5,
-                 "landed_investment_wan": 120_000, "started_count": 4, "producing_count": 3, "tax_wan": 3_000}
+#: A team's target is its 2025 register actual times a seeded factor in this range, so some teams
+#: are ahead of their target and some behind.
+_TARGET_FACTOR = (0.75, 1.6)
 
 
-def generate_teams(seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
+def generate_teams(seed: int = DEFAULT_SEED,
+                   register: dict[str, pd.DataFrame] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The sample's fifteen promotion teams (synthetic members) and their 2025 and 2026 targets.
 
     Returns ``(teams, targets)`` with the columns of :data:`geo.schema.TEAM_COLUMNS` and
-    :data:`geo.schema.TEAM_TARGET_COLUMNS`. Each team has two or three members (user names)
-    and targets around :data:`_BASE_TARGETS` scaled by a seeded factor; the first team's
-    chain also gets a chain target.
+    :data:`geo.schema.TEAM_TARGET_COLUMNS`. Each team has two or three members (user names).
+    The targets are consistent with the sample ``register`` (:func:`generate_register`): each is
+    what the team's projects achieved in 2025 (half the teams' median where it achieved nothing)
+    times a seeded factor per team (:data:`_TARGET_FACTOR`; 10 % more for 2026), so the ranking
+    shows a spread, some teams ahead and some behind; every team's first chain also gets a
+    signing target.
     """
+    from geo.project_review import Register
+    from geo.team import load_counting_rules
+    from geo.team_progress import team_progress
+
     rng = np.random.default_rng(seed + 15)
-    rows, targets = [], []
+    rows = []
     for team_id, name, district, chains in _TEAMS:
         members = rng.choice(_SURNAMES, size=int(rng.integers(2, 4)), replace=False)
         rows.append({"team_id": team_id, "name": name, "district": district, "chains": chains,
                      "members": ";".join(f"{m}.{team_id.lower()}" for m in members)})
-        scale = float(rng.uniform(0.6, 1.5))
-        for year in (2025, 2026):
-            for target, base in _BASE_TARGETS.items():
-                value = base * scale * (1.1 if year == 2026 else 1.0)
-                value = float(max(1, round(value))) if target.endswith("_count") else float(round(value, -2))
-                targets.append({"team_id": team_id, "year": year, "target": target, "chain": "", "value": value})
-            targets.append({"team_id": team_id, "year": year, "target": "signed_count",
-                            "chain": chains.split(";")[0], "value": float(max(1, round(4 * scale)))})
-    return pd.DataFrame(rows), pd.DataFrame(targets)
+    teams = pd.DataFrame(rows)
+    register = register or {}
+    frames = Register(*(register.get(t, pd.DataFrame(columns=c)) for t, c in (
+        ("projects", ["project_id", "team", "uscc", "chain", "signed_on", "stage", "stage_on", "investment_wan",
+                      "tax_wan", "parcel_ids"]), ("project_stages", ["project_id", "stage", "date"]),
+        ("project_actuals", ["project_id", "year", "tax_wan", "at"]), ("project_delays", ["project_id"]))))
+    codes = load_counting_rules().targets
+    unit = pd.DataFrame([{"team_id": t, "year": 2025, "target": code, "chain": c, "value": 1.0}
+                         for t, chains in zip(teams.team_id, teams.chains)
+                         for code, c in [*((code, "") for code in codes), ("signed_count", chains.split(";")[0])]])
+    # Target letters are set from the year before: 2025's results (2025 itself: as if from its own pace).
+    results = team_progress(frames, teams, unit, year=2025, as_of=date(2025, 12, 31)).rows
+    factor = dict(zip(teams.team_id, rng.uniform(*_TARGET_FACTOR, size=len(teams))))
+    # A team without results in a target gets half the median of the teams that had some.
+    typical = results[results.actual > 0].groupby(["target", "chain"]).actual.median().to_dict()
+    base = [row.actual or 0.5 * typical.get((row.target, row.chain), typical.get((row.target, ""), 1.0))
+            for row in results.itertuples()]
+    targets = []
+    for year, growth in ((2025, 1.0), (2026, 1.1)):
+        for row, actual in zip(results.itertuples(), base):
+            value = actual * factor[row.team_id] * growth
+            value = float(max(1, round(value))) if row.target.endswith("_count") else float(max(100.0, round(value, -2)))
+            targets.append({"team_id": row.team_id, "year": year, "target": row.target, "chain": row.chain,
+                            "value": value})
+    return teams, pd.DataFrame(targets)
 
 
 #: Share of the sample register's projects that have land (the rest are leads, talks, signings, withdrawals).

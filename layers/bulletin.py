@@ -1,5 +1,8 @@
 """The monthly bulletin (招商工作通报) as a PDF, in the print fonts and styles of the other exports.
 
+One weight of the CJK font only (headings differ by size and shade): embedding a subset of each
+weight of Noto Sans CJK costs seconds.
+
 A4 portrait pages drawn with matplotlib (:mod:`layers.print_map`'s CJK font, embedded as Type 42
 so the text can be searched and copied): the ranking of the teams with their ratios coloured
 against the straight-line path and a bar chart of the scores; the month's new signings, land
@@ -37,37 +40,62 @@ def _rc() -> dict:
 
 
 def _header(fig: Figure, bulletin: Bulletin, lang: str, printed: date, heading: str) -> None:
-    fig.text(0.5, 0.965, t("bulletin.title", lang), ha="center", va="center", fontsize=18, fontweight="bold",
+    fig.text(0.5, 0.965, t("bulletin.title", lang), ha="center", va="center", fontsize=18,
              gid="title")
     fig.text(0.5, 0.94, t("bulletin.subtitle", lang, year=bulletin.start.year, month=bulletin.start.month,
                           as_of=display.format_value(bulletin.end, "date", lang),
                           printed=display.format_value(printed, "date", lang)),
              ha="center", va="center", fontsize=9, color="#333333", gid="subtitle")
-    fig.text(0.06, 0.912, heading, ha="left", va="center", fontsize=12, fontweight="bold")
+    fig.text(0.06, 0.912, heading, ha="left", va="center", fontsize=12)
     fig.text(0.5, 0.025, source_note(bulletin.dataset_info, lang), ha="center", va="center", fontsize=7,
              color="#444444", gid="notes")
 
 
+def _fit(text: str, width_pt: float, fontsize: float) -> str:
+    """``text`` cut with an ellipsis to about ``width_pt`` (a CJK character is ~1 em, Latin ~0.55 em)."""
+    used, out = 0.0, []
+    for char in text:
+        used += fontsize * (1.0 if ord(char) > 0x2E80 else 0.55)
+        if used > width_pt:
+            return "".join(out[:-1]) + "…"
+        out.append(char)
+    return text
+
+
 def _table(ax, columns: list[str], rows: list[list[str]], lang: str, *, widths=None, tints=None,
-           fontsize: float = 7.0):
-    """A table from the top of ``ax`` (rows ≈ 2 % of the page high); ``tints`` (row × column colours) shade cells."""
+           fontsize: float = 7.0, gid: str | None = None) -> None:
+    """A table from the top of ``ax``: one text per cell at fixed positions (rows ≈ 2 % of the page
+    high), a grey header, thin rules, ``tints`` (row × column colours) shading cells.
+
+    Drawn directly rather than with ``Axes.table``, which measures every cell's text again and
+    again to lay itself out (most of a bulletin's drawing time).
+    """
+    from matplotlib.patches import Rectangle
+
     ax.axis("off")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    if gid:
+        ax.set_gid(gid)
     if not rows:
         ax.text(0, 1, t("bulletin.none", lang), va="top", fontsize=fontsize + 1)
-        return None
-    height = min(1.0, ROW_HEIGHT * (len(rows) + 1) / ax.get_position().height)
-    table = ax.table(cellText=rows, colLabels=columns, colWidths=widths, cellLoc="left",
-                     bbox=[0, 1 - height, 1, height], edges="horizontal")
-    table.auto_set_font_size(False)
-    table.set_fontsize(fontsize)
-    for (r, c), cell in table.get_celld().items():
-        cell.set_linewidth(0.3)
-        if r == 0:
-            cell.set_text_props(fontweight="bold")
-            cell.set_facecolor("#eeeeee")
-        elif tints is not None:
-            cell.set_facecolor(tints[r - 1][c])
-    return table
+        return
+    widths = widths or [1 / len(columns)] * len(columns)
+    lefts = [sum(widths[:i]) for i in range(len(widths))]
+    box = ax.get_position()
+    step = ROW_HEIGHT / box.height
+    width_pt = box.width * ax.figure.get_figwidth() * 72
+    for r, cells in enumerate([columns, *rows]):
+        top = 1 - r * step
+        if r == 0 or tints is not None:
+            for c, left in enumerate(lefts):
+                colour = "#eeeeee" if r == 0 else tints[r - 1][c]
+                if colour != "#ffffff":
+                    ax.add_patch(Rectangle((left, top - step), widths[c], step, facecolor=colour, linewidth=0))
+        ax.plot([0, 1], [top - step, top - step], color="#999999", linewidth=0.3)
+        for c, (left, text) in enumerate(zip(lefts, cells)):
+            ax.text(left + 0.005, top - step / 2, _fit(str(text), widths[c] * width_pt - 4, fontsize),
+                    va="center", ha="left", fontsize=fontsize)
 
 
 def _ranking_page(fig: Figure, bulletin: Bulletin, lang: str) -> None:
@@ -90,9 +118,7 @@ def _ranking_page(fig: Figure, bulletin: Bulletin, lang: str) -> None:
                *ratio_columns, t("bulletin.col.behind", lang)]
     widths = [0.05, 0.24, 0.08] + [0.55 / max(len(ratio_columns), 1)] * len(ratio_columns) + [0.08]
     ax = fig.add_axes((0.06, 0.47, 0.88, 0.43))
-    drawn = _table(ax, columns, text_rows, lang, widths=widths, tints=tints, fontsize=6.5)
-    if drawn is not None:
-        drawn.set_gid("ranking_table")
+    _table(ax, columns, text_rows, lang, widths=widths, tints=tints, fontsize=6.5, gid="ranking_table")
     fig.text(0.06, 0.455, t("bulletin.legend_colours", lang), fontsize=7, color="#444444", va="top")
     chart = fig.add_axes((0.30, 0.07, 0.62, 0.33))
     chart.set_gid("score_chart")

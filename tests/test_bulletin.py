@@ -16,6 +16,7 @@ from geo.team import read_targets, read_teams
 from geo.project_review import Register
 from geo.uscc import make_uscc
 from layers.bulletin import render_bulletin
+from tests.test_team_progress import filled_store  # noqa: F401
 
 HOSTILE = "=HYPERLINK(\"http://x\")$x^2$<b>"
 
@@ -84,3 +85,15 @@ def test_bad_month_is_one_line_error():
         with pytest.raises(ParkAtlasError, match="YYYY-MM"):
             parse_month(text)
     assert parse_month("2024-02") == (date(2024, 2, 1), date(2024, 2, 29))
+
+
+def test_build_bulletin_from_either_store(filled_store):
+    from geo.bulletin import build_bulletin
+
+    store, (first, again, other) = filled_store
+    made = build_bulletin(store, "2026-05")
+    mine = made.events[made.events.project_id == first]
+    assert mine[["stage", "date", "team"]].values.tolist() == [["land_supplied", "2026-05-01", "高新区招商一组"]]
+    assert first in set(made.sites.project_id) and len(made.land) == 11
+    assert made.progress.duplicates.project_id.tolist().count(again) == 1
+    assert render_bulletin(made, lang="en").startswith(b"%PDF")

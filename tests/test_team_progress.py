@@ -206,3 +206,17 @@ def test_cli_progress_and_bulletin(tmp_path):
                 ["teams", "progress", "--year", "2026", "--weight", "speed=1"]):
         failed = cli(*bad)
         assert failed.returncode == 2 and failed.stderr.startswith("error:") and failed.stderr.count("\n") == 1, bad
+
+
+def test_sample_targets_give_a_spread_and_a_duplicate(sample_store):
+    from geo.project_review import read_register
+    from geo.team import read_targets, read_teams
+
+    p = team_progress(read_register(sample_store), read_teams(sample_store), read_targets(sample_store, 2025),
+                      year=2025, as_of=date(2025, 12, 31))
+    assert p.scores.score.max() >= 1.0 and p.scores.score.min() < 0.6  # some teams ahead, some behind
+    assert p.rows.actual.sum() > 0 and p.scores["rank"].tolist() == sorted(p.scores["rank"].tolist())
+    later = team_progress(read_register(sample_store), read_teams(sample_store), read_targets(sample_store, 2026),
+                          year=2026, as_of=date(2026, 10, 31))
+    assert len(later.duplicates) >= 1
+    assert not set(later.duplicates.project_id) & set(later.facts.project_id)  # listed, never counted
