@@ -107,9 +107,14 @@ def theme_colors(parcels: pd.DataFrame, theme: str, *, lang: str = i18n.DEFAULT_
     digits = 2 if theme in ("plot_ratio", "building_coefficient") else 1
     finite = values[np.isfinite(values)]
     lows = ([finite.min()] if finite.size else []) + list(bins[:-1])
-    labels = [f"{i18n.format_number(lo, lang, digits)} – {i18n.format_number(hi, lang, digits)}"
-              for lo, hi in zip(lows, bins)]
+    labels = [_range_label(lo, hi, lang, digits) for lo, hi in zip(lows, bins)]
     return Classified(theme, codes, palette[: len(bins)], labels)
+
+
+def _range_label(low: float, high: float, lang: str, digits: int) -> str:
+    """'12.5 – 40.0'; a class of one value (many parcels at 0, say) is that value, not '0.0 – 0.0'."""
+    low_text, high_text = i18n.format_number(low, lang, digits), i18n.format_number(high, lang, digits)
+    return high_text if low_text == high_text else f"{low_text} – {high_text}"
 
 
 def legend_items(classified: Classified, lang: str = i18n.DEFAULT_LANG,
