@@ -270,13 +270,14 @@ def open_park(park_id: str) -> None:
     st.switch_page(PARK_PAGE, query_params={"park": park_id})
 
 
-def parcel_details(row: pd.Series) -> None:
-    """Status, area, grade and data-as-of as metrics, then every attribute and metric of the parcel.
+def parcel_details(row: pd.Series, per_row: int = 4) -> None:
+    """Status, area, grade and data-as-of as metrics (``per_row`` to a row: 2 in a narrow column),
+    then every attribute and metric of the parcel.
 
     Values go into dataframe cells, which render text: nothing from the data becomes markup.
     """
     language = lang()
-    head = st.columns(4)
+    head = st.columns(per_row) * (4 // per_row)
     head[0].metric(tr("col.status"), i18n.label_status(row.status, language))
     head[1].metric(tr("col.area_mu"), i18n.format_number(row.area_mu, language, 2))
     head[2].metric(tr("col.grade"), "–" if pd.isna(row.grade) else plain(row.grade))
@@ -404,7 +405,8 @@ def _city_view(loc: str, rev: str, language: str, basemap: str, assets: str):
     from layers.tiles import city_parcels_map
 
     frame = _parcels(loc, rev)
-    m = city_parcels_map(frame, theme="status", lang=language, basemap=basemap, asset_url=assets)
+    m = city_parcels_map(frame, theme="status", lang=language, basemap=basemap, asset_url=assets,
+                         districts=_districts(loc, rev))
     m.render()  # once per revision, language and basemap: st_folium(render=False) reuses it
     return m, _city_locator(loc, rev), len(frame)
 

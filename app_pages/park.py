@@ -36,12 +36,26 @@ k = int(st.session_state.get("park_k") or 5)
 
 parcels = common.park_parcels(park_id)
 classified = common.classified(park_id, theme, scheme, k)
+# A click reaches the script as the map's value before the map is drawn again: the parcel it
+# chose is outlined in this very run, and its details stand next to the map, not below it.
+map_key, picked_key = f"park_map_{park_id}", f"park_pick_{park_id}"
+clicked = webmap.clicked_id(st.session_state.get(map_key), parcels.parcel_id)
+if clicked and st.session_state.get(f"park_last_click_{park_id}") != clicked:
+    st.session_state[f"park_last_click_{park_id}"] = clicked
+    st.session_state[picked_key] = clicked
+picked = st.session_state.get(picked_key)
+this_park = parks.loc[parks.park_id == park_id]
 # The legend is drawn on the map (it travels with the themed overlay): as escaped HTML on the
 # page it loaded Streamlit's HTML-Markdown scripts first and delayed the map by ~0.08 s.
 parts = webmap.park_map_parts(parcels, theme=theme, lang=lang, features=common.park_features(park_id),
-                              classified=classified, context=common.district_features(), **common.map_options())
-state = st_folium(parts.base, key=f"park_map_{park_id}", feature_group_to_add=parts.overlay,
-                  height=600, use_container_width=True, returned_objects=["last_active_drawing"])
+                              classified=classified, context=[common.district_features(), this_park],
+                              labels={"district": webmap.name_labels(common.districts(), lang),
+                                      "park": webmap.name_labels(this_park, lang)},
+                              selected_ids=[picked] if picked else None, **common.map_options())
+map_column, detail_column = st.columns([3, 2])
+with map_column:
+    st_folium(parts.base, key=map_key, feature_group_to_add=parts.overlay,
+              height=600, use_container_width=True, returned_objects=["last_active_drawing"])
 
 controls[0].selectbox(tr("park.choose"), park_ids, key=select_key, format_func=lambda pid: str(names[pid]))
 st.session_state["park_current"] = park_id
@@ -56,19 +70,15 @@ park = parks.set_index("park_id").loc[park_id]
 title_slot.title(plain(names[park_id]))
 caption_slot.caption(tr("park.summary", n=i18n.format_number(len(parcels), lang, 0),
                         area=i18n.format_number(parcels.area_mu.sum(), lang, 1), as_of=plain(park.data_as_of)))
-clicked = webmap.clicked_id(state, parcels.parcel_id)
-picked_key = f"park_pick_{park_id}"
-if clicked and st.session_state.get(f"park_last_click_{park_id}") != clicked:
-    st.session_state[f"park_last_click_{park_id}"] = clicked
-    st.session_state[picked_key] = clicked
-
-st.subheader(tr("park.parcel"))
-if not st.session_state.get(picked_key):
-    st.caption(tr("park.click_hint"))
-# Search by id in a collapsed expander: its children render only when opened, and a search box
-# over every parcel of the park, drawn at once, delayed the map's first paint by ~0.1 s.
-with st.expander(tr("park.pick")):
-    parcel_id = st.selectbox(tr("col.parcel_id"), parcels.parcel_id.tolist(), index=None, key=picked_key,
-                             placeholder=tr("park.click_hint"))
-if parcel_id:
-    common.parcel_details(parcels.loc[parcels.parcel_id == parcel_id].iloc[0])
+with detail_column:
+    st.subheader(tr("park.parcel"))
+    if not picked:
+        st.caption(tr("park.click_hint"))
+    # Search by id in a collapsed expander: its children render only when opened, and a search box
+    # over every parcel of the park, drawn at once, delayed the map's first paint by ~0.1 s.
+    with st.expander(tr("park.pick")):
+        parcel_id = st.selectbox(tr("col.parcel_id"), parcels.parcel_id.tolist(), index=None, key=picked_key,
+                                 placeholder=tr("park.click_hint"))
+    if parcel_id:
+        st.markdown(f"**{plain(parcel_id)}**")
+        common.parcel_details(parcels.loc[parcels.parcel_id == parcel_id].iloc[0], per_row=2)

@@ -36,7 +36,8 @@ from folium.template import Template
 
 from geo import i18n
 from layers.style import Classified, legend_items, theme_colors
-from layers.webmap import MapLegend, base_map, lonlat_bounds, script_json
+from layers.webmap import (FeatureLayer, MapLabels, MapLegend, base_map, context_features, lonlat_bounds,
+                           name_labels, script_json)
 
 #: Grid of the encoded coordinates, in Web-Mercator metres (≈0.09 m on the ground at 23°N).
 RESOLUTION_M = 0.1
@@ -292,10 +293,15 @@ def city_parcels_layer(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang
 
 def city_parcels_map(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: str = i18n.DEFAULT_LANG,
                      scheme: str | None = None, basemap: str = "none", asset_url: str | None = None,
-                     legend: bool = True) -> folium.Map:
-    """A map with every parcel of the city (see :func:`city_parcels_layer`) and the theme's legend."""
+                     legend: bool = True, districts: gpd.GeoDataFrame | None = None) -> folium.Map:
+    """A map with every parcel of the city (see :func:`city_parcels_layer`) and the theme's legend,
+    over the outlines and names of ``districts`` when given."""
     classified = theme_colors(parcels, theme, lang=lang, scheme=scheme)
     m = base_map(lonlat_bounds(parcels), basemap=basemap, asset_url=asset_url)
+    if districts is not None and not districts.empty:
+        FeatureLayer(context_features(districts), role="districts", interactive=False, fill=False,
+                     color="#7a7a7a", weight=1.2).add_to(m)
+        MapLabels(name_labels(districts, lang), "district").add_to(m)
     city_parcels_layer(parcels, classified=classified).add_to(m)
     if legend:
         MapLegend(legend_items(classified, lang), i18n.label_theme(theme, lang)).add_to(m)

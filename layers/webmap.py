@@ -439,6 +439,62 @@ def _context_layers(m: folium.Map, context) -> None:
                      weight=1.2 if n == 0 else 2.0).add_to(m)
 
 
+class MapLabels(VerbatimScript):
+    """Names written on the map (districts, parks): plain text (``textContent``), not clickable.
+
+    Parameters
+    ----------
+    items : sequence of (lon, lat, text)
+        Where each name goes and what it says.
+    kind : {"district", "park"}
+        The style: districts grey, parks dark and bold; both with a white halo.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function (map) {
+    if (!document.getElementById("parkatlas-label-style")) {
+        var style = document.createElement("style");
+        style.id = "parkatlas-label-style";
+        style.textContent = ".parkatlas-label{position:absolute;transform:translate(-50%,-50%);"
+            + "white-space:nowrap;pointer-events:none;font:12px sans-serif;"
+            + "text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff}"
+            + ".parkatlas-label-district{color:#666;font-size:13px;letter-spacing:1px}"
+            + ".parkatlas-label-park{color:#222;font-weight:bold}";
+        document.head.appendChild(style);
+    }
+    var items = {{ this.items }}, kind = {{ this.kind }};
+    var group = L.layerGroup();
+    items.forEach(function (item) {
+        var label = document.createElement("div");
+        label.className = "parkatlas-label parkatlas-label-" + kind;
+        label.textContent = item[2];
+        L.marker([item[1], item[0]], {icon: L.divIcon({html: label, className: "", iconSize: null}),
+                                      interactive: false, keyboard: false}).addTo(group);
+    });
+    group.addTo(map);
+    window.parkatlasLabels = window.parkatlasLabels || {};
+    window.parkatlasLabels[kind] = items.map(function (item) { return item[2]; });
+})({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, items, kind: str):
+        super().__init__()
+        self._name = "MapLabels"
+        self.items = script_json([[round(float(x), 6), round(float(y), 6), str(text)] for x, y, text in items])
+        self.kind = script_json(kind)
+
+
+def name_labels(frame: gpd.GeoDataFrame, lang: str = i18n.DEFAULT_LANG) -> list[tuple[float, float, str]]:
+    """(lon, lat, name) of each district or park, at a point inside it, in ``lang``."""
+    if frame is None or frame.empty:
+        return []
+    points = frame.geometry.to_crs(4326).representative_point()
+    names = (frame.name_zh if lang == "zh" else frame.name_en).fillna(frame.name_zh).astype(str)
+    return list(zip(points.x, points.y, names))
+
+
 def parcel_labels(parcels: pd.DataFrame, lang: str = i18n.DEFAULT_LANG) -> pd.Series:
     """Short hover label per parcel: id, enterprise, status and area in 亩 (plain text)."""
     status = parcels.status.map(i18n.status_labels(lang)).fillna(parcels.status).fillna("")
@@ -454,10 +510,13 @@ def park_map_parts(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: st
                    scheme: str | None = None, k: int = 5, highlight_ids: Iterable[str] | None = None,
                    context=None, features: str | None = None, classified: Classified | None = None,
                    basemap: str = "none", tianditu_key: str | None = None,
-                   asset_url: str | None = None, bounds=None) -> MapParts:
+                   asset_url: str | None = None, bounds=None, labels=None,
+                   selected_ids: Iterable[str] | None = None) -> MapParts:
     """The parcels of a park themed by ``theme``, as :class:`MapParts`.
 
-    ``bounds`` (lon/lat) sets the view; default: all the parcels.
+    ``bounds`` (lon/lat) sets the view; default: all the parcels. ``context``: outlines (districts,
+    the park's boundary); ``labels``: ``{kind: [(lon, lat, name), …]}`` written on the map
+    (:func:`name_labels`); ``selected_ids``: parcels outlined as the current choice (a click).
 
     ``features`` (from :func:`features_json` over ``parcels`` in the same row order, with
     :func:`parcel_labels`) and ``classified`` may be passed precomputed, so a page can cache
@@ -477,6 +536,13 @@ def park_map_parts(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: st
     FeatureLayer(features, classes=classified.codes, palette=classified.colors, highlight=highlight,
                  role="parcels", no_data_color=classified.no_data_color).add_to(overlay)
     MapLegend(legend_items(classified, lang), i18n.label_theme(theme, lang)).add_to(overlay)
+    for kind, items in (labels or {}).items():
+        MapLabels(items, kind).add_to(m)
+    if selected_ids is not None:
+        chosen = parcels.loc[parcels.parcel_id.isin(list(selected_ids))]
+        if len(chosen):
+            FeatureLayer(features_json(chosen, chosen.parcel_id, chosen.parcel_id), role="selected",
+                         interactive=False, fill=False, color=HIGHLIGHT_COLOR, weight=4).add_to(overlay)
     return MapParts(m, overlay)
 
 
@@ -520,6 +586,9 @@ def city_map_parts(parks: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None =
     groups = Classified("group", np.asarray(classes, dtype=np.int16), palette,
                         [i18n.label_group(g, lang) for g in GROUPS])
     MapLegend(legend_items(groups, lang), i18n.t("col.group", lang)).add_to(m)
+    if districts is not None:
+        MapLabels(name_labels(districts, lang), "district").add_to(m)
+    MapLabels(name_labels(parks, lang), "park").add_to(m)
     return MapParts(m, overlay)
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import browser, layer_feature_count, map_frame, page, screenshot, start_app  # noqa: F401
+from tests.browser import (browser, layer_feature_count, map_frame, page, parcel_on_screen,  # noqa: F401
+                           screenshot, start_app)
 from tests.test_browser_pages import settled, to_english
 
 pytestmark = pytest.mark.browser
@@ -37,3 +38,35 @@ def test_english_overview_click_opens_the_park_in_english(page, app):
     settled(page)
     assert page.get_by_test_id("stSidebarNav").get_by_text("Overview").count() == 1
     screenshot(page, "overview_english_to_park")
+
+
+def test_park_page_outline_labels_and_a_clicked_parcel_outlined_beside_its_details(page, app):
+    page.goto(app.url + "/park?park=dz_park")
+    settled(page)
+    frame = map_frame(page, timeout=90, role="parcels")
+    assert layer_feature_count(frame, "context1") == 1  # the park's own boundary
+    labels = frame.evaluate("() => window.parkatlasLabels")
+    assert "端州区" in labels["district"] and labels["park"] == ["端州区产业园(示意)"]
+    target = "dz_park-000010"
+    x, y = parcel_on_screen(frame, target)
+    box = page.locator(IFRAME).first.bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    frame.wait_for_function("""(id) => { const l = window.parkatlasLayers.selected;
+        return !!l && l.getLayers().length === 1 && l.getLayers()[0].feature.properties.id === id; }""",
+                            arg=target, timeout=60_000)
+    settled(page)
+    # The details stand next to the map, on screen without scrolling.
+    metric = page.get_by_test_id("stMetric").first
+    metric.wait_for(timeout=30_000)
+    top = metric.bounding_box()["y"]
+    assert 0 <= top < page.viewport_size["height"]
+    assert page.get_by_text(target, exact=True).bounding_box()["y"] < page.viewport_size["height"]
+    screenshot(page, "park_clicked_parcel")
+
+
+def test_city_map_has_district_outlines_and_names(page, app):
+    page.goto(app.url + "/city")
+    settled(page)
+    frame = map_frame(page, timeout=120, role="districts")
+    assert layer_feature_count(frame, "districts") == 8
+    assert "鼎湖区" in frame.evaluate("() => window.parkatlasLabels.district")
