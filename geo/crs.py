@@ -3,6 +3,9 @@
 Areas are never measured in degrees: each parcel is measured in the CGCS2000 3° Gauss-Krüger
 zone whose central meridian is nearest to it (EPSG:4534 + (CM − 75)/3, e.g. EPSG:4546 for
 111°E and EPSG:4547 for 114°E). Zhaoqing straddles 112°30′E, so its parcels fall in two zones.
+Data confirmed from outside China (``--allow-outside-region``) is measured in its UTM zone
+(WGS 84, EPSG:326xx north / 327xx south), and beyond 84° latitude in a polar Lambert
+azimuthal equal-area projection, so every stored geometry has an area (:func:`metric_crs`).
 """
 from __future__ import annotations
 
@@ -42,29 +45,68 @@ def gk3_epsg(central_meridian: int, zone_prefixed: bool = False) -> int:
     return first + (cm - _GK3_FIRST_CM) // 3
 
 
+#: Where CGCS2000 Gauss-Krüger zones are used (China's extent, lon/lat °); UTM elsewhere.
+CHINA_LON = (73.0, 136.0)
+CHINA_LAT = (3.0, 54.0)
+#: Beyond this latitude UTM is undefined: polar Lambert azimuthal equal-area.
+UTM_MAX_LAT = 84.0
+
+
+def metric_crs_codes(lon, lat) -> np.ndarray:
+    """The metric CRS (a string for ``to_crs``) to measure each lon/lat position in; ``None`` for NaN.
+
+    Gauss-Krüger inside China's extent, the UTM zone elsewhere, polar equal-area near the poles.
+    """
+    lon, lat = np.atleast_1d(np.asarray(lon, dtype=float)), np.atleast_1d(np.asarray(lat, dtype=float))
+    in_china = (lon >= CHINA_LON[0]) & (lon <= CHINA_LON[1]) & (lat >= CHINA_LAT[0]) & (lat <= CHINA_LAT[1])
+    cms = np.clip(np.nan_to_num(gk3_central_meridian(lon), nan=_GK3_FIRST_CM), _GK3_FIRST_CM, 135).astype(int)
+    gk = _GK3_FIRST_EPSG + (cms - _GK3_FIRST_CM) // 3
+    zone = (np.floor((np.nan_to_num(lon) + 180) / 6).astype(int) % 60) + 1
+    utm = np.where(lat >= 0, 32600, 32700) + zone
+    codes = np.where(in_china, gk, utm).astype(str)
+    out = np.char.add("EPSG:", codes).astype(object)
+    polar = np.abs(lat) >= UTM_MAX_LAT
+    out[polar & (lat > 0)] = _polar_laea(90)
+    out[polar & (lat < 0)] = _polar_laea(-90)
+    out[np.isnan(lon) | np.isnan(lat)] = None
+    return out
+
+
+def _polar_laea(lat_0: int) -> str:
+    return f"+proj=laea +lat_0={lat_0} +lon_0=0 +datum=WGS84 +units=m +no_defs +type=crs"
+
+
+def metric_crs(lon: float, lat: float) -> str:
+    """The metric CRS for one position (see :func:`metric_crs_codes`)."""
+    return metric_crs_codes(lon, lat)[0]
+
+
 def projected_crs_for(gdf: gpd.GeoDataFrame) -> str:
-    """The Gauss-Krüger zone best suited to the whole frame (by the centre of its bounds)."""
-    lon = gdf.to_crs(CGCS2000).total_bounds[[0, 2]].mean()
-    return f"EPSG:{gk3_epsg(int(gk3_central_meridian(lon)))}"
+    """The metric CRS best suited to the whole frame (by the centre of its bounds)."""
+    bounds = gdf.to_crs(CGCS2000).total_bounds
+    return metric_crs(bounds[[0, 2]].mean(), bounds[[1, 3]].mean())
+
+
+def project_metric(geographic, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """CGCS2000 lon/lat geometries, each projected in the metric CRS of its (``lon``, ``lat``).
+
+    Returns the projected geometries and the CRS used for each (``None`` where there is no
+    position). One ``to_crs`` call per CRS present — vectorised, no per-parcel loop.
+    """
+    geographic = np.asarray(geographic, dtype=object)
+    codes = metric_crs_codes(lon, lat)
+    projected = np.full(len(geographic), None, dtype=object)
+    for code in {c for c in codes if c is not None}:
+        mask = codes == code
+        projected[mask] = np.asarray(gpd.GeoSeries(geographic[mask], crs=CGCS2000).to_crs(code).values, dtype=object)
+    return projected, codes
 
 
 def project_by_zone(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
-    """Project each geometry into its own nearest Gauss-Krüger zone.
-
-    Returns the projected geometries (a shapely array aligned with ``geoms``) and the EPSG
-    code used for each. One ``to_crs`` call per zone present — vectorised, no per-parcel loop.
-    """
-    geographic = geoms.to_crs(CGCS2000)
-    lon = shapely.get_x(shapely.centroid(geographic.values))
-    cms = gk3_central_meridian(lon)
-    projected = np.empty(len(geoms), dtype=object)
-    epsg = np.zeros(len(geoms), dtype=int)
-    for cm in np.unique(cms[~np.isnan(cms)]):
-        mask = cms == cm
-        code = gk3_epsg(int(cm))
-        projected[mask] = geographic[mask].to_crs(code).values
-        epsg[mask] = code
-    return projected, epsg
+    """Project each geometry into the metric CRS of its centroid (:func:`project_metric`)."""
+    geographic = geoms.to_crs(CGCS2000).values
+    centres = shapely.centroid(geographic)
+    return project_metric(geographic, shapely.get_x(centres), shapely.get_y(centres))
 
 
 def projected_area_m2(geoms: gpd.GeoSeries) -> np.ndarray:

@@ -213,8 +213,10 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
     rejected = len(geoms) - len(features)
     report_geometry: dict = {}
     if len(features):
-        projected = validate.project_gk(features.geometry.values)
+        projected, area_crs = validate.project_metric_by_bounds(features.geometry.values)
         report_geometry = validate.check_overlaps_and_slivers(features, id_column, projected, problems)
+        # Areas are measured in Gauss-Krüger zones in China, UTM or polar equal-area elsewhere.
+        report_geometry["area_crs"] = sorted({str(code) for code in area_crs if code is not None})
         area_m2 = shapely.area(projected)
         report_geometry.update(validate.summarise_area(area_m2))
         if "_area" in features:

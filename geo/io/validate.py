@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.crs import CGCS2000, gk3_central_meridian, gk3_epsg
+from geo.crs import CGCS2000, project_metric
 from geo.idle import DELAY_CAUSES
 from geo.schema import GROUPS
 from geo.units import M2_PER_HA, M2_PER_MU
@@ -85,30 +85,21 @@ def _polygonal_parts(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def _zone_crs(cm: int) -> str:
-    """The CGCS2000 3° Gauss-Krüger zone of this central meridian; outside China's zones
-    (75–135°E, e.g. a confirmed import from elsewhere) the same transverse Mercator by hand."""
-    try:
-        return f"EPSG:{gk3_epsg(cm)}"
-    except ValueError:
-        return f"+proj=tmerc +lat_0=0 +lon_0={cm} +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m +no_defs"
-
-
 def project_gk(geoms: np.ndarray) -> np.ndarray:
-    """Each geometry in its own 3° Gauss-Krüger zone (metres), one transform per zone.
+    """Each geometry in its metric CRS (:func:`geo.crs.metric_crs_codes`: Gauss-Krüger in China,
+    UTM or polar equal-area elsewhere), one transform per CRS.
 
-    The zone comes from the bounding box, not the centroid, which is meaningless for an
+    The position comes from the bounding box, not the centroid, which is meaningless for an
     invalid ring such as a bow-tie. Empty geometries stay empty.
     """
+    return project_metric_by_bounds(geoms)[0]
+
+
+def project_metric_by_bounds(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`project_gk` and the CRS used for each geometry."""
     geoms = np.asarray(geoms, dtype=object)
     bounds = shapely.bounds(geoms)
-    cms = gk3_central_meridian((bounds[:, 0] + bounds[:, 2]) / 2)
-    out = np.full(len(geoms), None, dtype=object)
-    for cm in np.unique(cms[~np.isnan(cms)]):
-        mask = cms == cm
-        projected = gpd.GeoSeries(geoms[mask], crs=CGCS2000).to_crs(_zone_crs(int(cm))).values
-        out[mask] = np.asarray(projected, dtype=object)
-    return out
+    return project_metric(geoms, (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2)
 
 
 def area_m2(geoms: np.ndarray) -> np.ndarray:
