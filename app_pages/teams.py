@@ -76,7 +76,7 @@ mine_rows = ranking.team_id.isin(mine).tolist()
 styled = shown.style.apply(lambda r: ["background-color: #fff3c4" if mine_rows[r.name] else "" for _ in r], axis=1)
 st.dataframe(styled, hide_index=True, width="stretch")
 if mine:
-    st.caption(say("your_team", teams="、".join(names[m] for m in mine)))
+    st.caption(say("your_team", teams=plain("、".join(names[m] for m in mine))))
 chosen_target = st.selectbox(say("chart_target"), ["score", *ratios.columns], key=common.lang_key("teams_chart", "score"),
                              format_func=lambda c: say("score") if c == "score" else target_label(c))
 values = (ranking.set_index("name").score if chosen_target == "score" else ranking.set_index("name")[chosen_target])
@@ -116,9 +116,22 @@ if trace is not None:
     ids = own.at[trace, "project_ids"]
     listed = projects.reindex(ids).reset_index()[["project_id", "name", "stage", "chain", "signed_on", "investment_wan",
                                                   "park_id"]]
-    listed = listed.assign(park_id=listed.park_id.map(common.park_names()))
-    st.dataframe(display.format_frame(listed, lang, kinds={"stage": "text"}, headers=column_headers(listed.columns, lang)),
-                 hide_index=True, width="stretch")
+    listed = listed.assign(park_id=listed.park_id.map(common.park_names()),
+                           stage=listed.stage.map(lambda code: tr(f"stage.{code}")))
+    st.caption(say("trace_hint"))
+    picked = st.container(key="teams_trace").dataframe(display.format_frame(listed, lang, kinds={"stage": "text"},
+                                               headers=column_headers(listed.columns, lang)),
+                          hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                          key=f"teams_trace_rows_{team_id}_{trace}")
+    if picked.selection.rows:
+        chosen = listed.project_id.iloc[picked.selection.rows[0]]
+        st.caption(say("project_stages", project=plain(projects.at[chosen, "name"]), id=plain(chosen)))
+        stages = register.events[register.events.project_id == chosen][["stage", "date", "user_name", "reason"]]
+        stages = stages.assign(stage=stages.stage.map(lambda code: tr(f"stage.{code}")))
+        st.dataframe(display.format_frame(stages, lang, kinds={"stage": "text", "user_name": "text"},
+                                          headers={**column_headers(stages.columns, lang),
+                                                   "user_name": say("user_name")}),
+                     hide_index=True, width="stretch")
 
 monthly = progress.monthly[(progress.monthly.team_id == team_id) & (progress.monthly.chain == "")]
 if len(monthly):

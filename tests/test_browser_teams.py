@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from datetime import date
+
+from geo.project_review import read_register
 from geo.store import open_store
-from geo.team import read_teams
+from geo.team import load_counting_rules, read_targets, read_teams
+from geo.team_progress import team_progress
 from tests.browser import browser, page, screenshot, start_app_with_users  # noqa: F401
 from tests.test_browser_pages import choose, nav, settled, to_english
 
@@ -28,7 +32,8 @@ def app(tmp_path_factory):
 
 
 def test_teams_page_ranking_team_and_bulletin(page, app):
-    teams = read_teams(open_store(app.store))
+    store = open_store(app.store)
+    teams = read_teams(store)
     page.goto(f"{app.url}/teams")
     settled(page)
     page.get_by_text("只读：规划人员或管理员登录后可编辑队伍和目标。").wait_for(timeout=30_000)
@@ -45,6 +50,19 @@ def test_teams_page_ranking_team_and_bulletin(page, app):
     second = teams.iloc[1]
     choose(page, "队伍", f"{second['name']} ({second.team_id})")
     page.get_by_text(f"所属：{second.district}").wait_for(timeout=30_000)
+    progress = team_progress(read_register(store), teams, read_targets(store, date.today().year), year=date.today().year,
+                             as_of=date.today())
+    counted = progress.rows[(progress.rows.team_id == second.team_id) & (progress.rows.chain == "")
+                            & (progress.rows.actual > 0)].iloc[0]
+    label = f"{load_counting_rules().label(counted.target, 'zh')} ({len(counted.project_ids)})"
+    choose(page, "查看构成完成值的项目", label)
+    page.get_by_text("点选一行查看该项目的阶段记录。").wait_for(timeout=30_000)
+    grid = page.locator(".st-key-teams_trace").get_by_test_id("stDataFrame")
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection marker
+    page.get_by_text(f"（{counted.project_ids[0]}）的阶段记录").wait_for(timeout=30_000)
+    settled(page)
     page.get_by_label("月份（YYYY-MM）").fill("2026-10")
     page.keyboard.press("Enter")
     settled(page)

@@ -1,0 +1,55 @@
+"""The 队伍 Teams page under AppTest: a viewer reads only; a planner renames a team through the
+form (audited), and a hostile team name stays literal."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geo.auth import User
+from geo.store import open_store
+from geo.store.tables import TEAMS, table_history
+from geo.team import read_teams
+from tests.conftest import ROOT
+
+HOSTILE = "**粗体** <img src=x onerror=alert(1)> $x$"
+
+
+@pytest.fixture()
+def teams_page(store_path, monkeypatch):
+    monkeypatch.setenv("PARKATLAS_STORE", str(store_path))
+    monkeypatch.setenv("PARKATLAS_USERS", str(store_path.with_name("users.json")))
+
+    def open_as(user: User | None) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        if user is not None:
+            at.session_state["user"] = user
+        at.run()
+        at.switch_page("app_pages/teams.py")
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return open_as
+
+
+def test_viewer_reads_only(teams_page):
+    at = teams_page(None)
+    assert at.title[0].value == "招商队伍 · 目标与完成情况"
+    assert any(c.value == "只读：规划人员或管理员登录后可编辑队伍和目标。" for c in at.caption)
+    assert not [e for e in at.expander if e.label == "编辑队伍与目标"]
+    assert len(at.dataframe[0].value) == 15
+
+
+def test_planner_renames_a_team_and_hostile_text_stays_literal(teams_page, store_path):
+    at = teams_page(User("pat", "planner"))
+    name = next(t for t in at.text_input if t.label == "队伍名称")
+    name.set_value(HOSTILE)
+    next(b for b in at.button if b.label == "保存队伍").click()
+    at.run()
+    assert not at.exception
+    store = open_store(store_path)
+    assert read_teams(store).set_index("team_id").at["T01", "name"] == HOSTILE
+    assert table_history(store, TEAMS).iloc[-1]["user"] == "pat"
+    at.run()
+    assert HOSTILE in at.dataframe[0].value.iloc[:, 1].tolist()  # shown as data, not markup
+    assert all("<img" not in c.value or "\\<img" in c.value for c in at.caption)
