@@ -53,12 +53,17 @@ def kept_key(name: str, default=None, *, per_language: bool = False) -> str:
     """
     key = f"{name}.{lang()}" if per_language else name
     kept = KEPT_PREFIX + name
-    if key in st.session_state:
-        st.session_state[kept] = st.session_state[key]
-    elif kept in st.session_state:
-        st.session_state[key] = st.session_state[kept]
-    elif default is not None:
-        st.session_state[key] = default
+    # The freshest value: this widget's; else the other language's widget (set in the previous run,
+    # possibly by the page itself); else the kept copy; else the default.
+    others = [f"{name}.{other}" for other in i18n.LANGS if per_language and other != lang()]
+    source = next((k for k in [key, *others, kept] if k in st.session_state), None)
+    if source is None:
+        if default is not None:
+            st.session_state[key] = default
+        return key
+    if source != key:
+        st.session_state[key] = st.session_state[source]
+    st.session_state[kept] = st.session_state[key]
     return key
 
 
