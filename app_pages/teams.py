@@ -24,10 +24,15 @@ rules = load_counting_rules()
 st.title(say("heading"))
 
 
+def target_label(code: str) -> str:
+    return rules.label(code, lang)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
-def _progress(loc: str, rev: str, year: int, as_of: date):
+def _progress(loc: str, rev: str, year: int, as_of: date, weights: tuple[tuple[str, float], ...]):
     store = common.store()
-    return team_progress(read_register(store), read_teams(store), read_targets(store, year), year=year, as_of=as_of)
+    return team_progress(read_register(store), read_teams(store), read_targets(store, year), year=year, as_of=as_of,
+                         weights=dict(weights))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -54,12 +59,15 @@ today = date.today()
 year_col, as_of_col = st.columns(2)
 year = year_col.selectbox(say("year"), list(range(today.year + 1, 2018, -1)), key=common.kept_key("teams_year", today.year))
 as_of = as_of_col.date_input(say("as_of"), key=common.kept_key("teams_as_of", min(today, date(year, 12, 31))))
-progress = _progress(common.location(), common.revision(), int(year), as_of)
+with st.expander(say("weights")):
+    st.caption(say("weights_hint"))
+    weight_columns = st.columns(len(rules.targets))
+    weights = tuple((code, float(column.number_input(target_label(code), min_value=0.0, step=5.0,
+                                                     key=common.kept_key(f"teams_weight_{code}",
+                                                                         float(rules.table.at[code, "weight"])))))
+                    for column, code in zip(weight_columns, rules.targets))
+progress = _progress(common.location(), common.revision(), int(year), as_of, weights)
 names = dict(zip(teams.team_id, teams.name))
-
-
-def target_label(code: str) -> str:
-    return rules.label(code, lang)
 
 
 # --- ranking -------------------------------------------------------------------------------------
@@ -198,7 +206,7 @@ bulletin_lang = lang_col.radio(say("bulletin_lang"), ("zh", "en"), horizontal=Tr
 if st.button(say("make_bulletin"), type="primary"):
     try:
         with st.spinner(say("making")):
-            bulletin = build_bulletin(common.store(), month)
+            bulletin = build_bulletin(common.store(), month, weights=dict(weights))
             st.session_state["teams_bulletin"] = {
                 "month": bulletin.month, "lang": bulletin_lang,
                 "pdf": render_bulletin(bulletin, lang=bulletin_lang), "xlsx": bulletin_xlsx(bulletin, bulletin_lang),

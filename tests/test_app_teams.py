@@ -53,3 +53,16 @@ def test_planner_renames_a_team_and_hostile_text_stays_literal(teams_page, store
     at.run()
     assert HOSTILE in at.dataframe[0].value.iloc[:, 1].tolist()  # shown as data, not markup
     assert all("<img" not in c.value or "\\<img" in c.value for c in at.caption)
+
+
+def test_weights_on_the_page_change_the_ranking(teams_page):
+    at = teams_page(None)
+    before = at.dataframe[0].value.iloc[:, 1].tolist()
+    for box in at.number_input:
+        box.set_value(0.0)
+    next(b for b in at.number_input if b.label == "投产项目数").set_value(1.0)
+    at.run()
+    assert not at.exception
+    after = at.dataframe[0].value
+    assert after.iloc[:, 1].tolist() != before
+    assert after.iloc[0, 2] == max(after.iloc[:, 2], key=lambda text: float(text.rstrip("%").replace(",", "")))
