@@ -19,7 +19,7 @@ from geo.exports import (DATA_FORMATS, MEDIA_TYPES, candidates_export_frame, exc
                          parcel_export_frame)
 from geo.metrics import INTENSITY_INDICATORS
 from layers.atlas import render_atlas
-from layers.factsheet import render_factsheets, sites_from_candidates
+from layers.factsheet import factsheet_file_name, render_factsheets, sites_from_candidates
 from layers.print_map import (ORIENTATIONS, PAPERS_MM, THEMES, indicator_name, render_park_html,
                               render_park_map)
 
@@ -152,7 +152,8 @@ def sheet_bytes():
     return buffer.getvalue()
 
 
-st.download_button(say("sheets_get"), sheet_bytes, file_name=f"factsheets_{park_id}_{lang}.pdf",
+sheet_parks = result.candidates.park_id if use_candidates else [park_id]
+st.download_button(say("sheets_get"), sheet_bytes, file_name=factsheet_file_name(sheet_parks, lang),
                    mime="application/pdf", disabled=not (picked or use_candidates),
                    key=f"export_sheets_get_{choice_key((park_id, tuple(picked), use_candidates, lang, common.revision()))}")
 

@@ -47,6 +47,15 @@ def sites_from_parcels(parcels: gpd.GeoDataFrame, parcel_ids: Iterable[str]) -> 
                              "parcel_ids": [[i] for i in ids]}, geometry=chosen.geometry.values, crs=parcels.crs)
 
 
+def factsheet_file_name(park_ids, lang: str) -> str:
+    """A download name naming the parks the sheets cover: one, up to three joined by '+', else their count."""
+    parks = list(dict.fromkeys(str(p) for p in park_ids))
+    if not parks:
+        return f"factsheets_{lang}.pdf"
+    what = "+".join(parks) if len(parks) <= 3 else f"{len(parks)}_parks"
+    return f"factsheets_{what}_{lang}.pdf"
+
+
 def sites_from_candidates(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Sites from match candidates (``parcel_ids`` lists, combined geometry)."""
     ids = [list(p) if not isinstance(p, str) else p.split(";") for p in candidates.parcel_ids]

@@ -310,13 +310,46 @@ def draw_locator(ax, districts: gpd.GeoDataFrame, highlight: gpd.GeoSeries, crs,
     draw_polygons(ax, target.values, facecolor="#d62728", edgecolor="#d62728", linewidth=1.2, zorder=5)
     centre = target.union_all().centroid
     ax.plot([centre.x], [centre.y], marker="o", ms=7, mfc="none", mec="#d62728", mew=1.2, zorder=6)
+    _fit_extent(ax, projected.total_bounds, pad=0.02)
     label_col = "name_zh" if lang == "zh" else "name_en"
     if label_col in projected.columns:
-        points = projected.geometry.representative_point()
-        for name, pt in zip(projected[label_col], points):
-            ax.text(pt.x, pt.y, str(name), fontsize=5, color="#555555", ha="center", va="center", zorder=4)
-    _fit_extent(ax, projected.total_bounds, pad=0.02)
+        place_labels(ax, projected, label_col)
     ax.set_title(t("print.locator", lang), fontsize=8, pad=2)
+
+
+#: Offsets (in label heights) tried, in order, for a label that would overlap one already placed.
+_LABEL_SHIFTS = [(0, 0), (0, 1.1), (0, -1.1), (0, 2.2), (0, -2.2), (1.2, 0), (-1.2, 0), (1.2, 1.1), (-1.2, -1.1)]
+
+
+def place_labels(ax, areas: gpd.GeoDataFrame, column: str, *, fontsize: float = 5) -> list:
+    """Write each area's name inside it, the largest first; a name that would overlap one already
+    written moves up or down (with a leader line) or, if nothing fits, is left out.
+
+    Long English names ("Duanzhou District") over small neighbouring districts overlapped.
+    """
+    order = np.argsort(-areas.geometry.area.to_numpy())
+    points = areas.geometry.representative_point().to_numpy()
+    placed, texts = [], []
+    for i in order:
+        point, name = points[i], str(areas[column].iloc[i])
+        text = ax.annotate(name, (point.x, point.y), xytext=(0, 0), textcoords="offset points", fontsize=fontsize,
+                           color="#555555", ha="center", va="center", zorder=4)
+        box = text.get_window_extent()  # the figure's own renderer (Agg, PDF …)
+        height_pt = box.height * 72 / ax.figure.dpi
+        for dx, dy in _LABEL_SHIFTS:
+            text.xyann = (dx * box.width * 72 / ax.figure.dpi, dy * height_pt)
+            box = text.get_window_extent().expanded(1.05, 1.1)
+            if not any(box.overlaps(other) for other in placed):
+                break
+        else:
+            text.remove()
+            continue
+        if text.xyann != (0, 0):  # a leader line from the area to its moved name
+            ax.annotate("", (point.x, point.y), xytext=text.xyann, textcoords="offset points", zorder=4,
+                        arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.3, "shrinkA": 2, "shrinkB": 0})
+        placed.append(box)
+        texts.append(text)
+    return texts
 
 
 def draw_legend(ax, style: ThemeStyle, *, highlight: bool, lang: str, fontsize: float = 8) -> None:
@@ -335,6 +368,15 @@ def draw_legend(ax, style: ThemeStyle, *, highlight: bool, lang: str, fontsize: 
     legend.set_gid("legend")
 
 
+def available_label(lang: str) -> str:
+    """"Available land" defined once, by the statuses it sums (those counting as available in
+    data/standards/statuses.csv): the status "available" alone is a legend entry on the same page."""
+    from geo.standards import load_standards
+
+    statuses = [i18n.label_status(code, lang) for code in load_standards().available_statuses]
+    return t("print.kpi.available", lang, statuses=t("print.kpi.available_join", lang).join(statuses))
+
+
 def kpi_rows(kpis: pd.Series, lang: str) -> list[tuple[str, str]]:
     """(label, value) rows of a park's KPI table (``geo.metrics.park_kpis`` row)."""
     def num(value, digits=0):
@@ -349,7 +391,7 @@ def kpi_rows(kpis: pd.Series, lang: str) -> list[tuple[str, str]]:
         (t("print.kpi.total_area", lang), area(kpis.total_area_mu)),
         (t("print.kpi.industrial", lang), area(kpis.industrial_area_mu)),
         (t("print.kpi.occupied", lang), area(kpis.occupied_area_mu)),
-        (t("print.kpi.available", lang), area(kpis.available_area_mu)),
+        (available_label(lang), area(kpis.available_area_mu)),
         (t("print.kpi.idle_inefficient", lang), f"{num(kpis.idle_area_mu)} / {area(kpis.inefficient_area_mu)}"),
         (t("print.kpi.occupancy", lang), i18n.format_percent_value(kpis.occupancy_rate, lang)),
         (indicator_name("plot_ratio", lang), num(kpis.plot_ratio, 2)),
@@ -552,11 +594,17 @@ def render_park_html(parcels: gpd.GeoDataFrame, *, theme: str = "status", indica
     """The park as one self-contained, offline interactive HTML page (the app's web map, assets inlined).
 
     Values are escaped by the app's map builder (:func:`layers.webmap.park_map`); the page
-    loads no external script or stylesheet (:func:`layers.assets.standalone_html`).
+    loads no external script or stylesheet (:func:`layers.assets.standalone_html`). ``context``
+    (the park's row) names the page; outlined candidates have their own legend entry.
     """
     from layers.assets import standalone_html
     from layers.webmap import park_map
 
     web_theme = {"status": "status", "landuse": "land_use"}.get(theme) or check_theme(theme, indicator)
-    m = park_map(parcels, theme=web_theme, lang=lang, highlight_ids=highlight_ids, context=context)
+    m = park_map(parcels, theme=web_theme, lang=lang, highlight_ids=highlight_ids, context=context,
+                 highlight_label=t("export.candidates", lang))
+    # The page's title (browser tab, bookmarks): the park — ``context`` is its row — and the theme.
+    names = [] if context is None or not len(context) else \
+        list((context.name_zh if lang == "zh" else context.name_en).fillna(context.name_zh).astype(str))
+    m.get_root().title = " · ".join([*names[:1], i18n.label_theme(web_theme, lang), "ParkAtlas"])
     return standalone_html(m)

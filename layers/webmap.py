@@ -511,12 +511,13 @@ def park_map_parts(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: st
                    context=None, features: str | None = None, classified: Classified | None = None,
                    basemap: str = "none", tianditu_key: str | None = None,
                    asset_url: str | None = None, bounds=None, labels=None,
-                   selected_ids: Iterable[str] | None = None) -> MapParts:
+                   selected_ids: Iterable[str] | None = None, highlight_label: str | None = None) -> MapParts:
     """The parcels of a park themed by ``theme``, as :class:`MapParts`.
 
     ``bounds`` (lon/lat) sets the view; default: all the parcels. ``context``: outlines (districts,
     the park's boundary); ``labels``: ``{kind: [(lon, lat, name), …]}`` written on the map
-    (:func:`name_labels`); ``selected_ids``: parcels outlined as the current choice (a click).
+    (:func:`name_labels`); ``selected_ids``: parcels outlined as the current choice (a click);
+    ``highlight_label``: the legend's entry for the ``highlight_ids`` outlines (e.g. match candidates).
 
     ``features`` (from :func:`features_json` over ``parcels`` in the same row order, with
     :func:`parcel_labels`) and ``classified`` may be passed precomputed, so a page can cache
@@ -535,7 +536,10 @@ def park_map_parts(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: st
     overlay = folium.FeatureGroup(name="parcels")
     FeatureLayer(features, classes=classified.codes, palette=classified.colors, highlight=highlight,
                  role="parcels", no_data_color=classified.no_data_color).add_to(overlay)
-    MapLegend(legend_items(classified, lang), i18n.label_theme(theme, lang)).add_to(overlay)
+    items = legend_items(classified, lang)
+    if highlight_label and highlight is not None and highlight.any():
+        items.append((HIGHLIGHT_COLOR, f"{highlight_label} ({int(highlight.sum())})"))
+    MapLegend(items, i18n.label_theme(theme, lang)).add_to(overlay)
     for kind, items in (labels or {}).items():
         MapLabels(items, kind).add_to(m)
     if selected_ids is not None:
