@@ -9,7 +9,6 @@ from geo import i18n
 from geo.availability import LAND_USE_GROUPS, available_parcels
 from geo.blocks import DEFAULT_GAP_M
 from geo.errors import ParkAtlasError
-from geo.schema import GROUPS
 from geo.standards import load_standards
 from layers import webmap
 
@@ -22,9 +21,10 @@ names = common.park_names()
 st.title(tr("available.heading"))
 
 with st.sidebar:
-    groups = st.multiselect(tr("available.groups"), list(GROUPS), key=common.lang_key("avail_groups"),
+    city = common.city()
+    groups = st.multiselect(tr("available.groups"), list(city.group_ids), key=common.lang_key("avail_groups"),
                             placeholder=tr("available.any"),
-                            format_func=lambda g: i18n.label_group(g, lang))
+                            format_func=lambda g, city=city: city.group_name(g, lang))
     in_groups = parks.loc[parks.group.isin(groups) if groups else slice(None), "park_id"].tolist()
     chosen_parks = st.multiselect(tr("available.parks"), in_groups, key=common.lang_key("avail_parks"),
                                   placeholder=tr("available.any"),

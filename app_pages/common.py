@@ -179,6 +179,11 @@ def _info(loc: str, rev: str) -> dict[str, str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
+def _city(loc: str, rev: str):
+    return _store(loc).read_city()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
 def _kpis(loc: str, rev: str) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
     parcels, parks = _parcels(loc, rev), _parks(loc, rev)
     return city_kpis(parcels, parks), group_kpis(parcels, parks), park_kpis(parcels, parks)
@@ -221,6 +226,11 @@ def district_features() -> str:
 
 def dataset_info() -> dict[str, str]:
     return _info(location(), revision())
+
+
+def city():
+    """The store's city (:class:`geo.city.City`): names, park groups, chains, extent, zones."""
+    return _city(location(), revision())
 
 
 def kpis() -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:

@@ -85,7 +85,7 @@ if st.session_state.get("import_file_key") != file_key:
     for name in ("import_result", "import_token", "import_mapping"):
         st.session_state.pop(name, None)
 options = dict(layer=layer, crs=declared_crs, source_datum=datum, encoding=text_encoding,
-               allow_outside_region=allow_outside, parks=parks,
+               allow_outside_region=allow_outside, parks=parks, city=common.city(),
                park_id=target_park if parcels_layer else None,
                default_status=default_status if parcels_layer else None)
 

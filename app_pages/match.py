@@ -14,7 +14,6 @@ from geo.auth import ANONYMOUS
 from geo.errors import ParcelTaken, ParkAtlasError
 from geo.matching import (EXCLUSION_REASONS, criteria_frame, criterion_label, criterion_value, load_weights, what_if,
                           what_if_frame)
-from geo.schema import GROUPS
 from geo.standards import load_standards
 from geo.store.base import reserved_for
 from layers import webmap
@@ -72,8 +71,9 @@ with st.form("match_form"):
     p1, p2, p3 = st.columns(3)
     preferred = p1.multiselect(say("preferred"), list(parks.park_id), key=kept("m_preferred", [], True),
                                format_func=lambda pid: str(park_names[pid]))
-    groups = p2.multiselect(say("groups"), list(GROUPS), key=kept("m_groups", [], True),
-                            format_func=lambda g: i18n.label_group(g, lang))
+    city = common.city()
+    groups = p2.multiselect(say("groups"), list(city.group_ids), key=kept("m_groups", [], True),
+                            format_func=lambda g, city=city: city.group_name(g, lang))
     use_latest = p3.checkbox(say("use_latest"), key=kept("m_use_latest", False))
     latest = p3.date_input(say("latest_start"), key=kept("m_latest", date.today()))
 

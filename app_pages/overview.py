@@ -1,16 +1,16 @@
-"""Overview: the city map of the "344" parks, KPI cards per city and group, per-park table and charts."""
+"""Overview: the city map of the parks, KPI cards per city and park group, per-park table and charts."""
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import common
 from geo import display, i18n
-from geo.schema import GROUPS
 from layers import webmap
 
 lang = common.lang()
 tr = common.tr
-st.title(tr("overview.heading"))
+city_info = common.city()
+st.title(tr("overview.heading", city=city_info.name(lang)) if city_info.name(lang) else tr("overview.heading_plain"))
 if str(common.dataset_info().get("synthetic", "")).lower() == "true":
     st.caption(tr("app.synthetic"))
 
@@ -34,15 +34,15 @@ def kpi_cards(row: pd.Series, per_row: int = 6) -> None:
 
 st.subheader(tr("overview.city"))
 kpi_cards(city)
-for column, group in zip(st.columns(len(GROUPS)), GROUPS):
+for column, group in zip(st.columns(max(len(city_info.groups), 1)), city_info.group_ids):
     row = groups.loc[groups.group == group]
     with column.container(border=True):
-        st.subheader(i18n.label_group(group, lang))
+        st.subheader(city_info.group_name(group, lang))
         if not row.empty:
             kpi_cards(row.iloc[0], per_row=2)
 
 st.caption(tr("overview.map_hint"))
-parts = webmap.city_map_parts(common.parks(), common.districts(), lang=lang,
+parts = webmap.city_map_parts(common.parks(), common.districts(), lang=lang, city=city_info,
                               district_features=common.district_features(), **common.map_options())
 state = st_folium(parts.base, key="overview_map", feature_group_to_add=parts.overlay, height=520,
                   use_container_width=True, returned_objects=["last_active_drawing", "last_object_clicked"])
@@ -60,7 +60,8 @@ columns = ["name", "group", "parcel_count", "total_area_mu", "available_area_mu"
 # static table: every column shows whole, in the parks' own order.
 table = display.format_frame(park_table.assign(name=park_table[name_col])[columns], lang,
                              kinds={"total_area_mu": "area_mu", "available_area_mu": "area_mu"},
-                             headers={"name": tr("col.park"), "parcel_count": tr("col.parcels")})
+                             headers={"name": tr("col.park"), "parcel_count": tr("col.parcels")},
+                             city=city_info)
 st.table(table, hide_index=True)
 
 park_choice = st.selectbox(tr("park.choose"), park_table.park_id.tolist(), index=None,

@@ -51,7 +51,8 @@ parts = webmap.park_map_parts(parcels, theme=theme, lang=lang, features=common.p
                               classified=classified, context=[common.district_features(), this_park],
                               labels={"district": webmap.name_labels(common.districts(), lang),
                                       "park": webmap.name_labels(this_park, lang)},
-                              selected_ids=[picked] if picked else None, **common.map_options())
+                              selected_ids=[picked] if picked else None, home=common.city().home_bounds,
+                              **common.map_options())
 map_column, detail_column = st.columns([3, 2])
 with map_column:
     st_folium(parts.base, key=map_key, feature_group_to_add=parts.overlay,

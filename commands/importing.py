@@ -37,7 +37,7 @@ def cmd_import(args) -> int:
     result = read_upload(data, os.path.basename(args.file), layer=args.layer, crs=args.crs,
                          source_datum=args.source_datum, encoding=args.encoding, mapping=args.mapping,
                          allow_outside_region=args.allow_outside_region, parks=parks, park_id=args.park,
-                         default_status=args.default_status)
+                         default_status=args.default_status, city=store.read_city())
     if not result.accepted:
         raise ParkAtlasError(f"import of {result.report['file']} rejected: {'; '.join(result.blocking)} "
                              f"(nothing written; see --dry-run --format json for every problem)")
@@ -61,7 +61,7 @@ def register(subparsers) -> None:
     p.add_argument("--encoding", help="text encoding of the DBF/CSV, e.g. GBK (default: detected)")
     p.add_argument("--mapping", help="JSON/YAML/CSV file mapping source headers to schema columns")
     p.add_argument("--allow-outside-region", action="store_true",
-                   help="confirm data lying outside the configured region")
+                   help="confirm data lying outside the store's city (its extent, see `city show`)")
     p.add_argument("--park", action=Once, help="park id for parcels that have none (default: the park containing them)")
     p.add_argument("--default-status", help="status for parcels that have none, e.g. available")
     p.add_argument("--dry-run", action="store_true", help="check and report; write nothing")

@@ -2,7 +2,8 @@
 
 Areas are never measured in degrees: each parcel is measured in the CGCS2000 3° Gauss-Krüger
 zone whose central meridian is nearest to it (EPSG:4534 + (CM − 75)/3, e.g. EPSG:4546 for
-111°E and EPSG:4547 for 114°E). Zhaoqing straddles 112°30′E, so its parcels fall in two zones.
+111°E and EPSG:4547 for 114°E). A city that straddles a zone border (e.g. 112°30′E) has parcels
+in two zones; :attr:`geo.city.City.zones` lists those a store's city needs.
 Data confirmed from outside China (``--allow-outside-region``) is measured in its UTM zone
 (WGS 84, EPSG:326xx north / 327xx south), and beyond 84° latitude in a polar Lambert
 azimuthal equal-area projection, so every stored geometry has an area (:func:`metric_crs`).

@@ -1,7 +1,7 @@
 """Interface language: Simplified Chinese (default) and English.
 
 Labels live in ``locale/zh.json`` and ``locale/en.json`` (one flat key → text catalogue per
-language); status, land-use and group names come from the editable standards tables
+language); status and land-use names come from the editable standards tables
 (``label_zh``/``label_en``, ``name_zh``/``name_en``) so a renamed status shows everywhere.
 Numbers are formatted with Babel (``zh_CN`` or ``en``).
 """
@@ -63,10 +63,6 @@ def label_land_use(code: str, lang: str = DEFAULT_LANG, standards: Standards | N
     s = standards or load_standards()
     return _standard_label(s.land_use, code, "code", "name_zh", "name_en", lang)
 
-
-def label_group(group: str, lang: str = DEFAULT_LANG) -> str:
-    """Display name of a "344" group (platform, east, west)."""
-    return t(f"group.{group}", lang)
 
 
 def label_theme(theme: str, lang: str = DEFAULT_LANG) -> str:

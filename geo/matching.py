@@ -258,6 +258,10 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels, standards)
     pk = _Parks.build(parks)
     known = set(pk.ids)
+    park_groups = sorted(set(pk.frame.group.dropna()))
+    unknown_groups = [g for g in project.groups if g not in park_groups]
+    if unknown_groups:
+        raise ParkAtlasError(f"unknown group {unknown_groups[0]!r}; one of {', '.join(park_groups)}")
     if park_id is not None and park_id not in known:
         raise NotFoundError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
     for pid in project.preferred_parks:

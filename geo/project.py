@@ -23,7 +23,6 @@ from pathlib import Path
 import pandas as pd
 
 from geo.errors import ConflictError, NotFoundError, ParkAtlasError
-from geo.schema import GROUPS
 from geo.standards import Standards, load_standards
 from geo.uscc import validate_uscc
 
@@ -378,10 +377,7 @@ def load_project(source, standards: Standards | None = None, *, register: bool =
     if isinstance(jobs, bool) or not isinstance(jobs, (int, float)) or jobs < 0 or jobs != int(jobs):
         raise ParkAtlasError(f"jobs must be a whole number ≥ 0, got {jobs!r}")
 
-    groups = _text_list(data, "groups")
-    bad_group = [g for g in groups if g not in GROUPS]
-    if bad_group:
-        raise ParkAtlasError(f"unknown group {bad_group[0]!r}; one of {', '.join(GROUPS)}")
+    groups = _text_list(data, "groups")  # checked against the store's parks by geo.matching.match
 
     latest = data.get("latest_start")
     if latest is not None and not isinstance(latest, date):

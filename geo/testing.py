@@ -1,7 +1,7 @@
 """Helpers for tests: hand-built parcels with known answers, and store fixtures.
 
 ``make_parcels`` lays out rectangles given in metres in a Gauss-Krüger zone (default
-EPSG:4547, CM 114°E — Zhaoqing's High-tech Zone) and fills every schema column with a
+EPSG:4547, CM 114°E — the sample's High-tech Zone) and fills every schema column with a
 neutral default, so a test states only the attributes it is about.
 """
 from __future__ import annotations

@@ -33,7 +33,7 @@ def render_atlas(parcels: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, districts: 
     ----------
     parcels, parks, districts : GeoDataFrame
         All parcels (metrics added when missing; grades are city-wide), the parks in page
-        order, and Zhaoqing's districts for the locator maps.
+        order, and the city's districts for the locator maps.
     out : path or file
         Where the PDF goes (``io.BytesIO`` for a download button).
     park_ids : iterable of str, optional

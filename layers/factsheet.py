@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from geo import i18n
+from geo.city import city_name_of
 from geo.crs import projected_crs_for
 from geo.errors import NotFoundError, ParkAtlasError
 from geo.i18n import t
@@ -174,7 +175,8 @@ def factsheet_page(fig: Figure, site: pd.Series, parcels: gpd.GeoDataFrame, park
     draw_table(fig.add_axes((0.06, 0.085, 0.56, 0.40)), fact_rows(site, members, park, lang, standards),
                t("factsheet.table", lang), fontsize=7.5, gid="facts")
     park_geom = gpd.GeoSeries([park.geometry], crs=parks.crs)
-    draw_locator(fig.add_axes((0.66, 0.27, 0.30, 0.20)), districts, park_geom, crs, lang)
+    draw_locator(fig.add_axes((0.66, 0.27, 0.30, 0.20)), districts, park_geom, crs, lang,
+                 city_name_of(dataset_info, lang))
     legend_ax = fig.add_axes((0.66, 0.085, 0.30, 0.16))
     legend_ax.axis("off")
     handles = [Patch(facecolor=c, edgecolor="#555555", linewidth=0.4) for _, c in style.legend]

@@ -4,7 +4,7 @@ Each page carries a title and subtitle (park, theme, dates), the map in a theme 
 use, or an intensity indicator classified with mapclassify, exactly as the app's maps via
 ``layers.style``; match candidates outlined), a
 legend, a scale bar measured in the park's CGCS2000 Gauss-Krüger zone, a north arrow pointing
-to true north (the meridian convergence is printed), an inset locator map of Zhaoqing's
+to true north (the meridian convergence is printed), an inset locator map of the city's
 districts, and the data-as-of, source (synthetic flag) and CRS notes.
 
 Chinese text uses Noto Sans CJK SC (Debian ``fonts-noto-cjk``), embedded in PDFs as Type 42 /
@@ -34,6 +34,7 @@ from matplotlib_scalebar.scalebar import ScaleBar
 from pyproj import CRS, Transformer
 
 from geo import i18n
+from geo.city import city_name_of
 from geo.crs import CGCS2000, projected_crs_for
 from geo.errors import ParkAtlasError
 from geo.i18n import LANGS, t
@@ -299,8 +300,10 @@ def _map_axes(fig, rect):
     return ax
 
 
-def draw_locator(ax, districts: gpd.GeoDataFrame, highlight: gpd.GeoSeries, crs, lang: str) -> None:
-    """Inset locator: Zhaoqing's districts, the park (or parcel) in red."""
+def draw_locator(ax, districts: gpd.GeoDataFrame, highlight: gpd.GeoSeries, crs, lang: str,
+                 city_name: str = "") -> None:
+    """Inset locator: the city's districts (from the store), the park (or parcel) in red, titled
+    with the city's name."""
     ax.set_gid("locator")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -314,7 +317,8 @@ def draw_locator(ax, districts: gpd.GeoDataFrame, highlight: gpd.GeoSeries, crs,
     label_col = "name_zh" if lang == "zh" else "name_en"
     if label_col in projected.columns:
         place_labels(ax, projected, label_col)
-    ax.set_title(t("print.locator", lang), fontsize=8, pad=2)
+    title = t("print.locator", lang, city=city_name) if city_name else t("print.locator_plain", lang)
+    ax.set_title(title, fontsize=8, pad=2)
 
 
 #: Offsets (in label heights) tried, in order, for a label that would overlap one already placed.
@@ -533,7 +537,7 @@ def park_page(fig: Figure, parcels: gpd.GeoDataFrame, park: pd.Series, *, parks:
     convergence = grid_convergence_deg(centre.x, centre.y, crs)
     add_north_arrow(ax, convergence, lang)
 
-    draw_locator(fig.add_axes(layout.locator), districts, park_geom, crs, lang)
+    draw_locator(fig.add_axes(layout.locator), districts, park_geom, crs, lang, city_name_of(dataset_info, lang))
     draw_legend(fig.add_axes(layout.legend), style, highlight=bool(ids), lang=lang,
                 fontsize=8 if spec.paper == "A4" else 9)
     if kpis is not None:
@@ -572,7 +576,7 @@ def render_park_map(parcels: gpd.GeoDataFrame, park: pd.Series, *, parks: gpd.Ge
     park : Series
         The park's row of ``store.read_parks()``.
     parks, districts : GeoDataFrame
-        All parks and Zhaoqing's districts (context and locator).
+        All parks and the city's districts (context and locator).
     fmt : {"pdf", "png"}
     paper, orientation, dpi
         A4/A3, portrait/landscape, 72–600 dpi.

@@ -21,7 +21,8 @@ THEMES = ("status", "land_use", *INTENSITY_INDICATORS, "grade")
 SCHEMES = ("quantiles", "natural_breaks", "equal_interval")
 NO_DATA_COLOR = "#e8e8e8"
 GRADE_COLORS = {"A": "#1a9641", "B": "#a6d96a", "C": "#fdae61", "D": "#d7191c"}
-GROUP_COLORS = {"platform": "#d62728", "east": "#1f77b4", "west": "#2ca02c"}
+#: Park group fills in the city's group order (ColorBrewer Set1, then repeated).
+GROUP_PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 #: Sequential palettes (ColorBrewer YlOrRd) by number of classes.
 SEQUENTIAL = {
     3: ["#ffeda0", "#feb24c", "#f03b20"],

@@ -34,15 +34,16 @@ from folium.elements import MacroElement
 from folium.template import Template
 
 from geo import i18n
-from geo.schema import GROUPS
 from layers.assets import APP_STATIC_URL, use_app_assets
-from layers.style import GROUP_COLORS, Classified, legend_items, theme_colors
+from layers.style import GROUP_PALETTE, Classified, legend_items, theme_colors
 
-#: Decimal places kept in coordinates: 1e-5° is about 1 m at Zhaoqing's latitude.
+#: Decimal places kept in coordinates: 1e-5° is about 1 m at southern China's latitudes.
 COORD_PRECISION = 5
 BACKGROUND = "#f4f3ee"
 #: Outline of highlighted parcels (match candidates, available land).
 HIGHLIGHT_COLOR = "#00e5ff"
+#: The view of a map with nothing to fit and no city home view (lon/lat).
+CHINA_BOUNDS = (73.5, 18.0, 135.0, 53.5)
 BASEMAPS = ("none", "osm", "tianditu")
 _TILE_URLS = {
     "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "© OpenStreetMap contributors", None),
@@ -511,13 +512,16 @@ def park_map_parts(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: st
                    context=None, features: str | None = None, classified: Classified | None = None,
                    basemap: str = "none", tianditu_key: str | None = None,
                    asset_url: str | None = None, bounds=None, labels=None,
-                   selected_ids: Iterable[str] | None = None, highlight_label: str | None = None) -> MapParts:
+                   selected_ids: Iterable[str] | None = None, highlight_label: str | None = None,
+                   home=None) -> MapParts:
     """The parcels of a park themed by ``theme``, as :class:`MapParts`.
 
-    ``bounds`` (lon/lat) sets the view; default: all the parcels. ``context``: outlines (districts,
-    the park's boundary); ``labels``: ``{kind: [(lon, lat, name), …]}`` written on the map
-    (:func:`name_labels`); ``selected_ids``: parcels outlined as the current choice (a click);
-    ``highlight_label``: the legend's entry for the ``highlight_ids`` outlines (e.g. match candidates).
+    ``bounds`` (lon/lat) sets the view; default: all the parcels, or ``home`` (lon/lat bounds,
+    e.g. the city's ``home_bounds``) when there are none (China as a whole without it).
+    ``context``: outlines (districts, the park's boundary); ``labels``: ``{kind: [(lon, lat,
+    name), …]}`` written on the map (:func:`name_labels`); ``selected_ids``: parcels outlined as
+    the current choice (a click); ``highlight_label``: the legend's entry for the
+    ``highlight_ids`` outlines (e.g. match candidates).
 
     ``features`` (from :func:`features_json` over ``parcels`` in the same row order, with
     :func:`parcel_labels`) and ``classified`` may be passed precomputed, so a page can cache
@@ -530,7 +534,7 @@ def park_map_parts(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: st
     if highlight_ids is not None:
         highlight = parcels.parcel_id.isin(list(highlight_ids)).to_numpy()
     if bounds is None:
-        bounds = lonlat_bounds(parcels) if len(parcels) else (112.0, 22.8, 113.0, 24.4)
+        bounds = lonlat_bounds(parcels) if len(parcels) else tuple(home or CHINA_BOUNDS)
     m = base_map(bounds, basemap=basemap, tianditu_key=tianditu_key, asset_url=asset_url)
     _context_layers(m, context)
     overlay = folium.FeatureGroup(name="parcels")
@@ -562,33 +566,45 @@ def park_map(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: str = i1
                           context=context, **kwargs).combined()
 
 
-def park_labels(parks: pd.DataFrame, lang: str = i18n.DEFAULT_LANG) -> pd.Series:
-    """Hover label per park: name and group."""
+def _group_ids(parks: pd.DataFrame, city) -> list[str]:
+    """The city's group order, then any other group the parks carry."""
+    known = list(city.group_ids) if city is not None else []
+    return known + [g for g in pd.unique(parks.group.dropna()) if g not in known]
+
+
+def _group_name(city, group, lang: str) -> str:
+    return city.group_name(group, lang) if city is not None else ("" if pd.isna(group) else str(group))
+
+
+def park_labels(parks: pd.DataFrame, lang: str = i18n.DEFAULT_LANG, city=None) -> pd.Series:
+    """Hover label per park: name and group (named by ``city``, a :class:`geo.city.City`)."""
     name = parks.name_zh if lang == "zh" else parks.name_en
-    group = parks.group.map(lambda g: i18n.label_group(g, lang))
+    group = parks.group.map(lambda g: _group_name(city, g, lang))
     return name.fillna(parks.park_id).astype(str) + "\n" + group.fillna("").astype(str)
 
 
 def city_map_parts(parks: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None, *,
                    lang: str = i18n.DEFAULT_LANG, basemap: str = "none",
                    tianditu_key: str | None = None, asset_url: str | None = None,
-                   district_features: str | None = None) -> MapParts:
+                   district_features: str | None = None, city=None) -> MapParts:
     """Every park outlined and filled by group over the district boundaries.
 
     ``district_features`` (:func:`context_features` of ``districts``) may be passed precomputed.
+    ``city`` (:class:`geo.city.City`) names and orders the groups and gives the home view.
     """
     extent = districts if districts is not None and not districts.empty else parks
-    m = base_map(lonlat_bounds(extent), basemap=basemap, tianditu_key=tianditu_key,
-                 asset_url=asset_url)
+    bounds = city.home_bounds if city is not None else lonlat_bounds(extent)
+    m = base_map(bounds, basemap=basemap, tianditu_key=tianditu_key, asset_url=asset_url)
     _context_layers(m, district_features or districts)
     overlay = folium.FeatureGroup(name="parks")
-    classes = pd.Categorical(parks.group, categories=list(GROUPS)).codes
-    palette = [GROUP_COLORS[g] for g in GROUPS]
-    FeatureLayer(features_json(parks, parks.park_id, park_labels(parks, lang)), classes=classes,
+    group_ids = _group_ids(parks, city)
+    classes = pd.Categorical(parks.group, categories=group_ids).codes
+    palette = [GROUP_PALETTE[i % len(GROUP_PALETTE)] for i in range(len(group_ids))]
+    FeatureLayer(features_json(parks, parks.park_id, park_labels(parks, lang, city)), classes=classes,
                  palette=palette, role="parks", color="#222222", weight=1.5,
                  fill_opacity=0.55).add_to(overlay)
     groups = Classified("group", np.asarray(classes, dtype=np.int16), palette,
-                        [i18n.label_group(g, lang) for g in GROUPS])
+                        [_group_name(city, g, lang) for g in group_ids])
     MapLegend(legend_items(groups, lang), i18n.t("col.group", lang)).add_to(m)
     if districts is not None:
         MapLabels(name_labels(districts, lang), "district").add_to(m)
@@ -598,7 +614,7 @@ def city_map_parts(parks: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None =
 
 def city_map(parks: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None, *,
              lang: str = i18n.DEFAULT_LANG, **kwargs) -> folium.Map:
-    """The city: district boundaries and every park coloured by group (3 / 4 / 4)."""
+    """The city: district boundaries and every park coloured by group."""
     return city_map_parts(parks, districts, lang=lang, **kwargs).combined()
 
 

@@ -35,11 +35,11 @@ def test_catalogues_have_the_same_keys():
     assert set(i18n.catalogue("zh")) == set(i18n.catalogue("en"))
 
 
-def test_labels_come_from_the_standards_tables():
+def test_labels_come_from_the_standards_tables(sample_store):
     assert i18n.label_status("available", "zh") == "可供地"
     assert i18n.label_status("available", "en") == "Available"
     assert i18n.label_land_use("100102", "zh") == "二类工业用地"
-    assert i18n.label_group("west", "en") == "4 western parks"
+    assert sample_store.read_city().group_name("west", "en") == "4 western parks"
     assert i18n.t("park.summary", "en", n=3, area="1.5", as_of="2026-01-01") == \
         "3 parcels, 1.5 mu, data as of 2026-01-01"
 
@@ -170,7 +170,7 @@ def test_clicked_id_is_validated():
 
 
 def test_city_map_colours_parks_by_group(sample_parks, sample_store):
-    m = webmap.city_map(sample_parks, sample_store.read_districts(), lang="en")
+    m = webmap.city_map(sample_parks, sample_store.read_districts(), lang="en", city=sample_store.read_city())
     page = m.get_root().render()
     classes = json.loads(re.search(r'var cls = (\[.*?\]);\s*var palette = \["#d62728"', page).group(1))
     assert classes == [("platform", "east", "west").index(g) for g in sample_parks.group]

@@ -8,6 +8,10 @@ import shapely
 from geo.errors import ParkAtlasError
 from geo.io import datum
 from geo.io.crs_guess import Region, check_region, guess_crs, parse_crs_option, resolve_crs
+from geo.sample import sample_city
+
+#: The bundled sample's region (its city's extent).
+ZHAOQING = sample_city().region()
 
 
 def test_gcj02_matches_the_published_control_point():
@@ -58,24 +62,24 @@ def _square(x, y, size=100.0):
     (560_000, 2_560_000, "EPSG:4546"),  # western counties
 ])
 def test_gauss_kruger_zone_from_eastings(x, y, epsg):
-    _, decision = guess_crs(_square(x, y), Region())
+    _, decision = guess_crs(_square(x, y), ZHAOQING)
     assert decision.crs == epsg and decision.method == "guessed" and decision.reasons
 
 
 def test_northings_in_x_are_swapped():
-    geoms, decision = guess_crs(_square(2_581_000, 380_000), Region())
+    geoms, decision = guess_crs(_square(2_581_000, 380_000), ZHAOQING)
     assert decision.swapped_axes and decision.crs == "EPSG:4547"
     assert shapely.bounds(geoms)[0][0] == 380_000
 
 
 def test_unknown_coordinates_ask_for_a_crs():
     with pytest.raises(ParkAtlasError, match="--crs"):
-        guess_crs(_square(5_000, 5_000), Region())
+        guess_crs(_square(5_000, 5_000), ZHAOQING)
 
 
 def test_declared_lonlat_with_swapped_axes_is_swapped_back():
     geoms, decision = resolve_crs(np.array([shapely.box(23.0, 112.5, 23.01, 112.51)]), declared=None,
-                                  file_crs="EPSG:4326", needs_declared=False, region=Region())
+                                  file_crs="EPSG:4326", needs_declared=False, region=ZHAOQING)
     assert decision.swapped_axes
     assert shapely.bounds(geoms)[0][0] == pytest.approx(112.5)
 
@@ -87,14 +91,14 @@ def test_region_is_configurable(monkeypatch):
     beijing = np.array([shapely.box(116.39, 39.9, 116.4, 39.91)])
     assert check_region(beijing, region, False)["features_outside"] == 0
     with pytest.raises(ParkAtlasError, match="outside Zhaoqing"):
-        check_region(beijing, Region(), False)
+        check_region(beijing, ZHAOQING, False)
 
 
 @pytest.mark.parametrize("text", ["+init=/etc/passwd:x", "+proj=longlat +datum=WGS84",
                                   'GEOGCS["x",EXTENSION["PROJ4","+init=/etc/passwd:x"]]', "/etc/passwd"])
 def test_a_files_crs_text_that_could_read_files_never_reaches_proj(text):
     with pytest.raises(ParkAtlasError, match="unsupported form"):
-        resolve_crs(_square(112.8, 23.3, 0.01), declared=None, file_crs=text, needs_declared=False, region=Region())
+        resolve_crs(_square(112.8, 23.3, 0.01), declared=None, file_crs=text, needs_declared=False, region=ZHAOQING)
 
 
 def test_a_files_wkt_and_projjson_are_understood():
@@ -102,5 +106,5 @@ def test_a_files_wkt_and_projjson_are_understood():
 
     for text in (CRS("EPSG:4547").to_wkt(), CRS("EPSG:4547").to_json()):
         _, decision = resolve_crs(_square(380_000, 2_581_000), declared=None, file_crs=text,
-                                  needs_declared=False, region=Region())
+                                  needs_declared=False, region=ZHAOQING)
         assert decision.crs == "EPSG:4547" and decision.method == "from file"

@@ -57,7 +57,6 @@ def test_minimal_project_gets_defaults():
     ({"needs": {"electricity": 5}}, "unknown key needs.electricity"),
     ({"needs": {"gas": "yes"}}, "needs.gas must be true or false"),
     ({"needs": [1, 2]}, "needs must be an object"),
-    ({"groups": ["north"]}, "unknown group 'north'"),
     ({"latest_start": "next spring"}, "latest_start 'next spring' is not a date"),
     ({"jobs": 2.5}, "jobs must be a whole number"),
     ({"name": None}, "project lacks 'name'"),

@@ -10,8 +10,8 @@ Guesses come from the coordinates themselves, in this order:
   (EPSG:4546 for 111°E, EPSG:4547 for 114°E) is the one that puts the data in the region;
   northings in x and eastings in y are swapped first.
 
-Data far outside the configured region (Zhaoqing by default) are refused unless the user
-confirms with ``allow_outside_region``.
+Data far outside the region — the extent of the store's city (:meth:`geo.city.City.region`) —
+are refused unless the user confirms with ``allow_outside_region``.
 """
 from __future__ import annotations
 
@@ -26,26 +26,29 @@ from geo.crs import CGCS2000, WGS84, gk3_central_meridian, gk3_epsg
 from geo.errors import ParkAtlasError
 
 _EPSG_OPTION = re.compile(r"^\s*(?:EPSG:)?(\d{4,6})\s*$", re.IGNORECASE)
-#: Zhaoqing's districts (data/parcels/districts.geojson) rounded outwards.
-ZHAOQING_BBOX = (111.36, 22.76, 112.89, 24.39)
 #: How far (degrees, ≈ 30 km) outside the region's box data still count as inside.
 REGION_MARGIN_DEG = 0.3
 
 
 @dataclass(frozen=True)
 class Region:
-    """The area imports are expected in: a lon/lat box (EPSG:4490) and a name for messages."""
+    """The area imports are expected in: a lon/lat box (EPSG:4490) and a name for messages.
 
-    name: str = "Zhaoqing"
-    bbox: tuple[float, float, float, float] = ZHAOQING_BBOX
+    Normally the store's city's (:meth:`geo.city.City.region`); ``PARKATLAS_REGION_BBOX``
+    overrides it (:meth:`from_env`).
+    """
+
+    name: str
+    bbox: tuple[float, float, float, float]
     margin_deg: float = REGION_MARGIN_DEG
 
     @classmethod
-    def from_env(cls, environ=os.environ) -> "Region":
-        """``PARKATLAS_REGION_BBOX=minlon,minlat,maxlon,maxlat`` (and ``PARKATLAS_REGION_NAME``)."""
+    def from_env(cls, environ=os.environ) -> "Region | None":
+        """``PARKATLAS_REGION_BBOX=minlon,minlat,maxlon,maxlat`` (and ``PARKATLAS_REGION_NAME``);
+        ``None`` when unset."""
         text = environ.get("PARKATLAS_REGION_BBOX")
         if not text:
-            return cls()
+            return None
         try:
             bbox = tuple(float(v) for v in text.split(","))
         except ValueError:

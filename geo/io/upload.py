@@ -112,11 +112,17 @@ def _assign_parks(frame: gpd.GeoDataFrame, parks: gpd.GeoDataFrame | None, park_
     return int(found.notna().sum())
 
 
+def _sample_city():
+    from geo.sample import sample_city
+
+    return sample_city()
+
+
 def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str | None = None,
                 source_datum: str | None = None, encoding: str | None = None, mapping=None,
                 allow_outside_region: bool = False, parks: gpd.GeoDataFrame | None = None,
                 park_id: str | None = None, default_status: str | None = None,
-                region: crs_guess.Region | None = None, limits: Limits | None = None,
+                region: crs_guess.Region | None = None, city=None, limits: Limits | None = None,
                 standards=None) -> ImportResult:
     """Read, check and validate an uploaded file's bytes. Writes nothing.
 
@@ -137,12 +143,17 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
     mapping : dict or path, optional
         ``{source header: schema column}`` for headers the aliases do not know.
     allow_outside_region : bool
-        Confirm data lying outside the configured region.
+        Confirm data lying outside the region.
     parks : GeoDataFrame, optional
         The store's parks: parcels without ``park_id`` get the park containing them, and
         unknown park ids are reported. ``park_id`` gives all such parcels one park instead.
     default_status : str, optional
         Status for parcels without one.
+    city : City, optional
+        The store's city (``store.read_city()``): its region (where the data are expected)
+        and its park groups. Default: the bundled sample's city.
+    region : Region, optional
+        Overrides the city's region; ``PARKATLAS_REGION_BBOX`` does too.
 
     The report's ``source`` (the file's columns and their :func:`geo.io.mappings.source_signature`)
     lets the next import of the same source recall the mapping used
@@ -155,7 +166,8 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
         Problems with single features (duplicates, repairs …) are in the result instead.
     """
     limits = limits or Limits.from_env()
-    region = region or crs_guess.Region.from_env()
+    city = city or _sample_city()
+    region = region or crs_guess.Region.from_env() or city.region()
     if layer not in LAYERS:
         raise ParkAtlasError(f"unknown layer {layer!r}: give parcels or parks")
     if source_datum not in (None, *datum.SOURCE_DATUMS):
@@ -236,7 +248,7 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
             known = set(parks["park_id"]) if parks is not None else None
             validate.check_codes(features, standards, problems, parks_known=known)
         else:
-            validate.check_park_groups(features, problems)
+            validate.check_park_groups(features, city.group_ids, problems)
     problem_frame = problems.frame()
     blocking = _blocking_messages(problem_frame, len(features), id_column)
     if len(features):

@@ -24,7 +24,6 @@ import shapely
 
 from geo.crs import CGCS2000, project_metric
 from geo.idle import DELAY_CAUSES
-from geo.schema import GROUPS
 from geo.units import M2_PER_HA, M2_PER_MU
 
 #: Features smaller than this (m²) are slivers.
@@ -297,10 +296,10 @@ def check_codes(frame: gpd.GeoDataFrame, standards, problems: Problems, *, parks
                      "lies in no park and has no park_id; give park_id or --park", geoms[no_park])
 
 
-def check_park_groups(frame: gpd.GeoDataFrame, problems: Problems) -> None:
-    """Every park belongs to one group of the "344" layout (platform, east, west): blocking otherwise."""
-    _flag_unknown(frame, "park_id", "group", GROUPS, problems, "unknown_group", "blocking",
-                  f"group {{v!r}} is not one of {', '.join(GROUPS)}", missing_too=True)
+def check_park_groups(frame: gpd.GeoDataFrame, groups, problems: Problems) -> None:
+    """Every park belongs to one of the city's park groups (``groups``: their ids): blocking otherwise."""
+    _flag_unknown(frame, "park_id", "group", groups, problems, "unknown_group", "blocking",
+                  f"group {{v!r}} is not one of {', '.join(groups)}", missing_too=True)
 
 
 def check_declared_area(frame: gpd.GeoDataFrame, id_column: str, declared, unit: str | None,

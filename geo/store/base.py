@@ -375,6 +375,10 @@ class Store(abc.ABC):
         """District boundaries for map context."""
 
     @abc.abstractmethod
+    def read_city(self):
+        """The store's city (:class:`geo.city.City`): names, park groups, chains, extent."""
+
+    @abc.abstractmethod
     def dataset_info(self) -> dict[str, str]:
         """Key/value metadata of the dataset (source, synthetic flag, seed...)."""
 

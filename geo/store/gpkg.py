@@ -1,7 +1,8 @@
 """GeoPackage backend: one file that QGIS opens, the embedded default store.
 
 Reads go through pyogrio with Arrow. The file holds the layers ``parks``, ``parcels`` and
-``districts``, an attribute table ``dataset_info`` (key/value metadata) and the append-only
+``districts``, an attribute table ``dataset_info`` (key/value metadata), the city's tables
+``city``, ``park_groups`` and ``city_chains`` (:mod:`geo.city`) and the append-only
 attribute table ``audit_log`` (see :mod:`geo.store.base`).
 
 Writes go through :mod:`sqlite3` in WAL mode, each in one ``BEGIN IMMEDIATE`` transaction
@@ -26,6 +27,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from geo.city import CITY_SELECTS, City, city_from_rows, city_tables, infer_city
 from geo.errors import ConflictError, NotFoundError, ParkAtlasError
 from geo.schema import conform_parcels, conform_parks
 from geo.store.base import DATA_REVISION_SQL, MAX_ATTEMPTS, OWNER_ONLY
@@ -133,19 +135,27 @@ def write_register(path: Path, register: dict[str, pd.DataFrame]) -> None:
 
 
 def write_new_gpkg(path: Path, parks, parcels, districts, info: dict[str, str],
-                   register: dict[str, pd.DataFrame] | None = None) -> None:
+                   register: dict[str, pd.DataFrame] | None = None, city=None) -> None:
     """Write a fresh GeoPackage at ``path`` (replacing it atomically if it exists), with the
-    project register's tables (filled from ``register`` when given)."""
+    project register's tables (filled from ``register`` when given).
+
+    ``city`` (a :class:`geo.city.City`) fills the city tables; without it the store's city is
+    inferred from its data when read.
+    """
     path = Path(path)
     tmp = path.with_name(path.stem + ".tmp.gpkg")
     tmp.unlink(missing_ok=True)
-    pyogrio.write_dataframe(conform_parks(parks), tmp, layer="parks", driver="GPKG")
+    pyogrio.write_dataframe(conform_parks(parks), tmp, layer="parks", driver="GPKG",
+                            geometry_type="MultiPolygon")
     pyogrio.write_dataframe(conform_parcels(parcels), tmp, layer="parcels", driver="GPKG",
-                            layer_options={"SPATIAL_INDEX": "YES"})
+                            geometry_type="Polygon", layer_options={"SPATIAL_INDEX": "YES"})
     pyogrio.write_dataframe(districts, tmp, layer="districts", driver="GPKG")
     info_frame = pd.DataFrame({"key": list(info), "value": list(info.values())})
     pyogrio.write_dataframe(info_frame, tmp, layer="dataset_info", driver="GPKG")
     write_register(tmp, register or {})
+    if city is not None:
+        for table, frame in city_tables(city).items():
+            pyogrio.write_dataframe(frame, tmp, layer=table, driver="GPKG")
     tmp.replace(path)
 
 
@@ -335,6 +345,17 @@ class GpkgStore(SqlStore):
 
     def dataset_info(self) -> dict[str, str]:
         return dict(self._query("SELECT key, value FROM dataset_info"))
+
+    def read_city(self) -> City:
+        con = self._read_connection()
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            rows = {t: con.execute(sql).fetchall() for t, sql in CITY_SELECTS.items() if t in tables}
+        finally:
+            con.close()
+        if "city" not in rows:
+            return infer_city(self.read_parks(), self.read_districts(), self.dataset_info())
+        return city_from_rows(rows["city"], rows.get("park_groups", []), rows.get("city_chains", []))
 
     def revision(self) -> str:
         con = self._read_connection()

@@ -1,6 +1,7 @@
 """PostGIS backend: many planners on one PostgreSQL server.
 
-The tables (``parks``, ``parcels``, ``districts``, ``dataset_info``, ``audit_log``) live in
+The tables (``parks``, ``parcels``, ``districts``, ``dataset_info``, ``audit_log`` and the
+city's ``city``, ``park_groups``, ``city_chains``) live in
 the schema ``parkatlas`` of the database in the URL; an empty database is set up and seeded
 from the sample GeoPackage on first use (under an advisory lock, so concurrent first opens
 seed once). Access is psycopg 3 with WKB geometries.
@@ -27,6 +28,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from geo.city import CITY_SELECTS, City, city_from_rows, city_tables, infer_city
 from geo.crs import CGCS2000
 from geo.errors import ConflictError, NotFoundError, ParkAtlasError
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS, conform_parcels, conform_parks
@@ -59,6 +61,7 @@ def _schema_sql() -> list[str]:
         "CREATE INDEX parcels_geom ON parcels USING gist (geom)",
         f"CREATE TABLE districts ({_columns_sql(_DISTRICT_COLUMNS, None)}, geom geometry(MultiPolygon, 4490))",
         "CREATE TABLE dataset_info (key text PRIMARY KEY, value text)",
+        *CITY_SCHEMA_SQL,
         "CREATE TABLE audit_log (id bigserial PRIMARY KEY, at text NOT NULL, user_name text NOT NULL, "
         "role text NOT NULL, action text NOT NULL, parcel_id text, park_id text, field text, "
         "old_value text, new_value text, project text, detail text)",
@@ -74,6 +77,15 @@ def _schema_sql() -> list[str]:
 def _register_sql() -> list[str]:
     """The project register's tables (``IF NOT EXISTS``: also run on stores made before it)."""
     return register_ddl(_SQL_TYPES, "bigserial PRIMARY KEY")
+
+
+CITY_SCHEMA_SQL = (
+    "CREATE TABLE IF NOT EXISTS city (key text PRIMARY KEY, value text)",
+    "CREATE TABLE IF NOT EXISTS park_groups (group_id text PRIMARY KEY, name_zh text, name_en text, "
+    "sort_order bigint NOT NULL DEFAULT 0)",
+    "CREATE TABLE IF NOT EXISTS city_chains (chain text PRIMARY KEY, name_zh text, name_en text, tier text, "
+    "sort_order bigint NOT NULL DEFAULT 0)",
+)
 
 
 def append_audit(cur, rows: list[tuple]) -> None:
@@ -102,11 +114,11 @@ class PostgisStore(SqlStore):
     geom_param = "?::geometry"
     geom_read = "ST_AsBinary(geom)"
 
-    def __init__(self, url: str, *, seed: bool = True):
+    def __init__(self, url: str, *, seed: bool = True, seed_from: Path | None = None):
         self.url = url.replace("postgresql+psycopg://", "postgresql://", 1)
         self.location = redact_location(self.url)
-        if self.url not in _ready:
-            self._setup(seed)
+        if self.url not in _ready or seed_from is not None:
+            self._setup(seed, seed_from)
             _ready.add(self.url)
 
     # --- dialect: connections and transactions -------------------------------------------------
@@ -161,10 +173,13 @@ class PostgisStore(SqlStore):
         finally:
             con.close()
 
-    def _setup(self, seed: bool) -> None:
+    def _setup(self, seed: bool, seed_from: Path | None = None) -> None:
         def work(cur):
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SEED_LOCK,))
             if cur.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.audit_log",)).fetchone()[0] is not None:
+                if seed_from is not None:
+                    raise ParkAtlasError(f"{self.location} already holds a ParkAtlas store; "
+                                         "give an empty database for a new city")
                 if cur.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.project_delays",)).fetchone()[0] is None:
                     for sql in _register_sql():
                         cur.execute(sql)
@@ -173,17 +188,18 @@ class PostgisStore(SqlStore):
                 raise ParkAtlasError(f"{self.location} holds no ParkAtlas tables")
             for sql in _schema_sql():
                 cur.execute(sql)
-            self._seed(cur)
+            self._seed(cur, seed_from)
 
         self._transaction(work)
 
-    def _seed(self, cur) -> None:
-        """Copy the sample GeoPackage into the new tables (same transaction as the schema)."""
+    def _seed(self, cur, source: Path | None = None) -> None:
+        """Copy a GeoPackage store (default: the sample) into the new tables (same transaction
+        as the schema)."""
         from geo.sample import SAMPLE_GPKG
         from geo.store.gpkg import GpkgStore
         from geo.store.tables import seed_tables
 
-        sample = GpkgStore(SAMPLE_GPKG, readonly=True)
+        sample = GpkgStore(source or SAMPLE_GPKG, readonly=True)
         for table, frame, columns in (("parks", sample.read_parks(), PARK_COLUMNS),
                                       ("parcels", sample.read_parcels(), PARCEL_COLUMNS),
                                       ("districts", sample.read_districts(), _DISTRICT_COLUMNS)):
@@ -202,6 +218,14 @@ class PostgisStore(SqlStore):
             with cur.copy(f"COPY {table} ({', '.join(_q(c) for c in columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
+        self._write_city(cur, sample.read_city())
+
+    def _write_city(self, cur, city: City) -> None:
+        for table, frame in city_tables(city).items():
+            cur.execute(f"DELETE FROM {table}")
+            names = ", ".join(_q(c) for c in frame.columns)
+            cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(frame.columns))})",
+                            [tuple(r) for r in frame.astype(object).itertuples(index=False)])
 
     # --- dialect: statements -------------------------------------------------------------------
     def _in_list(self, column: str, values: list) -> tuple[str, tuple]:
@@ -246,6 +270,13 @@ class PostgisStore(SqlStore):
 
     def dataset_info(self) -> dict[str, str]:
         return dict(self._query("SELECT key, value FROM dataset_info ORDER BY key"))
+
+    def read_city(self) -> City:
+        present = self._query("SELECT to_regclass(%s)", (f"{SCHEMA}.city",))[0][0] is not None
+        rows = {t: self._query(sql) for t, sql in CITY_SELECTS.items()} if present else {}
+        if not rows.get("city"):
+            return infer_city(self.read_parks(), self.read_districts(), self.dataset_info())
+        return city_from_rows(rows["city"], rows["park_groups"], rows["city_chains"])
 
     def revision(self) -> str:
         newest = self._query(DATA_REVISION_SQL)

