@@ -9,7 +9,6 @@ from geo.availability import available_parcels
 from geo.errors import ParkAtlasError
 from geo.evaluation import parcels_with_metrics
 from geo.metrics import PARCEL_METRICS, idle_land_warnings, park_kpis
-from geo.schema import GROUPS
 from geo.store import open_store
 
 PARK_KEYS = ["park_id", "name_zh", "name_en", "group", "district_code", "parcel_count",
@@ -42,6 +41,9 @@ def cmd_available(args) -> None:
     store = open_store(args.store)
     parcels = _parcels(store, args.park)
     if args.group:
+        groups = store.read_city().group_ids
+        if args.group not in groups:
+            raise ParkAtlasError(f"unknown group {args.group!r}; one of {', '.join(groups)} (see `city show`)")
         parks = store.read_parks()
         parcels = parcels.loc[parcels.park_id.isin(parks.loc[parks.group == args.group, "park_id"])]
     found = available_parcels(parcels, min_area_mu=args.min_area_mu, max_area_mu=args.max_area_mu,
@@ -82,8 +84,8 @@ def register(subparsers) -> None:
     p.add_argument("--status", action="append",
                    help="status that counts as available (repeatable; default: data/standards/statuses.csv)")
     p.add_argument("--ready", action="store_true", help="only ready (净地) land")
-    p.add_argument("--group", action=Once, choices=GROUPS,
-                   help="only parks of this group of the 344 layout (platform, east, west)")
+    p.add_argument("--group", action=Once,
+                   help="only parks of this park group of the store's city (see `city show`)")
     p.add_argument("--format", choices=GEO_FORMATS, default="json")
     p.set_defaults(handler=cmd_available)
 

@@ -250,13 +250,14 @@ def _labels(kind: str, lang: str) -> dict:
     return {}
 
 
-def label(code, kind: str, lang: str = i18n.DEFAULT_LANG) -> str:
+def label(code, kind: str, lang: str = i18n.DEFAULT_LANG, city=None) -> str:
     """The catalogue label of a code of ``kind`` (status, land_use, group, chain, industry, criterion, theme,
-    grade); the code itself when unknown."""
+    grade); the code itself when unknown. Park groups are the store's city's: without ``city`` (a
+    :class:`geo.city.City`) a group is shown by its id."""
     if is_missing(code) or code == "":
         return "–"
     if kind == "group":
-        return i18n.label_group(code, lang)
+        return city.group_name(code, lang) if city is not None else str(code)
     if kind == "theme":
         return i18n.label_theme(code, lang)
     if kind == "grade":
@@ -350,7 +351,7 @@ def _export_column(series: pd.Series, kind: str, lang: str) -> pd.Series:
 
 def format_frame(frame: pd.DataFrame, lang: str = i18n.DEFAULT_LANG, kinds: dict[str, str] | None = None, *,
                  headers: bool | dict[str, str] = True, units: bool = False, for_export: bool = False,
-                 drop: tuple[str, ...] = ("geometry",)) -> pd.DataFrame:
+                 drop: tuple[str, ...] = ("geometry",), city=None) -> pd.DataFrame:
     """A table formatted for display (all text) or for a planner's export, column by column.
 
     Parameters
@@ -369,6 +370,8 @@ def format_frame(frame: pd.DataFrame, lang: str = i18n.DEFAULT_LANG, kinds: dict
     for_export
         Keep numbers numeric (rounded to the kind's decimals) and missing values ``None``, for XLSX;
         labels, booleans, dates and times are text as on screen.
+    city
+        The store's city (:class:`geo.city.City`), which names park groups.
     """
     kinds = kinds or {}
     out = {}
@@ -377,6 +380,8 @@ def format_frame(frame: pd.DataFrame, lang: str = i18n.DEFAULT_LANG, kinds: dict
             continue
         kind = kinds.get(column) or column_kind(str(column))
         series = frame[column]
+        if kind == "group":
+            series, kind = series.map(lambda g: label(g, "group", lang, city)), "text"
         out[column] = _export_column(series, kind, lang) if for_export else _format_column(series, kind, lang, units)
     result = pd.DataFrame(out, index=frame.index)
     if headers is False:

@@ -153,3 +153,8 @@ def test_users_add_as_in_the_readme_asks_at_a_terminal(cli_env, tmp_path):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, output
     assert b'"role": "planner"' in output and b"s3cret-pass" not in output
+
+
+def test_available_by_a_group_the_city_does_not_have(cli_env):
+    proc = run_cli("available", "--group", "north", env=cli_env, check=False)
+    assert proc.returncode == 2 and "unknown group 'north'; one of platform, east, west" in proc.stderr

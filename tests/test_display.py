@@ -26,7 +26,6 @@ from geo import display
     ("2026-12-02T08:14:02.123456+00:00", "datetime", "zh", "2026-12-02 16:14"),
     ("2026-12-02T23:59:59+00:00", "date", "zh", "2026-12-03"),
     ("2024-06-30", "date", "zh", "2024-06-30"),
-    ("east", "group", "zh", "东部四园"),
     ("100101", "land_use", "zh", "一类工业用地"),
     (3, "integer", "zh", "3"),
     (1.28e3, "text", "zh", "1,280"),
@@ -93,3 +92,12 @@ def test_unknown_columns_are_text_under_their_own_name():
     assert display.column_kind("用地性质") == "text"
     assert display.header("用地性质", "zh") == "用地性质"
     assert not math.isnan(0.0)
+
+
+def test_park_groups_are_named_by_the_stores_city(sample_store):
+    city = sample_store.read_city()
+    assert display.label("east", "group", "zh", city) == "东部四园"
+    assert display.label("east", "group", "en", city) == "4 eastern parks"
+    assert display.label("east", "group", "zh") == "east"  # no city: the id, never a made-up name
+    table = display.format_frame(pd.DataFrame({"group": ["west", "platform"]}), "zh", city=city)
+    assert table.iloc[:, 0].tolist() == ["西部四园", "三大平台"]
