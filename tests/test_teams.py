@@ -146,3 +146,21 @@ def test_cli_import_list_and_one_line_errors(tmp_path):
     assert bad.returncode == 2 and bad.stderr.startswith("error: targets rejected") and bad.stderr.count("\n") == 1
     missing = cli("teams", "import", str(tmp_path / "nope.csv"), "--user", "pat")
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+
+
+def test_reading_a_store_without_the_tables_writes_nothing(tmp_path):
+    """A store made before the tables existed reads them as empty and keeps its revision (a read never writes)."""
+    import sqlite3
+
+    path = copy_sample_store(tmp_path)
+    con = sqlite3.connect(path)
+    con.execute("DROP TABLE team_targets")
+    con.execute("DELETE FROM gpkg_contents WHERE table_name = 'team_targets'")
+    con.commit()
+    con.close()
+    store = open_store(path)
+    revision = store.revision()
+    assert read_targets(store).empty and len(read_teams(store)) == 15
+    assert store.revision() == revision
+    set_targets(store, "T01", 2026, pd.DataFrame({"target": ["tax_wan"], "value": [10]}), user=PLANNER)
+    assert read_targets(store).value.tolist() == [10]  # the first write created the table

@@ -1,4 +1,4 @@
-"""Attribute tables (no geometry) in both stores: created on first use, written audited.
+"""Attribute tables (no geometry) in both stores: created by the first write, written audited.
 
 Parks and parcels have their own layers; the domain's other tables — the promotion teams and
 their targets (:mod:`geo.team`) — are plain tables listed in :data:`ATTRIBUTE_TABLES`, with
@@ -6,9 +6,10 @@ the same guarantees as parcel writes: every write is one transaction on the stor
 nothing), checks the acting user's role and appends one audit row per changed row
 (``field`` ``*``, old and new record as JSON, ``detail`` naming the table and the key).
 
-A store made before a table existed gets it, empty, the first time it is used (``CREATE
-TABLE IF NOT EXISTS``); the GeoPackage registers it in ``gpkg_contents`` as an attributes
-table so QGIS lists it. The bundled sample holds the sample's rows (written by
+A store made before a table existed reads it as empty and gets it with the first write into
+it (``CREATE TABLE IF NOT EXISTS``): reads never write, so they never change the store's
+revision. The GeoPackage registers the table in ``gpkg_contents`` as an attributes table so
+QGIS lists it. The bundled sample holds the sample's rows (written by
 :mod:`geo.sample`) and a new PostGIS store copies them when it is seeded.
 """
 from __future__ import annotations
@@ -115,8 +116,7 @@ def read_table(store: SqlStore, table: AttributeTable, where: dict | None = None
 
     ``where`` maps columns to the values they must equal.
     """
-    ensure_tables(store)
-    if not _exists(store, table.name):
+    if not _exists(store, table.name):  # created by the first write: a read never writes
         return table.empty()
     names = ", ".join(quote(c) for c in table.columns)
     conditions = " AND ".join(f"{quote(c)} = ?" for c in (where or {}))
