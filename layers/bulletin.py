@@ -163,7 +163,7 @@ def _events_pages(pdf, bulletin: Bulletin, lang: str, printed: date) -> None:
         _header(fig, bulletin, lang, printed, t("bulletin.events_heading", lang))
         fig.text(0.06, 0.89, summary, fontsize=9, va="center")
         _table(fig.add_axes((0.06, 0.06, 0.88, 0.81)), columns, chunk, lang,
-               widths=[0.12, 0.30, 0.18, 0.14, 0.12, 0.14])
+               widths=[0.11, 0.29, 0.17, 0.15, 0.11, 0.17])
         pdf.savefig(fig)
 
 
@@ -219,8 +219,10 @@ def _map_page(pdf, bulletin: Bulletin, lang: str, printed: date) -> None:
             points = mine.geometry.representative_point()
             ax.scatter(points.x, points.y, s=14, color=STAGE_COLORS[stage], edgecolors="white", linewidths=0.4,
                        zorder=5)
-        handles.append(Patch(color=STAGE_COLORS[stage], label=f"{t(f'stage.{stage}', lang)} "
-                                                              f"({len(mine.project_id.unique())})"))
+        handles.append(Patch(color=STAGE_COLORS[stage], label=t("bulletin.map_count", lang,
+                                                                stage=t(f"stage.{stage}", lang),
+                                                                mapped=mine.project_id.nunique(),
+                                                                total=int((bulletin.events.stage == stage).sum()))))
     ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=True, title=t("bulletin.map_legend", lang),
               title_fontsize=7)
     _fit_extent(ax, parks.total_bounds, pad=0.08)
