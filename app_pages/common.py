@@ -258,9 +258,23 @@ def park_names() -> dict[str, str]:
     return dict(zip(frame.park_id, frame.name_zh if lang() == "zh" else frame.name_en))
 
 
+def intranet_basemap():
+    """The intranet tile service of the settings (``geo.basemap``), or None (a bad entry is shown once)."""
+    from geo.basemap import load_basemap
+
+    try:
+        return load_basemap()
+    except ParkAtlasError as exc:
+        st.sidebar.warning(tr("basemap.intranet_bad", error=plain(exc)))
+        return None
+
+
 def map_options() -> dict:
     """Basemap settings chosen in the sidebar (per session)."""
-    return {"basemap": st.session_state.get(f"basemap.{lang()}") or "none",
+    basemap = st.session_state.get(f"basemap.{lang()}") or "none"
+    if basemap == "intranet" and intranet_basemap() is None:  # the setting was removed meanwhile
+        basemap = "none"
+    return {"basemap": basemap,
             "tianditu_key": st.session_state.get("tianditu_key") or None,
             "asset_url": asset_url()}
 
@@ -333,8 +347,11 @@ def sidebar() -> None:
         from app_pages import auth_panel  # imports this module
 
         auth_panel.panel()
-        st.selectbox(tr("sidebar.basemap"), webmap.BASEMAPS, key=lang_key("basemap"),
-                     format_func=lambda b, language=lang(): i18n.t(f"basemap.{b}", language))
+        intranet = intranet_basemap()
+        choices = [b for b in webmap.BASEMAPS if b != "intranet" or intranet is not None]
+        st.selectbox(tr("sidebar.basemap"), choices, key=lang_key("basemap"),
+                     format_func=lambda b, language=lang(): i18n.t(
+                         f"basemap.{b}", language, **({"name": intranet.name} if b == "intranet" else {})))
         if st.session_state.get(f"basemap.{lang()}") == "tianditu":
             st.text_input(tr("sidebar.tianditu_key"), key="tianditu_key", type="password")
         st.caption(tr("basemap.gcj_warning"))

@@ -35,6 +35,32 @@ st.subheader(tr("data.import"))
 if not common.user().can("admin"):
     st.info(tr("data.import_admin_only"))
     st.stop()
+with st.expander(tr("data.basemap_settings")):
+    from geo.basemap import BasemapError, check_basemap, save_basemap
+
+    current = common.intranet_basemap()
+    st.caption(tr("data.basemap_help"))
+    with st.form("basemap_settings"):
+        url = st.text_input(tr("data.basemap_url"), value=current.url if current else "",
+                            placeholder="http://10.0.0.1/tiles/{z}/{x}/{y}.png")
+        crs_choices = ["EPSG:3857", "EPSG:4490", "GCJ-02", "BD-09"]
+        tile_crs = st.selectbox(tr("data.basemap_crs"), crs_choices,
+                                format_func=lambda c: i18n.t(f"data.basemap_crs.{c}", lang))
+        name = st.text_input(tr("data.basemap_name"), value=current.name if current else "")
+        attribution = st.text_input(tr("data.basemap_attribution"), value=current.attribution if current else "")
+        save, remove = st.columns(2)
+        if save.form_submit_button(tr("data.basemap_save")):
+            try:
+                service = check_basemap(url, tile_crs, name, attribution)
+            except BasemapError as exc:
+                st.error(tr("data.basemap_refused", error=tr(f"data.basemap_error.{exc.key}")))
+            else:
+                save_basemap(service)
+                st.success(tr("data.basemap_saved", name=plain(service.name)))
+        if remove.form_submit_button(tr("data.basemap_remove"), disabled=current is None):
+            save_basemap(None)
+            st.success(tr("data.basemap_removed"))
+
 try:
     from geo.io import commit_import, read_upload
 except ImportError:

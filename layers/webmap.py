@@ -44,7 +44,7 @@ BACKGROUND = "#f4f3ee"
 HIGHLIGHT_COLOR = "#00e5ff"
 #: The view of a map with nothing to fit and no city home view (lon/lat).
 CHINA_BOUNDS = (73.5, 18.0, 135.0, 53.5)
-BASEMAPS = ("none", "osm", "tianditu")
+BASEMAPS = ("none", "osm", "tianditu", "intranet")
 _TILE_URLS = {
     "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "© OpenStreetMap contributors", None),
     "tianditu": ("https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
@@ -369,15 +369,25 @@ class MapParts:
 
 
 def basemap_layer(name: str = "none", *, tianditu_key: str | None = None) -> folium.TileLayer | None:
-    """An XYZ basemap: ``none`` (offline default), ``osm`` or ``tianditu`` (needs a ``tk`` key).
+    """An XYZ basemap: ``none`` (offline default), ``osm``, ``tianditu`` (needs a ``tk`` key) or
+    ``intranet`` (the tile server configured in the settings, :mod:`geo.basemap`).
 
     AMap/Gaode tiles are deliberately not offered: they are GCJ-02 and misalign with
-    CGCS2000 parcels by hundreds of metres.
+    CGCS2000 parcels by hundreds of metres (an intranet service declared GCJ-02 is refused).
     """
     if name not in BASEMAPS:
         raise ValueError(f"unknown basemap {name!r}; one of {', '.join(BASEMAPS)}")
     if name == "none":
         return None
+    if name == "intranet":
+        from geo.basemap import load_basemap
+
+        service = load_basemap()
+        if service is None:
+            raise ValueError("no intranet basemap is configured (see docs/app.md, 'Intranet basemap')")
+        extra = {"subdomains": service.subdomains} if service.subdomains else {}
+        return folium.TileLayer(tiles=service.url, attr=service.attribution or service.name, name="intranet",
+                                max_zoom=19, **extra)
     url, attribution, subdomains = _TILE_URLS[name]
     if name == "tianditu":
         if not tianditu_key:
