@@ -26,6 +26,7 @@ PAGES = [
     ("app_pages/available.py", "page.available", "available", False),
     ("app_pages/match.py", "page.match", "match", False),
     ("app_pages/teams.py", "page.teams", "teams", False),
+    ("app_pages/projects.py", "page.projects", "projects", False),
     ("app_pages/export.py", "page.export", "export", False),
     ("app_pages/data.py", "page.data", "data", False),
 ]

@@ -120,6 +120,19 @@ def reserve(parcel_ids: tuple[str, ...], project_name: str) -> None:
             list(parcel_ids), "list", lang), project=project_name))
 
 
+def create_project(parcel_ids: tuple[str, ...], area_mu: float) -> None:
+    """Enter the matched project in the register, signed today, on the parcels the button showed."""
+    keys = {**st.session_state["match_request"]["project"], "parcel_ids": list(parcel_ids),
+            "land_mu": round(area_mu, 2), "signed_on": date.today().isoformat()}
+    try:
+        added = common.store().add_project(keys, user=common.user())
+    except ParkAtlasError as exc:
+        st.session_state["match_notice"] = ("error", str(exc))
+    else:
+        st.session_state["match_notice"] = ("success", say("project_created", project=added["project_id"]))
+        st.session_state[common.KEPT_PREFIX + "pj_selected"] = added["project_id"]  # the Projects page opens on it
+
+
 def release(parcel_ids: list[str]) -> None:
     try:
         common.store().release(list(parcel_ids), user=common.user())
@@ -222,6 +235,8 @@ else:
     shown_ids = tuple(chosen.parcel_ids)
     st.button(say("reserve_ids", ids=display.format_value(list(shown_ids), "list", lang), project=project.name),
               key=f"m_reserve_{ranking}", type="primary", on_click=reserve, args=(shown_ids, project.name))
+    st.button(say("create_project", ids=display.format_value(list(shown_ids), "list", lang)),
+              key=f"m_create_{ranking}", on_click=create_project, args=(shown_ids, float(chosen.area_mu)))
     mine = reserved_for(parcels, project.name)
     if mine:
         to_release = st.multiselect(say("reserved_for"), mine, key="m_release_ids")

@@ -428,23 +428,6 @@ def project_record(project: Project) -> dict:
     return out
 
 
-def record_source(row: dict) -> dict:
-    """A stored ``projects`` row as the keys :func:`load_project` reads (e.g. to match it again)."""
-    keys = {}
-    for key in (*REQUIRED_KEYS, *OPTIONAL_KEYS, *REGISTER_KEYS):
-        value = row.get(key)
-        if value is None or pd.isna(value):
-            continue
-        if key == "needs":
-            value = json.loads(value) if value else None
-        elif key in ("preferred_parks", "groups", "parcel_ids"):
-            value = [v for v in str(value).split(";") if v]
-        elif hasattr(value, "item"):
-            value = value.item()
-        keys[key] = value
-    return keys
-
-
 def check_stage_change(current: str, current_on: str | None, new: str, on: date, *, today: date,
                        has_parcels: bool, reason: str | None, project_id: str) -> None:
     """Refuse a stage change that makes no sense, in one line.

@@ -376,6 +376,16 @@ def contract_check(project: dict, events: pd.DataFrame, actuals: pd.DataFrame, p
             "criteria": criteria}
 
 
+def pipeline(projects: pd.DataFrame) -> pd.DataFrame:
+    """Projects and promised investment per stage (every stage, in order, zeros included)."""
+    from geo.project import ALL_STAGES
+
+    grouped = projects.groupby("stage").investment_wan
+    return pd.DataFrame({"stage": list(ALL_STAGES),
+                         "projects": grouped.size().reindex(ALL_STAGES, fill_value=0).to_numpy(),
+                         "investment_wan": grouped.sum().reindex(ALL_STAGES, fill_value=0.0).to_numpy()})
+
+
 # --- the planners' counts ------------------------------------------------------------------------
 COUNT_STAGES = {"signed": "signed", "land_supplied": "land_supplied", "started": "under_construction",
                 "producing": "in_production"}
@@ -429,4 +439,4 @@ def project_counts(register: Register, parks: pd.DataFrame, *, by: str = "park_i
 
 
 __all__ = ["Register", "read_register", "project_warnings", "contract_check", "project_counts", "milestones",
-           "duplicates_of", "latest_actuals", "WARNING_KINDS", "WARNING_COLUMNS", "LEVELS"]
+           "duplicates_of", "latest_actuals", "pipeline", "WARNING_KINDS", "WARNING_COLUMNS", "LEVELS"]

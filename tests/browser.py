@@ -101,6 +101,15 @@ def start_app_with_users(directory: Path, users: dict[str, tuple[str, str]]) -> 
         return start_app(directory)
 
 
+def sign_in(page, name: str, password: str, role: str = "planner") -> None:
+    """Sign in with the sidebar's local-account form and wait until the sidebar says so."""
+    page.get_by_text("规划人员登录").click()
+    page.get_by_label("用户名").fill(name)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录", exact=True).click()
+    page.get_by_text(f"已登录：{name}（{role}）").wait_for(timeout=30_000)
+
+
 def parcel_on_screen(frame, parcel_id: str) -> tuple[float, float]:
     """Zoom the page-level map of ``frame`` onto a parcel; its centre in viewport coordinates."""
     return tuple(frame.evaluate("""(id) => {

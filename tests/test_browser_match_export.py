@@ -21,7 +21,7 @@ from geo.store import open_store
 from geo.store.base import reserved_for
 from geo.testing import copy_sample_store
 from tests.browser import (ROOT, browser, hover_until_tooltip, layer_feature_count, map_frame,  # noqa: F401
-                           page, parcel_on_screen, screenshot, set_enterprise, start_app_with_users)
+                           page, parcel_on_screen, screenshot, set_enterprise, sign_in, start_app_with_users)
 
 pytestmark = pytest.mark.browser
 
@@ -122,11 +122,7 @@ def test_signed_in_planner_reserves_the_top_candidate_and_releases_it(page, app)
     from playwright.sync_api import expect
 
     page.goto(app.url + "/match")
-    page.get_by_text("规划人员登录").click()
-    page.get_by_label("用户名").fill(PLANNER)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.get_by_text(f"已登录：{PLANNER}（planner）").wait_for(timeout=30_000)
+    sign_in(page, PLANNER, PASSWORD)
 
     before = expected_candidates(app.store)
     rows = submit_project(page, XSS)
