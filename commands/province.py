@@ -1,4 +1,4 @@
-"""Province-scale commands on partitioned GeoParquet and Dask: generate, kpis, available, match."""
+"""Province-scale commands on partitioned GeoParquet and Dask: generate, add-store, kpis, available, match."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +9,7 @@ from commands.output import FORMATS, emit, emit_object, records
 
 GROUP_KEYS = ["group", "park_count", *[k for k in PARK_KEYS if k not in
                                        ("park_id", "name_zh", "name_en", "group", "district_code", "data_as_of")]]
+CITY_KEYS = ["city", "city_name_zh", "city_name_en", *GROUP_KEYS[1:]]
 
 
 def cmd_generate(args) -> None:
@@ -23,7 +24,14 @@ def cmd_kpis(args) -> None:
 
     with dask_client(args.scheduler):
         table = province_kpis(args.parquet, by=args.by)
-    emit(table[PARK_KEYS if args.by == "park" else GROUP_KEYS], args.format)
+    emit(table[{"park": PARK_KEYS, "group": GROUP_KEYS, "city": CITY_KEYS}[args.by]], args.format)
+
+
+def cmd_add_store(args) -> None:
+    from geo.province import add_store
+    from geo.store import open_store
+
+    emit_object({"parquet": str(args.parquet), **add_store(args.parquet, open_store(args.from_store))})
 
 
 def cmd_available(args) -> None:
@@ -66,9 +74,14 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=344, help="seed of the first chunk (default 344)")
     p.set_defaults(handler=cmd_generate)
 
-    p = sub.add_parser("kpis", help="one row per park (or group), as `parks`")
+    p = sub.add_parser("add-store", help="add a city's store (parks and parcels) to a dataset of many cities")
+    p.add_argument("--parquet", type=Path, required=True, help="dataset folder (created if missing)")
+    p.add_argument("--from-store", required=True, help="the city's store: .gpkg path or postgresql:// URL")
+    p.set_defaults(handler=cmd_add_store)
+
+    p = sub.add_parser("kpis", help="one row per park (or group, or city), as `parks`")
     dataset_args(p)
-    p.add_argument("--by", choices=("park", "group"), default="park")
+    p.add_argument("--by", choices=("park", "group", "city"), default="park")
     p.add_argument("--format", choices=FORMATS, default="json")
     p.set_defaults(handler=cmd_kpis)
 

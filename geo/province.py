@@ -6,7 +6,10 @@ them as GeoParquet partitioned by park (``DIR/parcels/park_id=<id>/part-*.parque
 ``DIR/parks.parquet``) and run the same metric code per partition on a Dask cluster:
 
 - :func:`write_parquet_sample` writes N synthetic parcels in that layout, one chunk at a time;
-- :func:`province_kpis` gives the rows of :func:`geo.metrics.park_kpis` / :func:`geo.metrics.group_kpis`;
+- :func:`add_store` adds a city's store (its parks and parcels) to a dataset, so one dataset holds
+  the parcels of many cities (``parks.parquet`` says each park's ``city``);
+- :func:`province_kpis` gives the rows of :func:`geo.metrics.park_kpis` / :func:`geo.metrics.group_kpis`,
+  or one row per city;
 - :func:`available_land` filters with :func:`geo.availability.available_parcels` per partition;
 - :func:`province_match` runs :func:`geo.matching.match` one park per task and ranks across parks.
 
@@ -43,7 +46,9 @@ PARKS_FILE = "parks.parquet"
 #: Columns the KPIs read from the parcel files (geometry for the areas).
 KPI_COLUMNS = ["status", "land_use_code", "floor_area_m2", "footprint_m2", "structures_footprint_m2",
                "yard_area_m2", "floor_area_over_8m_m2", "investment_wan", "output_wan", "tax_wan", "geometry"]
-KEYS = {"park": "park_id", "group": "group"}
+KEYS = {"park": "park_id", "group": "group", "city": "city"}
+#: Columns of ``parks.parquet`` naming each park's city (the store's city: adcode and names).
+CITY_COLUMNS = ("city", "city_name_zh", "city_name_en")
 
 
 def write_parquet_sample(directory, n_parcels: int, *, chunk_size: int = 100_000, seed: int = 344) -> Path:
@@ -88,11 +93,65 @@ def write_parquet_sample(directory, n_parcels: int, *, chunk_size: int = 100_000
             folder.mkdir(parents=True, exist_ok=True)
             # Hive layout: the partition column lives in the folder name, not in the file.
             part.drop(columns="park_id").to_parquet(folder / f"part-{chunk:05d}.parquet", index=False)
-    parks.to_parquet(directory / PARKS_FILE, index=False)
+    from geo.sample import sample_city
+
+    _with_city(parks, sample_city()).to_parquet(directory / PARKS_FILE, index=False)
     if target.exists():
         target.rmdir()
     staging.rename(target)  # readers never see a half-written dataset
     return directory
+
+
+def _with_city(parks, city):
+    """``parks`` with the columns of :data:`CITY_COLUMNS` for ``city`` (a :class:`geo.city.City`)."""
+    return parks.assign(city=city.adcode or city.name_en or city.name_zh, city_name_zh=city.name_zh,
+                        city_name_en=city.name_en)
+
+
+def add_store(directory, store) -> dict:
+    """Add a city's store to a dataset (created if missing): its parks to ``parks.parquet`` with
+    their city, its parcels to ``parcels/park_id=<id>/``.
+
+    Park ids must be unique across the cities of a dataset; a clash is refused before anything is
+    written. Each park's files are written next to the dataset and moved in whole, so a reader sees
+    a park with all its parcels or not at all.
+
+    Returns
+    -------
+    dict
+        ``city`` (its key), ``parks`` and ``parcels`` added.
+    """
+    import geopandas as gpd
+
+    directory = Path(directory)
+    city = store.read_city()
+    parks = _with_city(store.read_parks(), city)
+    if not len(parks):
+        raise ParkAtlasError(f"{store.location} holds no parks to add")
+    existing = read_parks(directory) if (directory / PARKS_FILE).exists() else None
+    if existing is not None:
+        clash = sorted(set(parks.park_id) & set(existing.park_id))
+        if clash:
+            raise ParkAtlasError(f"park {clash[0]} is already in {directory}; park ids must be unique across "
+                                 "the cities of a dataset")
+    parcels = store.read_parcels()
+    staging = directory / (PARCELS_DIR + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    for park_id, part in parcels.groupby("park_id", sort=False):
+        folder = staging / f"park_id={park_id}"
+        folder.mkdir(parents=True)
+        part.drop(columns="park_id").to_parquet(folder / "part-00000.parquet", index=False)
+    target = directory / PARCELS_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    for folder in sorted(staging.glob("park_id=*")):
+        folder.rename(target / folder.name)
+    shutil.rmtree(staging, ignore_errors=True)
+    both = parks if existing is None else gpd.GeoDataFrame(pd.concat([existing, parks], ignore_index=True),
+                                                            geometry="geometry", crs=parks.crs)
+    partial = directory / (PARKS_FILE + ".partial")
+    both.to_parquet(partial, index=False)
+    partial.replace(directory / PARKS_FILE)
+    return {"city": str(parks.city.iloc[0]), "parks": int(len(parks)), "parcels": int(len(parcels))}
 
 
 def read_parks(directory) -> pd.DataFrame:
@@ -137,11 +196,13 @@ def dask_client(scheduler: str | None = None):
         client.close()
 
 
-def _metric_frame(part, groups: dict, bounds: tuple | None) -> pd.DataFrame:
-    """Attributes (no geometry) with per-parcel metrics, park group and, given bounds, 亩均 grade."""
+def _metric_frame(part, park_labels: dict[str, dict], bounds: tuple | None) -> pd.DataFrame:
+    """Attributes (no geometry) with per-parcel metrics, the park's group and city
+    (``park_labels``: column → park id → value) and, given bounds, 亩均 grade."""
     frame = pd.DataFrame(part.drop(columns="geometry")).join(parcel_metrics(part))
     frame["park_id"] = frame.park_id.astype(str)
-    frame["group"] = frame.park_id.map(groups).astype(object)
+    for column, by_park in park_labels.items():
+        frame[column] = frame.park_id.map(by_park).astype(object)
     if bounds is not None:
         frame["grade"] = _apply_grade_bounds(frame, *bounds)
     return frame
@@ -175,7 +236,7 @@ def _apply_grade_bounds(frame: pd.DataFrame, labels: np.ndarray, lowest: np.ndar
 
 
 def province_kpis(directory, *, by: str = "park", standards: Standards | None = None) -> pd.DataFrame:
-    """KPIs per park (or per group) over a partitioned GeoParquet dataset.
+    """KPIs per park (or per group, or per city) over a partitioned GeoParquet dataset.
 
     Runs on the active Dask client if any (see :func:`dask_client`), else on local threads.
 
@@ -183,9 +244,11 @@ def province_kpis(directory, *, by: str = "park", standards: Standards | None = 
     ----------
     directory : path
         Dataset written by :func:`write_parquet_sample` (or any data in that layout).
-    by : {"park", "group"}
-        One row per park, in the parks' order (columns of :func:`geo.metrics.park_kpis`), or per
-        group (columns of :func:`geo.metrics.group_kpis`).
+    by : {"park", "group", "city"}
+        One row per park, in the parks' order (columns of :func:`geo.metrics.park_kpis`), per
+        group (columns of :func:`geo.metrics.group_kpis`; a group id shared by two cities counts
+        both), or per city (``city``, ``city_name_zh``, ``city_name_en``, ``park_count`` and the
+        group columns).
 
     Returns
     -------
@@ -198,7 +261,8 @@ def province_kpis(directory, *, by: str = "park", standards: Standards | None = 
     key = KEYS[by]
     standards = standards or load_standards()
     parks = read_parks(directory)
-    groups = dict(zip(parks.park_id, parks.group))
+    cities = parks["city"] if "city" in parks else pd.Series("", index=parks.index)
+    groups = {"group": dict(zip(parks.park_id, parks.group)), "city": dict(zip(parks.park_id, cities))}
     ddf = open_parcels(directory, columns=KPI_COLUMNS + ["park_id"])
 
     taxes = ddf.map_partitions(_enterprise_tax_per_mu, meta=pd.Series(dtype=float, name="tax_per_mu_wan"))
@@ -223,7 +287,12 @@ def province_kpis(directory, *, by: str = "park", standards: Standards | None = 
         out = ident.merge(agg.reset_index(), on="park_id", how="left")
         return out.fillna({"parcel_count": 0, "total_area_mu": 0.0, "available_area_mu": 0.0})
     out = agg.reset_index()
-    out["park_count"] = out.group.map(parks.groupby("group").size())
+    out["park_count"] = out[key].map(parks.assign(city=cities).groupby(key).size())
+    if by == "city":
+        names = parks.assign(city=cities).drop_duplicates("city").set_index("city")
+        for column in CITY_COLUMNS[1:]:
+            out.insert(out.columns.get_loc("park_count"), column,
+                       out.city.map(names[column]) if column in names else "")
     return out
 
 

@@ -362,3 +362,26 @@ def test_pengjiang_file_in_zone_prefixed_gauss_kruger_is_detected(pengjiang, tmp
     with pytest.raises(ParkAtlasError, match="40 of 40 features lie outside Dongcheng"):
         read_upload(data, "pj.zip", city=dongcheng)
     assert read_upload(data, "pj.zip", city=dongcheng, allow_outside_region=True).accepted
+
+
+# --- the province-scale Dask path takes parcels of many cities -----------------------------------
+def test_province_dataset_of_two_cities(pengjiang, tmp_path, sample_store):
+    from geo.metrics import city_kpis, with_metrics
+    from geo.province import add_store, province_kpis
+
+    dataset = tmp_path / "province"
+    assert add_store(dataset, sample_store) == {"city": "441200", "parks": 11, "parcels": 10_000}
+    assert add_store(dataset, open_store(pengjiang)) == {"city": "440703", "parks": 5, "parcels": 3_000}
+    with pytest.raises(ParkAtlasError, match="park pj_binjiang is already in"):
+        add_store(dataset, open_store(pengjiang))
+    by_city = province_kpis(dataset, by="city").set_index("city")
+    assert by_city.loc["440703", "city_name_zh"] == "江门市蓬江区" and by_city.loc["441200", "park_count"] == 11
+    for key, store in (("441200", sample_store), ("440703", open_store(pengjiang))):
+        expected = city_kpis(with_metrics(store.read_parcels()), store.read_parks())
+        for column in ("parcel_count", "total_area_mu", "available_area_mu", "output_per_mu_wan"):
+            assert by_city.loc[key, column] == pytest.approx(expected[column], rel=1e-9)
+    assert len(province_kpis(dataset, by="park")) == 16
+    done = subprocess.run([sys.executable, "cli.py", "province", "kpis", "--parquet", str(dataset), "--by", "city"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    rows = {r["city"]: r for r in json.loads(done.stdout)}
+    assert rows["440703"]["city_name_en"] == "Pengjiang District, Jiangmen" and rows["440703"]["parcel_count"] == 3000
