@@ -93,6 +93,10 @@ p2.dataframe(display.format_frame(flow[["label", "projects", "investment_wan"]],
 
 # --- map by stage -----------------------------------------------------------------------------------
 selected_key = common.kept_key("pj_selected")
+requested = st.query_params.get("project")  # /projects?project=ID opens that project (links from other pages)
+if requested and requested != st.session_state.get("pj_requested") and requested in set(projects.project_id):
+    st.session_state["pj_requested"] = requested
+    st.session_state[selected_key] = requested
 selected = st.session_state.get(selected_key)
 shapes = _shapes(loc, rev)
 in_view = shapes[shapes.project_id.isin(shown.project_id)]

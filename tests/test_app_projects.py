@@ -1,0 +1,42 @@
+"""The Projects page under AppTest: a viewer reads the register (both languages, hostile text literal),
+?project=ID opens one project, and planners' forms are absent for viewers."""
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from geo.auth import User
+from geo.store import open_store
+from tests.conftest import ROOT
+
+XSS = "<img src=x onerror=alert(1)>**粗体**"
+
+
+def test_projects_page_for_a_viewer(store_path, monkeypatch):
+    monkeypatch.setenv("PARKATLAS_STORE", str(store_path))
+    monkeypatch.setenv("PARKATLAS_USERS", str(store_path.with_name("users.json")))
+    added = open_store(store_path).add_project({
+        "name": XSS, "industry_code": "39", "land_mu": 50, "investment_wan": 20000, "output_wan": 30000,
+        "tax_wan": 900, "plot_ratio": 1.2, "building_coefficient": 0.4, "signed_on": "2020-01-02",
+        "contract_start": "2020-06-01"}, user=User("pat", "planner"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["project"] = added["project_id"]
+    at.run()
+    at.switch_page("app_pages/projects.py")
+    at.query_params["project"] = added["project_id"]
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "项目台账：从签约到达产"
+    assert at.selectbox(key="pj_selected").value == added["project_id"]
+    # The hostile name is escaped where markdown renders it and shown verbatim in tables.
+    rendered = "\n".join(m.value for m in at.markdown)
+    assert "\\<img" in rendered and "<img" not in rendered.replace("\\<img", "")
+    register = at.dataframe[1].value
+    assert XSS in set(register["项目名称"]) and register.set_index("项目编号").at[added["project_id"], "阶段"] == "签约"
+    warnings = at.dataframe[2].value
+    assert "逾期未开工" in set(warnings.loc[warnings["项目编号"] == added["project_id"], "预警"])
+    assert not [f for f in at.get("form")]             # viewers get no write forms
+    assert "只有规划人员" in "\n".join(c.value for c in at.caption)
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception and at.title[0].value == "Project register: signing to full production"
+    assert "Signed" in set(at.dataframe[1].value["Stage"])
