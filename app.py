@@ -29,6 +29,7 @@ PAGES = [
     ("app_pages/projects.py", "page.projects", "projects", False),
     ("app_pages/export.py", "page.export", "export", False),
     ("app_pages/data.py", "page.data", "data", False),
+    ("app_pages/guide.py", "page.guide", "guide", False),
 ]
 navigation = st.navigation([
     st.Page(path, title=common.tr(key), url_path=url, default=default)

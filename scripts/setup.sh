@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Set up ParkAtlas on a fresh Debian machine: system packages, a virtualenv in .venv, Python packages.
 # Usage: scripts/setup.sh app|test   (app: what the app needs; test: also browser, PostGIS, test tools)
+# Without internet (docs/offline-install.md): PARKATLAS_DEBS=DIR installs the Debian packages copied
+# into DIR, PARKATLAS_WHEELS=DIR the Python packages from a wheel folder (both made by
+# scripts/offline-bundle.sh on a connected machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-app}"
@@ -17,8 +20,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "[setup] installing Debian packages: ${missing[*]}"
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+  if [ -n "${PARKATLAS_DEBS:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-download \
+      "$(realpath "$PARKATLAS_DEBS")"/*.deb >/dev/null
+  else
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
 fi
 
 if [ ! -x .venv/bin/python ]; then
@@ -30,8 +38,12 @@ req=requirements.txt
 stamp=".venv/.installed-$(cat requirements.txt "$req" | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "[setup] installing Python packages from $req"
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -r "$req"
+  if [ -n "${PARKATLAS_WHEELS:-}" ]; then
+    .venv/bin/pip install -q --no-index --find-links "$PARKATLAS_WHEELS" -r "$req"
+  else
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -r "$req"
+  fi
   touch "$stamp"
 fi
 echo "[setup] ready ($mode)"

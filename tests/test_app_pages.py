@@ -300,3 +300,9 @@ def test_a_bad_store_location_is_one_clear_error(tmp_path, monkeypatch):
     at.run()
     assert not at.exception
     assert len(at.error) == 1 and ".gpkg" in at.error[0].value
+
+
+def test_planner_guide_page_shows_the_guide_and_its_screenshots(app):
+    goto(app, "guide")
+    assert app.markdown[0].value.startswith("# ParkAtlas 规划人员使用指南")
+    assert len(app.get("image")) == 6

@@ -60,7 +60,7 @@ def test_park_page_outline_labels_and_a_clicked_parcel_outlined_beside_its_detai
     metric.wait_for(timeout=30_000)
     top = metric.bounding_box()["y"]
     assert 0 <= top < page.viewport_size["height"]
-    assert page.get_by_text(target, exact=True).bounding_box()["y"] < page.viewport_size["height"]
+    assert page.get_by_role("strong").get_by_text(target, exact=True).bounding_box()["y"] < page.viewport_size["height"]
     screenshot(page, "park_clicked_parcel")
 
 
