@@ -18,7 +18,7 @@ import streamlit as st
 
 from app_pages.safe import plain
 from geo import i18n
-from geo.auth import User
+from geo.auth import ANONYMOUS, PERSONAL_FIELDS, WITHHELD, User
 from geo.errors import ParkAtlasError
 from geo.evaluation import parcels_with_metrics
 from geo.metrics import INTENSITY_INDICATORS, city_kpis, group_kpis, park_kpis, with_metrics
@@ -316,12 +316,16 @@ def parcel_details(row: pd.Series, per_row: int = 4) -> None:
              "land_use_code": f"{row.land_use_code} {i18n.label_land_use(row.land_use_code, language)}"}
     numeric = set(INTENSITY_INDICATORS) | {"area_m2", "area_mu", "area_ha"}
 
+    anonymous = user() == ANONYMOUS
+
     def text(column):
         if column in shown:
             return shown[column]
         value = row[column]
         if pd.isna(value):
             return "–"
+        if anonymous and column in PERSONAL_FIELDS:  # names are for signed-in users
+            return WITHHELD
         return i18n.format_number(value, language, 2) if column in numeric else str(value)
 
     st.dataframe(pd.DataFrame({tr("col.field"): [i18n.label_field(c, language) for c in fields],

@@ -113,7 +113,8 @@ if st.session_state.get("import_file_key") != file_key:
 options = dict(layer=layer, crs=declared_crs, source_datum=datum, encoding=text_encoding,
                allow_outside_region=allow_outside, parks=parks, city=common.city(),
                park_id=target_park if parcels_layer else None,
-               default_status=default_status if parcels_layer else None)
+               default_status=default_status if parcels_layer else None,
+               existing=common.parcels() if parcels_layer else None)
 
 
 def read(mapping):

@@ -17,6 +17,7 @@ from streamlit_folium import st_folium
 from app_pages import common
 from app_pages.safe import plain
 from geo import i18n
+from geo.auth import public_history
 from geo.edits import changed_fields, editable_record, table_changes
 from geo.errors import ConflictError, ParkAtlasError
 from geo.schema import PARCEL_COLUMNS
@@ -187,7 +188,7 @@ with tabs[0]:
 
 # --- history ------------------------------------------------------------------------------------
 with tabs[1]:
-    log = _history(common.location(), common.revision(), parcel_id)
+    log = public_history(_history(common.location(), common.revision(), parcel_id), common.user())
     if log.empty:
         st.info(tr("parcel.no_history"))
     else:

@@ -37,16 +37,18 @@ def cmd_import(args) -> int:
     result = read_upload(data, os.path.basename(args.file), layer=args.layer, crs=args.crs,
                          source_datum=args.source_datum, encoding=args.encoding, mapping=args.mapping,
                          allow_outside_region=args.allow_outside_region, parks=parks, park_id=args.park,
-                         default_status=args.default_status, city=store.read_city())
+                         default_status=args.default_status, city=store.read_city(),
+                         existing=store.read_parcels() if args.layer == "parcels" else None)
+    if args.dry_run or result.accepted:
+        if result.accepted and not args.dry_run:
+            commit_import(store, result, cli_user(args.user))
+        if args.format == "json":  # a dry run always reports, blocked or not
+            emit_object(result.report)
+        else:
+            print("\n".join(summary_lines(result.report)))
     if not result.accepted:
         raise ParkAtlasError(f"import of {result.report['file']} rejected: {'; '.join(result.blocking)} "
-                             f"(nothing written; see --dry-run --format json for every problem)")
-    if not args.dry_run:
-        commit_import(store, result, cli_user(args.user))
-    if args.format == "json":
-        emit_object(result.report)
-    else:
-        print("\n".join(summary_lines(result.report)))
+                             "(nothing written; --dry-run --format json lists every problem)")
     return 0
 
 

@@ -356,3 +356,27 @@ def sign_in(store, name: str, password: str, *, client: str | None,
     except PermissionDenied:
         store.record_sign_in_failure(name, client or "")
         raise
+
+
+# --- what anonymous visitors may read ------------------------------------------------------------
+#: Parcel fields that name a person or a project: shown only to signed-in users.
+PERSONAL_FIELDS = ("reserved_by", "reserved_project")
+#: Shown instead of a name to anonymous visitors.
+WITHHELD = "***"
+
+
+def public_history(log, user: User):
+    """The audit history ``log`` (``history_frame`` columns) as ``user`` may see it.
+
+    Anonymous visitors see dates, actions and roles, but no user or project names, and no
+    old/new values of :data:`PERSONAL_FIELDS`; signed-in users see everything.
+    """
+    if user != ANONYMOUS:
+        return log
+    shown = log.copy()
+    shown["user"] = WITHHELD
+    shown["project"] = shown["project"].where(shown["project"].isna(), WITHHELD)
+    personal = shown["field"].isin(PERSONAL_FIELDS)
+    for column in ("old", "new"):
+        shown[column] = shown[column].where(~personal | shown[column].isna(), WITHHELD)
+    return shown

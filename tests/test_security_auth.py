@@ -124,3 +124,29 @@ def test_an_admin_sees_failed_sign_ins_and_anonymous_sessions_get_no_upload_widg
     assert [e for e in at.get("file_uploader")]
     shown = [e.label for e in at.sidebar.expander]
     assert any("近 24 小时登录失败：1" in label for label in shown), shown
+
+
+def test_anonymous_visitors_see_roles_and_dates_but_no_names_in_parcel_history(store_path, monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    store = open_store(store_path)
+    parcel_id = next(p for p, s in zip(store.read_parcels().parcel_id, store.read_parcels().status)
+                     if s == "available")
+    store.reserve([parcel_id], project="SecretProject", user=User("alice.planner", "planner"))
+    log = store.history(parcel_id=parcel_id)
+    public = auth.public_history(log, auth.ANONYMOUS)
+    assert set(public["user"]) == {auth.WITHHELD} and list(public["role"]) == list(log["role"])
+    assert list(public["at"]) == list(log["at"]) and list(public["action"]) == list(log["action"])
+    assert "alice.planner" not in public.to_string() and "SecretProject" not in public.to_string()
+    assert auth.public_history(log, User("li", "viewer")) is log  # signed-in viewers see names
+
+    monkeypatch.setenv("PARKATLAS_STORE", str(store_path))
+    monkeypatch.setenv("PARKATLAS_USERS", str(tmp_path / "users.json"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["parcel"] = parcel_id
+    at.switch_page("app_pages/parcel.py")
+    at.run()
+    assert not at.exception
+    shown = " ".join(frame.value.to_string() for frame in at.dataframe)
+    assert "alice.planner" not in shown and "SecretProject" not in shown
+    assert "planner" in shown  # the role stays

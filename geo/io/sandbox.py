@@ -4,8 +4,10 @@ GDAL is C code that fuzzers regularly crash; a crash in the Streamlit process wo
 user's session. Here the upload is written into a private temporary directory, a fresh Python
 (``python -m geo.io.sandbox DIR``) sets its own resource limits *before* importing pyogrio,
 registers only the GDAL driver the sniffed format needs (every other vector driver is listed
-in ``GDAL_SKIP``), has no network (``GDAL_HTTP_PROXY`` to the discard port, no proxies
-inherited), parses the bytes and writes an Arrow IPC file (geometry as WKB) plus ``meta.json``.
+in ``GDAL_SKIP``), has no network — enforced by the kernel: a seccomp filter makes every
+``socket()`` of an Internet or packet family fail with EACCES (:func:`forbid_network`), so a
+GeoJSON ``crs`` link or any URL GDAL might follow goes nowhere; ``GDAL_HTTP_PROXY`` to the
+discard port stays as a second fence — parses the bytes and writes an Arrow IPC file (geometry as WKB) plus ``meta.json``.
 Nothing is unpickled: the parent reads only Arrow and JSON. A crash, a hang or running out of
 memory becomes a one-line :class:`ParseFailed`; the app carries on.
 """
@@ -128,6 +130,55 @@ def _apply_limits() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (memory, memory))
+    forbid_network()
+
+
+#: seccomp: architecture id and ``socket`` syscall numbers (x86_64 also has the x32 ABI's).
+_SECCOMP_ARCH = {"x86_64": (0xC000003E, (41, 0x40000000 | 41)), "aarch64": (0xC00000B7, (198,))}
+_BLOCKED_FAMILIES = (2, 10, 17)  # AF_INET, AF_INET6, AF_PACKET
+
+
+def forbid_network() -> None:
+    """From now on this process (and its children) cannot open an Internet or packet socket.
+
+    A classic-BPF seccomp filter (installed with ``prctl``, no privileges needed once
+    ``no_new_privs`` is set): ``socket(family, …)`` with a blocked family returns EACCES, other
+    system calls are untouched, and a system call of a foreign architecture kills the process.
+    Raises ``OSError`` when the kernel refuses the filter, so parsing never runs unfenced.
+    """
+    import ctypes
+    import platform
+    import struct
+
+    machine = platform.machine()
+    if machine not in _SECCOMP_ARCH:
+        raise OSError(f"no seccomp network filter for {machine}; refusing to parse without one")
+    arch, socket_calls = _SECCOMP_ARCH[machine]
+    ld, jeq, ret = 0x20, 0x15, 0x06
+    allow, deny, kill = 0x7FFF0000, 0x00050000 | 13, 0x80000000  # ALLOW, ERRNO(EACCES), KILL_PROCESS
+    n_calls, n_families = len(socket_calls), len(_BLOCKED_FAMILIES)
+    program = [(ld, 0, 0, 4)]
+    program.append((jeq, 0, 2 + n_calls + 1 + n_families + 2, arch))  # foreign architecture → kill
+    program.append((ld, 0, 0, 0))
+    for i, number in enumerate(socket_calls):  # a socket call → check its family, else allow
+        program.append((jeq, n_calls - i, 0, number))
+    program.append((ret, 0, 0, allow))
+    program.append((ld, 0, 0, 16))  # args[0], the family (low 32 bits)
+    for i, family in enumerate(_BLOCKED_FAMILIES):
+        program.append((jeq, n_families - i, 0, family))
+    program += [(ret, 0, 0, allow), (ret, 0, 0, deny), (ret, 0, 0, kill)]
+    filters = b"".join(struct.pack("HBBI", *instruction) for instruction in program)
+    buffer = ctypes.create_string_buffer(filters)
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = SockFprog(len(program), ctypes.addressof(buffer))
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
+    if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0 or \
+            libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "cannot install the seccomp network filter")
 
 
 def worker_main(workdir: str) -> None:

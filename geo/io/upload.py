@@ -123,7 +123,7 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
                 allow_outside_region: bool = False, parks: gpd.GeoDataFrame | None = None,
                 park_id: str | None = None, default_status: str | None = None,
                 region: crs_guess.Region | None = None, city=None, limits: Limits | None = None,
-                standards=None) -> ImportResult:
+                standards=None, existing: gpd.GeoDataFrame | None = None) -> ImportResult:
     """Read, check and validate an uploaded file's bytes. Writes nothing.
 
     Parameters
@@ -154,6 +154,9 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
         and its park groups. Default: the bundled sample's city.
     region : Region, optional
         Overrides the city's region; ``PARKATLAS_REGION_BBOX`` does too.
+    existing : GeoDataFrame, optional
+        The store's parcels: imported parcels overlapping one of them (under another id) are
+        reported as ``overlap_existing`` warnings, with the shared area.
 
     The report's ``source`` (the file's columns and their :func:`geo.io.mappings.source_signature`)
     lets the next import of the same source recall the mapping used
@@ -222,13 +225,14 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
         features[f"_{column}"] = helpers[column].to_numpy(dtype=float, na_value=np.nan)
     problems = validate.Problems()
     features = validate.check_geometry(features, id_column, problems, split_multipart=layer == "parcels")
-    rejected = len(geoms) - len(features)
     report_geometry: dict = {}
     if len(features):
         projected, area_crs = validate.project_metric_by_bounds(features.geometry.values)
         report_geometry = validate.check_overlaps_and_slivers(features, id_column, projected, problems)
         # Areas are measured in Gauss-Krüger zones in China, UTM or polar equal-area elsewhere.
         report_geometry["area_crs"] = sorted({str(code) for code in area_crs if code is not None})
+        if layer == "parcels":
+            report_geometry.update(validate.check_overlaps_with_existing(features, id_column, existing, problems))
         area_m2 = shapely.area(projected)
         report_geometry.update(validate.summarise_area(area_m2))
         if "_area" in features:
@@ -254,12 +258,16 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
     if len(features):
         features = conform_parcels(features) if layer == "parcels" else conform_parks(features)
     counts = problem_frame.groupby("kind").size().to_dict() if len(problem_frame) else {}
+    # Counted per source feature: a split multipart is one feature read and several accepted.
+    rejected = sum(counts.get(kind, 0) for kind in validate.GEOMETRY_REJECTIONS)
     report = {
         "status": "blocked" if blocking else "ok",
         "file": os.path.basename(filename), "format": fmt.key, "driver": parsed.meta.get("driver"),
         "layer": layer, "layers_read": parsed.meta.get("layers_read", []),
         "features_read": int(len(geoms)), "features_accepted": int(len(features)) if not blocking else 0,
-        "features_rejected": int(rejected), "unreadable_geometries": parsed.meta.get("unreadable_geometries", 0),
+        "features_rejected": int(rejected),
+        "parts_added_by_split": int(len(features) - (len(geoms) - rejected)) if not blocking else 0,
+        "unreadable_geometries": parsed.meta.get("unreadable_geometries", 0),
         "crs": {"source": decision.crs, "method": decision.method, "swapped_axes": decision.swapped_axes,
                 "reasons": decision.reasons, "stored": CGCS2000},
         "datum": datum_info, "encoding": parsed.meta.get("encoding"), "region": region_info,

@@ -252,6 +252,33 @@ def check_overlaps_and_slivers(frame: gpd.GeoDataFrame, id_column: str, projecte
             "tiny_overlaps_ignored": tiny, "slivers": int(sliver.sum())}
 
 
+#: Problem kinds that reject a source feature in :func:`check_geometry` (one row per feature).
+GEOMETRY_REJECTIONS = ("empty_geometry", "not_polygon", "collapsed")
+
+
+def check_overlaps_with_existing(frame: gpd.GeoDataFrame, id_column: str, existing: gpd.GeoDataFrame | None,
+                                 problems: Problems) -> dict:
+    """Report features overlapping parcels already in the store (other ids; same id is an update)."""
+    if existing is None or existing.empty or frame.empty:
+        return {"overlaps_with_store": 0, "overlap_with_store_area_m2": 0.0}
+    geoms, ids = frame.geometry.to_numpy(), frame[id_column].to_numpy(dtype=object)
+    stored, stored_ids = existing.geometry.to_numpy(), existing[id_column].to_numpy(dtype=object)
+    new, old = shapely.STRtree(stored).query(geoms, predicate="intersects")
+    keep = ids[new] != stored_ids[old]
+    new, old = new[keep], old[keep]
+    new_old = ~shapely.touches(geoms[new], stored[old])
+    new, old = new[new_old], old[new_old]
+    shared = shapely.intersection(geoms[new], stored[old])
+    shared_area = area_m2(shared) if len(shared) else np.zeros(0)
+    real = shared_area >= OVERLAP_MIN_AREA_M2
+    problems.add("overlap_existing", "warning", ids[new[real]],
+                 [f"overlaps {b} already in the store by {a:,.2f} m²"
+                  for b, a in zip(stored_ids[old[real]], shared_area[real])],
+                 shared[real], shared_area[real], values=stored_ids[old[real]])
+    return {"overlaps_with_store": int(real.sum()),
+            "overlap_with_store_area_m2": round(float(shared_area[real].sum()), 2)}
+
+
 def check_ids(frame: pd.DataFrame, id_column: str, problems: Problems) -> int:
     """Duplicate ids are blocking; returns how many features share an id."""
     duplicated = frame[id_column].duplicated(keep=False).to_numpy()
@@ -331,5 +358,5 @@ def summarise_area(area_m2: np.ndarray) -> dict:
     return {"total_area_m2": round(total, 1), "total_area_mu": round(total / M2_PER_MU, 2)}
 
 
-__all__ = ["Problems", "check_geometry", "check_overlaps_and_slivers", "check_ids", "check_codes",
+__all__ = ["Problems", "check_geometry", "check_overlaps_and_slivers", "check_overlaps_with_existing", "check_ids", "check_codes",
            "check_declared_area", "summarise_area", "CGCS2000"]
