@@ -422,7 +422,7 @@ def _match(loc: str, rev: str, request: dict):
 
     return match(_parcels(loc, rev), _parks(loc, rev), request["project"], top=request["top"],
                  park_id=request["park_id"], weights=request["weights"], with_blocks=request["with_blocks"],
-                 include_disposal=request["include_disposal"])
+                 include_disposal=request["include_disposal"], edition=request.get("edition"))
 
 
 def match_result():

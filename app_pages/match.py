@@ -12,7 +12,7 @@ from app_pages.safe import plain
 from geo import display, i18n
 from geo.auth import ANONYMOUS
 from geo.errors import ParcelTaken, ParkAtlasError
-from geo.matching import (EXCLUSION_REASONS, criteria_frame, criterion_label, criterion_value, load_weights, what_if,
+from geo.matching import (criteria_frame, criterion_label, criterion_value, load_weights, what_if,
                           what_if_frame)
 from geo.standards import load_standards
 from geo.store.base import reserved_for
@@ -58,6 +58,7 @@ with st.form("match_form"):
     coefficient = c3.number_input(say("building_coefficient"), min_value=0.0, max_value=1.0, step=0.05,
                                   key=kept("m_coefficient", 0.45))
     admin = c1.number_input(say("admin_share"), min_value=0.0, max_value=1.0, step=0.01, key=kept("m_admin", 0.0))
+    green = c2.number_input(say("green_ratio"), min_value=0.0, max_value=1.0, step=0.01, key=kept("m_green", 0.0))
     nuisance = c2.selectbox(say("nuisance"), [0, 1, 2, 3], key=kept("m_nuisance", 0),
                             format_func=lambda k: "—" if k == 0 else f"M{k}")
     st.caption(say("needs"))
@@ -84,6 +85,8 @@ with st.form("match_form"):
                          format_func=lambda pid: say("all_parks") if not pid else str(park_names[pid]))
     blocks = o3.checkbox(say("blocks"), key=kept("m_blocks", True))
     disposal = o3.checkbox(say("disposal"), key=kept("m_disposal", False))
+    editions = load_standards().loaded_editions()
+    edition = o2.selectbox(say("edition"), editions, key=kept("m_edition", editions[-1]))
     with st.expander(say("weights")):
         weights = {row.criterion: st.slider(row.label_zh if lang == "zh" else row.label_en, 0, 100,
                                             key=kept(f"m_w_{row.criterion}", int(row.weight)))
@@ -97,11 +100,11 @@ if submitted:
         "project": {"name": name, "investor": investor, "industry_code": industry, "chain": chain or None,
                     "land_mu_min": land_min, "land_mu_max": land_max, "investment_wan": investment,
                     "output_wan": output, "tax_wan": tax, "jobs": int(jobs), "plot_ratio": plot_ratio,
-                    "building_coefficient": coefficient, "admin_share": admin or None,
+                    "building_coefficient": coefficient, "admin_share": admin or None, "green_ratio": green or None,
                     "nuisance_class": nuisance or None, "needs": needs, "preferred_parks": preferred,
                     "groups": groups, "latest_start": latest.isoformat() if use_latest else None},
         "top": int(top), "park_id": scope or None, "with_blocks": blocks, "include_disposal": disposal,
-        "weights": weights,
+        "weights": weights, "edition": edition,
     }
 
 
@@ -157,9 +160,10 @@ if result is None:
     st.stop()
 project = result.project
 st.subheader(say("results_for", name=project.name))
+st.caption(say("national_source", source=result.source))
 
 with st.expander(say("excluded"), expanded=result.candidates.empty):
-    st.dataframe(pd.DataFrame({say("reason"): [EXCLUSION_REASONS[k][pick] for k in result.excluded],
+    st.dataframe(pd.DataFrame({say("reason"): [result.reasons[k][pick] for k in result.excluded],
                                say("count"): [display.format_value(v, "integer", lang)
                                               for v in result.excluded.values()]}),
                  hide_index=True, width="stretch")

@@ -5,6 +5,8 @@ from streamlit_folium import st_folium
 
 from app_pages import common
 from geo import display, i18n
+from geo.idle import SOURCE as IDLE_SOURCE
+from geo.metrics import idle_land_warnings
 from layers import webmap
 
 lang = common.lang()
@@ -84,3 +86,18 @@ with chart_output:
     st.caption(tr("overview.chart_output"))
     st.bar_chart(by_output[["output_per_mu_wan"]].rename(columns={"output_per_mu_wan": tr("col.output_per_mu_wan")}),
                  horizontal=True, sort=False)
+
+# Idle land (闲置土地处置办法): every parcel idle today, by park, the longest overdue first.
+st.subheader(tr("overview.idle"))
+warnings = idle_land_warnings(common.parcels())
+st.caption(tr("overview.idle_caption", n=i18n.format_number(len(warnings), lang, 0), source=IDLE_SOURCE))
+if not warnings.empty:
+    shown = warnings[["park_id", "parcel_id", "enterprise", "idle_case", "rule", "clock_start", "one_year_on",
+                      "days_overdue", "delay_reason"]].assign(
+        park_id=warnings.park_id.map(common.park_names()),
+        idle_case=warnings.idle_case.map(lambda c: tr(f"idle.case.{c}")),
+        rule=warnings.rule.map(lambda r: tr(f"idle.rule.{r}")))
+    st.dataframe(display.format_frame(shown, lang, {"park_id": "text", "clock_start": "date", "one_year_on": "date",
+                                                    "days_overdue": "integer", "delay_reason": "text"},
+                                        headers={"park_id": tr("col.park")}),
+                 hide_index=True, width="stretch")

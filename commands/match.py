@@ -32,7 +32,7 @@ def cmd_match(args) -> None:
     store = open_store(args.store)
     result = match(with_metrics(store.read_parcels()), store.read_parks(), project, top=args.top, park_id=args.park,
                    weights=dict(args.weight or []), with_blocks=not args.no_blocks,
-                   include_disposal=args.include_disposal or None)
+                   include_disposal=args.include_disposal or None, edition=args.edition)
     emit_object(result.to_json(lang=args.lang))
 
 
@@ -46,6 +46,8 @@ def register(subparsers) -> None:
                    help="also idle and inefficient land (flagged needs_disposal)")
     p.add_argument("--weight", type=_weight, action="append", metavar="NAME=VALUE",
                    help=f"override a ranking weight (repeatable); criteria: {', '.join(CRITERIA)}")
+    p.add_argument("--edition", help="edition of 工业项目建设用地控制指标 for the national checks "
+                   "(data/standards/editions.csv; default: the newest whose values are loaded)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the reasons (default zh)")
     p.add_argument("--format", choices=("json",), default="json")
     p.set_defaults(handler=cmd_match)

@@ -5,9 +5,12 @@
    (available land; idle and inefficient optionally, flagged "needs disposal first"), the
    project's park groups, land use compatible with the nuisance class
    (``data/standards/landuse_compat.csv``), park red lines, the national minimum plot ratio of
-   the industry (2008 table via the 2017→2002 mapping), the park's minimum plot ratio, building
-   coefficient and admin share (``national_limits.csv``), area within the demand (with a
-   tolerance), and the park's entry thresholds per 亩 — computed with the candidate's own area.
+   the industry (via the 2017→2002 mapping; three-digit 2017 codes where one two-digit code merges
+   several), the park's minimum plot ratio, building coefficient, admin share and green ratio
+   (``national_limits.csv``), area within the demand (with a tolerance), and the park's entry
+   thresholds per 亩 — computed with the candidate's own area. The national checks use one
+   edition of 《工业项目建设用地控制指标》 (``edition``; default the newest loaded) and every
+   message names it: its numbers come from the tables, never from code.
 2. **Assembled blocks**: in a park where no single parcel passes, adjacent parcels that pass
    every check but area are grown into compact blocks meeting the demand (:mod:`geo.blocks`).
    The entry thresholds are checked again with the block's area; a block failing one is
@@ -58,8 +61,9 @@ EXCLUSION_REASONS: dict[str, tuple[str, str]] = {
     "red_line_industry": ("园区禁止该行业入驻（红线）", "industry is red-lined in the park"),
     "plot_ratio_below_national_minimum": ("容积率低于国家行业最低标准", "plot ratio below the national minimum for the industry"),
     "plot_ratio_below_park_minimum": ("容积率低于园区准入标准", "plot ratio below the park's minimum"),
-    "building_coefficient_below_minimum": ("建筑系数低于 30% 下限", "building coefficient below the national minimum"),
-    "admin_share_above_maximum": ("行政办公及生活服务设施用地超过 7% 上限", "admin share above the national maximum"),
+    "building_coefficient_below_minimum": ("建筑系数低于国家下限", "building coefficient below the national minimum"),
+    "admin_share_above_maximum": ("行政办公及生活服务设施用地超过国家上限", "admin share above the national maximum"),
+    "green_ratio_above_maximum": ("绿地率超过国家上限", "green ratio above the national maximum"),
     "area_out_of_range": ("面积不符合用地需求", "area outside the demand"),
     "investment_intensity_below_threshold": ("投资强度低于园区准入门槛", "investment intensity below the park's threshold"),
     "output_per_mu_below_threshold": ("亩均产值低于园区准入门槛", "output per mu below the park's threshold"),
@@ -68,6 +72,31 @@ EXCLUSION_REASONS: dict[str, tuple[str, str]] = {
 EXCLUSION_REASONS |= {BLOCK_PREFIX + reason: (f"拼合地块：{EXCLUSION_REASONS[reason][0]}",
                                               f"assembled block: {EXCLUSION_REASONS[reason][1]}")
                       for reason in ENTRY_THRESHOLDS.values()}
+#: Exclusion reasons of the national control indicators → (national_limits.csv key, zh, en template).
+NATIONAL_LIMIT_REASONS = {
+    "building_coefficient_below_minimum": ("building_coefficient_min", "建筑系数低于 {v} 下限", "building coefficient below {v}"),
+    "admin_share_above_maximum": ("admin_share_max", "行政办公及生活服务设施用地超过 {v} 上限", "admin share above {v}"),
+    "green_ratio_above_maximum": ("green_ratio_max", "绿地率超过 {v} 上限", "green ratio above {v}"),
+}
+
+
+def exclusion_reasons(standards: Standards | None = None) -> dict[str, tuple[str, str]]:
+    """:data:`EXCLUSION_REASONS` with the national limits' numbers and source filled in.
+
+    The numbers come from ``national_limits.csv`` and the source from ``editions.csv``, for
+    the edition ``standards`` judge with.
+    """
+    standards = (standards or load_standards()).with_edition(None)
+    limits, source = standards.national_limits, standards.source()
+    out = dict(EXCLUSION_REASONS)
+    for reason, (key, zh, en) in NATIONAL_LIMIT_REASONS.items():
+        value = f"{limits[key]:.0%}" if key in limits else "—"
+        out[reason] = (f"{zh.format(v=value)}（{source}）", f"{en.format(v=value)} ({source})")
+    zh, en = EXCLUSION_REASONS["plot_ratio_below_national_minimum"]
+    out["plot_ratio_below_national_minimum"] = (f"{zh}（{source}）", f"{en} ({source})")
+    return out
+
+
 CRITERIA = ("chain_fit", "cluster", "infrastructure", "area_efficiency", "compactness", "readiness",
             "park_intensity", "preferred_park", "jobs_per_mu")
 #: Statuses of parcels whose enterprise counts for "same chain nearby".
@@ -156,6 +185,11 @@ class MatchResult:
     excluded: dict[str, int]
     considered: int
     weights: dict[str, float] = field(default_factory=dict)
+    #: Exclusion reason → (zh, en) with the national limits' numbers and source (:func:`exclusion_reasons`).
+    reasons: dict[str, tuple[str, str]] = field(default_factory=lambda: exclusion_reasons())
+    #: Edition of 《工业项目建设用地控制指标》 the national checks used, and its citation.
+    edition: str = ""
+    source: str = ""
 
     def to_json(self, lang: str = "zh") -> dict:
         """The CLI's JSON shape; each criterion's ``reason`` in ``lang`` (``zh`` or ``en``)."""
@@ -171,7 +205,9 @@ class MatchResult:
                         "needs_disposal": bool(row.needs_disposal), "criteria": criteria})
         return {"project": self.project.to_dict(), "considered": self.considered,
                 "weights": {k: round(v, 4) for k, v in self.weights.items()},
-                "candidates": out, "excluded": dict(self.excluded)}
+                "candidates": out, "excluded": dict(self.excluded),
+                "excluded_reasons": {k: self.reasons[k][1 if lang == "en" else 0] for k in self.excluded},
+                "edition": self.edition, "source": self.source}
 
 
 # ----------------------------------------------------------------------------- park tables
@@ -205,7 +241,7 @@ def _chain_levels(parks: _Parks, project: Project, standards: Standards) -> np.n
             out.append("characteristic")
         elif project.chain and project.chain in leading:
             out.append("leading")
-        elif any(project.industry_code in codes.get(c, []) for c in leading + [row.characteristic_chain]):
+        elif any(project.industry_code[:2] in codes.get(c, []) for c in leading + [row.characteristic_chain]):
             out.append("related")
         else:
             out.append("none")
@@ -221,7 +257,7 @@ def _transformer(crs_m: str) -> Transformer:
 def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int = 10,
           park_id: str | None = None, weights=None, standards: Standards | None = None,
           with_blocks: bool = True, settings: MatchSettings | None = None,
-          include_disposal: bool | None = None) -> MatchResult:
+          include_disposal: bool | None = None, edition: str | None = None) -> MatchResult:
     """Find and rank land for ``project``.
 
     Parameters
@@ -244,15 +280,19 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
         Default :func:`load_settings`.
     include_disposal : bool, optional
         Also consider idle and inefficient land (flagged ``needs_disposal``); overrides settings.
+    edition : str, optional
+        Edition of 《工业项目建设用地控制指标》 for the national checks (``editions.csv``);
+        default the one ``standards`` use (the newest loaded).
 
     Returns
     -------
     MatchResult
     """
-    standards = standards or load_standards()
+    standards = (standards or load_standards()).with_edition(edition)
     settings = settings or load_settings()
     project = load_project(project, standards)
     share = normalise_weights(weights)
+    cited = {"reasons": exclusion_reasons(standards), "edition": standards.edition, "source": standards.source()}
     if top < 1:
         raise ParkAtlasError(f"top must be at least 1, got {top}")
     frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels, standards)
@@ -295,7 +335,7 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     empty = gpd.GeoDataFrame(columns=["rank", "kind", "parcel_ids", "park_id", "park_name_zh", "park_name_en",
                                       "area_mu", "score", "needs_disposal", "criteria"], geometry=[], crs=CGCS2000)
     if len(cands) == 0:
-        return MatchResult(project, empty, excluded, int(scope.sum()), share)
+        return MatchResult(project, empty, excluded, int(scope.sum()), share, **cited)
 
     scores = _soft_scores(frame, pidx, cands, pk, project, standards, settings, crs_m)
     total = 100.0 * sum(share[c] * scores[c]["score"] for c in CRITERIA)
@@ -320,7 +360,7 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     ]
     geometry = gpd.GeoSeries(chosen.geometry_m.to_numpy(), crs=crs_m).to_crs(CGCS2000).values
     out = gpd.GeoDataFrame(chosen[list(empty.columns.drop("geometry"))], geometry=geometry, crs=CGCS2000)
-    return MatchResult(project, spread_scores(out, project, settings), excluded, int(scope.sum()), share)
+    return MatchResult(project, spread_scores(out, project, settings), excluded, int(scope.sum()), share, **cited)
 
 
 def meets_demand(area_mu, project: Project) -> np.ndarray:
@@ -406,7 +446,9 @@ def _hard_checks(frame, pk: _Parks, safe, area, project: Project, standards: Sta
     compat = standards.landuse_compat
     allowed = compat.loc[(compat.nuisance_class.astype(int) == project.nuisance_class)
                          & compat.allowed.astype(str).str.lower().eq("true"), "land_use_code"]
-    red = np.array([project.industry_code in split_list(v) for v in pk.frame.red_line_industries], dtype=bool)
+    # A red-lined two-digit code bans its three-digit codes too (292 under 29).
+    red = np.array([bool({project.industry_code, project.industry_code[:2]} & set(split_list(v)))
+                    for v in pk.frame.red_line_industries], dtype=bool)
     groups_ok = (pk.frame.group.isin(project.groups).to_numpy(dtype=bool) if project.groups
                  else np.ones(len(pk.ids), dtype=bool))
     national = standards.min_plot_ratio_2017().get(project.industry_code, np.nan)
@@ -424,6 +466,8 @@ def _hard_checks(frame, pk: _Parks, safe, area, project: Project, standards: Sta
             project.building_coefficient, limits.get("building_coefficient_min", np.nan)),
         "admin_share_above_maximum": ones & bool(
             project.admin_share is None or not project.admin_share > limits.get("admin_share_max", np.inf)),
+        "green_ratio_above_maximum": ones & bool(
+            project.green_ratio is None or not project.green_ratio > limits.get("green_ratio_max", np.inf)),
         "area_out_of_range": (area >= project.land_mu_min * (1 - tol)) & (area <= project.land_mu_max * (1 + tol)),
         **_entry_checks(project, pk, safe, area),
     }
@@ -604,7 +648,7 @@ def _soft_scores(frame, fpidx, cands: pd.DataFrame, pk: _Parks, project: Project
 
 
 # ----------------------------------------------------------------------------- explanations
-def _criterion(name, kind, value, threshold, passed, weight, score, zh, en) -> dict:
+def _criterion(name, kind, value, threshold, passed, weight, score, zh, en, source=None) -> dict:
     def plain(v):
         if v is None or (np.ndim(v) == 0 and not isinstance(v, str) and pd.isna(v)):
             return None
@@ -613,7 +657,7 @@ def _criterion(name, kind, value, threshold, passed, weight, score, zh, en) -> d
         return v.item() if isinstance(v, np.generic) else v
     return {"name": name, "kind": kind, "value": plain(value), "threshold": plain(threshold),
             "pass": bool(passed), "weight": round(weight, 4), "score": round(float(score), 3),
-            "contribution": round(100.0 * weight * float(score), 2), "reason_zh": zh, "reason_en": en}
+            "contribution": round(100.0 * weight * float(score), 2), "source": source, "reason_zh": zh, "reason_en": en}
 
 
 def _fmt(v, digits=1) -> str:
@@ -625,6 +669,10 @@ def _hard_explanations(row, park: dict, project: Project, standards: Standards, 
     red_lines = park["red_line_industries"] if isinstance(park["red_line_industries"], str) else ""
     park_min_pr = park["min_plot_ratio"] if pd.notna(park["min_plot_ratio"]) else None
     limits = standards.national_limits
+    source = standards.source()
+    park_source = "园区准入标准（parks）"
+    note = standards.plot_ratio_note(project.industry_code)
+    note_zh, note_en = (f"；{note[0]}", f"; {note[1]}") if note else ("", "")
     lo, hi, tol = project.land_mu_min, project.land_mu_max, settings.area_tolerance
     disposal = bool(row.needs_disposal)
     statuses = "/".join(row.statuses)
@@ -640,25 +688,36 @@ def _hard_explanations(row, park: dict, project: Project, standards: Standards, 
                    f"status: {names['en']['status']}" + (", needs disposal first (idle/inefficient land)" if disposal else "")),
         _criterion("land_use", "hard", "/".join(row.land_use_codes), f"M{project.nuisance_class}", True, 0.0, 1.0,
                    f"用地类别 {names['zh']['land_use']} 允许 {project.nuisance_class} 类污染等级项目",
-                   f"land use {names['en']['land_use']} allows nuisance class {project.nuisance_class}"),
+                   f"land use {names['en']['land_use']} allows nuisance class {project.nuisance_class}",
+                   f"{standards.source('land_use')}; data/standards/landuse_compat.csv"),
         _criterion("red_line", "hard", project.industry_code, red_lines, True, 0.0, 1.0,
                    f"行业 {names['zh']['industry']} 不在园区禁止类行业（{banned['zh']}）之列",
                    f"industry {names['en']['industry']} is not red-lined in the park ({banned['en']})"),
         _criterion("plot_ratio_national", "hard", project.plot_ratio, national, True, 0.0, 1.0,
-                   f"容积率 {project.plot_ratio:g} ≥ 国家标准 {_fmt(national)}（2002 行业代码 {project.industry_code_2002}）",
-                   f"plot ratio {project.plot_ratio:g} ≥ national minimum {_fmt(national)} (2002 code {project.industry_code_2002})"),
+                   f"容积率 {project.plot_ratio:g} ≥ 国家标准 {_fmt(national)}（2002 行业代码 {project.industry_code_2002}"
+                   f"{note_zh}；{source}）",
+                   f"plot ratio {project.plot_ratio:g} ≥ national minimum {_fmt(national)} (2002 code "
+                   f"{project.industry_code_2002}{note_en}; {source})", source),
         _criterion("plot_ratio_park", "hard", project.plot_ratio, park_min_pr, True, 0.0, 1.0,
                    f"容积率 {project.plot_ratio:g} ≥ 园区标准 {_fmt(park_min_pr)}",
-                   f"plot ratio {project.plot_ratio:g} ≥ park minimum {_fmt(park_min_pr)}"),
+                   f"plot ratio {project.plot_ratio:g} ≥ park minimum {_fmt(park_min_pr)}", park_source),
         _criterion("building_coefficient", "hard", project.building_coefficient,
                    limits.get("building_coefficient_min"), True, 0.0, 1.0,
-                   f"建筑系数 {project.building_coefficient:.0%} ≥ {limits.get('building_coefficient_min', 0):.0%}",
-                   f"building coefficient {project.building_coefficient:.0%} ≥ {limits.get('building_coefficient_min', 0):.0%}"),
+                   f"建筑系数 {project.building_coefficient:.0%} ≥ {limits.get('building_coefficient_min', 0):.0%}（{source}）",
+                   f"building coefficient {project.building_coefficient:.0%} ≥ "
+                   f"{limits.get('building_coefficient_min', 0):.0%} ({source})", source),
     ]
     if project.admin_share is not None:
         out.append(_criterion("admin_share", "hard", project.admin_share, limits.get("admin_share_max"), True, 0.0, 1.0,
-                              f"行政办公及生活服务设施用地 {project.admin_share:.0%} ≤ {limits.get('admin_share_max', 1):.0%}",
-                              f"admin share {project.admin_share:.0%} ≤ {limits.get('admin_share_max', 1):.0%}"))
+                              f"行政办公及生活服务设施用地 {project.admin_share:.0%} ≤ "
+                              f"{limits.get('admin_share_max', 1):.0%}（{source}）",
+                              f"admin share {project.admin_share:.0%} ≤ {limits.get('admin_share_max', 1):.0%} ({source})",
+                              source))
+    if project.green_ratio is not None:
+        out.append(_criterion("green_ratio", "hard", project.green_ratio, limits.get("green_ratio_max"), True, 0.0, 1.0,
+                              f"绿地率 {project.green_ratio:.0%} ≤ {limits.get('green_ratio_max', 1):.0%}（{source}）",
+                              f"green ratio {project.green_ratio:.0%} ≤ {limits.get('green_ratio_max', 1):.0%} ({source})",
+                              source))
     out.append(_criterion("area", "hard", row.area_mu, f"{lo:g}–{hi:g}", True, 0.0, 1.0,
                           f"面积 {row.area_mu:.1f} 亩，需求 {lo:g}–{hi:g} 亩（容差 {tol:.0%}）",
                           f"area {row.area_mu:.1f} mu for a demand of {lo:g}–{hi:g} mu (tolerance {tol:.0%})"))
@@ -669,7 +728,8 @@ def _hard_explanations(row, park: dict, project: Project, standards: Standards, 
         threshold = park[f"min_{key}_wan_per_mu"]
         out.append(_criterion(f"{key}_per_mu", "hard", value, threshold, True, 0.0, 1.0,
                               f"{zh} {_fmt(value)} 万元/亩 ≥ 园区门槛 {_fmt(threshold)} 万元/亩",
-                              f"{en} {_fmt(value)} 10k yuan/mu ≥ park threshold {_fmt(threshold)} 10k yuan/mu"))
+                              f"{en} {_fmt(value)} 10k yuan/mu ≥ park threshold {_fmt(threshold)} 10k yuan/mu",
+                              park_source))
     return out
 
 
@@ -884,6 +944,7 @@ def criteria_frame(criteria: list[dict], lang: str = "zh") -> pd.DataFrame:
         say("contribution"): [display.format_value(c["contribution"], "score", lang) if c["kind"] == "soft" else "–"
                               for c in criteria],
         say("reason"): [c["reason_en" if lang == "en" else "reason_zh"] for c in criteria],
+        say("source"): [c.get("source") or "–" for c in criteria],
     })
 
 

@@ -24,6 +24,7 @@ from datetime import date
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo.crs import projected_area_m2
 from geo.idle import idle_status
@@ -151,7 +152,9 @@ def aggregate_sums(frame: pd.DataFrame, keys: list[str], standards: Standards) -
         "parcel_count": 1,
         "total_area_mu": mu,
         "industrial_area_mu": mu.where(industrial, 0.0),
-        "occupied_area_mu": mu.where(s.isin(standards.occupied_statuses), 0.0),
+        # Occupancy = occupied industrial land / industrial land: land outside 10 工矿用地 (e.g. 11 仓储
+        # logistics) counts in neither.
+        "occupied_area_mu": mu.where(s.isin(standards.occupied_statuses) & industrial, 0.0),
         "available_area_mu": mu.where(s.isin(standards.available_statuses), 0.0),
         "available_parcel_count": s.isin(standards.available_statuses).astype(int),
         "idle_area_mu": mu.where(s == "idle", 0.0),
@@ -213,18 +216,51 @@ def park_kpis(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, standards: Standar
     return out.fillna({"parcel_count": 0, "total_area_mu": 0.0, "available_area_mu": 0.0})
 
 
+#: Share of a parcel's area lying on parcels of an earlier-listed park from which it counts as the same land.
+SAME_LAND_SHARE = 0.5
+
+
+def overlap_duplicates(parcels: gpd.GeoDataFrame, parks: pd.DataFrame) -> np.ndarray:
+    """Parcels whose land is already counted under a park listed earlier in ``parks``.
+
+    Parks may overlap (the agglomeration area's 高新区片区 is High-tech Zone land): when the same
+    land is imported under two parks, city and group totals must count it once. A parcel is a
+    duplicate when at least :data:`SAME_LAND_SHARE` of its area lies on parcels of parks listed
+    before its own. Returns a boolean array aligned with ``parcels``.
+    """
+    rank = pd.Series(np.arange(len(parks)), index=parks.park_id.to_numpy())
+    own = rank.reindex(parcels.park_id.to_numpy()).to_numpy(dtype=float, na_value=np.inf)
+    geoms = parcels.geometry.reset_index(drop=True)
+    left, right = geoms.sindex.query(geoms.values, predicate="intersects")
+    earlier = own[right] < own[left]
+    left, right = left[earlier], right[earlier]
+    duplicate = np.zeros(len(parcels), dtype=bool)
+    if len(left):
+        shared = shapely.area(shapely.intersection(geoms.values[left], geoms.values[right]))
+        covered = np.bincount(left, weights=shared, minlength=len(parcels))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            duplicate = covered / shapely.area(geoms.values) >= SAME_LAND_SHARE
+    return duplicate
+
+
+def _counted_once(parcels: gpd.GeoDataFrame, parks: pd.DataFrame) -> gpd.GeoDataFrame:
+    """``parcels`` without the land already counted under an earlier park (for group and city totals)."""
+    return parcels.loc[~overlap_duplicates(parcels, parks)]
+
+
 def group_kpis(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, standards: Standards | None = None) -> pd.DataFrame:
-    """One row per group of the "344" layout (platform, east, west)."""
+    """One row per group of the "344" layout (platform, east, west); overlapping parks' land counted once."""
     standards = standards or load_standards()
+    parcels = _counted_once(parcels, parks)
     agg = _aggregate(_prepare(parcels, parks, standards), ["group"], standards).reset_index()
     agg["park_count"] = agg.group.map(parks.groupby("group").size())
     return agg
 
 
 def city_kpis(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, standards: Standards | None = None) -> pd.Series:
-    """The whole city as one row."""
+    """The whole city as one row; land of overlapping parks counted once (:func:`overlap_duplicates`)."""
     standards = standards or load_standards()
-    frame = _prepare(parcels, parks, standards).assign(city="city")
+    frame = _prepare(_counted_once(parcels, parks), parks, standards).assign(city="city")
     row = _aggregate(frame, ["city"], standards).iloc[0]
     row["park_count"] = len(parks)
     return row

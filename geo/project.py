@@ -28,7 +28,7 @@ from geo.uscc import validate_uscc
 
 REQUIRED_KEYS = ("name", "industry_code", "land_mu_min", "land_mu_max", "investment_wan",
                  "output_wan", "tax_wan", "plot_ratio", "building_coefficient")
-OPTIONAL_KEYS = ("investor", "chain", "jobs", "admin_share", "nuisance_class", "needs",
+OPTIONAL_KEYS = ("investor", "chain", "jobs", "admin_share", "green_ratio", "nuisance_class", "needs",
                  "preferred_parks", "groups", "latest_start")
 NEEDS_KEYS = ("power_kva", "water_t_per_day", "gas", "rail_km", "port_km", "highway_km")
 #: Needs that are capacities (the parcel must offer at least this much).
@@ -124,6 +124,7 @@ class Project:
     chain: str | None = None
     jobs: int = 0
     admin_share: float | None = None
+    green_ratio: float | None = None
     needs: Needs = field(default_factory=Needs)
     preferred_parks: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
@@ -247,8 +248,9 @@ def _industry_code(value, standards: Standards) -> tuple[str, str]:
         code = "0" + code
     table = standards.industries.set_index("code_2017")
     if code is None or code not in table.index:
-        raise ParkAtlasError(f"industry_code {value!r} is not a GB/T 4754-2017 two-digit manufacturing code "
-                             f"in data/standards/industries.csv (e.g. 39 for computers and electronics)")
+        raise ParkAtlasError(f"industry_code {value!r} is not a GB/T 4754-2017 manufacturing code in "
+                             f"data/standards/industries.csv (e.g. 39 for computers and electronics; "
+                             f"291 rubber or 292 plastics products)")
     return code, str(table.at[code, "code_2002"])
 
 
@@ -401,6 +403,7 @@ def load_project(source, standards: Standards | None = None, *, register: bool =
         plot_ratio=_number(data, "plot_ratio", strict=True, maximum=20),
         building_coefficient=_fraction(data, "building_coefficient"),
         admin_share=_fraction(data, "admin_share") if data.get("admin_share") is not None else None,
+        green_ratio=_fraction(data, "green_ratio") if data.get("green_ratio") is not None else None,
         nuisance_class=int(nuisance),
         needs=_needs(data.get("needs")),
         preferred_parks=_text_list(data, "preferred_parks"),

@@ -2,8 +2,9 @@
 
 Each page: a map of the site among its neighbours (scale bar, north arrow), a locator, and a
 table with the area in 亩, land-use class, status, readiness (净地), infrastructure, the thresholds
-that apply (the park's entry thresholds, the national 2008 minimum plot ratio for the park's
-leading industries, the national building coefficient) and the park's contact line.
+that apply (the park's entry thresholds, the national minimum plot ratio for the park's
+leading industries, the national building coefficient, and the source and edition of those national
+figures) and the park's contact line.
 """
 from __future__ import annotations
 
@@ -127,6 +128,7 @@ def fact_rows(site: pd.Series, members: pd.DataFrame, park: pd.Series, lang: str
         "national_plot_ratio": national_plot_ratio,
         "national_building_coefficient": at_least(
             i18n.format_percent_value(standards.national_limits["building_coefficient_min"], lang, 0)),
+        "national_source": standards.source(),
         "leading_chains": leading or "–",
         "contact": str(park.contact) if pd.notna(park.contact) else "–",
     }

@@ -2,8 +2,9 @@
 
 A theme turns parcels into one small integer class per parcel (``-1``: no data) plus a
 palette and legend labels, so the browser styles features by index instead of receiving a
-style per feature. Categorical themes (status, land use, 亩均 grade) take their colours from
-the standards tables; numeric intensity indicators are classified with mapclassify.
+style per feature. Categorical themes (status, land use, 亩均 grade, idle land judged today by
+:func:`geo.idle.idle_status`) take their colours from the standards tables or this module;
+numeric intensity indicators are classified with mapclassify.
 """
 from __future__ import annotations
 
@@ -13,16 +14,19 @@ import numpy as np
 import pandas as pd
 
 from geo import i18n
+from geo.idle import idle_status
 from geo.metrics import GRADES, INTENSITY_INDICATORS
 from geo.standards import Standards, load_standards
 
-CATEGORICAL_THEMES = ("status", "land_use", "grade")
-THEMES = ("status", "land_use", *INTENSITY_INDICATORS, "grade")
+CATEGORICAL_THEMES = ("status", "land_use", "grade", "idle")
+THEMES = ("status", "land_use", *INTENSITY_INDICATORS, "grade", "idle")
 SCHEMES = ("quantiles", "natural_breaks", "equal_interval")
 NO_DATA_COLOR = "#e8e8e8"
 GRADE_COLORS = {"A": "#1a9641", "B": "#a6d96a", "C": "#fdae61", "D": "#d7191c"}
 #: Park group fills in the city's group order (ColorBrewer Set1, then repeated).
 GROUP_PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+#: Idle-land theme (闲置土地处置办法): exempt, fee after one year, repossession after two; others no data.
+IDLE_COLORS = {"idle_exempt": "#74add1", "idle_fee": "#fdae61", "idle_repossession": "#d7191c"}
 #: Sequential palettes (ColorBrewer YlOrRd) by number of classes.
 SEQUENTIAL = {
     3: ["#ffeda0", "#feb24c", "#f03b20"],
@@ -97,6 +101,10 @@ def theme_colors(parcels: pd.DataFrame, theme: str, *, lang: str = i18n.DEFAULT_
         table = standards.land_use
         labels = [i18n.label_land_use(c, lang, standards) for c in table.code]
         return _categorical(parcels.land_use_code, list(table.code), list(table.color), labels, theme)
+    if theme == "idle":
+        rule = parcels["idle_rule"] if "idle_rule" in parcels.columns else idle_status(parcels).rule
+        return _categorical(rule, list(IDLE_COLORS), list(IDLE_COLORS.values()),
+                            [i18n.t(f"idle.rule.{r}", lang) for r in IDLE_COLORS], theme)
     if theme == "grade":
         return _categorical(parcels.grade, list(GRADES), [GRADE_COLORS[g] for g in GRADES],
                             list(GRADES), theme)

@@ -61,6 +61,21 @@ def test_overview_shows_city_kpis_and_every_park(app, sample_parcels, sample_par
     assert [s.value for s in app.subheader[:4]] == ["全市", "三大平台", "东部四园", "西部四园"]
 
 
+def test_overview_lists_idle_land_warnings(app, sample_parcels):
+    from datetime import date
+
+    from geo.metrics import idle_land_warnings
+
+    expected = idle_land_warnings(sample_parcels, date.today())
+    heading = next(i for i, s in enumerate(app.subheader) if s.value == "闲置土地预警")
+    assert heading and any(f"共 {len(expected):,} 宗闲置土地" in c.value and "国土资源部令第53号" in c.value
+                           for c in app.caption)
+    table = next(d.value for d in app.dataframe if "处置" in d.value.columns)
+    assert len(table) == len(expected)
+    assert set(table["处置"]) == {i18n.t(f"idle.rule.{r}", "zh") for r in set(expected.rule)}
+    assert "idle_fee" not in table.to_string() and "government" not in table.to_string()
+
+
 def test_language_switch_to_english(app):
     app.radio(key="lang").set_value("en").run()
     assert app.title[0].value == "Zhaoqing parks overview"

@@ -94,3 +94,15 @@ def test_parcel_warnings_carry_both_cases_and_stage():
     warnings = idle_land_warnings(parcels, as_of=date(2025, 9, 1)).set_index("parcel_id")
     assert warnings.stage.to_dict() == {"P1": "fee", "P2": "fee", "P3": "fee"}
     assert warnings.loc["P1", "days_overdue"] == 184 and warnings.loc["P3", "idle_case"] == "stopped"
+
+
+def test_the_park_map_has_an_idle_land_theme():
+    from layers.style import THEMES, theme_colors
+
+    parcels = make_parcels([(0, 0, 100, 100), (100, 0, 200, 100), (200, 0, 300, 100), (300, 0, 400, 100)],
+                           status="idle", contract_start_date=["2020-01-01", "2020-01-01", "2099-01-01", None],
+                           actual_start_date=None, delay_cause=["government", None, None, None])
+    assert "idle" in THEMES
+    classified = theme_colors(parcels, "idle", lang="en")
+    assert classified.codes.tolist() == [0, 2, -1, -1]  # exempt, repossession, not yet, no contract
+    assert classified.labels[0].startswith("Art. 8 case") and len(set(classified.colors)) == 3

@@ -104,3 +104,20 @@ def test_reserve_takes_the_parcels_shown_even_if_another_planner_took_one(page, 
     assert parcels.at[second, "status"] != "reserved"  # the new #1 was not taken instead
     assert "储能项目" not in set(parcels.reserved_project.dropna())
 
+
+
+def test_national_checks_name_their_source_and_edition_and_green_ratio_excludes(page):
+    page.run()
+    page.text_input(key="m_name").input("绿地项目")
+    page.number_input(key="m_green").set_value(0.25)
+    _submit(page)
+    assert not page.exception
+    source = "《工业项目建设用地控制指标》（国土资发〔2008〕24号），2008年版"
+    assert any(c.value == f"National checks: {source}" for c in page.caption)
+    excluded = page.dataframe[0].value
+    assert f"green ratio above 20% ({source})" in set(excluded["Reason"])
+    page.number_input(key="m_green").set_value(0.1)
+    _submit(page)
+    explanation = page.dataframe[2].value
+    rows = explanation.set_index("Source (edition)", drop=False)
+    assert source in set(explanation["Source (edition)"]) and len(rows.loc[source]) == 3  # plot ratio, building coefficient, green ratio

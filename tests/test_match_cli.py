@@ -16,7 +16,7 @@ PROJECT = {"name": "显示模组项目", "investor": "示例电子", "industry_c
            "needs": {"power_kva": 4000, "gas": True}}
 CANDIDATE_KEYS = {"rank", "kind", "parcel_ids", "park_id", "park_name", "area_mu", "score", "needs_disposal",
                   "criteria"}
-CRITERION_KEYS = {"name", "kind", "value", "threshold", "pass", "weight", "score", "contribution", "reason"}
+CRITERION_KEYS = {"name", "kind", "value", "threshold", "pass", "weight", "score", "contribution", "source", "reason"}
 
 
 def run(args, env) -> subprocess.CompletedProcess:
@@ -35,7 +35,9 @@ def test_match_json_shape(tmp_path, cli_env):
     done = run(["match", write(tmp_path, "p.json", PROJECT), "--top", "3", "--format", "json"], cli_env)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert set(out) == {"project", "considered", "weights", "candidates", "excluded"}
+    assert set(out) == {"project", "considered", "weights", "candidates", "excluded", "excluded_reasons",
+                        "edition", "source"}
+    assert set(out["excluded_reasons"]) == set(out["excluded"])
     assert out["project"]["industry_code_2002"] == "40"
     assert [c["rank"] for c in out["candidates"]] == [1, 2, 3]
     scores = [c["score"] for c in out["candidates"]]

@@ -1,0 +1,134 @@
+"""The rules exactly as published (issue 13): plot ratio at three-digit codes, logistics land,
+the 2008 control indicators, editions and their sources — hand-built cases with known answers."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from geo.errors import ParkAtlasError
+from geo.matching import match
+from geo.metrics import city_kpis, park_kpis, with_metrics
+from geo.standards import DEFAULT_STANDARDS_DIR, load_standards
+from geo.testing import make_parcels
+from tests.test_match import electronics, make_parks, strip
+
+SOURCE_2008 = "《工业项目建设用地控制指标》（国土资发〔2008〕24号），2008年版"
+
+
+def project(code: str, **changes) -> dict:
+    return electronics(**{"industry_code": code, "chain": None, "plot_ratio": 0.9, **changes})
+
+
+@pytest.fixture(scope="module")
+def land():
+    parcels = with_metrics(make_parcels([strip(0, 100), strip(1000, 100)], land_use_code="100102"))
+    return parcels, make_parks({"min_plot_ratio": 0.5})
+
+
+def test_plastics_needs_1_0_and_rubber_0_8(land):
+    parcels, parks = land
+    plastics = match(parcels, parks, project("292"))
+    assert plastics.excluded == {"plot_ratio_below_national_minimum": 2} and len(plastics.candidates) == 0
+    rubber = match(parcels, parks, project("291"))
+    assert len(rubber.candidates) == 2
+    national = next(c for c in rubber.candidates.criteria[0] if c["name"] == "plot_ratio_national")
+    assert national["threshold"] == 0.8 and national["source"] == SOURCE_2008
+    # A bare 29 (rubber and plastics) takes the stricter 1.0 and says why.
+    bare = match(parcels, parks, project("29", plot_ratio=1.0))
+    national = next(c for c in bare.candidates.criteria[0] if c["name"] == "plot_ratio_national")
+    assert national["threshold"] == 1.0 and "291/292" in national["reason_zh"]
+    assert match(parcels, parks, project("29")).excluded == {"plot_ratio_below_national_minimum": 2}
+
+
+def test_logistics_land_is_neither_industrial_nor_a_factory_site():
+    # 15 亩 each: one M1 occupied, one W1 (110101) occupied, one M1 available.
+    parcels = make_parcels([(0, 0, 100, 100), (100, 0, 200, 100), (200, 0, 300, 100)],
+                           land_use_code=["100101", "110101", "100101"], status=["occupied", "occupied", "available"])
+    parks = make_parks({})
+    kpis = park_kpis(parcels, parks).iloc[0]
+    assert kpis.industrial_area_mu == pytest.approx(30.0) and kpis.total_area_mu == pytest.approx(45.0)
+    assert kpis.occupancy_rate == pytest.approx(0.5)  # 15 of 30 industrial 亩; W land counts in neither
+    standards = load_standards()
+    assert "110101" not in standards.industrial_codes
+    assert not ((standards.landuse_compat.land_use_code.str.startswith("1101"))).any()
+    land_use = standards.land_use.set_index("code")
+    assert land_use.at["1207", "name_zh"] == "城镇村道路用地"
+    assert not land_use.at["100104", "national"] and "地方" in land_use.at["100104", "name_zh"]
+    # An M1 project is not offered W1 land.
+    w1 = with_metrics(make_parcels([strip(0, 100)], land_use_code="110101"))
+    assert match(w1, parks, electronics()).excluded == {"land_use_incompatible": 1}
+
+
+def test_green_ratio_above_the_limit_is_excluded_with_its_source(land):
+    parcels, parks = land
+    result = match(parcels, parks, electronics(green_ratio=0.25))
+    assert result.excluded == {"green_ratio_above_maximum": 2}
+    reason = result.to_json("zh")["excluded_reasons"]["green_ratio_above_maximum"]
+    assert reason == f"绿地率超过 20% 上限（{SOURCE_2008}）"
+    ok = match(parcels, parks, electronics(green_ratio=0.15))
+    green = next(c for c in ok.candidates.criteria[0] if c["name"] == "green_ratio")
+    assert green["threshold"] == 0.2 and green["source"] == SOURCE_2008 and "20%" in green["reason_zh"]
+
+
+def test_a_changed_national_limit_changes_the_check_and_its_message(land, tmp_path):
+    parcels, parks = land
+    directory = tmp_path / "standards"
+    shutil.copytree(DEFAULT_STANDARDS_DIR, directory)
+    limits = directory / "national_limits.csv"
+    limits.write_text(limits.read_text(encoding="utf-8").replace("2008,building_coefficient_min,0.30",
+                                                                 "2008,building_coefficient_min,0.50"), encoding="utf-8")
+    standards = load_standards(str(directory))
+    result = match(parcels, parks, electronics(), standards=standards)  # building coefficient 0.45
+    assert result.excluded == {"building_coefficient_below_minimum": 2}
+    assert result.to_json("en")["excluded_reasons"]["building_coefficient_below_minimum"] == \
+        f"building coefficient below 50% ({SOURCE_2008})"
+    passing = match(parcels, parks, electronics(building_coefficient=0.55), standards=standards)
+    coefficient = next(c for c in passing.candidates.criteria[0] if c["name"] == "building_coefficient")
+    assert "≥ 50%" in coefficient["reason_en"] and "30%" not in coefficient["reason_en"]
+
+
+def test_editions_are_chosen_and_an_edition_without_values_is_refused(land):
+    parcels, parks = land
+    standards = load_standards()
+    assert standards.edition == "2008" and standards.loaded_editions() == ["2008"]
+    result = match(parcels, parks, electronics(), edition="2008")
+    assert (result.edition, result.source) == ("2008", SOURCE_2008)
+    assert result.to_json()["source"] == SOURCE_2008
+    with pytest.raises(ParkAtlasError, match="edition 2023 .* has no values"):
+        match(parcels, parks, electronics(), edition="2023")
+    with pytest.raises(ParkAtlasError, match="unknown edition '1999'"):
+        match(parcels, parks, electronics(), edition="1999")
+
+
+def test_cli_match_names_source_and_edition(cli_env, tmp_path):
+    from tests.test_cli_core import run_cli
+
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(electronics(green_ratio=0.1, admin_share=0.05)), encoding="utf-8")
+    out = json.loads(run_cli("match", str(path), "--top", "2", "--edition", "2008", env=cli_env).stdout)
+    assert out["edition"] == "2008" and out["source"] == SOURCE_2008
+    national = {c["name"]: c["source"] for c in out["candidates"][0]["criteria"] if c["kind"] == "hard"}
+    assert {national[k] for k in ("plot_ratio_national", "building_coefficient", "admin_share", "green_ratio")} \
+        == {SOURCE_2008}
+    bad = run_cli("match", str(path), "--edition", "2023", env=cli_env, check=False)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: edition 2023")
+
+
+def test_city_and_group_totals_count_overlapping_parks_land_once():
+    from geo.metrics import group_kpis, overlap_duplicates
+
+    # The High-tech Zone has two 15 亩 parcels; the agglomeration area was imported with one of
+    # them again (its 高新区片区, here 90 % the same land) and one parcel of its own.
+    hitech = make_parcels([(0, 0, 100, 100), (100, 0, 200, 100)], park_id="zq_hitech", parcel_id=["H1", "H2"])
+    agglo = make_parcels([(10, 0, 110, 100), (500, 0, 600, 100)], park_id="zq_agglomeration",
+                         parcel_id=["A1", "A2"])
+    parcels = with_metrics(pd.concat([hitech, agglo], ignore_index=True))
+    parks = make_parks({"park_id": "zq_hitech"}, {"park_id": "zq_agglomeration"})
+    assert overlap_duplicates(parcels, parks).tolist() == [False, False, True, False]
+    assert city_kpis(parcels, parks).total_area_mu == pytest.approx(45.0)  # not 60
+    assert group_kpis(parcels, parks).set_index("group").at["platform", "total_area_mu"] == pytest.approx(45.0)
+    per_park = park_kpis(parcels, parks).set_index("park_id").total_area_mu
+    assert per_park.to_dict() == pytest.approx({"zq_hitech": 30.0, "zq_agglomeration": 30.0})
