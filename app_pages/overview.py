@@ -7,6 +7,7 @@ from app_pages import common
 from geo import display, i18n
 from geo.idle import SOURCE as IDLE_SOURCE
 from geo.metrics import idle_land_warnings
+from geo.standards import load_standards
 from layers import webmap
 
 lang = common.lang()
@@ -36,6 +37,7 @@ def kpi_cards(row: pd.Series, per_row: int = 6) -> None:
 
 st.subheader(tr("overview.city"))
 kpi_cards(city)
+st.caption(tr("overview.industrial_classes", codes="、".join(load_standards().industrial_codes)))
 for column, group in zip(st.columns(max(len(city_info.groups), 1)), city_info.group_ids):
     row = groups.loc[groups.group == group]
     with column.container(border=True):

@@ -102,9 +102,9 @@ def with_metrics(parcels: gpd.GeoDataFrame, standards: Standards | None = None,
 
 
 def mu_grades(parcels: pd.DataFrame, standards: Standards | None = None) -> pd.Series:
-    """亩均论英雄 grades A–D by tax per 亩 among enterprises (others get <NA>).
+    """Grades A–D by tax per 亩 among enterprises (others get <NA>) — a placeholder, not 亩均论英雄.
 
-    The shares come from ``data/standards/grades.csv`` (default A top 25%, B next 45%,
+    The shares come from ``data/standards/grades.csv`` (one city's class shares, A top 25%, B next 45%,
     C next 25%, D bottom 5%). Needs ``tax_per_mu_wan`` (see :func:`with_metrics`).
     """
     standards = standards or load_standards()

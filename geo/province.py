@@ -384,11 +384,13 @@ def province_match(directory, project, *, top: int = 10, with_blocks: bool = Tru
     frames = [r.candidates for r in results if len(r.candidates)]
     first = results[0]
     if not frames:
-        return MatchResult(project, first.candidates, excluded, sum(r.considered for r in results), first.weights)
+        return MatchResult(project, first.candidates, excluded, sum(r.considered for r in results), first.weights,
+                           first.reasons, first.edition, first.source)
     both = pd.concat(frames, ignore_index=True)
     # Each park's shortlist is ranked by its own spread scores; the city's shortlist is chosen by the
     # weighted fit (the sum of the criteria's own scores), as in geo.matching.match, then spread once.
     fit = [100 * sum(c["weight"] * c["score"] for c in row if c["kind"] == "soft") for row in both.criteria]
     both = both.iloc[rank_order(fit, both.kind, both.area_mu, meets_demand(both.area_mu, project))[:top]]
     both = spread_scores(both.reset_index(drop=True), project, load_settings())
-    return MatchResult(project, both, excluded, sum(r.considered for r in results), first.weights)
+    return MatchResult(project, both, excluded, sum(r.considered for r in results), first.weights,
+                       first.reasons, first.edition, first.source)
