@@ -93,7 +93,7 @@ def test_build_bulletin_from_either_store(filled_store):
     store, (first, again, other) = filled_store
     made = build_bulletin(store, "2026-05")
     mine = made.events[made.events.project_id == first]
-    assert mine[["stage", "date", "team"]].values.tolist() == [["land_supplied", "2026-05-01", "高新区招商一组"]]
+    assert mine[["stage", "date", "team"]].values.tolist() == [["land_supplied", "2026-05-01", "测试一组"]]
     assert first in set(made.sites.project_id) and len(made.land) == 11
     assert made.progress.duplicates.project_id.tolist().count(again) == 1
     assert render_bulletin(made, lang="en").startswith(b"%PDF")

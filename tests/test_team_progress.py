@@ -127,15 +127,22 @@ def test_unknown_weight_is_one_line_error(hand_built):
 
 # --- from a real store, both backends, and through the CLI ----------------------------------------
 def fill_register(store):
-    """Three projects entered through the register: a signing that landed, its duplicate, another team's."""
+    """Two test teams with 2026 targets and three projects entered through the register: a signing that
+    landed, its duplicate, and the other team's (named by the team's name)."""
     from geo.auth import User
 
+    from geo.team import import_targets, import_teams
+
     user = User("pat", "planner")
+    import_teams(store, pd.DataFrame({"team_id": ["X1", "X2"], "name": ["测试一组", "测试二组"]}), user=user)
+    import_targets(store, pd.DataFrame({"team_id": ["X1", "X1", "X2"], "year": ["2026"] * 3,
+                                        "target": ["signed_count", "landed_count", "signed_count"],
+                                        "value": ["2", "1", "1"]}), user=user)
     base = dict(industry_code="36", land_mu_min=10, land_mu_max=50, investment_wan=5000, output_wan=8000,
                 tax_wan=300, plot_ratio=1.2, building_coefficient=0.4, chain="nev")
-    first = store.add_project(dict(base, name="甲", team="T01", uscc=A, signed_on="2026-03-02"), user=user)
-    again = store.add_project(dict(base, name="甲二次", team="T01", uscc=A, signed_on="2026-04-01"), user=user)
-    other = store.add_project(dict(base, name="乙", team="T02", uscc=B, signed_on="2026-10-10"), user=user)
+    first = store.add_project(dict(base, name="甲", team="X1", uscc=A, signed_on="2026-03-02"), user=user)
+    again = store.add_project(dict(base, name="甲二次", team="X1", uscc=A, signed_on="2026-04-01"), user=user)
+    other = store.add_project(dict(base, name="乙", team="测试二组", uscc=B, signed_on="2026-10-10"), user=user)
     parcels = store.read_parcels()
     free = parcels[parcels.status == "available"].parcel_id.iloc[0]
     store.set_stage(first["project_id"], "land_supplied", on="2026-05-01", user=user, parcel_ids=[free])
@@ -160,12 +167,11 @@ def test_progress_from_the_store(filled_store):
     store, (first, again, other) = filled_store
     p = team_progress(read_register(store), read_teams(store), read_targets(store, 2026), year=2026,
                       as_of=date(2026, 10, 31))
-    assert row(p, "T01", "signed_count").project_ids == [first]
-    assert row(p, "T01", "landed_count").project_ids == [first]
-    assert row(p, "T01", "signed_investment_wan").actual == 5000
-    assert row(p, "T02", "signed_count").project_ids == [other]
-    assert p.duplicates[["project_id", "duplicate_of"]].values.tolist() == [[again, first]]
-    assert len(p.scores) == 15 and p.scores["rank"].iloc[0] == 1
+    assert row(p, "X1", "signed_count").project_ids == [first] and row(p, "X1", "signed_count").ratio == 0.5
+    assert row(p, "X1", "landed_count").project_ids == [first]
+    assert row(p, "X2", "signed_count").project_ids == [other]
+    assert p.duplicates.set_index("project_id").at[again, "duplicate_of"] == first
+    assert len(p.scores) == 17 and p.scores["rank"].iloc[0] == 1
 
 
 def test_cli_progress_and_bulletin(tmp_path):
@@ -190,16 +196,16 @@ def test_cli_progress_and_bulletin(tmp_path):
     rows = json.loads(done.stdout)
     assert list(rows[0]) == ["team_id", "name", "target", "chain", "target_value", "actual", "ratio", "rank",
                              "expected", "behind", "project_ids"]
-    signed = next(r for r in rows if r["team_id"] == "T01" and r["target"] == "signed_count" and not r["chain"])
+    signed = next(r for r in rows if r["team_id"] == "X1" and r["target"] == "signed_count" and not r["chain"])
     assert signed["actual"] == 1 and signed["project_ids"] == [first]
     csv = pd.read_csv(io.StringIO(cli("teams", "progress", "--year", "2026", "--as-of", "2026-10-31",
                                       "--format", "csv").stdout), keep_default_na=False)
-    assert csv.query("team_id == 'T01' and target == 'landed_count'").project_ids.tolist() == [first]
+    assert csv.query("team_id == 'X1' and target == 'landed_count'").project_ids.tolist() == [first]
     for suffix in ("pdf", "xlsx"):
         made = cli("report", "bulletin", "--month", "2026-05", "--out", str(tmp_path / f"b.{suffix}"))
         assert made.returncode == 0, made.stderr
         report = json.loads(made.stdout)
-        assert report["format"] == suffix and report["events"] == 1 and (tmp_path / f"b.{suffix}").stat().st_size
+        assert report["format"] == suffix and report["teams"] == 17 and (tmp_path / f"b.{suffix}").stat().st_size
     for bad in (["teams", "progress", "--year", "20x6"], ["report", "bulletin", "--month", "2026-13", "--out",
                                                              str(tmp_path / "c.pdf")],
                 ["report", "bulletin", "--month", "2026-10", "--out", str(tmp_path / "c.doc")],
