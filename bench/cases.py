@@ -798,3 +798,71 @@ def bulletin(ctx: Context) -> list[Row]:
                          baseline_value=base_s, target=Target(10.0, unit="s"),
                          note=f"{month}: {len(made.teams)} teams, {len(made.events)} events, "
                               f"{len(made.warnings)} warnings; PDF {len(pdf) / 1e6:.1f} MB, XLSX {len(xlsx) / 1e3:.0f} kB")]
+
+
+# --------------------------------------------------------------------------- 亩均 evaluation and inefficient land
+
+def _enterprise_world(ctx: Context, n_enterprises: int):
+    """Parcels and a synthetic enterprise set of about ``n_enterprises`` (geo.sample.generate_enterprises)."""
+    from geo.metrics import with_metrics
+    from geo.sample import generate_enterprises
+
+    n_parcels = int(n_enterprises * 1.9)  # the generator gives ~0.54 enterprises per parcel
+    parks, parcels = data.parcels(ctx.cache_dir, n_parcels)
+    frame = with_metrics(parcels)
+    enterprises, figures = generate_enterprises(parcels, parks, seed=data.BENCH_SEED)
+    return parks, frame, enterprises, figures
+
+
+@case("evaluation")
+def evaluation(ctx: Context) -> list[Row]:
+    """Evaluating ~100,000 enterprises by the default scheme (scores, pools, grades, ranks) against the
+    old per-parcel tax-only ranking of the same parcels (geo.metrics.mu_grades)."""
+    evaluation_mod = require("geo.evaluation")
+    from geo.metrics import mu_grades
+
+    n = 100_000 if ctx.size >= 100_000 else ctx.size
+    parks, frame, enterprises, figures = _enterprise_world(ctx, n)
+    scheme = evaluation_mod.load_scheme()
+    year = int(figures.year.max())
+    ctx.log(f"{len(enterprises)} enterprises on {len(frame)} parcels")
+    ours, result = median_seconds(lambda: evaluation_mod.evaluate_frames(enterprises, figures, frame, parks, year, scheme),
+                                  ctx.repeats)
+    base, _ = median_seconds(lambda: mu_grades(frame), ctx.repeats)
+    sens, _ = median_seconds(lambda: evaluation_mod.sensitivity(result), 1)
+    return [
+        Row.measured("evaluation", f"evaluate_{len(enterprises)}_s", ours, "s",
+                     baseline="tax-only parcel ranking (mu_grades)", baseline_value=base, target=Target(2.0, unit="s"),
+                     note=f"{int(result.table.grade.notna().sum())} graded"),
+        Row.measured("evaluation", "sensitivity_s", sens, "s", note="12 regradings (6 weights ± 5 points)"),
+    ]
+
+
+@case("inefficient")
+def inefficient(ctx: Context) -> list[Row]:
+    """Finding inefficient land by rule over 100k parcels (rules, reasons, blocks, gains) against
+    computing the parcels' metrics (geo.metrics.with_metrics) on the same parcels."""
+    inefficient_mod = require("geo.inefficient")
+    evaluation_mod = require("geo.evaluation")
+    from datetime import date
+
+    from geo.metrics import with_metrics
+    from geo.sample import generate_enterprises
+
+    n = 100_000 if ctx.size >= 100_000 else ctx.size
+    parks, parcels = data.parcels(ctx.cache_dir, n)
+    frame = with_metrics(parcels)
+    enterprises, figures = generate_enterprises(parcels, parks)
+    table = evaluation_mod.evaluate_frames(enterprises, figures, frame, parks, int(figures.year.max()),
+                                           evaluation_mod.load_scheme()).table
+    grades = evaluation_mod.grades_by_parcel(table, enterprises)
+
+    def find():
+        found = inefficient_mod.find_candidates(frame, parks, as_of=date(2026, 10, 31), grades=grades)
+        return found, inefficient_mod.block_gains(found, frame)
+
+    ours, (found, blocks) = median_seconds(find, ctx.repeats)
+    base, _ = median_seconds(lambda: with_metrics(parcels), ctx.repeats)
+    return [Row.measured("inefficient", f"inefficient_{n}_s", ours, "s", baseline="with_metrics on the same parcels",
+                         baseline_value=base, target=Target(2.0, unit="s"),
+                         note=f"{len(found)} candidates in {len(blocks)} blocks")]

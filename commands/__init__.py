@@ -9,7 +9,8 @@ from geo.errors import ParkAtlasError
 # Modules with a ``register(subparsers)`` function; each command sets ``handler``.
 _COMMAND_MODULES = ["commands.core", "commands.province", "commands.export", "commands.match", "commands.importing",
                     "commands.store_cmds", "commands.teams",
-                    "commands.enterprises", "commands.projects", "commands.city"]
+                    "commands.enterprises", "commands.projects", "commands.city",
+                    "commands.inefficient"]
 
 
 class _Parser(argparse.ArgumentParser):

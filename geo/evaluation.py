@@ -446,14 +446,20 @@ def current_grades(store, year: int | None = None, scheme: str | None = None) ->
     return evaluate(store, year, scheme_obj).table[columns]
 
 
-def parcel_grades(store, year: int | None = None, scheme: str | None = None) -> pd.Series:
-    """The grade of each parcel: its (owning, not tenant) enterprise's grade, by ``parcel_id``."""
+def grades_by_parcel(grades: pd.DataFrame, enterprises: pd.DataFrame) -> pd.Series:
+    """Parcel id → grade of the enterprise using the parcel (tenants excluded), from a results
+    table with ``uscc`` and ``grade``."""
     from geo.enterprise import enterprise_parcels
 
-    grades = current_grades(store, year, scheme).set_index("uscc").grade
-    pairs = enterprise_parcels(read_enterprises(store))
-    pairs = pairs[~pairs.leased].assign(grade=lambda f: f.uscc.map(grades)).dropna(subset=["grade"])
+    by_uscc = grades.set_index("uscc").grade
+    pairs = enterprise_parcels(enterprises)
+    pairs = pairs[~pairs.leased].assign(grade=lambda f: f.uscc.map(by_uscc)).dropna(subset=["grade"])
     return pairs.drop_duplicates("parcel_id").set_index("parcel_id").grade.astype("string")
+
+
+def parcel_grades(store, year: int | None = None, scheme: str | None = None) -> pd.Series:
+    """The grade of each parcel of ``store``: its enterprise's current grade (:func:`current_grades`)."""
+    return grades_by_parcel(current_grades(store, year, scheme), read_enterprises(store))
 
 
 def parcels_with_metrics(store, park_id: str | None = None, year: int | None = None,
@@ -528,4 +534,4 @@ def policy_list(evaluation_table: pd.DataFrame, enterprises: pd.DataFrame, grade
 
 __all__ = ["Scheme", "Indicator", "Evaluation", "INDICATORS", "GRADES", "CLASSES", "DEFAULT_SCHEME", "SCHEMES_DIR",
            "load_scheme", "list_schemes", "evaluate_frames", "evaluate", "save_evaluation", "read_grades",
-           "current_grades", "parcel_grades", "parcels_with_metrics", "sensitivity", "year_over_year", "policy_list", "assign_grades"]
+           "current_grades", "grades_by_parcel", "parcel_grades", "parcels_with_metrics", "sensitivity", "year_over_year", "policy_list", "assign_grades"]
