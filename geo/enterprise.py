@@ -284,11 +284,25 @@ def import_enterprises(store, enterprises: pd.DataFrame, figures: pd.DataFrame, 
 # ------------------------------------------------------------------------------ land and parcels
 def enterprise_parcels(enterprises: pd.DataFrame) -> pd.DataFrame:
     """One row per (enterprise, parcel) it lists: ``uscc``, ``parcel_id``, ``leased`` (bool)."""
-    lists = enterprises.parcel_ids.fillna("").astype(str).str.split(";")
-    pairs = pd.DataFrame({"uscc": enterprises.uscc.to_numpy(), "parcel_id": lists.to_numpy(),
-                          "leased": enterprises.leased_floor_m2.notna().to_numpy()}).explode("parcel_id")
-    pairs["parcel_id"] = pairs.parcel_id.str.strip()
-    return pairs[pairs.parcel_id.fillna("") != ""].astype({"parcel_id": "string"}).reset_index(drop=True)
+    ids = enterprises.parcel_ids.to_numpy(dtype=object, na_value="")
+    uscc = enterprises.uscc.to_numpy(dtype=object)
+    single = np.array([";" not in v for v in ids], dtype=bool)
+    # Most enterprises use one parcel: only the others are split (object arrays: pandas would make
+    # Arrow strings of every intermediate column otherwise).
+    rows_multi, parcels_multi = [], []
+    for row in np.flatnonzero(~single):
+        for part in ids[row].split(";"):
+            rows_multi.append(row)
+            parcels_multi.append(part)
+    rows = np.concatenate([np.flatnonzero(single), np.array(rows_multi, dtype=np.int64)])
+    parcel = np.concatenate([ids[single], np.array(parcels_multi, dtype=object)])
+    parcel = np.array([p.strip() for p in parcel], dtype=object)
+    order = np.argsort(rows, kind="stable")
+    rows, parcel = rows[order], parcel[order]
+    keep = parcel != ""
+    leased = enterprises.leased_floor_m2.notna().to_numpy()
+    return pd.DataFrame({"uscc": pd.array(uscc[rows[keep]], dtype=object),
+                         "parcel_id": pd.array(parcel[keep], dtype=object), "leased": leased[rows[keep]]})
 
 
 def enterprise_land(enterprises: pd.DataFrame, parcels: pd.DataFrame, leased_plot_ratio: float = 1.0) -> pd.DataFrame:
@@ -297,17 +311,27 @@ def enterprise_land(enterprises: pd.DataFrame, parcels: pd.DataFrame, leased_plo
     Returns ``land_mu`` (its parcels' area, or its leased floor ÷ ``leased_plot_ratio``),
     ``park_id`` (the park of its largest parcel) and ``parcel_count``.
     """
-    area = parcels[["parcel_id", "park_id"]].assign(
-        area_mu=parcels.area_mu if "area_mu" in parcels.columns else parcel_metrics(parcels).area_mu)
-    pairs = enterprise_parcels(enterprises).merge(area, on="parcel_id", how="left")
-    owned = pairs[~pairs.leased]
-    land = owned.groupby("uscc").area_mu.sum()
-    main = pairs.sort_values("area_mu", ascending=False).drop_duplicates("uscc").set_index("uscc").park_id
-    out = pd.DataFrame(index=pd.Index(enterprises.uscc, name="uscc"))
-    leased_mu = m2_to_mu(enterprises.set_index("uscc").leased_floor_m2 / leased_plot_ratio)
-    out["land_mu"] = leased_mu.where(leased_mu.notna(), land.reindex(out.index))
-    out["park_id"] = main.reindex(out.index)
-    out["parcel_count"] = pairs.groupby("uscc").size().reindex(out.index).fillna(0).astype(int)
+    n = len(enterprises)
+    area_all = (parcels.area_mu if "area_mu" in parcels.columns else parcel_metrics(parcels).area_mu).to_numpy(dtype=float)
+    pairs = enterprise_parcels(enterprises)
+    where = pd.Index(parcels.parcel_id.to_numpy(dtype=object), dtype=object).get_indexer(
+        pairs.parcel_id.to_numpy(dtype=object))
+    who = pd.Index(enterprises.uscc.to_numpy(dtype=object), dtype=object).get_indexer(pairs.uscc.to_numpy(dtype=object))
+    found = where >= 0
+    area = np.where(found, area_all[where], 0.0)
+    owned = found & ~pairs.leased.to_numpy()
+    land = np.bincount(who[owned], area[owned], minlength=n)
+    has_owned = np.bincount(who[owned], minlength=n) > 0
+    # The park of each enterprise's largest parcel: sort by enterprise, then area descending.
+    order = np.lexsort((-area, who))
+    order = order[found[order]]
+    first = order[np.r_[True, who[order][1:] != who[order][:-1]]] if len(order) else order
+    park = np.full(n, None, dtype=object)
+    park[who[first]] = parcels.park_id.to_numpy(dtype=object)[where[first]]
+    leased_mu = m2_to_mu(enterprises.leased_floor_m2.to_numpy(dtype=float, na_value=np.nan) / leased_plot_ratio)
+    out = pd.DataFrame({"land_mu": np.where(np.isnan(leased_mu), np.where(has_owned, land, np.nan), leased_mu),
+                        "park_id": pd.array(park, dtype=object), "parcel_count": np.bincount(who, minlength=n)},
+                       index=pd.Index(enterprises.uscc.to_numpy(dtype=object), dtype=object, name="uscc"))
     return out
 
 
@@ -348,7 +372,7 @@ def apply_enterprise_figures(parcels: pd.DataFrame, enterprises: pd.DataFrame, f
 
 def production_years(enterprises: pd.DataFrame, as_of: date) -> pd.Series:
     """Years since production started (NaN: not producing), by ``uscc``."""
-    start = pd.to_datetime(enterprises.production_start, errors="coerce")
+    start = pd.to_datetime(enterprises.production_start, errors="coerce", format="%Y-%m-%d")
     years = (pd.Timestamp(as_of) - start).dt.days / 365.25
     return pd.Series(years.to_numpy(), index=enterprises.uscc.to_numpy())
 

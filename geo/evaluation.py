@@ -39,6 +39,7 @@ import pandas as pd
 from geo.auth import User
 from geo.enterprise import enterprise_land, latest_year, production_years, read_enterprises, read_figures
 from geo.errors import NotFoundError, ParkAtlasError
+from geo.metrics import parcel_metrics
 from geo.schema import GRADE_COLUMNS
 from geo.standards import DEFAULT_STANDARDS_DIR
 from geo.store.base import now_iso
@@ -177,9 +178,10 @@ def list_schemes() -> list[Scheme]:
 
 
 # ------------------------------------------------------------------------------ evaluating
-def grade_positions(scores: np.ndarray, pools: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
-    """Each enterprise's 0-based rank within its pool, best (highest score) first; ties by ``tiebreak``."""
-    order = np.lexsort((tiebreak, -scores, pools))
+def grade_positions(scores: np.ndarray, pools: np.ndarray) -> np.ndarray:
+    """Each enterprise's 0-based rank within its pool (integer codes), best (highest score) first;
+    ties keep the enterprises' order (the store reads them by USCC)."""
+    order = np.lexsort((np.arange(len(scores)), -scores, pools))
     ranks = np.empty(len(scores), dtype=np.int64)
     sorted_pools = pools[order]
     starts = np.r_[0, np.flatnonzero(sorted_pools[1:] != sorted_pools[:-1]) + 1]
@@ -188,15 +190,15 @@ def grade_positions(scores: np.ndarray, pools: np.ndarray, tiebreak: np.ndarray)
     return ranks
 
 
-def assign_grades(scores: np.ndarray, pools: np.ndarray, tiebreak: np.ndarray, scheme: Scheme) -> tuple[np.ndarray, np.ndarray]:
-    """Grades and 1-based ranks of enterprises within their pools, by the scheme's grade rule."""
-    ranks = grade_positions(scores, pools, tiebreak)
+def assign_grades(scores: np.ndarray, pools: np.ndarray, scheme: Scheme) -> tuple[np.ndarray, np.ndarray]:
+    """Grades and 1-based ranks of enterprises within their pools (integer codes), by the scheme's rule."""
+    ranks = grade_positions(scores, pools)
     if scheme.grade_rule == "cutoffs":
         cut = np.array([scheme.grade_values[g] for g in GRADES[:-1]])
         idx = (scores[:, None] < cut[None, :]).sum(axis=1)
     else:
-        _, inverse, counts = np.unique(pools, return_inverse=True, return_counts=True)
-        position = ranks / counts[inverse]
+        counts = np.bincount(pools)
+        position = ranks / counts[pools]
         bounds = np.cumsum([scheme.grade_values[g] for g in GRADES])
         idx = np.minimum(np.searchsorted(bounds, position + 1e-12, side="right"), len(GRADES) - 1)
     return np.array(GRADES)[idx], ranks + 1
@@ -236,8 +238,7 @@ class Evaluation:
                                    where=w.sum(axis=1) > 0), 4)
         graded = self.table.grade.notna().to_numpy()
         grades = np.full(len(total), None, dtype=object)
-        grades[graded], _ = assign_grades(total[graded], self.pools[graded],
-                                          self.table.uscc.to_numpy()[graded], self.scheme)
+        grades[graded], _ = assign_grades(total[graded], self.pools[graded], self.scheme)
         return grades
 
     def indicator_rows(self, i: int, lang: str = "zh") -> list[dict]:
@@ -324,15 +325,25 @@ def evaluate_frames(enterprises: pd.DataFrame, figures: pd.DataFrame, parcels: p
         Parks with ``park_id`` and ``district_code`` (the county of a county jurisdiction).
     """
     n = len(enterprises)
+    # Text columns as plain objects once: every step below would otherwise convert Arrow strings again.
+    enterprises = enterprises.astype({c: object for c in ("uscc", "name", "scale", "industry_code", "parcel_ids",
+                                                          "production_start")})
+    figures = figures.astype({"uscc": object})
+    parcels = pd.DataFrame({"parcel_id": pd.array(parcels.parcel_id.to_numpy(dtype=object), dtype=object),
+                            "park_id": pd.array(parcels.park_id.to_numpy(dtype=object), dtype=object),
+                            "area_mu": (parcels.area_mu if "area_mu" in parcels.columns
+                                        else parcel_metrics(parcels).area_mu).to_numpy(dtype=float)})
     land = enterprise_land(enterprises, parcels, scheme.leased_plot_ratio)
-    of_year = figures[figures.year == year].drop_duplicates("uscc").set_index("uscc").reindex(enterprises.uscc)
+    of_year = figures[figures.year == year].drop_duplicates("uscc")
+    rows = pd.Index(of_year.uscc.to_numpy(dtype=object), dtype=object).get_indexer(enterprises.uscc.to_numpy(dtype=object))
     county = parks.set_index("park_id").district_code
     park_id = land.park_id.to_numpy()
-    jurisdiction = (pd.Series(park_id).map(county).to_numpy() if scheme.jurisdiction == "county"
+    jurisdiction = (pd.Series(park_id, dtype=object).map(county).to_numpy(dtype=object) if scheme.jurisdiction == "county"
                     else np.where(pd.isna(park_id), None, "city"))
     columns = {"land": land.land_mu.to_numpy(dtype=float, na_value=np.nan)}
     for col in ("tax_wan", "value_added_wan", "sales_wan", "employees", "energy_tce", "emissions_t", "rd_wan"):
-        columns[col] = of_year[col].to_numpy(dtype=float, na_value=np.nan)
+        values = of_year[col].to_numpy(dtype=float, na_value=np.nan)
+        columns[col] = np.where(rows >= 0, values[rows] if len(values) else np.nan, np.nan)
 
     # Classes, in order of precedence.
     years_producing = production_years(enterprises, date(year, 12, 31)).to_numpy()
@@ -343,7 +354,9 @@ def evaluate_frames(enterprises: pd.DataFrame, figures: pd.DataFrame, parcels: p
     klass[enterprises.industry_code.fillna("").str[:2].isin(scheme.excluded_industries).to_numpy()] = "utility"
     graded = np.isin(klass, ("above", "below"))
     pool_class = klass if scheme.below_scale_pool == "separate" else np.where(graded, "all", klass)
-    pools = pd.Series(jurisdiction, dtype=object).fillna("").to_numpy(dtype=str).astype(object) + "|" + pool_class
+    # Pools as integer codes: (jurisdiction, class) pairs.
+    jurisdiction_code = pd.factorize(pd.Series(jurisdiction, dtype=object).fillna(""))[0]
+    pools = pd.factorize(jurisdiction_code * len(CLASSES) + pd.Index(CLASSES + ("all",)).get_indexer(pool_class))[0]
 
     keys = scheme.keys
     m = len(keys)
@@ -356,14 +369,14 @@ def evaluate_frames(enterprises: pd.DataFrame, figures: pd.DataFrame, parcels: p
     usable[klass == "below"] &= below_only[None, :]
 
     # Pool averages (aggregate ratios) and scores, per indicator, vectorised over pools.
-    pool_codes, pool_index = np.unique(pools, return_inverse=True)
+    pool_index, n_pools = pools, int(pools.max()) + 1 if n else 0
     scores = np.zeros((n, m))
     averages = np.full((n, m), np.nan)
     for k, indicator in enumerate(scheme.indicators):  # a handful of indicators; each step is vectorised
         use = usable[:, k]
         if indicator.scoring == "relative_to_mean":
-            top = np.bincount(pool_index[use], numer[use, k], minlength=len(pool_codes))
-            bottom = np.bincount(pool_index[use], denom[use, k], minlength=len(pool_codes))
+            top = np.bincount(pool_index[use], numer[use, k], minlength=n_pools)
+            bottom = np.bincount(pool_index[use], denom[use, k], minlength=n_pools)
             with np.errstate(divide="ignore", invalid="ignore"):
                 average = np.where(bottom > 0, top / bottom, np.nan)[pool_index]
                 ratio = values[:, k] / average
@@ -371,9 +384,9 @@ def evaluate_frames(enterprises: pd.DataFrame, figures: pd.DataFrame, parcels: p
             scores[:, k] = np.where(use, np.minimum(np.nan_to_num(ratio, nan=0.0), cap) * 100, 0.0)
             averages[:, k] = average
         else:
-            sizes = np.bincount(pool_index[use], minlength=len(pool_codes))
+            sizes = np.bincount(pool_index[use], minlength=n_pools)
             candidates = np.where(use, values[:, k], -np.inf)
-            rank = grade_positions(candidates, pool_index, enterprises.uscc.to_numpy())
+            rank = grade_positions(candidates, pool_index)
             below = sizes[pool_index] - 1 - rank
             with np.errstate(divide="ignore", invalid="ignore"):
                 scores[:, k] = np.where(use, np.where(sizes[pool_index] > 1, below / (sizes[pool_index] - 1), 1.0) * 100, 0.0)
@@ -385,7 +398,7 @@ def evaluate_frames(enterprises: pd.DataFrame, figures: pd.DataFrame, parcels: p
     graded &= total_w > 0
     grade = np.full(n, None, dtype=object)
     rank = np.full(n, -1, dtype=np.int64)
-    grade[graded], rank[graded] = assign_grades(score[graded], pools[graded], enterprises.uscc.to_numpy()[graded], scheme)
+    grade[graded], rank[graded] = assign_grades(score[graded], pools[graded], scheme)
     table = pd.DataFrame({
         "uscc": enterprises.uscc.to_numpy(), "name": enterprises.name.to_numpy(), "park_id": park_id,
         "jurisdiction": jurisdiction, "evaluated_class": klass, "score": np.where(graded, score, np.nan),
