@@ -24,6 +24,8 @@ PAGES = [
     ("app_pages/parcel.py", "page.parcel", "parcel", False),
     ("app_pages/city.py", "page.city", "city", False),
     ("app_pages/available.py", "page.available", "available", False),
+    ("app_pages/enterprises.py", "page.enterprises", "enterprises", False),
+    ("app_pages/inefficient.py", "page.inefficient", "inefficient", False),
     ("app_pages/match.py", "page.match", "match", False),
     ("app_pages/teams.py", "page.teams", "teams", False),
     ("app_pages/projects.py", "page.projects", "projects", False),

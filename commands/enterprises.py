@@ -13,11 +13,11 @@ from commands.importing import _read_file
 from commands.output import FORMATS, emit, emit_object
 from geo import auth
 from geo.enterprise import (
-    enterprise_file_frame, enterprise_land, import_enterprises, read_enterprise_file, read_enterprises, read_figures,
+    enterprise_file_frame, import_enterprises, read_enterprise_file, read_enterprises, read_figures,
 )
 from geo.errors import ParkAtlasError
 from geo.evaluation import (
-    GRADES, current_grades, evaluate, list_schemes, policy_list, save_evaluation, sensitivity, year_over_year,
+    GRADES, current_grades, enterprise_table, evaluate, list_schemes, policy_list, save_evaluation, sensitivity, year_over_year,
 )
 from geo.exports import export_bytes, write_file
 from geo.store import open_store
@@ -51,20 +51,6 @@ def _check_park(store, park_id: str | None) -> None:
         raise ParkAtlasError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
 
 
-def enterprise_table(store, park_id: str | None = None, year: int | None = None,
-                     scheme: str | None = None) -> pd.DataFrame:
-    """Enterprises with the park of their largest parcel, their land in 亩 and their grade of the
-    evaluation over the jurisdiction (optionally one park's enterprises; the grade stays the same)."""
-    _check_park(store, park_id)
-    enterprises = read_enterprises(store)
-    land = enterprise_land(enterprises, store.read_parcels())
-    grades = current_grades(store, year, scheme).set_index("uscc")
-    table = enterprises.join(land, on="uscc").join(grades, on="uscc")
-    if park_id is not None:
-        table = table[table.park_id == park_id]
-    return table.reset_index(drop=True)
-
-
 def _grade(text: str | None) -> str | None:
     if text is not None and text not in GRADES:
         raise ParkAtlasError(f"unknown grade {text!r}; one of {', '.join(GRADES)}")
@@ -72,7 +58,9 @@ def _grade(text: str | None) -> str | None:
 
 
 def cmd_list(args) -> None:
-    table = enterprise_table(open_store(args.store), args.park, args.year, args.scheme)
+    store = open_store(args.store)
+    _check_park(store, args.park)
+    table = enterprise_table(store, args.park, args.year, args.scheme)
     if _grade(args.grade):
         table = table[table.grade == args.grade]
     emit(table[LIST_KEYS], args.format)

@@ -230,6 +230,7 @@ class Evaluation:
     averages: np.ndarray
     pools: np.ndarray = field(repr=False, default=None)
     usable: np.ndarray = field(repr=False, default=None)
+    land: np.ndarray = field(repr=False, default=None)
 
     def regrade(self, base_weights: np.ndarray) -> np.ndarray:
         """Grades under other scheme weights (same scores): for the sensitivity table."""
@@ -404,7 +405,7 @@ def evaluate_frames(enterprises: pd.DataFrame, figures: pd.DataFrame, parcels: p
         "jurisdiction": jurisdiction, "evaluated_class": klass, "score": np.where(graded, score, np.nan),
         "grade": pd.array(grade, dtype="string"), "rank": pd.array(np.where(graded, rank, None), dtype="Int64"),
     })
-    return Evaluation(year, scheme, table, values, scores, weights, averages, pools, usable)
+    return Evaluation(year, scheme, table, values, scores, weights, averages, pools, usable, columns["land"])
 
 
 # ------------------------------------------------------------------------------ with a store
@@ -468,6 +469,46 @@ def grades_by_parcel(grades: pd.DataFrame, enterprises: pd.DataFrame) -> pd.Seri
     pairs = enterprise_parcels(enterprises)
     pairs = pairs[~pairs.leased].assign(grade=lambda f: f.uscc.map(by_uscc)).dropna(subset=["grade"])
     return pairs.drop_duplicates("parcel_id").set_index("parcel_id").grade.astype("string")
+
+
+def current_results(store, year: int | None = None, scheme: str | None = None, lang: str = "zh") -> pd.DataFrame:
+    """Like :meth:`Evaluation.results`, from the stored results of the year and scheme when stored
+    (the ``indicators`` with the reason in ``lang``), else computed."""
+    scheme_obj = load_scheme(scheme)
+    year = evaluation_year(store, year)
+    stored = read_grades(store, year, scheme_obj.name)
+    if not len(stored):
+        return evaluate(store, year, scheme_obj).results(lang)
+    out = stored[["uscc", "jurisdiction", "evaluated_class", "score", "grade", "rank"]].copy()
+    names = read_enterprises(store).set_index("uscc").name
+    out.insert(1, "name", out.uscc.map(names))
+    out["indicators"] = [[{**{k: v for k, v in row.items() if not k.startswith("reason")},
+                           "reason": row.get(f"reason_{lang}")} for row in json.loads(text or "[]")]
+                         for text in stored.indicators]
+    return out.reset_index(drop=True)
+
+
+def enterprise_table(store, park_id: str | None = None, year: int | None = None,
+                     scheme: str | None = None) -> pd.DataFrame:
+    """Enterprises with the park of their largest parcel, its county (``district_code``), their land
+    in 亩 and their current grade (:func:`current_grades`: over the jurisdiction, so the same with or
+    without ``park_id``, which only filters the rows)."""
+    from geo.enterprise import enterprise_land
+
+    enterprises = read_enterprises(store)
+    parks = store.read_parks()
+    land = enterprise_land(enterprises, store.read_parcels())
+    grades = current_grades(store, year, scheme).set_index("uscc")
+    table = enterprises.join(land, on="uscc").join(grades, on="uscc")
+    table["district_code"] = table.park_id.map(parks.set_index("park_id").district_code)
+    if park_id is not None:
+        table = table[table.park_id == park_id]
+    return table.reset_index(drop=True)
+
+
+def indicator_label(key: str, lang: str = "zh") -> str:
+    """The indicator's name in the language (亩均税收 / tax per mu)."""
+    return INDICATORS[key][2] if lang == "zh" else INDICATORS[key][3]
 
 
 def parcel_grades(store, year: int | None = None, scheme: str | None = None) -> pd.Series:
@@ -534,6 +575,50 @@ def year_over_year(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFram
     return merged[merged.grade.notna() | merged.previous_grade.notna()].reset_index(drop=True)
 
 
+def ranking(evaluation: "Evaluation", figures: pd.DataFrame, parks: pd.DataFrame, by: str = "park") -> pd.DataFrame:
+    """Parks (``by="park"``) or counties (``by="county"``) ranked by their graded enterprises' 亩均 figures.
+
+    Returns one row per park or county: ``park_id`` or ``district_code``, ``enterprise_count``
+    (graded), ``land_mu``, ``tax_per_mu_wan`` and ``value_added_per_mu_wan`` (sums ÷ land, as
+    published), ``sales_per_mu_wan``, ``grade_A`` … ``grade_D`` and ``rank`` (by tax per 亩).
+    """
+    if by not in ("park", "county"):
+        raise ParkAtlasError(f"rank by park or county, not {by!r}")
+    table = evaluation.table
+    graded = table.grade.notna().to_numpy()
+    land = np.where(graded, np.nan_to_num(evaluation.land), 0.0)
+    of_year = figures[figures.year == evaluation.year].drop_duplicates("uscc").set_index("uscc")
+    sums = {c: of_year[c].reindex(table.uscc).to_numpy(dtype=float, na_value=np.nan) for c in
+            ("tax_wan", "value_added_wan", "sales_wan")}
+    key = table.park_id if by == "park" else table.park_id.map(parks.set_index("park_id").district_code)
+    frame = pd.DataFrame({"key": key.to_numpy(dtype=object), "land_mu": land, "graded": graded.astype(int),
+                          **{c: np.where(graded, np.nan_to_num(v), 0.0) for c, v in sums.items()},
+                          **{f"grade_{g}": (table.grade == g).fillna(False).to_numpy(dtype=int) for g in GRADES}})
+    out = frame[frame.key.notna()].groupby("key").sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = pd.DataFrame({
+            "enterprise_count": out.graded, "land_mu": out.land_mu,
+            "tax_per_mu_wan": out.tax_wan / out.land_mu, "value_added_per_mu_wan": out.value_added_wan / out.land_mu,
+            "sales_per_mu_wan": out.sales_wan / out.land_mu, **{f"grade_{g}": out[f"grade_{g}"] for g in GRADES}})
+    result = result[result.enterprise_count > 0].sort_values("tax_per_mu_wan", ascending=False)
+    result["rank"] = np.arange(1, len(result) + 1)
+    return result.rename_axis("park_id" if by == "park" else "district_code").reset_index()
+
+
+def grade_history(store, uscc: str, scheme: str | None = None) -> pd.DataFrame:
+    """One enterprise's grade in every year with figures: ``year``, ``grade``, ``score``, ``rank``,
+    ``jurisdiction``, ``evaluated_class`` (stored results where stored, else computed), oldest first."""
+    years = sorted(int(y) for y in read_figures(store).year.dropna().unique())
+    rows = []
+    for year in years:  # a handful of years
+        grades = current_grades(store, year, scheme)
+        row = grades[grades.uscc == uscc]
+        if len(row):
+            rows.append({"year": year, **row.iloc[0][["grade", "score", "rank", "jurisdiction",
+                                                       "evaluated_class"]].to_dict()})
+    return pd.DataFrame(rows, columns=["year", "grade", "score", "rank", "jurisdiction", "evaluated_class"])
+
+
 def policy_list(evaluation_table: pd.DataFrame, enterprises: pd.DataFrame, grade: str) -> pd.DataFrame:
     """The enterprises of one grade for the utilities and the tax office: ``uscc``, ``name``,
     ``parcel_ids``, ``jurisdiction``, ``grade``, ``score``, ``rank``, best first."""
@@ -547,4 +632,4 @@ def policy_list(evaluation_table: pd.DataFrame, enterprises: pd.DataFrame, grade
 
 __all__ = ["Scheme", "Indicator", "Evaluation", "INDICATORS", "GRADES", "CLASSES", "DEFAULT_SCHEME", "SCHEMES_DIR",
            "load_scheme", "list_schemes", "evaluate_frames", "evaluate", "save_evaluation", "read_grades",
-           "current_grades", "grades_by_parcel", "parcel_grades", "parcels_with_metrics", "sensitivity", "year_over_year", "policy_list", "assign_grades"]
+           "current_grades", "current_results", "enterprise_table", "indicator_label", "grades_by_parcel", "parcel_grades", "parcels_with_metrics", "sensitivity", "year_over_year", "policy_list", "ranking", "grade_history", "assign_grades"]
