@@ -66,3 +66,14 @@ def test_weights_on_the_page_change_the_ranking(teams_page):
     after = at.dataframe[0].value
     assert after.iloc[:, 1].tolist() != before
     assert after.iloc[0, 2] == max(after.iloc[:, 2], key=lambda text: float(text.rstrip("%").replace(",", "")))
+
+
+def test_english_page_has_no_error_and_distinct_headings(teams_page):
+    at = teams_page(None)
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception and not [e for e in at.error]
+    assert at.title[0].value == "Promotion teams · targets and progress"
+    for frame in at.dataframe:
+        assert frame.value.columns.is_unique
+    assert any({"Target", "Target value", "Actual", "Ratio"} <= set(f.value.columns) for f in at.dataframe)
