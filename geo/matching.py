@@ -673,6 +673,7 @@ def _hard_explanations(row, park: dict, project: Project, standards: Standards, 
     park_source = "园区准入标准（parks）"
     note = standards.plot_ratio_note(project.industry_code)
     note_zh, note_en = (f"；{note[0]}", f"; {note[1]}") if note else ("", "")
+    codes_2002 = project.industry_code_2002.replace(";", "/")
     lo, hi, tol = project.land_mu_min, project.land_mu_max, settings.area_tolerance
     disposal = bool(row.needs_disposal)
     statuses = "/".join(row.statuses)
@@ -694,10 +695,10 @@ def _hard_explanations(row, park: dict, project: Project, standards: Standards, 
                    f"行业 {names['zh']['industry']} 不在园区禁止类行业（{banned['zh']}）之列",
                    f"industry {names['en']['industry']} is not red-lined in the park ({banned['en']})"),
         _criterion("plot_ratio_national", "hard", project.plot_ratio, national, True, 0.0, 1.0,
-                   f"容积率 {project.plot_ratio:g} ≥ 国家标准 {_fmt(national)}（2002 行业代码 {project.industry_code_2002}"
+                   f"容积率 {project.plot_ratio:g} ≥ 国家标准 {_fmt(national)}（2002 行业代码 {codes_2002}"
                    f"{note_zh}；{source}）",
                    f"plot ratio {project.plot_ratio:g} ≥ national minimum {_fmt(national)} (2002 code "
-                   f"{project.industry_code_2002}{note_en}; {source})", source),
+                   f"{codes_2002}{note_en}; {source})", source),
         _criterion("plot_ratio_park", "hard", project.plot_ratio, park_min_pr, True, 0.0, 1.0,
                    f"容积率 {project.plot_ratio:g} ≥ 园区标准 {_fmt(park_min_pr)}",
                    f"plot ratio {project.plot_ratio:g} ≥ park minimum {_fmt(park_min_pr)}", park_source),
