@@ -32,7 +32,7 @@ def sso_configured() -> bool:
 
 def users_configured() -> bool:
     """True when a local users file exists."""
-    return Path(auth.users_file()).exists()
+    return Path(auth.users_file(common.users_path())).exists()
 
 
 def sso_user() -> User | None:
@@ -43,7 +43,7 @@ def sso_user() -> User | None:
     if not email:
         return None
     try:
-        role = auth.role_for_identity(email)
+        role = auth.role_for_identity(email, common.users_path())
     except ParkAtlasError as exc:
         st.error(plain(exc))
         role = "viewer"
@@ -98,7 +98,8 @@ def _local_panel() -> None:
         password = st.text_input(common.tr("sidebar.password"), type="password")
         if st.form_submit_button(common.tr("sidebar.sign_in")):
             try:
-                signed = auth.sign_in(common.store(), name, password, client=sessions.client_address())
+                signed = auth.sign_in(common.store(), name, password, client=sessions.client_address(),
+                                      path=common.users_path())
             except auth.SignInThrottled as exc:
                 local = exc.retry_at.astimezone().strftime("%H:%M")
                 st.error(common.tr("sidebar.login_throttled", time=local))

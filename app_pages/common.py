@@ -95,6 +95,29 @@ def page_labels(prefix: str):
     return lambda key, **values: i18n.t(f"{prefix}.{key}", language, **values)
 
 
+def registered_stores():
+    """The city stores registered in this deployment (``python cli.py city register``); may be none."""
+    from geo.city import read_registry
+
+    return read_registry()
+
+
+def chosen_store():
+    """The registered store picked in the sidebar (the first by default); ``None`` without a registry."""
+    stores = registered_stores()
+    if not stores:
+        return None
+    name = st.session_state.get("city_store")
+    return next((s for s in stores if s.name == name), stores[0])
+
+
+def users_path() -> str | None:
+    """The users file of the chosen store (each registered store has its own users and roles);
+    ``None``: the deployment's (``PARKATLAS_USERS`` or ``var/users.json``)."""
+    chosen = chosen_store()
+    return chosen.users if chosen is not None else None
+
+
 def user() -> User:
     """The signed-in user acting in this run; anonymous sessions are read-only viewers.
 
@@ -103,12 +126,14 @@ def user() -> User:
     """
     from app_pages import sessions
 
-    return sessions.current_user()
+    return sessions.current_user(users_path())
 
 
 def location() -> str:
-    """The store location (``PARKATLAS_STORE`` or the default GeoPackage)."""
-    return resolve_store_location(None)
+    """The store location: the registered store picked in the sidebar, else ``PARKATLAS_STORE`` or
+    the default GeoPackage."""
+    chosen = chosen_store()
+    return chosen.location if chosen is not None else resolve_store_location(None)
 
 
 def location_label() -> str:
@@ -339,6 +364,13 @@ def show_error(exc: ParkAtlasError) -> None:
     st.error(plain(exc))
 
 
+def _store_switched() -> None:
+    from app_pages import sessions
+
+    if st.session_state.get("user") is not None:
+        sessions.signed_out()
+
+
 def sidebar() -> None:
     """Language switch, sign-in panel and basemap choice."""
     with st.sidebar:
@@ -347,6 +379,11 @@ def sidebar() -> None:
         from app_pages.ui_strings import translate_streamlit_words
 
         translate_streamlit_words(lang())
+        stores = registered_stores()
+        if len(stores) > 1:
+            # Each store has its own users: a switch signs the session out.
+            st.selectbox(tr("sidebar.city_store"), [s.name for s in stores], key="city_store",
+                         on_change=_store_switched)
         st.caption(f"{tr('sidebar.store')}: {plain(location_label())}")
         from app_pages import auth_panel  # imports this module
 

@@ -45,13 +45,14 @@ def client_address() -> str | None:
     return st.context.ip_address
 
 
-def current_user() -> User:
-    """Who acts in this run (see the module docstring)."""
+def current_user(users_path=None) -> User:
+    """Who acts in this run (see the module docstring); roles from ``users_path`` (the chosen
+    store's users file; default the deployment's)."""
     session_user = st.session_state.get("user")
     session_user = session_user if isinstance(session_user, User) else None
     if not st.context.headers or st.session_state.get("auth_source") == "sso":
         return session_user or ANONYMOUS
-    cookie_user = auth.session_user(st.context.cookies.get(SESSION_COOKIE))
+    cookie_user = auth.session_user(st.context.cookies.get(SESSION_COOKIE), users_path)
     if session_user is not None and st.session_state.get("auth_connection") == _connection():
         return session_user
     if cookie_user is not None and (session_user is None or session_user.name == cookie_user.name):
@@ -163,7 +164,12 @@ def _signed_in(scope) -> bool:
                 return False
     if SSO_COOKIE in jar:  # verified by Streamlit when the session connects
         return True
-    return SESSION_COOKIE in jar and auth.session_user(jar[SESSION_COOKIE].value) is not None
+    if SESSION_COOKIE not in jar:
+        return False
+    from geo.city import read_registry  # a user of any registered store's users file
+
+    files = [None, *{s.users for s in read_registry() if s.users}]
+    return any(auth.session_user(jar[SESSION_COOKIE].value, path) is not None for path in files)
 
 
 def middleware() -> list:

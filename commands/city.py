@@ -1,4 +1,5 @@
-"""City commands: set up a new city's store (``city init``) and show the store's city (``city show``)."""
+"""City commands: set up a new city's store (``city init``), show the store's city (``city show``), and
+register the stores of a deployment serving several cities (``city register|unregister|stores``)."""
 from __future__ import annotations
 
 import argparse
@@ -41,6 +42,30 @@ def cmd_show(args) -> None:
     emit_object(open_store(args.store).read_city().info())
 
 
+def cmd_register(args) -> None:
+    from geo.city import register_store
+
+    if args.store is None:
+        raise ParkAtlasError("give --store PATH.gpkg or postgresql://… of the city's store")
+    entry = register_store(args.name, args.store, users=args.users)
+    emit_object({"name": entry.name, "location": entry.location, "users": entry.users})
+
+
+def cmd_unregister(args) -> None:
+    from geo.city import unregister_store
+
+    unregister_store(args.name)
+    emit_object({"unregistered": args.name})
+
+
+def cmd_stores(args) -> None:
+    from geo.city import read_registry
+    from geo.store import redact_location
+
+    emit_object({"stores": [{"name": s.name, "location": redact_location(s.location), "users": s.users}
+                            for s in read_registry()]})
+
+
 def register(subparsers) -> None:
     city = subparsers.add_parser("city", help="set up a city's store; show the store's city (see docs/city.md)")
     commands = city.add_subparsers(dest="city_command", required=True, parser_class=type(city))
@@ -61,3 +86,13 @@ def register(subparsers) -> None:
     p = commands.add_parser("show", help="the store's city: names, groups, chains, extent, CRS zones")
     p.add_argument("--store", default=argparse.SUPPRESS, help="GeoPackage path or postgresql:// URL")
     p.set_defaults(handler=cmd_show)
+    p = commands.add_parser("register", help="register a city's store in this deployment (the app's sidebar)")
+    p.add_argument("name", help="the name shown in the sidebar, e.g. 蓬江区")
+    p.add_argument("--store", default=argparse.SUPPRESS, help="the city's store: .gpkg path or postgresql:// URL")
+    p.add_argument("--users", help="its users file (its own users and roles; default: the deployment's)")
+    p.set_defaults(handler=cmd_register)
+    p = commands.add_parser("unregister", help="remove a store from the registry (the store is kept)")
+    p.add_argument("name")
+    p.set_defaults(handler=cmd_unregister)
+    p = commands.add_parser("stores", help="the registered stores")
+    p.set_defaults(handler=cmd_stores)

@@ -551,6 +551,80 @@ def _write_store(target: str, is_postgis: bool, parks, parcels, districts, info:
         PostgisStore(target, seed_from=staged)
 
 
+# --- many cities in one deployment: the registry of city stores ----------------------------------------
+#: The registry file (JSON) of a deployment serving several cities: ``$PARKATLAS_STORES``, else this.
+REGISTRY_ENV = "PARKATLAS_STORES"
+DEFAULT_REGISTRY = Path(__file__).resolve().parent.parent / "var" / "stores.json"
+
+
+@dataclass(frozen=True)
+class CityStore:
+    """A store registered in a deployment: its name (shown in the sidebar), location and users file."""
+
+    name: str
+    location: str
+    users: str | None = None
+
+
+def registry_file(path=None) -> Path:
+    """The registry: ``path``, else ``$PARKATLAS_STORES``, else ``var/stores.json``."""
+    import os
+
+    return Path(path or os.environ.get(REGISTRY_ENV) or DEFAULT_REGISTRY)
+
+
+def read_registry(path=None) -> tuple[CityStore, ...]:
+    """The registered stores, in registration order; none when the file does not exist."""
+    target = registry_file(path)
+    if not target.exists():
+        return ()
+    try:
+        entries = json.loads(target.read_text(encoding="utf-8"))["stores"]
+        return tuple(CityStore(str(e["name"]), str(e["location"]), e.get("users") or None) for e in entries)
+    except (ValueError, KeyError, TypeError):
+        raise ParkAtlasError(f"{target} is not a ParkAtlas store registry; fix or remove it") from None
+
+
+def _write_registry(stores, path=None) -> None:
+    target = registry_file(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    body = {"stores": [{"name": s.name, "location": s.location, "users": s.users} for s in stores]}
+    partial.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
+    partial.replace(target)
+
+
+def register_store(name: str, location, *, users=None, path=None) -> CityStore:
+    """Register (or re-register) a city's store under ``name``, with its own users file.
+
+    The store must exist: a GeoPackage file, or a database holding a ParkAtlas store (a missing
+    GeoPackage is refused rather than seeded from the sample).
+    """
+    from geo.store import open_store, redact_location
+
+    name = str(name).strip()
+    if not name or len(name) > 40 or any(c in name for c in "\n\r\t"):
+        raise ParkAtlasError("give the store a name of 1–40 characters on one line (e.g. 蓬江区)")
+    location = str(location)
+    if "://" not in location and not Path(location).is_file():
+        raise NotFoundError(f"store {location} does not exist; create it with `python cli.py city init`")
+    open_store(location).read_city()  # a readable ParkAtlas store
+    entry = CityStore(name, location if "://" in location else str(Path(location).resolve()),
+                      str(Path(users).resolve()) if users else None)
+    kept = [s for s in read_registry(path) if s.name != name]
+    _write_registry([*kept, entry], path)
+    return CityStore(entry.name, redact_location(entry.location), entry.users)
+
+
+def unregister_store(name: str, path=None) -> None:
+    """Remove a store from the registry (the store itself is left as it is)."""
+    stores = read_registry(path)
+    if name not in {s.name for s in stores}:
+        raise NotFoundError(f"no registered store {name!r}; see `python cli.py city stores`")
+    _write_registry([s for s in stores if s.name != name], path)
+
+
 __all__ = ["City", "ParkGroup", "CityChain", "city_info", "city_name_of", "CITY_TABLES", "CITY_SELECTS", "city_tables", "city_from_rows",
            "infer_city", "read_groups_csv", "read_chains_csv", "boundaries_from_adcode", "boundaries_from_file",
-           "make_city", "init_city", "load_example", "read_parks_csv"]
+           "make_city", "init_city", "load_example", "read_parks_csv", "CityStore", "read_registry",
+           "register_store", "unregister_store", "registry_file"]

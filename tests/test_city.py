@@ -385,3 +385,58 @@ def test_province_dataset_of_two_cities(pengjiang, tmp_path, sample_store):
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     rows = {r["city"]: r for r in json.loads(done.stdout)}
     assert rows["440703"]["city_name_en"] == "Pengjiang District, Jiangmen" and rows["440703"]["parcel_count"] == 3000
+
+
+# --- many cities in one deployment ----------------------------------------------------------------
+def test_registry_of_city_stores(tmp_path, pengjiang, store_path):
+    from geo.city import read_registry, register_store, unregister_store
+
+    registry = tmp_path / "stores.json"
+    assert read_registry(registry) == ()
+    register_store("肇庆", store_path, users=tmp_path / "zq-users.json", path=registry)
+    register_store("蓬江", pengjiang, path=registry)
+    register_store("肇庆", store_path, users=tmp_path / "zq2.json", path=registry)  # re-registered, not doubled
+    stores = read_registry(registry)
+    assert [s.name for s in stores] == ["蓬江", "肇庆"] and stores[1].users == str(tmp_path / "zq2.json")
+    with pytest.raises(NotFoundError, match="does not exist"):
+        register_store("x", tmp_path / "missing.gpkg", path=registry)
+    assert not (tmp_path / "missing.gpkg").exists()  # not seeded from the sample
+    with pytest.raises(ParkAtlasError, match="1–40 characters"):
+        register_store("a\nb", pengjiang, path=registry)
+    unregister_store("蓬江", path=registry)
+    assert [s.name for s in read_registry(registry)] == ["肇庆"]
+    with pytest.raises(NotFoundError, match="no registered store"):
+        unregister_store("蓬江", path=registry)
+
+
+def test_the_app_serves_several_cities_each_with_its_own_users(tmp_path, pengjiang, store_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from geo import i18n
+    from geo.auth import add_user
+    from geo.city import register_store
+
+    registry = tmp_path / "stores.json"
+    add_user("zq-admin", "zq-password-1", "admin", tmp_path / "zq-users.json")
+    add_user("pj-planner", "pj-password-1", "planner", tmp_path / "pj-users.json")
+    register_store("肇庆", store_path, users=tmp_path / "zq-users.json", path=registry)
+    register_store("蓬江", pengjiang, users=tmp_path / "pj-users.json", path=registry)
+    monkeypatch.setenv("PARKATLAS_STORES", str(registry))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception and at.title[0].value == "肇庆市园区总览"
+
+    def sign_in(name, password):
+        at.text_input[0].input(name)
+        at.text_input[1].input(password)
+        at.button[0].click().run()
+
+    sign_in("pj-planner", "pj-password-1")  # not a user of Zhaoqing's store
+    assert any(i18n.t("sidebar.login_failed", "zh") in e.value for e in at.error)
+    at.selectbox(key="city_store").select("蓬江").run()
+    assert not at.exception and at.title[0].value == "江门市蓬江区园区总览"
+    assert [s.value for s in at.subheader[1:3]] == ["重点发展平台", "镇街工业园区"]
+    sign_in("pj-planner", "pj-password-1")
+    assert at.session_state["user"] == User("pj-planner", "planner")
+    at.selectbox(key="city_store").select("肇庆").run()  # another city: signed out
+    assert "user" not in at.session_state and at.title[0].value == "肇庆市园区总览"
