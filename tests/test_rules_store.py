@@ -73,3 +73,31 @@ def test_a_planners_table_names_the_fields_in_chinese_with_units():
     assert out.delay_cause.tolist() == ["force_majeure", "government"]
     assert out.structures_footprint_m2.iloc[0] == 500 and out.yard_area_m2.iloc[0] == 200
     assert info["recoded"]["delay_cause"] == 2
+
+
+def test_a_store_made_before_the_rule_fields_gets_them_empty(tmp_path):
+    import sqlite3
+
+    from geo.store.gpkg import GpkgStore
+
+    path = copy_sample_store(tmp_path)
+    con = sqlite3.connect(path)
+    for column in ("delay_reason", "yard_area_m2"):
+        con.execute(f'ALTER TABLE parcels DROP COLUMN "{column}"')
+    con.commit()
+    con.close()
+    parcels = GpkgStore(path).read_parcels()
+    assert parcels.delay_reason.isna().all() and parcels.yard_area_m2.isna().all()
+    assert GpkgStore(path).integrity_check() == []
+
+
+def test_a_postgis_store_made_before_the_rule_fields_gets_them_empty(postgis_url):
+    import psycopg
+
+    from geo.store import postgis
+
+    with psycopg.connect(postgis_url) as con:
+        con.execute(f'ALTER TABLE {postgis.SCHEMA}.parcels DROP COLUMN "stopped_since"')
+    postgis._ready.discard(postgis_url)  # as a server process starting on the older database
+    parcels = postgis.PostgisStore(postgis_url).read_parcels()
+    assert "stopped_since" in parcels.columns and parcels.stopped_since.isna().all()

@@ -29,12 +29,14 @@ import shapely
 
 from geo.city import CITY_SELECTS, City, city_from_rows, city_tables, infer_city
 from geo.errors import ConflictError, NotFoundError, ParkAtlasError
-from geo.schema import conform_parcels, conform_parks
+from geo.schema import PARCEL_COLUMNS, conform_parcels, conform_parks
 from geo.store.base import DATA_REVISION_SQL, MAX_ATTEMPTS, OWNER_ONLY
 from geo.store.projects import REGISTER_TABLES, register_ddl, register_rows
 from geo.store.sql import AUDIT_INSERT, SqlStore, quote
 
 BUSY_TIMEOUT_S = 15.0
+#: GeoPackage column types of the schema's dtypes (for columns added to an older store).
+_GPKG_TYPES = {"string": "TEXT", "float64": "REAL", "Int64": "INTEGER", "boolean": "BOOLEAN"}
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
 FEATURE_LAYERS = ("parks", "parcels", "districts")
 _AUDIT_SQL = """
@@ -224,6 +226,8 @@ class GpkgStore(SqlStore):
                     raise ParkAtlasError(f"{self.path} is not a ParkAtlas GeoPackage (no parcels layer); "
                                          "give another path or remove the file to start from the sample")
                 ready = "audit_log" in tables
+                have = {r[1] for r in con.execute("PRAGMA table_info(parcels)")}
+                missing = {c: k for c, k in PARCEL_COLUMNS.items() if c not in have}
                 register_ready = set(REGISTER_TABLES) <= tables
                 if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     con.execute("PRAGMA journal_mode=WAL")
@@ -238,6 +242,9 @@ class GpkgStore(SqlStore):
             self._transaction(lambda con: [con.execute(sql) for sql in _AUDIT_SQL.split(";\n") if sql.strip()])
         if not register_ready:  # a store made before the register gets its (empty) tables
             self._transaction(create_register)
+        if missing:  # a store made before a parcel column existed gets it, empty
+            self._transaction(lambda con: [con.execute(f'ALTER TABLE parcels ADD COLUMN "{column}" {_GPKG_TYPES[kind]}')
+                                           for column, kind in missing.items()])
 
     def _transaction(self, work):
         if self.readonly:

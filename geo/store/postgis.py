@@ -183,6 +183,11 @@ class PostgisStore(SqlStore):
                 if cur.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.project_delays",)).fetchone()[0] is None:
                     for sql in _register_sql():
                         cur.execute(sql)
+                have = {r[0] for r in cur.execute("SELECT column_name FROM information_schema.columns "
+                                                  "WHERE table_schema = %s AND table_name = 'parcels'", (SCHEMA,))}
+                for column, kind in PARCEL_COLUMNS.items():  # a store made before a column existed gets it, empty
+                    if column not in have:
+                        cur.execute(f"ALTER TABLE parcels ADD COLUMN {_q(column)} {_SQL_TYPES[kind]}")
                 return
             if not seed:
                 raise ParkAtlasError(f"{self.location} holds no ParkAtlas tables")
