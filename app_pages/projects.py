@@ -102,7 +102,8 @@ shapes = _shapes(loc, rev)
 in_view = shapes[shapes.project_id.isin(shown.project_id)]
 st.subheader(say("map"))
 parts = project_map_parts(in_view, lang=lang, highlight_ids=[selected] if selected else None,
-                          context=common.district_features(), **common.map_options())
+                          context=common.district_features(), home=common.city().home_bounds,
+                          **common.map_options())
 st_folium(parts.base, key="projects_map", feature_group_to_add=parts.overlay, height=460,
           use_container_width=True, returned_objects=[])
 

@@ -14,7 +14,8 @@ import pandas as pd
 from geo import i18n
 from geo.project import ALL_STAGES
 from layers.style import Classified, legend_items
-from layers.webmap import FeatureLayer, MapLegend, MapParts, base_map, features_json, lonlat_bounds, _context_layers
+from layers.webmap import (CHINA_BOUNDS, FeatureLayer, MapLegend, MapParts, _context_layers, base_map, features_json,
+                           lonlat_bounds)
 
 #: Stage → colour: greys before land, then from amber (land) through purple (building) to green
 #: (producing); withdrawn in a muted red.
@@ -42,9 +43,11 @@ def project_parcels(projects: pd.DataFrame, parcels: gpd.GeoDataFrame) -> gpd.Ge
 
 
 def project_map_parts(shapes: gpd.GeoDataFrame, *, lang: str = i18n.DEFAULT_LANG,
-                      highlight_ids: Iterable[str] | None = None, context=None, bounds=None,
+                      highlight_ids: Iterable[str] | None = None, context=None, bounds=None, home=None,
                       **map_options) -> MapParts:
     """The projects' parcels coloured by stage, with a stage legend; ``highlight_ids`` (project ids) outlined.
+
+    Without shapes the view is ``home`` (the city's ``home_bounds``; China as a whole without it).
 
     Labels (project name, stage, parcel id) travel as data and are escaped by the feature layer.
     """
@@ -54,7 +57,7 @@ def project_map_parts(shapes: gpd.GeoDataFrame, *, lang: str = i18n.DEFAULT_LANG
     classified = stage_classes(shapes["stage"], lang)
     highlight = None if highlight_ids is None else shapes.project_id.isin(list(highlight_ids)).to_numpy()
     if bounds is None:
-        bounds = lonlat_bounds(shapes) if len(shapes) else (112.0, 22.8, 113.0, 24.4)
+        bounds = lonlat_bounds(shapes) if len(shapes) else tuple(home or CHINA_BOUNDS)
     m = base_map(bounds, **map_options)
     _context_layers(m, context)
     overlay = folium.FeatureGroup(name="projects")
