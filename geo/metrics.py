@@ -249,7 +249,7 @@ def _counted_once(parcels: gpd.GeoDataFrame, parks: pd.DataFrame) -> gpd.GeoData
 
 
 def group_kpis(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, standards: Standards | None = None) -> pd.DataFrame:
-    """One row per group of the "344" layout (platform, east, west); overlapping parks' land counted once."""
+    """One row per park group (the store's city's groups, e.g. the sample's "344"); overlapping parks' land counted once."""
     standards = standards or load_standards()
     parcels = _counted_once(parcels, parks)
     agg = _aggregate(_prepare(parcels, parks, standards), ["group"], standards).reset_index()

@@ -402,7 +402,7 @@ def project_counts(register: Register, parks: pd.DataFrame, *, by: str = "park_i
     Parameters
     ----------
     by : str
-        ``park_id``, ``group`` (the park's group of the "344" layout), ``chain`` or ``team``.
+        ``park_id``, ``group`` (the park's group, one of the store's city's), ``chain`` or ``team``.
 
     Returns
     -------

@@ -440,3 +440,26 @@ def test_the_app_serves_several_cities_each_with_its_own_users(tmp_path, pengjia
     assert at.session_state["user"] == User("pj-planner", "planner")
     at.selectbox(key="city_store").select("肇庆").run()  # another city: signed out
     assert "user" not in at.session_state and at.title[0].value == "肇庆市园区总览"
+
+
+def test_every_page_opens_on_the_pengjiang_store(pengjiang, tmp_path, monkeypatch):
+    """The whole app on a new city's store: no page fails, none names Zhaoqing."""
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    store = tmp_path / "pengjiang.gpkg"
+    shutil.copyfile(pengjiang, store)
+    monkeypatch.setenv("PARKATLAS_STORE", str(store))
+    monkeypatch.setenv("PARKATLAS_USERS", str(tmp_path / "users.json"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["user"] = User("pj-admin", "admin")
+    at.run()
+    pages = re.findall(r'"(app_pages/\w+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
+    assert len(pages) > 8
+    for page in pages:
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        shown = "\n".join(str(e.value) for e in (*at.title, *at.subheader, *at.markdown, *at.caption, *at.metric))
+        assert "肇庆" not in shown and "Zhaoqing" not in shown, page
