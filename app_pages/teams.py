@@ -140,6 +140,8 @@ if trace is not None:
                                           headers={**column_headers(stages.columns, lang),
                                                    "user_name": say("user_name")}),
                      hide_index=True, width="stretch")
+        st.page_link("app_pages/projects.py", label=say("open_project", id=plain(chosen)),
+                     query_params={"project": str(chosen)})
 
 monthly = progress.monthly[(progress.monthly.team_id == team_id) & (progress.monthly.chain == "")]
 if len(monthly):

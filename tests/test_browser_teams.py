@@ -63,6 +63,12 @@ def test_teams_page_ranking_team_and_bulletin(page, app):
     page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection marker
     page.get_by_text(f"（{counted.project_ids[0]}）的阶段记录").wait_for(timeout=30_000)
     settled(page)
+    page.get_by_text(f"在项目页打开 {counted.project_ids[0]}").click()  # the Projects page opens that project
+    page.wait_for_url(f"**/projects?project={counted.project_ids[0]}", timeout=30_000)
+    settled(page)
+    page.go_back()
+    settled(page)
+    page.get_by_text(f"所属：{second.district}").wait_for(timeout=30_000)  # the chosen team survived
     page.get_by_label("月份（YYYY-MM）").fill("2026-10")
     page.keyboard.press("Enter")
     settled(page)
