@@ -8,11 +8,11 @@ from app_pages import common
 from app_pages.safe import plain
 from geo import display, i18n
 from geo.auth import ANONYMOUS
-from geo.enterprise import read_enterprises, read_figures
+from geo.enterprise import import_enterprises, read_enterprise_file, read_enterprises, read_figures
 from geo.errors import ParkAtlasError
 from geo.evaluation import (
     GRADES, enterprise_table, evaluate, grade_history, indicator_label, list_schemes, policy_list, ranking,
-    save_evaluation, sensitivity,
+    save_evaluation, sensitivity, year_over_year,
 )
 from geo.exports import export_bytes
 
@@ -72,8 +72,9 @@ for column, chosen in (("grade", grades), ("park_id", park_ids), ("district_code
                        ("chain", chosen_chains)):
     if chosen:
         shown = shown[shown[column].isin(chosen)]
-list_tab, rank_tab, policy_tab, sens_tab = st.tabs([tr("enterprises.tab.list"), tr("enterprises.tab.ranking"),
-                                                    tr("enterprises.tab.policy"), tr("enterprises.tab.sensitivity")])
+list_tab, rank_tab, change_tab, policy_tab, sens_tab = st.tabs([
+    tr("enterprises.tab.list"), tr("enterprises.tab.ranking"), tr("enterprises.tab.changes"), tr("enterprises.tab.policy"),
+    tr("enterprises.tab.sensitivity")])
 
 with list_tab:
     counts = shown.grade.value_counts()
@@ -137,6 +138,26 @@ with rank_tab:
     st.markdown(f"**{tr('enterprises.rank_counties')}**")
     st.dataframe(display.format_frame(by_county, lang), hide_index=True, width="stretch")
 
+with change_tab:
+    if year - 1 not in years:
+        st.caption(tr("enterprises.no_previous", year=year))
+    else:
+        changes = year_over_year(table, _table(loc, rev, year - 1, scheme_name))
+        changes = changes.merge(table[["uscc", "name", "park_id"]], on="uscc", how="left")
+        counts = changes.change.value_counts()
+        cells = st.columns(5)
+        for cell, change in zip(cells, ("up", "down", "same", "new", "not_graded")):
+            cell.metric(tr(f"enterprises.change.{change}"), i18n.format_number(int(counts.get(change, 0)), lang, 0))
+        moved = changes[changes.change.isin(["up", "down"])].assign(
+            park_id=lambda f: f.park_id.map(lambda p: names.get(p, p) if pd.notna(p) else None),
+            change=lambda f: f.change.map(lambda c: tr(f"enterprises.change.{c}")))
+        st.dataframe(display.format_frame(moved[["name", "uscc", "park_id", "previous_grade", "grade", "change"]], lang,
+                                          kinds={"uscc": "id", "park_id": "text", "previous_grade": "grade",
+                                                 "change": "text"},
+                                          headers={"previous_grade": tr("enterprises.previous_grade", year=year - 1),
+                                                   "change": tr("enterprises.change")}),
+                     hide_index=True, width="stretch", height=320)
+
 with policy_tab:
     grade = st.selectbox(tr("enterprises.policy_grade"), list(GRADES), key=common.kept_key("ent_policy_grade", "D"))
     listed = policy_list(table, read_enterprises(common.store()), grade)
@@ -166,3 +187,35 @@ if user is not ANONYMOUS and user.can("planner"):
             st.success(tr("enterprises.saved", year=year))
         except ParkAtlasError as exc:
             common.show_error(exc)
+
+if user is not ANONYMOUS and user.can("admin"):
+    with st.expander(tr("enterprises.import")):
+        st.caption(tr("enterprises.import_help"))
+        upload = st.file_uploader(tr("enterprises.import_file"), type=["csv", "xlsx"], key="ent_import_file")
+        if upload is not None:
+            try:
+                checked = read_enterprise_file(upload.getvalue(), upload.name, common.parcels().parcel_id)
+            except ParkAtlasError as exc:
+                common.show_error(exc)
+                st.stop()
+            report = checked.report()
+            st.caption(tr("enterprises.import_summary", rows=i18n.format_number(report["rows"], lang, 0),
+                          enterprises=i18n.format_number(report["enterprises"], lang, 0),
+                          problems=i18n.format_number(report["problem_count"], lang, 0)))
+            if checked.problems:
+                problems = pd.DataFrame(checked.problems)
+                st.dataframe(display.format_frame(problems, lang, kinds={"row": "integer", "column": "text",
+                                                                         "value": "text", "problem": "text"},
+                                                  headers={"row": tr("enterprises.problem_row"),
+                                                           "column": tr("enterprises.problem_column"),
+                                                           "problem": tr("enterprises.problem")}),
+                             hide_index=True, width="stretch")
+                st.error(tr("enterprises.import_rejected"))
+            elif st.button(tr("enterprises.import_commit"), key="ent_import_commit"):
+                try:
+                    done = import_enterprises(common.store(), checked.enterprises, checked.figures, user=user)
+                    st.success(tr("enterprises.imported",
+                                  inserted=done["enterprises"]["inserted"] + done["enterprise_figures"]["inserted"],
+                                  replaced=done["enterprises"]["replaced"] + done["enterprise_figures"]["replaced"]))
+                except ParkAtlasError as exc:
+                    common.show_error(exc)

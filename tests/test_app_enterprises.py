@@ -5,7 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo.auth import User
-from geo.evaluation import evaluate
+from geo.evaluation import evaluate, year_over_year
 from geo.store.gpkg import GpkgStore
 from tests.conftest import ROOT
 
@@ -39,6 +39,10 @@ def test_enterprises_page_grades_indicators_and_policy_list(app, store_path):
     graded = evaluation.table.dropna(subset=["grade"])
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["A 类"] == f"{(graded.grade == 'A').sum():,}"
+    # Year over year (2025 against 2024): as many up and down as the evaluation of both years says.
+    before = evaluate(GpkgStore(store_path), 2024).table
+    changes = year_over_year(evaluation.table, before).change.value_counts()
+    assert (metrics["上升"], metrics["下降"]) == (f"{changes['up']:,}", f"{changes['down']:,}")
     # Filter to grade D of one park, then open an enterprise: its indicators carry reasons.
     widget(app.multiselect, "等级").set_value(["D"]).run()
     table = app.dataframe[0].value
