@@ -17,6 +17,7 @@ Rules (keys): ``grade_d`` (the enterprise's 亩均 grade is D), ``plot_ratio_bel
 """
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass
@@ -90,7 +91,7 @@ def _years_since(dates: pd.Series, as_of: date) -> np.ndarray:
 
 
 def _f(value: float, digits: int = 2) -> str:
-    return f"{value:,.{digits}f}"
+    return format(value, f",.{digits}f")
 
 
 def rule_checks(parcels: pd.DataFrame, parks: pd.DataFrame, rules: RuleSet, *, as_of: date,
@@ -205,8 +206,9 @@ def reason(rule: Rule, value, threshold, lang: str) -> str:
 
 
 def _plain(value):
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return None
+    """A rule's value or threshold for JSON (plain Python; NaN and infinity → None)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -237,11 +239,14 @@ def find_candidates(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, rules: RuleS
     met = np.column_stack([c[0] for c in checks.values()]) if checks else np.zeros((len(parcels), 0), dtype=bool)
     positions = np.flatnonzero(met.any(axis=1))
     by_key = {r.key: r for r in rules.rules}
-    lists = []
-    for p in positions:  # candidates only, a few rules each
-        lists.append([{"rule": key, "value": _plain(value[p]), "threshold": _plain(threshold[p]),
-                       "reason": reason(by_key[key], value[p], threshold[p], lang)}
-                      for key, (hit, value, threshold) in checks.items() if hit[p]])
+    slot = np.full(len(parcels), -1)
+    slot[positions] = np.arange(len(positions))
+    lists = [[] for _ in positions]
+    for key, (hit, value, threshold) in checks.items():  # per rule, over its hits only
+        where = np.flatnonzero(hit)
+        for p, v, t in zip(slot[where].tolist(), value[where].tolist(), threshold[where].tolist()):
+            lists[p].append({"rule": key, "value": _plain(v), "threshold": _plain(t),
+                             "reason": reason(by_key[key], v, t, lang)})
     found = parcels.iloc[positions]
     out = gpd.GeoDataFrame({
         "parcel_id": found.parcel_id.to_numpy(), "park_id": found.park_id.to_numpy(),
