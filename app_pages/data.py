@@ -7,7 +7,7 @@ from streamlit_folium import st_folium
 from app_pages import common
 from app_pages.safe import plain
 from geo import i18n
-from geo.errors import ParkAtlasError
+from geo.errors import KeyedError, ParkAtlasError
 from geo.metrics import data_as_of_by_park
 from layers import webmap
 
@@ -148,6 +148,10 @@ if st.session_state.get("import_token") != token_of(mapping):
         st.error(tr("data.outside_region", outside=i18n.format_number(exc.outside, lang, 0),
                     total=i18n.format_number(exc.total, lang, 0), lon=i18n.format_number(exc.lon, lang, 3),
                     lat=i18n.format_number(exc.lat, lang, 3)))
+        st.stop()
+    except KeyedError as exc:  # the reason in the planner's words, pointing at the option to change
+        st.session_state["import_token"] = token_of(mapping)
+        st.error(tr(exc.key, **{k: plain(v) for k, v in exc.values.items()}))
         st.stop()
     except ParkAtlasError as exc:
         st.session_state["import_token"] = token_of(mapping)

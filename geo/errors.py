@@ -29,3 +29,12 @@ class ParcelTaken(ConflictError):
     def __init__(self, parcel_id: str, status: str, project: str | None, message: str):
         super().__init__(message)
         self.parcel_id, self.status, self.project = parcel_id, status, project
+
+
+class KeyedError(ParkAtlasError):
+    """An error whose reason is also given as a catalogue ``key`` with ``values``, so a page can say
+    it in the planner's language (``t(key, lang, **values)``); the message stays for the CLI."""
+
+    def __init__(self, key: str, message: str, **values):
+        self.key, self.values = key, values
+        super().__init__(message)

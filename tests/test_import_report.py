@@ -49,7 +49,7 @@ def test_county_shapefile_is_blocked_until_a_default_status_and_reads_gbk(import
     assert first["位置"].startswith("东经 112.") and first["位置"].endswith(" · 肇庆高新区")
     facts = dict(zip(zh.facts["项目"], zh.facts["内容"]))
     assert facts["坐标系"] == "CGCS2000 3度带高斯-克吕格投影，中央经线 114°E（EPSG:4547），取自文件（.prj）"
-    assert facts["文字编码"] == "GBK（按 .cpg 文件）" and facts["可导入要素总面积"] == "45.0 亩"
+    assert facts["文字编码"] == "GBK（按 .cpg 文件）" and facts["可导入要素总面积"] == "45.00 亩"
     every_text = " ".join([zh.verdict, *zh.blocking, *zh.facts.astype(str).to_numpy().ravel(),
                            *zh.counts.astype(str).to_numpy().ravel(), *zh.problems.astype(str).to_numpy().ravel(),
                            *map(str, zh.counts.columns), *map(str, zh.problems.columns)])
@@ -133,3 +133,32 @@ def test_every_mapping_target_has_a_label_in_both_languages():
             labels = [target_label(t, lang) for t in ["ignore", *mapping_targets(layer)]]
             assert not [t for t, label in zip(mapping_targets(layer), labels[1:]) if label == t], (layer, lang)
             assert len(set(labels)) == len(labels)
+
+
+def test_every_refusal_reason_has_words_in_both_languages():
+    from pathlib import Path
+
+    from geo.i18n import catalogue
+
+    keys = set()
+    for path in Path("geo/io").glob("*.py"):
+        keys |= set(re.findall(r'KeyedError\(\s*"(import\.refused\.\w+)"', path.read_text(encoding="utf-8")))
+    assert len(keys) >= 6
+    for lang in ("zh", "en"):
+        assert not keys - set(catalogue(lang)), lang
+
+
+def test_a_refused_file_is_told_in_the_planners_words_on_the_data_page(import_corpus, store_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app_pages import ROOT, TIMEOUT, goto
+
+    monkeypatch.setenv("PARKATLAS_STORE", str(store_path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.session_state["user"] = ADMIN
+    at.run()
+    goto(at, "data")
+    at.file_uploader(key="import_file").set_value(("parcels.dxf", import_corpus["parcels.dxf"].read_bytes(),
+                                                   "application/dxf"))
+    at.run()
+    assert [e.value for e in at.error] == ["DXF 图纸不带坐标系：请在“坐标系”中填写，例如 EPSG:4547。"]

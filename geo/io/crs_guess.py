@@ -23,7 +23,7 @@ import numpy as np
 import shapely
 
 from geo.crs import CGCS2000, WGS84, gk3_central_meridian, gk3_epsg
-from geo.errors import ParkAtlasError
+from geo.errors import KeyedError, ParkAtlasError
 
 _EPSG_OPTION = re.compile(r"^\s*(?:EPSG:)?(\d{4,6})\s*$", re.IGNORECASE)
 #: How far (degrees, ≈ 30 km) outside the region's box data still count as inside.
@@ -79,7 +79,8 @@ def parse_crs_option(text: str | None) -> str | None:
         return None
     match = _EPSG_OPTION.match(str(text))
     if not match:
-        raise ParkAtlasError(f"--crs {str(text)[:40]!r} is not an EPSG code; give e.g. EPSG:4547")
+        raise KeyedError("import.refused.crs_option", f"--crs {str(text)[:40]!r} is not an EPSG code; give e.g. "
+                         "EPSG:4547", value=str(text)[:40])
     code = f"EPSG:{match.group(1)}"
     from pyproj import CRS
     from pyproj.exceptions import CRSError
@@ -87,7 +88,7 @@ def parse_crs_option(text: str | None) -> str | None:
     try:
         CRS.from_user_input(code)
     except CRSError:
-        raise ParkAtlasError(f"--crs {code} is not a known EPSG code") from None
+        raise KeyedError("import.refused.crs_option", f"--crs {code} is not a known EPSG code", value=code) from None
     return code
 
 
@@ -95,7 +96,8 @@ def _bounds(geoms) -> np.ndarray:
     b = shapely.bounds(geoms)
     b = b[~np.isnan(b).any(axis=1)]
     if not len(b):
-        raise ParkAtlasError("the file has no readable coordinates (every geometry is empty or unreadable; "
+        raise KeyedError("import.refused.no_coordinates",
+                         "the file has no readable coordinates (every geometry is empty or unreadable; "
                              "is the file truncated?)")
     return b
 
@@ -161,7 +163,8 @@ def guess_crs(geoms, region: Region) -> tuple[object, CrsDecision]:
                                 f"Gauss-Krüger without zone prefix; share inside {region.name} by central "
                                 f"meridian: {tried} → CM {best}°E, EPSG:{code}")
         return geoms, decision
-    raise ParkAtlasError(f"cannot tell the CRS of coordinates x {minx:.6g}…{maxx:.6g}, y {miny:.6g}…{maxy:.6g}; "
+    raise KeyedError("import.refused.crs_unknown",
+                     f"cannot tell the CRS of coordinates x {minx:.6g}…{maxx:.6g}, y {miny:.6g}…{maxy:.6g}; "
                          f"declare it with --crs EPSG:XXXX")
 
 
@@ -185,13 +188,14 @@ def resolve_crs(geoms, *, declared: str | None, file_crs: str | None, needs_decl
         try:
             crs = CRS.from_user_input(file_crs)
         except CRSError:
-            raise ParkAtlasError("the file's CRS definition cannot be understood; declare it with --crs EPSG:XXXX") from None
+            raise KeyedError("import.refused.crs_unknown",
+                             "the file's CRS definition cannot be understood; declare it with --crs EPSG:XXXX") from None
         epsg = crs.to_epsg(min_confidence=70)
         name = f"EPSG:{epsg}" if epsg else crs.to_wkt()
         decision = CrsDecision(name, "from file", reasons=[f"the file declares {crs.name}"
                                                           + (f" (EPSG:{epsg})" if epsg else "")])
     elif needs_declared:
-        raise ParkAtlasError("DXF drawings carry no CRS: declare it, e.g. --crs EPSG:4547 "
+        raise KeyedError("import.refused.dxf_crs", "DXF drawings carry no CRS: declare it, e.g. --crs EPSG:4547 "
                              "(CGCS2000 3° Gauss-Krüger CM 114°E)")
     else:
         return guess_crs(geoms, region)
@@ -207,7 +211,8 @@ _CRS_TEXT = re.compile(r"^\s*(\{|(EPSG|OGC|ESRI|IAU_2015):[\w.]+\s*$|[A-Z_]+(CRS
 def _refuse_crs_text(text: str) -> bool:
     """Only PROJJSON, WKT or AUTHORITY:CODE from a file reach PROJ (a PROJ string's ``+init=`` reads files)."""
     if not _CRS_TEXT.match(str(text)) or re.search(r"\+init|EXTENSION\s*\[", str(text), re.IGNORECASE):
-        raise ParkAtlasError("the file's CRS is given in an unsupported form; declare it with --crs EPSG:XXXX")
+        raise KeyedError("import.refused.crs_unknown",
+                         "the file's CRS is given in an unsupported form; declare it with --crs EPSG:XXXX")
     return True
 
 

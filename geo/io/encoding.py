@@ -15,7 +15,7 @@ import codecs
 
 import pandas as pd
 
-from geo.errors import ParkAtlasError
+from geo.errors import KeyedError, ParkAtlasError
 
 REPLACEMENT = "\ufffd"
 _CPG_ALIASES = {"936": "gbk", "cp936": "gbk", "gb2312": "gbk", "65001": "utf-8", "utf8": "utf-8",
@@ -79,7 +79,8 @@ def redecode_dbf(frame: pd.DataFrame, *, cpg: str | None, user_encoding: str | N
             break
     else:
         tried = ", ".join(candidates)
-        raise ParkAtlasError(f"the shapefile's text is not valid in {tried}; give the right --encoding")
+        raise KeyedError("import.refused.encoding", f"the shapefile's text is not valid in {tried}; give the right --encoding",
+                         tried=tried.upper())
     out = frame.copy()
     for column, series in zip(columns, raw):
         out[column] = pd.Series(series.str.decode(codec), index=series.index).reindex(frame.index)
@@ -117,5 +118,6 @@ def refuse_damaged_text(frame: pd.DataFrame) -> None:
                if frame[c].astype("string").str.contains(REPLACEMENT, regex=False).any()]
     if damaged_names or damaged:
         where = ", ".join((damaged_names + damaged)[:5])
-        raise ParkAtlasError(f"text in {where} contains U+FFFD replacement characters (the original characters "
-                             f"were lost when the file was saved); re-save it as UTF-8 and upload again")
+        raise KeyedError("import.refused.damaged_text", f"text in {where} contains U+FFFD replacement characters "
+                         f"(the original characters were lost when the file was saved); re-save it as UTF-8 and "
+                         f"upload again", columns=where)

@@ -157,7 +157,8 @@ def _place(geoms, lang: str) -> list[str]:
 
 
 def _problem_texts(problems: pd.DataFrame, lang: str) -> list[str]:
-    from geo.i18n import format_number, label_status, t
+    from geo.display import format_value
+    from geo.i18n import label_status, t
 
     def value_of(kind, value):
         if value is None or value is pd.NA:
@@ -165,7 +166,7 @@ def _problem_texts(problems: pd.DataFrame, lang: str) -> list[str]:
         return label_status(value, lang) if kind == "unknown_status" else value
 
     return [t(f"import.problem.{kind}", lang, value=value_of(kind, value),
-              area=format_number(abs(area) if area == area else None, lang, 1))
+              area=format_value(abs(area) if area == area else None, "area_m2", lang, unit=False))
             for kind, value, area in zip(problems["kind"], problems["value"].astype(object),
                                          problems["area_m2"].to_numpy(dtype=float))]
 
@@ -185,7 +186,11 @@ def planner_report(result: ImportResult, lang: str, *, parks: pd.DataFrame | Non
     limit : int
         Problems listed one by one (all are counted).
     """
-    from geo.i18n import format_area_mu, format_number, t
+    from geo.display import format_value
+    from geo.i18n import t
+
+    def count(n) -> str:
+        return format_value(n, "integer", lang)
 
     report = result.report
     facts: list[tuple[str, str]] = [
@@ -207,17 +212,17 @@ def planner_report(result: ImportResult, lang: str, *, parks: pd.DataFrame | Non
                                                          cpg=str(text.get("cpg") or ""))))
     geometry = report.get("geometry") or {}
     if "total_area_mu" in geometry:
-        facts.append((t("import.fact.total_area", lang), format_area_mu(geometry["total_area_mu"], lang, 1)))
+        facts.append((t("import.fact.total_area", lang), format_value(geometry["total_area_mu"], "area_mu", lang)))
     attributes = report.get("attributes") or {}
     if attributes.get("generated_ids"):
-        facts.append((t("import.fact.generated_ids", lang), format_number(attributes["generated_ids"], lang, 0)))
+        facts.append((t("import.fact.generated_ids", lang), count(attributes["generated_ids"])))
     if attributes.get("parks_assigned"):
-        facts.append((t("import.fact.parks_assigned", lang), format_number(attributes["parks_assigned"], lang, 0)))
+        facts.append((t("import.fact.parks_assigned", lang), count(attributes["parks_assigned"])))
     for header, bad in (attributes.get("not_numbers") or {}).items():
-        facts.append((t("import.fact.not_numbers", lang, column=header), format_number(bad, lang, 0)))
+        facts.append((t("import.fact.not_numbers", lang, column=header), count(bad)))
     outside = (report.get("region") or {}).get("features_outside")
     if outside:
-        facts.append((t("import.fact.outside", lang), format_number(outside, lang, 0)))
+        facts.append((t("import.fact.outside", lang), count(outside)))
 
     problems = result.problems
     names = {}
@@ -231,7 +236,7 @@ def planner_report(result: ImportResult, lang: str, *, parks: pd.DataFrame | Non
         counts = pd.DataFrame({
             t("import.col.problem", lang): [t(f"import.kind.{k}", lang) for k in grouped["kind"]],
             t("import.col.severity", lang): [t(f"import.severity.{s}", lang) for s in grouped["severity"]],
-            t("import.col.count", lang): [format_number(n, lang, 0) for n in grouped["n"]],
+            t("import.col.count", lang): [count(n) for n in grouped["n"]],
             t("import.col.todo", lang): [todo[k] for k in grouped["kind"]],
         })
         ordered = problems.assign(order=problems["severity"].map(_SEVERITY_ORDER)).sort_values("order", kind="stable")
@@ -258,10 +263,10 @@ def planner_report(result: ImportResult, lang: str, *, parks: pd.DataFrame | Non
     for kind, rows in (stopping.groupby("kind", sort=True) if len(stopping) else []):
         examples = "、".join(pd.unique(rows["parcel_id"].astype(str))[:3]) if lang == "zh" else \
             ", ".join(pd.unique(rows["parcel_id"].astype(str))[:3])
-        blocking.append(t("import.blocked_kind", lang, count=format_number(len(rows), lang, 0),
+        blocking.append(t("import.blocked_kind", lang, count=count(len(rows)),
                           kind=t(f"import.kind.{kind}", lang), examples=examples, todo=todo[kind]))
     verdict = t("import.verdict_blocked", lang) if result.blocking else t(
-        "import.verdict_ready", lang, count=format_number(report.get("features_accepted", 0), lang, 0))
+        "import.verdict_ready", lang, count=count(report.get("features_accepted", 0)))
     return PlannerReport(verdict, blocking, pd.DataFrame(facts, columns=[t("import.col.item", lang),
                                                                          t("import.col.value", lang)]),
                          counts, listed)
@@ -269,7 +274,8 @@ def planner_report(result: ImportResult, lang: str, *, parks: pd.DataFrame | Non
 
 def committed_text(counts: dict, lang: str) -> str:
     """What a commit wrote, as one sentence ('新增 3 个，更新 0 个，未变 1 个，删除 0 个')."""
-    from geo.i18n import format_number, t
+    from geo.display import format_value
+    from geo.i18n import t
 
-    return t("import.committed", lang, **{key: format_number(counts.get(key, 0), lang, 0)
+    return t("import.committed", lang, **{key: format_value(counts.get(key, 0), "integer", lang)
                                           for key in ("inserted", "replaced", "unchanged", "deleted")})

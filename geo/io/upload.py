@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 
 from geo.crs import CGCS2000, WGS84
-from geo.errors import ParkAtlasError
+from geo.errors import KeyedError, ParkAtlasError
 from geo.io import archives, attributes, crs_guess, datum, encoding, mappings, validate
 from geo.io.report import ImportResult, problem_records
 from geo.io.safety import FORMATS, Limits, UnsafeInput, refuse_path_like, sniff
@@ -194,7 +194,7 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
     else:
         geoms = parsed.geometry
     if not len(geoms):
-        raise ParkAtlasError(f"{os.path.basename(filename)} holds no features")
+        raise KeyedError("import.refused.no_features", f"{os.path.basename(filename)} holds no features")
     geoms, decision = crs_guess.resolve_crs(geoms, declared=declared, file_crs=parsed.meta.get("crs"),
                                             needs_declared=fmt.key == "dxf", region=region)
     source = decision.crs
@@ -203,7 +203,8 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
         from pyproj import CRS
 
         if not CRS.from_user_input(source).is_geographic:
-            raise ParkAtlasError(f"--source-datum {source_datum} needs lon/lat coordinates, but the data are in {source}")
+            raise KeyedError("import.refused.datum_projected", f"--source-datum {source_datum} needs lon/lat coordinates, "
+                             f"but the data are in {source}")
         geoms = datum.to_wgs84_geometries(geoms, source_datum)
         datum_info = {"converted_from": source_datum, "method": "vectorised inverse of the published offset "
                       "(fixed-point iteration)" if source_datum == "gcj02" else "BD-09 → GCJ-02 → WGS84"}
