@@ -15,6 +15,8 @@ from geo.project_review import (MILESTONES, contract_check, milestones, pipeline
                                 read_register)
 from layers.projects import project_map_parts, project_parcels
 
+#: Warnings listed at most (the list is sorted reddest first; filters narrow it).
+WARNINGS_SHOWN = 500
 lang = common.lang()
 say = common.page_labels("projects")
 current_user = common.user()
@@ -132,6 +134,10 @@ mine = warnings[warnings.project_id.isin(shown.project_id)]
 if mine.empty:
     st.caption(say("no_warnings"))
 else:
+    if len(mine) > WARNINGS_SHOWN:  # reddest first: a planner narrows the filters to see the rest
+        st.caption(say("warnings_shown", shown=i18n.format_number(WARNINGS_SHOWN, lang, 0),
+                       n=i18n.format_number(len(mine), lang, 0)))
+        mine = mine.head(WARNINGS_SHOWN)
     st.dataframe(display.format_frame(pd.DataFrame({
         "level": mine.level.map(level_names), "kind": mine.kind.map(kind_names), "project_id": mine.project_id,
         "name": mine["name"], "days": mine.days, "reason": mine[reason], "source": mine.source}), lang,

@@ -871,3 +871,90 @@ def inefficient(ctx: Context) -> list[Row]:
     return [Row.measured("inefficient", f"inefficient_{n}_s", ours, "s", baseline="with_metrics on the same parcels",
                          baseline_value=base, target=Target(2.0, unit="s"),
                          note=f"{len(found)} candidates in {len(blocks)} blocks")]
+
+
+def _bench_register(ctx: Context, n_parcels: int, n_projects: int):
+    """(parks, parcels, register) with ``n_projects`` synthetic projects on ``n_parcels`` parcels."""
+    import pandas as pd
+
+    from geo.project_review import Register
+    from geo.sample import generate_register
+
+    parks, parcels = data.parcels(ctx.cache_dir, n_parcels)
+    no_enterprises = pd.DataFrame({"parcel_ids": pd.Series(dtype=str), "uscc": pd.Series(dtype=str)})
+    tables = generate_register(parks, parcels, no_enterprises, seed=data.BENCH_SEED, n_projects=n_projects)
+    return parks, parcels, Register(tables["projects"], tables["project_stages"], tables["project_actuals"],
+                                    tables["project_delays"]), tables
+
+
+@case("projects_warnings")
+def projects_warnings(ctx: Context) -> list[Row]:
+    """Every warning of 10,000 projects on 100,000 parcels vs the idle-land rule alone on the same projects."""
+    review = require("geo.project_review")
+    idle = require("geo.idle")
+    from datetime import date
+
+    n_projects = 10_000
+    _, parcels, register, _ = _bench_register(ctx, ctx.size, n_projects)
+    as_of = date(2026, 10, 31)
+    ours, warnings = median_seconds(lambda: review.project_warnings(register, as_of), ctx.repeats)
+    judged = register.projects.rename(columns={"contract_start": "contract_start_date", "land_mu": "area_mu"}).assign(
+        actual_start_date=None)
+    base, _ = median_seconds(lambda: idle.idle_status(judged, as_of), ctx.repeats)
+    return [Row.measured("projects_warnings", "projects_warnings_10k_s", ours, "s",
+                         baseline="geo.idle.idle_status on the same projects (one rule)", baseline_value=base,
+                         target=Target(1.0, unit="s"),
+                         note=f"{len(register.projects)} projects on {len(parcels)} parcels, {len(warnings)} warnings")]
+
+
+@case("projects_page")
+def projects_page(ctx: Context) -> list[Row]:
+    """Server time of opening the Projects page (fresh caches) with 10,000 projects vs the sample's 300 (AppTest)."""
+    require("app_pages.projects", load=False)
+    from streamlit.testing.v1 import AppTest
+
+    from geo.sample import SAMPLE_GPKG, load_districts
+    from geo.store.gpkg import GpkgStore, write_new_gpkg
+
+    sample = GpkgStore(SAMPLE_GPKG)
+    parks, parcels = sample.read_parks(), sample.read_parcels()
+    big = Path(tempfile.mkdtemp(prefix="projects-", dir=ctx.cache_dir)) / "parkatlas.gpkg"
+    from geo.sample import generate_register
+
+    import pandas as pd
+    no_enterprises = pd.DataFrame({"parcel_ids": pd.Series(dtype=str), "uscc": pd.Series(dtype=str)})
+    register = generate_register(parks, parcels, no_enterprises, seed=data.BENCH_SEED, n_projects=10_000)
+    write_new_gpkg(big, parks, parcels, load_districts().to_crs(parcels.crs), sample.dataset_info(), register=register)
+
+    def open_times(store: Path) -> list[float]:
+        import streamlit as st
+
+        old = os.environ.get("PARKATLAS_STORE")
+        os.environ["PARKATLAS_STORE"] = str(store)
+        try:
+            at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
+            at.run()  # the Overview: common caches (parcels, parks) warm, as in a session
+            times = []
+            for _ in range(max(ctx.repeats, 2)):
+                st.cache_data.clear()
+                at.switch_page("app_pages/overview.py").run()
+                start = time.perf_counter()
+                at.switch_page("app_pages/projects.py").run()
+                times.append(time.perf_counter() - start)
+                if at.exception:
+                    raise RuntimeError(f"Projects page failed: {at.exception[0].message[:150]}")
+            return times
+        finally:
+            if old is None:
+                os.environ.pop("PARKATLAS_STORE", None)
+            else:
+                os.environ["PARKATLAS_STORE"] = old
+
+    small = _store_copy(ctx, None)
+    ours = statistics.median(open_times(big))
+    base = statistics.median(open_times(small))
+    return [Row.measured("projects_page", "projects_page_10k_open_s", ours, "s",
+                         baseline="the same page with the sample's 300 projects", baseline_value=base,
+                         target=Target(2.0, unit="s"),
+                         note=f"{len(register['projects'])} projects, {len(parcels)} parcels; AppTest server time with "
+                              "the register caches cleared (browser paint not included)")]

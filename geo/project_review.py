@@ -159,7 +159,8 @@ def project_warnings(register: Register, as_of: date | None = None, *, stale_day
     stale_after = stale_days if stale_days is not None else int(grades.at["stale", "yellow"])
     p = register.projects.reset_index(drop=True)
     live = (p.stage != WITHDRAWN).to_numpy()
-    p = p[live].reset_index(drop=True)
+    # Text as plain objects: Arrow-backed strings cost a copy per selection and concatenation below.
+    p = p[live].reset_index(drop=True).astype({c: object for c, t in p.dtypes.items() if t == "string"})
     if p.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in WARNING_COLUMNS})
     base = p[["project_id", "name", "park_id"]].assign(
