@@ -499,3 +499,17 @@ def city_view(basemap: str = "none"):
     store revision, language and basemap, and shared by every session (never mutated).
     """
     return _city_view(location(), revision(), lang(), basemap, asset_url())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _project_warnings(loc: str, rev: str, as_of) -> pd.DataFrame:
+    from geo.project_review import project_warnings as warnings_of, read_register
+
+    return warnings_of(read_register(_store(loc)), as_of)
+
+
+def project_warnings(as_of=None) -> pd.DataFrame:
+    """The project register's warnings at ``as_of`` (default today), cached per store revision."""
+    from datetime import date
+
+    return _project_warnings(location(), revision(), as_of or date.today())

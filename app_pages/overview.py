@@ -103,3 +103,24 @@ if not warnings.empty:
                                                     "days_overdue": "integer", "delay_reason": "text"},
                                         headers={"park_id": tr("col.park")}),
                  hide_index=True, width="stretch")
+
+# The project register's warnings (docs/projects.md): the reddest first, each opening its project.
+register_warnings = common.project_warnings()
+st.subheader(tr("overview.project_warnings"))
+if register_warnings.empty:
+    st.caption(tr("projects.no_warnings"))
+else:
+    levels = register_warnings.level.value_counts()
+    cards = st.columns(3)
+    for card, level in zip(cards, ("red", "yellow", "info")):
+        card.metric(tr(f"level.{level}"), i18n.format_number(int(levels.get(level, 0)), lang, 0))
+    top = register_warnings.head(10)
+    st.dataframe(display.format_frame(pd.DataFrame({
+        "level": top.level.map(lambda v: tr(f"level.{v}")), "kind": top.kind.map(lambda k: tr(f"warning.{k}")),
+        "project": "/projects?project=" + top.project_id, "name": top["name"],
+        "reason": top.reason_zh if lang == "zh" else top.reason_en}), lang,
+        kinds={"level": "text", "kind": "text", "project": "text"},
+        headers={"level": tr("projects.col_level"), "kind": tr("projects.col_kind"), "project": tr("projects.col_project_id"),
+                 "name": tr("projects.col_name"), "reason": tr("projects.col_reason")}),
+        hide_index=True, width="stretch",
+        column_config={tr("projects.col_project_id"): st.column_config.LinkColumn(display_text=r"project=(.*)")})

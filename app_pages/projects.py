@@ -11,8 +11,7 @@ from app_pages.safe import plain
 from geo import display, i18n
 from geo.errors import ParkAtlasError
 from geo.project import ALL_STAGES, DELAY_CAUSES
-from geo.project_review import (MILESTONES, contract_check, milestones, pipeline, project_warnings,
-                                read_register)
+from geo.project_review import MILESTONES, contract_check, milestones, pipeline, read_register
 from layers.projects import project_map_parts, project_parcels
 
 #: Warnings listed at most (the list is sorted reddest first; filters narrow it).
@@ -27,11 +26,6 @@ st.title(say("heading"))
 @st.cache_data(show_spinner=False, max_entries=4)
 def _register(loc: str, rev: str):
     return read_register(common.store())
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _warnings(loc: str, rev: str, as_of: date) -> pd.DataFrame:
-    return project_warnings(_register(loc, rev), as_of)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -68,7 +62,7 @@ team_choice = f5.selectbox(say("team"), [""] + teams, key=common.lang_key("pj_te
                            format_func=lambda t: say("all") if not t else str(t))
 only_warned = st.checkbox(say("only_warnings"), key=common.kept_key("pj_only_warned", False))
 
-warnings = _warnings(loc, rev, as_of)
+warnings = common.project_warnings(as_of)
 projects = register.projects
 mask = pd.Series(True, index=projects.index)
 if stages:
