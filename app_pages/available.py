@@ -5,7 +5,7 @@ from streamlit_folium import st_folium
 
 from app_pages import common
 from app_pages.safe import plain
-from geo import i18n
+from geo import display, i18n
 from geo.availability import LAND_USE_GROUPS, available_parcels
 from geo.blocks import DEFAULT_GAP_M
 from geo.errors import ParkAtlasError
@@ -46,12 +46,12 @@ with st.sidebar:
                  **{c: f"{c} {n}" for c, n in i18n.land_use_labels(lang, standards).items()}}
     codes = st.multiselect(tr("available.land_use"), list(land_uses), key=common.lang_key("avail_land_use"),
                            placeholder=tr("available.any"), format_func=lambda c: land_uses[c])
-    ready = st.checkbox(tr("available.ready"), key="avail_ready")
-    gas = st.checkbox(tr("available.gas"), key="avail_gas")
-    min_power = st.number_input(tr("available.min_power"), min_value=0.0, value=0.0, step=100.0,
-                                key="avail_power")
-    max_highway = st.number_input(tr("available.max_highway"), min_value=0.0, value=0.0, step=1.0,
-                                  key="avail_highway", help="0 = —")
+    ready = st.checkbox(tr("available.ready"), key=common.kept_key("avail_ready", False))
+    gas = st.checkbox(tr("available.gas"), key=common.kept_key("avail_gas", False))
+    min_power = st.number_input(tr("available.min_power"), min_value=0.0, step=100.0,
+                                key=common.kept_key("avail_power", 0.0))
+    max_highway = st.number_input(tr("available.max_highway"), min_value=0.0, step=1.0,
+                                  key=common.kept_key("avail_highway", 0.0), help="0 = —")
 
 scope = tuple(chosen_parks or in_groups)
 try:
@@ -74,17 +74,12 @@ clicked = webmap.clicked_id(state, in_scope.parcel_id)
 if clicked:
     st.session_state["avail_clicked"] = clicked
 
-status_col = matches.status.map(status_names)
-table = pd.DataFrame({
-    tr("col.parcel_id"): matches.parcel_id,
-    tr("col.park"): matches.park_id.map(names),
-    tr("col.status"): status_col,
-    tr("col.land_use"): matches.land_use_code.map(i18n.land_use_labels(lang, standards)).fillna(matches.land_use_code),
-    tr("col.area_mu"): matches.area_mu.round(2),
-    tr("available.ready"): matches.land_ready,
-    tr("col.power_kva"): matches.power_kva,
-    tr("col.highway_km"): matches.highway_km,
-})
+table = display.format_frame(matches[["parcel_id", "park_id", "status", "land_use_code", "area_mu", "land_ready",
+                                     "power_kva", "highway_km"]].assign(park_id=matches.park_id.map(names)),
+                             lang, kinds={"park_id": "text"},
+                             headers={"park_id": tr("col.park"), "land_use_code": tr("col.land_use"),
+                                      "land_ready": tr("available.ready"), "power_kva": tr("col.power_kva"),
+                                      "highway_km": tr("col.highway_km")})
 st.dataframe(table, hide_index=True, width="stretch", height=320)
 picked = st.session_state.get("avail_clicked")
 if picked in set(in_scope.parcel_id):
@@ -93,15 +88,14 @@ if picked in set(in_scope.parcel_id):
 
 st.subheader(tr("available.blocks"))
 gap = st.number_input(tr("available.blocks_gap"), min_value=0.0, max_value=200.0,
-                      value=float(DEFAULT_GAP_M), step=5.0, key="avail_gap")
+                      step=5.0, key=common.kept_key("avail_gap", float(DEFAULT_GAP_M)))
 if matches.empty:
     st.info(tr("available.no_match"))
 else:
     blocks = common.blocks(matches.parcel_id, gap)
-    st.dataframe(pd.DataFrame({
-        tr("col.block"): blocks.block_id,
-        tr("col.park"): blocks.park_id.map(names),
-        tr("col.parcels"): blocks.parcel_count,
-        tr("col.area_mu"): blocks.area_mu.round(1),
-        tr("col.block_parcels"): blocks.parcel_ids.map(lambda ids: ", ".join(map(str, ids))),
-    }), hide_index=True, width="stretch")
+    st.dataframe(display.format_frame(pd.DataFrame({
+        "block_id": blocks.block_id, "park": blocks.park_id.map(names), "parcel_count": blocks.parcel_count,
+        "area_mu": blocks.area_mu, "parcel_ids": blocks.parcel_ids.map(list),
+    }), lang, kinds={"park": "text"}, headers={"block_id": tr("col.block"), "park": tr("col.park"),
+                                               "parcel_count": tr("col.parcels"), "parcel_ids": tr("col.block_parcels")}),
+        hide_index=True, width="stretch")

@@ -17,11 +17,11 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.safe import plain
-from geo import i18n
+from geo import display, i18n
 from geo.auth import ANONYMOUS, PERSONAL_FIELDS, WITHHELD, User
 from geo.errors import ParkAtlasError
 from geo.evaluation import parcels_with_metrics
-from geo.metrics import INTENSITY_INDICATORS, city_kpis, group_kpis, park_kpis, with_metrics
+from geo.metrics import city_kpis, group_kpis, park_kpis, with_metrics
 from geo.store import POSTGRES_SCHEMES, open_store, redact_location, resolve_store_location
 from layers import webmap
 from layers.style import theme_colors
@@ -332,26 +332,17 @@ def parcel_details(row: pd.Series, per_row: int = 4) -> None:
     """
     language = lang()
     head = st.columns(per_row) * (4 // per_row)
-    head[0].metric(tr("col.status"), i18n.label_status(row.status, language))
-    head[1].metric(tr("col.area_mu"), i18n.format_number(row.area_mu, language, 2))
+    head[0].metric(tr("col.status"), display.format_value(row.status, "status", language))
+    head[1].metric(tr("col.area_mu"), display.format_value(row.area_mu, "area_mu", language, unit=False))
     head[2].metric(tr("col.grade"), "–" if pd.isna(row.grade) else plain(row.grade))
-    head[3].metric(tr("col.data_as_of"), "–" if pd.isna(row.data_as_of) else plain(row.data_as_of))
+    head[3].metric(tr("col.data_as_of"), plain(display.format_value(row.data_as_of, "date", language)))
     fields = [c for c in row.index if c != "geometry"]
-    shown = {"status": i18n.label_status(row.status, language),
-             "land_use_code": f"{row.land_use_code} {i18n.label_land_use(row.land_use_code, language)}"}
-    numeric = set(INTENSITY_INDICATORS) | {"area_m2", "area_mu", "area_ha"}
-
     anonymous = user() == ANONYMOUS
 
     def text(column):
-        if column in shown:
-            return shown[column]
-        value = row[column]
-        if pd.isna(value):
-            return "–"
-        if anonymous and column in PERSONAL_FIELDS:  # names are for signed-in users
+        if anonymous and column in PERSONAL_FIELDS and not pd.isna(row[column]):  # names are for signed-in users
             return WITHHELD
-        return i18n.format_number(value, language, 2) if column in numeric else str(value)
+        return display.format_field_value(column, row[column], language)
 
     st.dataframe(pd.DataFrame({tr("col.field"): [i18n.label_field(c, language) for c in fields],
                                tr("col.value"): [text(c) for c in fields]}),

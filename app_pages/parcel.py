@@ -16,7 +16,7 @@ from streamlit_folium import st_folium
 
 from app_pages import common
 from app_pages.safe import plain
-from geo import i18n
+from geo import display, i18n
 from geo.auth import public_history
 from geo.edits import changed_fields, editable_record, table_changes
 from geo.errors import ConflictError, ParkAtlasError
@@ -27,8 +27,6 @@ from layers.style import theme_colors
 
 #: Statuses a planner sets here; ``reserved`` has its own flow (Match page, ``cli.py reserve``).
 SETTABLE_STATUSES = settable_statuses()
-HISTORY_COLUMNS = ["at", "user", "role", "action", "field", "old", "new", "project"]
-
 lang = common.lang()
 tr = common.tr
 current_user = common.user()
@@ -52,6 +50,32 @@ def _as_of_layer(loc: str, rev: str, when: str, park_id: str, language: str):
     past = _as_of(loc, rev, when, park_id)
     labels = [f"{pid} · {i18n.label_status(s, language)}" for pid, s in zip(past.parcel_id, past.status)]
     return theme_colors(past, "status", lang=language), webmap.features_json(past, past.parcel_id, labels)
+
+
+def history_table(log: pd.DataFrame, language: str) -> pd.DataFrame:
+    """Audit rows in the planner's words: local time to the minute, roles, actions and fields by their
+    labels, old and new values formatted as their field (labels, units, 是/否) — never a repr."""
+    def label(prefix: str, code) -> str:
+        return i18n.catalogue(language).get(f"{prefix}.{code}", as_text(code))
+
+    return pd.DataFrame({
+        tr("history.at"): [display.format_value(v, "datetime", language) for v in log["at"]],
+        tr("history.user"): [as_text(v) for v in log["user"]],
+        tr("history.role"): [label("role", v) for v in log["role"]],
+        tr("history.action"): [label("history.action", v) for v in log["action"]],
+        tr("history.field"): [label("history.field", f) if f == "*" else i18n.label_field(f, language)
+                              for f in log["field"]],
+        tr("history.old"): [history_value(f, v, language) for f, v in zip(log["field"], log["old"])],
+        tr("history.new"): [history_value(f, v, language) for f, v in zip(log["field"], log["new"])],
+        tr("history.project"): [as_text(v) for v in log["project"]],
+    })
+
+
+def history_value(field, value, language: str) -> str:
+    """An audit value as its field's value; a whole record (``*``) as its parcel id."""
+    if field == "*" and isinstance(value, dict):
+        return as_text(value.get("parcel_id"))
+    return display.format_field_value(str(field), value, language)
 
 
 def as_text(value) -> str:
@@ -192,9 +216,7 @@ with tabs[1]:
     if log.empty:
         st.info(tr("parcel.no_history"))
     else:
-        table = log[HISTORY_COLUMNS].iloc[::-1]
-        table = pd.DataFrame({column: [as_text(v) for v in table[column]] for column in HISTORY_COLUMNS})
-        st.dataframe(table.rename(columns=lambda c: tr(f"history.{c}")), hide_index=True, width="stretch")
+        st.dataframe(history_table(log.iloc[::-1], lang), hide_index=True, width="stretch")
 
 # --- table editing of the park's parcels --------------------------------------------------------
 with tabs[2]:

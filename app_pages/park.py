@@ -32,7 +32,7 @@ theme_key, scheme_key = common.lang_key("park_theme"), common.lang_key("park_sch
 park_id = st.session_state[select_key]
 theme = st.session_state.get(theme_key) or THEMES[0]
 scheme = st.session_state.get(scheme_key) or SCHEMES[0]
-k = int(st.session_state.get("park_k") or 5)
+k = int(common.kept("park_k", 5))
 
 parcels = common.park_parcels(park_id)
 classified = common.classified(park_id, theme, scheme, k)
@@ -65,7 +65,8 @@ numeric = theme not in CATEGORICAL_THEMES
 controls[1].selectbox(tr("park.theme"), THEMES, key=theme_key, format_func=lambda th: i18n.label_theme(th, lang))
 controls[2].selectbox(tr("park.scheme"), SCHEMES, key=scheme_key, disabled=not numeric,
                       format_func=lambda s: i18n.t(f"scheme.{s}", lang))
-controls[3].number_input(tr("park.classes"), min_value=3, max_value=7, value=5, key="park_k", disabled=not numeric)
+controls[3].number_input(tr("park.classes"), min_value=3, max_value=7, key=common.kept_key("park_k", 5),
+                         disabled=not numeric)
 
 park = parks.set_index("park_id").loc[park_id]
 title_slot.title(plain(names[park_id]))

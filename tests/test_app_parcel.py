@@ -9,7 +9,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
 from app_pages.safe import plain
-from geo import auth, i18n
+from geo import auth, display, i18n
 from geo.auth import User
 from geo.errors import ParkAtlasError
 from geo.store import open_store
@@ -93,7 +93,7 @@ def test_planner_edits_an_attribute_and_history_shows_old_to_new(store, parcel):
     edits = edits[edits.action == "edit"]
     assert set(edits.field) == {"enterprise", "employees", "data_as_of"} and set(edits.user) == {"li"}
     table = history_table(at)
-    row = table[table[i18n.t("history.field", "zh")] == "enterprise"].iloc[0]
+    row = table[table[i18n.t("history.field", "zh")] == i18n.label_field("enterprise", "zh")].iloc[0]
     assert (row[i18n.t("history.old", "zh")], row[i18n.t("history.new", "zh")]) == (before.enterprise, XSS)
     assert any(i18n.t("parcel.saved", "zh", n=2, version=int(after.version)) == s.value for s in at.success)
     assert XSS not in markup(at)  # shown only in table cells, never as markup
@@ -148,7 +148,8 @@ def test_planner_changes_status(store, parcel):
     changes = changes[changes.action == "status"]
     assert list(zip(changes.old, changes.new, changes.user)) == [("occupied", "idle", "li")]
     table = history_table(at)
-    assert "idle" in set(table[i18n.t("history.new", "zh")])
+    assert display.format_value("idle", "status", "zh") in set(table[i18n.t("history.new", "zh")])
+    assert not table.apply(lambda col: col.str.contains(r"\+00:00|T\d\d:|^idle$|True|None")).any().any()
 
 
 def edit_table(at: AppTest, park_id: str, edited_rows: dict) -> AppTest:
