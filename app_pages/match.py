@@ -159,7 +159,7 @@ if result is None:
     st.info(say("no_project"))
     st.stop()
 project = result.project
-st.subheader(say("results_for", name=project.name))
+st.subheader(plain(say("results_for", name=project.name)))
 st.caption(say("national_source", source=result.source))
 
 with st.expander(say("excluded"), expanded=result.candidates.empty):
@@ -237,7 +237,7 @@ if current_user is ANONYMOUS or not current_user.can("planner"):
     st.caption(say("read_only"))
 else:
     shown_ids = tuple(chosen.parcel_ids)
-    st.button(say("reserve_ids", ids=display.format_value(list(shown_ids), "list", lang), project=project.name),
+    st.button(plain(say("reserve_ids", ids=display.format_value(list(shown_ids), "list", lang))),
               key=f"m_reserve_{ranking}", type="primary", on_click=reserve, args=(shown_ids, project.name))
     st.button(say("create_project", ids=display.format_value(list(shown_ids), "list", lang)),
               key=f"m_create_{ranking}", on_click=create_project, args=(shown_ids, float(chosen.area_mu)))

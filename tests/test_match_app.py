@@ -54,7 +54,7 @@ def test_planner_reserves_and_the_parcel_leaves_the_ranking(page, store_path):
     first = _planner_matches(page, "储能项目")
     best = first.iloc[0, 3]
     button = next(b for b in page.button if b.label.startswith("Reserve for this project"))
-    assert button.label == f"Reserve for this project: parcel(s) {best}"
+    assert button.label == plain(f"Reserve for this project: parcel(s) {best}")
     button.click()
     page.run()
     assert not page.exception
