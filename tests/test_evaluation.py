@@ -193,3 +193,23 @@ def test_grade_is_the_same_with_and_without_park(cli_env):
     only_park = run_cli(cli_env, "evaluate", "--park", park)
     assert only_park and all(everyone[r["uscc"]] == r["grade"] for r in only_park)
     assert {"name", "value", "score", "weight", "contribution", "reason"} == set(only_park[0]["indicators"][0])
+
+
+def test_policy_list_export_is_formula_neutralised(cli_env, store_path, tmp_path):
+    from openpyxl import load_workbook
+
+    from geo.store.gpkg import GpkgStore
+
+    store = GpkgStore(store_path)
+    d = evaluate(store).table.dropna(subset=["grade"]).query("grade == 'D'").uscc.iloc[0]
+    enterprises = read_enterprises(store)
+    hostile = enterprises[enterprises.uscc == d].assign(name="=HYPERLINK(\"http://x\",\"点我\")")
+    import_enterprises(store, hostile, read_figures(store).iloc[:0], user=User("alice", "admin"))
+    out = tmp_path / "d.xlsx"
+    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "export", "policy-list", "--grade", "D", "--out",
+                           str(out)], capture_output=True, text=True, env=cli_env, cwd=ROOT, timeout=180)
+    assert done.returncode == 0, done.stderr
+    rows = list(load_workbook(out).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("uscc", "name", "parcel_ids")
+    names = {r[0]: r[1] for r in rows[1:]}
+    assert names[d] == "'=HYPERLINK(\"http://x\",\"点我\")" and len(names) == json.loads(done.stdout)["rows"]

@@ -1,0 +1,43 @@
+"""The Enterprises and Inefficient land pages in Debian's Chromium: they render offline without an
+exception, show the evaluation's grades and the candidates with their reasons, and survive a
+language switch."""
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import browser, page, start_app  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    server = start_app(tmp_path_factory.mktemp("enterprises-app"))
+    yield server
+    server.stop()
+
+
+def settled(page) -> None:
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=120_000)
+    assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").first.inner_text()
+    assert "Traceback" not in page.inner_text("body")
+    assert page.external_requests == []
+
+
+def test_enterprises_and_inefficient_pages(page, app):
+    page.goto(f"{app.url}/enterprises")
+    page.get_by_role("heading", name="企业亩均评价").wait_for(timeout=120_000)
+    settled(page)
+    assert page.get_by_text("A 类", exact=True).count() >= 1
+    page.get_by_role("tab", name="园区与县区排名").click()
+    settled(page)
+    page.get_by_text("园区亩均排名（按亩均税收）").wait_for(timeout=60_000)
+    page.get_by_test_id("stSidebarNav").get_by_text("低效用地", exact=True).click()
+    page.get_by_role("heading", name="低效用地").first.wait_for(timeout=120_000)
+    settled(page)
+    page.get_by_text("候选地块", exact=False).first.wait_for(timeout=60_000)
+    assert page.frame_locator("iframe").first.locator(".leaflet-container").count() == 1
+    page.get_by_text("English").first.click()
+    page.get_by_role("heading", name="Inefficient land").first.wait_for(timeout=120_000)
+    settled(page)
