@@ -12,6 +12,7 @@ from geo import display
 from geo.bulletin import build_bulletin, bulletin_xlsx, column_headers, register_warnings
 from geo.errors import ParkAtlasError
 from geo.schema import split_list
+from geo.standards import load_standards
 from geo.team import load_counting_rules, read_targets, read_teams, save_team, set_targets, teams_of_user
 from geo.project_review import read_register
 from geo.team_progress import team_progress
@@ -173,10 +174,16 @@ if warnings is not None:
 
 # --- editing (planner, admin) ---------------------------------------------------------------------
 if user.can("planner"):
+    chain_codes = list(load_standards().chains.chain)
+    chain_names = {"": say("all_chains"), **{c: display.format_value(c, "chain", lang) for c in chain_codes}}
+    target_names = {code: target_label(code) for code in rules.targets}
     with st.expander(say("edit")):
         with st.form("team_form"):
             fields = {c: st.text_input(say(f"field.{c}"), value=str(team.get(c) or "") if c != "team_id" else team_id)
-                      for c in ("team_id", "name", "members", "district", "chains")}
+                      for c in ("team_id", "name", "members", "district")}
+            fields["chains"] = ";".join(st.multiselect(say("field.chains"), chain_codes,
+                                                       default=[c for c in split_list(team.chains) if c in chain_codes],
+                                                       format_func=chain_names.get))
             if st.form_submit_button(say("save_team")):
                 try:
                     save_team(common.store(), fields, user=user)
@@ -185,13 +192,21 @@ if user.can("planner"):
                     common.show_error(exc)
         current = read_targets(common.store(), int(year))
         current = current[current.team_id == team_id][["target", "chain", "value"]].reset_index(drop=True)
-        edited = st.data_editor(current, num_rows="dynamic", key=f"targets_{team_id}_{year}", hide_index=True,
-                                column_config={"target": st.column_config.SelectboxColumn(say("field.target"),
-                                                                                          options=rules.targets),
-                                               "chain": say("field.chain"), "value": say("field.value")})
+        shown = current.assign(target=current.target.map(target_names), chain=current.chain.map(chain_names))
+        edited = st.data_editor(
+            shown, num_rows="dynamic", key=f"targets_{team_id}_{year}_{lang}", hide_index=True,
+            column_config={"target": st.column_config.SelectboxColumn(say("field.target"),
+                                                                      options=list(target_names.values())),
+                           "chain": st.column_config.SelectboxColumn(say("field.chain"),
+                                                                     options=list(chain_names.values())),
+                           "value": st.column_config.NumberColumn(say("field.value"), min_value=0.0)})
         if st.button(say("save_targets")):
+            codes = {v: k for k, v in target_names.items()}
+            chains = {v: k for k, v in chain_names.items()}
+            back = edited.assign(target=edited.target.map(lambda v: codes.get(v, v)),
+                                 chain=edited.chain.map(lambda v: chains.get(v, "")))
             try:
-                set_targets(common.store(), team_id, int(year), edited.fillna(""), user=user)
+                set_targets(common.store(), team_id, int(year), back.fillna(""), user=user)
                 st.success(say("saved"))
             except ParkAtlasError as exc:
                 common.show_error(exc)

@@ -77,3 +77,15 @@ def test_english_page_has_no_error_and_distinct_headings(teams_page):
     for frame in at.dataframe:
         assert frame.value.columns.is_unique
     assert any({"Target", "Target value", "Actual", "Ratio"} <= set(f.value.columns) for f in at.dataframe)
+
+
+def test_planner_edits_chains_by_name(teams_page, store_path):
+    at = teams_page(User("pat", "planner"))
+    chains = next(m for m in at.multiselect if m.label == "产业链")
+    assert chains.value == ["nev", "energy_storage"]  # T01's, shown by their names
+    assert chains.format_func("nev") == "新能源汽车及零部件"
+    chains.set_value(["metal"])
+    next(b for b in at.button if b.label == "保存队伍").click()
+    at.run()
+    assert not at.exception
+    assert read_teams(open_store(store_path)).set_index("team_id").at["T01", "chains"] == "metal"
