@@ -463,3 +463,23 @@ def test_every_page_opens_on_the_pengjiang_store(pengjiang, tmp_path, monkeypatc
         assert not at.exception, (page, [e.value for e in at.exception])
         shown = "\n".join(str(e.value) for e in (*at.title, *at.subheader, *at.markdown, *at.caption, *at.metric))
         assert "肇庆" not in shown and "Zhaoqing" not in shown, page
+
+
+def test_uploads_accept_a_user_of_any_registered_store(tmp_path, pengjiang, monkeypatch):
+    from app_pages.sessions import _signed_in
+    from geo import auth
+    from geo.city import register_store
+
+    registry = tmp_path / "stores.json"
+    monkeypatch.setenv("PARKATLAS_STORES", str(registry))
+    monkeypatch.setenv("PARKATLAS_USERS", str(tmp_path / "deployment-users.json"))
+    auth.add_user("pj-admin", "pj-password-1", "admin", tmp_path / "pj-users.json")
+
+    def scope(name):
+        cookie = auth.exchange_grant(auth.issue_grant(User(name, "admin")))
+        return {"headers": [(b"cookie", f"{auth.SESSION_COOKIE}={cookie}".encode())]}
+
+    assert not _signed_in(scope("pj-admin"))  # in no users file the deployment knows
+    register_store("蓬江", pengjiang, users=tmp_path / "pj-users.json", path=registry)
+    assert _signed_in(scope("pj-admin"))
+    assert not _signed_in(scope("someone-else"))
