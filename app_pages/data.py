@@ -6,7 +6,7 @@ from streamlit_folium import st_folium
 
 from app_pages import common
 from app_pages.safe import plain
-from geo import i18n
+from geo import display, i18n
 from geo.errors import KeyedError, ParkAtlasError
 from geo.metrics import data_as_of_by_park
 from layers import webmap
@@ -17,8 +17,21 @@ st.title(tr("data.heading"))
 
 st.subheader(tr("data.summary"))
 info = common.dataset_info()
-st.dataframe(pd.DataFrame({tr("col.field"): list(info), tr("col.value"): [str(v) for v in info.values()]}),
-             hide_index=True, width="stretch")
+catalogue = i18n.catalogue(lang)
+
+
+def info_value(key: str, value) -> str:
+    """The dataset's facts in the planner's words: 是/否, grouped counts, text as stored."""
+    text = str(value)
+    if text.lower() in ("true", "false"):
+        return display.format_value(text.lower() == "true", "bool", lang)
+    if key.startswith("n_") and text.isdigit():
+        return display.format_value(int(text), "integer", lang)
+    return text
+
+
+st.table(pd.DataFrame({tr("col.field"): [catalogue.get(f"dataset.{k}", k) for k in info],
+                       tr("col.value"): [info_value(k, v) for k, v in info.items()]}), hide_index=True)
 
 st.subheader(tr("data.as_of"))
 parks = common.parks()

@@ -222,9 +222,9 @@ def test_available_land_blocks(app):
 
 def test_data_page_summary_and_import_is_admin_only(app, sample_parks):
     goto(app, "data")
-    summary = app.dataframe[0].value
-    assert "synthetic" in set(summary["字段"])
-    assert len(app.dataframe[1].value) == len(sample_parks)
+    summary = app.table[0].value.set_index("字段")["值"]
+    assert summary["合成示例数据"] == "是" and summary["地块数"] == "10,000"
+    assert len(app.dataframe[0].value) == len(sample_parks)
     assert any(i18n.t("data.import_admin_only", "zh") in e.value for e in app.info)
     assert not app.get("file_uploader")
 
