@@ -67,12 +67,26 @@ except ParkAtlasError as exc:
 st.caption(tr("available.result", n=i18n.format_number(len(matches), lang, 0),
               area=i18n.format_number(matches.area_mu.sum(), lang, 1)))
 
-in_scope, parts = common.scope_map(scope, highlight_ids=matches.parcel_id)
-state = st_folium(parts.base, key="available_map", feature_group_to_add=parts.overlay, height=520,
-                  use_container_width=True, returned_objects=["last_active_drawing"])
-clicked = webmap.clicked_id(state, in_scope.parcel_id)
+# A click is the map's value before the map is drawn again: the parcel is outlined in this run
+# and its details stand beside the map (below the table they were off-screen).
+in_scope = common.scope_parcels(scope)
+clicked = webmap.clicked_id(st.session_state.get("available_map"), in_scope.parcel_id)
 if clicked:
     st.session_state["avail_clicked"] = clicked
+picked = st.session_state.get("avail_clicked")
+picked = picked if picked in set(in_scope.parcel_id) else None
+in_scope, parts = common.scope_map(scope, highlight_ids=matches.parcel_id, selected_ids=[picked] if picked else None)
+map_column, detail_column = st.columns([3, 2])
+with map_column:
+    st_folium(parts.base, key="available_map", feature_group_to_add=parts.overlay, height=520,
+              use_container_width=True, returned_objects=["last_active_drawing"])
+with detail_column:
+    st.subheader(tr("park.parcel"))
+    if picked:
+        st.markdown(f"**{plain(picked)}**")
+        common.parcel_details(in_scope.loc[in_scope.parcel_id == picked].iloc[0], per_row=2)
+    else:
+        st.caption(tr("park.click_hint"))
 
 table = display.format_frame(matches[["parcel_id", "park_id", "status", "land_use_code", "area_mu", "land_ready",
                                      "power_kva", "highway_km"]].assign(park_id=matches.park_id.map(names)),
@@ -81,10 +95,6 @@ table = display.format_frame(matches[["parcel_id", "park_id", "status", "land_us
                                       "land_ready": tr("available.ready"), "power_kva": tr("col.power_kva"),
                                       "highway_km": tr("col.highway_km")})
 st.dataframe(table, hide_index=True, width="stretch", height=320)
-picked = st.session_state.get("avail_clicked")
-if picked in set(in_scope.parcel_id):
-    st.subheader(tr("park.parcel"))
-    common.parcel_details(in_scope.loc[in_scope.parcel_id == picked].iloc[0])
 
 st.subheader(tr("available.blocks"))
 gap = st.number_input(tr("available.blocks_gap"), min_value=0.0, max_value=200.0,

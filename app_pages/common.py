@@ -416,8 +416,14 @@ def scope_classified(park_ids: tuple[str, ...]):
     return _scope_classified(location(), revision(), tuple(park_ids), lang())
 
 
-def scope_map(park_ids, highlight_ids, bounds=None) -> tuple[gpd.GeoDataFrame, webmap.MapParts]:
-    """The parcels of several parks and their status map with ``highlight_ids`` outlined (view: ``bounds``).
+def scope_parcels(park_ids) -> gpd.GeoDataFrame:
+    """The parcels of several parks in the row order of :func:`scope_map` (shared: never mutate)."""
+    return _scope_parcels(location(), revision(), tuple(park_ids))
+
+
+def scope_map(park_ids, highlight_ids, bounds=None, selected_ids=None) -> tuple[gpd.GeoDataFrame, webmap.MapParts]:
+    """The parcels of several parks and their status map with ``highlight_ids`` outlined (view: ``bounds``)
+    and ``selected_ids`` (a clicked parcel) outlined as the current choice, district names on it.
 
     Returns ``(parcels, parts)``: the parcels in map order (to resolve a click; shared by all
     sessions, never mutate them) and the map to pass to ``st_folium``; parcels, features and
@@ -427,7 +433,8 @@ def scope_map(park_ids, highlight_ids, bounds=None) -> tuple[gpd.GeoDataFrame, w
     in_scope = _scope_parcels(location(), revision(), park_ids)
     parts = webmap.park_map_parts(in_scope, theme="status", lang=lang(), highlight_ids=highlight_ids,
                                   features=scope_features(park_ids), classified=scope_classified(park_ids),
-                                  context=district_features(), bounds=bounds, **map_options())
+                                  context=district_features(), bounds=bounds, selected_ids=selected_ids,
+                                  labels={"district": webmap.name_labels(districts(), lang())}, **map_options())
     return in_scope, parts
 
 

@@ -70,3 +70,18 @@ def test_city_map_has_district_outlines_and_names(page, app):
     frame = map_frame(page, timeout=120, role="districts")
     assert layer_feature_count(frame, "districts") == 8
     assert "鼎湖区" in frame.evaluate("() => window.parkatlasLabels.district")
+
+
+def test_available_land_click_outlines_the_parcel_beside_its_details(page, app):
+    page.goto(app.url + "/available")
+    settled(page)
+    frame = map_frame(page, timeout=90, role="parcels")
+    target = frame.evaluate("() => window.parkatlasLayers.parcels.getLayers()[0].feature.properties.id")
+    x, y = parcel_on_screen(frame, target)
+    box = page.locator(IFRAME).first.bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    frame.wait_for_function("""(id) => { const l = window.parkatlasLayers.selected;
+        return !!l && l.getLayers()[0].feature.properties.id === id; }""", arg=target, timeout=60_000)
+    settled(page)
+    shown = page.get_by_role("strong").get_by_text(target, exact=True)
+    assert shown.bounding_box()["y"] < page.viewport_size["height"]
