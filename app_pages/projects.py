@@ -256,7 +256,38 @@ def record_delay(pid: str) -> None:
         st.session_state["projects_notice"] = ("success", say("delay_done", project=pid))
 
 
+EDIT_TEXT = ("name", "investor", "uscc", "team", "contact")
+EDIT_NUMBERS = ("investment_wan", "output_wan", "tax_wan", "land_mu")
+EDIT_DATES = ("signed_on", "contract_start", "contract_completion", "contract_production", "contract_capacity")
+
+
+def edit_project(pid: str, version: int) -> None:
+    values = st.session_state
+    suffix = f"{pid}_{version}"
+    changes = {f: values[f"pj_e_{f}_{suffix}"].strip() or None for f in EDIT_TEXT}
+    changes.update({f: values[f"pj_e_{f}_{suffix}"] for f in EDIT_NUMBERS})
+    changes.update({f: values[f"pj_e_{f}_{suffix}"].strip() or None for f in EDIT_DATES})
+    try:
+        changed = common.store().update_project(pid, changes, user=common.user(), expected_version=version)
+    except ParkAtlasError as exc:
+        st.session_state["projects_notice"] = ("error", str(exc))
+    else:
+        st.session_state["projects_notice"] = ("success", say("edit_done", project=pid, n=len(changed)))
+
+
 version = int(project["version"])
+with st.expander(say("edit")):
+    with st.form("pj_edit_form"):
+        suffix = f"{project_id}_{version}"
+        columns = st.columns(3)
+        for i, field in enumerate((*EDIT_TEXT, *EDIT_DATES)):
+            columns[i % 3].text_input(say(f"col_{field}"), value=project[field] or "", key=f"pj_e_{field}_{suffix}",
+                                      max_chars=200)
+        for i, field in enumerate(EDIT_NUMBERS):
+            columns[i % 3].number_input(say(f"col_{field}"), min_value=0.0, value=float(project[field] or 0.0),
+                                        key=f"pj_e_{field}_{suffix}")
+        st.form_submit_button(say("save_edit"), on_click=edit_project, args=(project_id, version))
+
 with st.form("pj_stage_form"):
     st.markdown(f"**{plain(say('change_stage'))}**")
     s1, s2 = st.columns(2)

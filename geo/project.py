@@ -431,6 +431,32 @@ def project_record(project: Project) -> dict:
     return out
 
 
+#: Columns a planner edits with :meth:`~geo.store.projects.ProjectRegister.update_project`; the stage,
+#: parcels and dates of stages have their own audited operation, ids and versions are the store's.
+EDITABLE_PROJECT_FIELDS = tuple(c for c in PROJECT_COLUMNS if c not in (
+    "project_id", "stage", "stage_on", "parcel_ids", "land_supplied_on", "entered_at", "entered_by", "updated_on",
+    "version", "needs", "preferred_parks", "groups"))
+
+
+def record_source(row: dict) -> dict:
+    """A stored ``projects`` row as the keys :func:`load_project` reads (to validate an edit of it)."""
+    keys = {}
+    for key in (*REQUIRED_KEYS, *OPTIONAL_KEYS, *REGISTER_KEYS):
+        value = row.get(key)
+        if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)) or value == "":
+            continue
+        if key == "needs":
+            value = json.loads(value) if isinstance(value, str) else value
+        elif key in ("preferred_parks", "groups", "parcel_ids") and isinstance(value, str):
+            value = [v for v in value.split(";") if v]
+        elif hasattr(value, "item"):
+            value = value.item()
+        keys[key] = value
+    keys.pop("stage", None)
+    keys.pop("stage_on", None)
+    return keys
+
+
 def check_stage_change(current: str, current_on: str | None, new: str, on: date, *, today: date,
                        has_parcels: bool, reason: str | None, project_id: str) -> None:
     """Refuse a stage change that makes no sense, in one line.

@@ -40,3 +40,27 @@ def test_projects_page_for_a_viewer(store_path, monkeypatch):
     at.run()
     assert not at.exception and at.title[0].value == "Project register: signing to full production"
     assert "Signed" in set(at.dataframe[1].value["Stage"])
+
+
+def test_planner_edits_a_project_on_the_page(store_path, monkeypatch):
+    monkeypatch.setenv("PARKATLAS_STORE", str(store_path))
+    monkeypatch.setenv("PARKATLAS_USERS", str(store_path.with_name("users.json")))
+    store = open_store(store_path)
+    pid = store.read_projects().project_id.iloc[0]
+    version = int(store.read_project(pid)["version"])
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["user"] = User("pat", "planner")
+    at.query_params["project"] = pid
+    at.run()
+    at.switch_page("app_pages/projects.py")
+    at.query_params["project"] = pid
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.text_input(key=f"pj_e_contact_{pid}_{version}").set_value("王五 0758-000")
+    at.number_input(key=f"pj_e_tax_wan_{pid}_{version}").set_value(1234.0)
+    next(b for b in at.button if b.label == "保存修改").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    row = open_store(store_path).read_project(pid)
+    assert (row["contact"], row["tax_wan"], row["version"]) == ("王五 0758-000", 1234.0, version + 1)
+    assert any("已修改 2 项" in s.value for s in at.success)

@@ -177,3 +177,26 @@ def test_two_planners_changing_one_stage_at_once(store):
     assert len(history[history.action == "project_stage"]) == 1
     assert store.read_project(pid)["stage"] == wins[0]["to"]
     assert len(store.read_stage_events(pid)) == 2
+
+
+def test_planner_edits_a_project_validated_and_audited(store):
+    pid = store.add_project(project_file(), user=PLANNER)["project_id"]
+    version = int(store.read_project(pid)["version"])
+    changed = store.update_project(pid, {"contact": "李四 <script>", "output_wan": 50000, "team": "T03"},
+                                   user=OTHER, expected_version=version)
+    assert changed == {"contact": "李四 <script>", "output_wan": 50000.0, "team": "T03"}
+    row = store.read_project(pid)
+    assert (row["contact"], row["output_wan"], row["version"]) == ("李四 <script>", 50000.0, version + 1)
+    edits = store.project_history(pid).query("action == 'project_edit'")
+    assert sorted(edits.field) == ["contact", "output_wan", "team"] and set(edits.user) == {"olga"}
+    before = snapshot(store)
+    for changes, seen, error, message in (
+            ({"contract_start": "2023-01-01"}, version + 1, ParkAtlasError, "dates out of order"),
+            ({"uscc": "91441200MA4UJ8FX7Z"}, version + 1, ParkAtlasError, "GB 32100-2015"),
+            ({"stage": "at_capacity"}, version + 1, ParkAtlasError, "cannot edit stage"),
+            ({"name": "x"}, version, ConflictError, "changed by someone else")):
+        with pytest.raises(error, match=message):
+            store.update_project(pid, changes, user=PLANNER, expected_version=seen)
+        assert_unchanged(store, before)
+    with pytest.raises(PermissionDenied):
+        store.update_project(pid, {"name": "y"}, user=VIEWER)

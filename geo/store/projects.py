@@ -24,8 +24,10 @@ import pandas as pd
 from geo.auth import User, require
 from geo.errors import ConflictError, NotFoundError, ParkAtlasError
 from geo.project import (
-    ACTUAL_COLUMNS, ACTUAL_VALUES, DELAY_CAUSES, DELAY_COLUMNS, LANDED_STAGES, PARCEL_STATUS_OF_STAGE, PROJECT_COLUMNS,
+    ACTUAL_COLUMNS, ACTUAL_VALUES, DELAY_CAUSES, DELAY_COLUMNS, EDITABLE_PROJECT_FIELDS, LANDED_STAGES,
+    PARCEL_STATUS_OF_STAGE, PROJECT_COLUMNS,
     STAGE_EVENT_COLUMNS, Project, check_parcel_takeover, check_stage_change, load_project, project_record,
+    record_source,
 )
 from geo.standards import load_standards
 from geo.store.base import check_found, encode, now_iso
@@ -321,6 +323,47 @@ class ProjectRegister:
                                       json.dumps(detail, ensure_ascii=False, sort_keys=True))])
             return {"project_id": project_id, "from": row["stage"], "to": stage, "date": on.isoformat(),
                     "parcels_moved": moved, "version": row["version"] + 1}
+
+        return self._transaction(work)
+
+    def update_project(self, project_id: str, changes: dict, *, user: User,
+                       expected_version: int | None = None) -> dict:
+        """Edit a project's attributes (planner): the changed fields ``{field: new value}``.
+
+        Fields: :data:`geo.project.EDITABLE_PROJECT_FIELDS`. The edited project is validated as
+        a whole (USCC check character, contract dates in order, promises); ``ConflictError`` when
+        ``expected_version`` is given and the project moved on. One ``project_edit`` audit row
+        per changed field.
+        """
+        require(user, "planner", "edit a project")
+        if not changes:
+            raise ParkAtlasError("no changes given")
+        unknown = sorted(set(changes) - set(EDITABLE_PROJECT_FIELDS))
+        if unknown:
+            raise ParkAtlasError(f"cannot edit {', '.join(unknown)}; editable: {', '.join(EDITABLE_PROJECT_FIELDS)} "
+                                 "(stage and parcels change with `projects stage`)")
+        standards = load_standards()
+
+        def work(cur):
+            row = self._project_row(cur, project_id)
+            if expected_version is not None and row["version"] != expected_version:
+                raise ConflictError(f"project {project_id} was changed by someone else (version {row['version']}, "
+                                    f"you edited version {expected_version}); reload and edit again")
+            merged = {**record_source(row), **{k: v for k, v in changes.items()}}
+            merged = {k: v for k, v in merged.items() if v not in (None, "")}
+            edited = project_record(load_project(merged, standards, register=True))
+            diff = {c: edited[c] for c in changes if edited[c] != row[c]}
+            if not diff:
+                return {}
+            cursor = cur.execute(self._sql(f"UPDATE projects SET {', '.join(f'{_q(c)} = ?' for c in diff)}, "
+                                           "updated_on = ?, version = version + 1 WHERE project_id = ? AND version = ?"),
+                                 (*diff.values(), date.today().isoformat(), project_id, row["version"]))
+            if cursor.rowcount != 1:
+                raise ConflictError(f"project {project_id} was changed by someone else; reload and edit again")
+            at = now_iso()
+            self._append_audit(cur, [(at, user.name, user.role, "project_edit", None, row["park_id"], c,
+                                      encode(row[c]), encode(v), project_id, None) for c, v in diff.items()])
+            return diff
 
         return self._transaction(work)
 
