@@ -290,3 +290,18 @@ def test_page_in_english(store, parcel):
     assert at.title[0].value == "Parcel edits & history"
     assert [t.label for t in at.tabs] == ["Parcel", "History", "Table editing", "As of date"]
     assert at.selectbox(key="parcel_pick").value == parcel[0]
+
+
+def test_planner_sets_the_article_8_delay_cause_and_the_details_show_its_label(store, parcel):
+    pid, _ = parcel
+    at = open_page(pid, PLANNER)
+    cause = at.selectbox(key=field_key(at, pid, "delay_cause"))
+    assert cause.options[1:] == [i18n.t("delay_cause.government", "zh"), i18n.t("delay_cause.force_majeure", "zh")]
+    cause.set_value("force_majeure")
+    at.text_input(key=field_key(at, pid, "delay_reason")).input("台风停工")
+    submit_form(at)
+    after = store.read_parcels().set_index("parcel_id").loc[pid]
+    assert (after.delay_cause, after.delay_reason) == ("force_majeure", "台风停工")
+    details = next(d.value for d in at.dataframe if i18n.t("col.field", "zh") in d.value.columns)
+    shown = dict(zip(details[i18n.t("col.field", "zh")], details[i18n.t("col.value", "zh")]))
+    assert shown[i18n.label_field("delay_cause", "zh")] == i18n.t("delay_cause.force_majeure", "zh")
