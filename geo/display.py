@@ -43,7 +43,7 @@ NUMERIC_KINDS: dict[str, tuple[int, str | None]] = {
     "t_per_day": (0, "unit.t_per_day"),
 }
 #: Kinds whose value is a code with a label in the catalogue or the standards tables.
-LABEL_KINDS = ("status", "land_use", "group", "chain", "industry", "criterion", "theme", "grade")
+LABEL_KINDS = ("status", "land_use", "group", "chain", "industry", "criterion", "theme", "grade", "delay_cause")
 KINDS = (*NUMERIC_KINDS, "percent", "money", "bool", "date", "datetime", "change", "list", "id", "text",
          *LABEL_KINDS)
 
@@ -60,6 +60,8 @@ _BY_NAME = {
     "pass": "bool", "data_as_of": "date", "reserved_at": "datetime", "at": "datetime",
     "parcel_ids": "list", "district_code": "id", "lon": "coord", "lat": "coord", "count": "integer",
     "name_zh": "text", "name_en": "text", "park_name_zh": "text", "park_name_en": "text",
+    "structures_footprint_m2": "area_m2", "yard_area_m2": "area_m2", "floor_area_over_8m_m2": "area_m2",
+    "stopped_since": "date", "delay_cause": "delay_cause",
 }
 _BY_SUFFIX = (("_count", "integer"), ("_per_mu_wan", "wan_per_mu"), ("_wan", "wan"), ("_area_mu", "area_mu"), ("_mu", "area_mu"),
               ("_km", "km"), ("_rate", "percent"), ("_date", "date"), ("_at", "datetime"), ("_ids", "list"))
@@ -262,6 +264,8 @@ def label(code, kind: str, lang: str = i18n.DEFAULT_LANG, city=None) -> str:
         return i18n.label_theme(code, lang)
     if kind == "grade":
         return str(code)
+    if kind == "delay_cause":  # 闲置土地处置办法 第八条
+        return i18n.catalogue(lang).get(f"delay_cause.{code}", str(code))
     return str(_labels(kind, i18n.check_lang(lang)).get(code, code))
 
 
