@@ -499,11 +499,24 @@ def city_view(basemap: str = "none"):
     return _city_view(location(), revision(), lang(), basemap, asset_url())
 
 
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _project_register(loc: str, rev: str):
+    from geo.project_review import read_register
+
+    return read_register(_store(loc))
+
+
+def project_register():
+    """The project register's tables (:class:`geo.project_review.Register`), read once per store revision
+    and shared by every session without copying: never modify them."""
+    return _project_register(location(), revision())
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _project_warnings(loc: str, rev: str, as_of) -> pd.DataFrame:
-    from geo.project_review import project_warnings as warnings_of, read_register
+    from geo.project_review import project_warnings as warnings_of
 
-    return warnings_of(read_register(_store(loc)), as_of)
+    return warnings_of(_project_register(loc, rev), as_of)
 
 
 def project_warnings(as_of=None) -> pd.DataFrame:

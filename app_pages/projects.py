@@ -11,7 +11,7 @@ from app_pages.safe import plain
 from geo import display, i18n
 from geo.errors import ParkAtlasError
 from geo.project import ALL_STAGES, DELAY_CAUSES
-from geo.project_review import MILESTONES, contract_check, milestones, pipeline, read_register
+from geo.project_review import MILESTONES, contract_check, milestones, pipeline
 from layers.projects import project_map_parts, project_parcels
 
 #: Warnings listed at most (the list is sorted reddest first; filters narrow it).
@@ -23,18 +23,13 @@ can_write = current_user.can("planner")
 st.title(say("heading"))
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _register(loc: str, rev: str):
-    return read_register(common.store())
-
-
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _shapes(loc: str, rev: str):
-    return project_parcels(_register(loc, rev).projects, common.parcels())
+    return project_parcels(common.project_register().projects, common.parcels())
 
 
 loc, rev = common.location(), common.revision()
-register = _register(loc, rev)
+register = common.project_register()
 names = common.park_names()
 stage_names = {s: i18n.t(f"stage.{s}", lang) for s in ALL_STAGES}
 kind_names = {k: i18n.t(f"warning.{k}", lang) for k in ("idle_fee", "idle_repossession", "idle_exempt",
