@@ -38,6 +38,7 @@ import pandas as pd
 from geo.availability import available_parcels
 from geo.errors import ParkAtlasError
 from geo.metrics import (ENTERPRISE_STATUSES, INTENSITY_INDICATORS, aggregate_sums, finish_aggregate,
+                         overlap_duplicates,
                          mu_grades, parcel_metrics)
 from geo.standards import Standards, load_standards
 
@@ -196,10 +197,35 @@ def dask_client(scheduler: str | None = None):
         client.close()
 
 
-def _metric_frame(part, park_labels: dict[str, dict], bounds: tuple | None) -> pd.DataFrame:
+def overlap_duplicate_ids(directory, parks: pd.DataFrame) -> set[str]:
+    """Ids of parcels whose land is already counted under an earlier park (:func:`geo.metrics.overlap_duplicates`).
+
+    Only parks whose outlines intersect are compared, two at a time, reading just their parcels'
+    ids and geometries: the other partitions are never loaded.
+    """
+    import geopandas as gpd
+
+    outlines = gpd.GeoSeries(parks.geometry.to_numpy(), crs=parks.crs).reset_index(drop=True)
+    left, right = outlines.sindex.query(outlines.values, predicate="intersects")
+    pairs = [(a, b) for a, b in zip(left, right) if a < b]
+    duplicates: set[str] = set()
+    for a, b in pairs:  # pairs of overlapping parks: a handful, not parcels
+        pair = parks.iloc[[a, b]]
+        parts = [gpd.read_parquet(Path(directory) / PARCELS_DIR / f"park_id={pid}", columns=["parcel_id", "geometry"])
+                 .assign(park_id=pid) for pid in pair.park_id]
+        both = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=parts[0].crs)
+        duplicates |= set(both.parcel_id[overlap_duplicates(both, pair)].astype(str))
+    return duplicates
+
+
+def _metric_frame(part, park_labels: dict[str, dict], bounds: tuple | None,
+                  leave_out: frozenset = frozenset()) -> pd.DataFrame:
     """Attributes (no geometry) with per-parcel metrics, the park's group and city
-    (``park_labels``: column → park id → value) and, given bounds, 亩均 grade."""
-    frame = pd.DataFrame(part.drop(columns="geometry")).join(parcel_metrics(part))
+    (``park_labels``: column → park id → value) and, given bounds, 亩均 grade; parcels in
+    ``leave_out`` (land counted under another park) are dropped."""
+    if leave_out:
+        part = part.loc[~part.parcel_id.astype(str).isin(leave_out)]
+    frame = pd.DataFrame(part.drop(columns=["geometry", "parcel_id"], errors="ignore")).join(parcel_metrics(part))
     frame["park_id"] = frame.park_id.astype(str)
     for column, by_park in park_labels.items():
         frame[column] = frame.park_id.map(by_park).astype(object)
@@ -263,13 +289,15 @@ def province_kpis(directory, *, by: str = "park", standards: Standards | None = 
     parks = read_parks(directory)
     cities = parks["city"] if "city" in parks else pd.Series("", index=parks.index)
     groups = {"group": dict(zip(parks.park_id, parks.group)), "city": dict(zip(parks.park_id, cities))}
-    ddf = open_parcels(directory, columns=KPI_COLUMNS + ["park_id"])
+    ddf = open_parcels(directory, columns=KPI_COLUMNS + ["park_id", "parcel_id"])
+    # Group and city totals count the land of overlapping parks once; park rows keep their own land.
+    leave_out = frozenset() if by == "park" else frozenset(overlap_duplicate_ids(directory, parks))
 
     taxes = ddf.map_partitions(_enterprise_tax_per_mu, meta=pd.Series(dtype=float, name="tax_per_mu_wan"))
     bounds = grade_bounds(taxes.compute().to_numpy(), standards)
 
     metric_meta = _metric_frame(ddf._meta, groups, bounds)
-    metrics = ddf.map_partitions(_metric_frame, groups, bounds, meta=metric_meta)
+    metrics = ddf.map_partitions(_metric_frame, groups, bounds, leave_out, meta=metric_meta)
     sums_meta = aggregate_sums(metric_meta, [key], standards)
     partial = metrics.map_partitions(aggregate_sums, [key], standards, meta=sums_meta)
     enterprise = metrics.loc[metrics.status.isin(list(ENTERPRISE_STATUSES)), [key, *INTENSITY_INDICATORS]]

@@ -132,3 +132,31 @@ def test_city_and_group_totals_count_overlapping_parks_land_once():
     assert group_kpis(parcels, parks).set_index("group").at["platform", "total_area_mu"] == pytest.approx(45.0)
     per_park = park_kpis(parcels, parks).set_index("park_id").total_area_mu
     assert per_park.to_dict() == pytest.approx({"zq_hitech": 30.0, "zq_agglomeration": 30.0})
+
+
+def test_province_group_and_city_totals_count_overlapping_parks_land_once(tmp_path):
+    import geopandas as gpd
+
+    from geo import province
+    from geo.metrics import group_kpis
+
+    hitech = make_parcels([(0, 0, 100, 100), (100, 0, 200, 100)], park_id="zq_hitech", parcel_id=["H1", "H2"])
+    agglo = make_parcels([(10, 0, 110, 100), (500, 0, 600, 100)], park_id="zq_agglomeration",
+                         parcel_id=["A1", "A2"])
+    parcels = gpd.GeoDataFrame(pd.concat([hitech, agglo], ignore_index=True), crs=hitech.crs)
+    parks = make_parks({"park_id": "zq_hitech"}, {"park_id": "zq_agglomeration"}).assign(city="zq")
+    outlines = [parcels[parcels.park_id == p].union_all().buffer(1e-4) for p in parks.park_id]
+    parks = gpd.GeoDataFrame(parks, geometry=outlines, crs=parcels.crs)
+    for park_id, part in parcels.groupby("park_id"):
+        folder = tmp_path / "parcels" / f"park_id={park_id}"
+        folder.mkdir(parents=True)
+        part.drop(columns="park_id").to_parquet(folder / "part-00000.parquet", index=False)
+    parks.to_parquet(tmp_path / "parks.parquet", index=False)
+
+    assert province.overlap_duplicate_ids(tmp_path, parks) == {"A1"}
+    by_group = province.province_kpis(tmp_path, by="group").set_index("group")
+    assert by_group.at["platform", "total_area_mu"] == pytest.approx(45.0)
+    expected = group_kpis(with_metrics(parcels), parks).set_index("group")
+    assert by_group.at["platform", "total_area_mu"] == pytest.approx(expected.at["platform", "total_area_mu"])
+    by_park = province.province_kpis(tmp_path, by="park").set_index("park_id").total_area_mu
+    assert by_park.to_dict() == pytest.approx({"zq_hitech": 30.0, "zq_agglomeration": 30.0})
