@@ -228,7 +228,15 @@ def _park_features(loc: str, rev: str, park_id: str, language: str) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _classified(loc: str, rev: str, park_id: str, theme: str, language: str, scheme: str, k: int):
-    return theme_colors(_park_parcels(loc, rev, park_id), theme, lang=language, scheme=scheme, k=k)
+    frame = _park_parcels(loc, rev, park_id)
+    if theme == "project_warnings":  # the register's warnings today, worst level per parcel
+        from datetime import date
+
+        from geo.project_review import parcel_warning_levels
+
+        levels = parcel_warning_levels(_project_warnings(loc, rev, date.today()))
+        frame = frame.assign(project_warning=frame.parcel_id.map(levels))
+    return theme_colors(frame, theme, lang=language, scheme=scheme, k=k)
 
 
 def parcels() -> gpd.GeoDataFrame:

@@ -264,6 +264,16 @@ def project_warnings(register: Register, as_of: date | None = None, *, stale_day
     return out.drop(columns="_level").reset_index(drop=True)[list(WARNING_COLUMNS)]
 
 
+def parcel_warning_levels(warnings: pd.DataFrame) -> pd.Series:
+    """Each parcel's worst warning level among the warnings of the projects holding it (parcel id → level)."""
+    if warnings.empty:
+        return pd.Series(dtype=object, name="project_warning")
+    rows = warnings[["parcel_ids", "level"]].explode("parcel_ids").dropna(subset=["parcel_ids"])
+    rank = rows.level.map({level: i for i, level in enumerate(LEVELS)})
+    worst = rank.groupby(rows.parcel_ids.to_numpy()).min()
+    return worst.map(dict(enumerate(LEVELS))).rename("project_warning")
+
+
 # --- the contract check (履约 / 达产 review) ----------------------------------------------------
 def _criterion(name, value, promised, threshold, passed, zh, en, ratio=None) -> dict:
     def plain(v):
@@ -440,4 +450,4 @@ def project_counts(register: Register, parks: pd.DataFrame, *, by: str = "park_i
 
 
 __all__ = ["Register", "read_register", "project_warnings", "contract_check", "project_counts", "milestones",
-           "duplicates_of", "latest_actuals", "pipeline", "WARNING_KINDS", "WARNING_COLUMNS", "LEVELS"]
+           "duplicates_of", "latest_actuals", "pipeline", "parcel_warning_levels", "WARNING_KINDS", "WARNING_COLUMNS", "LEVELS"]

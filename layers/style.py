@@ -18,8 +18,8 @@ from geo.idle import idle_status
 from geo.metrics import GRADES, INTENSITY_INDICATORS
 from geo.standards import Standards, load_standards
 
-CATEGORICAL_THEMES = ("status", "land_use", "grade", "idle")
-THEMES = ("status", "land_use", *INTENSITY_INDICATORS, "grade", "idle")
+CATEGORICAL_THEMES = ("status", "land_use", "grade", "idle", "project_warnings")
+THEMES = ("status", "land_use", *INTENSITY_INDICATORS, "grade", "idle", "project_warnings")
 SCHEMES = ("quantiles", "natural_breaks", "equal_interval")
 NO_DATA_COLOR = "#e8e8e8"
 GRADE_COLORS = {"A": "#1a9641", "B": "#a6d96a", "C": "#fdae61", "D": "#d7191c"}
@@ -27,6 +27,9 @@ GRADE_COLORS = {"A": "#1a9641", "B": "#a6d96a", "C": "#fdae61", "D": "#d7191c"}
 GROUP_PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 #: Idle-land theme (闲置土地处置办法): exempt, fee after one year, repossession after two; others no data.
 IDLE_COLORS = {"idle_exempt": "#74add1", "idle_fee": "#fdae61", "idle_repossession": "#d7191c"}
+#: Project-warnings theme: the worst warning level of the register's projects on a parcel (column
+#: ``project_warning``, see :func:`geo.project_review.parcel_warning_levels`); others no data.
+WARNING_LEVEL_COLORS = {"red": "#d7191c", "yellow": "#fdd835", "info": "#74add1"}
 #: Sequential palettes (ColorBrewer YlOrRd) by number of classes.
 SEQUENTIAL = {
     3: ["#ffeda0", "#feb24c", "#f03b20"],
@@ -105,6 +108,10 @@ def theme_colors(parcels: pd.DataFrame, theme: str, *, lang: str = i18n.DEFAULT_
         rule = parcels["idle_rule"] if "idle_rule" in parcels.columns else idle_status(parcels).rule
         return _categorical(rule, list(IDLE_COLORS), list(IDLE_COLORS.values()),
                             [i18n.t(f"idle.rule.{r}", lang) for r in IDLE_COLORS], theme)
+    if theme == "project_warnings":
+        level = parcels["project_warning"] if "project_warning" in parcels.columns else pd.Series(pd.NA, index=parcels.index)
+        return _categorical(level, list(WARNING_LEVEL_COLORS), list(WARNING_LEVEL_COLORS.values()),
+                            [i18n.t(f"level.{v}", lang) for v in WARNING_LEVEL_COLORS], theme)
     if theme == "grade":
         return _categorical(parcels.grade, list(GRADES), [GRADE_COLORS[g] for g in GRADES],
                             list(GRADES), theme)

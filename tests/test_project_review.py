@@ -158,3 +158,17 @@ def test_sample_register_is_consistent_with_its_parcels(sample_store):
     warnings = project_warnings(reg, date(2026, 10, 31))
     for kind in ("idle_fee", "idle_exempt", "start_overdue", "below_promise", "duplicate_signing"):
         assert kind in set(warnings.kind), kind
+
+
+def test_park_map_theme_of_project_warnings():
+    from geo.project_review import parcel_warning_levels
+    from layers.style import WARNING_LEVEL_COLORS, theme_colors
+
+    warnings = pd.DataFrame({"parcel_ids": [["A", "B"], ["B"], ["C"], []], "level": ["yellow", "red", "info", "red"]})
+    levels = parcel_warning_levels(warnings)
+    assert levels.to_dict() == {"A": "yellow", "B": "red", "C": "info"}
+    parcels = pd.DataFrame({"parcel_id": ["A", "B", "C", "D"]})
+    classified = theme_colors(parcels.assign(project_warning=parcels.parcel_id.map(levels)), "project_warnings",
+                              lang="en")
+    assert classified.codes.tolist() == [1, 0, 2, -1]
+    assert classified.colors == list(WARNING_LEVEL_COLORS.values()) and classified.labels == ["Red", "Yellow", "Info"]
