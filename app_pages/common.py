@@ -103,12 +103,12 @@ def registered_stores():
 
 
 def chosen_store():
-    """The registered store picked in the sidebar (the first by default); ``None`` without a registry."""
-    stores = registered_stores()
-    if not stores:
-        return None
+    """The registered store picked in the sidebar; ``None``: the deployment's own store
+    (``PARKATLAS_STORE`` or the default GeoPackage), which is the first choice."""
     name = st.session_state.get("city_store")
-    return next((s for s in stores if s.name == name), stores[0])
+    if not name:
+        return None
+    return next((s for s in registered_stores() if s.name == name), None)
 
 
 def users_path() -> str | None:
@@ -379,14 +379,20 @@ def sidebar() -> None:
 
         translate_streamlit_words(lang())
         stores = registered_stores()
-        if len(stores) > 1:
-            # Each store has its own users: a switch signs the session out.
-            st.selectbox(tr("sidebar.city_store"), [s.name for s in stores], key="city_store",
-                         on_change=_store_switched)
+        if stores:
+            # The deployment's own store first (""), then the registered ones; each has its own
+            # users, so a switch signs the session out.
+            own = os.path.basename(redact_location(resolve_store_location(None)))
+            st.selectbox(tr("sidebar.city_store"), ["", *(s.name for s in stores)], key="city_store",
+                         format_func=lambda name, own=own: name or own, on_change=_store_switched)
         st.caption(f"{tr('sidebar.store')}: {plain(location_label())}")
         from app_pages import auth_panel  # imports this module
 
         auth_panel.panel()
+        if user().can("admin"):
+            from app_pages import city_admin
+
+            city_admin.register_panel()
         intranet = intranet_basemap()
         choices = [b for b in webmap.BASEMAPS if b != "intranet" or intranet is not None]
         st.selectbox(tr("sidebar.basemap"), choices, key=lang_key("basemap"),

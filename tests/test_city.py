@@ -414,13 +414,13 @@ def test_the_app_serves_several_cities_each_with_its_own_users(tmp_path, pengjia
 
     from geo import i18n
     from geo.auth import add_user
-    from geo.city import register_store
+    from geo.city import read_registry
 
     registry = tmp_path / "stores.json"
     add_user("zq-admin", "zq-password-1", "admin", tmp_path / "zq-users.json")
     add_user("pj-planner", "pj-password-1", "planner", tmp_path / "pj-users.json")
-    register_store("肇庆", store_path, users=tmp_path / "zq-users.json", path=registry)
-    register_store("蓬江", pengjiang, users=tmp_path / "pj-users.json", path=registry)
+    monkeypatch.setenv("PARKATLAS_STORE", str(store_path))  # the deployment's own store
+    monkeypatch.setenv("PARKATLAS_USERS", str(tmp_path / "zq-users.json"))
     monkeypatch.setenv("PARKATLAS_STORES", str(registry))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
@@ -433,12 +433,24 @@ def test_the_app_serves_several_cities_each_with_its_own_users(tmp_path, pengjia
 
     sign_in("pj-planner", "pj-password-1")  # not a user of Zhaoqing's store
     assert any(i18n.t("sidebar.login_failed", "zh") in e.value for e in at.error)
-    at.selectbox(key="city_store").select("蓬江").run()
+    sign_in("zq-admin", "zq-password-1")
+    # The admin registers Pengjiang's store, with its own users file, from the sidebar.
+    at.text_input(key="city_register_name").input("蓬江")
+    at.text_input(key="city_register_location").input(str(tmp_path / "missing.gpkg"))
+    at.button(key="FormSubmitter:city_register-登记").click().run()
+    assert any("does not exist" in e.value for e in at.error) and read_registry(registry) == ()
+    at.text_input(key="city_register_location").input(str(pengjiang))
+    at.text_input(key="city_register_users").input(str(tmp_path / "pj-users.json"))
+    at.button(key="FormSubmitter:city_register-登记").click().run()
+    assert [s.name for s in read_registry(registry)] == ["蓬江"]
+    at.run()  # the sidebar offers it from the next run on
+    at.selectbox(key="city_store").select("蓬江").run()  # another city: signed out
     assert not at.exception and at.title[0].value == "江门市蓬江区园区总览"
+    assert "user" not in at.session_state
     assert [s.value for s in at.subheader[1:3]] == ["重点发展平台", "镇街工业园区"]
     sign_in("pj-planner", "pj-password-1")
     assert at.session_state["user"] == User("pj-planner", "planner")
-    at.selectbox(key="city_store").select("肇庆").run()  # another city: signed out
+    at.selectbox(key="city_store").select("").run()
     assert "user" not in at.session_state and at.title[0].value == "肇庆市园区总览"
 
 
