@@ -33,10 +33,11 @@ PAGES = [
     ("app_pages/data.py", "page.data", "data", False),
     ("app_pages/guide.py", "page.guide", "guide", False),
 ]
+# Every page listed (expanded): past ten pages Streamlit hid the rest behind "View more".
 navigation = st.navigation([
     st.Page(path, title=common.tr(key), url_path=url, default=default)
     for path, key, url, default in PAGES
-])
+], expanded=True)
 try:
     navigation.run()
 except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback on a page
