@@ -155,3 +155,40 @@ GRADE_COLUMNS: dict[str, str] = {
     "indicators": "string",
     "evaluated_at": "string",
 }
+
+
+#: Industrial chain tree nodes (:mod:`geo.chain`; ``data/standards/chain_nodes.csv``). A node
+#: without ``parent`` is a segment (upstream, midstream, downstream); codes are GB/T 4754-2017,
+#: ';'-separated; land in 亩, power in kVA, per-亩 figures in 万元 (a typical plant, illustrative).
+CHAIN_NODE_COLUMNS: dict[str, str] = {
+    "node_id": "string",
+    "parent": "string",
+    "chain": "string",
+    "name_zh": "string",
+    "name_en": "string",
+    "industry_codes_2017": "string",
+    "land_mu_min": "float64",
+    "land_mu_max": "float64",
+    "plot_ratio": "float64",
+    "nuisance_class": "Int64",
+    "power_kva": "float64",
+    "investment_wan_per_mu": "float64",
+    "output_wan_per_mu": "float64",
+    "tax_wan_per_mu": "float64",
+}
+#: The chain leaders (链主): one row per chain and enterprise.
+CHAIN_LEADER_COLUMNS: dict[str, str] = {"chain": "string", "uscc": "string"}
+#: Enterprises placed on nodes explicitly (otherwise placed by industry code).
+CHAIN_PLACEMENT_COLUMNS: dict[str, str] = {"uscc": "string", "node_id": "string"}
+#: Prospects: target companies to approach for a node (no scraping: imported by planners).
+PROSPECT_COLUMNS: dict[str, str] = {
+    "prospect_id": "string",
+    "name": "string",
+    "uscc": "string",
+    "node_id": "string",
+    "origin_city": "string",
+    "notes": "string",
+    "contact_status": "string",
+    "land_mu": "float64",
+    "investment_wan": "float64",
+}

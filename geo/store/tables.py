@@ -23,7 +23,7 @@ import pandas as pd
 
 from geo.auth import User, require
 from geo.schema import (
-    ENTERPRISE_COLUMNS, FIGURE_COLUMNS, GRADE_COLUMNS, TEAM_COLUMNS, TEAM_TARGET_COLUMNS,
+    CHAIN_LEADER_COLUMNS, CHAIN_NODE_COLUMNS, CHAIN_PLACEMENT_COLUMNS, PROSPECT_COLUMNS, ENTERPRISE_COLUMNS, FIGURE_COLUMNS, GRADE_COLUMNS, TEAM_COLUMNS, TEAM_TARGET_COLUMNS,
 )
 from geo.store.base import now_iso, plain
 from geo.store.sql import SqlStore, quote
@@ -71,8 +71,14 @@ TEAM_TARGETS = AttributeTable("team_targets", TEAM_TARGET_COLUMNS, ("team_id", "
 ENTERPRISES = AttributeTable("enterprises", ENTERPRISE_COLUMNS, ("uscc",))
 ENTERPRISE_FIGURES = AttributeTable("enterprise_figures", FIGURE_COLUMNS, ("uscc", "year"))
 ENTERPRISE_GRADES = AttributeTable("enterprise_grades", GRADE_COLUMNS, ("year", "scheme", "uscc"))
+CHAIN_NODES = AttributeTable("chain_nodes", CHAIN_NODE_COLUMNS, ("node_id",))
+CHAIN_LEADERS = AttributeTable("chain_leaders", CHAIN_LEADER_COLUMNS, ("chain", "uscc"))
+CHAIN_PLACEMENTS = AttributeTable("chain_placements", CHAIN_PLACEMENT_COLUMNS, ("uscc", "node_id"))
+PROSPECTS = AttributeTable("prospects", PROSPECT_COLUMNS, ("prospect_id",))
 ATTRIBUTE_TABLES: dict[str, AttributeTable] = {t.name: t for t in (TEAMS, TEAM_TARGETS, ENTERPRISES,
-                                                                   ENTERPRISE_FIGURES, ENTERPRISE_GRADES)}
+                                                                   ENTERPRISE_FIGURES, ENTERPRISE_GRADES,
+                                                                   CHAIN_NODES, CHAIN_LEADERS, CHAIN_PLACEMENTS,
+                                                                   PROSPECTS)}
 
 _ensured: set[str] = set()
 
@@ -229,5 +235,5 @@ def seed_tables(cur, sample: SqlStore) -> None:
 
 
 __all__ = ["AttributeTable", "ATTRIBUTE_TABLES", "TEAMS", "TEAM_TARGETS", "ENTERPRISES", "ENTERPRISE_FIGURES",
-           "ENTERPRISE_GRADES", "Change", "apply_changes",
+           "ENTERPRISE_GRADES", "CHAIN_NODES", "CHAIN_LEADERS", "CHAIN_PLACEMENTS", "PROSPECTS", "Change", "apply_changes",
            "ensure_tables", "read_table", "table_history", "write_sample_tables", "seed_tables"]
