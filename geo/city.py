@@ -34,8 +34,6 @@ import shapely
 from geo.crs import CGCS2000, gk3_central_meridian, gk3_epsg
 from geo.errors import NotFoundError, ParkAtlasError
 
-#: Keys of the ``city`` table.
-CITY_KEYS = ("adcode", "name_zh", "name_en", "extent", "boundary_source")
 GROUP_COLUMNS = ("group_id", "name_zh", "name_en", "order")
 CHAIN_COLUMNS = ("chain", "name_zh", "name_en", "tier", "order")
 _ADCODE = re.compile(r"^\d{6}$")
@@ -175,7 +173,7 @@ def city_tables(city: City) -> dict[str, pd.DataFrame]:
     }
 
 
-CITY_TABLES = ("city", "park_groups", "city_chains")
+#: How each store reads the city tables (both dialects accept these statements).
 CITY_SELECTS = {
     "city": "SELECT key, value FROM city",
     "park_groups": "SELECT group_id, name_zh, name_en, sort_order FROM park_groups ORDER BY sort_order, group_id",
@@ -330,7 +328,13 @@ def boundaries_from_adcode(adcode: str) -> tuple[gpd.GeoDataFrame, str]:
     return _as_multipolygons(frame.to_crs(CGCS2000)), full_name
 
 
-def boundaries_from_file(path, *, code_column: str | None = None) -> gpd.GeoDataFrame:
+def _first_column(frame: pd.DataFrame, *names: str) -> str | None:
+    """The frame's column whose lower-cased name is the first of ``names`` present."""
+    lower = {str(c).lower(): c for c in frame.columns}
+    return next((lower[n] for n in names if n in lower), None)
+
+
+def boundaries_from_file(path) -> gpd.GeoDataFrame:
     """The planner's own boundary file (GeoJSON, GeoPackage, zipped shapefile …) as districts.
 
     The file must declare its CRS. Columns ``district_code``/``name_zh``/``name_en`` are kept
@@ -351,10 +355,8 @@ def boundaries_from_file(path, *, code_column: str | None = None) -> gpd.GeoData
     polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
     if not len(frame) or not polygonal.all():
         raise ParkAtlasError(f"boundary file {path.name} must hold polygons only ({int((~polygonal).sum())} are not)")
-    lower = {c.lower(): c for c in frame.columns}
-    pick = lambda *names: next((lower[n] for n in names if n in lower), None)  # noqa: E731
-    code = pick(*(c for c in (code_column, "district_code", "adcode", "code") if c))
-    name_zh, name_en = pick("name_zh", "name"), pick("name_en")
+    code = _first_column(frame, "district_code", "adcode", "code")
+    name_zh, name_en = _first_column(frame, "name_zh", "name"), _first_column(frame, "name_en")
     out = gpd.GeoDataFrame({
         "district_code": frame[code].astype(str) if code else [f"{i + 1:02d}" for i in range(len(frame))],
         "name_zh": frame[name_zh].astype(str) if name_zh else "",
@@ -624,7 +626,7 @@ def unregister_store(name: str, path=None) -> None:
     _write_registry([s for s in stores if s.name != name], path)
 
 
-__all__ = ["City", "ParkGroup", "CityChain", "city_info", "city_name_of", "CITY_TABLES", "CITY_SELECTS", "city_tables", "city_from_rows",
+__all__ = ["City", "ParkGroup", "CityChain", "city_info", "city_name_of", "CITY_SELECTS", "city_tables", "city_from_rows",
            "infer_city", "read_groups_csv", "read_chains_csv", "boundaries_from_adcode", "boundaries_from_file",
            "make_city", "init_city", "load_example", "read_parks_csv", "CityStore", "read_registry",
            "register_store", "unregister_store", "registry_file"]
