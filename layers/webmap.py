@@ -72,8 +72,8 @@ def features_json(frame: gpd.GeoDataFrame, ids: Sequence[str], labels: Sequence[
 
     Coordinates are rounded to :data:`COORD_PRECISION` decimals; no bbox is written.
     """
-    geoms = shapely.transform(frame.geometry.to_crs(4326).to_numpy(),
-                              lambda xy: np.round(xy, COORD_PRECISION))
+    lonlat = frame.geometry if _leaflet_ready(frame.crs) else frame.geometry.to_crs(4326)
+    geoms = shapely.transform(lonlat.to_numpy(), lambda xy: np.round(xy, COORD_PRECISION))
     geometry = shapely.to_geojson(geoms)
     props = [json.dumps({"i": i, "id": pid, "t": label}, ensure_ascii=False, separators=(",", ":"))
              for i, (pid, label) in enumerate(zip(map(str, ids), map(str, labels)))]
@@ -418,10 +418,22 @@ def base_map(bounds, *, basemap: str = "none", tianditu_key: str | None = None,
     return m
 
 
+#: Lon/lat CRSs that Leaflet can take as they are: CGCS2000 and WGS 84 differ by far less than
+#: a screen pixel (PROJ's own CGCS2000 → WGS 84 step is a no-op "ballpark" transformation).
+_LEAFLET_READY = {"EPSG:4326", "EPSG:4490", "OGC:CRS84"}
+
+
+def _leaflet_ready(crs) -> bool:
+    # Checked by the CRS's own text: a pyproj transformer is rebuilt in every new thread, and
+    # Streamlit runs each rerun in a new thread, which cost ~0.25 s per transform on a rerun.
+    return crs is None or str(getattr(crs, "srs", "")).upper() in _LEAFLET_READY \
+        or crs.equals(pyproj.CRS.from_epsg(4326))
+
+
 def lonlat_bounds(frame: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
     """(minx, miny, maxx, maxy) of ``frame`` in lon/lat, transforming only the corners."""
     bounds = frame.total_bounds
-    if frame.crs is None or frame.crs.equals(pyproj.CRS.from_epsg(4326)):
+    if _leaflet_ready(frame.crs):
         return tuple(bounds)
     return _lonlat_transformer(frame.crs).transform_bounds(*bounds)
 
@@ -501,7 +513,8 @@ def name_labels(frame: gpd.GeoDataFrame, lang: str = i18n.DEFAULT_LANG) -> list[
     """(lon, lat, name) of each district or park, at a point inside it, in ``lang``."""
     if frame is None or frame.empty:
         return []
-    points = frame.geometry.to_crs(4326).representative_point()
+    geometry = frame.geometry if _leaflet_ready(frame.crs) else frame.geometry.to_crs(4326)
+    points = geometry.representative_point()
     names = (frame.name_zh if lang == "zh" else frame.name_en).fillna(frame.name_zh).astype(str)
     return list(zip(points.x, points.y, names))
 
