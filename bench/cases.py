@@ -560,6 +560,142 @@ def server_memory(ctx: Context) -> list[Row]:
     ]
 
 
+#: Records, in each page, when the script run that follows ``window.__t0`` has ended.
+_RUN_END_JS = """() => {
+    if (window.__runWatch) return;
+    window.__runWatch = true;
+    const app = document.querySelector('[data-testid="stApp"]');
+    let running = false;
+    new MutationObserver(() => {
+        const state = app.getAttribute('data-test-script-state');
+        if (state === 'running') running = true;
+        else if (running && window.__t0 != null && window.__done == null) {
+            running = false; window.__done = performance.now();
+        }
+    }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+LOAD_SESSIONS = 20
+#: Seconds between two interactions of one planner (reading the map); the room's clicks are
+#: spread evenly over this period, so twenty planners make two reruns a second together.
+THINK_S = 10.0
+
+
+def _staggered_reruns(pages, rounds: int, think_s: float = THINK_S) -> list[float]:
+    """Each page changes its theme every ``think_s`` seconds, the pages staggered evenly;
+    returns every rerun's time from the key press to the end of the script run (page clocks)."""
+    events = sorted((k * think_s + i * think_s / len(pages), i) for k in range(rounds) for i in range(len(pages)))
+    pending = [False] * len(pages)
+    times = []
+
+    def collect(page) -> None:
+        page.wait_for_function("() => window.__done != null", timeout=240_000)
+        times.append(page.evaluate("() => (window.__done - window.__t0) / 1000"))
+        _settle_s(page)
+
+    start = time.monotonic()
+    for at, i in events:
+        page = pages[i]
+        if pending[i]:
+            collect(page)
+        wait_ms = (start + at - time.monotonic()) * 1000
+        if wait_ms > 0:
+            page.wait_for_timeout(wait_ms)  # keeps Playwright's pipe read (never time.sleep here)
+        _open_theme_list(page)
+        page.evaluate("() => { window.__done = null; window.__t0 = performance.now(); }")
+        page.keyboard.press("Enter")
+        pending[i] = True
+    for i, page in enumerate(pages):
+        if pending[i]:
+            collect(page)
+    return times
+
+
+def _settle_s(page, timeout_s: float = 120.0) -> None:
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_s * 1000)
+
+
+def _open_theme_list(page) -> None:
+    """Open the Park page's theme select box and move to the next theme (Enter then reruns)."""
+    from geo import i18n
+
+    box = page.get_by_test_id("stSelectbox").filter(
+        has=page.get_by_test_id("stWidgetLabel").get_by_text(i18n.t("park.theme", i18n.DEFAULT_LANG), exact=True))
+    box.locator("input").click()
+    page.keyboard.press("ArrowDown")
+
+
+def _idle_rss_mb(app, settle_s: float) -> float:
+    """RSS once the server has had ``settle_s`` without sessions (disconnected sessions expire)."""
+    time.sleep(settle_s)
+    return app.rss_mb()
+
+
+@case("load_20")
+def load_20(ctx: Context) -> list[Row]:
+    """Twenty planners at once: p95 rerun of the Park page, and memory after they leave (real browsers)."""
+    require("app_pages.park", load=False)
+    require("psutil")
+    require("playwright.sync_api")
+    from bench.browser import chromium, new_page
+
+    store = _store_copy(ctx, None)
+    from geo.store import open_store
+
+    counts = open_store(store).read_parcels().park_id.value_counts()
+    parks = counts.index.tolist()
+    import tomllib
+
+    ttl = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())["server"]["disconnectedSessionTTL"]
+    app = _App(store, store.parent / "streamlit.log")
+    rounds = max(ctx.repeats, 3)
+    try:
+        with chromium() as browser:
+            # One planner first opens every park with the themes the room will use, then leaves:
+            # the shared caches are warm and no session is left; that is the server's idle size.
+            cold = app.rss_mb()
+            warm = new_page(browser, 1400, 1000)
+            for park in parks:
+                warm.goto(f"{app.url}/park?park={park}", wait_until="commit")
+                _park_painted_s(warm, 1, 240)
+                _settle_s(warm)
+                warm.evaluate(_RUN_END_JS)
+                _staggered_reruns([warm], rounds, think_s=0.0)
+            warm.context.close()
+            idle = _idle_rss_mb(app, ttl + 30)
+            pages = []
+            for i in range(LOAD_SESSIONS):  # the room opens the link together
+                page = new_page(browser, 1400, 1000)
+                page.goto(f"{app.url}/park?park={parks[i % len(parks)]}", wait_until="commit")
+                pages.append(page)
+            for page in pages:
+                _park_painted_s(page, 1, 240)
+                _settle_s(page)
+                page.evaluate(_RUN_END_JS)
+            times = _staggered_reruns(pages, rounds)
+            loaded = app.rss_mb()
+            ctx.log(f"{len(times)} reruns of {LOAD_SESSIONS} sessions; slowest {max(times):.2f} s")
+            for page in pages:
+                page.context.close()
+            after = _idle_rss_mb(app, ttl + 30)
+    finally:
+        app.stop()
+    times.sort()
+    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    note = (f"{LOAD_SESSIONS} Chromium sessions on the Park page of the sample ({len(parks)} parks), each "
+            f"changing the theme every {THINK_S:.0f} s ({rounds} times), staggered; serve.py as shipped")
+    return [
+        Row.measured("load_20", "p95_rerun_s", p95, "s", baseline="median rerun", baseline_value=statistics.median(times),
+                     target=Target(1.5, unit="s"), note=note),
+        Row.measured("load_20", "rss_idle_mb", idle, "MiB", baseline="server just started", baseline_value=cold,
+                     note="after one planner opened every park with the themes used, then left"),
+        Row.measured("load_20", "rss_20_sessions_mb", loaded, "MiB", baseline="server idle (caches warm)",
+                     baseline_value=idle, note=note),
+        Row.measured("load_20", "rss_after_leave_mb", after, "MiB", baseline="server idle (caches warm)",
+                     baseline_value=idle, target=Target(ratio_at_most=1.2),
+                     note=f"{ttl + 30} s after the last page closed (disconnectedSessionTTL {ttl} s)"),
+    ]
+
+
 # --------------------------------------------------------------------------- core operations
 
 @case("import")
