@@ -49,3 +49,30 @@ def test_the_app_on_pengjiang_shows_pengjiang_and_no_zhaoqing(page, pengjiang_ap
     assert "Zhaoqing" not in page.inner_text("body")
     assert page.external_requests == []
     screenshot(page, "pengjiang-overview")
+
+
+def test_the_sidebar_switches_between_registered_cities(page, tmp_path, pengjiang_app):
+    """One app, two cities: the deployment's own store (a copy of the sample) and Pengjiang's."""
+    from geo.city import register_store
+    from geo.testing import copy_sample_store
+
+    registry = tmp_path / "stores.json"
+    register_store("蓬江", pengjiang_app.store, path=registry)
+    with pytest.MonkeyPatch.context() as env:  # the app server copies the environment when it starts
+        env.setenv("PARKATLAS_STORES", str(registry))
+        server = AppServer(copy_sample_store(tmp_path), tmp_path / "streamlit.log")
+    try:
+        server.wait_ready()
+        page.goto(server.url)
+        page.get_by_role("heading", name="肇庆市园区总览").wait_for(timeout=90_000)
+        _settled(page)
+        box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text("城市 / 区县", exact=True))
+        box.locator("input").click()
+        page.get_by_role("option", name="蓬江", exact=True).click()
+        page.get_by_role("heading", name="江门市蓬江区园区总览").wait_for(timeout=90_000)
+        _settled(page)
+        page.get_by_role("heading", name="重点发展平台").wait_for(timeout=30_000)
+        assert "肇庆" not in page.inner_text("body")
+        assert page.external_requests == []
+    finally:
+        server.stop()
