@@ -24,7 +24,8 @@ def cmd_init(args) -> None:
                    "name_en": args.name_en or settings.get("name_en"), "parks": settings["parks"],
                    "groups": settings["groups"], "chains": settings["chains"],
                    "synthetic_parcels": settings.get("synthetic_parcels", 0), "seed": settings.get("seed", 0),
-                   "company_prefix": settings.get("company_prefix", "")}
+                   "company_prefix": settings.get("company_prefix", ""),
+                   "thresholds_note": settings.get("thresholds_note", "")}
     else:
         if not args.parks:
             raise ParkAtlasError("give --parks PARKS.csv (columns of data/parcels/parks.csv) or --example NAME")

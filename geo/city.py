@@ -461,7 +461,8 @@ def load_example(name: str) -> dict:
 
 def init_city(location, *, parks, adcode: str | None = None, name_zh: str | None = None,
               name_en: str | None = None, groups=None, chains=None, boundaries=None, park_outlines=None,
-              synthetic_parcels: int = 0, seed: int = 0, company_prefix: str = "") -> dict:
+              synthetic_parcels: int = 0, seed: int = 0, company_prefix: str = "",
+              thresholds_note: str = "") -> dict:
     """Create a new store for a city, county or district at ``location`` (a ``.gpkg`` path that
     does not exist yet, or an empty PostgreSQL database).
 
@@ -482,6 +483,9 @@ def init_city(location, *, parks, adcode: str | None = None, name_zh: str | None
     park_outlines : path, optional
         Park outlines (polygons with ``park_id``); default a 1 km square around each anchor,
         replaced by an import of the real outlines (``import --layer parks``).
+    thresholds_note : str
+        Where the parks' entry thresholds come from (``dataset_info.thresholds``), e.g. that they
+        are examples.
     synthetic_parcels : int
         With > 0, that many SYNTHETIC parcels made by :func:`geo.sample.generate` on the
         city's boundaries (examples and demonstrations); 0 leaves the parcels to an import.
@@ -517,6 +521,8 @@ def init_city(location, *, parks, adcode: str | None = None, name_zh: str | None
                      chains=read_chains_csv(chains) if chains is not None else ())
     info = {"synthetic": "false", "note": f"Store of {city.name('en')} set up by `city init`.",
             "generator": "", **city_info(city)}
+    if thresholds_note:
+        info["thresholds"] = thresholds_note
     if synthetic_parcels > 0:
         from geo.sample import SYNTHETIC_NOTE, generate
 

@@ -262,6 +262,7 @@ def test_pengjiang_example_parks_and_parcels(pengjiang):
     parcels = store.read_parcels()
     assert len(parcels) == 3000 and set(parcels.park_id) == set(parks.park_id)
     assert store.dataset_info()["synthetic"] == "true"
+    assert store.dataset_info()["thresholds"].startswith("EXAMPLE entry thresholds (示例)")
     boundary = store.read_districts().union_all()
     inside = shapely.contains_xy(boundary, *shapely.get_coordinates(shapely.centroid(parcels.geometry.values)).T)
     assert inside.mean() > 0.95  # made on the real boundary
