@@ -11,7 +11,7 @@ from app_pages.safe import plain
 from geo import display, i18n
 from geo.errors import ParkAtlasError
 from geo.project import ALL_STAGES, DELAY_CAUSES
-from geo.project_review import MILESTONES, contract_check, milestones, pipeline
+from geo.project_review import MILESTONES, contract_check, milestones, pipeline, project_counts
 from layers.projects import project_map_parts, project_parcels
 
 #: Warnings listed at most (the list is sorted reddest first; filters narrow it).
@@ -81,6 +81,25 @@ p2.dataframe(display.format_frame(flow[["label", "projects", "investment_wan"]],
                                   headers={"label": say("stage"), "projects": say("count"),
                                            "investment_wan": say("investment")}),
              hide_index=True, width="stretch")
+
+with st.expander(say("counts")):
+    k1, k2, k3 = st.columns(3)
+    by = k1.selectbox(say("counts_by"), ["park_id", "group", "chain", "team"], key=common.lang_key("pj_counts_by", "park_id"),
+                      format_func=lambda b: say(f"by_{b}"))
+    start = k2.date_input(say("from"), key=common.kept_key("pj_counts_from", date(date.today().year, 1, 1)))
+    end = k3.date_input(say("to"), key=common.kept_key("pj_counts_to", date.today()))
+    counts = project_counts(register, common.parks(), by=by, start=start, end=end)
+    if by == "park_id":
+        counts[by] = counts[by].map(names).fillna(counts[by])
+    elif by == "group":
+        counts[by] = counts[by].map(lambda g: i18n.label_group(g, lang) if g else "–")
+    elif by == "chain":
+        counts[by] = counts[by].map(lambda c: display.label(c, "chain", lang) if c else "–")
+    st.dataframe(display.format_frame(counts, lang, kinds={by: "text", **{c: "integer" for c in counts.columns
+                                                                           if c.endswith("_count")}},
+                                      headers={by: say(f"by_{by}"), **{c: say(f"col_{c}") for c in counts.columns
+                                                                        if c != by}}),
+                 hide_index=True, width="stretch")
 
 # --- map by stage -----------------------------------------------------------------------------------
 selected_key = common.kept_key("pj_selected")

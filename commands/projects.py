@@ -153,6 +153,15 @@ def cmd_warnings(args) -> None:
             c for c in table.columns if c not in ("reason_zh", "reason_en")] + ["reason"]), "csv")
 
 
+def cmd_counts(args) -> None:
+    from geo.project_review import project_counts, read_register
+
+    store = open_store(args.store)
+    counts = project_counts(read_register(store), store.read_parks(), by=args.by,
+                            start=_day(getattr(args, "from"), "--from"), end=_day(args.to, "--to"))
+    emit(counts, args.format)
+
+
 def cmd_import(args) -> int:
     from geo.project_ledger import LedgerRejected, import_ledger
 
@@ -238,6 +247,13 @@ def register(subparsers) -> None:
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--format", choices=FORMATS, default="json")
     p.set_defaults(handler=cmd_warnings)
+
+    p = actions.add_parser("counts", help="projects signed / land supplied / started / producing in a period")
+    p.add_argument("--by", choices=("park_id", "group", "chain", "team"), default="park_id")
+    p.add_argument("--from", help="first day of the period (YYYY-MM-DD; default: all time)")
+    p.add_argument("--to", help="last day of the period (YYYY-MM-DD)")
+    p.add_argument("--format", choices=FORMATS, default="json")
+    p.set_defaults(handler=cmd_counts)
 
     p = writer("import", "import a ledger (.xlsx/.csv, Chinese headers), all or nothing", cmd_import)
     p.add_argument("file", metavar="FILE")

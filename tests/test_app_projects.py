@@ -30,16 +30,17 @@ def test_projects_page_for_a_viewer(store_path, monkeypatch):
     # The hostile name is escaped where markdown renders it and shown verbatim in tables.
     rendered = "\n".join(m.value for m in at.markdown)
     assert "\\<img" in rendered and "<img" not in rendered.replace("\\<img", "")
-    register = at.dataframe[1].value
+    assert "签约项目" in at.dataframe[1].value.columns and "园区" in at.dataframe[1].value.columns
+    register = at.dataframe[2].value
     assert XSS in set(register["项目名称"]) and register.set_index("项目编号").at[added["project_id"], "阶段"] == "签约"
-    warnings = at.dataframe[2].value
+    warnings = at.dataframe[3].value
     assert "逾期未开工" in set(warnings.loc[warnings["项目编号"] == added["project_id"], "预警"])
     assert not [f for f in at.get("form")]             # viewers get no write forms
     assert "只有规划人员" in "\n".join(c.value for c in at.caption)
     at.session_state["lang"] = "en"
     at.run()
     assert not at.exception and at.title[0].value == "Project register: signing to full production"
-    assert "Signed" in set(at.dataframe[1].value["Stage"])
+    assert "Signed" in set(at.dataframe[2].value["Stage"])
 
 
 def test_planner_edits_a_project_on_the_page(store_path, monkeypatch):

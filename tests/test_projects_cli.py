@@ -94,6 +94,28 @@ def test_match_file_to_full_production(cli, tmp_path):
     assert pid in set(table.project_id) and "below_promise" in table.set_index("project_id").at[pid, "warnings"]
 
 
+def test_counts_by_team_for_a_period(cli, monkeypatch):
+    import os
+
+    from geo.store import open_store
+
+    code, out, _ = cli("projects", "counts", "--by", "team", "--from", "2024-01-01", "--to", "2024-12-31")
+    assert code == 0
+    rows = {r["team"]: r for r in json.loads(out)}
+    # Landed in 2024 per team, recomputed from the stage events (withdrawn and duplicates excluded).
+    code, out, _ = cli("projects", "list")
+    projects = {p["project_id"]: p for p in json.loads(out) if p["stage"] != "withdrawn" and not p["duplicate_of"]}
+    events = open_store(os.environ["PARKATLAS_STORE"]).read_stage_events()
+    landed = events[events.stage.isin(["land_supplied", "under_construction", "completed", "in_production",
+                                       "at_capacity"])].groupby("project_id").date.min()
+    expected = {}
+    for pid, first in landed.items():
+        if pid in projects and "2024-01-01" <= first <= "2024-12-31":
+            expected[projects[pid]["team"]] = expected.get(projects[pid]["team"], 0) + 1
+    assert sum(expected.values()) > 0
+    assert {t: r["land_supplied_count"] for t, r in rows.items() if r["land_supplied_count"]} == expected
+
+
 def test_bad_input_is_one_line_and_changes_nothing(cli, tmp_path):
     code, before, _ = cli("projects", "list")
     bad = tmp_path / "bad.json"
