@@ -10,7 +10,7 @@ from geo.errors import ParkAtlasError
 _COMMAND_MODULES = ["commands.core", "commands.province", "commands.export", "commands.match", "commands.importing",
                     "commands.store_cmds", "commands.teams",
                     "commands.enterprises", "commands.projects", "commands.city",
-                    "commands.inefficient"]
+                    "commands.inefficient", "commands.chains"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -222,6 +222,9 @@ def register(subparsers) -> None:
     from commands.enterprises import register_policy_list
 
     register_policy_list(sub)
+    from commands.chains import register_prospect_pack
+
+    register_prospect_pack(sub)
     for command in sub.choices.values():
         command.add_argument("--follow-symlink", action="store_true",
                              help="when --out is a symbolic link, overwrite the file it points to (refused otherwise)")

@@ -196,8 +196,11 @@ def factsheet_page(fig: Figure, site: pd.Series, parcels: gpd.GeoDataFrame, park
 def render_factsheets(parcels: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, out, *,
                       parcel_ids: Iterable[str] | None = None, sites: gpd.GeoDataFrame | None = None,
                       lang: str = "zh", dataset_info: dict | None = None, progress: Progress | None = None,
-                      printed: date | None = None, standards: Standards | None = None) -> int:
+                      printed: date | None = None, standards: Standards | None = None,
+                      cover: Callable[[Figure], None] | None = None) -> int:
     """Write fact sheets (one page per site) as a PDF to ``out``; returns the number of pages.
+
+    ``cover`` draws a first page (e.g. a prospect pack's, :mod:`layers.prospect_pack`), counted.
 
     Give either ``parcel_ids`` (one sheet per parcel) or ``sites`` (e.g.
     :func:`sites_from_candidates` of a match result). ``parcels`` are the parcels around the
@@ -213,6 +216,10 @@ def render_factsheets(parcels: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, distri
     total = len(sites)
     with matplotlib.rc_context(print_rc()), PdfPages(out, metadata={"Title": t("factsheet.pdf_title", lang),
                                                                     "Creator": "ParkAtlas"}) as pdf:
+        if cover is not None:
+            fig = Figure()
+            cover(fig)
+            pdf.savefig(fig)
         for done, (_, site) in enumerate(sites.iterrows(), start=1):
             fig = Figure()
             factsheet_page(fig, site, frame, park_rows.loc[site.park_id], parks=parks, districts=districts,
@@ -220,4 +227,4 @@ def render_factsheets(parcels: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, distri
             pdf.savefig(fig)
             if progress is not None:
                 progress(done, total, str(site.site_id))
-    return total
+    return total + (cover is not None)

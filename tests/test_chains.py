@@ -151,3 +151,24 @@ def test_bad_input_is_one_line_and_leaves_the_store(store):
     with pytest.raises(NotFoundError, match="no enterprise"):
         set_leader(store, "nev", make_uscc("91441200MA0000009"), user=PLANNER)
     assert read_leaders(store).empty
+
+
+def test_prospects_import_all_or_nothing_with_report(store):
+    from geo.prospect import import_prospects, read_prospects
+
+    nodes = read_chain_nodes(store).node_id
+    bad = pd.DataFrame({"企业名称": ["甲公司", ""], "节点": ["nev.up.motor", "nev.nope"], "联系状态": ["已联系", "x"]})
+    report = import_prospects(store, bad, nodes, user=PLANNER)
+    assert not report["accepted"] and report["committed"] is None
+    assert {(p["row"], p["column"]) for p in report["problems"]} == {(3, "name"), (3, "node_id"), (3, "contact_status")}
+    assert read_prospects(store).empty
+    good = pd.DataFrame({"name": ["<b>甲</b>公司", "乙公司"], "node_id": ["nev.up.motor", "nev.down.vehicle"],
+                         "land_mu": ["80", ""], "origin_city": ["宁德", "深圳"]})
+    assert import_prospects(store, good, nodes, user=PLANNER, dry_run=True)["committed"] is None
+    assert read_prospects(store).empty
+    report = import_prospects(store, good, nodes, user=PLANNER)
+    assert report["committed"]["inserted"] == 2
+    stored = read_prospects(store)
+    assert stored.prospect_id.tolist() == ["P0001", "P0002"]
+    assert stored.name.tolist()[0] == "<b>甲</b>公司" and stored.contact_status.tolist() == ["not_contacted"] * 2
+    assert stored.land_mu.tolist()[0] == 80.0
