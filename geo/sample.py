@@ -447,11 +447,11 @@ def write_sample(path: Path = SAMPLE_GPKG, n_parcels: int = DEFAULT_PARCELS, see
     register = generate_register(parks, parcels, enterprises, seed)
     info["n_projects"] = str(len(register["projects"]))
     write_new_gpkg(path, parks, parcels, load_districts().to_crs(CGCS2000), info, register=register, city=city)
-    from geo.store.tables import write_sample_tables
+    from geo.store.tables import ENTERPRISE_GRADES, write_sample_tables
 
     teams, targets = generate_teams(seed, register)
     write_sample_tables(path, {"teams": teams, "team_targets": targets, "enterprises": enterprises,
-                               "enterprise_figures": figures})
+                               "enterprise_figures": figures, "enterprise_grades": ENTERPRISE_GRADES.empty()})
     return path
 
 

@@ -213,3 +213,14 @@ def test_policy_list_export_is_formula_neutralised(cli_env, store_path, tmp_path
     assert rows[0][:3] == ("uscc", "name", "parcel_ids")
     names = {r[0]: r[1] for r in rows[1:]}
     assert names[d] == "'=HYPERLINK(\"http://x\",\"点我\")" and len(names) == json.loads(done.stdout)["rows"]
+
+
+def test_reading_grades_does_not_change_the_store(store_path):
+    from geo.evaluation import parcels_with_metrics
+    from geo.store.gpkg import GpkgStore
+
+    store = GpkgStore(store_path)
+    revision, audit_rows = store.revision(), len(store.history())
+    parcels_with_metrics(store, "fk_changgang")
+    assert read_grades(store).empty
+    assert store.revision() == revision and len(store.history()) == audit_rows

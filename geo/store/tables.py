@@ -99,14 +99,17 @@ def ensure_tables(store: SqlStore) -> None:
     if store.location in _ensured or getattr(store, "readonly", False):
         return
     gpkg = _is_gpkg(store)
+    # Only a store lacking a table is written to: a read must not change the store's revision.
+    missing = [table for table in ATTRIBUTE_TABLES.values() if not _exists(store, table.name)]
 
     def work(cur):
-        for table in ATTRIBUTE_TABLES.values():
+        for table in missing:
             cur.execute(table.ddl())
             if gpkg:
                 _register_gpkg(cur, table)
 
-    store._transaction(work)
+    if missing:
+        store._transaction(work)
     _ensured.add(store.location)
 
 
