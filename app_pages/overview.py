@@ -20,9 +20,9 @@ if str(common.dataset_info().get("synthetic", "")).lower() == "true":
 city, groups, park_table = common.kpis()
 
 
-def kpi_cards(row: pd.Series, per_row: int = 6) -> None:
-    """Six KPI metrics of a city or group row, ``per_row`` to a row."""
-    values = [
+def kpi_values(row: pd.Series) -> list[tuple[str, str]]:
+    """(label, value) of the six KPIs of a city or group row."""
+    return [
         (tr("kpi.parks"), i18n.format_number(row.get("park_count"), lang, 0)),
         (tr("kpi.total_area"), i18n.format_number(row.get("total_area_mu"), lang, 0)),
         (tr("kpi.available_area"), i18n.format_number(row.get("available_area_mu"), lang, 0)),
@@ -30,6 +30,11 @@ def kpi_cards(row: pd.Series, per_row: int = 6) -> None:
         (tr("kpi.output_per_mu"), i18n.format_number(row.get("output_per_mu_wan"), lang, 1)),
         (tr("kpi.tax_per_mu"), i18n.format_number(row.get("tax_per_mu_wan"), lang, 1)),
     ]
+
+
+def kpi_cards(row: pd.Series, per_row: int = 6) -> None:
+    """Six KPI metrics of a city or group row, ``per_row`` to a row."""
+    values = kpi_values(row)
     for start in range(0, len(values), per_row):
         for col, (label, value) in zip(st.columns(per_row), values[start:start + per_row]):
             col.metric(label, value)
@@ -42,8 +47,9 @@ for column, group in zip(st.columns(max(len(city_info.groups), 1)), city_info.gr
     row = groups.loc[groups.group == group]
     with column.container(border=True):
         st.subheader(city_info.group_name(group, lang))
-        if not row.empty:
-            kpi_cards(row.iloc[0], per_row=2)
+        if not row.empty:  # a narrow card: a table shows whole numbers where metrics were cut ("338,…")
+            st.table(pd.DataFrame(kpi_values(row.iloc[0]), columns=[tr("col.field"), tr("col.value")]),
+                     hide_index=True, hide_header=True)
 
 st.caption(tr("overview.map_hint"))
 parts = webmap.city_map_parts(common.parks(), common.districts(), lang=lang, city=city_info,
