@@ -26,6 +26,7 @@ PAGES = [
     ("app_pages/available.py", "page.available", "available", False),
     ("app_pages/enterprises.py", "page.enterprises", "enterprises", False),
     ("app_pages/inefficient.py", "page.inefficient", "inefficient", False),
+    ("app_pages/chains.py", "page.chains", "chains", False),
     ("app_pages/match.py", "page.match", "match", False),
     ("app_pages/teams.py", "page.teams", "teams", False),
     ("app_pages/projects.py", "page.projects", "projects", False),

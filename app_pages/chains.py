@@ -1,0 +1,133 @@
+"""产业链 Chains: the chain as a tree (counts, gaps in red), the map of its enterprises by node with
+the leader and the gap radius, the gaps with their ready land, and the prospects. Thin: geo.chain
+computes, layers.chain_map draws, geo.display formats."""
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app_pages import common
+from geo import display
+from geo.chain import ChainMap, node_row, ready_land
+from geo.errors import ParkAtlasError
+from geo.prospect import read_prospects
+from layers.chain_map import GAP_COLOR, chain_map
+
+lang = common.lang()
+tr = common.tr
+st.title(tr("chains.title"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _chain_map(loc: str, rev: str) -> ChainMap:
+    return ChainMap.of_store(common.store(), common.parcels())
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _ready(loc: str, rev: str, node_id: str, park_id: str | None):
+    node = node_row(_chain_map(loc, rev).nodes, node_id)
+    return ready_land(common.parcels(), common.parks(), node, top=5, park_id=park_id)
+
+
+loc, rev = common.location(), common.revision()
+cmap = _chain_map(loc, rev)
+chains = cmap.chains()
+names = common.park_names()
+name_col = "name_zh" if lang == "zh" else "name_en"
+with st.sidebar:
+    chain = st.selectbox(tr("chains.pick_chain"), chains, key=common.kept_key("ch_chain", chains[0]),
+                         format_func=lambda c: display.label(c, "chain", lang))
+    park_ids = [""] + common.parks().park_id.tolist()
+    park = st.selectbox(tr("chains.pick_park"), park_ids, key=common.kept_key("ch_park", ""),
+                        format_func=lambda p: tr("chains.all_parks") if not p else str(names.get(p, p)))
+    radius = st.number_input(tr("chains.radius"), min_value=0.5, max_value=50.0, step=0.5,
+                             key=common.kept_key("ch_radius", 5.0))
+    thin_below = st.number_input(tr("chains.thin_below"), min_value=1, max_value=50, step=1,
+                                 key=common.kept_key("ch_thin", 2))
+
+status = cmap.status(chain, park or None, float(radius), int(thin_below))
+leaders = cmap.leaders[cmap.leaders.chain == chain]
+if leaders.empty:
+    st.info(tr("chains.no_leader"))
+else:
+    st.caption(tr("chains.col.leader") + "：" + "、".join(display.format_value(n, "text", lang) for n in leaders.name))
+
+st.subheader(tr("chains.tree"))
+is_leaf = status.parent != ""
+tree = pd.DataFrame({
+    tr("chains.col.node"): [("　　" if leaf else "") + display.format_value(n, "text", lang)
+                            for leaf, n in zip(is_leaf, status[name_col])],
+    tr("chains.col.enterprise_count"): [display.format_value(int(c), "integer", lang) for c in status.enterprise_count],
+    tr("chains.col.gap"): [display.format_value(bool(g), "bool", lang) if leaf else ""
+                           for g, leaf in zip(status.gap, is_leaf)],
+    tr("chains.col.thin"): [display.format_value(bool(v), "bool", lang) if leaf else ""
+                            for v, leaf in zip(status.thin, is_leaf)],
+    tr("chains.col.nearest_km"): [display.format_value(k, "km", lang) for k in status.nearest_km],
+})
+peak = max(int(status.enterprise_count[is_leaf].max() if is_leaf.any() else 0), 1)
+
+
+def _shade(row_index: int) -> list[str]:
+    row = status.iloc[row_index]
+    if row.gap:
+        colour = f"background-color: {GAP_COLOR}; color: white"
+    elif row.parent:
+        colour = f"background-color: rgba(44, 160, 44, {0.15 + 0.6 * min(row.enterprise_count / peak, 1):.2f})"
+    else:
+        colour = "font-weight: bold"
+    return [colour] * len(tree.columns)
+
+
+st.dataframe(tree.style.apply(lambda r: _shade(r.name), axis=1), hide_index=True, use_container_width=True)
+
+st.subheader(tr("chains.map"))
+leaf_ids = status.node_id[is_leaf].tolist()
+node = st.selectbox(tr("chains.pick_node"), [""] + leaf_ids, key=common.kept_key("ch_node", ""),
+                    format_func=lambda n: tr("chains.all_nodes") if not n else
+                    display.format_value(status.set_index("node_id").at[n, name_col], "text", lang))
+placed = cmap.placed[cmap.placed.chain == chain]
+if node:
+    placed = placed[placed.node_id == node]
+st_folium(chain_map(placed, leaders, cmap.nodes[cmap.nodes.chain == chain], radius_km=float(radius), lang=lang,
+                    **common.map_options()),
+          key=f"chain_map_{chain}_{node}", height=460, use_container_width=True, returned_objects=[])
+
+st.subheader(tr("chains.gaps"))
+gaps = status[status.gap]
+if gaps.empty:
+    st.success(tr("chains.no_gaps"))
+else:
+    demand = cmap.nodes.set_index("node_id")
+    st.dataframe(pd.DataFrame({
+        tr("chains.col.node"): [display.format_value(n, "text", lang) for n in gaps[name_col]],
+        tr("chains.col.demand"): [f"{display.format_value(demand.at[n, 'land_mu_min'], 'area_mu', lang)} – "
+                                  f"{display.format_value(demand.at[n, 'land_mu_max'], 'area_mu', lang)}"
+                                  for n in gaps.node_id],
+        tr("chains.col.nearest_km"): [display.format_value(k, "km", lang) for k in gaps.nearest_km],
+    }), hide_index=True, use_container_width=True)
+    gap = st.selectbox(tr("chains.ready_land"), gaps.node_id.tolist(), key=common.kept_key("ch_gap"),
+                       format_func=lambda n: display.format_value(status.set_index("node_id").at[n, name_col],
+                                                                  "text", lang))
+    try:
+        result = _ready(loc, rev, gap, park or None)
+        candidates = result.candidates
+        st.dataframe(display.format_frame(
+            candidates[["rank", "parcel_ids", "park_id", "area_mu", "score"]].assign(
+                park_id=candidates.park_id.map(lambda p: names.get(p, p))),
+            lang, kinds={"rank": "integer", "parcel_ids": "list", "park_id": "text", "score": "score"}),
+            hide_index=True, use_container_width=True)
+    except ParkAtlasError as exc:
+        common.show_error(exc)
+
+st.subheader(tr("chains.prospects"))
+prospects = read_prospects(common.store())
+prospects = prospects[prospects.node_id.isin(set(cmap.nodes.node_id[cmap.nodes.chain == chain]))]
+if prospects.empty:
+    st.info(tr("chains.no_prospects"))
+else:
+    node_names = cmap.nodes.set_index("node_id")[name_col]
+    st.dataframe(pd.DataFrame({
+        tr("chains.col.prospect"): [display.format_value(v, "text", lang) for v in prospects["name"]],
+        tr("chains.col.node"): [display.format_value(node_names.get(v, v), "text", lang) for v in prospects.node_id],
+        tr("chains.col.origin_city"): [display.format_value(v, "text", lang) for v in prospects.origin_city],
+        tr("chains.col.contact_status"): [tr(f"chains.contact.{v}") for v in prospects.contact_status],
+    }), hide_index=True, use_container_width=True)

@@ -1,0 +1,59 @@
+"""The map of a chain: its enterprises coloured by node, the leaders starred, the gap radius
+drawn around each leader. Names are escaped before they reach a tooltip (hostile text literal)."""
+from __future__ import annotations
+
+import html
+import json
+
+import folium
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
+
+from geo.display import format_value
+from geo.i18n import t
+from layers.webmap import CHINA_BOUNDS, base_map
+
+GAP_COLOR = "#d62728"
+
+
+def node_colors(node_ids) -> dict[str, str]:
+    """One colour per node (tab10, cycling), in the given order."""
+    palette = colormaps["tab10"]
+    return {node: to_hex(palette(i % 10)) for i, node in enumerate(node_ids)}
+
+
+def _points(frame: pd.DataFrame, label: pd.Series, colors: pd.Series) -> dict:
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(x), float(y)]},
+         "properties": {"label": html.escape(str(text)), "color": color}}
+        for x, y, text, color in zip(frame.lon, frame.lat, label, colors)]}
+
+
+def chain_map(placed: pd.DataFrame, leaders: pd.DataFrame, nodes: pd.DataFrame, *, radius_km: float,
+              lang: str = "zh", **map_options) -> folium.Map:
+    """A folium map of ``placed`` enterprises (``lon``, ``lat``, ``name``, ``node_id``) and ``leaders``."""
+    everything = pd.concat([placed[["lon", "lat"]], leaders[["lon", "lat"]]])
+    if everything.empty:
+        bounds = CHINA_BOUNDS
+    else:
+        pad = 0.02
+        bounds = (everything.lon.min() - pad, everything.lat.min() - pad, everything.lon.max() + pad,
+                  everything.lat.max() + pad)
+    m = base_map(bounds, **map_options)
+    names = nodes.set_index("node_id")["name_zh" if lang == "zh" else "name_en"]
+    colors = node_colors(nodes.node_id)
+    label = placed.name.astype(str) + " · " + placed.node_id.map(names).astype(str)
+    points = _points(placed, label, placed.node_id.map(colors).fillna("#777777"))
+    folium.GeoJson(
+        json.dumps(points), name="enterprises",
+        marker=folium.CircleMarker(radius=4, fill=True, fill_opacity=0.85, weight=1),
+        style_function=lambda f: {"color": f["properties"]["color"], "fillColor": f["properties"]["color"]},
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False)).add_to(m)
+    for row in leaders.itertuples(index=False):
+        text = html.escape(f"{t('chains.leader_mark', lang)}：{row.name}")
+        folium.Circle([row.lat, row.lon], radius=radius_km * 1000, color=GAP_COLOR, weight=2, fill=False,
+                      tooltip=html.escape(format_value(radius_km, "km", lang))).add_to(m)
+        folium.Marker([row.lat, row.lon], tooltip=text,
+                      icon=folium.DivIcon(html='<div style="font-size:22px;color:#d4a017">★</div>')).add_to(m)
+    return m
