@@ -1097,3 +1097,49 @@ def projects_page(ctx: Context) -> list[Row]:
                          target=Target(2.0, unit="s"),
                          note=f"{len(register['projects'])} projects, {len(parcels)} parcels; AppTest server time with "
                               "the register caches cleared (browser paint not included)")]
+
+
+# --------------------------------------------------------------------------- industrial chains
+
+@case("chain_gaps")
+def chain_gaps(ctx: Context) -> list[Row]:
+    """The gaps of every chain (issue 17) over 100k parcels and 50k enterprises, three leaders per
+    chain, against the same gaps by GeoSeries.distance per chain and leader (geopandas)."""
+    chain_mod = require("geo.chain")
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    from geo.sample import generate_enterprises
+
+    n = 100_000 if ctx.size >= 100_000 else ctx.size
+    parks, parcels = data.parcels(ctx.cache_dir, n)
+    named = parcels.assign(enterprise=parcels.enterprise + "·" + (np.arange(len(parcels)) // 2).astype(str))
+    enterprises, _ = generate_enterprises(named, parks, seed=data.BENCH_SEED)
+    enterprises = enterprises.iloc[:50_000].reset_index(drop=True)
+    leaders = enterprises.groupby("chain", as_index=False).head(3)[["chain", "uscc"]]
+    nodes = chain_mod.load_chain_nodes()
+    build_s, cmap = median_seconds(lambda: chain_mod.ChainMap.build(nodes, enterprises, parcels, leaders), ctx.repeats)
+    ctx.log(f"{len(enterprises)} enterprises on {len(parcels)} parcels, {len(cmap.placed)} placements")
+    ours, gaps = median_seconds(lambda: cmap.gaps(), ctx.repeats)
+
+    def by_geopandas():
+        points = gpd.GeoSeries(gpd.points_from_xy(cmap.placed.x, cmap.placed.y))
+        found = []
+        for chain in cmap.chains():
+            mine = (cmap.placed.chain == chain).to_numpy()
+            lead = cmap.leaders[cmap.leaders.chain == chain]
+            km = np.full(mine.sum(), np.inf)
+            for x, y in zip(lead.x, lead.y):
+                km = np.minimum(km, points[mine].distance(gpd.points_from_xy([x], [y])[0]).to_numpy() / 1000)
+            near = pd.Series(km <= chain_mod.DEFAULT_RADIUS_KM).groupby(cmap.placed.node_id[mine].to_numpy()).sum()
+            leaf = cmap.nodes[(cmap.nodes.chain == chain) & chain_mod.leaves(cmap.nodes)].node_id
+            found += [node for node in leaf if near.get(node, 0) == 0]
+        return found
+
+    base, expected = median_seconds(by_geopandas, ctx.repeats)
+    same = sorted(expected) == sorted(gaps.node_id)
+    return [Row.measured("chain_gaps", "gaps_all_chains_s", ours, "s", baseline="GeoSeries.distance per chain and leader",
+                         baseline_value=base, target=Target(1.0, unit="s"),
+                         note=f"{len(gaps)} gaps over {len(cmap.chains())} chains; same gaps as baseline: {same}"),
+            Row.measured("chain_gaps", "place_and_locate_s", build_s, "s",
+                         note="placing 50k enterprises on nodes and locating them (once per store revision)")]
