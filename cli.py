@@ -11,4 +11,4 @@ import sys
 from commands import build_parser, run
 
 if __name__ == "__main__":
-    sys.exit(run(build_parser(), sys.argv[1:]))
+    sys.exit(run(build_parser(sys.argv[1:]), sys.argv[1:]))
