@@ -758,6 +758,47 @@ def matching(ctx: Context) -> list[Row]:
     return rows
 
 
+def _process_s(argv: list[str], env: dict | None = None) -> float:
+    """Wall seconds of one process run from the repository root (it must succeed)."""
+    import subprocess
+    import sys
+
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, *argv], cwd=REPO, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:3])} failed: {done.stderr.strip()[-300:]}")
+    return seconds
+
+
+@case("cli_match")
+def cli_match(ctx: Context) -> list[Row]:
+    """``cli.py match`` as a whole process vs a plain geopandas script (bench/baseline_match.py), interleaved."""
+    import json
+
+    store = data.store(ctx.cache_dir, _city_size(ctx))
+    project = ctx.cache_dir / "bench_project.json"
+    project.write_text(json.dumps(BENCH_PROJECT, ensure_ascii=False), encoding="utf-8")
+    ours_argv = ["cli.py", "--store", str(store), "match", str(project), "--top", "10", "--format", "json"]
+    baseline_argv = [str(REPO / "bench" / "baseline_match.py"), str(store), str(project), "--top", "10"]
+    ours, baseline, help_, bare = [], [], [], []
+    for _ in range(ctx.repeats):  # alternate, so both meet the same machine load
+        ours.append(_process_s(ours_argv))
+        baseline.append(_process_s(baseline_argv))
+        help_.append(_process_s(["cli.py", "--help"]))
+        bare.append(_process_s(["-c", "pass"]))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return [
+        Row.measured("cli_match", "cli_match_process_s", statistics.median(ours), "s",
+                     baseline="geopandas script (read_file + .apply) as a process",
+                     baseline_value=statistics.median(baseline), target=Target(0.5, 0.25, unit="s"),
+                     note=f"{_city_size(ctx)} parcels, --top 10; load average {load}"),
+        Row.measured("cli_match", "cli_help_process_s", statistics.median(help_), "s",
+                     baseline="python -c pass", baseline_value=statistics.median(bare),
+                     note="`python cli.py --help`: imports every command module"),
+    ]
+
+
 @case("kpi_edit")
 def kpi_edit(ctx: Context) -> list[Row]:
     """KPIs recomputed after one edit: store write + read + metrics + park/group/city KPIs."""
