@@ -1,8 +1,10 @@
 """Headless Chromium (Debian's /usr/bin/chromium via Playwright) with every non-loopback request blocked.
 
-Draw time is measured the same way for every map: from navigation start until two animation
-frames after the page's ``load`` event and the end of the initial ``fitBounds`` zoom, when the
-inline map scripts have run and the browser has painted what they added (SVG paths or canvas).
+Draw time is measured the same way for every map: with Leaflet's animations off for every
+contestant (:func:`without_animations`: folium's and leafmap's initial ``fitBounds`` would
+otherwise animate a zoom that ParkAtlas' maps do not), from navigation start until two animation
+frames after the page's ``load`` event and the initial view, when the inline map scripts have run
+and the browser has painted what they added (SVG paths or canvas).
 """
 from __future__ import annotations
 
@@ -29,6 +31,17 @@ _SETTLED_JS = """() => {
     var m = key && window[key];
     return !!m && m._loaded && !m._animatingZoom && !(m._panAnim && m._panAnim._inProgress);
 }"""
+#: Before any script of the page: once Leaflet defines ``window.L``, every map it makes starts
+#: without zoom, fade or marker animations (``L.Map.mergeOptions``), whoever wrote the map.
+_NO_ANIMATION_JS = """(() => {
+    let leaflet;
+    Object.defineProperty(window, "L", {configurable: true, get: () => leaflet, set: value => {
+        leaflet = value;
+        if (value && value.Map && value.Map.mergeOptions) {
+            value.Map.mergeOptions({zoomAnimation: false, fadeAnimation: false, markerZoomAnimation: false});
+        }
+    }});
+})();"""
 _PAINTED_JS = """() => new Promise(resolve => requestAnimationFrame(
     () => requestAnimationFrame(() => resolve(performance.now()))))"""
 
@@ -124,6 +137,11 @@ def now_ms(page) -> float:
     return float(page.evaluate("performance.timeOrigin + performance.now()"))
 
 
+def without_animations(page) -> None:
+    """Turn Leaflet's animations off for every map ``page`` loads from now on (all contestants alike)."""
+    page.add_init_script(_NO_ANIMATION_JS)
+
+
 def draw_time_s(browser, url: str, *, timeout_s: float = 180.0, ready_js: str | None = None) -> dict:
     """Seconds from navigation start to painted map at ``url`` in a fresh page.
 
@@ -131,6 +149,7 @@ def draw_time_s(browser, url: str, *, timeout_s: float = 180.0, ready_js: str | 
     Returns ``{"seconds": float, "blocked": [urls the page tried to fetch from the network]}``.
     """
     page = new_page(browser)
+    without_animations(page)
     try:
         page.goto(url, wait_until="load", timeout=timeout_s * 1000)
         page.wait_for_function(_SETTLED_JS, timeout=timeout_s * 1000)

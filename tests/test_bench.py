@@ -119,3 +119,30 @@ def test_the_network_guard_blocks_exactly_the_non_loopback_urls(url, external):
     from bench.browser import EXTERNAL_URL
 
     assert bool(EXTERNAL_URL.search(url)) is external
+
+
+def test_draw_pages_run_every_leaflet_map_without_animations(tmp_path):
+    """The draw cases measure every contestant alike: a folium map's fitBounds does not animate."""
+    import shutil
+
+    folium = pytest.importorskip("folium")
+    browser_mod = pytest.importorskip("bench.browser")
+    if not shutil.which(browser_mod.CHROMIUM):
+        pytest.skip("no chromium")
+    from layers.assets import use_app_assets
+
+    m = folium.Map(location=[23.0, 112.5], zoom_start=5, tiles=None)
+    m.fit_bounds([[23.0, 112.4], [23.1, 112.6]])
+    (tmp_path / "map.html").write_text(use_app_assets(m, "/static").get_root().render(), encoding="utf-8")
+    (tmp_path / "static").symlink_to(os.path.join(ROOT, "static"), target_is_directory=True)
+    options = "() => { var m = Object.values(window).find(v => window.L && v instanceof L.Map); " \
+              "return [m.options.zoomAnimation, m.options.fadeAnimation, m.getZoom() > 5]; }"
+    with browser_mod.serve_directory(tmp_path) as base, browser_mod.chromium() as browser:
+        plain = browser_mod.new_page(browser)
+        plain.goto(f"{base}/map.html", wait_until="load")
+        assert plain.evaluate(options)[:2] == [True, True]  # Leaflet's defaults: animated
+        still = browser_mod.new_page(browser)
+        browser_mod.without_animations(still)
+        still.goto(f"{base}/map.html", wait_until="load")
+        assert still.evaluate(options) == [False, False, True]  # none, and fitBounds reached its view
+        assert browser_mod.draw_time_s(browser, f"{base}/map.html", timeout_s=120)["seconds"] > 0
