@@ -1,6 +1,8 @@
 """产业链 Chains: the chain as a tree (counts, gaps in red), the map of its enterprises by node with
 the leader and the gap radius, the gaps with their ready land, and the prospects. Thin: geo.chain
 computes, layers.chain_map draws, geo.display formats."""
+import io
+
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
@@ -9,8 +11,10 @@ from app_pages import common
 from geo import display
 from geo.chain import ChainMap, node_row, ready_land
 from geo.errors import ParkAtlasError
-from geo.prospect import read_prospects
+from geo.prospect import prospect_land, read_prospects
+from geo.standards import load_standards
 from layers.chain_map import GAP_COLOR, chain_map
+from layers.prospect_pack import write_prospect_pack
 
 lang = common.lang()
 tr = common.tr
@@ -26,6 +30,15 @@ def _chain_map(loc: str, rev: str) -> ChainMap:
 def _ready(loc: str, rev: str, node_id: str, park_id: str | None):
     node = node_row(_chain_map(loc, rev).nodes, node_id)
     return ready_land(common.parcels(), common.parks(), node, top=5, park_id=park_id)
+
+
+def _pack_pdf(loc: str, rev: str, prospect_id: str, language: str) -> bytes:
+    store = common.store()
+    pack = prospect_land(store, prospect_id, parcels=common.parcels(), chain_map=_chain_map(loc, rev))
+    out = io.BytesIO()
+    write_prospect_pack(out, pack, parks=common.parks(), districts=common.districts(), chains=load_standards().chains,
+                        lang=language, dataset_info=common.dataset_info())
+    return out.getvalue()
 
 
 loc, rev = common.location(), common.revision()
@@ -131,3 +144,16 @@ else:
         tr("chains.col.origin_city"): [display.format_value(v, "text", lang) for v in prospects.origin_city],
         tr("chains.col.contact_status"): [tr(f"chains.contact.{v}") for v in prospects.contact_status],
     }), hide_index=True, use_container_width=True)
+    chosen = st.selectbox(tr("chains.pack.pick"), prospects.prospect_id.tolist(), key=common.kept_key("ch_prospect"),
+                          format_func=lambda p: display.format_value(
+                              prospects.set_index("prospect_id").at[p, "name"], "text", lang))
+    if st.button(tr("chains.pack.make"), key="ch_make_pack"):
+        try:
+            with st.spinner(tr("chains.pack.making")):
+                st.session_state["ch_pack"] = (chosen, lang, _pack_pdf(loc, rev, chosen, lang))
+        except ParkAtlasError as exc:
+            common.show_error(exc)
+    made = st.session_state.get("ch_pack")
+    if made and made[0] == chosen and made[1] == lang:
+        st.download_button(tr("chains.pack.download"), made[2], file_name=f"prospect_pack_{chosen}.pdf",
+                           mime="application/pdf", key="ch_pack_download")

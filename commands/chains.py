@@ -119,32 +119,23 @@ def cmd_prospects_list(args) -> None:
 def cmd_prospect_pack(args) -> None:
     from commands.export import _out_path
     from geo.exports import write_file
-    from geo.i18n import t
     from geo.prospect import prospect_land
     from geo.standards import load_standards
-    from layers.factsheet import sites_from_candidates
-    from layers.prospect_pack import cover_lines, render_prospect_pack
+    from layers.prospect_pack import write_prospect_pack
 
     started = time.perf_counter()
     out = _out_path(args, (".pdf",))
     store = open_store(args.store)
     pack = prospect_land(store, args.prospect_id, top=args.top)
-    node = pack["node"]
-    chains = load_standards().chains.set_index("chain")
-    chain_name = str(chains.at[node.chain, "name_zh" if args.lang == "zh" else "name_en"]) \
-        if node.chain in chains.index else node.chain
-    lines = cover_lines(pack["prospect"], node, chain_name, pack["status"], pack["nearby"], args.lang)
-    sites = sites_from_candidates(pack["result"].candidates)
     pages = {}
 
     def write(f):
-        pages["n"] = render_prospect_pack(f, lines, t("chains.pack.title", args.lang, name=pack["prospect"]["name"]),
-                                          parcels=pack["parcels"], parks=store.read_parks(),
-                                          districts=store.read_districts(), sites=sites, lang=args.lang,
-                                          dataset_info=store.dataset_info())
+        pages["n"] = write_prospect_pack(f, pack, parks=store.read_parks(), districts=store.read_districts(),
+                                         chains=load_standards().chains, lang=args.lang,
+                                         dataset_info=store.dataset_info())
 
     write_file(out, write)
-    emit_object({"out": str(out), "format": "pdf", "prospect_id": args.prospect_id, "node_id": node.node_id,
+    emit_object({"out": str(out), "format": "pdf", "prospect_id": args.prospect_id, "node_id": pack["node"].node_id,
                  "pages": pages["n"], "lang": args.lang, "bytes": out.stat().st_size,
                  "seconds": round(time.perf_counter() - started, 3)})
 

@@ -54,3 +54,20 @@ def render_prospect_pack(out, lines: list[tuple[str, str]], title: str, *, parce
         sites = None
     return render_factsheets(parcels, parks, districts, out, sites=sites, parcel_ids=[] if sites is None else None,
                              lang=lang, dataset_info=dataset_info, cover=cover)
+
+
+def write_prospect_pack(out, pack: dict, *, parks: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, chains: pd.DataFrame,
+                        lang: str = "zh", dataset_info: dict | None = None) -> int:
+    """Write the pack of :func:`geo.prospect.prospect_land`'s ``pack`` to ``out``; ``chains`` is
+    ``data/standards/chains.csv`` (names). Returns the number of pages."""
+    from layers.factsheet import sites_from_candidates
+
+    node = pack["node"]
+    names = chains.set_index("chain")
+    chain_name = str(names.at[node.chain, "name_zh" if lang == "zh" else "name_en"]) if node.chain in names.index \
+        else str(node.chain)
+    lines = cover_lines(pack["prospect"], node, chain_name, pack["status"], pack["nearby"], lang)
+    return render_prospect_pack(out, lines, t("chains.pack.title", lang, name=pack["prospect"]["name"]),
+                                parcels=pack["parcels"], parks=parks, districts=districts,
+                                sites=sites_from_candidates(pack["result"].candidates), lang=lang,
+                                dataset_info=dataset_info)

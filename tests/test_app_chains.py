@@ -62,3 +62,11 @@ def test_chains_page_in_english(app):
     tree = at.dataframe[0].value
     assert "Drive motors and controls" in set(tree["Node"].str.strip("　")) and set(tree["Gap"]) >= {"Yes"}
     assert at.dataframe[3].value["Prospect"].tolist() == [HOSTILE]
+
+
+def test_chains_page_makes_the_prospect_pack(app):
+    at, _ = app
+    next(b for b in at.button if b.label == "生成推介包（PDF）").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    prospect_id, language, pdf = at.session_state["ch_pack"]
+    assert (prospect_id, language) == ("P0001", "zh") and pdf.startswith(b"%PDF") and len(pdf) > 10_000
