@@ -173,5 +173,5 @@ def test_export_after_a_match_switches_content_format_and_language(page, app):
     choose(page, "Format", ".geojson")
     with page.expect_download() as download:
         page.get_by_test_id("stDownloadButton").filter(has_text="Download").last.click()
-    assert download.value.suggested_filename.endswith("_available.geojson")
+    assert download.value.suggested_filename.endswith("_available_en.geojson")  # content, language and format of the current choices
     settled(page)
