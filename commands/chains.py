@@ -33,6 +33,14 @@ def _chain_map(args):
     return store, ChainMap.of_store(store)
 
 
+def _area(args, store):
+    from geo.chain import county_parks
+
+    if args.county and args.park:
+        raise ParkAtlasError("give --park or --county, not both")
+    return county_parks(store.read_parks(), args.county) if args.county else args.park
+
+
 def _named(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     return frame.assign(name=frame["name_zh" if lang == "zh" else "name_en"])
 
@@ -63,14 +71,14 @@ def cmd_list(args) -> None:
 
 
 def cmd_show(args) -> None:
-    _, chain_map = _chain_map(args)
-    status = chain_map.status(args.chain, args.park, args.radius_km, args.thin_below)
+    store, chain_map = _chain_map(args)
+    status = chain_map.status(args.chain, _area(args, store), args.radius_km, args.thin_below)
     emit(_named(status, args.lang)[SHOW_KEYS], args.format)
 
 
 def cmd_gaps(args) -> None:
-    _, chain_map = _chain_map(args)
-    gaps = chain_map.gaps(args.chain, args.park, args.radius_km, args.thin_below)
+    store, chain_map = _chain_map(args)
+    gaps = chain_map.gaps(args.chain, _area(args, store), args.radius_km, args.thin_below)
     emit(_named(gaps, args.lang)[GAP_KEYS], args.format)
 
 
@@ -157,6 +165,7 @@ def _scope(p, chain_required: bool) -> None:
     else:
         p.add_argument("--chain", help="only this chain")
     p.add_argument("--park", help="also count enterprises inside this park (see `parks`)")
+    p.add_argument("--county", help="also count enterprises inside the parks of this county (district_code)")
     p.add_argument("--radius-km", type=float, default=5.0, help="distance from the chain leader (default 5)")
     p.add_argument("--thin-below", type=int, default=2, help="a node with fewer enterprises is thin (default 2)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the node names")

@@ -241,9 +241,13 @@ class ChainMap:
     def chains(self) -> list[str]:
         return list(dict.fromkeys(self.nodes.chain))
 
-    def status(self, chain: str, park_id: str | None = None, radius_km: float = DEFAULT_RADIUS_KM,
+    def status(self, chain: str, park_id=None, radius_km: float = DEFAULT_RADIUS_KM,
                thin_below: int = DEFAULT_THIN_BELOW) -> pd.DataFrame:
-        """The chain's nodes in tree order (:data:`STATUS_COLUMNS`); segments add up their nodes."""
+        """The chain's nodes in tree order (:data:`STATUS_COLUMNS`); segments add up their nodes.
+
+        ``park_id`` is the area that counts besides the radius: a park id, or several (a county's
+        parks, :func:`county_parks`).
+        """
         nodes = self.nodes[self.nodes.chain == chain]
         if nodes.empty:
             raise NotFoundError(f"unknown chain {chain!r}; see `chains list`")
@@ -256,8 +260,9 @@ class ChainMap:
         else:
             distance_km = np.full(len(placed), np.nan)
         near = distance_km <= radius_km
-        in_park = (placed.park_id == park_id).to_numpy(dtype=bool) if park_id else np.zeros(len(placed), bool)
-        if not len(leaders) and not park_id:
+        scope = {park_id} if isinstance(park_id, str) else set(park_id or ())
+        in_park = placed.park_id.isin(scope).to_numpy(dtype=bool)
+        if not len(leaders) and not scope:
             near = np.ones(len(placed), dtype=bool)  # no leader, no park: anywhere in the city counts
         frame = pd.DataFrame({"node_id": placed.node_id.to_numpy(dtype=object), "counted": near | in_park,
                               "km": distance_km})
@@ -287,6 +292,14 @@ class ChainMap:
         demand = self.nodes.set_index("node_id")[["industry_codes_2017", "land_mu_min", "land_mu_max", "plot_ratio",
                                                   "nuisance_class", "power_kva"]]
         return gaps.join(demand, on="node_id").reset_index(drop=True)
+
+
+def county_parks(parks: pd.DataFrame, county: str) -> list[str]:
+    """The parks of a county (``district_code``), for a county's gaps; raises one line when it has none."""
+    ids = parks.park_id[parks.district_code.astype(str) == str(county)].tolist()
+    if not ids:
+        raise NotFoundError(f"no park lies in county {county!r}; see `python cli.py parks` (district_code)")
+    return ids
 
 
 # ------------------------------------------------------------------------------ ready land
@@ -341,5 +354,5 @@ def ready_land(parcels, parks, node, *, top: int = 10, park_id: str | None = Non
 
 __all__ = ["DEFAULT_NODES", "DEFAULT_RADIUS_KM", "DEFAULT_THIN_BELOW", "STATUS_COLUMNS", "ChainMap", "check_nodes",
            "load_chain_nodes", "read_chain_nodes", "import_chain_nodes", "leaves", "read_leaders", "set_leader",
-           "read_placements", "set_placements", "place_enterprises", "enterprise_points", "node_project", "node_row",
+           "read_placements", "set_placements", "place_enterprises", "enterprise_points", "node_project", "node_row", "county_parks",
            "ready_land"]

@@ -9,7 +9,7 @@ import shapely
 from pyproj import Geod
 
 from geo.auth import User
-from geo.chain import (ChainMap, import_chain_nodes, load_chain_nodes, node_row, place_enterprises, read_chain_nodes,
+from geo.chain import (ChainMap, county_parks, import_chain_nodes, load_chain_nodes, node_row, place_enterprises, read_chain_nodes,
                        read_leaders, ready_land, set_leader)
 from geo.enterprise import import_enterprises
 from geo.errors import NotFoundError, ParkAtlasError
@@ -103,6 +103,13 @@ def test_inside_the_park_counts_without_the_radius(store):
     far_park = store.read_parcels().set_index("parcel_id").at[_parcels_at(store.read_parcels())[2], "park_id"]
     status = ChainMap.of_store(store).status("smart_home", park_id=far_park).set_index("node_id")
     assert not status.at["sh.t.motor", "gap"]
+    parks = store.read_parks()
+    county = parks.set_index("park_id").at[far_park, "district_code"]
+    in_county = ChainMap.of_store(store).status("smart_home", park_id=county_parks(parks, county)).set_index("node_id")
+    assert not in_county.at["sh.t.motor", "gap"]
+    other = parks.park_id[parks.district_code != county].tolist()
+    elsewhere = ChainMap.of_store(store).status("smart_home", park_id=other).set_index("node_id")
+    assert bool(elsewhere.at["sh.t.motor", "gap"])
 
 
 def test_placement_by_industry_code_and_explicit():
