@@ -10,6 +10,8 @@ azimuthal equal-area projection, so every stored geometry has an area (:func:`me
 """
 from __future__ import annotations
 
+import hashlib
+
 import geopandas as gpd
 import numpy as np
 import shapely
@@ -110,8 +112,33 @@ def project_by_zone(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
     return project_metric(geographic, shapely.get_x(centres), shapely.get_y(centres))
 
 
+#: (digest of geometries and CRS, their areas) of the last call: one command reaches the same parcels
+#: on several paths (enterprise figures, the evaluation, the metrics) and projects them only once.
+_last_areas: tuple[bytes, np.ndarray] | None = None
+
+
+def _geometry_digest(geoms: gpd.GeoSeries) -> bytes:
+    """A digest of the geometries' WKB (lengths included, so a missing shape is not an empty one) and CRS."""
+    wkb = [b"" if w is None else w for w in shapely.to_wkb(np.asarray(geoms.values, dtype=object))]
+    digest = hashlib.blake2b(str(getattr(geoms, "crs", None)).encode())
+    digest.update(np.fromiter(map(len, wkb), dtype=np.int64, count=len(wkb)).tobytes())
+    digest.update(b"".join(wkb))
+    return digest.digest()
+
+
 def projected_area_m2(geoms: gpd.GeoSeries) -> np.ndarray:
-    """Planar area in m² of each geometry, measured in its own Gauss-Krüger zone."""
+    """Planar area in m² of each geometry, measured in its own Gauss-Krüger zone.
+
+    The same geometries (same WKB and CRS) as the previous call reuse its areas instead of
+    projecting again; any other input is measured afresh.
+    """
+    global _last_areas
+    key = _geometry_digest(geoms)
+    last = _last_areas
+    if last is not None and last[0] == key:
+        return last[1].copy()
     projected, _ = project_by_zone(geoms)
-    return shapely.area(projected.astype(object)).astype(float)
+    areas = shapely.area(projected.astype(object)).astype(float)
+    _last_areas = (key, areas)
+    return areas.copy()
 
