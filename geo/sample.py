@@ -445,6 +445,7 @@ def write_sample(path: Path = SAMPLE_GPKG, n_parcels: int = DEFAULT_PARCELS, see
             "seed": str(seed), "n_parcels": str(len(parcels)), "n_enterprises": str(len(enterprises)),
             **city_info(city)}
     register = generate_register(parks, parcels, enterprises, seed)
+    parcels = parcels_following_register(parcels, register)
     info["n_projects"] = str(len(register["projects"]))
     write_new_gpkg(path, parks, parcels, load_districts().to_crs(CGCS2000), info, register=register, city=city)
     from geo.store.tables import ENTERPRISE_GRADES, write_sample_tables
@@ -477,7 +478,7 @@ _SURNAMES = np.array(["wang", "li", "zhang", "liu", "chen", "yang", "huang", "zh
                       "xu", "sun", "ma", "zhu", "hu", "guo", "he", "lin", "luo", "liang"])
 #: A team's target is its 2025 register actual times a seeded factor in this range, so some teams
 #: are ahead of their target and some behind.
-_TARGET_FACTOR = (0.75, 1.6)
+_TARGET_FACTOR = (0.75, 1.9)
 
 
 def generate_teams(seed: int = DEFAULT_SEED,
@@ -612,14 +613,24 @@ def generate_register(parks: pd.DataFrame, parcels: gpd.GeoDataFrame, enterprise
             promise.update(output_wan=round(g.land_mu * 153 * rng.uniform(0.8, 1.3), 1),
                            tax_wan=round(g.land_mu * 8 * rng.uniform(0.8, 1.3), 2))
         if isinstance(g.started, str):
-            started = day(max(np.datetime64(g.started), supplied))
+            started = max(np.datetime64(g.started, "D"), supplied)
+            if started > end:  # a start the parcel dates after the as-of date happened between supply and then
+                started = supplied + int(rng.integers(0, int((end - supplied) / np.timedelta64(1, "D")) + 1))
             stages.append(("under_construction", started))
-            if producing or (g.status == "under_construction" and rng.random() < 0.3):
-                stages.append(("completed", day(started + int(rng.integers(300, 600)))))
+            build, ramp = int(rng.integers(300, 600)), int(rng.integers(60, 200))
             if producing:
-                stages.append(("in_production", day(stages[-1][1] + int(rng.integers(60, 200)))))
-                if rng.random() < 0.6:
-                    stages.append(("at_capacity", day(stages[-1][1] + int(rng.integers(300, 700)))))
+                # Land now occupied is producing by the as-of date: a late start built faster, so the
+                # dates spread over the years instead of piling up on the as-of date.
+                span = int((end - started) / np.timedelta64(1, "D"))
+                if build + ramp > span:
+                    scale = span * rng.uniform(0.2, 0.9) / (build + ramp)
+                    build, ramp = int(build * scale), int(ramp * scale)
+                stages += [("completed", started + build), ("in_production", started + build + ramp)]
+                capacity = stages[-1][1] + int(rng.integers(300, 700))
+                if rng.random() < 0.6 and capacity <= end:
+                    stages.append(("at_capacity", capacity))
+            elif rng.random() < 0.3 and started + build <= end:
+                stages.append(("completed", started + build))
         row = {"name": f"{g.enterprise}项目", "investor": g.enterprise, "uscc": uscc_of.get(g.parcel_ids.split(";")[0]),
                "industry_code": g.industry, "chain": g.chain, "team": _team_for(rng, g.chain),
                "contact": f"{rng.choice(_SURNAMES)}@{g.park_id} (synthetic)", "park_id": g.park_id,
@@ -649,6 +660,10 @@ def generate_register(parks: pd.DataFrame, parcels: gpd.GeoDataFrame, enterprise
 
     park_ids = parks.park_id.to_numpy()
     chains = list(chain_codes)
+    reserved = table[table.status == "reserved"].sort_values("parcel_id")
+    taken: set[str] = set()
+    parks_of_chain = parks.assign(chain=parks.leading_chains.str.split(";")).explode("chain").groupby(
+        "chain").park_id.agg(list).to_dict()
     landed_rows = list(projects)
     for k in range(n_projects - len(groups)):
         chain = str(rng.choice(chains))
@@ -672,6 +687,16 @@ def generate_register(parks: pd.DataFrame, parcels: gpd.GeoDataFrame, enterprise
                        contract_production=str(signed + 900), contract_capacity=str(signed + 1260))
             stages = [("signed", signed)] + ([("withdrawn", day(signed + int(rng.integers(30, 200))))]
                                               if stage == "withdrawn" else [])
+            supplied = signed + int(rng.integers(20, 120))
+            free = reserved[reserved.park_id.isin(parks_of_chain.get(chain, [])) & ~reserved.parcel_id.isin(taken)]
+            if stage == "signed" and "stage" not in row and supplied <= end and len(free) and rng.random() < 0.6:
+                # A recent signing whose reserved parcel has been supplied (出让) but not yet built on.
+                parcel = free.iloc[int(rng.integers(len(free)))]
+                taken.add(parcel.parcel_id)
+                area = round(float(parcel.area_mu), 2)
+                row.update(parcel_ids=parcel.parcel_id, park_id=parcel.park_id, land_mu=area, land_mu_min=area, land_mu_max=area,
+                           land_supplied_on=str(supplied))
+                stages.append(("land_supplied", supplied))
         elif stage == "negotiating":
             stages = [("lead", signed - 60), ("negotiating", signed)]
         else:
@@ -683,6 +708,35 @@ def generate_register(parks: pd.DataFrame, parcels: gpd.GeoDataFrame, enterprise
               "project_actuals": (actuals, ACTUAL_COLUMNS), "project_delays": (delays, DELAY_COLUMNS)}
     return {name: pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=list(columns)).astype(
         object).astype(columns) for name, (rows, columns) in frames.items()}
+
+
+def parcels_following_register(parcels: gpd.GeoDataFrame, register: dict[str, pd.DataFrame]) -> gpd.GeoDataFrame:
+    """The parcels with the status their project's stage gives them (as a stage change would).
+
+    A land-supplied project's parcels are ``supplied`` (已供未建) with its contract dates, a started or
+    completed one's under construction since its start, a producing one's occupied; each held by
+    the project's investor. Withdrawn projects and those without land leave their parcels as they are.
+    """
+    from geo.project import PARCEL_STATUS_OF_STAGE
+
+    projects = register["projects"]
+    held = projects[projects.stage.isin(list(PARCEL_STATUS_OF_STAGE)) & projects.parcel_ids.notna()]
+    held = held.assign(parcel_id=held.parcel_ids.str.split(";")).explode("parcel_id").set_index("parcel_id")
+    events = register["project_stages"]
+    started = events[events.stage == "under_construction"].set_index("project_id").date
+    out = parcels.copy()
+    of = held.reindex(out.parcel_id)  # one row per parcel, aligned; all NaN where no project holds it
+    status = of.stage.map(PARCEL_STATUS_OF_STAGE).to_numpy()
+    rows = pd.notna(status)
+    supplied, building = status == "supplied", np.isin(status, ["under_construction", "occupied"])
+    out.loc[rows & (out.status == "reserved").to_numpy(), ["reserved_project", "reserved_by", "reserved_at"]] = None
+    out.loc[rows, "status"] = status[rows]
+    out.loc[rows, "enterprise"] = of.investor.to_numpy()[rows]
+    for column, source in (("contract_date", "signed_on"), ("contract_start_date", "contract_start"),
+                           ("industry_code", "industry_code"), ("chain", "chain")):
+        out.loc[supplied, column] = of[source].to_numpy()[supplied]
+    out.loc[building, "actual_start_date"] = of.project_id.map(started).to_numpy()[building]
+    return out
 
 
 def main(argv=None) -> None:

@@ -7,12 +7,15 @@ import pandas as pd
 import shapely
 
 from geo.metrics import with_metrics
-from geo.sample import generate, load_districts
+from geo.sample import (generate, generate_enterprises, generate_register, load_districts,
+                        parcels_following_register)
 from geo.schema import PARCEL_COLUMNS
 
 
 def test_same_seed_same_data_and_committed_sample_is_current(sample_parcels, sample_parks):
     parks, parcels = generate()
+    enterprises, _ = generate_enterprises(parcels, parks)
+    parcels = parcels_following_register(parcels, generate_register(parks, parcels, enterprises))
     # The committed GeoPackage is what the generator makes today (rebuild: python -m geo.sample).
     pd.testing.assert_frame_equal(parcels.drop(columns="geometry"), sample_parcels.drop(columns="geometry"))
     assert shapely.equals_exact(parcels.geometry.values, sample_parcels.geometry.values, tolerance=1e-9).all()
