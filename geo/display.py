@@ -333,11 +333,12 @@ def _format_column(series: pd.Series, kind: str, lang: str, unit: bool) -> pd.Se
         return pd.Series(text.to_numpy(), index=series.index, dtype=object)
     # Each distinct value once (labels, dates): tables repeat a few codes many times.
     values = series.astype(object)
-    hashable = values.map(lambda v: isinstance(v, str | int | float | bool | np.generic) or is_missing(v))
-    if hashable.all():
-        distinct = {v: format_value(v, kind, lang, unit=unit) for v in pd.unique(values)}
-        return values.map(lambda v: distinct[v] if not is_missing(v) else "–")
-    return values.map(lambda v: format_value(v, kind, lang, unit=unit))
+    try:
+        codes, distinct = pd.factorize(values)  # missing values get code -1
+    except TypeError:  # unhashable values (lists, dicts): one by one
+        return values.map(lambda v: format_value(v, kind, lang, unit=unit))
+    texts = np.array([*(format_value(v, kind, lang, unit=unit) for v in distinct), "–"], dtype=object)
+    return pd.Series(texts[codes], index=series.index, dtype=object)
 
 
 def _export_column(series: pd.Series, kind: str, lang: str) -> pd.Series:
