@@ -337,7 +337,10 @@ def _format_column(series: pd.Series, kind: str, lang: str, unit: bool) -> pd.Se
         codes, distinct = pd.factorize(values)  # missing values get code -1
     except TypeError:  # unhashable values (lists, dicts): one by one
         return values.map(lambda v: format_value(v, kind, lang, unit=unit))
-    texts = np.array([*(format_value(v, kind, lang, unit=unit) for v in distinct), "–"], dtype=object)
+    if kind in ("text", "id") and pd.api.types.infer_dtype(distinct, skipna=False) == "string":
+        texts = np.append(np.asarray(distinct, dtype=object), "–")  # plain text is shown as it is
+    else:
+        texts = np.array([*(format_value(v, kind, lang, unit=unit) for v in distinct), "–"], dtype=object)
     return pd.Series(texts[codes], index=series.index, dtype=object)
 
 
