@@ -213,3 +213,12 @@ def layer_feature_count(frame, role: str) -> int:
     return frame.evaluate(
         "(role) => { const l = window.parkatlasLayers && window.parkatlasLayers[role];"
         " return l ? l.getLayers().length : -1; }", role)
+
+
+def settled(page, timeout_ms: float = 120_000) -> None:
+    """Wait until the app's script has run, then check: no exception, no traceback, nothing fetched off-host."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
+    assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").first.inner_text()
+    assert "Traceback" not in page.inner_text("body")
+    assert page.external_requests == []

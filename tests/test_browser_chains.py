@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.browser import browser, page, start_app  # noqa: F401
+from tests.browser import browser, page, settled, start_app  # noqa: F401
 
 pytestmark = pytest.mark.browser
 HOSTILE = "<img src=x onerror=document.title='owned'>公司"
@@ -30,14 +30,6 @@ def app(tmp_path_factory):
     server = start_app(tmp_path_factory.mktemp("chains-app"), prepare_store=_prepare)
     yield server
     server.stop()
-
-
-def settled(page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=120_000)
-    assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").first.inner_text()
-    assert "Traceback" not in page.inner_text("body")
-    assert page.external_requests == []
 
 
 def test_chains_page(page, app):
