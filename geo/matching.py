@@ -87,13 +87,13 @@ def exclusion_reasons(standards: Standards | None = None) -> dict[str, tuple[str
     the edition ``standards`` judge with.
     """
     standards = (standards or load_standards()).with_edition(None)
-    limits, source = standards.national_limits, standards.source()
+    limits, source, source_en = standards.national_limits, standards.source(), standards.source(lang="en")
     out = dict(EXCLUSION_REASONS)
     for reason, (key, zh, en) in NATIONAL_LIMIT_REASONS.items():
         value = f"{limits[key]:.0%}" if key in limits else "—"
-        out[reason] = (f"{zh.format(v=value)}（{source}）", f"{en.format(v=value)} ({source})")
+        out[reason] = (f"{zh.format(v=value)}（{source}）", f"{en.format(v=value)} ({source_en})")
     zh, en = EXCLUSION_REASONS["plot_ratio_below_national_minimum"]
-    out["plot_ratio_below_national_minimum"] = (f"{zh}（{source}）", f"{en} ({source})")
+    out["plot_ratio_below_national_minimum"] = (f"{zh}（{source}）", f"{en} ({source_en})")
     return out
 
 

@@ -76,12 +76,26 @@ class Standards:
                                  f"or use {', '.join(self.loaded_editions())}")
         return replace(self, edition=edition)
 
-    def source(self, standard: str = CONTROL_INDICATORS, edition: str | None = None) -> str:
-        """The text a check cites: title, number and edition, e.g. ``《工业项目建设用地控制指标》（国土资发〔2008〕24号），2008年版``."""
+    def source(self, standard: str = CONTROL_INDICATORS, edition: str | None = None, lang: str = "zh",
+               short: bool = False) -> str:
+        """The text a check cites: title, number and edition, e.g. ``《工业项目建设用地控制指标》（国土资发〔2008〕24号），2008年版``.
+
+        ``lang="en"`` gives the English citation of ``editions.csv`` (``title_en``, ``number_en``):
+        "Control Indicators for Construction Land of Industrial Projects (Guotuzifa [2008] No. 24), 2008 edition".
+        ``short=True`` leaves the title out where a number identifies the text (a fact sheet's cell):
+        "国土资发〔2008〕24号，2008年版".
+        """
         edition = edition or (self.edition if standard == CONTROL_INDICATORS else None)
         rows = self.editions[self.editions.standard == standard]
         row = rows[rows.edition == edition].iloc[0] if edition else rows.sort_values("edition").iloc[-1]
-        number = f"（{row.number}）" if isinstance(row.number, str) and row.number else ""
+        if lang == "en":
+            if short and row.number_en:
+                return f"{row.number_en}, {row.edition} edition"
+            number = f" ({row.number_en})" if row.number_en else ""
+            return f"{row.title_en}{number}, {row.edition} edition"
+        if short and row.number:
+            return f"{row.number}，{row.edition}年版"
+        number = f"（{row.number}）" if row.number else ""
         return f"《{row.title}》{number}，{row.edition}年版"
 
     @property

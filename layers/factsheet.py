@@ -128,7 +128,7 @@ def fact_rows(site: pd.Series, members: pd.DataFrame, park: pd.Series, lang: str
         "national_plot_ratio": national_plot_ratio,
         "national_building_coefficient": at_least(
             i18n.format_percent_value(standards.national_limits["building_coefficient_min"], lang, 0)),
-        "national_source": standards.source(),
+        "national_source": standards.source(lang=lang, short=True),
         "leading_chains": leading or "–",
         "contact": str(park.contact) if pd.notna(park.contact) else "–",
     }

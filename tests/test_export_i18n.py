@@ -149,13 +149,14 @@ def test_fact_sheet_labels_in_each_language(rendered, data, lang):
     labels = ([f"地块推介单 · {site}", "地块信息", "地块编号", "所在园区", "面积", "用地分类", "现状",
                "净地（可即供）", "供电容量", "供水能力", "吨/日", "天然气", "距高速出口 / 港口 / 铁路货站",
                "园区准入：投资强度", "园区准入：亩均产值", "园区准入：亩均税收", "园区准入：容积率",
-               "国家最低容积率（2008，主导产业）", "国家建筑系数", "≥ 30%", "主导产业", "联系方式", "推介地块",
+               "国家最低容积率（主导产业）", "国家指标出处（版本）", "国土资发〔2008〕24号", "国家建筑系数", "≥ 30%", "主导产业", "联系方式", "推介地块",
                "图例", "肇庆市位置图", "本单仅供招商参考", f"≥ {park.min_investment_wan_per_mu:,.0f} 万元/亩"]
               if zh else
               [f"Parcel fact sheet · {site}", "Site facts", "Parcel(s)", "Park", "Area", "Land use", "Status",
                "Ready (cleared land)", "Power", "Water", "t/d", "Gas", "Highway exit / port / rail (km)",
                "Entry: investment", "Entry: output", "Entry: tax", "Entry: plot ratio",
-               "National min plot ratio (2008)", "National building coefficient", "≥ 30%", "Leading chains",
+               "National min plot ratio (leading industries)", "Source (edition)",
+               "Guotuzifa [2008] No. 24", "National building coefficient", "≥ 30%", "Leading chains",
                "Contact", "Site", "Legend", "Zhaoqing locator", "For information only",
                f"≥ {park.min_investment_wan_per_mu:,.0f} 10k yuan/mu"])
     for label in labels:
