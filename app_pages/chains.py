@@ -9,7 +9,7 @@ from streamlit_folium import st_folium
 
 from app_pages import common
 from geo import display
-from geo.chain import ChainMap, node_row, ready_land
+from geo.chain import ChainMap, county_parks, node_row, ready_land
 from geo.errors import ParkAtlasError
 from geo.prospect import prospect_land, read_prospects
 from geo.standards import load_standards
@@ -49,15 +49,22 @@ name_col = "name_zh" if lang == "zh" else "name_en"
 with st.sidebar:
     chain = st.selectbox(tr("chains.pick_chain"), chains, key=common.kept_key("ch_chain", chains[0]),
                          format_func=lambda c: display.label(c, "chain", lang))
-    park_ids = [""] + common.parks().park_id.tolist()
-    park = st.selectbox(tr("chains.pick_park"), park_ids, key=common.kept_key("ch_park", ""),
-                        format_func=lambda p: tr("chains.all_parks") if not p else str(names.get(p, p)))
+    parks = common.parks()
+    districts = common.districts()
+    county_names = dict(zip(districts.district_code, districts[name_col]))
+    counties = sorted(parks.district_code.dropna().unique())
+    scopes = [""] + parks.park_id.tolist() + [f"county:{c}" for c in counties]
+    scope = st.selectbox(tr("chains.pick_park"), scopes, key=common.kept_key("ch_park", ""),
+                         format_func=lambda p: tr("chains.all_parks") if not p else
+                         str(county_names.get(p[7:], p[7:])) if p.startswith("county:") else str(names.get(p, p)))
     radius = st.number_input(tr("chains.radius"), min_value=0.5, max_value=50.0, step=0.5,
                              key=common.kept_key("ch_radius", 5.0))
     thin_below = st.number_input(tr("chains.thin_below"), min_value=1, max_value=50, step=1,
                                  key=common.kept_key("ch_thin", 2))
 
-status = cmap.status(chain, park or None, float(radius), int(thin_below))
+area = county_parks(parks, scope[7:]) if scope.startswith("county:") else (scope or None)
+park = scope if scope and not scope.startswith("county:") else None  # ready land: one park, else everywhere
+status = cmap.status(chain, area, float(radius), int(thin_below))
 leaders = cmap.leaders[cmap.leaders.chain == chain]
 if leaders.empty:
     st.info(tr("chains.no_leader"))
@@ -121,7 +128,7 @@ else:
                        format_func=lambda n: display.format_value(status.set_index("node_id").at[n, name_col],
                                                                   "text", lang))
     try:
-        result = _ready(loc, rev, gap, park or None)
+        result = _ready(loc, rev, gap, park)
         candidates = result.candidates
         st.dataframe(display.format_frame(
             candidates[["rank", "parcel_ids", "park_id", "area_mu", "score"]].assign(

@@ -70,3 +70,16 @@ def test_chains_page_makes_the_prospect_pack(app):
     assert not at.exception, [e.value for e in at.exception]
     prospect_id, language, pdf = at.session_state["ch_pack"]
     assert (prospect_id, language) == ("P0001", "zh") and pdf.startswith(b"%PDF") and len(pdf) > 10_000
+
+
+def test_chains_page_scope_of_a_county(app):
+    from geo.chain import county_parks
+
+    at, store = app
+    parks = store.read_parks()
+    county = sorted(parks.district_code.dropna().unique())[0]
+    next(s for s in at.selectbox if s.label == "园区或县区（可选）").set_value(f"county:{county}").run()
+    assert not at.exception, [e.value for e in at.exception]
+    status = ChainMap.of_store(store).status("nev", county_parks(parks, county))
+    tree = at.dataframe[0].value
+    assert tree["企业数"].tolist() == [f"{c:,}" for c in status.enterprise_count]
