@@ -15,7 +15,7 @@ import pytest
 
 from geo import i18n
 from geo.matching import load_weights, match
-from geo.metrics import with_metrics
+from geo.evaluation import parcels_with_metrics
 from geo.project import load_project
 from geo.store import open_store
 from geo.store.base import reserved_for
@@ -55,11 +55,12 @@ def app(tmp_path_factory):
 
 
 def expected_candidates(store_path, *, top: int = 10, park_id: str | None = None):
-    """``geo.matching.match`` of the form's default project on the store as it is now."""
+    """``geo.matching.match`` of the form's default project on the store as it is now (parcels with their
+    enterprises' figures, as every page and command reads them)."""
     store = open_store(store_path)
     weights = {row.criterion: int(row.weight) for row in load_weights().itertuples()}
     project = load_project({"name": XSS, **FORM_DEFAULTS})
-    result = match(with_metrics(store.read_parcels()), store.read_parks(), project, top=top, park_id=park_id,
+    result = match(parcels_with_metrics(store), store.read_parks(), project, top=top, park_id=park_id,
                    weights=weights, with_blocks=True, include_disposal=False)
     assert not result.candidates.empty  # the comparisons below need real candidates
     return result.candidates
