@@ -87,13 +87,13 @@ def exclusion_reasons(standards: Standards | None = None) -> dict[str, tuple[str
     the edition ``standards`` judge with.
     """
     standards = (standards or load_standards()).with_edition(None)
-    limits, source, source_en = standards.national_limits, standards.source(), standards.source(lang="en")
+    limits, source = standards.national_limits, standards.source()
     out = dict(EXCLUSION_REASONS)
     for reason, (key, zh, en) in NATIONAL_LIMIT_REASONS.items():
         value = f"{limits[key]:.0%}" if key in limits else "—"
-        out[reason] = (f"{zh.format(v=value)}（{source}）", f"{en.format(v=value)} ({source_en})")
+        out[reason] = (f"{zh.format(v=value)}（{source}）", f"{en.format(v=value)} ({source})")
     zh, en = EXCLUSION_REASONS["plot_ratio_below_national_minimum"]
-    out["plot_ratio_below_national_minimum"] = (f"{zh}（{source}）", f"{en} ({source_en})")
+    out["plot_ratio_below_national_minimum"] = (f"{zh}（{source}）", f"{en} ({source})")
     return out
 
 

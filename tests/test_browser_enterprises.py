@@ -37,6 +37,7 @@ def test_enterprises_and_inefficient_pages(page, app):
     page.get_by_role("heading", name="低效用地").first.wait_for(timeout=120_000)
     settled(page)
     page.get_by_text("候选地块", exact=False).first.wait_for(timeout=60_000)
+    page.frame_locator("iframe").first.locator(".leaflet-container").wait_for(timeout=60_000)
     assert page.frame_locator("iframe").first.locator(".leaflet-container").count() == 1
     page.get_by_text("English").first.click()
     page.get_by_role("heading", name="Inefficient land").first.wait_for(timeout=120_000)
