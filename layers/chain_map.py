@@ -8,6 +8,7 @@ import json
 import folium
 import pandas as pd
 from matplotlib import colormaps
+from folium.utilities import JsCode
 from matplotlib.colors import to_hex
 
 from geo.display import format_value
@@ -15,6 +16,8 @@ from geo.i18n import t
 from layers.webmap import CHINA_BOUNDS, base_map
 
 GAP_COLOR = "#d62728"
+STYLE_FROM_PROPERTIES = JsCode(
+    "function(feature, layer) { layer.setStyle({color: feature.properties.color, fillColor: feature.properties.color}); }")
 
 
 def node_colors(node_ids) -> dict[str, str]:
@@ -48,7 +51,8 @@ def chain_map(placed: pd.DataFrame, leaders: pd.DataFrame, nodes: pd.DataFrame, 
     folium.GeoJson(
         json.dumps(points), name="enterprises",
         marker=folium.CircleMarker(radius=4, fill=True, fill_opacity=0.85, weight=1),
-        style_function=lambda f: {"color": f["properties"]["color"], "fillColor": f["properties"]["color"]},
+        # Coloured in the browser from each point's property: a Python style_function ships one style per feature.
+        on_each_feature=STYLE_FROM_PROPERTIES,
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False)).add_to(m)
     for row in leaders.itertuples(index=False):
         text = html.escape(f"{t('chains.leader_mark', lang)}：{row.name}")
