@@ -2,6 +2,19 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
+
+from geo.errors import ParkAtlasError
+
+
+def iso_date(text: str | None, option: str) -> date | None:
+    """``text`` (YYYY-MM-DD) as a date, ``None`` when not given; ``option`` names it in the error."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ParkAtlasError(f"{option} {text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def non_negative_number(text: str) -> float:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import pandas as pd
 
@@ -16,13 +15,6 @@ CANDIDATE_KEYS = ["parcel_id", "park_id", "enterprise", "status", "area_mu", "ru
                   "geometry"]
 
 
-def _as_of(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        raise ParkAtlasError(f"--as-of {text!r} is not a date (YYYY-MM-DD)") from None
-
-
 def cmd_inefficient(args) -> None:
     store = open_store(args.store)
     if args.what == "confirm":
@@ -30,11 +22,11 @@ def cmd_inefficient(args) -> None:
             raise ParkAtlasError("give the parcel ids to confirm (see `python cli.py inefficient`)")
         if not args.user:
             raise ParkAtlasError("give --user NAME: the planner confirming the candidates")
-        emit_object(confirm(store, args.parcel_ids, user=auth.cli_user(args.user), as_of=_as_of(args.as_of)))
+        emit_object(confirm(store, args.parcel_ids, user=auth.cli_user(args.user), as_of=iso_date(args.as_of, "--as-of")))
         return
     if args.parcel_ids:
         raise ParkAtlasError(f"parcel ids are only taken by `inefficient confirm`, not by {args.what}")
-    candidates, blocks = inefficient_land(store, args.park, as_of=_as_of(args.as_of), lang=args.lang)
+    candidates, blocks = inefficient_land(store, args.park, as_of=iso_date(args.as_of, "--as-of"), lang=args.lang)
     if args.what == "blocks":
         if args.format == "geojson":
             raise ParkAtlasError("blocks come as json or csv")

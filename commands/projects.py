@@ -5,24 +5,15 @@ Writes act as ``--user NAME`` like ``reserve``; a refused write changes nothing 
 """
 from __future__ import annotations
 
-from datetime import date
 
 import pandas as pd
 
+from commands.argtypes import iso_date
 from commands.output import FORMATS, emit, emit_object, records
 from commands.store_cmds import _user
 from geo.errors import ParkAtlasError
 from geo.project import ALL_STAGES, DELAY_CAUSES
 from geo.store import open_store
-
-
-def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ParkAtlasError(f"{option} {text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _listed(frame: pd.DataFrame, fmt: str) -> pd.DataFrame:
@@ -62,7 +53,7 @@ def cmd_list(args) -> None:
                 raise ParkAtlasError(f"unknown stage {wanted!r}; one of {', '.join(ALL_STAGES)}")
             projects = projects[projects[column] == wanted]
     if args.warnings:
-        warnings = project_warnings(register, _day(args.as_of, "--as-of"))
+        warnings = project_warnings(register, iso_date(args.as_of, "--as-of"))
         kinds = warnings.groupby("project_id").kind.agg(lambda k: ";".join(k))
         projects = projects[projects.project_id.isin(kinds.index)].assign(
             warnings=lambda f: f.project_id.map(kinds))
@@ -78,7 +69,7 @@ def cmd_show(args) -> None:
     ids = [v for v in (project["parcel_ids"] or "").split(";") if v]
     parcels = store.read_parcels()
     parcels = parcels[parcels.parcel_id.isin(ids)].drop(columns="geometry")
-    warnings = project_warnings(register, _day(args.as_of, "--as-of"))
+    warnings = project_warnings(register, iso_date(args.as_of, "--as-of"))
     dup = _with_duplicates(register.projects).set_index("project_id").at[args.project_id, "duplicate_of"]
     lang = args.lang
     warnings = warnings[warnings.project_id == args.project_id]
@@ -102,7 +93,7 @@ def _warning_records(warnings: pd.DataFrame, lang: str) -> list[dict]:
 def cmd_stage(args) -> None:
     store = open_store(args.store)
     user = _user(args)
-    on = _day(args.on, "--on")
+    on = iso_date(args.on, "--on")
     emit_object({**store.set_stage(args.project_id, args.stage, on=on, user=user, parcel_ids=args.parcels,
                                    reason=args.reason, expected_version=args.expected_version), "user": user.name})
 
@@ -110,7 +101,7 @@ def cmd_stage(args) -> None:
 def cmd_actuals(args) -> None:
     values = {"investment_wan": args.investment_wan, "output_wan": args.output_wan, "tax_wan": args.tax_wan,
               "jobs": args.jobs, "developed_area_mu": args.developed_area_mu, "floor_area_m2": args.floor_area_m2,
-              "stopped_since": _day(args.stopped_since, "--stopped-since")}
+              "stopped_since": iso_date(args.stopped_since, "--stopped-since")}
     store = open_store(args.store)
     user = _user(args)
     emit_object({**store.record_actuals(args.project_id, args.year, {k: v for k, v in values.items() if v is not None},
@@ -120,8 +111,8 @@ def cmd_actuals(args) -> None:
 def cmd_delay(args) -> None:
     store = open_store(args.store)
     user = _user(args)
-    emit_object({**store.record_delay(args.project_id, cause=args.cause, from_date=_day(getattr(args, "from"), "--from"),
-                                      to_date=_day(args.to, "--to"), reason=args.reason, user=user),
+    emit_object({**store.record_delay(args.project_id, cause=args.cause, from_date=iso_date(getattr(args, "from"), "--from"),
+                                      to_date=iso_date(args.to, "--to"), reason=args.reason, user=user),
                  "user": user.name})
 
 
@@ -133,7 +124,7 @@ def cmd_check(args) -> None:
     parks = store.read_parks().drop(columns="geometry").set_index("park_id", drop=False)
     park = parks.loc[project["park_id"]].to_dict() if project["park_id"] in parks.index else None
     result = contract_check(project, store.read_stage_events(args.project_id), store.read_actuals(args.project_id),
-                            park, as_of=_day(args.as_of, "--as-of"))
+                            park, as_of=iso_date(args.as_of, "--as-of"))
     reason = "reason_en" if args.lang == "en" else "reason_zh"
     result["criteria"] = [{k: v for k, v in c.items() if k not in ("reason_zh", "reason_en")} | {"reason": c[reason]}
                           for c in result["criteria"]]
@@ -143,7 +134,7 @@ def cmd_check(args) -> None:
 def cmd_warnings(args) -> None:
     from geo.project_review import project_warnings, read_register
 
-    warnings = project_warnings(read_register(open_store(args.store)), _day(args.as_of, "--as-of"),
+    warnings = project_warnings(read_register(open_store(args.store)), iso_date(args.as_of, "--as-of"),
                                 stale_days=args.stale_days)
     if args.format == "json":
         emit_object(_warning_records(warnings, args.lang))
@@ -158,7 +149,7 @@ def cmd_counts(args) -> None:
 
     store = open_store(args.store)
     counts = project_counts(read_register(store), store.read_parks(), by=args.by,
-                            start=_day(getattr(args, "from"), "--from"), end=_day(args.to, "--to"))
+                            start=iso_date(getattr(args, "from"), "--from"), end=iso_date(args.to, "--to"))
     emit(counts, args.format)
 
 

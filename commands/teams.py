@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from commands.argtypes import iso_date
 from commands.importing import _read_file
 from commands.output import FORMATS, emit, emit_object
 from commands.store_cmds import _user
@@ -44,17 +45,6 @@ def cmd_targets_list(args) -> None:
     emit(read_targets(open_store(args.store), args.year), args.format)
 
 
-def _date(text: str | None, option: str):
-    from datetime import date
-
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ParkAtlasError(f"{option} {text!r} is not a date (YYYY-MM-DD)") from None
-
-
 def _weights(items: list[str] | None) -> dict[str, float]:
     weights = {}
     for item in items or []:
@@ -82,7 +72,7 @@ def store_progress(store, year, as_of=None, weights=None):
 def cmd_teams_progress(args) -> None:
     from geo.team_progress import ROW_COLUMNS
 
-    progress = store_progress(open_store(args.store), args.year, _date(args.as_of, "--as-of"), _weights(args.weight))
+    progress = store_progress(open_store(args.store), args.year, iso_date(args.as_of, "--as-of"), _weights(args.weight))
     rows = progress.rows[ROW_COLUMNS]
     if args.format == "csv":
         rows = rows.assign(project_ids=rows.project_ids.map(";".join))
