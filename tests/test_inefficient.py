@@ -2,6 +2,7 @@
 gains equal to the what-if, confirmation audited on both stores."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pandas as pd
@@ -127,3 +128,16 @@ def test_confirmed_candidate_is_inefficient_and_in_history(store):
     row = store.history(parcel_id=pid).iloc[-1]
     assert (row.action, row.old, row.new, row.user) == ("status", "occupied", "inefficient", "pat")
     assert "低效用地认定" in row.detail["note"] and pid in row.detail["note"]
+
+
+def test_cli_lists_candidates_with_rules_and_refuses_a_bad_date(store_path, monkeypatch, capsys):
+    from commands import build_parser, run
+
+    monkeypatch.setenv("PARKATLAS_STORE", str(store_path))
+    code = run(build_parser(), ["inefficient", "--park", "dz_park", "--as-of", "2026-10-31", "--format", "json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 0 and rows and {row["park_id"] for row in rows} == {"dz_park"}
+    assert all(rule["rule"] and "threshold" in rule for row in rows for rule in row["rules"])
+    code = run(build_parser(), ["inefficient", "--as-of", "2026-13-01"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip() == "error: --as-of '2026-13-01' is not a date (YYYY-MM-DD)"
