@@ -18,6 +18,7 @@ from geo.errors import ParkAtlasError
 from geo.exports import (DATA_FORMATS, MEDIA_TYPES, candidates_export_frame, excluded_table, export_bytes,
                          parcel_export_frame)
 from geo.metrics import INTENSITY_INDICATORS
+from geo.store.tables import imported_field_names
 from layers.atlas import render_atlas
 from layers.factsheet import factsheet_file_name, render_factsheets, sites_from_candidates
 from layers.print_map import (ORIENTATIONS, PAPERS_MM, THEMES, indicator_name, render_park_html,
@@ -163,6 +164,9 @@ whats = ["parcels", "available"] + (["candidates"] if result is not None and not
 what = d1.selectbox(say("what"), whats, key=common.lang_key("export_what"), format_func=say)
 extension = d2.selectbox(say("format"), list(DATA_FORMATS), key="export_format")
 fmt = DATA_FORMATS[extension]
+# A workbook of parcels is headed with the planner's own column names where they were imported from a file.
+own_headers = fmt == "xlsx" and what != "candidates" and st.checkbox(
+    say("parkatlas_headers"), key=common.kept_key("export_parkatlas_headers", False), help=say("parkatlas_headers_help"))
 
 
 def data_bytes():
@@ -174,12 +178,16 @@ def data_bytes():
         frame = parcel_export_frame(available_parcels(source) if what == "available" else source)
         _, _, park_kpis = common.kpis()
         tables = {"park_kpis": park_kpis}
+    names = None
+    if fmt == "xlsx" and what != "candidates" and not own_headers:
+        names = imported_field_names(common.store(), frame.park_id.unique())
     # A workbook is the planner's (headings, labels and rounding in the page's language); GIS files keep codes.
-    return export_bytes(frame, fmt, layer=what, tables=tables, lang=lang if fmt == "xlsx" else None)
+    return export_bytes(frame, fmt, layer=what, tables=tables, lang=lang if fmt == "xlsx" else None,
+                        field_names=names)
 
 
 prefix = "match" if what == "candidates" else park_id
-data_choices = (what, fmt, park_id, lang, common.revision(), st.session_state.get("match_request") and repr(
+data_choices = (what, fmt, park_id, lang, own_headers, common.revision(), st.session_state.get("match_request") and repr(
     st.session_state["match_request"]))
 st.download_button(say("data_get"), data_bytes, file_name=f"{prefix}_{what}_{lang}{extension}", mime=MEDIA_TYPES[fmt],
                    key=f"export_data_get_{choice_key(data_choices)}")

@@ -159,8 +159,13 @@ def cmd_data(args) -> None:
             parcels = available_parcels(parcels)
         frame = parcel_export_frame(parcels)
         layer = args.what
+    names = None
+    if layer != "candidates" and not (args.codes or args.parkatlas_headers):
+        from geo.store.tables import imported_field_names
+
+        names = imported_field_names(store, frame.park_id.unique())
     summary = write_export(frame, out, layer=layer, tables=tables, follow_symlink=args.follow_symlink,
-                           lang=None if args.codes else args.lang)
+                           lang=None if args.codes else args.lang, field_names=names)
     emit_object({**summary, "what": args.what, "park_id": args.park, "crs": _crs_of(summary["format"])})
 
 
@@ -216,6 +221,8 @@ def register(subparsers) -> None:
     p.add_argument("--lang", choices=LANGS, default="zh",
                    help="language of a workbook's headings and labels (.xlsx is the planner's; other formats keep codes)")
     p.add_argument("--codes", action="store_true", help=".xlsx with the stored column names and codes instead")
+    p.add_argument("--parkatlas-headers", action="store_true",
+                   help=".xlsx headed with ParkAtlas' column names, not the names of the files the parcels were imported from")
     p.add_argument("--out", required=True, help="FILE" + "|".join(DATA_FORMATS))
     p.set_defaults(handler=cmd_data)
 

@@ -302,6 +302,8 @@ def xlsx_bytes(sheets: dict[str, pd.DataFrame], lang: str | None = None,
 
     With ``lang`` the workbook is a planner's (:func:`planner_sheet`: headings, sheet names and
     values in ``lang``); without, the columns and codes as stored (for further processing).
+    ``field_names`` head the first sheet's columns (the exported features'; the planner's own names
+    of an import, :func:`geo.store.tables.imported_field_names`), not the summary sheets after it.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -311,12 +313,12 @@ def xlsx_bytes(sheets: dict[str, pd.DataFrame], lang: str | None = None,
         raise ParkAtlasError("nothing to write to the workbook")
     book = Workbook()
     book.remove(book.active)
-    for name, frame in sheets.items():
+    for number, (name, frame) in enumerate(sheets.items()):
         if lang:
             from geo import i18n
 
             title = i18n.catalogue(lang).get(f"sheet.{name}", str(name))
-            table = planner_sheet(frame, lang, field_names)
+            table = planner_sheet(frame, lang, field_names if number == 0 else None)
         else:
             title, table = str(name), _sheet_frame(frame)
         sheet = book.create_sheet(title=title[:31])
@@ -408,14 +410,14 @@ def write_file(path: Path, write) -> None:
 
 def write_export(frame: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str = "parcels",
                  tables: dict[str, pd.DataFrame] | None = None, follow_symlink: bool = False,
-                 lang: str | None = None) -> dict:
+                 lang: str | None = None, field_names: dict[str, str] | None = None) -> dict:
     """Write ``frame`` to ``path`` in the format of its extension (atomically, see :func:`write_file`).
 
     Returns ``{"out", "format", "features", "bytes"}``.
     """
     fmt = format_for(path)
     path = output_path(path, follow_symlink=follow_symlink)
-    data = export_bytes(frame, fmt, layer=layer, tables=tables, lang=lang)
+    data = export_bytes(frame, fmt, layer=layer, tables=tables, lang=lang, field_names=field_names)
     write_file(path, lambda out: out.write(data))
     return {"out": str(path), "format": fmt, "features": int(len(frame)), "bytes": len(data)}
 

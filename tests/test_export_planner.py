@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pandas as pd
+import pytest
 from openpyxl import load_workbook
 
 from geo.exports import export_bytes, parcel_export_frame
@@ -55,3 +56,49 @@ def test_english_on_request_and_headings_given_for_imported_fields():
 def test_gis_and_raw_exports_keep_the_codes():
     raw = _sheet(export_bytes(_frame(), "xlsx", layer="parcels"), "parcels")
     assert raw["status"].tolist() == ["approved_unsupplied", "occupied"]
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def store_location(request, tmp_path):
+    """A fresh store seeded from the sample: a GeoPackage file, or a database on the PostGIS test server."""
+    if request.param == "gpkg":
+        from geo.testing import copy_sample_store
+
+        return str(copy_sample_store(tmp_path))
+    return request.getfixturevalue("postgis_url")
+
+
+def _cli(*argv) -> None:
+    from commands import build_parser, run
+
+    argv = [str(a) for a in argv]
+    assert run(build_parser(argv), argv) == 0
+
+
+def _headers(path) -> list[str]:
+    return [cell.value for cell in load_workbook(path)["地块"][1]]
+
+
+def test_a_workbook_keeps_the_imported_files_column_names_in_both_stores(store_location, import_corpus, tmp_path,
+                                                                        capsys):
+    """A county's GBK shapefile (地块编号, 用地性质 …) imported through the CLI into either store: the
+    names are stored with its parcels, so the park's workbook is headed with them; ParkAtlas' own on request."""
+    source = import_corpus["county_gbk_cpg_no_status.zip"]
+    _cli("--store", store_location, "import", source, "--park", "zq_hitech", "--default-status", "available",
+         "--user", "admin")
+    out = tmp_path / "park.xlsx"
+    _cli("--store", store_location, "export", "data", "--park", "zq_hitech", "--out", out)
+    headers = _headers(out)
+    assert {"地块编号", "用地性质"} <= set(headers)
+    assert not {"parcel_id", "land_use_code"} & set(headers)
+    assert headers.count("地块编号") == 1
+    book = load_workbook(out)
+    ids = [row[headers.index("地块编号")] for row in book["地块"].iter_rows(min_row=2, values_only=True)]
+    assert {"XQ-001", "XQ-002", "XQ-003"} <= set(ids)
+    _cli("--store", store_location, "export", "data", "--park", "zq_hitech", "--parkatlas-headers", "--out", out)
+    own = _headers(out)
+    assert "用地性质" not in own and "用地类型" in own  # ParkAtlas' own heading of land_use_code
+    # A park never imported from a file keeps ParkAtlas' headings.
+    _cli("--store", store_location, "export", "data", "--park", "zq_newdistrict", "--out", out)
+    assert "用地性质" not in _headers(out)
+    capsys.readouterr()

@@ -324,6 +324,8 @@ class SqlStore(ProjectRegister, Store):
 
     # --- writes --------------------------------------------------------------------------------
     def import_features(self, layer, frame, *, user, mode="upsert", report=None) -> dict:
+        from geo.store.tables import record_field_names
+
         require(user, "admin", f"import {layer}")
         frame = validate_import(layer, frame, mode)
         columns = LAYER_COLUMNS[layer]
@@ -380,6 +382,7 @@ class SqlStore(ProjectRegister, Store):
                        json.dumps(report or {}, ensure_ascii=False, default=str, sort_keys=True))
             self._append_audit(cur, [*audit, summary])
             audit_id = cur.execute("SELECT max(id) FROM audit_log").fetchone()[0]
+            record_field_names(self, cur, layer, frame.park_id, report)
             self._after_import(cur, layer)
             return {"layer": layer, **counts, "audit_id": audit_id}
 

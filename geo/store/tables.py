@@ -75,10 +75,15 @@ CHAIN_NODES = AttributeTable("chain_nodes", CHAIN_NODE_COLUMNS, ("node_id",))
 CHAIN_LEADERS = AttributeTable("chain_leaders", CHAIN_LEADER_COLUMNS, ("chain", "uscc"))
 CHAIN_PLACEMENTS = AttributeTable("chain_placements", CHAIN_PLACEMENT_COLUMNS, ("uscc", "node_id"))
 PROSPECTS = AttributeTable("prospects", PROSPECT_COLUMNS, ("prospect_id",))
+#: The planner's own column names of imported features, per park: ``heading`` is the source file's
+#: column that became ``field`` (written by the import, in its transaction; see :func:`record_field_names`).
+FIELD_NAMES = AttributeTable("field_names", {"layer": "string", "park_id": "string", "field": "string",
+                                             "heading": "string", "source": "string", "signature": "string"},
+                             ("layer", "park_id", "field"))
 ATTRIBUTE_TABLES: dict[str, AttributeTable] = {t.name: t for t in (TEAMS, TEAM_TARGETS, ENTERPRISES,
                                                                    ENTERPRISE_FIGURES, ENTERPRISE_GRADES,
                                                                    CHAIN_NODES, CHAIN_LEADERS, CHAIN_PLACEMENTS,
-                                                                   PROSPECTS)}
+                                                                   PROSPECTS, FIELD_NAMES)}
 
 _ensured: set[str] = set()
 
@@ -202,6 +207,45 @@ def _audit_row(at, user: User, action: str, table: AttributeTable, key: tuple, b
             json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str))
 
 
+def record_field_names(store: SqlStore, cur, layer: str, park_ids, report: dict | None) -> None:
+    """Inside an import's transaction: the source's names of the stored columns, for each park imported.
+
+    ``report`` is the import's (:func:`geo.io.upload.read_upload`): ``attributes.mapped`` gives
+    field → source column. The parks' earlier names are replaced (the newest import of a park names
+    its columns); a column named as the field itself is not recorded.
+    """
+    from geo.store.sql import LAYER_COLUMNS
+
+    mapped = ((report or {}).get("attributes") or {}).get("mapped") or {}
+    source = (report or {}).get("source") or {}
+    names = {field: str(heading) for field, heading in mapped.items()
+             if field in LAYER_COLUMNS[layer] and str(heading).strip().lower() != field}
+    parks = sorted({str(p) for p in park_ids if p is not None})
+    if not parks:
+        return
+    cur.execute(FIELD_NAMES.ddl())
+    if _is_gpkg(store):
+        _register_gpkg(cur, FIELD_NAMES)
+    where, params = store._in_list("park_id", parks)
+    cur.execute(store._sql(f"DELETE FROM field_names WHERE layer = ? AND {where}"), (layer, *params))
+    cur.executemany(store._sql("INSERT INTO field_names (layer, park_id, field, heading, source, signature) "
+                               "VALUES (?, ?, ?, ?, ?, ?)"),
+                    [(layer, park, field, heading, source.get("name"), source.get("signature"))
+                     for park in parks for field, heading in sorted(names.items())])
+
+
+def imported_field_names(store: SqlStore, park_ids, layer: str = "parcels") -> dict[str, str]:
+    """Field → the planner's own column name, for features of ``park_ids`` (see :data:`FIELD_NAMES`).
+
+    A field keeps its imported name when the parks that have one agree on it; parks never imported
+    from a file with their own names (the sample's) do not count. Empty when nothing was imported so.
+    """
+    rows = read_table(store, FIELD_NAMES, {"layer": layer})
+    rows = rows.loc[rows.park_id.isin({str(p) for p in park_ids})]
+    agreed = rows.groupby("field")["heading"].agg(lambda headings: headings.iloc[0] if headings.nunique() == 1 else None)
+    return {str(field): str(heading) for field, heading in agreed.dropna().items()}
+
+
 def table_history(store: SqlStore, table: AttributeTable) -> pd.DataFrame:
     """Audit rows of ``table``, oldest first (``old``/``new`` are the records)."""
     log = store.history()
@@ -238,5 +282,6 @@ def seed_tables(cur, sample: SqlStore) -> None:
 
 
 __all__ = ["AttributeTable", "ATTRIBUTE_TABLES", "TEAMS", "TEAM_TARGETS", "ENTERPRISES", "ENTERPRISE_FIGURES",
-           "ENTERPRISE_GRADES", "CHAIN_NODES", "CHAIN_LEADERS", "CHAIN_PLACEMENTS", "PROSPECTS", "Change", "apply_changes",
-           "ensure_tables", "read_table", "table_history", "write_sample_tables", "seed_tables"]
+           "ENTERPRISE_GRADES", "CHAIN_NODES", "CHAIN_LEADERS", "CHAIN_PLACEMENTS", "PROSPECTS", "FIELD_NAMES", "Change", "apply_changes",
+           "ensure_tables", "read_table", "table_history", "record_field_names", "imported_field_names",
+           "write_sample_tables", "seed_tables"]
