@@ -2,7 +2,8 @@
 
 Two parcels of the same park are adjacent when they touch or are separated by less than a gap
 (an internal road: the sample has 24 m roads between superblocks and touching parcels inside
-one). Adjacency comes from one STRtree ``dwithin`` query; contiguous areas are the connected
+one). Adjacency comes from one STRtree query of the grown bounding boxes and one
+vectorised ``dwithin`` over the pairs it finds; contiguous areas are the connected
 components of that graph (``scipy.sparse.csgraph``). A block's geometry is the union of its
 parcels with the road gap closed (``buffer(+gap/2)`` then ``buffer(-gap/2)``), so it reads as
 one piece; its area is the sum of its parcels' areas (the road is not land the project gets).
@@ -28,11 +29,19 @@ DEFAULT_GAP_M = 30.0
 
 
 def adjacency(geoms_m: np.ndarray, park_ids: np.ndarray, gap_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs ``(i, j)``, ``i < j``, of parcels of the same park closer than ``gap_m`` metres."""
+    """Pairs ``(i, j)``, ``i < j``, of parcels of the same park closer than ``gap_m`` metres.
+
+    One STRtree query of the bounding boxes grown by the gap gives every possible pair; the exact
+    distance is then tested once per pair kept (``i < j``, same park) in one vectorised call —
+    half the distance tests of a ``dwithin`` query, which tests each pair both ways.
+    """
     tree = shapely.STRtree(geoms_m)
-    i, j = tree.query(geoms_m, predicate="dwithin", distance=gap_m)
+    x0, y0, x1, y1 = shapely.bounds(geoms_m).T
+    i, j = tree.query(shapely.box(x0 - gap_m, y0 - gap_m, x1 + gap_m, y1 + gap_m))
     keep = (i < j) & (park_ids[i] == park_ids[j])
-    return i[keep], j[keep]
+    i, j = i[keep], j[keep]
+    near = shapely.dwithin(geoms_m[i], geoms_m[j], gap_m)
+    return i[near], j[near]
 
 
 def component_labels(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:

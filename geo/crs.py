@@ -85,8 +85,12 @@ def metric_crs(lon: float, lat: float) -> str:
 
 
 def projected_crs_for(gdf: gpd.GeoDataFrame) -> str:
-    """The metric CRS best suited to the whole frame (by the centre of its bounds)."""
-    bounds = gdf.to_crs(CGCS2000).total_bounds
+    """The metric CRS best suited to the whole frame (by the centre of its bounds).
+
+    Only the bounds' box is transformed to CGCS2000, not the frame (a copy of every column).
+    """
+    geoms = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
+    bounds = gpd.GeoSeries([shapely.box(*geoms.total_bounds)], crs=geoms.crs).to_crs(CGCS2000).total_bounds
     return metric_crs(bounds[[0, 2]].mean(), bounds[[1, 3]].mean())
 
 

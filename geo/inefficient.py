@@ -17,7 +17,6 @@ Rules (keys): ``grade_d`` (the enterprise's 亩均 grade is D), ``plot_ratio_bel
 """
 from __future__ import annotations
 
-import math
 import os
 import tomllib
 from dataclasses import dataclass
@@ -90,10 +89,6 @@ def _years_since(dates: pd.Series, as_of: date) -> np.ndarray:
     return ((pd.Timestamp(as_of) - when).dt.days / 365.25).to_numpy(dtype=float, na_value=np.nan)
 
 
-def _f(value: float, digits: int = 2) -> str:
-    return format(value, f",.{digits}f")
-
-
 def rule_checks(parcels: pd.DataFrame, parks: pd.DataFrame, rules: RuleSet, *, as_of: date,
                 grades: pd.Series | None = None, projects: pd.DataFrame | None = None,
                 stopped_parcels: set | None = None) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -114,8 +109,7 @@ def rule_checks(parcels: pd.DataFrame, parks: pd.DataFrame, rules: RuleSet, *, a
         value = np.full(n, np.nan, dtype=object)
         threshold = np.full(n, np.nan, dtype=object)
         if rule.key == "grade_d":
-            grade = pd.Series(ids).map(grades if grades is not None else {}).astype(object)
-            grade = grade.where(grade.notna(), None).to_numpy(dtype=object)
+            grade = _aligned(grades, parcels.parcel_id)
             met = examined & (grade == rule.threshold)
             value, threshold = grade, np.full(n, rule.threshold, dtype=object)
         elif rule.key == "plot_ratio_below_min":
@@ -169,6 +163,21 @@ def rule_checks(parcels: pd.DataFrame, parks: pd.DataFrame, rules: RuleSet, *, a
     return out
 
 
+def _aligned(grades: pd.Series | None, parcel_ids: pd.Series) -> np.ndarray:
+    """``grades`` (indexed by parcel id) in the order of ``parcel_ids``, ``None`` where missing.
+
+    Grades read from the same parcels are already in their order: compared, not looked up again.
+    """
+    if grades is None:
+        return np.full(len(parcel_ids), None, dtype=object)
+    if not (len(grades) == len(parcel_ids) and grades.index.equals(pd.Index(parcel_ids))):
+        grades = grades.reindex(parcel_ids.to_numpy()) if grades.index.is_unique else \
+            pd.Series(parcel_ids.to_numpy()).map(grades)
+    grade = grades.to_numpy(dtype=object)
+    grade[pd.isna(grade)] = None
+    return grade
+
+
 def _register_by_parcel(projects: pd.DataFrame | None, ids: np.ndarray) -> pd.DataFrame | None:
     """The register's row of each parcel (its latest project), aligned with ``ids``; None without a register."""
     if projects is None or projects.empty:
@@ -182,34 +191,53 @@ def _register_by_parcel(projects: pd.DataFrame | None, ids: np.ndarray) -> pd.Da
     return rows.reindex(ids).assign(done=lambda f: f.done.fillna(False).astype(bool))
 
 
-def reason(rule: Rule, value, threshold, lang: str) -> str:
-    """One line: what the parcel shows against the rule's threshold."""
-    key = rule.key
+def _fmt(values: np.ndarray, digits: int) -> pd.Series:
+    """Numbers with thousands separators, ``digits`` decimals (one bound formatter over the array)."""
+    return pd.Series(np.asarray(values, dtype=float)).map(f"{{:,.{digits}f}}".format).astype(object)
+
+
+def _pct(values: np.ndarray) -> pd.Series:
+    return pd.Series(np.asarray(values, dtype=float) * 100).map("{:.0f}".format).astype(object)
+
+
+def reasons(rule: Rule, value: np.ndarray, threshold: np.ndarray, lang: str) -> np.ndarray:
+    """One line per parcel: what it shows against the rule's threshold (vectorised over the hits)."""
+    key, zh, n = rule.key, lang == "zh", len(value)
+    if n == 0:
+        return np.array([], dtype=object)
     if key == "grade_d":
-        return "企业亩均评价为 D 类" if lang == "zh" else "its enterprise is graded D"
-    if key == "plot_ratio_below_min":
-        return (f"容积率 {_f(value)}，低于行业最低 {_f(threshold)}" if lang == "zh"
-                else f"plot ratio {_f(value)}, below the industry minimum {_f(threshold)}")
-    if key == "completion_overdue":
-        return (f"超过约定竣工日期 {_f(value, 1)} 年（标准 {_f(threshold, 0)} 年）" if lang == "zh"
-                else f"completion {_f(value, 1)} years overdue (rule: {_f(threshold, 0)} years)")
-    if key == "investment_below_contract":
-        return (f"实际投资为合同约定的 {value * 100:.0f}%，低于 {threshold * 100:.0f}%" if lang == "zh"
-                else f"investment at {value * 100:.0f}% of the contract, below {threshold * 100:.0f}%")
-    if key == "output_below_half_threshold":
-        return (f"亩均产值 {_f(value, 1)} 万元/亩，低于准入标准一半 {_f(threshold, 1)} 万元/亩" if lang == "zh"
-                else f"output {_f(value, 1)} (10k yuan/mu), below half the entry threshold {_f(threshold, 1)}")
-    if not np.isfinite(value):
-        return "企业最近一年无销售收入" if lang == "zh" else "its enterprise had no sales in its latest year"
-    return (f"停产 {_f(value, 1)} 年（标准 {_f(threshold, 0)} 年）" if lang == "zh"
-            else f"production stopped {_f(value, 1)} years (rule: {_f(threshold, 0)} year)")
+        line = pd.Series(["企业亩均评价为 D 类" if zh else "its enterprise is graded D"] * n, dtype=object)
+    elif key == "plot_ratio_below_min":
+        v, t = _fmt(value, 2), _fmt(threshold, 2)
+        line = "容积率 " + v + "，低于行业最低 " + t if zh else "plot ratio " + v + ", below the industry minimum " + t
+    elif key == "completion_overdue":
+        v, t = _fmt(value, 1), _fmt(threshold, 0)
+        line = ("超过约定竣工日期 " + v + " 年（标准 " + t + " 年）" if zh
+                else "completion " + v + " years overdue (rule: " + t + " years)")
+    elif key == "investment_below_contract":
+        v, t = _pct(value), _pct(threshold)
+        line = ("实际投资为合同约定的 " + v + "%，低于 " + t + "%" if zh
+                else "investment at " + v + "% of the contract, below " + t + "%")
+    elif key == "output_below_half_threshold":
+        v, t = _fmt(value, 1), _fmt(threshold, 1)
+        line = ("亩均产值 " + v + " 万元/亩，低于准入标准一半 " + t + " 万元/亩" if zh
+                else "output " + v + " (10k yuan/mu), below half the entry threshold " + t)
+    else:
+        v, t = _fmt(value, 1), _fmt(threshold, 0)
+        line = ("停产 " + v + " 年（标准 " + t + " 年）" if zh
+                else "production stopped " + v + " years (rule: " + t + " year)")
+        no_sales = ~np.isfinite(np.asarray(value, dtype=float))
+        line[no_sales] = "企业最近一年无销售收入" if zh else "its enterprise had no sales in its latest year"
+    return line.to_numpy(dtype=object)
 
 
-def _plain(value):
-    """A rule's value or threshold for JSON (plain Python; NaN and infinity → None)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    return value.item() if isinstance(value, np.generic) else value
+def _plain(values: np.ndarray) -> list:
+    """A rule's values or thresholds for JSON (plain Python; NaN and infinity → None)."""
+    values = np.asarray(values)
+    if not np.issubdtype(values.dtype, np.number):
+        return values.tolist()
+    floats = values.astype(float)
+    return np.where(np.isfinite(floats), floats.astype(object), None).tolist()
 
 
 def find_candidates(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, rules: RuleSet | None = None, *,
@@ -242,19 +270,17 @@ def find_candidates(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, rules: RuleS
     slot = np.full(len(parcels), -1)
     slot[positions] = np.arange(len(positions))
     lists = [[] for _ in positions]
-    for key, (hit, value, threshold) in checks.items():  # per rule, over its hits only
+    for key, (hit, value, threshold) in checks.items():  # per rule, over its hits only, in the rule order
         where = np.flatnonzero(hit)
-        for p, v, t in zip(slot[where].tolist(), value[where].tolist(), threshold[where].tolist()):
-            lists[p].append({"rule": key, "value": _plain(v), "threshold": _plain(t),
-                             "reason": reason(by_key[key], v, t, lang)})
-    found = parcels.iloc[positions]
-    out = gpd.GeoDataFrame({
-        "parcel_id": found.parcel_id.to_numpy(), "park_id": found.park_id.to_numpy(),
-        "enterprise": found.enterprise.to_numpy(), "status": found.status.to_numpy(),
-        "area_mu": found.area_mu.to_numpy(), "output_wan": found.output_wan.to_numpy(dtype=float, na_value=np.nan),
-        "tax_wan": found.tax_wan.to_numpy(dtype=float, na_value=np.nan),
-        "rules": lists, "rule_count": met[positions].sum(axis=1),
-    }, geometry=found.geometry.values, crs=parcels.crs)
+        value, threshold = value[where], threshold[where]
+        lines = reasons(by_key[key], value, threshold, lang).tolist()
+        for p, v, t, line in zip(slot[where].tolist(), _plain(value), _plain(threshold), lines):
+            lists[p].append({"rule": key, "value": v, "threshold": t, "reason": line})
+    columns = ["parcel_id", "park_id", "enterprise", "status", "area_mu", "output_wan", "tax_wan"]
+    found = pd.DataFrame(parcels[columns]).iloc[positions].reset_index(drop=True)
+    found[["output_wan", "tax_wan"]] = found[["output_wan", "tax_wan"]].astype(float)
+    out = gpd.GeoDataFrame(found.assign(rules=lists, rule_count=met[positions].sum(axis=1)),
+                           geometry=parcels.geometry.values[positions], crs=parcels.crs)
     out["block_id"] = block_ids(out, gap_m)
     return out
 
@@ -263,7 +289,7 @@ def block_ids(candidates: gpd.GeoDataFrame, gap_m: float = DEFAULT_GAP_M) -> np.
     """Contiguous block of each candidate (same park, closer than ``gap_m``): ids B1, B2… by area."""
     if len(candidates) == 0:
         return np.array([], dtype=object)
-    geoms = candidates.geometry.to_crs(projected_crs_for(candidates)).values
+    geoms = candidates.geometry.to_crs(projected_crs_for(candidates.geometry)).values
     labels = component_labels(len(candidates), *adjacency(geoms, candidates.park_id.to_numpy(dtype=object), gap_m))
     area = np.bincount(labels, candidates.area_mu.to_numpy(dtype=float))
     order = np.lexsort((np.arange(len(area)), -area))
@@ -279,36 +305,44 @@ def block_gains(candidates: pd.DataFrame, parcels: pd.DataFrame) -> pd.DataFrame
     average output and tax per 亩 on the block (the block's parcels then count as enterprise land).
     Returns one row per block: ``block_id``, ``park_id``, ``parcel_ids``, ``parcel_count``,
     ``area_mu``, ``gain_output_wan``, ``gain_tax_wan``, and the park's ``output_per_mu_wan`` and
-    ``tax_per_mu_wan`` ``_before`` and ``_after``.
+    ``tax_per_mu_wan`` ``_before`` and ``_after``. Sums are ``bincount`` over block codes.
     """
     enterprise = parcels.status.isin(ENTERPRISE_STATUSES)
     land = parcels.area_mu.where(enterprise, 0.0).groupby(parcels.park_id).sum()
     output = parcels.output_wan.where(enterprise, 0.0).fillna(0.0).groupby(parcels.park_id).sum()
     tax = parcels.tax_wan.where(enterprise, 0.0).fillna(0.0).groupby(parcels.park_id).sum()
-    c = pd.DataFrame(candidates.drop(columns="geometry", errors="ignore"))
-    counted = c.status.isin(ENTERPRISE_STATUSES)
-    c["output_now"] = c.output_wan.where(counted, 0.0).fillna(0.0)
-    c["tax_now"] = c.tax_wan.where(counted, 0.0).fillna(0.0)
-    c["new_land"] = c.area_mu.where(~counted, 0.0)
-    grouped = c.groupby("block_id", sort=False)
+    code, names = pd.factorize(candidates.block_id.to_numpy(dtype=object))
+    first = np.full(len(names), len(code))
+    np.minimum.at(first, code, np.arange(len(code)))
+    counted = candidates.status.isin(ENTERPRISE_STATUSES).to_numpy(dtype=bool)
+    area = candidates.area_mu.to_numpy(dtype=float)
+
+    def per_block(values: np.ndarray) -> np.ndarray:
+        return np.bincount(code, np.nan_to_num(values), minlength=len(names))
+
+    ids = candidates.parcel_id.to_numpy(dtype=object)[np.argsort(code, kind="stable")].tolist()
+    ends = np.cumsum(np.bincount(code, minlength=len(names))).tolist()
+    members = [ids[start:end] for start, end in zip([0, *ends[:-1]], ends)]
     blocks = pd.DataFrame({
-        "park_id": grouped.park_id.first(), "parcel_ids": grouped.parcel_id.agg(list),
-        "parcel_count": grouped.size(), "area_mu": grouped.area_mu.sum(), "output_now": grouped.output_now.sum(),
-        "tax_now": grouped.tax_now.sum(), "new_land": grouped.new_land.sum(),
+        "block_id": names, "park_id": candidates.park_id.to_numpy(dtype=object)[first],
+        "parcel_ids": members, "parcel_count": np.bincount(code, minlength=len(names)),
+        "area_mu": per_block(area),
     })
+    output_now = per_block(np.where(counted, candidates.output_wan.to_numpy(dtype=float), 0.0))
+    tax_now = per_block(np.where(counted, candidates.tax_wan.to_numpy(dtype=float), 0.0))
+    new_land = per_block(np.where(counted, 0.0, area))
     park = blocks.park_id
     with np.errstate(divide="ignore", invalid="ignore"):
         out_avg = (output / land).reindex(park).to_numpy()
         tax_avg = (tax / land).reindex(park).to_numpy()
-        blocks["gain_output_wan"] = out_avg * blocks.area_mu - blocks.output_now
-        blocks["gain_tax_wan"] = tax_avg * blocks.area_mu - blocks.tax_now
-        land_after = land.reindex(park).to_numpy() + blocks.new_land
+        blocks["gain_output_wan"] = out_avg * blocks.area_mu - output_now
+        blocks["gain_tax_wan"] = tax_avg * blocks.area_mu - tax_now
+        land_after = land.reindex(park).to_numpy() + new_land
         blocks["output_per_mu_wan_before"] = out_avg
         blocks["output_per_mu_wan_after"] = (output.reindex(park).to_numpy() + blocks.gain_output_wan) / land_after
         blocks["tax_per_mu_wan_before"] = tax_avg
         blocks["tax_per_mu_wan_after"] = (tax.reindex(park).to_numpy() + blocks.gain_tax_wan) / land_after
-    blocks = blocks.drop(columns=["output_now", "tax_now", "new_land"]).reset_index()
-    return blocks.sort_values("area_mu", ascending=False, ignore_index=True)
+    return blocks.sort_values("area_mu", ascending=False, ignore_index=True, kind="stable")
 
 
 def inefficient_land(store, park_id: str | None = None, *, as_of: date | None = None, lang: str = "zh",
@@ -371,4 +405,4 @@ def confirm(store, parcel_ids: list[str], *, user: User, as_of: date | None = No
 
 
 __all__ = ["Rule", "RuleSet", "RULE_KEYS", "load_rules", "rule_checks", "find_candidates", "block_ids", "block_gains",
-           "inefficient_land", "confirm", "reason"]
+           "inefficient_land", "confirm", "reasons"]
