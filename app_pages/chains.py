@@ -55,7 +55,7 @@ with st.sidebar:
     counties = sorted(parks.district_code.dropna().unique())
     scopes = [""] + parks.park_id.tolist() + [f"county:{c}" for c in counties]
     scope = st.selectbox(tr("chains.pick_park"), scopes, key=common.kept_key("ch_park", ""),
-                         format_func=lambda p: tr("chains.all_parks") if not p else
+                         format_func=lambda p: common.tr(f"city.whole.{common.city().kind}") if not p else
                          str(county_names.get(p[7:], p[7:])) if p.startswith("county:") else str(names.get(p, p)))
     radius = st.number_input(tr("chains.radius"), min_value=0.5, max_value=50.0, step=0.5,
                              key=common.kept_key("ch_radius", 5.0))

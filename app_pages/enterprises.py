@@ -8,6 +8,7 @@ from app_pages import common
 from app_pages.safe import plain
 from geo import display, i18n
 from geo.auth import ANONYMOUS
+from geo.chain import read_chain_nodes
 from geo.enterprise import import_enterprises, read_enterprise_file, read_enterprises, read_figures
 from geo.errors import ParkAtlasError
 from geo.evaluation import (
@@ -194,7 +195,8 @@ if user is not ANONYMOUS and user.can("admin"):
         upload = st.file_uploader(tr("enterprises.import_file"), type=["csv", "xlsx"], key="ent_import_file")
         if upload is not None:
             try:
-                checked = read_enterprise_file(upload.getvalue(), upload.name, common.parcels().parcel_id)
+                checked = read_enterprise_file(upload.getvalue(), upload.name, common.parcels().parcel_id,
+                                               chains=read_chain_nodes(common.store()).chain.unique())
             except ParkAtlasError as exc:
                 common.show_error(exc)
                 st.stop()
@@ -213,7 +215,8 @@ if user is not ANONYMOUS and user.can("admin"):
                 st.error(tr("enterprises.import_rejected"))
             elif st.button(tr("enterprises.import_commit"), key="ent_import_commit"):
                 try:
-                    done = import_enterprises(common.store(), checked.enterprises, checked.figures, user=user)
+                    done = import_enterprises(common.store(), checked.enterprises, checked.figures, user=user,
+                                              leaders=checked.leaders)
                     st.success(tr("enterprises.imported",
                                   inserted=done["enterprises"]["inserted"] + done["enterprise_figures"]["inserted"],
                                   replaced=done["enterprises"]["replaced"] + done["enterprise_figures"]["replaced"]))

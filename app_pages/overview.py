@@ -40,7 +40,7 @@ def kpi_cards(row: pd.Series, per_row: int = 6) -> None:
             col.metric(label, value)
 
 
-st.subheader(tr("overview.city"))
+st.subheader(tr(f"city.whole.{city_info.kind}"))
 kpi_cards(city)
 st.caption(tr("overview.industrial_classes", codes="、".join(load_standards().industrial_codes)))
 for column, group in zip(st.columns(max(len(city_info.groups), 1)), city_info.group_ids):

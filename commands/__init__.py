@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from geo.errors import ParkAtlasError
@@ -61,10 +62,22 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _use_registered_users(args) -> None:
+    """A store registered with its own users file (``city register --users``) acts with those
+    users, as in the app; other stores keep the deployment's (``$PARKATLAS_USERS``)."""
+    from geo.auth import USERS_ENV
+    from geo.city import registered_users
+
+    users = registered_users(getattr(args, "store", None))
+    if users:
+        os.environ[USERS_ENV] = users
+
+
 def run(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     """Parse and run; user errors become one line on stderr and exit status 2."""
     args = parser.parse_args(argv)
     try:
+        _use_registered_users(args)
         return args.handler(args) or 0
     except ParkAtlasError as exc:
         print(f"error: {exc}", file=sys.stderr)

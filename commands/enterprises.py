@@ -12,6 +12,7 @@ from commands.export import _out_path
 from commands.importing import _read_file
 from commands.output import FORMATS, emit, emit_object
 from geo import auth
+from geo.chain import read_chain_nodes, read_leaders
 from geo.enterprise import (
     enterprise_file_frame, import_enterprises, read_enterprise_file, read_enterprises, read_figures,
 )
@@ -30,7 +31,8 @@ EVALUATE_KEYS = ["uscc", "name", "park_id", "jurisdiction", "evaluated_class", "
 def cmd_import(args) -> int:
     data = _read_file(args.file)
     store = open_store(args.store)
-    result = read_enterprise_file(data, os.path.basename(args.file), store.read_parcels().parcel_id)
+    result = read_enterprise_file(data, os.path.basename(args.file), store.read_parcels().parcel_id,
+                                  chains=read_chain_nodes(store).chain.unique())
     report = {"file": os.path.basename(args.file), **result.report(), "dry_run": bool(args.dry_run)}
     if not result.accepted:
         first = result.problems[0]
@@ -41,7 +43,7 @@ def cmd_import(args) -> int:
         if not args.user:
             raise ParkAtlasError("give --user NAME: the admin importing the file (or --dry-run to check only)")
         report["committed"] = import_enterprises(store, result.enterprises, result.figures,
-                                                 user=auth.cli_user(args.user))
+                                                 user=auth.cli_user(args.user), leaders=result.leaders)
     emit_object(report)
     return 0
 
@@ -127,7 +129,8 @@ def register_policy_list(export_subparsers) -> None:
 def cmd_export(args) -> None:
     out = _out_path(args, (".csv", ".xlsx"))
     store = open_store(args.store)
-    table = enterprise_file_frame(read_enterprises(store), read_figures(store), chinese=args.chinese)
+    table = enterprise_file_frame(read_enterprises(store), read_figures(store), chinese=args.chinese,
+                                  leaders=read_leaders(store))
     fmt = out.suffix.lower().lstrip(".")
     data = export_bytes(table, fmt, layer="enterprises")
     write_file(out, lambda f: f.write(data))

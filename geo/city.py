@@ -101,6 +101,17 @@ class City:
         return first or second or ""
 
     @property
+    def kind(self) -> str:
+        """``city`` (a prefecture-level code ``…00`` or a county-level city 市), ``district`` (区)
+        or ``county`` (县, 旗): what "the whole …" is called on pages (全市, 全区, 全县)."""
+        if not self.adcode.endswith("00"):
+            if self.name_zh.endswith("区"):
+                return "district"
+            if self.name_zh.endswith(("县", "旗")):
+                return "county"
+        return "city"
+
+    @property
     def group_ids(self) -> tuple[str, ...]:
         return tuple(g.group_id for g in self.groups)
 
@@ -136,7 +147,7 @@ class City:
 
     def info(self) -> dict:
         """The city as plain JSON (CLI output, notes)."""
-        return {"adcode": self.adcode, "name_zh": self.name_zh, "name_en": self.name_en,
+        return {"adcode": self.adcode, "name_zh": self.name_zh, "name_en": self.name_en, "kind": self.kind,
                 "extent": [round(v, 6) for v in self.extent], "zones": list(self.zones),
                 "groups": [{"group_id": g.group_id, "name_zh": g.name_zh, "name_en": g.name_en, "order": g.order}
                            for g in self.groups],
@@ -622,6 +633,18 @@ def register_store(name: str, location, *, users=None, path=None) -> CityStore:
     kept = [s for s in read_registry(path) if s.name != name]
     _write_registry([*kept, entry], path)
     return CityStore(entry.name, redact_location(entry.location), entry.users)
+
+
+def registered_users(location, path=None) -> str | None:
+    """The users file registered with the store at ``location`` (default ``$PARKATLAS_STORE``), or
+    ``None`` when the store is not registered or has no users file of its own. The CLI uses it the
+    way the app does for the store picked in the sidebar."""
+    from geo.store import resolve_store_location
+
+    target = resolve_store_location(location)
+    if "://" not in target:
+        target = str(Path(target).resolve())
+    return next((s.users for s in read_registry(path) if s.location == target and s.users), None)
 
 
 def unregister_store(name: str, path=None) -> None:

@@ -35,13 +35,18 @@ from geo.errors import NotFoundError, ParkAtlasError
 from geo.metrics import parcel_metrics
 from geo.auth import User
 from geo.schema import ENTERPRISE_COLUMNS, FIGURE_COLUMNS, GRADE_COLUMNS, split_list
-from geo.store.tables import ENTERPRISE_FIGURES, ENTERPRISES, Change, apply_changes, read_table
+from geo.store.tables import CHAIN_LEADERS, ENTERPRISE_FIGURES, ENTERPRISES, Change, apply_changes, read_table
 from geo.units import m2_to_mu
 from geo.uscc import uscc_problem
 
 FIGURE_VALUES = [c for c in FIGURE_COLUMNS if c not in ("uscc", "year")]
-#: Columns of an import or export file, in order: one row per enterprise and year.
-FILE_COLUMNS = [*ENTERPRISE_COLUMNS, *(c for c in FIGURE_COLUMNS if c != "uscc")]
+#: Columns of an import or export file, in order: one row per enterprise and year. ``chain_leader``
+#: lists the chains the enterprise leads (链主; table ``chain_leaders``, not a column of ``enterprises``).
+FILE_COLUMNS = [*ENTERPRISE_COLUMNS, "chain_leader", *(c for c in FIGURE_COLUMNS if c != "uscc")]
+LEADER_COLUMNS = ["chain", "uscc"]
+#: A ``chain_leader`` cell meaning "leads its own chain" (column ``chain``), or "leads none".
+_LEADER_YES = {"是", "yes", "y", "true", "1", "链主"}
+_LEADER_NO = {"", "否", "no", "n", "false", "0"}
 #: Scales: 规上 (above designated size) and 规下 (below).
 SCALES = ("above", "below")
 _SCALE_WORDS = {"above": "above", "below": "below", "规上": "above", "规下": "below",
@@ -52,6 +57,7 @@ CHINESE_HEADERS: dict[str, str] = {
     "企业名称": "name",
     "行业代码": "industry_code",
     "产业链": "chain",
+    "链主": "chain_leader",
     "企业规模": "scale",
     "地块编号": "parcel_ids",
     "租赁建筑面积(平方米)": "leased_floor_m2",
@@ -92,6 +98,9 @@ class EnterpriseFile:
         One row per enterprise (:data:`ENTERPRISE_COLUMNS`); attributes from its latest year's row.
     figures : DataFrame
         One row per enterprise and year (:data:`FIGURE_COLUMNS`).
+    leaders : DataFrame or None
+        The chains each enterprise leads (``chain``, ``uscc``; from its latest year's row), or
+        ``None`` when the file has no ``chain_leader`` column (the stored leaders then stay).
     problems : list of dict
         ``row`` (the file's row number, header = 1), ``column``, ``value`` and ``problem`` (English);
         any problem rejects the whole file.
@@ -101,6 +110,7 @@ class EnterpriseFile:
     figures: pd.DataFrame
     problems: list[dict] = field(default_factory=list)
     rows: int = 0
+    leaders: pd.DataFrame | None = None
 
     @property
     def accepted(self) -> bool:
@@ -137,7 +147,8 @@ def _read_table(data: bytes, filename: str) -> pd.DataFrame:
         raise ParkAtlasError(f"cannot read {filename!r} as a table: {str(exc).splitlines()[0]}") from None
 
 
-def _rename_headers(table: pd.DataFrame) -> pd.DataFrame:
+def _rename_headers(table: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """The table with :data:`FILE_COLUMNS`, and whether the file had a ``chain_leader`` column."""
     mapping, unknown = {}, []
     for header in table.columns:
         column = _HEADER_INDEX.get(_header_key(header))
@@ -155,10 +166,31 @@ def _rename_headers(table: pd.DataFrame) -> pd.DataFrame:
     for column in FILE_COLUMNS:
         if column not in out.columns:
             out[column] = ""
-    return out[FILE_COLUMNS]
+    return out[FILE_COLUMNS], "chain_leader" in mapping.values()
 
 
-def read_enterprise_file(data: bytes, filename: str, parcel_ids=None) -> EnterpriseFile:
+def _leader_chains(text: pd.DataFrame, chains) -> tuple[pd.Series, list[tuple[int, str, str]]]:
+    """Each row's led chains (';'-joined codes) and the problems ``(row index, value, problem)``."""
+    known = set(chains)
+    led, problems = [], []
+    for i, (cell, own) in enumerate(zip(text.chain_leader, text.chain)):  # rows of a planner's file
+        word = cell.lower()
+        if word in _LEADER_NO:
+            led.append("")
+        elif word in _LEADER_YES:
+            led.append(own)
+            if not own:
+                problems.append((i, cell, "a chain leader needs its chain (column chain), or name the chain here"))
+        else:
+            codes = split_list(cell.replace("；", ";"))
+            wrong = [c for c in codes if c not in known]
+            if wrong:
+                problems.append((i, cell, f"unknown chain {wrong[0]!r} (see `chains list`)"))
+            led.append(";".join(codes))
+    return pd.Series(led, index=text.index, dtype=object), problems
+
+
+def read_enterprise_file(data: bytes, filename: str, parcel_ids=None, chains=None) -> EnterpriseFile:
     """Read and validate an enterprise file (CSV or XLSX, one row per enterprise and year).
 
     Parameters
@@ -169,13 +201,15 @@ def read_enterprise_file(data: bytes, filename: str, parcel_ids=None) -> Enterpr
         Its name; ``.csv`` (UTF-8 or GBK) or ``.xlsx`` (first sheet).
     parcel_ids : iterable of str, optional
         The parcels of the store; when given, every listed parcel must be one of them.
+    chains : iterable of str, optional
+        The chains a ``chain_leader`` cell may name (default ``data/standards/chains.csv``).
 
     Returns
     -------
     EnterpriseFile
         The typed tables and every problem found (an empty list: the file can be imported).
     """
-    raw = _rename_headers(_read_table(data, filename))
+    raw, has_leaders = _rename_headers(_read_table(data, filename))
     text = raw.fillna("").astype(str).apply(lambda s: s.str.strip())
     problems: list[dict] = []
 
@@ -217,10 +251,16 @@ def read_enterprise_file(data: bytes, filename: str, parcel_ids=None) -> Enterpr
          "give the parcels the enterprise uses, or its leased floor area")
     duplicate = pd.DataFrame({"u": uscc, "y": year}).duplicated(keep="first") & year.notna()
     flag(duplicate, "year", "this enterprise and year appear twice")
+    if chains is None:
+        from geo.standards import load_standards
+
+        chains = load_standards().chains.chain
+    led, leader_problems = _leader_chains(text, chains)
+    problems += [{"row": i + 2, "column": "chain_leader", "value": v, "problem": p} for i, v, p in leader_problems]
 
     table = pd.DataFrame({
         "uscc": uscc, "name": text.name, "industry_code": text.industry_code.replace("", None),
-        "chain": text.chain.replace("", None), "scale": scale, "parcel_ids": lists.replace("", None),
+        "chain": text.chain.replace("", None), "chain_leader": led, "scale": scale, "parcel_ids": lists.replace("", None),
         "leased_floor_m2": numbers["leased_floor_m2"],
         "production_start": start.dt.strftime("%Y-%m-%d").where(start.notna(), None),
         "year": year, **{c: numbers[c] for c in FIGURE_VALUES},
@@ -229,7 +269,12 @@ def read_enterprise_file(data: bytes, filename: str, parcel_ids=None) -> Enterpr
     if problems:
         table = table.iloc[:0]
     enterprises, figures = split_file_table(table)
-    return EnterpriseFile(enterprises, figures, problems, rows=len(raw))
+    leaders = None
+    if has_leaders:
+        latest = table.sort_values(["uscc", "year"]).drop_duplicates("uscc", keep="last")
+        pairs = [(c, u) for u, cells in zip(latest.uscc, latest.chain_leader) for c in split_list(cells)]
+        leaders = pd.DataFrame(pairs, columns=LEADER_COLUMNS).astype("string")
+    return EnterpriseFile(enterprises, figures, problems, rows=len(raw), leaders=leaders)
 
 
 def split_file_table(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -240,13 +285,21 @@ def split_file_table(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return enterprises, figures.reset_index(drop=True)
 
 
-def enterprise_file_frame(enterprises: pd.DataFrame, figures: pd.DataFrame, *, chinese: bool = False) -> pd.DataFrame:
+def enterprise_file_frame(enterprises: pd.DataFrame, figures: pd.DataFrame, *, chinese: bool = False,
+                          leaders: pd.DataFrame | None = None) -> pd.DataFrame:
     """Enterprises and figures as one file-shaped table (one row per enterprise and year).
 
-    Enterprises without figures get one row with an empty year. ``chinese=True`` uses the
+    Enterprises without figures get one row with an empty year. ``leaders`` (``chain``, ``uscc``:
+    the store's ``chain_leaders``) fill the ``chain_leader`` column. ``chinese=True`` uses the
     :data:`CHINESE_HEADERS` (the same file reads back with :func:`read_enterprise_file`).
     """
-    table = enterprises.merge(figures, on="uscc", how="left")[FILE_COLUMNS]
+    led: dict[str, list[str]] = {}
+    if leaders is not None:
+        for chain, uscc in sorted(zip(leaders.chain.astype(str), leaders.uscc.astype(str))):
+            led.setdefault(uscc, []).append(chain)
+    table = enterprises.merge(figures, on="uscc", how="left")
+    table["chain_leader"] = pd.array([";".join(led.get(u, ())) for u in table.uscc.astype(str)], dtype=object)
+    table = table[FILE_COLUMNS]
     table = table.sort_values(["uscc", "year"]).reset_index(drop=True)
     if chinese:
         table = table.rename(columns={v: k for k, v in CHINESE_HEADERS.items()})
@@ -264,12 +317,16 @@ def read_figures(store, year: int | None = None) -> pd.DataFrame:
     return read_table(store, ENTERPRISE_FIGURES, None if year is None else {"year": int(year)})
 
 
-def import_enterprises(store, enterprises: pd.DataFrame, figures: pd.DataFrame, *, user: User) -> dict:
+def import_enterprises(store, enterprises: pd.DataFrame, figures: pd.DataFrame, *, user: User,
+                       leaders: pd.DataFrame | None = None) -> dict:
     """Write validated enterprises and figures in one audited transaction (admin).
 
     Enterprises are replaced by ``uscc``, figures by ``uscc`` and ``year``; other years and
-    enterprises stay. Every listed parcel must exist, or nothing is written. Returns
-    ``{"enterprises": counts, "enterprise_figures": counts}`` (inserted, replaced, unchanged, deleted).
+    enterprises stay. With ``leaders`` (the file's ``chain_leader`` column), the chains each
+    enterprise of the file leads are replaced by the file's, in the same transaction. Every
+    listed parcel must exist, or nothing is written. Returns ``{"enterprises": counts,
+    "enterprise_figures": counts}`` (inserted, replaced, unchanged, deleted), and
+    ``"chain_leaders"`` with ``leaders``.
     """
     if enterprises.empty:
         raise ParkAtlasError("nothing to import: the file holds no enterprise rows")
@@ -277,8 +334,14 @@ def import_enterprises(store, enterprises: pd.DataFrame, figures: pd.DataFrame, 
     missing = sorted(listed - set(store.read_parcels().parcel_id))
     if missing:
         raise NotFoundError(f"enterprises use unknown parcel {', '.join(missing[:5])}; nothing was imported")
-    return apply_changes(store, [Change(ENTERPRISES, upserts=enterprises), Change(ENTERPRISE_FIGURES, upserts=figures)],
-                         user=user, role="admin", action="enterprise_import")
+    changes = [Change(ENTERPRISES, upserts=enterprises), Change(ENTERPRISE_FIGURES, upserts=figures)]
+    if leaders is not None:
+        stored = read_table(store, CHAIN_LEADERS)
+        stored = stored[stored.uscc.isin(set(enterprises.uscc))]
+        kept = set(zip(leaders.chain, leaders.uscc))
+        gone = [(c, u) for c, u in zip(stored.chain, stored.uscc) if (c, u) not in kept]
+        changes.append(Change(CHAIN_LEADERS, upserts=leaders, deletes=gone))
+    return apply_changes(store, changes, user=user, role="admin", action="enterprise_import")
 
 
 # ------------------------------------------------------------------------------ land and parcels
@@ -377,7 +440,7 @@ def production_years(enterprises: pd.DataFrame, as_of: date) -> pd.Series:
     return pd.Series(years.to_numpy(), index=enterprises.uscc.to_numpy())
 
 
-__all__ = ["ENTERPRISE_COLUMNS", "FIGURE_COLUMNS", "FILE_COLUMNS", "CHINESE_HEADERS", "SCALES",
+__all__ = ["ENTERPRISE_COLUMNS", "FIGURE_COLUMNS", "FILE_COLUMNS", "LEADER_COLUMNS", "CHINESE_HEADERS", "SCALES",
            "EnterpriseFile", "read_enterprise_file", "enterprise_file_frame", "enterprise_land",
            "enterprise_parcels", "apply_enterprise_figures", "latest_year", "production_years",
            "read_enterprises", "read_figures", "import_enterprises", "GRADE_COLUMNS"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -73,6 +74,7 @@ def test_the_sample_store_remembers_zhaoqing(sample_store):
     assert city.group_ids == ("platform", "east", "west")
     assert city.group_name("east", "zh") == "东部四园" and city.group_name("nowhere", "en") == "nowhere"
     assert city.zones == ("EPSG:4546", "EPSG:4547")  # it straddles 112°30′E
+    assert city.kind == "city"
     assert [c.chain for c in city.chains][:3] == ["nev", "energy_storage", "electronics"]
     assert not city.inferred
 
@@ -251,7 +253,7 @@ def pengjiang(tmp_path_factory) -> Path:
 def test_pengjiang_example_parks_and_parcels(pengjiang):
     store = open_store(pengjiang)
     city = store.read_city()
-    assert (city.adcode, city.name("zh")) == ("440703", "江门市蓬江区")
+    assert (city.adcode, city.name("zh"), city.kind) == ("440703", "江门市蓬江区", "district")
     assert city.group_ids == ("platform", "town")
     assert [c.chain for c in city.chains] == ["smart_home", "electronics", "machinery", "health_food", "motorcycle"]
     assert {c.tier[0] for c in city.chains} == {"3", "2"}  # the "3+2"
@@ -410,6 +412,34 @@ def test_registry_of_city_stores(tmp_path, pengjiang, store_path):
         unregister_store("蓬江", path=registry)
 
 
+def test_the_cli_acts_with_a_registered_store_users(tmp_path, pengjiang):
+    """As in the app, a registered store's own users file decides who may write to it."""
+    import shutil
+
+    from geo.auth import add_user
+    from geo.city import register_store
+
+    store = tmp_path / "pj.gpkg"
+    shutil.copyfile(pengjiang, store)
+    registry = tmp_path / "stores.json"
+    add_user("pj-planner", "pj-password-1", "planner", tmp_path / "pj-users.json")
+    add_user("zq-planner", "zq-password-1", "planner", tmp_path / "zq-users.json")
+    register_store("蓬江", store, users=tmp_path / "pj-users.json", path=registry)
+    env = {**os.environ, "PARKATLAS_STORES": str(registry), "PARKATLAS_USERS": str(tmp_path / "zq-users.json")}
+    prospects = tmp_path / "p.csv"
+    prospects.write_text("企业名称,节点\n甲家电有限公司,smart_home.mid.38\n", encoding="utf-8")
+
+    def run(*args):
+        return subprocess.run([sys.executable, "cli.py", "--store", str(store), *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    refused = run("prospects", "import", str(prospects), "--user", "zq-planner")
+    assert refused.returncode == 2 and "pj-users.json" in refused.stderr  # not a user of Pengjiang's store
+    done = run("prospects", "import", str(prospects), "--user", "pj-planner")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["committed"]["inserted"] == 1
+
+
 def test_the_app_serves_several_cities_each_with_its_own_users(tmp_path, pengjiang, store_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
@@ -448,7 +478,7 @@ def test_the_app_serves_several_cities_each_with_its_own_users(tmp_path, pengjia
     at.selectbox(key="city_store").select("蓬江").run()  # another city: signed out
     assert not at.exception and at.title[0].value == "江门市蓬江区园区总览"
     assert "user" not in at.session_state
-    assert [s.value for s in at.subheader[1:3]] == ["重点发展平台", "镇街工业园区"]
+    assert [s.value for s in at.subheader[:3]] == ["全区", "重点发展平台", "镇街工业园区"]  # a district: 全区
     sign_in("pj-planner", "pj-password-1")
     assert at.session_state["user"] == User("pj-planner", "planner")
     at.selectbox(key="city_store").select("").run()

@@ -86,6 +86,29 @@ def test_export_reads_back_identically():
     pd.testing.assert_frame_equal(again.figures, result.figures)
 
 
+
+def test_chain_leader_column_in_english_and_chinese_headers():
+    rows = [row(chain_leader="是"), row(uscc=U2, chain="nev", chain_leader="nev；electronics"),
+            row(uscc=make_uscc("91441200MA0000003"), chain_leader="")]
+    result = read_enterprise_file(csv_bytes(rows), "e.csv")
+    assert result.accepted, result.problems
+    assert sorted(map(tuple, result.leaders[["chain", "uscc"]].to_numpy().tolist())) == [
+        ("electronics", U1), ("electronics", U2), ("nev", U2)]
+    table = enterprise_file_frame(result.enterprises, result.figures, chinese=True, leaders=result.leaders)
+    assert "链主" in table.columns
+    again = read_enterprise_file(table.to_csv(index=False).encode("gb18030"), "again.csv")
+    pd.testing.assert_frame_equal(again.leaders.sort_values(["chain", "uscc"]).reset_index(drop=True),
+                                  result.leaders.sort_values(["chain", "uscc"]).reset_index(drop=True))
+    assert read_enterprise_file(csv_bytes([row()]), "e.csv").leaders is None  # no column: leaders untouched
+
+
+def test_chain_leader_problems_reject_the_file():
+    rows = [row(chain_leader="no_such_chain"), row(uscc=U2, chain="", chain_leader="yes")]
+    result = read_enterprise_file(csv_bytes(rows), "e.csv")
+    assert [(p["row"], p["column"]) for p in result.problems] == [(2, "chain_leader"), (3, "chain_leader")]
+    assert "no_such_chain" in result.problems[0]["problem"] and "needs its chain" in result.problems[1]["problem"]
+
+
 # --- land and parcel figures -------------------------------------------------------------------
 def hand_parcels():
     # Three 100 m × 100 m parcels (15 亩 each) and a fourth of 200 m × 100 m.
@@ -172,6 +195,25 @@ def test_import_upserts_all_or_nothing_and_is_audited(store):
     assert imported.iloc[-1].new["tax_wan"] == 999 and imported.iloc[-1].old["tax_wan"] == 300
 
 
+def test_import_replaces_the_file_enterprises_leaders_in_one_transaction(store):
+    from geo.chain import read_leaders
+
+    parcel = store.read_parcels().parcel_id.iloc[0]
+    first = read_enterprise_file(csv_bytes([row(parcel_ids=parcel, chain_leader="electronics;nev")]), "e.csv")
+    result = import_enterprises(store, first.enterprises, first.figures, user=ADMIN, leaders=first.leaders)
+    assert result["chain_leaders"]["inserted"] == 2
+    led = read_leaders(store)
+    assert set(led.chain[led.uscc == U1]) == {"electronics", "nev"}
+    again = read_enterprise_file(csv_bytes([row(parcel_ids=parcel, chain_leader="nev")]), "e.csv")
+    result = import_enterprises(store, again.enterprises, again.figures, user=ADMIN, leaders=again.leaders)
+    assert (result["chain_leaders"]["deleted"], result["chain_leaders"]["unchanged"]) == (1, 1)
+    led = read_leaders(store)
+    assert set(led.chain[led.uscc == U1]) == {"nev"} and len(led[led.uscc != U1]) == len(led) - 1
+    audited = store.history()
+    leader_rows = audited[audited.detail.map(lambda d: isinstance(d, dict) and d.get("table") == "chain_leaders")]
+    assert list(leader_rows.action) == ["enterprise_import"] * 3  # two added, then one removed
+
+
 # --- CLI -------------------------------------------------------------------------------------
 def run_cli(env, *args):
     return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True,
@@ -188,10 +230,17 @@ def test_cli_import_dry_run_rejection_and_export(cli_env, tmp_path):
     done = run_cli(cli_env, "enterprises", "export", "--out", str(out), "--chinese")
     assert done.returncode == 0, done.stderr
     table = pd.read_excel(out, dtype=str)
-    assert list(table.columns[:2]) == ["统一社会信用代码", "企业名称"]
+    assert list(table.columns[:2]) == ["统一社会信用代码", "企业名称"] and "链主" in table.columns
     done = run_cli(cli_env, "enterprises", "import", str(out), "--user", "admin")
     assert done.returncode == 0, done.stderr
     committed = json.loads(done.stdout)["committed"]
     assert committed["enterprises"]["inserted"] == 0 and committed["enterprise_figures"]["replaced"] == 0
+    assert committed["chain_leaders"]["inserted"] == committed["chain_leaders"]["deleted"] == 0
+    first = table[table["统一社会信用代码"] == table["统一社会信用代码"].iloc[0]].assign(链主="metal")
+    first.to_csv(path, index=False)
+    done = run_cli(cli_env, "enterprises", "import", str(path), "--user", "admin")
+    assert done.returncode == 0, done.stderr
+    leaders = json.loads(run_cli(cli_env, "chains", "list").stdout)
+    assert next(c for c in leaders if c["chain"] == "metal")["leaders"] >= 1
     listed = json.loads(run_cli(cli_env, "enterprises", "list", "--park", "fk_changgang").stdout)
     assert listed and {r["park_id"] for r in listed} == {"fk_changgang"}
