@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import pandas as pd
@@ -14,8 +15,9 @@ from geo.errors import ParkAtlasError
 from geo.store import open_store
 
 SHOW_KEYS = ["node_id", "parent", "name", "enterprise_count", "gap", "thin", "nearest_km"]
-GAP_KEYS = ["chain", "node_id", "parent", "name", "nearest_km", "industry_codes_2017", "land_mu_min", "land_mu_max",
-            "plot_ratio", "nuisance_class", "power_kva"]
+GAP_KEYS = ["chain", "node_id", "parent", "name", "status", "enterprise_count", "nearest_km", "industry_codes_2017",
+            "land_mu_min", "land_mu_max", "plot_ratio", "nuisance_class", "power_kva", "ready_land", "best_park_id",
+            "best_parcel_ids", "best_area_mu"]
 
 
 def _table(name: str) -> pd.DataFrame:
@@ -77,8 +79,16 @@ def cmd_show(args) -> None:
 
 
 def cmd_gaps(args) -> None:
+    from geo.chain import with_ready_land
+
     store, chain_map = _chain_map(args)
-    gaps = chain_map.gaps(args.chain, _area(args, store), args.radius_km, args.thin_below)
+    gaps = chain_map.gaps(args.chain, _area(args, store), args.radius_km, args.thin_below, thin=True)
+
+    def progress(done, total):
+        print(f"\rready land: {done}/{total} nodes matched", end="" if done < total else "\n", file=sys.stderr)
+
+    gaps = with_ready_land(gaps, chain_map.nodes, store.read_parcels(), store.read_parks(),
+                           park_id=args.park, progress=progress)
     emit(_named(gaps, args.lang)[GAP_KEYS], args.format)
 
 
@@ -185,7 +195,7 @@ def register(subparsers) -> None:
     p = sub.add_parser("show", help="a chain's nodes: enterprise_count, gap, thin, nearest_km")
     _scope(p, chain_required=True)
     p.set_defaults(handler=cmd_show)
-    p = sub.add_parser("gaps", help="gap nodes with their typical demand")
+    p = sub.add_parser("gaps", help="gap and thin nodes with their typical demand and ready land (a match each)")
     _scope(p, chain_required=False)
     p.set_defaults(handler=cmd_gaps)
     p = sub.add_parser("land", help="ready land for a node: the matcher's ranking for its typical demand")

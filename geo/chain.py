@@ -283,15 +283,17 @@ class ChainMap:
         return out[STATUS_COLUMNS]
 
     def gaps(self, chain: str | None = None, park_id: str | None = None, radius_km: float = DEFAULT_RADIUS_KM,
-             thin_below: int = DEFAULT_THIN_BELOW) -> pd.DataFrame:
-        """Gap nodes of one chain or every chain, with the node's typical demand."""
+             thin_below: int = DEFAULT_THIN_BELOW, *, thin: bool = False) -> pd.DataFrame:
+        """Gap nodes (and with ``thin`` the thin ones) of one chain or every chain, with the node's
+        typical demand; ``status`` is ``gap`` or ``thin``, ``enterprise_count`` what the node has."""
         chains = [chain] if chain else self.chains()
         frames = [self.status(c, park_id, radius_km, thin_below) for c in chains]
         status = pd.concat(frames, ignore_index=True)
-        gaps = status[status.gap].drop(columns=["gap", "thin", "enterprise_count"])
+        wanted = status[status.gap | (status.thin & thin)].copy()
+        wanted["status"] = np.where(wanted.gap, "gap", "thin")
         demand = self.nodes.set_index("node_id")[["industry_codes_2017", "land_mu_min", "land_mu_max", "plot_ratio",
                                                   "nuisance_class", "power_kva"]]
-        return gaps.join(demand, on="node_id").reset_index(drop=True)
+        return wanted.drop(columns=["gap", "thin"]).join(demand, on="node_id").reset_index(drop=True)
 
 
 def county_parks(parks: pd.DataFrame, county: str) -> list[str]:
@@ -352,7 +354,31 @@ def ready_land(parcels, parks, node, *, top: int = 10, park_id: str | None = Non
     return match(frame, parks, node_project(node, **request), top=top, park_id=park_id)
 
 
+def with_ready_land(gaps: pd.DataFrame, nodes: pd.DataFrame, parcels, parks, *, park_id: str | None = None,
+                    progress=None) -> pd.DataFrame:
+    """``gaps`` (:meth:`ChainMap.gaps`) with the ready land of each node: ``ready_land`` (how many
+    candidates — parcels or assembled blocks — pass every check of the matcher for the node's
+    typical demand) and the best one's ``best_park_id``, ``best_parcel_ids`` and ``best_area_mu``.
+
+    ``progress(done, total)`` is called after each node (one match per node).
+    """
+    from geo.metrics import with_metrics
+
+    frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels)
+    found = {"ready_land": [], "best_park_id": [], "best_parcel_ids": [], "best_area_mu": []}
+    for done, node_id in enumerate(gaps.node_id, start=1):  # one match per node: a loop over nodes
+        result = ready_land(frame, parks, node_row(nodes, node_id), top=1, park_id=park_id)
+        best = result.candidates.iloc[0] if len(result.candidates) else None
+        found["ready_land"].append(result.eligible)
+        found["best_park_id"].append(None if best is None else best.park_id)
+        found["best_parcel_ids"].append(None if best is None else ";".join(best.parcel_ids))
+        found["best_area_mu"].append(np.nan if best is None else round(float(best.area_mu), 2))
+        if progress is not None:
+            progress(done, len(gaps))
+    return gaps.assign(**found)
+
+
 __all__ = ["DEFAULT_NODES", "DEFAULT_RADIUS_KM", "DEFAULT_THIN_BELOW", "STATUS_COLUMNS", "ChainMap", "check_nodes",
            "load_chain_nodes", "read_chain_nodes", "import_chain_nodes", "leaves", "read_leaders", "set_leader",
            "read_placements", "set_placements", "place_enterprises", "enterprise_points", "node_project", "node_row", "county_parks",
-           "ready_land"]
+           "ready_land", "with_ready_land"]

@@ -190,6 +190,8 @@ class MatchResult:
     #: Edition of 《工业项目建设用地控制指标》 the national checks used, and its citation.
     edition: str = ""
     source: str = ""
+    #: How many candidates (parcels and assembled blocks) passed every hard check, before ``top``.
+    eligible: int = 0
 
     def to_json(self, lang: str = "zh") -> dict:
         """The CLI's JSON shape; each criterion's ``reason`` in ``lang`` (``zh`` or ``en``)."""
@@ -360,7 +362,8 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     ]
     geometry = gpd.GeoSeries(chosen.geometry_m.to_numpy(), crs=crs_m).to_crs(CGCS2000).values
     out = gpd.GeoDataFrame(chosen[list(empty.columns.drop("geometry"))], geometry=geometry, crs=CGCS2000)
-    return MatchResult(project, spread_scores(out, project, settings), excluded, int(scope.sum()), share, **cited)
+    return MatchResult(project, spread_scores(out, project, settings), excluded, int(scope.sum()), share, **cited,
+                       eligible=len(cands))
 
 
 def meets_demand(area_mu, project: Project) -> np.ndarray:

@@ -90,6 +90,9 @@ def test_gap_at_six_km_not_at_four(store):
     assert not wider.at["sh.t.motor", "gap"]
     gaps = ChainMap.of_store(store).gaps("smart_home")
     assert gaps.node_id.tolist() == ["sh.t.motor"] and gaps.land_mu_max.tolist() == [60.0]
+    listed = ChainMap.of_store(store).gaps("smart_home", thin=True)
+    assert list(zip(listed.node_id, listed.status, listed.enterprise_count)) == [("sh.t.fridge", "thin", 1),
+                                                                                  ("sh.t.motor", "gap", 0)]
 
     _setup(store, with_near=True)
     status = ChainMap.of_store(store).status("smart_home").set_index("node_id")
