@@ -19,7 +19,7 @@ import streamlit as st
 from app_pages.safe import plain
 from geo import display, i18n
 from geo.auth import ANONYMOUS, PERSONAL_FIELDS, WITHHELD, User
-from geo.errors import ParkAtlasError
+from geo.errors import KeyedError, ParkAtlasError
 from geo.evaluation import parcels_with_metrics
 from geo.metrics import city_kpis, group_kpis, park_kpis, with_metrics
 from geo.store import POSTGRES_SCHEMES, open_store, redact_location, resolve_store_location
@@ -359,8 +359,11 @@ def parcel_details(row: pd.Series, per_row: int = 4) -> None:
 
 
 def show_error(exc: ParkAtlasError) -> None:
-    """A user error as one line, no traceback."""
-    st.error(plain(exc))
+    """A user error as one line, no traceback; in the page's language when it carries a catalogue key."""
+    if isinstance(exc, KeyedError) and exc.key in i18n.catalogue(lang()):
+        st.error(tr(exc.key, **{k: plain(v) for k, v in exc.values.items()}))
+    else:
+        st.error(plain(exc))
 
 
 def _store_switched() -> None:

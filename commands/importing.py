@@ -16,12 +16,11 @@ def _read_file(name: str) -> bytes:
     path = Path(name)
     if not path.is_file():
         raise ParkAtlasError(f"no such file: {name}")
-    from geo.io.safety import Limits
+    from geo.io.safety import Limits, too_large
 
-    limit = Limits.from_env().max_upload_bytes
-    if path.stat().st_size > limit:
-        raise ParkAtlasError(f"{path.name} is {path.stat().st_size / 2 ** 20:.1f} MB; the limit is "
-                             f"{limit / 2 ** 20:.0f} MB")
+    limits = Limits.from_env()
+    if path.stat().st_size > limits.max_upload_bytes:
+        raise too_large(path.name, path.stat().st_size, limits)
     return path.read_bytes()
 
 

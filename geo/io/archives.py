@@ -13,7 +13,7 @@ import re
 import stat
 import zipfile
 
-from geo.errors import ParkAtlasError
+from geo.errors import KeyedError
 from geo.io.safety import Limits
 
 _NESTED = (".zip", ".kmz", ".jar", ".7z", ".rar", ".gz", ".tgz", ".bz2", ".xz", ".tar", ".zst")
@@ -22,7 +22,7 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _RATIO_MIN_BYTES = 2 ** 20
 
 
-class UnsafeArchive(ParkAtlasError):
+class UnsafeArchive(KeyedError):
     """A zip refused before decompression (bomb, zip-slip member, nested archive...)."""
 
 
@@ -39,39 +39,50 @@ def inspect_zip(data: bytes, name: str, limits: Limits, *, max_members: int | No
     try:
         infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise UnsafeArchive(f"{name} is not a readable zip archive ({exc}); re-create it") from None
+        raise UnsafeArchive("import.refused.zip_unreadable", f"{name} is not a readable zip archive ({exc}); "
+                            "re-create it", file=name) from None
     cap = max_members or limits.max_members
     if len(infos) > cap:
-        raise UnsafeArchive(f"{name} has {len(infos)} members (limit {cap}); refused as a possible zip bomb")
+        raise UnsafeArchive("import.refused.zip_members", f"{name} has {len(infos)} members (limit {cap}); refused as "
+                            "a possible zip bomb", file=name, count=len(infos), limit=cap)
     total = 0
     members = []
     for info in infos:
         member = info.filename
         parts = member.replace("\\", "/").split("/")
         if member.startswith(("/", "\\")) or _DRIVE.match(member) or ".." in parts or "\x00" in member:
-            raise UnsafeArchive(f"{name} has a member path that leaves the archive ({member[:80]!r}); refused")
+            raise UnsafeArchive("import.refused.zip_slip", f"{name} has a member path that leaves the archive "
+                                f"({member[:80]!r}); refused", file=name, member=member[:80])
         if info.flag_bits & 0x1:
-            raise UnsafeArchive(f"{name} has an encrypted member ({member[:80]!r}); upload it unencrypted")
+            raise UnsafeArchive("import.refused.zip_encrypted", f"{name} has an encrypted member ({member[:80]!r}); "
+                                "upload it unencrypted", file=name, member=member[:80])
         if stat.S_ISLNK(info.external_attr >> 16):
-            raise UnsafeArchive(f"{name} has a symbolic link member ({member[:80]!r}); refused")
+            raise UnsafeArchive("import.refused.zip_symlink", f"{name} has a symbolic link member ({member[:80]!r}); "
+                                "refused", file=name, member=member[:80])
         if info.is_dir():
             continue
         lowered = member.lower()
         if lowered.endswith(".vrt"):
-            raise UnsafeArchive(f"{name} contains a GDAL VRT ({member[:80]!r}), which can read other files; refused")
+            raise UnsafeArchive("import.refused.zip_vrt", f"{name} contains a GDAL VRT ({member[:80]!r}), which can "
+                                "read other files; refused", file=name, member=member[:80])
         if not allow_nested and lowered.endswith(_NESTED):
-            raise UnsafeArchive(f"{name} contains another archive ({member[:80]!r}); nested archives are refused")
+            raise UnsafeArchive("import.refused.zip_nested", f"{name} contains another archive ({member[:80]!r}); "
+                                "nested archives are refused", file=name, member=member[:80])
         if info.file_size >= _RATIO_MIN_BYTES and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-            raise UnsafeArchive(f"{name}: member {member[:80]!r} expands {info.file_size / max(info.compress_size, 1):.0f}× "
-                                f"(limit {limits.max_ratio:.0f}×); refused as a possible zip bomb")
+            ratio = f"{info.file_size / max(info.compress_size, 1):.0f}"
+            raise UnsafeArchive("import.refused.zip_member_ratio", f"{name}: member {member[:80]!r} expands {ratio}× "
+                                f"(limit {limits.max_ratio:.0f}×); refused as a possible zip bomb", file=name,
+                                member=member[:80], ratio=ratio, limit=f"{limits.max_ratio:.0f}")
         total += info.file_size
         members.append(info)
     if total > limits.max_total_uncompressed:
-        raise UnsafeArchive(f"{name} expands to {total / 2 ** 20:.0f} MB (limit "
-                            f"{limits.max_total_uncompressed / 2 ** 20:.0f} MB); refused as a possible zip bomb")
+        size, limit = f"{total / 2 ** 20:.0f}", f"{limits.max_total_uncompressed / 2 ** 20:.0f}"
+        raise UnsafeArchive("import.refused.zip_total", f"{name} expands to {size} MB (limit {limit} MB); refused as "
+                            "a possible zip bomb", file=name, size=size, limit=limit)
     if total >= _RATIO_MIN_BYTES and total > limits.max_ratio * max(len(data), 1):
-        raise UnsafeArchive(f"{name} expands {total / len(data):.0f}× (limit {limits.max_ratio:.0f}×); "
-                            f"refused as a possible zip bomb")
+        ratio, limit = f"{total / len(data):.0f}", f"{limits.max_ratio:.0f}"
+        raise UnsafeArchive("import.refused.zip_ratio", f"{name} expands {ratio}× (limit {limit}×); refused as a "
+                            "possible zip bomb", file=name, ratio=ratio, limit=limit)
     return members
 
 
@@ -81,7 +92,8 @@ def read_members(data: bytes, members: list[zipfile.ZipInfo]) -> dict[str, bytes
         try:
             return {info.filename: archive.read(info) for info in members}
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise UnsafeArchive(f"a member of the zip is corrupt ({exc}); re-create the zip") from None
+            raise UnsafeArchive("import.refused.zip_corrupt", f"a member of the zip is corrupt ({exc}); "
+                                "re-create the zip") from None
 
 
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
@@ -98,16 +110,18 @@ def shapefile_members(names: list[str], prefer: str | None = None) -> dict[str, 
         preferred = [m for m in shps if posixpath.basename(m).lower() == f"{prefer.lower()}.shp"]
         shps = preferred or shps
     if len(shps) != 1:
-        found = ", ".join(posixpath.basename(m) for m in shps) or "none"
-        raise ParkAtlasError(f"the zip must hold exactly one shapefile (.shp), found: {found}")
+        found = ", ".join(posixpath.basename(m) for m in shps)
+        raise KeyedError("import.refused.zip_shapefiles" if shps else "import.refused.zip_no_shapefile",
+                         f"the zip must hold exactly one shapefile (.shp), found: {found or 'none'}", found=found)
     stem = shps[0][:-4]
     present = set(names)
     parts = {ext: candidate for ext in SHAPEFILE_PARTS for candidate in (stem + ext, stem + ext.upper())
              if candidate in present}
     for needed in (".shx", ".dbf"):
         if needed not in parts:
-            raise ParkAtlasError(f"the shapefile {posixpath.basename(stem)}.shp has no {needed} in the zip; "
-                                 f"zip the .shp, .shx, .dbf, .prj (and .cpg) together")
+            raise KeyedError("import.refused.zip_shapefile_part", f"the shapefile {posixpath.basename(stem)}.shp has "
+                             f"no {needed} in the zip; zip the .shp, .shx, .dbf, .prj (and .cpg) together",
+                             name=f"{posixpath.basename(stem)}.shp", part=needed)
     return parts
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geo.errors import ParkAtlasError
+from geo.errors import KeyedError
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS
 from geo.units import M2_PER_HA, M2_PER_MU
 
@@ -134,7 +134,8 @@ def load_mapping(source) -> dict[str, str]:
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ParkAtlasError(f"cannot read mapping file {path}: {exc}") from None
+            raise KeyedError("import.refused.mapping_unreadable", f"cannot read mapping file {path}: {exc}",
+                             file=path.name) from None
         if path.suffix.lower() == ".csv":
             rows = [line.split(",", 1) for line in text.splitlines() if line.strip() and not line.startswith("#")]
             mapping = {a.strip(): b.strip() for a, b in (r for r in rows if len(r) == 2)}
@@ -145,11 +146,13 @@ def load_mapping(source) -> dict[str, str]:
 
                 mapping = yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else json.loads(text)
             except Exception as exc:
-                raise ParkAtlasError(f"mapping file {path} is not valid {path.suffix[1:].upper()}: {exc}") from None
+                raise KeyedError("import.refused.mapping_invalid", f"mapping file {path} is not valid "
+                                 f"{path.suffix[1:].upper()}: {exc}", file=path.name,
+                                 kind=path.suffix[1:].upper()) from None
         if isinstance(mapping, dict) and isinstance(mapping.get("columns"), dict):
             mapping = mapping["columns"]
     if not isinstance(mapping, dict):
-        raise ParkAtlasError("a mapping must be an object {source header: schema column}")
+        raise KeyedError("import.refused.mapping_not_object", "a mapping must be an object {source header: schema column}")
     return {str(k): str(v) for k, v in mapping.items()}
 
 
@@ -185,12 +188,17 @@ def match_headers(headers, layer: str, mapping: dict[str, str]) -> dict[str, tup
         if target == "ignore":
             continue
         if target not in targets:
-            raise ParkAtlasError(f"mapping target {target!r} is not a {layer} column; see docs/data-model.md")
+            raise KeyedError("import.refused.mapping_target", f"mapping target {target!r} is not a {layer} column; "
+                             "see docs/data-model.md", target=target)
         if source not in headers:
-            raise ParkAtlasError(f"mapping names column {source!r}, which the file does not have")
+            raise KeyedError("import.refused.mapping_column", f"mapping names column {source!r}, which the file "
+                             "does not have", column=source)
         if target in found:
-            raise ParkAtlasError(f"columns {found[target][0]!r} and {source!r} both map to {target}; "
-                                 f"map one of them to another field or ignore it")
+            from geo.io.mappings import target_label
+
+            raise KeyedError("import.refused.mapping_twice", f"columns {found[target][0]!r} and {source!r} both map "
+                             f"to {target}; map one of them to another field or ignore it", first=found[target][0],
+                             second=source, field_zh=target_label(target, "zh"), field_en=target_label(target, "en"))
         found[target] = (source, split_unit(source)[1])
     taken = {s for s in mapping} | {s for s, _ in found.values()}
     best: dict[str, tuple[int, str, str | None]] = {}
@@ -221,7 +229,8 @@ def _factor(column: str, header: str, unit: str | None) -> tuple[float, str | No
         return 1.0, None
     units, target = _UNITS[kind]
     if unit not in units:
-        raise ParkAtlasError(f"column {header!r}: unknown unit {unit!r} for {column} (known: {', '.join(units)})")
+        raise KeyedError("import.refused.unit", f"column {header!r}: unknown unit {unit!r} for {column} "
+                         f"(known: {', '.join(units)})", column=header, unit=unit, units="、".join(units))
     factor = units[unit]
     return factor, (None if factor == 1.0 else f"{header}: {unit} → {target} (×{factor:g})")
 
@@ -259,7 +268,7 @@ def conform_attributes(frame: pd.DataFrame, layer: str, *, mapping: dict[str, st
     unmapped, unit conversions, values that were not numbers, and generated ids.
     """
     if layer not in ("parcels", "parks"):
-        raise ParkAtlasError(f"unknown layer {layer!r}: give parcels or parks")
+        raise KeyedError("import.refused.layer", f"unknown layer {layer!r}: give parcels or parks", layer=layer)
     columns, _ = _aliases_for(layer)
     headers = [str(c) for c in frame.columns]
     frame = frame.set_axis(headers, axis=1)
@@ -361,12 +370,13 @@ def table_geometry(frame: pd.DataFrame, layer: str, mapping: dict[str, str] | No
     lon = next((keys[k] for k in map(normalise_header, LON_COLUMNS) if k in keys), None)
     lat = next((keys[k] for k in map(normalise_header, LAT_COLUMNS) if k in keys), None)
     if not (lon and lat):
-        raise ParkAtlasError("the table has neither a WKT column (wkt/geometry) nor coordinate columns "
-                             "(lon/lat, 经度/纬度, x/y)")
+        raise KeyedError("import.refused.table_geometry", "the table has neither a WKT column (wkt/geometry) nor "
+                         "coordinate columns (lon/lat, 经度/纬度, x/y)")
     x, bad_x = _numbers(frame[lon])
     y, bad_y = _numbers(frame[lat])
     if bad_x or bad_y or x.isna().any() or y.isna().any():
-        raise ParkAtlasError(f"coordinate columns {lon!r}/{lat!r} have empty or non-numeric values")
+        raise KeyedError("import.refused.table_coordinates", f"coordinate columns {lon!r}/{lat!r} have empty or "
+                         "non-numeric values", lon=lon, lat=lat)
     found = match_headers(list(frame.columns), layer, mapping or {})
     id_header = found.get("parcel_id" if layer == "parcels" else "park_id", (None,))[0]
     rest = frame.drop(columns=[lon, lat])
@@ -379,7 +389,8 @@ def table_geometry(frame: pd.DataFrame, layer: str, mapping: dict[str, str] | No
         counts = np.bincount(codes)
         if (counts < 3).any():
             short = ", ".join(map(str, uniques[counts < 3][:5]))
-            raise ParkAtlasError(f"boundary-point table: ids {short} have fewer than 3 points")
+            raise KeyedError("import.refused.boundary_points", f"boundary-point table: ids {short} have fewer than "
+                             "3 points", ids=short)
         coords = np.column_stack([x.loc[sorted_index].to_numpy(), y.loc[sorted_index].to_numpy()])
         rings = shapely.linearrings(coords, indices=codes)
         first = rest.loc[sorted_index].groupby(codes, sort=True).head(1).drop(columns=[order] if order else [])

@@ -54,7 +54,8 @@ class Region:
         except ValueError:
             bbox = ()
         if len(bbox) != 4:
-            raise ParkAtlasError(f"PARKATLAS_REGION_BBOX={text!r} must be minlon,minlat,maxlon,maxlat")
+            raise KeyedError("import.refused.region_setting",
+                             f"PARKATLAS_REGION_BBOX={text!r} must be minlon,minlat,maxlon,maxlat", value=text[:60])
         return cls(environ.get("PARKATLAS_REGION_NAME", "configured region"), bbox)
 
     def contains(self, lon, lat) -> np.ndarray:
@@ -139,8 +140,8 @@ def guess_crs(geoms, region: Region) -> tuple[object, CrsDecision]:
         try:
             code = gk3_epsg(zone * 3, zone_prefixed=True)
         except ValueError:
-            raise ParkAtlasError(f"8-digit eastings start with {zone}, not a CGCS2000 3° zone (25–45); "
-                                 f"declare the CRS with --crs EPSG:XXXX") from None
+            raise KeyedError("import.refused.gk_zone", f"8-digit eastings start with {zone}, not a CGCS2000 3° zone "
+                             "(25–45); declare the CRS with --crs EPSG:XXXX", zone=zone) from None
         decision.crs = f"EPSG:{code}"
         decision.reasons.append(f"8-digit eastings ({minx:.0f}…{maxx:.0f}) start with zone number {zone}: "
                                 f"CGCS2000 3° Gauss-Krüger zone {zone} (CM {zone * 3}°E) with zone prefix, "

@@ -15,7 +15,7 @@ import codecs
 
 import pandas as pd
 
-from geo.errors import KeyedError, ParkAtlasError
+from geo.errors import KeyedError
 
 REPLACEMENT = "\ufffd"
 _CPG_ALIASES = {"936": "gbk", "cp936": "gbk", "gb2312": "gbk", "65001": "utf-8", "utf8": "utf-8",
@@ -70,7 +70,8 @@ def redecode_dbf(frame: pd.DataFrame, *, cpg: str | None, user_encoding: str | N
     if user_encoding:
         codec = _codec(user_encoding)
         if codec is None:
-            raise ParkAtlasError(f"--encoding {user_encoding!r} is not a known encoding (try GBK, GB18030, UTF-8)")
+            raise KeyedError("import.refused.encoding_unknown", f"--encoding {user_encoding!r} is not a known "
+                             "encoding (try GBK, GB18030, UTF-8)", encoding=str(user_encoding)[:40])
         candidates = [codec]
     else:
         candidates = list(dict.fromkeys(c for c in ("utf-8", declared, "gbk", "gb18030") if c))

@@ -17,7 +17,15 @@ _FIXED_LAYERS = {"osm": "multipolygons", "dxf": "entities"}
 
 
 class ReadError(Exception):
-    """The file could not be parsed; the message is safe to show (no file content)."""
+    """The file could not be parsed; the message is safe to show (no file content).
+
+    ``key`` (under ``import.refused.read.``) and ``values`` say it in the catalogue's languages; they
+    cross the process boundary as JSON (:func:`geo.io.sandbox.worker_main`).
+    """
+
+    def __init__(self, key: str, message: str, **values):
+        self.key, self.values = key, values
+        super().__init__(message)
 
 
 def read_upload_bytes(data: bytes, request: dict):
@@ -36,7 +44,7 @@ def _choose_layers(layers, fmt: str, hint: str | None) -> list[int]:
     """Indexes of the layers to read (indexes: each bytes read gets a new in-memory name)."""
     names = [str(name) for name, _ in layers]
     if not names:
-        raise ReadError("the file holds no layers")
+        raise ReadError("no_layers", "the file holds no layers")
     if fmt in _FIXED_LAYERS and _FIXED_LAYERS[fmt] in names:
         return [names.index(_FIXED_LAYERS[fmt])]
     if hint:
@@ -47,7 +55,7 @@ def _choose_layers(layers, fmt: str, hint: str | None) -> list[int]:
         return [0]
     polygonal = [i for i, (_, kind) in enumerate(layers) if any(str(kind).startswith(t) for t in _POLYGONAL_TYPES)]
     if not polygonal:
-        raise ReadError(f"no polygon layer among: {', '.join(names)}")
+        raise ReadError("no_polygon_layer", f"no polygon layer among: {', '.join(names)}", layers=", ".join(names))
     return polygonal
 
 
@@ -64,12 +72,12 @@ def _read_gdal(data: bytes, request: dict):
         for layer, name in zip(chosen, names):
             driver = pyogrio.read_info(data, layer=layer).get("driver")
             if driver not in allowed:
-                raise ReadError(f"the file opened with GDAL driver {driver}, which is not allowed for "
-                                f"{fmt} uploads")
+                raise ReadError("driver", f"the file opened with GDAL driver {driver}, which is not allowed for "
+                                f"{fmt} uploads", driver=driver)
             meta, table = pyogrio.read_arrow(data, layer=layer, encoding=request.get("gdal_encoding"))
             geometry_name = meta.get("geometry_name") or "wkb_geometry"
             if geometry_name not in table.column_names:
-                raise ReadError(f"layer {name} has no geometry")
+                raise ReadError("no_geometry", f"layer {name} has no geometry", layer=name)
             column = table.column(geometry_name)
             wkb = pa.chunked_array([getattr(c, "storage", c) for c in column.chunks], type=pa.binary())
             table = table.drop_columns([c for c in (geometry_name, "geometry") if c in table.column_names])
@@ -81,9 +89,11 @@ def _read_gdal(data: bytes, request: dict):
     except ReadError:
         raise
     except Exception as exc:  # GDAL's own errors: keep the message, not the file
-        raise ReadError(_gdal_message(exc)) from None
+        detail = _gdal_message(exc)
+        raise ReadError("damaged", detail, detail=detail) from None
     if len(crs_texts) > 1:
-        raise ReadError(f"layers {', '.join(names)} have different CRSs; import them one at a time")
+        raise ReadError("mixed_crs", f"layers {', '.join(names)} have different CRSs; import them one at a time",
+                        layers=", ".join(names))
     table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
     if fmt not in ("gpkg", "osm", "dxf") and len(layers) == 1:
         names = []  # an in-memory file name, not a layer the user named
@@ -109,15 +119,16 @@ def _read_geoparquet(data: bytes):
     try:
         table = pq.read_table(pa.BufferReader(data))
     except Exception as exc:
-        raise ReadError(f"the Parquet file is truncated or corrupt ({str(exc)[:120]})") from None
+        raise ReadError("parquet_corrupt", f"the Parquet file is truncated or corrupt ({str(exc)[:120]})") from None
     metadata = (table.schema.metadata or {}).get(b"geo")
     if not metadata:
-        raise ReadError("the Parquet file has no GeoParquet 'geo' metadata; export it as GeoParquet")
+        raise ReadError("parquet_no_geo", "the Parquet file has no GeoParquet 'geo' metadata; export it as GeoParquet")
     geo = json.loads(metadata)
     primary = geo.get("primary_column", "geometry")
     column_meta = geo.get("columns", {}).get(primary, {})
     if column_meta.get("encoding", "WKB").upper() != "WKB" or primary not in table.column_names:
-        raise ReadError("only WKB-encoded GeoParquet geometry is supported; re-export with WKB encoding")
+        raise ReadError("parquet_encoding", "only WKB-encoded GeoParquet geometry is supported; re-export with WKB "
+                        "encoding")
     crs = column_meta.get("crs", "OGC:CRS84")  # GeoParquet: absent means OGC:CRS84
     wkb = table.column(primary).cast(pa.binary())
     others = {c for c in geo.get("columns", {}) if c in table.column_names}
@@ -133,7 +144,8 @@ def decode_text(data: bytes, encoding: str | None) -> tuple[str, dict]:
         try:
             return data.decode(encoding), {"encoding": encoding, "method": "declared"}
         except (UnicodeDecodeError, LookupError) as exc:
-            raise ReadError(f"the file is not valid {encoding} ({type(exc).__name__})") from None
+            raise ReadError("not_encoding", f"the file is not valid {encoding} ({type(exc).__name__})",
+                            encoding=encoding.upper()) from None
     try:
         return data.decode("utf-8-sig"), {"encoding": "utf-8", "method": "valid UTF-8"}
     except UnicodeDecodeError:
@@ -142,7 +154,7 @@ def decode_text(data: bytes, encoding: str | None) -> tuple[str, dict]:
         return data.decode("gb18030"), {"encoding": "gb18030",
                                         "method": "not valid UTF-8; decoded as GB18030 (superset of GBK)"}
     except UnicodeDecodeError:
-        raise ReadError("the text is neither UTF-8 nor GBK/GB18030; give --encoding") from None
+        raise ReadError("unknown_text", "the text is neither UTF-8 nor GBK/GB18030; give --encoding") from None
 
 
 def _strings_table(frame):
@@ -159,7 +171,7 @@ def _read_csv(data: bytes, encoding: str | None):
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=None, engine="python")
     except Exception as exc:
-        raise ReadError(f"the CSV cannot be parsed ({str(exc)[:120]})") from None
+        raise ReadError("csv", f"the CSV cannot be parsed ({str(exc)[:120]})") from None
     return _strings_table(frame.replace("", None)), {"driver": "CSV (pandas)", "encoding": info}
 
 
@@ -169,5 +181,5 @@ def _read_xlsx(data: bytes):
     try:
         frame = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=str, engine="openpyxl")
     except Exception as exc:
-        raise ReadError(f"the workbook cannot be read ({type(exc).__name__}: {str(exc)[:100]})") from None
+        raise ReadError("xlsx", f"the workbook cannot be read ({type(exc).__name__}: {str(exc)[:100]})") from None
     return _strings_table(frame), {"driver": "XLSX (openpyxl)"}

@@ -20,7 +20,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from geo.errors import ParkAtlasError
+from geo.errors import KeyedError
 
 #: Drivers that open further files or the network. Skipped in every ParkAtlas process.
 SKIPPED_DRIVERS = (
@@ -66,7 +66,7 @@ _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:(//|\\\\)")
 _GDAL_PREFIX = re.compile(r"^\s*(/vsi|\\vsi|[A-Za-z0-9_ ]+:(/vsi|\\vsi))", re.IGNORECASE)
 
 
-class UnsafeInput(ParkAtlasError):
+class UnsafeInput(KeyedError):
     """A refused upload: a path or URL where bytes belong, a forbidden type, over a limit."""
 
 
@@ -77,12 +77,14 @@ def refuse_path_like(text: str, what: str = "file name") -> str:
     datasets, so such strings are refused wherever a name could be passed on.
     """
     if not isinstance(text, str):
-        raise UnsafeInput(f"{what} must be text")
+        raise UnsafeInput("import.refused.name_not_text", f"{what} must be text")
     stripped = text.strip()
     if _GDAL_PREFIX.match(stripped) or "/vsi" in stripped.lower():
-        raise UnsafeInput(f"{what} {stripped[:60]!r} is a GDAL virtual path; upload the file itself")
+        raise UnsafeInput("import.refused.virtual_path", f"{what} {stripped[:60]!r} is a GDAL virtual path; "
+                          "upload the file itself", name=stripped[:60])
     if _URL_SCHEME.match(stripped):
-        raise UnsafeInput(f"{what} {stripped[:60]!r} is a URL; download the file and upload it")
+        raise UnsafeInput("import.refused.url", f"{what} {stripped[:60]!r} is a URL; download the file and upload it",
+                          name=stripped[:60])
     return text
 
 
@@ -104,7 +106,8 @@ class Limits:
         try:
             return cls._from_env(environ, mb)
         except ValueError:
-            raise UnsafeInput("PARKATLAS_IMPORT_MAX_MB, _TIMEOUT_S and _MEMORY_MB must be numbers") from None
+            raise UnsafeInput("import.refused.limits_setting",
+                              "PARKATLAS_IMPORT_MAX_MB, _TIMEOUT_S and _MEMORY_MB must be numbers") from None
 
     @classmethod
     def _from_env(cls, environ, mb: int) -> "Limits":
@@ -113,6 +116,13 @@ class Limits:
             timeout_s=float(environ.get("PARKATLAS_IMPORT_TIMEOUT_S", 300)),
             memory_bytes=int(float(environ.get("PARKATLAS_IMPORT_MEMORY_MB", 6144)) * mb),
         )
+
+
+def too_large(filename: str, size: int, limits: Limits) -> UnsafeInput:
+    """The refusal of a file of ``size`` bytes over the upload limit (the app's and the CLI's)."""
+    name, megabytes, limit = os.path.basename(filename), f"{size / 2 ** 20:.1f}", f"{limits.max_upload_bytes / 2 ** 20:.0f}"
+    return UnsafeInput("import.refused.too_large", f"{name} is {megabytes} MB; the limit is {limit} MB", file=name,
+                       size=megabytes, limit=limit)
 
 
 # --- formats ---------------------------------------------------------------------------------
@@ -174,13 +184,15 @@ def sniff(data: bytes, filename: str) -> Format:
     ext = extension_of(filename)
     matches = [f for f in FORMATS.values() if ext in f.extensions]
     if not matches:
-        raise UnsafeInput(f"{ext or 'files without an extension'} is not accepted; give one of "
-                          f"{', '.join(ACCEPTED_EXTENSIONS)}")
+        accepted = ", ".join(ACCEPTED_EXTENSIONS)
+        raise UnsafeInput("import.refused.extension" if ext else "import.refused.no_extension",
+                          f"{ext or 'files without an extension'} is not accepted; give one of {accepted}",
+                          file=os.path.basename(filename), ext=ext, accepted=accepted)
     fmt = matches[0]
     head = _text_head(data)
     if _looks_like_vrt(head):
-        raise UnsafeInput(f"{os.path.basename(filename)} is a GDAL VRT, which can read other files "
-                          f"or URLs; VRTs are not accepted")
+        raise UnsafeInput("import.refused.vrt", f"{os.path.basename(filename)} is a GDAL VRT, which can read "
+                          "other files or URLs; VRTs are not accepted", file=os.path.basename(filename))
     ok = {
         "gpkg": data[:16] == b"SQLite format 3\x00" and data[68:72] in (b"GPKG", b"GP10", b"GP11"),
         "shapefile": data[:4] == b"PK\x03\x04",
@@ -195,6 +207,7 @@ def sniff(data: bytes, filename: str) -> Format:
         "csv": b"\x00" not in data[:4096] and not head.startswith(("<", "{")),
     }[fmt.key]
     if not ok:
-        raise UnsafeInput(f"{os.path.basename(filename)} is not a valid {fmt.label} file "
-                          f"(its content does not match its extension {ext})")
+        raise UnsafeInput("import.refused.content", f"{os.path.basename(filename)} is not a valid {fmt.label} file "
+                          f"(its content does not match its extension {ext})", file=os.path.basename(filename),
+                          ext=ext)
     return fmt

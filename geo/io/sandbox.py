@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from geo.errors import ParkAtlasError
+from geo.errors import KeyedError
 from geo.io.safety import SANDBOX_GDAL_CONFIG, SKIPPED_DRIVERS, Format, Limits
 
 _REPO_ROOT = str(Path(__file__).resolve().parents[2])
@@ -32,8 +32,8 @@ WORKER_COMMAND = [sys.executable, "-I", "-c",
                   "from geo.io.sandbox import worker_main; worker_main(sys.argv[1])"]
 
 
-class ParseFailed(ParkAtlasError):
-    """The parsing subprocess failed: corrupt file, crash, timeout or memory limit."""
+class ParseFailed(KeyedError):
+    """The parsing subprocess failed: corrupt file, crash, timeout or memory limit (keys ``import.refused.*``)."""
 
 
 @dataclass
@@ -86,14 +86,17 @@ def parse_in_sandbox(data: bytes, fmt: Format, *, limits: Limits, encoding: str 
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
-            raise ParseFailed(f"parsing {display_name} took longer than {limits.timeout_s:.0f} s and was "
-                              f"stopped; the file is probably malformed") from None
+            raise ParseFailed("import.refused.parse_timeout", f"parsing {display_name} took longer than "
+                              f"{limits.timeout_s:.0f} s and was stopped; the file is probably malformed",
+                              file=display_name, seconds=f"{limits.timeout_s:.0f}") from None
         failure = Path(workdir) / "error.json"
         if failure.exists():
-            raise ParseFailed(f"cannot read {display_name} as {fmt.label}: "
-                              f"{json.loads(failure.read_text())['message']}")
+            error = json.loads(failure.read_text())
+            raise ParseFailed(f"import.refused.read.{error.get('key', 'failed')}",
+                              f"cannot read {display_name} as {fmt.label}: {error['message']}",
+                              **{k: str(v) for k, v in (error.get("values") or {}).items()}, file=display_name)
         if proc.returncode != 0:
-            raise ParseFailed(_describe_exit(proc.returncode, stderr, display_name, limits))
+            raise _exit_failure(proc.returncode, stderr, display_name, limits)
         meta = json.loads((Path(workdir) / "meta.json").read_text())
         with pa.memory_map(str(Path(workdir) / "table.arrow")) as source:
             table = pa.ipc.open_file(source).read_all()
@@ -108,16 +111,20 @@ def parse_in_sandbox(data: bytes, fmt: Format, *, limits: Limits, encoding: str 
         return Parsed(frame, geometry, meta)
 
 
-def _describe_exit(code: int, stderr: bytes, name: str, limits: Limits) -> str:
+def _exit_failure(code: int, stderr: bytes, name: str, limits: Limits) -> ParseFailed:
     if code < 0:
         signame = signal.Signals(-code).name
         if -code in (signal.SIGKILL, signal.SIGXCPU):
-            return f"parsing {name} was stopped ({signame}) at the CPU or memory limit; the file is probably malformed"
-        return f"the parser crashed ({signame}) on {name}; the file is probably corrupt (the app is unaffected)"
+            return ParseFailed("import.refused.parse_limit", f"parsing {name} was stopped ({signame}) at the CPU or "
+                               "memory limit; the file is probably malformed", file=name, signal=signame)
+        return ParseFailed("import.refused.parse_crash", f"the parser crashed ({signame}) on {name}; the file is "
+                           "probably corrupt (the app is unaffected)", file=name, signal=signame)
     if b"MemoryError" in stderr or b"std::bad_alloc" in stderr:
-        return (f"parsing {name} needed more than {limits.memory_bytes / 2 ** 20:.0f} MB of memory and was "
-                f"stopped; the file is probably malformed or too large")
-    return f"the parser failed on {name} (exit status {code}); the file is probably corrupt"
+        memory = f"{limits.memory_bytes / 2 ** 20:.0f}"
+        return ParseFailed("import.refused.parse_memory", f"parsing {name} needed more than {memory} MB of memory "
+                           "and was stopped; the file is probably malformed or too large", file=name, limit=memory)
+    return ParseFailed("import.refused.parse_exit", f"the parser failed on {name} (exit status {code}); the file is "
+                       "probably corrupt", file=name, code=code)
 
 
 # --- inside the subprocess ----------------------------------------------------------------------
@@ -194,7 +201,7 @@ def worker_main(workdir: str) -> None:
     try:
         table, meta = read_upload_bytes(data, request)
     except ReadError as exc:
-        (directory / "error.json").write_text(json.dumps({"message": str(exc)}))
+        (directory / "error.json").write_text(json.dumps({"message": str(exc), "key": exc.key, "values": exc.values}))
         return
     except MemoryError:
         raise

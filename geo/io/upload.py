@@ -14,10 +14,10 @@ import pandas as pd
 import shapely
 
 from geo.crs import CGCS2000, WGS84
-from geo.errors import KeyedError, ParkAtlasError
+from geo.errors import KeyedError
 from geo.io import archives, attributes, crs_guess, datum, encoding, mappings, validate
 from geo.io.report import ImportResult, problem_records
-from geo.io.safety import FORMATS, Limits, UnsafeInput, refuse_path_like, sniff
+from geo.io.safety import FORMATS, Limits, UnsafeInput, refuse_path_like, sniff, too_large
 from geo.io.sandbox import parse_in_sandbox
 from geo.schema import conform_parcels, conform_parks
 
@@ -43,8 +43,8 @@ def _unpack_zip(data: bytes, filename: str, layer: str, limits: Limits):
                   and os.path.splitext(n.lower())[1] in (".gpkg", ".geojson", ".json", ".fgb", ".kml",
                                                          ".parquet", ".csv", ".dxf")]
     if len(candidates) != 1:
-        raise ParkAtlasError(f"{filename} must hold one shapefile or one data file; found "
-                             f"{len(candidates)} candidate members")
+        raise KeyedError("import.refused.zip_one_file", f"{filename} must hold one shapefile or one data file; "
+                         f"found {len(candidates)} candidate members", file=filename, count=len(candidates))
     member = candidates[0]
     content = archives.read_members(data, [by_name[member]])[member]
     return content, sniff(content, member), {"member": os.path.basename(member)}
@@ -60,7 +60,7 @@ def _parse(data: bytes, filename: str, layer: str, user_encoding: str | None, li
         kml = sorted((m for m in members if m.filename.lower().endswith(".kml")),
                      key=lambda m: (m.filename.lower() != "doc.kml", m.filename))
         if not kml:
-            raise ParkAtlasError(f"{filename} holds no .kml document")
+            raise KeyedError("import.refused.kmz_no_kml", f"{filename} holds no .kml document", file=filename)
         data = archives.read_members(data, kml[:1])[kml[0].filename]
         fmt, extra = sniff(data, kml[0].filename), {"member": kml[0].filename}
     elif fmt.key == "xlsx":
@@ -172,18 +172,19 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
     city = city or _sample_city()
     region = region or crs_guess.Region.from_env() or city.region()
     if layer not in LAYERS:
-        raise ParkAtlasError(f"unknown layer {layer!r}: give parcels or parks")
+        raise KeyedError("import.refused.layer", f"unknown layer {layer!r}: give parcels or parks", layer=layer)
     if source_datum not in (None, *datum.SOURCE_DATUMS):
-        raise ParkAtlasError(f"unknown source datum {source_datum!r}: give gcj02 or bd09")
+        raise KeyedError("import.refused.datum", f"unknown source datum {source_datum!r}: give gcj02 or bd09",
+                         datum=source_datum)
     if isinstance(data, str) or not isinstance(data, (bytes, bytearray, memoryview)):
-        raise ParkAtlasError("read_upload takes the file's bytes, not a path or URL")
+        raise KeyedError("import.refused.not_bytes", "read_upload takes the file's bytes, not a path or URL")
     data = bytes(data)
     refuse_path_like(filename)
     if len(data) > limits.max_upload_bytes:
-        raise UnsafeInput(f"{os.path.basename(filename)} is {len(data) / 2 ** 20:.1f} MB; the limit is "
-                          f"{limits.max_upload_bytes / 2 ** 20:.0f} MB")
+        raise too_large(filename, len(data), limits)
     if not data:
-        raise UnsafeInput(f"{os.path.basename(filename)} is empty")
+        raise UnsafeInput("import.refused.empty", f"{os.path.basename(filename)} is empty",
+                          file=os.path.basename(filename))
     declared = crs_guess.parse_crs_option(crs)
     mapping_dict = attributes.load_mapping(mapping)
     fmt, parsed = _parse(data, filename, layer, encoding, limits)
@@ -302,7 +303,8 @@ def commit_import(store, result: ImportResult, user, *, mode: str = "upsert") ->
     Raises ``ParkAtlasError`` (and writes nothing) when the result has blocking problems.
     """
     if not result.accepted:
-        raise ParkAtlasError(f"import of {result.report['file']} is blocked: {'; '.join(result.blocking)}")
+        raise KeyedError("import.refused.blocked", f"import of {result.report['file']} is blocked: "
+                         f"{'; '.join(result.blocking)}", file=result.report["file"])
     report = {**result.report, "dry_run": False}
     counts = store.import_features(result.layer, result.frame, user=user, mode=mode, report=report)
     result.report.update(dry_run=False, committed=counts)

@@ -26,7 +26,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from geo.auth import User, require
-from geo.errors import ConflictError, NotFoundError, ParkAtlasError, PermissionDenied
+from geo.errors import ConflictError, KeyedError, NotFoundError, ParkAtlasError, PermissionDenied
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS
 from geo.standards import load_standards
 from geo.store.base import (
@@ -346,8 +346,9 @@ class SqlStore(ProjectRegister, Store):
                 known = {r[0] for r in cur.execute("SELECT park_id FROM parks").fetchall()}
                 unknown = sorted(set(frame.park_id) - known)
                 if unknown:
-                    raise ParkAtlasError(f"parcels refer to unknown park {', '.join(unknown[:5])}; "
-                                         "import the park first or fix park_id")
+                    raise KeyedError("import.refused.unknown_park", f"parcels refer to unknown park "
+                                     f"{', '.join(unknown[:5])}; import the park first or fix park_id",
+                                     parks=", ".join(unknown[:5]))
             old = self._layer_records(cur, layer)
             at = now_iso()
             counts = {"inserted": 0, "replaced": 0, "unchanged": 0, "deleted": 0}
