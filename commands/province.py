@@ -23,7 +23,7 @@ def cmd_kpis(args) -> None:
     from geo.province import dask_client, province_kpis
 
     with dask_client(args.scheduler):
-        table = province_kpis(args.parquet, by=args.by)
+        table = province_kpis(args.parquet, by=args.by, year=args.year, scheme=args.scheme)
     emit(table[{"park": PARK_KEYS, "group": GROUP_KEYS, "city": CITY_KEYS}[args.by]], args.format)
 
 
@@ -82,6 +82,8 @@ def register(subparsers) -> None:
     p = sub.add_parser("kpis", help="one row per park (or group, or city), as `parks`")
     dataset_args(p)
     p.add_argument("--by", choices=("park", "group", "city"), default="park")
+    p.add_argument("--year", type=int, help="亩均 evaluation year of the grades (default: the latest with figures)")
+    p.add_argument("--scheme", help="亩均 scheme name or FILE.toml of the grades (default: zhejiang_style)")
     p.add_argument("--format", choices=FORMATS, default="json")
     p.set_defaults(handler=cmd_kpis)
 

@@ -404,33 +404,65 @@ def latest_year(figures: pd.DataFrame) -> int | None:
     return int(years.max()) if len(years) else None
 
 
+#: Parcel column ← the enterprise figure shared among its parcels by area.
+PARCEL_FIGURES = {"output_wan": "sales_wan", "tax_wan": "tax_wan", "employees": "employees"}
+
+
+def parcel_figures(enterprises: pd.DataFrame, figures: pd.DataFrame, area_mu: pd.Series,
+                   year: int | None = None) -> pd.DataFrame:
+    """Each enterprise's figures of ``year`` (default: the latest) shared among its parcels by area.
+
+    ``area_mu`` gives the area of (at least) the enterprises' parcels, indexed by parcel id; only
+    parcels an enterprise uses (not as a tenant) are returned. Returns one row per such parcel,
+    indexed by ``parcel_id``, with the columns of :data:`PARCEL_FIGURES` (NaN where the figure is
+    not reported). Needs only areas, so a Dask path that sees one park at a time shares exactly
+    as the whole store does.
+    """
+    year = latest_year(figures) if year is None else year
+    empty = pd.DataFrame({c: pd.Series(dtype=float) for c in PARCEL_FIGURES}, index=pd.Index([], name="parcel_id"))
+    if year is None or enterprises.empty:
+        return empty
+    of_year = figures[figures.year == year].drop_duplicates("uscc").set_index("uscc")
+    pairs = enterprise_parcels(enterprises)
+    pairs = pairs[~pairs.leased & pairs.uscc.isin(of_year.index)].drop_duplicates("parcel_id")
+    pairs["area_mu"] = area_mu.reindex(pairs.parcel_id.to_numpy()).to_numpy(dtype=float)
+    pairs = pairs.dropna(subset=["area_mu"])
+    share = (pairs.area_mu / pairs.groupby("uscc").area_mu.transform("sum")).to_numpy()
+    return pd.DataFrame({column: of_year[source].reindex(pairs.uscc).to_numpy(dtype=float, na_value=np.nan) * share
+                         for column, source in PARCEL_FIGURES.items()},
+                        index=pd.Index(pairs.parcel_id.to_numpy(dtype=object), name="parcel_id"))
+
+
+def with_parcel_figures(parcels: pd.DataFrame, shared: pd.DataFrame) -> pd.DataFrame:
+    """``parcels`` with the values of :func:`parcel_figures` where known; other parcels keep theirs."""
+    if shared.empty:
+        return parcels
+    out = parcels.copy()
+    position = pd.Index(out.parcel_id.to_numpy(dtype=object)).get_indexer(shared.index)
+    present = position >= 0
+    for column in PARCEL_FIGURES:
+        if column not in out.columns:
+            continue
+        values = shared[column].to_numpy(dtype=float)
+        known = present & ~np.isnan(values)
+        target = np.array(out[column].to_numpy(dtype=float, na_value=np.nan))
+        target[position[known]] = values[known]
+        out[column] = pd.array(np.round(target), dtype="Int64") if column == "employees" else target
+    return out
+
+
 def apply_enterprise_figures(parcels: pd.DataFrame, enterprises: pd.DataFrame, figures: pd.DataFrame,
                              year: int | None = None) -> pd.DataFrame:
     """``parcels`` whose ``output_wan``, ``tax_wan`` and ``employees`` come from their enterprise.
 
     Where an enterprise uses a parcel (not as a tenant) and has figures for ``year`` (default:
-    the latest), its sales, tax and employees are shared among its parcels by area; other
-    parcels keep their own values.
+    the latest), its sales, tax and employees are shared among its parcels by area
+    (:func:`parcel_figures`); other parcels keep their own values.
     """
-    year = latest_year(figures) if year is None else year
-    if year is None or enterprises.empty:
+    if enterprises.empty:
         return parcels
-    of_year = figures[figures.year == year].set_index("uscc")
-    pairs = enterprise_parcels(enterprises)
-    pairs = pairs[~pairs.leased & pairs.uscc.isin(of_year.index)].drop_duplicates("parcel_id")
-    area = pd.Series(parcel_metrics(parcels).area_mu.to_numpy(), index=parcels.parcel_id.to_numpy())
-    pairs["area_mu"] = area.reindex(pairs.parcel_id).to_numpy()
-    pairs = pairs.dropna(subset=["area_mu"])
-    share = pairs.area_mu / pairs.groupby("uscc").area_mu.transform("sum")
-    out = parcels.copy()
-    position = pd.Series(np.arange(len(out)), index=out.parcel_id.to_numpy()).reindex(pairs.parcel_id).to_numpy()
-    for column, source in (("output_wan", "sales_wan"), ("tax_wan", "tax_wan"), ("employees", "employees")):
-        values = of_year[source].reindex(pairs.uscc).to_numpy(dtype=float, na_value=np.nan) * share.to_numpy()
-        known = ~np.isnan(values)
-        target = np.array(out[column].to_numpy(dtype=float, na_value=np.nan))
-        target[position[known]] = values[known]
-        out[column] = pd.array(np.round(target), dtype="Int64") if column == "employees" else target
-    return out
+    area = pd.Series(parcel_metrics(parcels).area_mu.to_numpy(), index=parcels.parcel_id.to_numpy(dtype=object))
+    return with_parcel_figures(parcels, parcel_figures(enterprises, figures, area, year))
 
 
 def production_years(enterprises: pd.DataFrame, as_of: date) -> pd.Series:
@@ -442,5 +474,5 @@ def production_years(enterprises: pd.DataFrame, as_of: date) -> pd.Series:
 
 __all__ = ["ENTERPRISE_COLUMNS", "FIGURE_COLUMNS", "FILE_COLUMNS", "LEADER_COLUMNS", "CHINESE_HEADERS", "SCALES",
            "EnterpriseFile", "read_enterprise_file", "enterprise_file_frame", "enterprise_land",
-           "enterprise_parcels", "apply_enterprise_figures", "latest_year", "production_years",
+           "enterprise_parcels", "apply_enterprise_figures", "parcel_figures", "with_parcel_figures", "latest_year", "production_years",
            "read_enterprises", "read_figures", "import_enterprises", "GRADE_COLUMNS"]

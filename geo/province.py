@@ -16,11 +16,20 @@ them as GeoParquet partitioned by park (``DIR/parcels/park_id=<id>/part-*.parque
 Additive parts (counts, areas, enterprise sums, grade counts) come from
 :func:`geo.metrics.aggregate_sums` per partition and are added; ratios come from
 :func:`geo.metrics.finish_aggregate` on the totals. Means and medians of the per-parcel indicators
-are exact Dask group-bys (the median shuffles the enterprise rows' indicator columns). The 亩均
-grades rank all enterprises of the dataset together, as in memory: one pass collects the tax per
-亩 of every enterprise (8 bytes each) to rank them with :func:`geo.metrics.mu_grades`, and the grade
-boundaries are applied per partition. Equal values that straddle a grade boundary all get the
-better grade (in memory, the first in row order does), which only matters for exact ties.
+are exact Dask group-bys (the median shuffles the enterprise rows' indicator columns).
+
+The 亩均 grades are those of the city store. A dataset with enterprises
+(``DIR/enterprises/*.parquet`` and ``DIR/enterprise_figures/*.parquet``, written by
+:func:`write_parquet_sample` and :func:`add_store`) is evaluated by a scheme
+(:func:`geo.evaluation.evaluate_frames`, default preset): one Dask pass collects the area and park of
+the enterprises' parcels only, the evaluation runs once over all enterprises (its jurisdictions span
+partitions), and each partition then takes its parcels' grades and their enterprise's figures
+shared by area (:func:`geo.enterprise.parcel_figures`), as :func:`geo.evaluation.parcels_with_metrics`
+does in memory. A dataset without enterprises gets the tax-per-亩 illustration ranked over all its
+parcels, as in memory: one pass collects every enterprise parcel's tax per 亩 (8 bytes each) to
+rank them with :func:`geo.metrics.mu_grades`, and the grade boundaries are applied per partition
+(equal values that straddle a boundary all get the better grade; in memory the first in row order
+does, which only matters for exact ties).
 
 Without a scheduler address the computation runs on Dask's local threads; with
 ``scheduler="tcp://host:8786"`` it runs on that cluster, whose workers must see ``DIR`` under the
@@ -30,20 +39,28 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from geo.availability import available_parcels
+from geo.crs import projected_area_m2
+from geo.enterprise import (enterprise_parcels, latest_year, parcel_figures, read_enterprises, read_figures,
+                            with_parcel_figures)
 from geo.errors import ParkAtlasError
 from geo.metrics import (ENTERPRISE_STATUSES, INTENSITY_INDICATORS, aggregate_sums, finish_aggregate,
                          overlap_duplicates,
                          mu_grades, parcel_metrics)
 from geo.standards import Standards, load_standards
+from geo.units import m2_to_mu
 
 PARCELS_DIR = "parcels"
 PARKS_FILE = "parks.parquet"
+#: Folders of the dataset's enterprises and yearly figures (columns of geo.schema), one file per chunk or city.
+ENTERPRISES_DIR = "enterprises"
+FIGURES_DIR = "enterprise_figures"
 #: Columns the KPIs read from the parcel files (geometry for the areas).
 KPI_COLUMNS = ["status", "land_use_code", "floor_area_m2", "footprint_m2", "structures_footprint_m2",
                "yard_area_m2", "floor_area_over_8m_m2", "investment_wan", "output_wan", "tax_wan", "geometry"]
@@ -84,7 +101,10 @@ def write_parquet_sample(directory, n_parcels: int, *, chunk_size: int = 100_000
         raise ParkAtlasError("the number of parcels and the chunk size must be at least 1")
     staging = directory / (PARCELS_DIR + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
-    parks = None
+    for name in (ENTERPRISES_DIR, FIGURES_DIR):
+        shutil.rmtree(directory / name, ignore_errors=True)
+        (staging / name).mkdir(parents=True)
+    parks, seen = None, set()
     for chunk, start in enumerate(range(0, n_parcels, chunk_size)):
         chunk_parks, parcels = generate(min(chunk_size, n_parcels - start), seed=seed + chunk)
         parks = chunk_parks if parks is None else parks
@@ -94,13 +114,29 @@ def write_parquet_sample(directory, n_parcels: int, *, chunk_size: int = 100_000
             folder.mkdir(parents=True, exist_ok=True)
             # Hive layout: the partition column lives in the folder name, not in the file.
             part.drop(columns="park_id").to_parquet(folder / f"part-{chunk:05d}.parquet", index=False)
+        _write_enterprise_chunk(staging, f"part-{chunk:05d}.parquet", parcels, parks, seed + chunk, seen)
     from geo.sample import sample_city
 
     _with_city(parks, sample_city()).to_parquet(directory / PARKS_FILE, index=False)
+    for name in (ENTERPRISES_DIR, FIGURES_DIR):
+        (staging / name).rename(directory / name)
     if target.exists():
         target.rmdir()
     staging.rename(target)  # readers never see a half-written dataset
     return directory
+
+
+def _write_enterprise_chunk(staging: Path, filename: str, parcels, parks, seed: int, seen: set) -> None:
+    """The chunk's synthetic enterprises and figures (:func:`geo.sample.generate_enterprises`); an
+    enterprise whose USCC an earlier chunk already drew is left out (its parcels have none)."""
+    from geo.sample import generate_enterprises
+
+    enterprises, figures = generate_enterprises(parcels, parks, seed=seed)
+    fresh = ~enterprises.uscc.isin(seen)
+    enterprises = enterprises[fresh]
+    seen.update(enterprises.uscc)
+    enterprises.to_parquet(staging / ENTERPRISES_DIR / filename, index=False)
+    figures[figures.uscc.isin(set(enterprises.uscc))].to_parquet(staging / FIGURES_DIR / filename, index=False)
 
 
 def _with_city(parks, city):
@@ -111,16 +147,17 @@ def _with_city(parks, city):
 
 def add_store(directory, store) -> dict:
     """Add a city's store to a dataset (created if missing): its parks to ``parks.parquet`` with
-    their city, its parcels to ``parcels/park_id=<id>/``.
+    their city, its parcels to ``parcels/park_id=<id>/``, its enterprises and their figures to
+    ``enterprises/`` and ``enterprise_figures/`` (one file per city).
 
-    Park ids must be unique across the cities of a dataset; a clash is refused before anything is
-    written. Each park's files are written next to the dataset and moved in whole, so a reader sees
+    Park ids and USCCs must be unique across the cities of a dataset; a clash is refused before
+    anything is written. Each park's files are written next to the dataset and moved in whole, so a reader sees
     a park with all its parcels or not at all.
 
     Returns
     -------
     dict
-        ``city`` (its key), ``parks`` and ``parcels`` added.
+        ``city`` (its key), ``parks``, ``parcels`` and ``enterprises`` added.
     """
     import geopandas as gpd
 
@@ -135,6 +172,13 @@ def add_store(directory, store) -> dict:
         if clash:
             raise ParkAtlasError(f"park {clash[0]} is already in {directory}; park ids must be unique across "
                                  "the cities of a dataset")
+    enterprises, figures = read_enterprises(store), read_figures(store)
+    if len(enterprises):
+        known, _ = read_enterprise_tables(directory)
+        clash = sorted(set(enterprises.uscc) & set(known.uscc))
+        if clash:
+            raise ParkAtlasError(f"enterprise {clash[0]} is already in {directory}; an enterprise belongs to one "
+                                 "city of a dataset")
     parcels = store.read_parcels()
     staging = directory / (PARCELS_DIR + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -147,12 +191,20 @@ def add_store(directory, store) -> dict:
     for folder in sorted(staging.glob("park_id=*")):
         folder.rename(target / folder.name)
     shutil.rmtree(staging, ignore_errors=True)
+    if len(enterprises):
+        filename = f"city-{parks.city.iloc[0]}.parquet"
+        for name, table in ((ENTERPRISES_DIR, enterprises), (FIGURES_DIR, figures)):
+            (directory / name).mkdir(exist_ok=True)
+            partial = directory / name / (filename + ".partial")
+            table.to_parquet(partial, index=False)
+            partial.replace(directory / name / filename)
     both = parks if existing is None else gpd.GeoDataFrame(pd.concat([existing, parks], ignore_index=True),
                                                             geometry="geometry", crs=parks.crs)
     partial = directory / (PARKS_FILE + ".partial")
     both.to_parquet(partial, index=False)
     partial.replace(directory / PARKS_FILE)
-    return {"city": str(parks.city.iloc[0]), "parks": int(len(parks)), "parcels": int(len(parcels))}
+    return {"city": str(parks.city.iloc[0]), "parks": int(len(parks)), "parcels": int(len(parcels)),
+            "enterprises": int(len(enterprises))}
 
 
 def read_parks(directory) -> pd.DataFrame:
@@ -163,6 +215,17 @@ def read_parks(directory) -> pd.DataFrame:
     if not path.exists():
         raise ParkAtlasError(f"{path} not found; write a dataset with `cli.py province generate`")
     return gpd.read_parquet(path)
+
+
+def read_enterprise_tables(directory) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The dataset's enterprises and yearly figures (empty tables of the store's columns if it has none)."""
+    from geo.store.tables import ENTERPRISE_FIGURES, ENTERPRISES
+
+    tables = []
+    for name, table in ((ENTERPRISES_DIR, ENTERPRISES), (FIGURES_DIR, ENTERPRISE_FIGURES)):
+        files = sorted((Path(directory) / name).glob("*.parquet"))
+        tables.append(pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else table.empty())
+    return tables[0], tables[1]
 
 
 def open_parcels(directory, columns: list[str] | None = None):
@@ -218,20 +281,83 @@ def overlap_duplicate_ids(directory, parks: pd.DataFrame) -> set[str]:
     return duplicates
 
 
-def _metric_frame(part, park_labels: dict[str, dict], bounds: tuple | None,
+@dataclass(frozen=True)
+class Grading:
+    """How partitions get their parcels' grades: from the evaluation (``grades`` by parcel id, and
+    the enterprises' figures shared among their parcels, ``shared``) or, without enterprises, from
+    the tax-per-亩 boundaries ``bounds`` of :func:`grade_bounds`."""
+
+    grades: pd.Series | None = None
+    shared: pd.DataFrame | None = None
+    bounds: tuple | None = None
+
+
+def _metric_frame(part, park_labels: dict[str, dict], grading: Grading | None,
                   leave_out: frozenset = frozenset()) -> pd.DataFrame:
     """Attributes (no geometry) with per-parcel metrics, the park's group and city
-    (``park_labels``: column → park id → value) and, given bounds, 亩均 grade; parcels in
+    (``park_labels``: column → park id → value) and, given a grading, the 亩均 grade; parcels in
     ``leave_out`` (land counted under another park) are dropped."""
     if leave_out:
         part = part.loc[~part.parcel_id.astype(str).isin(leave_out)]
+    if grading is not None and grading.shared is not None:
+        part = with_parcel_figures(part, grading.shared)
     frame = pd.DataFrame(part.drop(columns=["geometry", "parcel_id"], errors="ignore")).join(parcel_metrics(part))
     frame["park_id"] = frame.park_id.astype(str)
     for column, by_park in park_labels.items():
         frame[column] = frame.park_id.map(by_park).astype(object)
-    if bounds is not None:
-        frame["grade"] = _apply_grade_bounds(frame, *bounds)
+    if grading is not None and grading.grades is not None:
+        frame["grade"] = pd.array(part.parcel_id.astype(object).map(grading.grades).to_numpy(dtype=object),
+                                  dtype="string")
+    elif grading is not None:
+        frame["grade"] = _apply_grade_bounds(frame, *grading.bounds)
     return frame
+
+
+def _enterprise_parcel_areas(part, wanted: frozenset) -> pd.DataFrame:
+    """``parcel_id``, ``park_id`` and ``area_mu`` of the partition's parcels that enterprises use."""
+    part = part.loc[part.parcel_id.astype(str).isin(wanted)]
+    return pd.DataFrame({"parcel_id": part.parcel_id.astype(object).to_numpy(),
+                         "park_id": part.park_id.astype(object).to_numpy(),
+                         "area_mu": m2_to_mu(projected_area_m2(part.geometry))})
+
+
+def evaluate_dataset(directory, year: int | None = None, scheme=None):
+    """Evaluate the dataset's enterprises by ``scheme`` (default preset) for ``year`` (default: latest).
+
+    One Dask pass reads only the enterprises' parcels (their id, park and area); the evaluation
+    itself is :func:`geo.evaluation.evaluate_frames` over all enterprises, so grades and ranks are
+    those the city store gives for the same data. Returns the
+    :class:`geo.evaluation.Evaluation` and the enterprises' parcels (``parcel_id``, ``park_id``,
+    ``area_mu``); ``(None, None)`` without enterprises or figures.
+    """
+    from geo.evaluation import Scheme, evaluate_frames, load_scheme
+
+    enterprises, figures = read_enterprise_tables(directory)
+    year = latest_year(figures) if year is None else int(year)
+    if enterprises.empty or year is None:
+        return None, None
+    wanted = frozenset(enterprise_parcels(enterprises).parcel_id)
+    ddf = open_parcels(directory, columns=["parcel_id", "park_id", "geometry"])
+    meta = pd.DataFrame({"parcel_id": pd.Series(dtype=object), "park_id": pd.Series(dtype=object),
+                         "area_mu": pd.Series(dtype=float)})
+    land = ddf.map_partitions(_enterprise_parcel_areas, wanted, meta=meta).compute().reset_index(drop=True)
+    scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
+    return evaluate_frames(enterprises, figures, land, read_parks(directory), year, scheme), land
+
+
+def dataset_grading(directory, standards: Standards, year: int | None = None, scheme=None) -> Grading:
+    """The grading of every parcel of the dataset: by the scheme when it has enterprises, else by tax per 亩."""
+    from geo.evaluation import grades_by_parcel
+
+    evaluation, land = evaluate_dataset(directory, year, scheme)
+    if evaluation is None:
+        ddf = open_parcels(directory, columns=KPI_COLUMNS)
+        taxes = ddf.map_partitions(_enterprise_tax_per_mu, meta=pd.Series(dtype=float, name="tax_per_mu_wan"))
+        return Grading(bounds=grade_bounds(taxes.compute().to_numpy(), standards))
+    enterprises, figures = read_enterprise_tables(directory)
+    grades = grades_by_parcel(evaluation.table, enterprises).astype(object)
+    area = pd.Series(land.area_mu.to_numpy(), index=land.parcel_id.to_numpy(dtype=object))
+    return Grading(grades=grades, shared=parcel_figures(enterprises, figures, area, evaluation.year))
 
 
 def _enterprise_tax_per_mu(part) -> pd.Series:
@@ -261,7 +387,8 @@ def _apply_grade_bounds(frame: pd.DataFrame, labels: np.ndarray, lowest: np.ndar
     return grades
 
 
-def province_kpis(directory, *, by: str = "park", standards: Standards | None = None) -> pd.DataFrame:
+def province_kpis(directory, *, by: str = "park", standards: Standards | None = None, year: int | None = None,
+                  scheme=None) -> pd.DataFrame:
     """KPIs per park (or per group, or per city) over a partitioned GeoParquet dataset.
 
     Runs on the active Dask client if any (see :func:`dask_client`), else on local threads.
@@ -275,6 +402,10 @@ def province_kpis(directory, *, by: str = "park", standards: Standards | None = 
         group (columns of :func:`geo.metrics.group_kpis`; a group id shared by two cities counts
         both), or per city (``city``, ``city_name_zh``, ``city_name_en``, ``park_count`` and the
         group columns).
+    year, scheme
+        The 亩均 evaluation's year (default: the latest with figures) and scheme (name, path or
+        :class:`geo.evaluation.Scheme`; default preset), for a dataset with enterprises; the grade
+        counts and the enterprise figures on parcels are then those of the city store.
 
     Returns
     -------
@@ -293,11 +424,10 @@ def province_kpis(directory, *, by: str = "park", standards: Standards | None = 
     # Group and city totals count the land of overlapping parks once; park rows keep their own land.
     leave_out = frozenset() if by == "park" else frozenset(overlap_duplicate_ids(directory, parks))
 
-    taxes = ddf.map_partitions(_enterprise_tax_per_mu, meta=pd.Series(dtype=float, name="tax_per_mu_wan"))
-    bounds = grade_bounds(taxes.compute().to_numpy(), standards)
+    grading = dataset_grading(directory, standards, year, scheme)
 
-    metric_meta = _metric_frame(ddf._meta, groups, bounds)
-    metrics = ddf.map_partitions(_metric_frame, groups, bounds, leave_out, meta=metric_meta)
+    metric_meta = _metric_frame(ddf._meta, groups, grading)
+    metrics = ddf.map_partitions(_metric_frame, groups, grading, leave_out, meta=metric_meta)
     sums_meta = aggregate_sums(metric_meta, [key], standards)
     partial = metrics.map_partitions(aggregate_sums, [key], standards, meta=sums_meta)
     enterprise = metrics.loc[metrics.status.isin(list(ENTERPRISE_STATUSES)), [key, *INTENSITY_INDICATORS]]

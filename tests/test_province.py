@@ -13,6 +13,8 @@ import pytest
 
 from geo import province
 from geo.availability import available_parcels
+from geo.enterprise import apply_enterprise_figures
+from geo.evaluation import evaluate_frames, grades_by_parcel, load_scheme
 from geo.errors import ParkAtlasError
 from geo.metrics import group_kpis, park_kpis, with_metrics
 from geo.standards import load_standards
@@ -38,6 +40,17 @@ def in_memory(dataset):
 
 
 @pytest.fixture(scope="module")
+def evaluated(dataset, in_memory):
+    """The in-memory parcels as the city store shows them: their enterprise's figures of the latest
+    year and the grade of the default scheme's evaluation over all enterprises."""
+    parcels, parks = in_memory
+    enterprises, figures = province.read_enterprise_tables(dataset)
+    evaluation = evaluate_frames(enterprises, figures, parcels, parks, int(figures.year.max()), load_scheme())
+    return with_metrics(apply_enterprise_figures(parcels, enterprises, figures),
+                        grades=grades_by_parcel(evaluation.table, enterprises))
+
+
+@pytest.fixture(scope="module")
 def cluster():
     from distributed import Client, LocalCluster
 
@@ -48,6 +61,10 @@ def cluster():
 
 def test_layout_is_partitioned_by_park_with_unique_ids(dataset, in_memory):
     parcels, parks = in_memory
+    enterprises, figures = province.read_enterprise_tables(dataset)
+    assert enterprises.uscc.is_unique and set(figures.uscc) <= set(enterprises.uscc)
+    used = set(";".join(enterprises.parcel_ids.dropna()).split(";")) - {""}
+    assert used <= set(parcels.parcel_id) and len(used) > 1_000
     folders = {p.name for p in (dataset / "parcels").iterdir()}
     assert folders == {f"park_id={pid}" for pid in parks.park_id}
     assert len(parcels) == 3_000
@@ -57,21 +74,48 @@ def test_layout_is_partitioned_by_park_with_unique_ids(dataset, in_memory):
     assert parcels.crs.to_epsg() == 4490
 
 
-def test_park_kpis_on_cluster_equal_in_memory(dataset, in_memory, cluster):
-    parcels, parks = in_memory
-    expected = park_kpis(parcels, parks)
+def test_park_kpis_on_cluster_equal_in_memory(dataset, in_memory, evaluated, cluster):
+    _, parks = in_memory
+    expected = park_kpis(evaluated, parks)
     got = province.province_kpis(dataset, by="park")
     assert list(got.columns) == list(expected.columns)
     pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-9)
-    assert got.grade_A.sum() > 0 and got.output_per_mu_wan_median.notna().all()
+    assert got.grade_A.sum() > 0 and got.grade_D.sum() > 0 and got.output_per_mu_wan_median.notna().all()
 
 
-def test_group_kpis_on_cluster_equal_in_memory(dataset, in_memory, cluster):
-    parcels, parks = in_memory
-    expected = group_kpis(parcels, parks).set_index("group").sort_index()
+def test_group_kpis_on_cluster_equal_in_memory(dataset, in_memory, evaluated, cluster):
+    _, parks = in_memory
+    expected = group_kpis(evaluated, parks).set_index("group").sort_index()
     got = province.province_kpis(dataset, by="group").set_index("group").sort_index()
     pd.testing.assert_frame_equal(got[expected.columns], expected, check_dtype=False, check_index_type=False,
                                   rtol=1e-9)
+
+
+@pytest.mark.parametrize("scheme", ["zhejiang_style", "one_city_25_45_25_5"])
+def test_dataset_grades_by_the_scheme_as_in_memory(dataset, in_memory, scheme):
+    parcels, parks = in_memory
+    enterprises, figures = province.read_enterprise_tables(dataset)
+    year = int(figures.year.max())
+    expected = evaluate_frames(enterprises, figures, parcels, parks, year, load_scheme(scheme))
+    got, land = province.evaluate_dataset(dataset, scheme=scheme)
+    pd.testing.assert_frame_equal(got.table, expected.table)
+    assert set(expected.table.grade.dropna()) == {"A", "B", "C", "D"}
+    # Only the enterprises' parcels were read back, and the scheme grades differ from the tax-only ranking.
+    assert len(land) < len(parcels)
+    by_parcel = grades_by_parcel(expected.table, enterprises)
+    tax_only = with_metrics(apply_enterprise_figures(parcels, enterprises, figures)).set_index("parcel_id").grade
+    assert (tax_only.reindex(by_parcel.index) != by_parcel).sum() > 0
+
+
+def test_dataset_without_enterprises_grades_by_tax_per_mu_as_in_memory(dataset, in_memory, tmp_path):
+    import shutil
+
+    parcels, parks = in_memory
+    bare = tmp_path / "bare"
+    shutil.copytree(dataset, bare, ignore=shutil.ignore_patterns("enterprise*"))
+    assert province.evaluate_dataset(bare) == (None, None)
+    pd.testing.assert_frame_equal(province.province_kpis(bare, by="park"), park_kpis(parcels, parks),
+                                  check_dtype=False, rtol=1e-9)
 
 
 def test_available_land_equals_in_memory_filter(dataset, in_memory, cluster):
@@ -132,20 +176,25 @@ def test_unknown_grouping_and_missing_dataset_are_one_line_errors(tmp_path, data
         province.province_kpis(tmp_path)
 
 
-def test_cli_kpis_through_a_scheduler_address(dataset, in_memory, cluster):
-    parcels, parks = in_memory
+def test_cli_kpis_through_a_scheduler_address(dataset, in_memory, evaluated, cluster):
+    _, parks = in_memory
     address = cluster[0].scheduler_address
     assert address.startswith("tcp://")
     out = subprocess.run([sys.executable, "cli.py", "province", "kpis", "--parquet", str(dataset),
                           "--scheduler", address], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     rows = {row["park_id"]: row for row in json.loads(out.stdout)}
-    expected = park_kpis(parcels, parks).set_index("park_id")
+    expected = park_kpis(evaluated, parks).set_index("park_id")
     assert set(rows) == set(expected.index)
     for pid, row in rows.items():
         assert row["parcel_count"] == expected.loc[pid, "parcel_count"]
         assert row["tax_per_mu_wan"] == pytest.approx(expected.loc[pid, "tax_per_mu_wan"], rel=1e-9)
         assert row["grade_B"] == expected.loc[pid, "grade_B"]
+    by_other = subprocess.run([sys.executable, "cli.py", "province", "kpis", "--parquet", str(dataset),
+                               "--scheme", "one_city_25_45_25_5", "--format", "csv"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert by_other.returncode == 0, by_other.stderr
+    assert "grade_A" in by_other.stdout.splitlines()[0] and by_other.stdout != out.stdout
 
 
 def test_cli_match_prints_the_match_json(dataset, tmp_path):
