@@ -9,8 +9,9 @@ from app_pages.safe import plain
 from geo import display, i18n
 from geo.auth import ANONYMOUS
 from geo.chain import read_chain_nodes
-from geo.enterprise import import_enterprises, read_enterprise_file, read_enterprises, read_figures
-from geo.errors import ParkAtlasError
+from geo.enterprise import (column_label, file_error_text, import_enterprises, problem_text, read_enterprise_file,
+                            read_enterprises, read_figures)
+from geo.errors import KeyedError, ParkAtlasError
 from geo.evaluation import (
     GRADES, enterprise_table, evaluate, grade_history, indicator_label, list_schemes, policy_list, ranking,
     save_evaluation, sensitivity, year_over_year,
@@ -197,6 +198,9 @@ if user is not ANONYMOUS and user.can("admin"):
             try:
                 checked = read_enterprise_file(upload.getvalue(), upload.name, common.parcels().parcel_id,
                                                chains=read_chain_nodes(common.store()).chain.unique())
+            except KeyedError as exc:  # the file as a whole, in the planner's words
+                st.error(plain(file_error_text(exc, lang)))
+                st.stop()
             except ParkAtlasError as exc:
                 common.show_error(exc)
                 st.stop()
@@ -205,11 +209,15 @@ if user is not ANONYMOUS and user.can("admin"):
                           enterprises=i18n.format_number(report["enterprises"], lang, 0),
                           problems=i18n.format_number(report["problem_count"], lang, 0)))
             if checked.problems:
-                problems = pd.DataFrame(checked.problems)
+                problems = pd.DataFrame({"row": [p["row"] for p in checked.problems],
+                                         "column": [column_label(p["column"], lang) for p in checked.problems],
+                                         "value": [p["value"] for p in checked.problems],
+                                         "problem": [problem_text(p, lang) for p in checked.problems]})
                 st.dataframe(display.format_frame(problems, lang, kinds={"row": "integer", "column": "text",
                                                                          "value": "text", "problem": "text"},
                                                   headers={"row": tr("enterprises.problem_row"),
                                                            "column": tr("enterprises.problem_column"),
+                                                           "value": tr("enterprises.problem_value"),
                                                            "problem": tr("enterprises.problem")}),
                              hide_index=True, width="stretch")
                 st.error(tr("enterprises.import_rejected"))

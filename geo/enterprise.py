@@ -31,13 +31,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from geo.errors import NotFoundError, ParkAtlasError
+from geo.errors import KeyedError, NotFoundError, ParkAtlasError
 from geo.metrics import parcel_metrics
 from geo.auth import User
 from geo.schema import ENTERPRISE_COLUMNS, FIGURE_COLUMNS, GRADE_COLUMNS, split_list
 from geo.store.tables import CHAIN_LEADERS, ENTERPRISE_FIGURES, ENTERPRISES, Change, apply_changes, read_table
 from geo.units import m2_to_mu
-from geo.uscc import uscc_problem
+from geo.uscc import uscc_issue, uscc_problem
 
 FIGURE_VALUES = [c for c in FIGURE_COLUMNS if c not in ("uscc", "year")]
 #: Columns of an import or export file, in order: one row per enterprise and year. ``chain_leader``
@@ -71,6 +71,8 @@ CHINESE_HEADERS: dict[str, str] = {
     "研发经费(万元)": "rd_wan",
     "从业人数": "employees",
 }
+#: Column → its Chinese header.
+_CHINESE_HEADER = {column: header for header, column in CHINESE_HEADERS.items()}
 _EXTRA_HEADERS = {"规模": "scale", "年份": "year", "税收": "tax_wan", "增加值": "value_added_wan",
                   "能耗": "energy_tce", "研发投入": "rd_wan", "职工人数": "employees", "年末从业人员": "employees"}
 _NUMBERS = ["leased_floor_m2", *FIGURE_VALUES]
@@ -102,8 +104,9 @@ class EnterpriseFile:
         The chains each enterprise leads (``chain``, ``uscc``; from its latest year's row), or
         ``None`` when the file has no ``chain_leader`` column (the stored leaders then stay).
     problems : list of dict
-        ``row`` (the file's row number, header = 1), ``column``, ``value`` and ``problem`` (English);
-        any problem rejects the whole file.
+        ``row`` (the file's row number, header = 1), ``column``, ``value``, ``problem`` (English),
+        ``kind`` and ``values`` (for :func:`problem_text` in the planner's language); any problem
+        rejects the whole file.
     """
 
     enterprises: pd.DataFrame
@@ -124,6 +127,31 @@ class EnterpriseFile:
                 "problem_count": len(self.problems), "problems": self.problems}
 
 
+def problem_text(problem: dict, lang: str) -> str:
+    """One problem of an enterprise file in the planner's language (catalogue ``enterprises.problem.<kind>``)."""
+    from geo.i18n import t
+
+    return t(f"enterprises.problem.{problem['kind']}", lang, **problem.get("values", {}))
+
+
+def column_label(column: str, lang: str) -> str:
+    """A file column as the planner's file heads it: the Chinese header on a Chinese page, else the column."""
+    return _CHINESE_HEADER.get(column, column) if lang == "zh" else column
+
+
+def file_error_text(error: KeyedError, lang: str) -> str:
+    """Why an enterprise file was refused as a whole, in the planner's language (columns as the file heads them)."""
+    from geo.i18n import t
+
+    values = dict(error.values)
+    if "columns" in values:
+        values["columns"] = "、".join(column_label(c, lang) for c in values["columns"]) if lang == "zh" \
+            else ", ".join(values["columns"])
+    if "column" in values:
+        values["column"] = column_label(values["column"], lang)
+    return t(error.key, lang, **values)
+
+
 def _read_table(data: bytes, filename: str) -> pd.DataFrame:
     """The file's cells as text (CSV in UTF-8 or GBK, or the first sheet of an XLSX)."""
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
@@ -131,7 +159,8 @@ def _read_table(data: bytes, filename: str) -> pd.DataFrame:
         if suffix == "xlsx":
             return pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl")
         if suffix != "csv":
-            raise ParkAtlasError(f"cannot read {filename!r}: give a .csv or .xlsx file")
+            raise KeyedError("enterprises.file.type", f"cannot read {filename!r}: give a .csv or .xlsx file",
+                             file=filename)
         for encoding in ("utf-8-sig", "gb18030"):
             try:
                 text = data.decode(encoding)
@@ -139,12 +168,13 @@ def _read_table(data: bytes, filename: str) -> pd.DataFrame:
             except UnicodeDecodeError:
                 continue
         else:
-            raise ParkAtlasError(f"{filename}: neither UTF-8 nor GBK text")
+            raise KeyedError("enterprises.file.encoding", f"{filename}: neither UTF-8 nor GBK text", file=filename)
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except ParkAtlasError:
         raise
     except Exception as exc:  # pandas/openpyxl parse errors: the file is not a table
-        raise ParkAtlasError(f"cannot read {filename!r} as a table: {str(exc).splitlines()[0]}") from None
+        raise KeyedError("enterprises.file.unreadable", f"cannot read {filename!r} as a table: "
+                         f"{str(exc).splitlines()[0]}", file=filename) from None
 
 
 def _rename_headers(table: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
@@ -155,13 +185,15 @@ def _rename_headers(table: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
         if column is None:
             unknown.append(str(header))
         elif column in mapping.values():
-            raise ParkAtlasError(f"two columns mean {column}: {header!r} and another; keep one")
+            raise KeyedError("enterprises.file.two_columns", f"two columns mean {column}: {header!r} and another; "
+                             "keep one", column=column, header=str(header))
         else:
             mapping[header] = column
     missing = [c for c in _REQUIRED if c not in mapping.values()]
     if missing:
-        raise ParkAtlasError(f"the file lacks the column(s) {', '.join(missing)} (Chinese headers: see "
-                             "docs/enterprises.md); found: " + ", ".join(map(str, table.columns)))
+        raise KeyedError("enterprises.file.missing_columns", f"the file lacks the column(s) {', '.join(missing)} "
+                         "(Chinese headers: see docs/enterprises.md); found: " + ", ".join(map(str, table.columns)),
+                         columns=missing)
     out = table[list(mapping)].rename(columns=mapping)
     for column in FILE_COLUMNS:
         if column not in out.columns:
@@ -170,7 +202,7 @@ def _rename_headers(table: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
 
 
 def _leader_chains(text: pd.DataFrame, chains) -> tuple[pd.Series, list[tuple[int, str, str]]]:
-    """Each row's led chains (';'-joined codes) and the problems ``(row index, value, problem)``."""
+    """Each row's led chains (';'-joined codes) and the problems ``(row index, value, kind, English, values)``."""
     known = set(chains)
     led, problems = [], []
     for i, (cell, own) in enumerate(zip(text.chain_leader, text.chain)):  # rows of a planner's file
@@ -180,12 +212,14 @@ def _leader_chains(text: pd.DataFrame, chains) -> tuple[pd.Series, list[tuple[in
         elif word in _LEADER_YES:
             led.append(own)
             if not own:
-                problems.append((i, cell, "a chain leader needs its chain (column chain), or name the chain here"))
+                problems.append((i, cell, "leader_needs_chain",
+                                 "a chain leader needs its chain (column chain), or name the chain here", {}))
         else:
             codes = split_list(cell.replace("；", ";"))
             wrong = [c for c in codes if c not in known]
             if wrong:
-                problems.append((i, cell, f"unknown chain {wrong[0]!r} (see `chains list`)"))
+                problems.append((i, cell, "unknown_chain", f"unknown chain {wrong[0]!r} (see `chains list`)",
+                                 {"chain": wrong[0]}))
             led.append(";".join(codes))
     return pd.Series(led, index=text.index, dtype=object), problems
 
@@ -213,50 +247,56 @@ def read_enterprise_file(data: bytes, filename: str, parcel_ids=None, chains=Non
     text = raw.fillna("").astype(str).apply(lambda s: s.str.strip())
     problems: list[dict] = []
 
-    def flag(mask, column, problem):
+    def problem(i, column, kind, english, value=None, **values):
+        problems.append({"row": int(i) + 2, "column": column, "value": text[column].iloc[i] if value is None else value,
+                         "problem": english, "kind": kind, "values": values})
+
+    def flag(mask, column, kind, english):
         for i in np.flatnonzero(np.asarray(mask)):
-            problems.append({"row": int(i) + 2, "column": column, "value": text[column].iloc[i], "problem": problem})
+            problem(i, column, kind, english)
 
     uscc = text.uscc.str.upper()
     for i, code in enumerate(uscc):
-        why = uscc_problem(code)
-        if why:
-            problems.append({"row": i + 2, "column": "uscc", "value": code, "problem": f"social credit code {why}"})
-    flag(text.name == "", "name", "enterprise name is empty")
+        issue = uscc_issue(code)
+        if issue:
+            problem(i, "uscc", f"uscc_{issue[0]}", f"social credit code {uscc_problem(code)}", code, **issue[1])
+    flag(text.name == "", "name", "name_empty", "enterprise name is empty")
     scale = text.scale.map(_SCALE_WORDS)
-    flag(scale.isna(), "scale", "scale must be above (规上) or below (规下)")
+    flag(scale.isna(), "scale", "scale", "scale must be above (规上) or below (规下)")
     numbers = {}
     for column in _NUMBERS:
         value = pd.to_numeric(text[column].str.replace(",", "", regex=False), errors="coerce")
-        flag((text[column] != "") & value.isna(), column, "not a number")
-        flag(value < 0, column, "must not be negative")
+        flag((text[column] != "") & value.isna(), column, "not_number", "not a number")
+        flag(value < 0, column, "negative", "must not be negative")
         numbers[column] = value
     # A row without a year is an enterprise not producing yet: it may have no figures either.
     has_figures = (text[FIGURE_VALUES] != "").any(axis=1)
     year = pd.to_numeric(text.year, errors="coerce")
     bad_year = ((text.year != "") | has_figures) & (year.isna() | (year % 1 != 0) | (year < 1990) | (year > 2100))
-    flag(bad_year, "year", "year must be a whole year such as 2025")
-    flag(numbers["employees"].notna() & (numbers["employees"] % 1 != 0), "employees", "must be a whole number")
+    flag(bad_year, "year", "year", "year must be a whole year such as 2025")
+    flag(numbers["employees"].notna() & (numbers["employees"] % 1 != 0), "employees", "whole_number",
+         "must be a whole number")
     start = pd.to_datetime(text.production_start, errors="coerce", format="%Y-%m-%d")
-    flag((text.production_start != "") & start.isna(), "production_start", "date must look like 2021-06-30")
+    flag((text.production_start != "") & start.isna(), "production_start", "date", "date must look like 2021-06-30")
     lists = text.parcel_ids.map(lambda v: ";".join(split_list(v.replace("；", ";"))))
     if parcel_ids is not None:
         known = set(parcel_ids)
         for i, value in enumerate(lists):
             missing = [p for p in split_list(value) if p not in known]
             if missing:
-                problems.append({"row": i + 2, "column": "parcel_ids", "value": text.parcel_ids.iloc[i],
-                                 "problem": f"unknown parcel {', '.join(missing[:3])}"})
-    flag((lists == "") & numbers["leased_floor_m2"].isna(), "parcel_ids",
+                problem(i, "parcel_ids", "unknown_parcel", f"unknown parcel {', '.join(missing[:3])}",
+                        parcels=", ".join(missing[:3]))
+    flag((lists == "") & numbers["leased_floor_m2"].isna(), "parcel_ids", "no_land",
          "give the parcels the enterprise uses, or its leased floor area")
     duplicate = pd.DataFrame({"u": uscc, "y": year}).duplicated(keep="first") & year.notna()
-    flag(duplicate, "year", "this enterprise and year appear twice")
+    flag(duplicate, "year", "duplicate_year", "this enterprise and year appear twice")
     if chains is None:
         from geo.standards import load_standards
 
         chains = load_standards().chains.chain
     led, leader_problems = _leader_chains(text, chains)
-    problems += [{"row": i + 2, "column": "chain_leader", "value": v, "problem": p} for i, v, p in leader_problems]
+    for i, value, kind, english, values in leader_problems:
+        problem(i, "chain_leader", kind, english, value, **values)
 
     table = pd.DataFrame({
         "uscc": uscc, "name": text.name, "industry_code": text.industry_code.replace("", None),
@@ -474,5 +514,5 @@ def production_years(enterprises: pd.DataFrame, as_of: date) -> pd.Series:
 
 __all__ = ["ENTERPRISE_COLUMNS", "FIGURE_COLUMNS", "FILE_COLUMNS", "LEADER_COLUMNS", "CHINESE_HEADERS", "SCALES",
            "EnterpriseFile", "read_enterprise_file", "enterprise_file_frame", "enterprise_land",
-           "enterprise_parcels", "apply_enterprise_figures", "parcel_figures", "with_parcel_figures", "latest_year", "production_years",
+           "enterprise_parcels", "apply_enterprise_figures", "problem_text", "column_label", "file_error_text", "parcel_figures", "with_parcel_figures", "latest_year", "production_years",
            "read_enterprises", "read_figures", "import_enterprises", "GRADE_COLUMNS"]

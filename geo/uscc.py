@@ -25,20 +25,36 @@ def check_character(first17: str) -> str:
     return CHARSET[(31 - total % 31) % 31]
 
 
-def uscc_problem(code) -> str | None:
-    """Why ``code`` is not a valid unified social credit code, or ``None`` if it is."""
+def uscc_issue(code) -> tuple[str, dict] | None:
+    """What is wrong with ``code`` as a unified social credit code: a kind (``empty``, ``length``,
+    ``characters``, ``check``) and its values, or ``None`` if it is valid."""
     if not isinstance(code, str) or not code.strip():
-        return "is empty"
+        return "empty", {}
     code = code.strip()
     if len(code) != LENGTH:
-        return f"has {len(code)} characters, not {LENGTH}"
+        return "length", {"length": len(code), "expected": LENGTH}
     bad = sorted({char for char in code if char not in _VALUE})
     if bad:
-        return f"contains {''.join(bad)!r}: only digits and capital letters except I, O, S, V, Z"
+        return "characters", {"characters": "".join(bad)}
     expected = check_character(code[:17])
     if code[17] != expected:
-        return f"has check character {code[17]!r}, GB 32100-2015 gives {expected!r}: a typing error?"
+        return "check", {"found": code[17], "expected": expected}
     return None
+
+
+def uscc_problem(code) -> str | None:
+    """Why ``code`` is not a valid unified social credit code (English, one phrase), or ``None``."""
+    issue = uscc_issue(code)
+    if issue is None:
+        return None
+    kind, values = issue
+    if kind == "empty":
+        return "is empty"
+    if kind == "length":
+        return f"has {values['length']} characters, not {values['expected']}"
+    if kind == "characters":
+        return f"contains {values['characters']!r}: only digits and capital letters except I, O, S, V, Z"
+    return f"has check character {values['found']!r}, GB 32100-2015 gives {values['expected']!r}: a typing error?"
 
 
 def validate_uscc(code) -> str:

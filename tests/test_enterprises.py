@@ -12,10 +12,10 @@ import pytest
 
 from geo.auth import User
 from geo.enterprise import (
-    apply_enterprise_figures, enterprise_file_frame, enterprise_land, import_enterprises, read_enterprise_file,
-    read_enterprises, read_figures,
+    apply_enterprise_figures, column_label, enterprise_file_frame, enterprise_land, file_error_text, import_enterprises,
+    problem_text, read_enterprise_file, read_enterprises, read_figures,
 )
-from geo.errors import NotFoundError, ParkAtlasError, PermissionDenied
+from geo.errors import KeyedError, NotFoundError, ParkAtlasError, PermissionDenied
 from geo.metrics import parcel_metrics
 from geo.testing import copy_sample_store, make_parcels
 from geo.uscc import make_uscc
@@ -63,9 +63,31 @@ def test_every_problem_is_reported_with_its_row_and_the_file_is_rejected():
     assert "check character" in next(p["problem"] for p in result.problems if p["column"] == "uscc")
 
 
+def test_problems_read_in_the_planners_language():
+    bad_check = U2[:-1] + ("0" if U2[-1] != "0" else "1")
+    rows = [row(uscc=bad_check), row(uscc=U2, scale="huge", tax_wan=-1, parcel_ids="P9")]
+    problems = {p["column"]: p for p in read_enterprise_file(csv_bytes(rows), "e.csv", ["P1"]).problems}
+    check = problems["uscc"]
+    assert check["kind"] == "uscc_check" and check["values"]["found"] == bad_check[-1]
+    assert problem_text(check, "zh") == (f"统一社会信用代码校验位为 {bad_check[-1]}，按 GB 32100-2015 应为 "
+                                         f"{U2[-1]}：可能录入有误")
+    assert problem_text(check, "en").startswith("the social credit code's check character is")
+    assert problem_text(problems["parcel_ids"], "zh") == "数据库中没有地块 P9"
+    assert problem_text(problems["tax_wan"], "zh") == "不能为负数"
+    assert problem_text(problems["scale"], "zh") == "企业规模须为“规上”或“规下”"
+    assert column_label("tax_wan", "zh") == "实缴税金(万元)" and column_label("tax_wan", "en") == "tax_wan"
+
+
 def test_missing_required_column_is_one_line():
     with pytest.raises(ParkAtlasError, match="lacks the column.*uscc"):
         read_enterprise_file(csv_bytes([{"name": "x", "scale": "above", "year": 2025}]), "e.csv")
+    with pytest.raises(KeyedError) as refused:
+        read_enterprise_file(csv_bytes([{"name": "x", "year": 2025}]), "e.csv")
+    assert file_error_text(refused.value, "zh").startswith("文件缺少必需的列：统一社会信用代码、企业规模")
+    assert file_error_text(refused.value, "en").startswith("the file lacks the column(s) uscc, scale")
+    with pytest.raises(KeyedError) as wrong_type:
+        read_enterprise_file(b"x", "e.pdf")
+    assert file_error_text(wrong_type.value, "zh") == "无法读取 e.pdf：请上传 .csv 或 .xlsx 文件"
 
 
 def test_attributes_come_from_the_latest_year_and_a_row_without_year_has_no_figures():
