@@ -106,7 +106,7 @@ def _local_panel() -> None:
             except ParkAtlasError:
                 st.error(common.tr("sidebar.login_failed"))
             else:
-                sessions.signed_in(signed)
+                sessions.signed_in(signed, common.users_path())
                 st.rerun()
 
 

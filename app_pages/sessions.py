@@ -12,8 +12,9 @@ the user of a valid cookie sent by *this* connection, or the user who signed in 
 WebSocket connection (before its first reload, while the cookie is not in its handshake yet).
 A second client attached to the session with its id alone has neither and is anonymous. A
 reload opens a new connection carrying the cookie, so the sign-in survives it until the
-cookie expires or the planner signs out (the cookie is then refused by this process and
-deleted from the browser).
+cookie expires, the planner signs out (the cookie is then refused by every app process of the
+deployment, through ``geo.auth``'s revocation file, and deleted from the browser), or the
+password changes.
 
 Sessions with single sign-on are bound by Streamlit's own signed identity cookie. Under
 ``AppTest`` there is no HTTP client at all, and the session's user is used as set.
@@ -62,11 +63,12 @@ def current_user(users_path=None) -> User:
     return ANONYMOUS
 
 
-def signed_in(user: User) -> None:
-    """Bind ``user`` to this connection and have the browser fetch its session cookie."""
+def signed_in(user: User, users_path=None) -> None:
+    """Bind ``user`` (of the users file ``users_path``) to this connection and have the browser
+    fetch its session cookie."""
     st.session_state["user"] = user
     st.session_state["auth_connection"] = _connection()
-    st.session_state["auth_grant"] = auth.issue_grant(user)
+    st.session_state["auth_grant"] = auth.issue_grant(user, users_path)
 
 
 def signed_out() -> None:

@@ -148,7 +148,11 @@ def add_user(name: str, password: str, role: str, path: str | os.PathLike | None
     if not password or len(password) < 8:
         raise ParkAtlasError("password must have at least 8 characters")
     users = load_users(path)
-    users[name] = {"role": role, "password": hash_password(password)}
+    old = users.get(name) or {}
+    # An unchanged password keeps its hash, and so the sign-ins it made (a role change alone);
+    # a new password signs the user's browsers out everywhere (see :func:`session_user`).
+    same = verify_password(password, old.get("password") or "")
+    users[name] = {"role": role, "password": old["password"] if same else hash_password(password)}
     _save(users, path)
     return User(name, role)
 
@@ -219,8 +223,12 @@ SESSION_LIFETIME_S = 8 * 3600
 GRANT_LIFETIME_S = 60
 SESSION_KEY_ENV = "PARKATLAS_SESSION_KEY"
 DEFAULT_SESSION_KEY_FILE = REPO_ROOT / "var" / "session.key"
-_spent: dict[str, float] = {}  # nonce → expiry of grants already exchanged and of signed-out sessions
+#: Where spent grants and signed-out sessions are recorded for every app process of the machine.
+SESSION_REVOKED_ENV = "PARKATLAS_SESSION_REVOKED"
+DEFAULT_REVOKED_FILE = REPO_ROOT / "var" / "session-revoked.json"
+_spent: dict[str, float] = {}  # nonce → expiry, this process's copy of the revocation file
 _spent_lock = threading.Lock()
+_revoked_seen: list = [None]  # (path, mtime_ns, size, inode) of the revocation file last read
 
 
 def session_key(path: str | os.PathLike | None = None) -> bytes:
@@ -253,9 +261,10 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _sign(kind: str, name: str, lifetime_s: int, now: float | None = None) -> str:
+def _sign(kind: str, name: str, lifetime_s: int, now: float | None = None, password_mark: str = "") -> str:
     payload = json.dumps({"k": kind, "u": name, "exp": int((now or time.time()) + lifetime_s),
-                          "n": secrets.token_hex(16)}, separators=(",", ":")).encode("utf-8")
+                          "n": secrets.token_hex(16), "pw": password_mark},
+                         separators=(",", ":")).encode("utf-8")
     mac = hmac.new(session_key(), payload, hashlib.sha256).digest()
     return f"{_b64(payload)}.{_b64(mac)}"
 
@@ -272,23 +281,79 @@ def _verified(token: str | None, kind: str, now: float | None = None) -> dict | 
         return None
     if claims.get("k") != kind or claims.get("exp", 0) < (now or time.time()):
         return None
-    with _spent_lock:
-        if claims.get("n") in _spent:
-            return None
+    try:
+        with _spent_lock:
+            _read_revoked()
+            if claims.get("n") in _spent:
+                return None
+    except OSError:  # the revocation record cannot be read: nobody is signed in by a token
+        return None
     return claims
 
 
+def revoked_file() -> Path:
+    """The revocation record: ``$PARKATLAS_SESSION_REVOKED``, else ``var/session-revoked.json``.
+
+    Every app process serving the deployment (several behind one address, or restarted ones)
+    reads and appends to the same file, so a sign-out holds whichever process the browser
+    reaches next. Processes on other machines must point this at a shared file.
+    """
+    return Path(os.environ.get(SESSION_REVOKED_ENV) or DEFAULT_REVOKED_FILE)
+
+
+def _read_revoked() -> None:
+    """Merge the revocation file into ``_spent`` when it changed since last read (caller holds the lock)."""
+    target = revoked_file()
+    try:
+        info = target.stat()
+    except FileNotFoundError:
+        return
+    stamp = (str(target), info.st_mtime_ns, info.st_size, info.st_ino)
+    if _revoked_seen[0] == stamp:
+        return
+    try:
+        recorded = json.loads(target.read_text(encoding="utf-8") or "{}")
+    except ValueError as exc:
+        raise OSError(f"revocation file {target} is not JSON: {exc}") from None
+    _spent.update({str(n): float(exp) for n, exp in recorded.items()})
+    _revoked_seen[0] = stamp
+
+
 def _spend(claims: dict) -> None:
-    with _spent_lock:
-        now = time.time()
-        for nonce in [n for n, exp in _spent.items() if exp < now]:
-            del _spent[nonce]
-        _spent[claims["n"]] = claims["exp"]
+    """Record a token as spent, here and in the revocation file (under a lock shared by processes)."""
+    import fcntl
+
+    target = revoked_file()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock_fd = os.open(target.with_name(target.name + ".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        with _spent_lock:
+            _revoked_seen[0] = None
+            _read_revoked()
+            now = time.time()
+            for nonce in [n for n, exp in _spent.items() if exp < now]:
+                del _spent[nonce]
+            _spent[claims["n"]] = claims["exp"]
+            tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(_spent, out)
+            os.replace(tmp, target)
+    finally:
+        os.close(lock_fd)  # releases the lock
 
 
-def issue_grant(user: User) -> str:
-    """A one-minute grant for ``user``, exchanged once by the browser for the session cookie."""
-    return _sign("grant", user.name, GRANT_LIFETIME_S)
+def _password_mark(entry: dict | None) -> str:
+    """A keyed fingerprint of a user's password hash: a session carries the one of its sign-in."""
+    stored = (entry or {}).get("password") or ""
+    return _b64(hmac.new(session_key(), b"password:" + stored.encode("utf-8"), hashlib.sha256).digest()[:16])
+
+
+def issue_grant(user: User, path: str | os.PathLike | None = None) -> str:
+    """A one-minute grant for ``user`` (of the users file ``path``), exchanged once by the browser
+    for the session cookie."""
+    return _sign("grant", user.name, GRANT_LIFETIME_S, password_mark=_password_mark(load_users(path).get(user.name)))
 
 
 def exchange_grant(grant: str | None) -> str | None:
@@ -297,23 +362,27 @@ def exchange_grant(grant: str | None) -> str | None:
     if claims is None:
         return None
     _spend(claims)
-    return _sign("session", claims["u"], SESSION_LIFETIME_S)
+    return _sign("session", claims["u"], SESSION_LIFETIME_S, password_mark=claims.get("pw") or "")
 
 
 def session_user(cookie: str | None, path: str | os.PathLike | None = None, now: float | None = None) -> User | None:
     """The user a session cookie signs in, with the role the users file gives now; else ``None``.
 
-    ``None`` for a forged, expired or signed-out cookie, and for a user no longer in the file.
+    ``None`` for a forged, expired or signed-out cookie (in any app process: the revocation
+    file), for a user no longer in the file, and after the user's password changed.
     """
     claims = _verified(cookie, "session", now)
     if claims is None:
         return None
     entry = load_users(path).get(claims["u"])
-    return User(claims["u"], entry["role"]) if entry else None
+    if not entry or not hmac.compare_digest(str(claims.get("pw") or ""), _password_mark(entry)):
+        return None
+    return User(claims["u"], entry["role"])
 
 
 def end_session(cookie: str | None) -> None:
-    """Sign a session cookie out for good (in this process; it also expires on its own)."""
+    """Sign a session cookie out for good, in every app process (the revocation file); it also
+    expires on its own."""
     claims = _verified(cookie, "session")
     if claims is not None:
         _spend(claims)

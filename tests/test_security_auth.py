@@ -21,6 +21,7 @@ def users(tmp_path, monkeypatch):
     path = tmp_path / "users.json"
     monkeypatch.setenv("PARKATLAS_USERS", str(path))
     monkeypatch.setenv(auth.SESSION_KEY_ENV, "ab" * 32)
+    monkeypatch.setenv(auth.SESSION_REVOKED_ENV, str(tmp_path / "session-revoked.json"))
     auth.add_user("li", PASSWORD, "planner", path=path)
     return path
 
@@ -59,6 +60,46 @@ def test_a_removed_user_or_changed_role_applies_to_a_live_cookie(users):
     auth.add_user("li", PASSWORD, "viewer", path=users)
     assert auth.session_user(cookie) == User("li", "viewer")
     auth.remove_user("li", path=users)
+    assert auth.session_user(cookie) is None
+
+
+def _other_process(action: str, cookie: str) -> str:
+    """Another app process of the deployment (same environment: users file, key, revocation
+    file) checks ``cookie`` (``"check"``: prints the user it signs in, or nothing) or signs it
+    out (``"sign-out"``)."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from geo import auth\n"
+              "if sys.argv[1] == 'sign-out': auth.end_session(sys.argv[2])\n"
+              "else: user = auth.session_user(sys.argv[2]); print(user.name if user else '')")
+    done = subprocess.run([sys.executable, "-c", script, action, cookie], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=True)
+    return done.stdout.strip()
+
+
+def test_sign_out_and_password_change_hold_in_every_app_process(users, tmp_path):
+    first = auth.exchange_grant(auth.issue_grant(User("li", "planner"), users))
+    assert _other_process("check", first) == "li"
+    _other_process("sign-out", first)  # the sign-out route was served by the other process
+    assert auth.session_user(first) is None  # ... and this one refuses the cookie too
+    assert (tmp_path / "session-revoked.json").stat().st_mode & 0o077 == 0
+    second = auth.exchange_grant(auth.issue_grant(User("li", "planner"), users))
+    auth.end_session(second)  # signed out here: refused there
+    assert _other_process("check", second) == ""
+    third = auth.exchange_grant(auth.issue_grant(User("li", "planner"), users))
+    auth.add_user("li", PASSWORD, "admin", path=users)  # a role change keeps the sign-in
+    assert _other_process("check", third) == "li"
+    auth.add_user("li", "a-new-password", "admin", path=users)  # a new password ends it everywhere
+    assert _other_process("check", third) == "" and auth.session_user(third) is None
+    fourth = auth.exchange_grant(auth.issue_grant(User("li", "admin"), users))
+    assert _other_process("check", fourth) == "li"  # signed in again with the new password
+
+
+def test_a_corrupt_revocation_file_signs_nobody_in(users, tmp_path):
+    cookie = auth.exchange_grant(auth.issue_grant(User("li", "planner"), users))
+    assert auth.session_user(cookie) == User("li", "planner")
+    (tmp_path / "session-revoked.json").write_text("{not json")
     assert auth.session_user(cookie) is None
 
 
