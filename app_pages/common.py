@@ -152,12 +152,41 @@ def store():
     return _store(location())
 
 
+#: Attribute of the run's ScriptRunContext holding ``(run marker, location, commits, revision)``.
+_RUN_REVISION = "parkatlas_revision"
+
+
 def revision() -> str:
+    """The store's revision token, asked of the store once per script run.
+
+    Every cached read of a page is keyed by it, and a page calls this ten times and more:
+    asking the store each time cost a connection and three queries per call. The answer is
+    kept on the run's context for the rest of that run (a fresh ``cursors`` dict marks each run
+    and fragment run), unless this process writes to the store meanwhile (``commits``), so a
+    reservation shows in the very run that made it. Outside a Streamlit run it always asks.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    loc = location()
+    shared = _store(loc)
+    key = (loc, getattr(shared, "commits", 0))
+    memo = getattr(ctx, _RUN_REVISION, None)
+    # The marker object itself is kept (not its id), so a later run's dict cannot pass for it.
+    if memo is not None and memo[0] is ctx.cursors and memo[1] == key:
+        return memo[2]
+    value = _store_revision(loc)
+    if ctx is not None:
+        setattr(ctx, _RUN_REVISION, (ctx.cursors, key, value))
+    return value
+
+
+def _store_revision(loc: str) -> str:
     """The store's revision token; for a GeoPackage without one, its files' size and mtime."""
     try:
-        return str(store().revision())
+        return str(_store(loc).revision())
     except NotImplementedError:
-        path = Path(location())
+        path = Path(loc)
         parts = [path, path.with_name(path.name + "-wal")]
         return ";".join(f"{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in parts if p.exists())
 
@@ -198,6 +227,11 @@ def _district_features(loc: str, rev: str) -> str:
     return webmap.context_features(_districts(loc, rev))
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)  # strs: shared, no copy per call
+def _district_carrier(loc: str, rev: str) -> tuple[str, str]:
+    return webmap.features_carrier(_district_features(loc, rev))
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def _info(loc: str, rev: str) -> dict[str, str]:
     return _store(loc).dataset_info()
@@ -224,6 +258,11 @@ def _park_parcels(loc: str, rev: str, park_id: str) -> gpd.GeoDataFrame:
 def _park_features(loc: str, rev: str, park_id: str, language: str) -> str:
     parcels = _park_parcels(loc, rev, park_id)
     return webmap.features_json(parcels, parcels.parcel_id, webmap.parcel_labels(parcels, language))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)  # strs: shared, no copy per call
+def _park_features_carrier(loc: str, rev: str, park_id: str, language: str) -> tuple[str, str]:
+    return webmap.features_carrier(_park_features(loc, rev, park_id, language))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -257,6 +296,16 @@ def district_features() -> str:
     return _district_features(location(), revision())
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)  # a list of tuples: shared, never mutated
+def _district_labels(loc: str, rev: str, language: str) -> list[tuple[float, float, str]]:
+    return webmap.name_labels(_districts(loc, rev), language)
+
+
+def district_labels() -> list[tuple[float, float, str]]:
+    """District names to write on a map, in the current language (cached per store revision)."""
+    return _district_labels(location(), revision(), lang())
+
+
 def dataset_info() -> dict[str, str]:
     return _info(location(), revision())
 
@@ -279,6 +328,21 @@ def park_parcels(park_id: str) -> gpd.GeoDataFrame:
 def park_features(park_id: str) -> str:
     """The park's parcels as script-safe GeoJSON with hover labels in the current language."""
     return _park_features(location(), revision(), park_id, lang())
+
+
+def park_features_carrier(park_id: str) -> tuple[str, str, webmap.CarrierRef]:
+    """``(key, html, districts)``: :func:`park_features` and :func:`district_features` in hidden
+    elements (``layers.webmap.features_carrier``).
+
+    Put ``html`` on the page with ``st.html`` before the map, pass ``key`` as the map's
+    ``features_ref`` and ``districts`` as its context: a rerun that only changes the theme then
+    sends Streamlit's reference to the unchanged element instead of the features again (see the
+    README, deployment).
+    """
+    loc, rev = location(), revision()
+    key, carrier = _park_features_carrier(loc, rev, park_id, lang())
+    district_key, district_carrier = _district_carrier(loc, rev)
+    return key, carrier + district_carrier, webmap.CarrierRef(district_key)
 
 
 def classified(park_id: str, theme: str, scheme: str, k: int):
@@ -451,7 +515,7 @@ def scope_map(park_ids, highlight_ids, bounds=None, selected_ids=None) -> tuple[
     parts = webmap.park_map_parts(in_scope, theme="status", lang=lang(), highlight_ids=highlight_ids,
                                   features=scope_features(park_ids), classified=scope_classified(park_ids),
                                   context=district_features(), bounds=bounds, selected_ids=selected_ids,
-                                  labels={"district": webmap.name_labels(districts(), lang())}, **map_options())
+                                  labels={"district": district_labels()}, **map_options())
     return in_scope, parts
 
 

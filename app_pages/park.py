@@ -47,14 +47,17 @@ picked = st.session_state.get(picked_key)
 this_park = parks.loc[parks.park_id == park_id]
 # The legend is drawn on the map (it travels with the themed overlay): as escaped HTML on the
 # page it loaded Streamlit's HTML-Markdown scripts first and delayed the map by ~0.08 s.
+features_ref, features_carrier, district_ref = common.park_features_carrier(park_id)
 parts = webmap.park_map_parts(parcels, theme=theme, lang=lang, features=common.park_features(park_id),
-                              classified=classified, context=[common.district_features(), this_park],
-                              labels={"district": webmap.name_labels(common.districts(), lang),
+                              features_ref=features_ref,
+                              classified=classified, context=[district_ref, this_park],
+                              labels={"district": common.district_labels(),
                                       "park": webmap.name_labels(this_park, lang)},
                               selected_ids=[picked] if picked else None, home=common.city().home_bounds,
                               **common.map_options())
 map_column, detail_column = st.columns([3, 2])
 with map_column:
+    st.html(features_carrier)  # the parcels, sent once: a theme change sends only their classes
     st_folium(parts.base, key=map_key, feature_group_to_add=parts.overlay,
               height=600, use_container_width=True, returned_objects=["last_active_drawing"])
 

@@ -19,6 +19,8 @@ zoom survive theme and filter changes.
 from __future__ import annotations
 
 import functools
+import hashlib
+import html
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -82,6 +84,34 @@ def features_json(frame: gpd.GeoDataFrame, ids: Sequence[str], labels: Sequence[
     return _script_safe('{"type":"FeatureCollection","features":[' + body + "]}")
 
 
+#: Attribute naming the page element that carries a layer's features (:func:`features_carrier`).
+CARRIER_ATTR = "data-parkatlas-features"
+
+
+def features_carrier(data: str) -> tuple[str, str]:
+    """``(key, html)``: a hidden element holding ``data`` (:func:`features_json`) under ``key``.
+
+    A :class:`FeatureLayer` given ``data_ref=key`` reads its features from that element, in its
+    own document or in the page that frames it, instead of carrying them in its script. Why:
+    streamlit-folium sends the map's whole script again on every rerun that changes the overlay
+    (a theme, a filter), and the park's features were nearly all of it (1 MB for 2,600 parcels):
+    a page that puts the carrier element next to the map sends the features once, and a rerun
+    with the same features sends Streamlit's reference to the element it already has.
+    ``key`` is a digest of ``data``, so other features get another element. The value is
+    escaped for an HTML attribute.
+    """
+    key = hashlib.blake2b(data.encode("utf-8"), digest_size=12).hexdigest()
+    return key, (f'<div hidden style="display:none" {CARRIER_ATTR}="{key}" '
+                 f'data-features="{html.escape(data, quote=True)}"></div>')
+
+
+@dataclass(frozen=True)
+class CarrierRef:
+    """Context features that the page shows in a :func:`features_carrier` element with this ``key``."""
+
+    key: str
+
+
 class RawHtml(Element):
     """Text added to a page verbatim.
 
@@ -126,6 +156,10 @@ class FeatureLayer(VerbatimScript):
         painted (``painted_at``: ``performance.now()`` of the frame that paints it).
     interactive : bool
         Tooltip on hover and clicks reported to the app; context layers are not interactive.
+    data_ref : str, optional
+        Instead of ``data``: the key of a :func:`features_carrier` element on the page (or the
+        page framing the map); the layer fills once the element is there and keeps the parsed
+        features in its window for the next overlay with the same key.
     """
 
     _template = Template("""
@@ -159,31 +193,57 @@ var {{ this.get_name() }} = (function () {
         }, {sticky: true});
     }
     layer.addTo({{ this._parent.get_name() }});
-    if (hl) { layer.eachLayer(function (l) { if (hl[l.feature.properties.i]) { l.bringToFront(); } }); }
-    window.parkatlasLayers = window.parkatlasLayers || {};
-    window.parkatlasLayers[{{ this.role_json }}] = layer;
-    // Build and first-paint times (ms) for benchmarks: the canvas paints on the next frame.
-    // painted_at is on this page's clock, so navigation start → paint needs no polling.
-    var built = performance.now() - started;
-    window.parkatlasTimings = window.parkatlasTimings || {};
-    requestAnimationFrame(function () {
-        var now = performance.now();
-        window.parkatlasTimings[{{ this.role_json }}] = {
-            features: layer.getLayers().length, build_ms: built, paint_ms: now - started, painted_at: now};
-    });
+    function ready() {
+        if (hl) { layer.eachLayer(function (l) { if (hl[l.feature.properties.i]) { l.bringToFront(); } }); }
+        window.parkatlasLayers = window.parkatlasLayers || {};
+        window.parkatlasLayers[{{ this.role_json }}] = layer;  // registered with its features
+        // Build and first-paint times (ms) for benchmarks: the canvas paints on the next frame.
+        // painted_at is on this page's clock, so navigation start → paint needs no polling.
+        var built = performance.now() - started;
+        window.parkatlasTimings = window.parkatlasTimings || {};
+        requestAnimationFrame(function () {
+            var now = performance.now();
+            window.parkatlasTimings[{{ this.role_json }}] = {
+                features: layer.getLayers().length, build_ms: built, paint_ms: now - started, painted_at: now};
+        });
+    }
+    var ref = {{ this.data_ref }};  // features carried by the page (features_carrier), not in data
+    if (ref === null) {
+        ready();
+    } else {
+        (function fromCarrier(tries) {
+            var kept = window.parkatlasFeatures || {};
+            if (!kept[ref] && Object.keys(kept).length > 8) { kept = {}; }  // other data revisions
+            if (!kept[ref]) {
+                var docs = [document];
+                try { if (window.parent !== window) { docs.push(window.parent.document); } } catch (e) {}
+                for (var d = 0; d < docs.length && !kept[ref]; d++) {
+                    var carrier = docs[d].querySelector("[{{ this.carrier_attr }}='" + ref + "']");
+                    if (carrier) { kept[ref] = JSON.parse(carrier.getAttribute("data-features")); }
+                }
+                window.parkatlasFeatures = kept;
+            }
+            if (kept[ref]) { layer.addData(kept[ref]); ready(); }
+            else if (tries < 1200) { setTimeout(function () { fromCarrier(tries + 1); }, 25); }
+        })(0);
+    }
     return layer;
 })();
 {% endmacro %}
 """)
 
-    def __init__(self, data: str, *, classes: Sequence[int] | None = None,
+    def __init__(self, data: str | None, *, classes: Sequence[int] | None = None,
                  palette: Sequence[str] = ("#3388ff",), highlight: Sequence[bool] | None = None,
                  role: str = "features", interactive: bool = True, color: str = "#555555",
                  weight: float = 0.6, opacity: float = 1.0, fill: bool = True,
-                 fill_opacity: float = 0.75, no_data_color: str = "#e8e8e8"):
+                 fill_opacity: float = 0.75, no_data_color: str = "#e8e8e8", data_ref: str | None = None):
         super().__init__()
         self._name = "FeatureLayer"
-        self.data = data
+        if (data is None) == (data_ref is None):
+            raise ValueError("give a FeatureLayer either data or data_ref")
+        self.data = "null" if data is None else data
+        self.data_ref = script_json(data_ref)
+        self.carrier_attr = CARRIER_ATTR
         self.classes = "null" if classes is None else script_json(np.asarray(classes, dtype=int).tolist())
         self.palette = script_json(list(palette))
         self.highlight = "null" if highlight is None else script_json(
@@ -450,16 +510,18 @@ def context_features(frame: gpd.GeoDataFrame) -> str:
 
 
 def _context_layers(m: folium.Map, context) -> None:
-    """Draw context outlines: GeoDataFrames or precomputed :func:`context_features` strings."""
+    """Draw context outlines: GeoDataFrames, precomputed :func:`context_features` strings or
+    :class:`CarrierRef` to such strings carried by the page."""
     if context is None:
         return
     items = context if isinstance(context, (list, tuple)) else [context]
     for n, item in enumerate(items):
-        if item is None or (not isinstance(item, str) and item.empty):
+        if item is None or (isinstance(item, gpd.GeoDataFrame) and item.empty):
             continue
-        data = item if isinstance(item, str) else context_features(item)
-        FeatureLayer(data, role=f"context{n}", interactive=False, fill=False, color="#7a7a7a",
-                     weight=1.2 if n == 0 else 2.0).add_to(m)
+        carried = isinstance(item, CarrierRef)
+        data = None if carried else item if isinstance(item, str) else context_features(item)
+        FeatureLayer(data, data_ref=item.key if carried else None, role=f"context{n}", interactive=False,
+                     fill=False, color="#7a7a7a", weight=1.2 if n == 0 else 2.0).add_to(m)
 
 
 class MapLabels(VerbatimScript):
@@ -536,7 +598,7 @@ def park_map_parts(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: st
                    basemap: str = "none", tianditu_key: str | None = None,
                    asset_url: str | None = None, bounds=None, labels=None,
                    selected_ids: Iterable[str] | None = None, highlight_label: str | None = None,
-                   home=None) -> MapParts:
+                   home=None, features_ref: str | None = None) -> MapParts:
     """The parcels of a park themed by ``theme``, as :class:`MapParts`.
 
     ``bounds`` (lon/lat) sets the view; default: all the parcels, or ``home`` (lon/lat bounds,
@@ -548,7 +610,9 @@ def park_map_parts(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: st
 
     ``features`` (from :func:`features_json` over ``parcels`` in the same row order, with
     :func:`parcel_labels`) and ``classified`` may be passed precomputed, so a page can cache
-    the heavy parts per data revision and per theme.
+    the heavy parts per data revision and per theme. ``features_ref``: the key of a
+    :func:`features_carrier` of ``features`` that the page shows next to the map; the overlay
+    then refers to it instead of carrying the features.
     """
     if features is None:
         features = features_json(parcels, parcels.parcel_id, parcel_labels(parcels, lang))
@@ -561,8 +625,9 @@ def park_map_parts(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: st
     m = base_map(bounds, basemap=basemap, tianditu_key=tianditu_key, asset_url=asset_url)
     _context_layers(m, context)
     overlay = folium.FeatureGroup(name="parcels")
-    FeatureLayer(features, classes=classified.codes, palette=classified.colors, highlight=highlight,
-                 role="parcels", no_data_color=classified.no_data_color).add_to(overlay)
+    FeatureLayer(None if features_ref else features, data_ref=features_ref, classes=classified.codes,
+                 palette=classified.colors, highlight=highlight, role="parcels",
+                 no_data_color=classified.no_data_color).add_to(overlay)
     items = legend_items(classified, lang)
     if highlight_label and highlight is not None and highlight.any():
         items.append((HIGHLIGHT_COLOR, f"{highlight_label} ({int(highlight.sum())})"))

@@ -142,6 +142,27 @@ def test_hostile_values_cannot_break_out_of_the_script():
     assert "textContent" in own_script and "innerHTML" not in own_script
 
 
+def test_features_travel_in_a_page_carrier_that_hostile_values_cannot_break():
+    import html
+
+    hostile = '"><script>alert(1)</script>' + XSS
+    parcels = with_metrics(make_parcels([(0, 0, 100, 100)], enterprise=hostile, parcel_id=['P"1'],
+                                        park_id="p1"))
+    features = webmap.features_json(parcels, parcels.parcel_id, webmap.parcel_labels(parcels, "en"))
+    key, carrier = webmap.features_carrier(features)
+    assert re.fullmatch(r"[0-9a-f]{24}", key) and webmap.features_carrier(features)[0] == key
+    # One element, one attribute with the features: nothing in it can open markup or end the attribute.
+    assert carrier.count("<") == 2 and carrier.count('"') == 6 and "<script" not in carrier
+    value = re.search(r'data-features="([^"]*)"', carrier).group(1)
+    assert json.loads(html.unescape(value)) == json.loads(features)
+    assert hostile in json.loads(html.unescape(value))["features"][0]["properties"]["t"]
+    # The overlay refers to the carrier by key instead of carrying the features.
+    parts = webmap.park_map_parts(parcels, features=features, features_ref=key, lang="en")
+    overlay = parts.combined().get_root().render()
+    assert f'var ref = "{key}";' in overlay and 'var data = null;' in overlay and "P\\\"1" not in overlay
+    assert webmap.CARRIER_ATTR in overlay
+
+
 def test_parcels_are_styled_in_javascript_on_canvas(hitech):
     m = webmap.park_map(hitech, theme="status", lang="zh")
     page = m.get_root().render()

@@ -127,6 +127,22 @@ def test_park_page_themes_and_legend(app):
     assert [label.split(" ")[0] for label in legend_labels(app)][:4] == ["A", "B", "C", "D"]
 
 
+def test_park_page_sends_its_parcels_once_in_a_carrier_not_with_every_theme(app):
+    import html
+
+    goto(app, "park")
+    carrier = next(h.proto.body for h in app.get("html") if "data-parkatlas-features" in h.proto.body)
+    features = [json.loads(html.unescape(v)) for v in re.findall(r'data-features="([^"]*)"', carrier)]
+    assert len(features[0]["features"]) == 2600  # the park's parcels (then the districts' outlines)
+    for theme in ("land_use", "grade"):
+        app.selectbox(key="park_theme.zh").set_value(theme).run()
+        args = json.loads(app.get("component_instance")[0].proto.json_args)
+        assert "zq_hitech-000001" not in args["script"] + args["feature_group"]  # only classes travel
+        assert len(args["script"]) + len(args["feature_group"]) < 60_000
+        # Same features, same element: Streamlit sends its reference, not the element again.
+        assert next(h.proto.body for h in app.get("html") if "data-parkatlas-features" in h.proto.body) == carrier
+
+
 def test_park_page_switches_park(app):
     goto(app, "park")
     app.selectbox(key="park_select.zh").set_value("gn_hitech").run()

@@ -229,6 +229,10 @@ class SqlStore(ProjectRegister, Store):
         return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
 
     # --- transactions ------------------------------------------------------------------------
+    #: Transactions this object has committed: a reader that remembers :meth:`revision` for a
+    #: while (the app, for one script run) asks again once this moved.
+    commits = 0
+
     def _transaction(self, work):
         """Run ``work(cursor)`` in one transaction on a fresh connection, all or nothing.
 
@@ -243,6 +247,7 @@ class SqlStore(ProjectRegister, Store):
             try:
                 result = work(self._begin(con))
                 self._commit(con)
+                self.commits += 1
                 return result
             except BaseException as exc:
                 self._abort(con)
