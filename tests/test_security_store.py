@@ -144,3 +144,54 @@ def test_postgis_backup_check_cleans_up_its_scratch_database_on_failure(postgis_
     with psycopg.connect(postgis_url) as con:
         left = con.execute("SELECT datname FROM pg_database WHERE datname LIKE '%\\_check\\_%'").fetchall()
     assert left == []
+
+
+@pytest.fixture()
+def owner_url(postgis_server_url):
+    """A database owned by a role that is neither superuser nor allowed to create databases, with
+    PostGIS created in it by the administrator (docs/store.md: the administrator's one-time step)."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    server_url, _ = postgis_server_url
+    role, name = f"owner_{uuid.uuid4().hex[:8]}", f"parkatlas_owned_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as con:
+        con.execute(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD \'owner-pw\'')
+        con.execute(f'CREATE DATABASE "{name}" OWNER "{role}"')
+    admin_in_db = server_url.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(admin_in_db, autocommit=True) as con:
+        con.execute("CREATE EXTENSION postgis")
+    parts = urlsplit(admin_in_db)
+    yield urlunsplit(parts._replace(netloc=f"{role}:owner-pw@{parts.hostname}:{parts.port}"))
+    with psycopg.connect(server_url, autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        con.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_postgis_restore_as_the_owner_of_the_database(owner_url, tmp_path, monkeypatch):
+    in_place = []
+    checked_in_place = postgis_module.PostgisStore._replace_checked_in_place
+    monkeypatch.setattr(postgis_module.PostgisStore, "_replace_checked_in_place",
+                        lambda self, src: in_place.append(src.name) or checked_in_place(self, src))
+    with psycopg.connect(owner_url) as con:
+        assert con.execute("SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user").fetchone() == (False,)
+    store = open_store(owner_url)  # the owner sets the store up in the database PostGIS was created in
+    assert store.integrity_check() == []
+    parcel = store.read_parcels().query("status == 'available'").parcel_id.iloc[0]
+    store.backup(tmp_path / "good.dump")
+    # A backup whose audit log lost its protection is refused: the store keeps its content.
+    with psycopg.connect(owner_url, autocommit=True) as con:
+        con.execute("ALTER TABLE parkatlas.audit_log DISABLE TRIGGER audit_log_append_only")
+        store.backup(tmp_path / "bad.dump")
+        con.execute("ALTER TABLE parkatlas.audit_log ENABLE TRIGGER audit_log_append_only")
+    store.set_status([parcel], "idle", user=ADMIN, note="after the backups")
+    with pytest.raises(ParkAtlasError, match="audit_log is not protected.*nothing restored"):
+        store.restore(tmp_path / "bad.dump", user=ADMIN)
+    assert store.integrity_check() == []
+    assert store.read_parcels().set_index("parcel_id").status[parcel] == "idle"
+    # The good backup is restored by the owner: the change after it is gone, the restore is audited.
+    store.restore(tmp_path / "good.dump", user=ADMIN)
+    assert store.read_parcels().set_index("parcel_id").status[parcel] == "available"
+    assert store.integrity_check() == []
+    assert store.history().iloc[-1].action == "restore"
+    assert in_place == ["bad.dump", "good.dump"]  # no scratch database for this role: checked in place

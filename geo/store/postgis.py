@@ -333,8 +333,13 @@ class PostgisStore(SqlStore):
         _run_pg("pg_restore", "--clean", "--if-exists", "--single-transaction", "--no-owner",
                 str(source), url=self.url)
 
-    def _check_backup(self, src: Path) -> list[str]:
-        """Restore the dump into a scratch database and check it there."""
+    def _check_backup(self, src: Path) -> list[str] | None:
+        """Restore the dump into a scratch database and check it there.
+
+        ``None`` when this role may not create that database, or PostGIS in it (a database
+        owner who is not a superuser, docs/store.md): :meth:`_replace_checked_in_place` then
+        checks the backup in the store's own database.
+        """
         import psycopg
 
         base, name = self.url.rsplit("/", 1)
@@ -347,12 +352,19 @@ class PostgisStore(SqlStore):
         try:
             with psycopg.connect(self.url, autocommit=True) as con:
                 con.execute(f"CREATE DATABASE {_q(scratch)}")
+        except psycopg.errors.InsufficientPrivilege:
+            return None
         except psycopg.Error as exc:
             raise ParkAtlasError(f"cannot create a scratch database to check the backup: "
                                  f"{first_line(exc)}") from None
         try:
             with psycopg.connect(scratch_url, autocommit=True) as con:
-                con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+                # Present when the template database has it (an administrator's one-time step).
+                if con.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone() is None:
+                    try:
+                        con.execute("CREATE EXTENSION postgis")
+                    except psycopg.errors.InsufficientPrivilege:
+                        return None
             _run_pg("pg_restore", "--no-owner", "--exit-on-error", str(src), url=scratch_url)
             return PostgisStore(scratch_url, seed=False).integrity_check()
         except psycopg.Error as exc:
@@ -363,6 +375,19 @@ class PostgisStore(SqlStore):
             _ready.discard(scratch_url)
             with psycopg.connect(self.url, autocommit=True) as con:
                 con.execute(f"DROP DATABASE IF EXISTS {_q(scratch)} WITH (FORCE)")
+
+    def _replace_checked_in_place(self, src: Path) -> list[str]:
+        """Replace the content with the backup, check it, and put the previous content back if it
+        fails; returns the problems found. Each replacement is one transaction (``pg_restore
+        --single-transaction``); between them, for the check, readers see the backup's content."""
+        with tempfile.TemporaryDirectory(prefix="parkatlas-restore-") as scratch:
+            previous = Path(scratch) / "previous.dump"
+            self._snapshot(previous)
+            self._replace_content(src)
+            problems = self.integrity_check()
+            if problems:
+                self._replace_content(previous)
+            return problems
 
 
 def libpq_command_url(url: str) -> tuple[str, dict[str, str]]:

@@ -533,8 +533,13 @@ class SqlStore(ProjectRegister, Store):
         """Write one consistent snapshot of the store to ``partial`` while writers keep working."""
 
     @abc.abstractmethod
-    def _check_backup(self, source: Path) -> list[str]:
-        """Integrity problems of the backup at ``source`` (empty: it can be restored)."""
+    def _check_backup(self, source: Path) -> list[str] | None:
+        """Integrity problems of the backup at ``source`` (empty: it can be restored); ``None`` when
+        it cannot be checked apart from the store (then :meth:`_replace_checked_in_place`)."""
+
+    def _replace_checked_in_place(self, source: Path) -> list[str]:
+        """Replace, check, and put the previous content back on problems (backends that need it)."""
+        raise NotImplementedError(f"{type(self).__name__} checks every backup before replacing the content")
 
     @abc.abstractmethod
     def _replace_content(self, source: Path) -> None:
@@ -560,9 +565,12 @@ class SqlStore(ProjectRegister, Store):
         if not src.is_file():
             raise NotFoundError(f"backup {src} does not exist")
         problems = self._check_backup(src)
+        if problems is None:  # no separate place to check it (PostGIS as the database's owner)
+            problems = self._replace_checked_in_place(src)
+        elif not problems:
+            self._replace_content(src)
         if problems:
             raise ParkAtlasError(f"backup {src} fails the integrity check ({problems[0]}); nothing restored")
-        self._replace_content(src)
         at = now_iso()
         self._transaction(lambda cur: self._append_audit(cur, [(at, user.name, user.role, "restore", None, None,
                                                                 None, None, None, None,
