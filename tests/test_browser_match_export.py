@@ -119,6 +119,67 @@ def test_match_page_ranks_and_highlights_what_the_core_computes(page, app):
     assert page.external_requests == []
 
 
+#: The map's view and the rank disc drawn red (the candidate shown), read inside the map's frame.
+MAP_VIEW_JS = """() => {
+    const chosen = Array.from(document.querySelectorAll('.parkatlas-rank div'))
+        .filter(d => d.style.background.includes('214, 39, 40') || d.style.background.includes('#d62728'))
+        .map(d => d.textContent);
+    const b = window.map.getBounds();
+    return {zoom: window.map.getZoom(), chosen: chosen,
+            bounds: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]};
+}"""
+
+
+def click_table_row(page, header: str, row: int) -> None:
+    """Click the selection box of ``row`` (0 = first data row) in the data grid whose header holds ``header``.
+
+    The grid is drawn on a canvas: the row's box is found from the grid's accessible table (its
+    rows' heights), then clicked where the canvas draws it.
+    """
+    grid = page.locator('[data-testid="stDataFrame"]').filter(has=page.locator(f'th:has-text("{header}")')).first
+    grid.wait_for(timeout=60_000)
+    grid.scroll_into_view_if_needed()
+    grid.hover()  # the selection boxes show on hover
+    box = grid.bounding_box()
+    row_height = 35  # Streamlit's default data grid row height, the header's too
+    page.mouse.click(box["x"] + 20, box["y"] + row_height * (row + 1) + row_height / 2)
+
+
+def test_a_click_on_a_results_row_shows_that_candidate_on_the_map(page, app):
+    """Issue 19: clicking a row of the results table shows that candidate on the map (its rank disc red,
+    the map zoomed onto it) and as the candidate in detail below."""
+    expected = expected_candidates(app.store)
+    assert len(expected) >= 3
+    page.goto(app.url + "/match")
+    submit_project(page, "row click")
+    frame = map_frame(page, timeout=60, role="parcels")
+    frame.wait_for_function("() => document.querySelectorAll('.parkatlas-rank').length > 0", timeout=30_000)
+    overview = frame.evaluate(MAP_VIEW_JS)
+    assert overview["chosen"] == ["1"]  # the first candidate is the one shown until another is picked
+
+    third = expected.iloc[2]
+    click_table_row(page, "排名", 2)
+    handle = None
+    for _ in range(3):  # the map's frame is replaced when the page reruns with the new view
+        frame = map_frame(page, timeout=60, role="parcels")
+        try:
+            handle = frame.wait_for_function(f"() => {{ const v = ({MAP_VIEW_JS})();"
+                                             f" return v.chosen.length === 1 && v.chosen[0] === '{int(third['rank'])}'"
+                                             f" && v.zoom > {overview['zoom']} ? v : null; }}", timeout=30_000)
+            break
+        except Exception:
+            continue
+    assert handle is not None, "the clicked candidate is not shown on the map"
+    view = handle.json_value()
+    points = expected.geometry.representative_point().to_crs(4326)
+    west, south, east, north = view["bounds"]
+    inside = (points.x > west) & (points.x < east) & (points.y > south) & (points.y < north)
+    assert inside.iloc[2], "the clicked candidate is outside the map's view"
+    assert not inside.all(), "the map still shows every candidate: it did not zoom onto the clicked one"
+    screenshot(page, "match_row_clicked")
+    assert page.external_requests == []
+
+
 def test_signed_in_planner_reserves_the_top_candidate_and_releases_it(page, app):
     from playwright.sync_api import expect
 

@@ -69,3 +69,27 @@ def test_streamlit_words_follow_the_page_language(page, app):
 
     to_english(page)
     page.get_by_test_id("stFileUploaderDropzone").get_by_text("Upload").wait_for(timeout=30_000)
+
+
+def test_the_press_enter_hint_of_a_form_is_chinese(page, app):
+    """A field typed into in a form shows Streamlit's hint under it: in Chinese on a Chinese page (the
+    English words nowhere), Streamlit's own on an English page — so the hint is really there."""
+    from playwright.sync_api import expect
+
+    from geo import i18n
+
+    page.goto(app.url + "/match")
+    settled(page)
+    field = page.get_by_label("项目名称")
+    field.fill("新项目")
+    hint = page.get_by_test_id("InputInstructions")
+    expect(hint.first).to_contain_text(i18n.t("streamlit.enter_submit", "zh"), timeout=30_000)
+    assert english_words(page) == []
+    screenshot(page, "ui_strings_enter_hint_zh")
+
+    field.fill("")
+    to_english(page)
+    field = page.get_by_label("Project name")
+    field.fill("new project")
+    expect(page.get_by_test_id("InputInstructions").first).to_contain_text("Press Enter to submit form",
+                                                                      timeout=30_000)
