@@ -84,8 +84,11 @@ def load_rules(path: str | os.PathLike | None = None) -> RuleSet:
     return RuleSet(raw.get("name", path.stem), tuple(raw.get("statuses", ENTERPRISE_STATUSES)), tuple(rules))
 
 
-def _years_since(dates: pd.Series, as_of: date) -> np.ndarray:
-    when = pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce")
+def _years_since(dates, as_of: date) -> np.ndarray:
+    """Whole days from each date (text, or datetime64 values; missing → NaN) to ``as_of``, in years."""
+    values = np.asarray(dates)
+    when = pd.Series(values) if values.dtype.kind == "M" else pd.to_datetime(pd.Series(dates, dtype=object),
+                                                                              errors="coerce")
     return ((pd.Timestamp(as_of) - when).dt.days / 365.25).to_numpy(dtype=float, na_value=np.nan)
 
 
@@ -120,15 +123,16 @@ def rule_checks(parcels: pd.DataFrame, parks: pd.DataFrame, rules: RuleSet, *, a
             met = examined & built & (ratio < minimum)
             value, threshold = ratio, minimum
         elif rule.key == "completion_overdue":
-            due = pd.to_datetime(parcels.contract_start_date, errors="coerce") + pd.DateOffset(
-                years=int(rule.construction_years))
-            due_text = due.dt.strftime("%Y-%m-%d").where(due.notna(), None).to_numpy(dtype=object)
+            due = (pd.to_datetime(parcels.contract_start_date, errors="coerce") + pd.DateOffset(
+                years=int(rule.construction_years))).to_numpy(dtype="datetime64[s]")
             building = parcels.status.isin(["under_construction", "supplied"]).to_numpy(dtype=bool)
             if register is not None:
                 has = register.contract_completion.notna().to_numpy() & ~register.done.to_numpy()
-                due_text = np.where(has, register.contract_completion.to_numpy(dtype=object), due_text)
+                completion = pd.to_datetime(pd.Series(register.contract_completion.to_numpy(dtype=object)),
+                                            errors="coerce").to_numpy(dtype="datetime64[s]")
+                due = np.where(has, completion, due)
                 building = np.where(register.stage.notna().to_numpy(), has, building)
-            overdue = _years_since(pd.Series(due_text), as_of)
+            overdue = _years_since(due, as_of)
             met = examined & building & (overdue >= float(rule.threshold))
             value, threshold = overdue, np.full(n, float(rule.threshold))
         elif rule.key == "investment_below_contract":
