@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -22,6 +20,7 @@ from geo.store.base import reserved_for
 from geo.testing import copy_sample_store
 from tests.browser import (ROOT, browser, hover_until_tooltip, layer_feature_count, map_frame,  # noqa: F401
                            page, parcel_on_screen, screenshot, set_enterprise, sign_in, start_app_with_users)
+from tests.cli_runner import run_cli
 
 pytestmark = pytest.mark.browser
 
@@ -238,9 +237,8 @@ def test_exported_html_map_works_offline_and_shows_payloads_as_text(page, tmp_pa
     project.write_text(json.dumps({"name": "offline map", **FORM_DEFAULTS}), encoding="utf-8")
     out = tmp_path / "out" / "park.html"
     out.parent.mkdir()
-    proc = subprocess.run([sys.executable, str(ROOT / "cli.py"), "export", "map", "--park", park, "--project",
-                           str(project), "--top", "5", "--out", str(out)], capture_output=True, text=True, cwd=ROOT,
-                          env=dict(os.environ, PARKATLAS_STORE=str(store_path)), timeout=120)
+    proc = run_cli("export", "map", "--park", park, "--project", project, "--top", "5", "--out", out, cwd=ROOT,
+                   env=dict(os.environ, PARKATLAS_STORE=str(store_path)))
     assert proc.returncode == 0, proc.stderr
 
     page.goto(out.as_uri())

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.cli_runner import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def cli(env, *args, ok=True):
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], env=env, capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)
+    done = run_cli(*args, env=env, cwd=ROOT)
     if ok:
         assert done.returncode == 0, done.stderr
     return done

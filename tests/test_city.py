@@ -6,8 +6,6 @@ import io
 import json
 import os
 import re
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from geo.auth import User
 from geo.city import boundaries_from_adcode, init_city, load_example, make_city
 from geo.errors import NotFoundError, ParkAtlasError
 from geo.store import open_store
+from tests.cli_runner import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 PENGJIANG = ROOT / "data" / "cities" / "pengjiang"
@@ -241,8 +240,7 @@ def test_boundaries_of_a_city_are_its_districts():
 def pengjiang(tmp_path_factory) -> Path:
     """``python cli.py city init --example pengjiang --store …`` run once for the module."""
     path = tmp_path_factory.mktemp("pengjiang") / "pengjiang.gpkg"
-    done = subprocess.run([sys.executable, "cli.py", "city", "init", "--example", "pengjiang", "--store", str(path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = run_cli("city", "init", "--example", "pengjiang", "--store", path, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["parks"] == 5 and result["parcels"] == 3000 and result["synthetic"] is True
@@ -384,8 +382,7 @@ def test_province_dataset_of_two_cities(pengjiang, tmp_path, sample_store):
         for column in ("parcel_count", "total_area_mu", "available_area_mu", "output_per_mu_wan"):
             assert by_city.loc[key, column] == pytest.approx(expected[column], rel=1e-9)
     assert len(province_kpis(dataset, by="park")) == 16
-    done = subprocess.run([sys.executable, "cli.py", "province", "kpis", "--parquet", str(dataset), "--by", "city"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = run_cli("province", "kpis", "--parquet", dataset, "--by", "city", cwd=ROOT)
     rows = {r["city"]: r for r in json.loads(done.stdout)}
     assert rows["440703"]["city_name_en"] == "Pengjiang District, Jiangmen" and rows["440703"]["parcel_count"] == 3000
 

@@ -1,31 +1,32 @@
-"""The CLI contract of the core commands, run as a user would: in a subprocess."""
+"""The CLI contract of the core commands, run as a user would (in-process: tests/cli_runner.py; a real
+process where the process boundary is the point)."""
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from geo.sample import SAMPLE_GPKG
+from tests import cli_runner
+from tests.cli_runner import run_cli_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_cli(*args, env=None, check=True):
-    proc = subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True,
-                          text=True, env=env, cwd=ROOT, timeout=120)
+def run_cli(*args, env=None, check=True, process=False):
+    proc = (run_cli_process if process else cli_runner.run_cli)(*args, env=env, cwd=ROOT, timeout=120)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
 
 
 def test_parks_json_lists_the_344_layout(cli_env):
-    parks = json.loads(run_cli("parks", "--format", "json", env=cli_env).stdout)
+    parks = json.loads(run_cli("parks", "--format", "json", env=cli_env, process=True).stdout)
     assert len(parks) == 11
     assert sorted(p["group"] for p in parks).count("platform") == 3
     assert [p["group"] for p in parks].count("east") == 4 and [p["group"] for p in parks].count("west") == 4
@@ -113,7 +114,7 @@ def test_store_from_environment(cli_env, store_path):
 
 
 def test_repeated_single_park_is_refused_not_the_last_kept(cli_env):
-    proc = run_cli("available", "--park", "zq_hitech", "--park", "dz_park", env=cli_env, check=False)
+    proc = run_cli("available", "--park", "zq_hitech", "--park", "dz_park", env=cli_env, check=False, process=True)
     assert proc.returncode == 2 and "--park given twice" in proc.stderr and proc.stdout == ""
 
 

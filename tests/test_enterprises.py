@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +17,7 @@ from geo.errors import KeyedError, NotFoundError, ParkAtlasError, PermissionDeni
 from geo.metrics import parcel_metrics
 from geo.testing import copy_sample_store, make_parcels
 from geo.uscc import make_uscc
+from tests import cli_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = User("alice", "admin")
@@ -238,8 +237,7 @@ def test_import_replaces_the_file_enterprises_leaders_in_one_transaction(store):
 
 # --- CLI -------------------------------------------------------------------------------------
 def run_cli(env, *args):
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=120)
+    return cli_runner.run_cli(*args, env=env, cwd=ROOT)
 
 
 def test_cli_import_dry_run_rejection_and_export(cli_env, tmp_path):

@@ -3,8 +3,6 @@ sensitivity, year-over-year, stored results on both stores, and one grade in eve
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +17,7 @@ from geo.evaluation import (
 )
 from geo.testing import copy_sample_store, make_parcels
 from geo.uscc import make_uscc
+from tests import cli_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 U = {i: make_uscc(f"91441200MA000000{i}") for i in range(1, 8)}
@@ -177,8 +176,7 @@ def test_stored_evaluation_is_the_grade_shown_until_evaluated_again(store):
 
 # --- one grade whatever the view (CLI) -------------------------------------------------------------
 def run_cli(env, *args):
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=180)
+    done = cli_runner.run_cli(*args, env=env, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -206,8 +204,7 @@ def test_policy_list_export_is_formula_neutralised(cli_env, store_path, tmp_path
     hostile = enterprises[enterprises.uscc == d].assign(name="=HYPERLINK(\"http://x\",\"点我\")")
     import_enterprises(store, hostile, read_figures(store).iloc[:0], user=User("alice", "admin"))
     out = tmp_path / "d.xlsx"
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "export", "policy-list", "--grade", "D", "--out",
-                           str(out)], capture_output=True, text=True, env=cli_env, cwd=ROOT, timeout=180)
+    done = cli_runner.run_cli("export", "policy-list", "--grade", "D", "--out", out, env=cli_env, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     rows = list(load_workbook(out).active.iter_rows(values_only=True))
     assert rows[0][:3] == ("uscc", "name", "parcel_ids")

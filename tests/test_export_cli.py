@@ -1,11 +1,10 @@
-"""``cli.py export ...`` run as a user would: in a subprocess, against a private copy of the store."""
+"""``cli.py export ...`` run as a user would (in-process: tests/cli_runner.py), against a private copy of the store."""
 from __future__ import annotations
 
 import io
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +15,7 @@ from PIL import Image
 
 from geo.auth import User
 from geo.store import open_store
+from tests import cli_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 XSS = "<img src=x onerror=alert(1)>"
@@ -25,8 +25,7 @@ PROJECT = {"name": "储能电池项目", "industry_code": "38", "chain": "energy
 
 
 def run_cli(*args, env, expect=0):
-    proc = subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=180)
+    proc = cli_runner.run_cli(*args, env=env, cwd=ROOT)
     assert proc.returncode == expect, proc.stderr
     assert "Traceback" not in proc.stderr
     return proc

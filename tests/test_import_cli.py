@@ -1,10 +1,8 @@
-"""``cli.py import`` in a subprocess: reports, one-line refusals, and a store that stays byte-identical."""
+"""``cli.py import`` as a user runs it (in-process: tests/cli_runner.py): reports, one-line refusals, and a store that stays byte-identical."""
 from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ import pytest
 from geo.errors import ParkAtlasError
 from geo.io import commit_import, read_upload
 from geo.store.gpkg import GpkgStore
+from tests.cli_runner import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 XSS_PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "`backtick`",
@@ -19,8 +18,7 @@ XSS_PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "`b
 
 
 def cli(env, *args):
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=300)
+    return run_cli(*args, env=env, cwd=ROOT)
 
 
 def digest(path: Path) -> str:

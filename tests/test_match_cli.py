@@ -4,10 +4,11 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli_runner import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = {"name": "显示模组项目", "investor": "示例电子", "industry_code": "39", "chain": "electronics",
@@ -20,8 +21,7 @@ CRITERION_KEYS = {"name", "kind", "value", "threshold", "pass", "weight", "score
 
 
 def run(args, env) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return run_cli(*args, cwd=ROOT, env=env)
 
 
 def write(tmp_path, name, content) -> str:

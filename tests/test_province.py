@@ -18,6 +18,7 @@ from geo.evaluation import evaluate_frames, grades_by_parcel, load_scheme
 from geo.errors import ParkAtlasError
 from geo.metrics import group_kpis, park_kpis, with_metrics
 from geo.standards import load_standards
+from tests.cli_runner import run_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -199,9 +200,8 @@ def test_cli_kpis_through_a_scheduler_address(dataset, in_memory, evaluated, clu
 
 def test_cli_match_prints_the_match_json(dataset, tmp_path):
     (tmp_path / "p.json").write_text(json.dumps(PROJECT, ensure_ascii=False), encoding="utf-8")
-    out = subprocess.run([sys.executable, "cli.py", "province", "match", "--parquet", str(dataset),
-                          "--project", str(tmp_path / "p.json"), "--top", "3", "--lang", "en"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=180)
+    out = run_cli("province", "match", "--parquet", dataset, "--project", tmp_path / "p.json", "--top", "3",
+                  "--lang", "en", cwd=ROOT)
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     ranked = report["candidates"]

@@ -6,7 +6,6 @@ import os
 import sqlite3
 import stat
 import subprocess
-import sys
 
 import psycopg
 import pytest
@@ -16,6 +15,7 @@ from geo.auth import User
 from geo.errors import ParkAtlasError
 from geo.store import open_store, redact_location
 from geo.store import postgis as postgis_module
+from tests.cli_runner import run_cli
 from tests.conftest import ROOT
 
 ADMIN = User("root", "admin")
@@ -24,8 +24,7 @@ SECRET = "Tops3cret-pw"
 
 def _cli(store: str, *argv, tmp_path):
     env = {"PATH": "/usr/bin:/bin", "PARKATLAS_USERS": str(tmp_path / "none.json"), "HOME": str(tmp_path)}
-    return subprocess.run([sys.executable, "cli.py", "--store", store, *argv], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return run_cli("--store", store, *argv, cwd=ROOT, env=env)
 
 
 @pytest.mark.parametrize("location, shown", [
@@ -82,9 +81,7 @@ def test_pg_dump_and_restore_get_the_password_through_the_environment(postgis_ur
 @pytest.mark.parametrize("location", ["/vsicurl?url=store.gpkg", "/vsimem/x.gpkg", "vsizip//tmp/a.zip/s.gpkg",
                                       "https://example.org/s.gpkg", "store.gpkg?mode=ro"])
 def test_only_plain_paths_and_postgresql_urls_are_stores(location, tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "--store", location, "info"], cwd=tmp_path,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, capture_output=True, text=True,
-                          timeout=120)
+    done = run_cli("--store", location, "info", cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert done.returncode == 2 and done.stderr.startswith("error: unsupported store"), done.stderr
     assert list(tmp_path.rglob("*.gpkg")) == [] and not (tmp_path / "vsicurl?url=store.gpkg").exists()
 

@@ -177,11 +177,10 @@ def test_progress_from_the_store(filled_store):
 def test_cli_progress_and_bulletin(tmp_path):
     import io
     import json
-    import subprocess
-    import sys
 
     from geo.store import open_store
     from geo.testing import copy_sample_store
+    from tests.cli_runner import run_cli
     from tests.conftest import ROOT
 
     path = copy_sample_store(tmp_path)
@@ -189,7 +188,7 @@ def test_cli_progress_and_bulletin(tmp_path):
     env = {"PARKATLAS_STORE": str(path), "PATH": "/usr/bin:/bin"}
 
     def cli(*args):
-        return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+        return run_cli(*args, cwd=ROOT, env=env)
 
     done = cli("teams", "progress", "--year", "2026", "--as-of", "2026-10-31", "--format", "json")
     assert done.returncode == 0, done.stderr

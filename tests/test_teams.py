@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +16,7 @@ from geo.store.tables import TEAMS, table_history
 from geo.team import (check_targets, delete_team, import_targets, import_teams, read_table_file, read_targets,
                       read_teams, save_team, set_targets, teams_of_user)
 from geo.testing import copy_sample_store
+from tests.cli_runner import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANNER = User("pat", "planner")
@@ -131,7 +130,7 @@ def test_cli_import_list_and_one_line_errors(tmp_path):
     (tmp_path / "targets.csv").write_text("team_id,year,target,value\nX2,2025,tax_wan,99\n", encoding="utf-8")
 
     def cli(*args):
-        return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+        return run_cli(*args, cwd=ROOT, env=env)
 
     done = cli("teams", "import", str(tmp_path / "teams.csv"), "--user", "pat")
     assert done.returncode == 0, done.stderr
