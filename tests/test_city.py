@@ -427,8 +427,7 @@ def test_the_cli_acts_with_a_registered_store_users(tmp_path, pengjiang):
     prospects.write_text("企业名称,节点\n甲家电有限公司,smart_home.mid.38\n", encoding="utf-8")
 
     def run(*args):
-        return subprocess.run([sys.executable, "cli.py", "--store", str(store), *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=300)
+        return run_cli("--store", store, *args, cwd=ROOT, env=env)
 
     refused = run("prospects", "import", str(prospects), "--user", "zq-planner")
     assert refused.returncode == 2 and "pj-users.json" in refused.stderr  # not a user of Pengjiang's store

@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
 import sys
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from commands import build_parser, run
 from geo import auth
 from geo.errors import PermissionDenied
+from tests.cli_runner import run_cli
 from tests.conftest import ROOT
 
 
@@ -119,8 +119,7 @@ def test_postgresql_store_url_works_for_the_cli(postgis_url, tmp_path):
     env = {"PATH": "/usr/bin:/bin", "PARKATLAS_USERS": str(tmp_path / "none.json"), "HOME": str(tmp_path)}
 
     def call(*argv):
-        return subprocess.run([sys.executable, "cli.py", "--store", postgis_url, *argv], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
+        return run_cli("--store", postgis_url, *argv, cwd=ROOT, env=env)
 
     done = call("parcels", "--park", "dh_park")
     pid = next(r["parcel_id"] for r in json.loads(done.stdout) if r["status"] == "available")
