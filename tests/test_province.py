@@ -191,9 +191,8 @@ def test_cli_kpis_through_a_scheduler_address(dataset, in_memory, evaluated, clu
         assert row["parcel_count"] == expected.loc[pid, "parcel_count"]
         assert row["tax_per_mu_wan"] == pytest.approx(expected.loc[pid, "tax_per_mu_wan"], rel=1e-9)
         assert row["grade_B"] == expected.loc[pid, "grade_B"]
-    by_other = subprocess.run([sys.executable, "cli.py", "province", "kpis", "--parquet", str(dataset),
-                               "--scheme", "one_city_25_45_25_5", "--format", "csv"],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+    by_other = run_cli("province", "kpis", "--parquet", dataset, "--scheme", "one_city_25_45_25_5", "--format", "csv",
+                       cwd=ROOT)
     assert by_other.returncode == 0, by_other.stderr
     assert "grade_A" in by_other.stdout.splitlines()[0] and by_other.stdout != out.stdout
 
