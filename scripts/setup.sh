@@ -21,8 +21,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   if [ -n "${PARKATLAS_DEBS:-}" ]; then
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-download \
-      "$(realpath "$PARKATLAS_DEBS")"/*.deb >/dev/null
+    # Only the folder's packages this machine lacks (scripts/offline-debs.sh says why). Not
+    # --no-download: apt counts the local files as archives to fetch and refuses them with it.
+    mapfile -t debs < <(bash scripts/offline-debs.sh "$PARKATLAS_DEBS")
+    if [ ${#debs[@]} -gt 0 ]; then
+      DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
+    fi
   else
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
