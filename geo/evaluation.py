@@ -337,10 +337,14 @@ def evaluate_frames(enterprises: pd.DataFrame, figures: pd.DataFrame, parcels: p
     land = enterprise_land(enterprises, parcels, scheme.leased_plot_ratio)
     of_year = figures[figures.year == year].drop_duplicates("uscc")
     rows = pd.Index(of_year.uscc.to_numpy(dtype=object), dtype=object).get_indexer(enterprises.uscc.to_numpy(dtype=object))
-    county = parks.set_index("park_id").district_code
     park_id = land.park_id.to_numpy()
-    jurisdiction = (pd.Series(park_id, dtype=object).map(county).to_numpy(dtype=object) if scheme.jurisdiction == "county"
-                    else np.where(pd.isna(park_id), None, "city"))
+    if scheme.jurisdiction == "county":
+        jurisdiction = pd.Series(park_id, dtype=object).map(parks.set_index("park_id").district_code)
+    elif "city" in parks.columns:  # parks of several cities (geo.province): each city is its own jurisdiction
+        jurisdiction = pd.Series(park_id, dtype=object).map(parks.set_index("park_id").city)
+    else:
+        jurisdiction = pd.Series(np.where(pd.isna(park_id), None, "city"), dtype=object)
+    jurisdiction = jurisdiction.to_numpy(dtype=object)
     columns = {"land": land.land_mu.to_numpy(dtype=float, na_value=np.nan)}
     for col in ("tax_wan", "value_added_wan", "sales_wan", "employees", "energy_tce", "emissions_t", "rd_wan"):
         values = of_year[col].to_numpy(dtype=float, na_value=np.nan)

@@ -367,20 +367,31 @@ def test_pengjiang_file_in_zone_prefixed_gauss_kruger_is_detected(pengjiang, tmp
 
 # --- the province-scale Dask path takes parcels of many cities -----------------------------------
 def test_province_dataset_of_two_cities(pengjiang, tmp_path, sample_store):
-    from geo.metrics import city_kpis, with_metrics
+    from geo.metrics import city_kpis
     from geo.province import add_store, province_kpis
 
+    from geo.enterprise import read_enterprises
+    from geo.evaluation import parcels_with_metrics
+
     dataset = tmp_path / "province"
-    assert add_store(dataset, sample_store) == {"city": "441200", "parks": 11, "parcels": 10_000}
-    assert add_store(dataset, open_store(pengjiang)) == {"city": "440703", "parks": 5, "parcels": 3_000}
+    assert add_store(dataset, sample_store) == {"city": "441200", "parks": 11, "parcels": 10_000,
+                                                "enterprises": len(read_enterprises(sample_store))}
+    assert add_store(dataset, open_store(pengjiang)) == {"city": "440703", "parks": 5, "parcels": 3_000,
+                                                         "enterprises": len(read_enterprises(open_store(pengjiang)))}
     with pytest.raises(ParkAtlasError, match="park pj_binjiang is already in"):
         add_store(dataset, open_store(pengjiang))
     by_city = province_kpis(dataset, by="city").set_index("city")
     assert by_city.loc["440703", "city_name_zh"] == "江门市蓬江区" and by_city.loc["441200", "park_count"] == 11
     for key, store in (("441200", sample_store), ("440703", open_store(pengjiang))):
-        expected = city_kpis(with_metrics(store.read_parcels()), store.read_parks())
-        for column in ("parcel_count", "total_area_mu", "available_area_mu", "output_per_mu_wan"):
+        # As the city's own store shows it: its enterprises' figures on their parcels, graded by the
+        # default scheme within the city (the other city's enterprises are another jurisdiction).
+        expected = city_kpis(parcels_with_metrics(store), store.read_parks())
+        graded = ("grade_A", "grade_B", "grade_C", "grade_D") if len(read_enterprises(store)) else ()
+        for column in ("parcel_count", "total_area_mu", "available_area_mu", "output_per_mu_wan", "tax_per_mu_wan",
+                       *graded):
             assert by_city.loc[key, column] == pytest.approx(expected[column], rel=1e-9)
+    # Pengjiang's store has no enterprises: in a dataset that has some, its parcels get no 亩均 grade.
+    assert len(read_enterprises(open_store(pengjiang))) == 0 and by_city.loc["440703", "grade_A"] == 0
     assert len(province_kpis(dataset, by="park")) == 16
     done = run_cli("province", "kpis", "--parquet", dataset, "--by", "city", cwd=ROOT)
     rows = {r["city"]: r for r in json.loads(done.stdout)}
