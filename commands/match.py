@@ -5,8 +5,8 @@ import argparse
 
 from commands.argtypes import count
 from commands.output import emit_object
+from geo.evaluation import parcels_with_metrics
 from geo.matching import CRITERIA, match
-from geo.metrics import with_metrics
 from geo.store import open_store
 
 
@@ -30,7 +30,8 @@ def cmd_match(args) -> None:
 
     project = load_project(args.project)  # validate the file before opening the store
     store = open_store(args.store)
-    result = match(with_metrics(store.read_parcels()), store.read_parks(), project, top=args.top, park_id=args.park,
+    # The parcels as every page reads them: stored metrics, enterprise figures and grades.
+    result = match(parcels_with_metrics(store), store.read_parks(), project, top=args.top, park_id=args.park,
                    weights=dict(args.weight or []), with_blocks=not args.no_blocks,
                    include_disposal=args.include_disposal or None, edition=args.edition)
     emit_object(result.to_json(lang=args.lang))

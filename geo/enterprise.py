@@ -492,16 +492,18 @@ def with_parcel_figures(parcels: pd.DataFrame, shared: pd.DataFrame) -> pd.DataF
 
 
 def apply_enterprise_figures(parcels: pd.DataFrame, enterprises: pd.DataFrame, figures: pd.DataFrame,
-                             year: int | None = None) -> pd.DataFrame:
+                             year: int | None = None, area_mu: np.ndarray | None = None) -> pd.DataFrame:
     """``parcels`` whose ``output_wan``, ``tax_wan`` and ``employees`` come from their enterprise.
 
     Where an enterprise uses a parcel (not as a tenant) and has figures for ``year`` (default:
     the latest), its sales, tax and employees are shared among its parcels by area
-    (:func:`parcel_figures`); other parcels keep their own values.
+    (:func:`parcel_figures`); other parcels keep their own values. ``area_mu``: the parcels'
+    areas when known (else computed).
     """
     if enterprises.empty:
         return parcels
-    area = pd.Series(parcel_metrics(parcels).area_mu.to_numpy(), index=parcels.parcel_id.to_numpy(dtype=object))
+    area_mu = parcel_metrics(parcels).area_mu.to_numpy() if area_mu is None else area_mu
+    area = pd.Series(area_mu, index=parcels.parcel_id.to_numpy(dtype=object))
     return with_parcel_figures(parcels, parcel_figures(enterprises, figures, area, year))
 
 

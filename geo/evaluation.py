@@ -520,20 +520,77 @@ def parcel_grades(store, year: int | None = None, scheme: str | None = None) -> 
     return grades_by_parcel(current_grades(store, year, scheme), read_enterprises(store))
 
 
+def _grades_from_frames(enterprises: pd.DataFrame, figures: pd.DataFrame, stored: pd.DataFrame, parcels: pd.DataFrame,
+                        parks: pd.DataFrame, year: int | None, scheme: Scheme) -> pd.DataFrame:
+    """:func:`current_grades` from the store's tables as frames (``stored``: its stored grades)."""
+    columns = ["uscc", "jurisdiction", "evaluated_class", "score", "grade", "rank"]
+    year = latest_year(figures) if year is None else int(year)
+    if year is None:
+        return pd.DataFrame({c: pd.Series(dtype=GRADE_COLUMNS[c]) for c in columns})
+    stored = stored[(stored.year == year) & (stored.scheme == scheme.name)]
+    if len(stored):
+        return stored[columns]
+    return evaluate_frames(enterprises, figures, parcels, parks, year, scheme).table[columns]
+
+
+def metrics_from_frames(parcels: pd.DataFrame, enterprises: pd.DataFrame, figures: pd.DataFrame,
+                        grades: pd.DataFrame, parks: pd.DataFrame, year: int | None = None,
+                        scheme: str | Scheme | None = None, area_m2: np.ndarray | None = None) -> pd.DataFrame:
+    """``parcels`` with metrics, their enterprise's figures of ``year`` and their enterprise's
+    grade, from a store's tables as frames (what :func:`parcels_with_metrics` reads).
+
+    Parameters
+    ----------
+    parcels : DataFrame
+        Every parcel of the store (the grades depend on all of them), with geometry or ``area_m2``.
+    enterprises, figures, grades : DataFrame
+        The store's enterprises, figures and stored grades (:data:`~geo.schema.GRADE_COLUMNS`).
+    parks : DataFrame
+        Parks with ``park_id`` and ``district_code``.
+    year, scheme
+        The figures' year (default: the latest) and the evaluation scheme (default preset).
+    area_m2 : array, optional
+        The parcels' planar areas when known (otherwise computed from the geometries).
+    """
+    from geo.crs import projected_area_m2
+    from geo.enterprise import apply_enterprise_figures
+    from geo.metrics import with_metrics
+    from geo.units import m2_to_mu
+
+    area_m2 = projected_area_m2(parcels.geometry) if area_m2 is None else np.asarray(area_m2, dtype=float)
+    if enterprises.empty:
+        return with_metrics(parcels, area_m2=area_m2)
+    scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
+    area_mu = m2_to_mu(area_m2)
+    land = pd.DataFrame({"parcel_id": parcels.parcel_id.to_numpy(), "park_id": parcels.park_id.to_numpy(),
+                         "area_mu": area_mu})
+    table = _grades_from_frames(enterprises, figures, grades, land, parks, year, scheme)
+    applied = apply_enterprise_figures(parcels, enterprises, figures, year, area_mu=area_mu)
+    return with_metrics(applied, grades=grades_by_parcel(table, enterprises), area_m2=area_m2)
+
+
 def parcels_with_metrics(store, park_id: str | None = None, year: int | None = None,
                          scheme: str | None = None) -> pd.DataFrame:
     """The store's parcels (all or one park's) with metrics, their enterprise's figures of the year
     (:func:`geo.enterprise.apply_enterprise_figures`) and their enterprise's grade from the evaluation
-    over the jurisdiction — the same in the app, the CLI and the exports, with or without a park."""
-    from geo.enterprise import apply_enterprise_figures
-    from geo.metrics import with_metrics
+    over the jurisdiction — the same in the app, the CLI and the exports, with or without a park.
 
-    parcels = store.read_parcels(park_id)
-    enterprises = read_enterprises(store)
-    if enterprises.empty:
-        return with_metrics(parcels)
-    parcels = apply_enterprise_figures(parcels, enterprises, read_figures(store), year)
-    return with_metrics(parcels, grades=parcel_grades(store, year, scheme))
+    For the latest year and the default scheme they are the metrics stored with the parcels
+    (:mod:`geo.store.metrics`, maintained by every write); other years and schemes are computed.
+    """
+    if year is None and (scheme is None or load_scheme(scheme).name == DEFAULT_SCHEME):
+        from geo.store.metrics import read_parcels_with_metrics
+
+        stored = read_parcels_with_metrics(store, park_id)
+        if stored is not None:
+            return stored
+    out = metrics_from_frames(store.read_parcels(), read_enterprises(store), read_figures(store), read_grades(store),
+                              store.read_parks(), year, scheme)
+    if park_id is None:
+        return out
+    if park_id not in set(store.read_parks().park_id):
+        raise NotFoundError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
+    return out[out.park_id == park_id].reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------ views of results
@@ -636,4 +693,4 @@ def policy_list(evaluation_table: pd.DataFrame, enterprises: pd.DataFrame, grade
 
 __all__ = ["Scheme", "Indicator", "Evaluation", "INDICATORS", "GRADES", "CLASSES", "DEFAULT_SCHEME", "SCHEMES_DIR",
            "load_scheme", "list_schemes", "evaluate_frames", "evaluate", "save_evaluation", "read_grades",
-           "current_grades", "current_results", "enterprise_table", "indicator_label", "grades_by_parcel", "parcel_grades", "parcels_with_metrics", "sensitivity", "year_over_year", "policy_list", "ranking", "grade_history", "assign_grades"]
+           "current_grades", "current_results", "enterprise_table", "indicator_label", "grades_by_parcel", "parcel_grades", "metrics_from_frames", "parcels_with_metrics", "sensitivity", "year_over_year", "policy_list", "ranking", "grade_history", "assign_grades"]

@@ -64,9 +64,13 @@ def footprint_counted(frame: pd.DataFrame) -> np.ndarray:
     return frame["footprint_m2"].to_numpy(dtype=float, na_value=np.nan) + _extra(frame, FOOTPRINT_EXTRA)
 
 
-def parcel_metrics(parcels: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Per-parcel area and intensity metrics, aligned with ``parcels.index``."""
-    area_m2 = projected_area_m2(parcels.geometry)
+def parcel_metrics(parcels: gpd.GeoDataFrame, area_m2: np.ndarray | None = None) -> pd.DataFrame:
+    """Per-parcel area and intensity metrics, aligned with ``parcels.index``.
+
+    ``area_m2`` gives the parcels' planar areas when known (e.g. stored with the parcels, see
+    :mod:`geo.store.metrics`); otherwise they are computed from the geometries.
+    """
+    area_m2 = projected_area_m2(parcels.geometry) if area_m2 is None else np.asarray(area_m2, dtype=float)
     area_mu = m2_to_mu(area_m2)
     def values(col):
         return parcels[col].to_numpy(dtype=float, na_value=np.nan)
@@ -86,14 +90,15 @@ def parcel_metrics(parcels: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def with_metrics(parcels: gpd.GeoDataFrame, standards: Standards | None = None,
-                 grades: pd.Series | None = None) -> gpd.GeoDataFrame:
+                 grades: pd.Series | None = None, area_m2: np.ndarray | None = None) -> gpd.GeoDataFrame:
     """``parcels`` with the metric columns and the 亩均 ``grade`` appended.
 
     ``grades`` maps ``parcel_id`` → grade of the parcel's enterprise from the evaluation over
     the whole jurisdiction (:func:`geo.evaluation.parcel_grades`), so a parcel has one grade in
     every view; without it the grade is the tax-per-亩 illustration ranked among ``parcels``.
+    ``area_m2``: the parcels' areas when known (:func:`parcel_metrics`).
     """
-    out = parcels.join(parcel_metrics(parcels))
+    out = parcels.join(parcel_metrics(parcels, area_m2))
     if grades is None:
         out["grade"] = mu_grades(out, standards)
     else:

@@ -238,18 +238,20 @@ class GpkgStore(SqlStore):
                 time.sleep(0.05 * 2 ** attempt)
             finally:
                 con.close()
+        # Schema only: the stored metrics stay current if they were (geo.store.metrics).
         if not ready:
-            self._transaction(lambda con: [con.execute(sql) for sql in _AUDIT_SQL.split(";\n") if sql.strip()])
+            self._transaction(lambda con: [con.execute(sql) for sql in _AUDIT_SQL.split(";\n") if sql.strip()],
+                              metrics="unaffected")
         if not register_ready:  # a store made before the register gets its (empty) tables
-            self._transaction(create_register)
+            self._transaction(create_register, metrics="unaffected")
         if missing:  # a store made before a parcel column existed gets it, empty
             self._transaction(lambda con: [con.execute(f'ALTER TABLE parcels ADD COLUMN "{column}" {_GPKG_TYPES[kind]}')
-                                           for column, kind in missing.items()])
+                                           for column, kind in missing.items()], metrics="unaffected")
 
-    def _transaction(self, work):
+    def _transaction(self, work, metrics: str = "refresh"):
         if self.readonly:
             raise ParkAtlasError(f"{self.path} is read-only (the bundled sample); use a store under var/")
-        return super()._transaction(work)
+        return super()._transaction(work, metrics)
 
     def _begin(self, con: sqlite3.Connection) -> sqlite3.Connection:
         # A deferred transaction that later upgrades to a write fails at once with SQLITE_BUSY;
@@ -316,6 +318,9 @@ class GpkgStore(SqlStore):
     def _wkb_hex(self, value) -> str | None:
         return _blob_wkb_hex(value)
 
+    def _wkb_bytes(self, value) -> bytes | None:
+        return None if value is None else value[_header_size(value):]
+
     def _touch(self, cur, layer: str) -> None:
         # QGIS and revision() notice changes through gpkg_contents.last_change.
         cur.execute("UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
@@ -367,12 +372,16 @@ class GpkgStore(SqlStore):
     def revision(self) -> str:
         con = self._read_connection()
         try:
-            newest = con.execute(DATA_REVISION_SQL).fetchone() if self._has_audit(con) else None
-            last_id = newest[0] if newest else 0
-            changed = con.execute("SELECT max(last_change) FROM gpkg_contents").fetchone()[0]
+            return self._revision_in(con)
         finally:
             con.close()
+
+    def _revision_in(self, cur) -> str:
+        newest = cur.execute(DATA_REVISION_SQL).fetchone() if self._has_audit(cur) else None
+        last_id = newest[0] if newest else 0
+        changed = cur.execute("SELECT max(last_change) FROM gpkg_contents").fetchone()[0]
         return f"{last_id or 0}:{changed}"
+
 
     # --- operations --------------------------------------------------------------------------
     def integrity_check(self) -> list[str]:

@@ -41,6 +41,7 @@ SCHEMA = "parkatlas"
 _SQL_TYPES = {"string": "text", "float64": "double precision", "Int64": "bigint", "boolean": "boolean"}
 _DISTRICT_COLUMNS = {"district_code": "string", "name_zh": "string", "name_en": "string", "source": "string"}
 _SEED_LOCK = 344_0007  # advisory lock id for creating and seeding the schema
+_METRICS_LOCK = 344_0008  # advisory lock id held by a write until its stored metrics are committed
 _AUDIT_INSERT = AUDIT_INSERT.replace("?", "%s")
 _ready: set[str] = set()
 
@@ -286,6 +287,23 @@ class PostgisStore(SqlStore):
     def revision(self) -> str:
         newest = self._query(DATA_REVISION_SQL)
         return f"{newest[0][0] if newest else 0}:pg"
+
+    def _revision_in(self, cur) -> str:
+        newest = cur.execute(DATA_REVISION_SQL).fetchone() if cur.execute(
+            "SELECT to_regclass(%s)", (f"{SCHEMA}.audit_log",)).fetchone()[0] is not None else None
+        return f"{newest[0] if newest else 0}:pg"
+
+    def _lock_metrics(self, cur) -> None:
+        # Writers refresh the stored metrics one at a time, each seeing the others' commits.
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_METRICS_LOCK,))
+
+    def _insert_rows(self, cur, table: str, columns: list[str], rows: list[tuple]) -> None:
+        with cur.copy(f"COPY {_q(table)} ({', '.join(_q(c) for c in columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _wkb_bytes(self, value) -> bytes | None:
+        return None if value is None else bytes(value)
 
     # --- operations --------------------------------------------------------------------------
     def integrity_check(self) -> list[str]:

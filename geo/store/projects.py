@@ -365,7 +365,7 @@ class ProjectRegister:
                                       encode(row[c]), encode(v), project_id, None) for c, v in diff.items()])
             return diff
 
-        return self._transaction(work)
+        return self._transaction(work, metrics="unaffected")  # no parcel changes
 
     def record_actuals(self, project_id: str, year: int, values: dict, *, user: User) -> dict:
         """Enter or correct a project's actuals of ``year`` (planner); returns the stored row.
@@ -419,7 +419,7 @@ class ProjectRegister:
                                       project_id, None)])
             return {"project_id": project_id, "year": year, **after}
 
-        return self._transaction(work)
+        return self._transaction(work, metrics="unaffected")  # no parcel changes
 
     def record_delay(self, project_id: str, *, cause: str, from_date, to_date=None, reason: str,
                      user: User) -> dict:
@@ -447,7 +447,7 @@ class ProjectRegister:
                                       None, encode(delay), project_id, None)])
             return delay
 
-        return self._transaction(work)
+        return self._transaction(work, metrics="unaffected")  # no parcel changes
 
 
 __all__ = ["ProjectRegister", "REGISTER_TABLES", "register_ddl", "register_rows", "next_project_id", "split_ids"]

@@ -233,8 +233,31 @@ class SqlStore(ProjectRegister, Store):
     #: while (the app, for one script run) asks again once this moved.
     commits = 0
 
-    def _transaction(self, work):
+    def _lock_metrics(self, cur) -> None:
+        """Keep other writers out until this transaction's metrics are stored (default: the
+        transaction's write lock already does)."""
+
+    @abc.abstractmethod
+    def _revision_in(self, cur) -> str:
+        """:meth:`revision` as the transaction ``cur`` sees the store."""
+
+    def _insert_rows(self, cur, table: str, columns: list[str], rows: list[tuple]) -> None:
+        """Insert rows (tuples of plain values in ``columns`` order) inside the transaction."""
+        cur.executemany(self._sql(f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "
+                                  f"VALUES ({', '.join('?' * len(columns))})"), rows)
+
+    def _wkb_bytes(self, value) -> bytes | None:
+        """A :attr:`geom_read` value as WKB."""
+        text = self._wkb_hex(value)
+        return None if text is None else bytes.fromhex(text)
+
+    def _transaction(self, work, metrics: str = "refresh"):
         """Run ``work(cursor)`` in one transaction on a fresh connection, all or nothing.
+
+        Before it commits, the stored parcel metrics are brought up to date in the same
+        transaction (:func:`geo.store.metrics.finish`; ``metrics``: ``"refresh"`` by default,
+        ``"unaffected"`` for schema changes and writes of tables the metrics do not depend on,
+        ``"skip"`` for what is no change of the data).
 
         Retryable failures (busy store, dropped connection) are retried with a short backoff
         up to :data:`~geo.store.base.MAX_ATTEMPTS` times; any other database error becomes a
@@ -245,7 +268,15 @@ class SqlStore(ProjectRegister, Store):
         for attempt in range(MAX_ATTEMPTS):
             con = self._connect()
             try:
-                result = work(self._begin(con))
+                cur = self._begin(con)
+                if metrics == "skip":
+                    result = work(cur)
+                else:
+                    from geo.store import metrics as stored_metrics  # imports this module
+
+                    current_at_start = stored_metrics.begin(self, cur)
+                    result = work(cur)
+                    stored_metrics.finish(self, cur, current_at_start, metrics)
                 self._commit(con)
                 self.commits += 1
                 return result
@@ -307,7 +338,7 @@ class SqlStore(ProjectRegister, Store):
         """Append a failed sign-in (the name tried, the client) to the audit log."""
         at = now_iso()
         row = (at, (name or "-")[:64], "viewer", SIGN_IN_FAILED, None, None, None, None, None, None, client[:64])
-        self._transaction(lambda cur: self._append_audit(cur, [row]))
+        self._transaction(lambda cur: self._append_audit(cur, [row]), metrics="skip")
 
     def sign_in_failures(self, since: datetime) -> list[tuple[datetime, str, str]]:
         """Failed sign-ins since ``since``: ``(when, name tried, client)``, oldest first."""

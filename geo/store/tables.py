@@ -85,6 +85,9 @@ ATTRIBUTE_TABLES: dict[str, AttributeTable] = {t.name: t for t in (TEAMS, TEAM_T
                                                                    CHAIN_NODES, CHAIN_LEADERS, CHAIN_PLACEMENTS,
                                                                    PROSPECTS, FIELD_NAMES)}
 
+#: Tables the stored parcel metrics depend on (:mod:`geo.store.metrics`), besides parcels and parks.
+METRIC_INPUT_TABLES = (ENTERPRISES.name, ENTERPRISE_FIGURES.name, ENTERPRISE_GRADES.name)
+
 _ensured: set[str] = set()
 
 
@@ -114,7 +117,7 @@ def ensure_tables(store: SqlStore) -> None:
                 _register_gpkg(cur, table)
 
     if missing:
-        store._transaction(work)
+        store._transaction(work, metrics="unaffected")
     _ensured.add(store.location)
 
 
@@ -195,7 +198,8 @@ def apply_changes(store: SqlStore, changes: list[Change], *, user: User, role: s
         store._append_audit(cur, audit)
         return counts
 
-    return store._transaction(work)
+    affects_metrics = any(change.table.name in METRIC_INPUT_TABLES for change in changes)
+    return store._transaction(work, metrics="refresh" if affects_metrics else "unaffected")
 
 
 def _audit_row(at, user: User, action: str, table: AttributeTable, key: tuple, before, after) -> tuple:

@@ -1,0 +1,272 @@
+"""Parcel metrics stored with the parcels and maintained by every write, in both stores.
+
+Reading a parcel's metrics (areas in 亩, 容积率, 建筑系数, 亩均 figures, its enterprise's figures
+and 亩均 grade: :func:`geo.evaluation.metrics_from_frames`) costs seconds per 100,000 parcels
+when computed: areas need every geometry projected, grades an evaluation of every enterprise.
+So the store keeps them in the table ``parcel_metrics`` (one row per parcel:
+:data:`METRIC_COLUMNS`, the ones :func:`geo.evaluation.parcels_with_metrics` adds or
+replaces for the latest year and the default scheme) and reads them back.
+
+Every write transaction of a :class:`~geo.store.sql.SqlStore` ends with :func:`finish`
+before it commits: when the write changed the data, the metrics are recomputed inside the
+same transaction (from what the transaction sees, so a rollback undoes both) and the rows
+that changed are rewritten. Areas are kept for parcels whose ``version`` did not move (a
+geometry only changes through an import, which moves it); everything else is recomputed,
+because one enterprise's figures move every grade of its pool.
+
+The single row of ``parcel_metrics_state`` stamps the table with :data:`METRICS_VERSION` and
+the store's revision (:meth:`Store.revision`) it was computed at. Readers use the stored rows
+only when the stamp matches the store's current revision, so a store written by an older
+ParkAtlas, by another tool, or restored from a backup is never read stale: its metrics are
+computed once, stored (:func:`refresh_store`) and read from then on.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.metrics import PARCEL_METRICS
+from geo.schema import PARCEL_COLUMNS
+from geo.store.tables import ENTERPRISE_FIGURES, ENTERPRISE_GRADES, ENTERPRISES, AttributeTable, _is_gpkg
+
+#: Bump when the stored columns or how they are computed change: stores recompute once.
+METRICS_VERSION = 1
+#: Parcel figures replaced by their enterprise's (:func:`geo.enterprise.apply_enterprise_figures`).
+FROM_ENTERPRISE = ("output_wan", "tax_wan", "employees")
+METRIC_COLUMNS = {"parcel_id": "string", "version": "Int64", **{c: PARCEL_COLUMNS[c] for c in FROM_ENTERPRISE},
+                  **{m: "float64" for m in PARCEL_METRICS}, "grade": "string"}
+METRICS = AttributeTable("parcel_metrics", METRIC_COLUMNS, ("parcel_id",))
+STATE = AttributeTable("parcel_metrics_state", {"name": "string", "metrics_version": "Int64", "revision": "string"},
+                       ("name",))
+#: The parcel columns the metrics depend on (besides the geometry).
+INPUT_COLUMNS = ("parcel_id", "park_id", "status", "version", "floor_area_m2", "floor_area_over_8m_m2",
+                 "footprint_m2", "structures_footprint_m2", "yard_area_m2", "investment_wan", "output_wan",
+                 "tax_wan", "employees")
+#: How a write transaction treats the stored metrics (see :meth:`SqlStore._transaction`).
+REFRESH, UNAFFECTED, SKIP = "refresh", "unaffected", "skip"
+
+
+def _quote(name: str) -> str:
+    return '"' + name + '"'
+
+
+def _exists(store, cur, name: str) -> bool:
+    if _is_gpkg(store):
+        return cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+    return cur.execute("SELECT to_regclass(%s)", (f"parkatlas.{name}",)).fetchone()[0] is not None
+
+
+def _select(store, cur, table: AttributeTable, columns=None) -> pd.DataFrame:
+    if not _exists(store, cur, table.name):
+        return table.empty()
+    names = list(columns or table.columns)
+    rows = cur.execute(f"SELECT {', '.join(_quote(c) for c in names)} FROM {_quote(table.name)}").fetchall()
+    if columns is None:
+        return table.frame(rows)
+    frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=names)
+    return frame.astype({c: table.columns[c] for c in names})
+
+
+def _stamp(store, cur) -> tuple | None:
+    if not _exists(store, cur, STATE.name):
+        return None
+    row = cur.execute(store._sql("SELECT metrics_version, revision FROM parcel_metrics_state WHERE name = ?"),
+                      (METRICS.name,)).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def begin(store, cur) -> str | None:
+    """At the start of a write: serialise metric refreshes, and the revision if the stored
+    metrics are current (``None``: missing or outdated)."""
+    store._lock_metrics(cur)
+    revision = store._revision_in(cur)
+    return revision if _stamp(store, cur) == (METRICS_VERSION, revision) else None
+
+def finish(store, cur, current_at_start: str | None, mode: str = REFRESH) -> None:
+    """At the end of a write, before it commits: bring the stored metrics up to date.
+
+    ``mode`` :data:`REFRESH` recomputes them when the write changed the data;
+    :data:`UNAFFECTED` (a write of tables the metrics do not depend on) only moves the stamp
+    forward when they were current before.
+    """
+    revision = store._revision_in(cur)
+    if current_at_start is not None and revision == current_at_start:
+        return
+    if mode == UNAFFECTED:
+        if current_at_start is not None:
+            _write_stamp(store, cur)
+        return
+    refresh(store, cur, incremental=current_at_start is not None)
+
+
+#: Column types of the GeoPackage (what GDAL reads back) and of PostgreSQL.
+_TYPES = {True: {"string": "TEXT", "float64": "REAL", "Int64": "INTEGER"},
+          False: {"string": "TEXT", "float64": "DOUBLE PRECISION", "Int64": "BIGINT"}}
+
+
+def _ensure(store, cur) -> None:
+    gpkg = _is_gpkg(store)
+    for table in (METRICS, STATE):
+        if not _exists(store, cur, table.name):
+            columns = ", ".join(f"{_quote(c)} {_TYPES[gpkg][t]}" + (" NOT NULL" if c in table.key else "")
+                                for c, t in table.columns.items())
+            # Not listed in gpkg_contents: derived data, whose refresh is no change of the store's data.
+            cur.execute(f"CREATE TABLE {_quote(table.name)} ({columns}, PRIMARY KEY ({_quote(table.key[0])}))")
+
+
+def _write_stamp(store, cur) -> None:
+    cur.execute(store._sql("DELETE FROM parcel_metrics_state WHERE name = ?"), (METRICS.name,))
+    cur.execute(store._sql("INSERT INTO parcel_metrics_state (name, metrics_version, revision) VALUES (?, ?, ?)"),
+                (METRICS.name, METRICS_VERSION, store._revision_in(cur)))
+
+
+def _areas(store, cur, ids: list[str]) -> dict[str, float]:
+    """Planar areas (m²) of the parcels ``ids`` read from the transaction's geometries."""
+    import geopandas as gpd
+
+    from geo.crs import CGCS2000, projected_area_m2
+
+    if not ids:
+        return {}
+    rows = []
+    for where, params in store._in_lists("parcel_id", ids):
+        rows += cur.execute(store._sql(f"SELECT parcel_id, {store.geom_read} FROM parcels WHERE {where}"),
+                            params).fetchall()
+    geoms = shapely.from_wkb([store._wkb_bytes(r[1]) for r in rows])
+    return dict(zip((r[0] for r in rows), projected_area_m2(gpd.GeoSeries(geoms, crs=CGCS2000))))
+
+
+def compute(store, cur, stored: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The metric rows (:data:`METRIC_COLUMNS`) of every parcel as the transaction sees the data.
+
+    ``stored``: current stored rows whose areas are reused for parcels of the same ``version``.
+    """
+    from geo.evaluation import metrics_from_frames
+
+    rows = cur.execute(f"SELECT {', '.join(_quote(c) for c in INPUT_COLUMNS)} FROM parcels ORDER BY parcel_id").fetchall()
+    parcels = pd.DataFrame.from_records([tuple(r) for r in rows], columns=list(INPUT_COLUMNS)).astype(
+        {c: PARCEL_COLUMNS[c] for c in INPUT_COLUMNS})
+    area = pd.Series(np.nan, index=parcels.parcel_id.to_numpy(dtype=object))
+    if stored is not None and len(stored):
+        same = parcels[["parcel_id", "version"]].merge(stored[["parcel_id", "version", "area_m2"]], how="left",
+                                                       on=["parcel_id", "version"])
+        area[:] = same.area_m2.to_numpy(dtype=float, na_value=np.nan)
+    missing = area.index[area.isna().to_numpy()].tolist()
+    if missing:
+        area.update(pd.Series(_areas(store, cur, missing)))
+    parks = pd.DataFrame.from_records(cur.execute("SELECT park_id, district_code FROM parks").fetchall(),
+                                      columns=["park_id", "district_code"])
+    out = metrics_from_frames(parcels, _select(store, cur, ENTERPRISES), _select(store, cur, ENTERPRISE_FIGURES),
+                              _select(store, cur, ENTERPRISE_GRADES), parks, area_m2=area.to_numpy(dtype=float))
+    return pd.DataFrame(out[list(METRIC_COLUMNS)]).astype(METRIC_COLUMNS).reset_index(drop=True)
+
+
+def _changed(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``new`` absent from ``old`` or different from it (missing values equal)."""
+    if old.empty:
+        return new
+    before = old.set_index("parcel_id").reindex(new.parcel_id.to_numpy())
+    differ = np.zeros(len(new), dtype=bool)
+    for column, kind in METRIC_COLUMNS.items():
+        if column == "parcel_id":
+            continue
+        if kind == "string":
+            a = new[column].to_numpy(dtype=object, na_value="\0")
+            b = before[column].to_numpy(dtype=object, na_value="\0")
+            differ |= a != b
+        else:
+            a = new[column].to_numpy(dtype=float, na_value=np.nan)
+            b = before[column].to_numpy(dtype=float, na_value=np.nan)
+            differ |= ~((a == b) | (np.isnan(a) & np.isnan(b)))
+    return new[differ]
+
+
+def _plain_rows(frame: pd.DataFrame) -> list[tuple]:
+    """Rows as tuples of Python values (missing: ``None``), column by column."""
+    columns = [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in frame.columns]
+    return list(zip(*columns))
+
+
+def refresh(store, cur, incremental: bool = True) -> None:
+    """Recompute the stored metrics inside the write transaction ``cur`` and stamp them."""
+    _ensure(store, cur)
+    old = _select(store, cur, METRICS)
+    new = compute(store, cur, old if incremental else None)
+    changed = _changed(new, old)
+    gone = sorted(set(old.parcel_id) - set(new.parcel_id))
+    rewrite = [*gone, *changed.parcel_id]
+    if len(rewrite) > len(new) // 2:
+        cur.execute("DELETE FROM parcel_metrics")
+        changed = new
+    else:
+        for where, params in store._in_lists("parcel_id", rewrite):
+            cur.execute(store._sql(f"DELETE FROM parcel_metrics WHERE {where}"), params)
+    store._insert_rows(cur, METRICS.name, list(METRIC_COLUMNS), _plain_rows(changed))
+    _write_stamp(store, cur)
+
+
+def current(store) -> bool:
+    """Whether the store's stored metrics are current (stamped with its revision)."""
+    if not store._has_table(STATE.name):
+        return False
+    rows = store._query(store._sql("SELECT metrics_version, revision FROM parcel_metrics_state WHERE name = ?"),
+                        (METRICS.name,))
+    return bool(rows) and tuple(rows[0]) == (METRICS_VERSION, store.revision())
+
+
+def refresh_store(store) -> bool:
+    """Compute and store the metrics of a store whose stored metrics are missing or outdated
+    (the migration of a store written before, or by another tool); ``False`` when the store
+    cannot be written (the bundled sample)."""
+    if getattr(store, "readonly", False):
+        return False
+
+    def work(cur):
+        store._lock_metrics(cur)
+        refresh(store, cur, incremental=False)
+
+    store._transaction(work, metrics=SKIP)
+    return True
+
+
+def read_metrics(store) -> pd.DataFrame:
+    """The stored metric rows (:data:`METRIC_COLUMNS`); check :func:`current` first."""
+    rows = store._query(f"SELECT {', '.join(_quote(c) for c in METRIC_COLUMNS)} FROM {METRICS.name}")
+    return pd.DataFrame.from_records(rows, columns=list(METRIC_COLUMNS)).astype(METRIC_COLUMNS)
+
+
+def read_parcels_with_metrics(store, park_id: str | None = None, attempts: int = 3):
+    """The parcels (all or one park's) joined with their stored metrics, as
+    :func:`geo.evaluation.parcels_with_metrics` returns them; ``None`` when the store keeps none
+    (the read-only sample, or a store that is not a SQL store).
+
+    Outdated metrics are refreshed first (once per change made outside ParkAtlas). The parcels
+    and the metrics are read from one committed state: if a write lands between the two reads,
+    they are read again.
+    """
+    if not hasattr(store, "_revision_in"):
+        return None
+    for _ in range(attempts):
+        if not current(store) and not refresh_store(store):
+            return None
+        revision = store.revision()
+        parcels = store.read_parcels(park_id)
+        metrics = read_metrics(store)
+        if store.revision() == revision:
+            return join_metrics(parcels, metrics)
+    return None
+
+
+def join_metrics(parcels, metrics: pd.DataFrame):
+    """``parcels`` with the stored metric rows: the enterprise figures replaced, the metrics and
+    ``grade`` appended (the columns and order of :func:`geo.evaluation.metrics_from_frames`)."""
+    rows = metrics.set_index("parcel_id").reindex(parcels.parcel_id.to_numpy())
+    out = parcels.copy()
+    for column in [*FROM_ENTERPRISE, *PARCEL_METRICS, "grade"]:
+        out[column] = rows[column].array
+    return out
+
+
+__all__ = ["METRICS_VERSION", "METRIC_COLUMNS", "FROM_ENTERPRISE", "REFRESH", "UNAFFECTED", "SKIP", "begin", "finish",
+           "refresh", "compute", "current", "refresh_store", "read_metrics", "read_parcels_with_metrics", "join_metrics"]

@@ -1,0 +1,123 @@
+"""Parcel metrics stored with the parcels (geo.store.metrics), on both stores.
+
+After every write path — parcel import (changed geometry, new and deleted parcels), attribute
+edit, status change, reservation and release, park edit, project stage change, enterprise
+figure import, stored evaluation, restore — the stored metrics are current (a read uses them
+without recomputing) and equal to a fresh recomputation from the geometries and tables. A
+store without stored metrics gets them on its first read, without changing its revision; a
+failed write leaves them as they were.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import shapely
+
+from geo.auth import User
+from geo.enterprise import import_enterprises, read_enterprises, read_figures
+from geo.errors import ConflictError
+from geo.evaluation import evaluate, metrics_from_frames, parcels_with_metrics, read_grades, save_evaluation
+from geo.store import metrics as stored
+from geo.testing import copy_sample_store
+
+ADMIN = User("alice", "admin")
+PLANNER = User("pat", "planner")
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def store(request, tmp_path):
+    from geo.store import open_store
+
+    if request.param == "gpkg":
+        return open_store(copy_sample_store(tmp_path))
+    return open_store(request.getfixturevalue("postgis_url"))
+
+
+def fresh(store) -> pd.DataFrame:
+    """The metrics recomputed from scratch: areas from the geometries, grades evaluated."""
+    return metrics_from_frames(store.read_parcels(), read_enterprises(store), read_figures(store), read_grades(store),
+                               store.read_parks())
+
+
+def assert_stored_equal_fresh(store, step: str) -> None:
+    assert stored.current(store), f"stored metrics outdated after {step}"
+    kept = stored.read_parcels_with_metrics(store)
+    assert kept is not None
+    pd.testing.assert_frame_equal(kept, fresh(store), rtol=1e-9, obj=f"metrics after {step}")
+
+
+def test_every_write_path_leaves_stored_metrics_equal_to_a_recomputation(store, tmp_path):
+    revision = store.revision()
+    first = parcels_with_metrics(store)  # the first read stores them (the migration of an older store)
+    assert store.revision() == revision, "storing the metrics is no change of the store's data"
+    assert_stored_equal_fresh(store, "the first read")
+    pd.testing.assert_frame_equal(first, fresh(store), rtol=1e-9)
+
+    parcels = store.read_parcels()
+    enterprises = read_enterprises(store)
+    owned = enterprises.parcel_ids.str.split(";").str[0]
+    occupied = parcels[parcels.parcel_id.isin(owned) & (parcels.status == "occupied")].iloc[0]
+
+    store.update_attributes(occupied.parcel_id, {"floor_area_m2": 12345.0, "investment_wan": 999.0}, user=PLANNER)
+    assert_stored_equal_fresh(store, "an attribute edit")
+
+    available = sorted(parcels.loc[parcels.status == "available", "parcel_id"])
+    store.reserve(available[:2], project="电池厂", user=PLANNER)
+    assert_stored_equal_fresh(store, "a reservation")
+    store.release(available[:1], user=PLANNER)
+    assert_stored_equal_fresh(store, "a release")
+    store.set_status([occupied.parcel_id], "inefficient", user=PLANNER)
+    assert_stored_equal_fresh(store, "a status change")
+
+    park = store.read_parks().iloc[0]
+    store.update_park(park.park_id, {"district_code": "441299"}, user=ADMIN)
+    assert_stored_equal_fresh(store, "a park edit (its county)")
+
+    project = store.add_project({"name": "储能电池项目", "investor": "示例储能科技", "industry_code": "38",
+                                 "land_mu": 60, "investment_wan": 30000, "output_wan": 45000, "tax_wan": 1500,
+                                 "plot_ratio": 1.2, "building_coefficient": 0.45, "signed_on": "2024-01-10",
+                                 "contract_start": "2024-06-01", "contract_completion": "2025-06-01",
+                                 "parcel_ids": available[2:4]}, user=PLANNER)
+    assert_stored_equal_fresh(store, "a project entered")
+    store.set_stage(project["project_id"], "land_supplied", on="2024-03-01", user=PLANNER)
+    assert_stored_equal_fresh(store, "a project stage change")
+
+    # An import: one parcel's geometry grows, one parcel is new, the others of its park are deleted.
+    mine = store.read_parcels().query("park_id == @occupied.park_id").head(3).copy()
+    mine.geometry = [shapely.affinity.scale(mine.geometry.iloc[0], 1.5, 1.5), *mine.geometry.iloc[1:]]
+    mine.iloc[2, mine.columns.get_loc("parcel_id")] = "NEW-1"
+    store.import_features("parcels", mine, user=ADMIN, mode="replace")
+    assert_stored_equal_fresh(store, "a parcel import")
+    assert "NEW-1" in set(stored.read_metrics(store).parcel_id)
+
+    figures = read_figures(store)
+    year = int(figures.year.max())
+    best = figures[figures.year == year].iloc[:5].copy()
+    best["tax_wan"] = best.tax_wan * 50
+    import_enterprises(store, enterprises[enterprises.uscc.isin(best.uscc)], best, user=ADMIN)
+    assert_stored_equal_fresh(store, "an enterprise figure import")
+
+    save_evaluation(store, evaluate(store), user=PLANNER)
+    assert_stored_equal_fresh(store, "a stored evaluation")
+
+    before = stored.read_metrics(store)
+    with pytest.raises(ConflictError):
+        store.update_attributes(mine.parcel_id.iloc[0], {"tax_wan": 1.0}, user=PLANNER, expected_version=-1)
+    pd.testing.assert_frame_equal(stored.read_metrics(store), before)
+    assert_stored_equal_fresh(store, "a refused edit")
+
+
+def test_restore_and_outdated_metrics_are_recomputed_once(store, tmp_path):
+    parcels_with_metrics(store)
+    backup = tmp_path / ("backup.gpkg" if hasattr(store, "path") else "backup.dump")
+    store.backup(str(backup))
+    pid = store.read_parcels().parcel_id.iloc[0]
+    store.update_attributes(pid, {"output_wan": 77777.0}, user=PLANNER)
+    store.restore(str(backup), user=ADMIN)
+    assert_stored_equal_fresh(store, "a restore")
+    # Metrics of another version (an older ParkAtlas) are outdated: the next read stores them anew.
+    store._transaction(lambda cur: cur.execute(store._sql("UPDATE parcel_metrics_state SET metrics_version = ?"),
+                                               (stored.METRICS_VERSION - 1,)), metrics=stored.SKIP)
+    assert not stored.current(store)
+    parcels_with_metrics(store)
+    assert_stored_equal_fresh(store, "a metrics version change")
