@@ -19,8 +19,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from geo.crs import projected_crs_for
 from geo.metrics import parcel_metrics
@@ -46,6 +44,9 @@ def adjacency(geoms_m: np.ndarray, park_ids: np.ndarray, gap_m: float) -> tuple[
 
 def component_labels(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """Connected-component label of each of ``n`` nodes given edges ``(i, j)``."""
+    from scipy.sparse import coo_matrix  # imported when blocks are built: a match often needs none
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
     return connected_components(graph, directed=False)[1]
 
@@ -143,6 +144,8 @@ def grow_blocks(geoms_m: np.ndarray, park_ids: np.ndarray, area_mu: np.ndarray, 
     big = np.flatnonzero(comp_area >= min_mu)
     if len(big) == 0:
         return []
+    from scipy.sparse import coo_matrix
+
     neighbours = coo_matrix((np.ones(2 * len(i), dtype=bool), (np.r_[i, j], np.r_[j, i])), shape=(n, n)).tocsr()
     bounds = shapely.bounds(geoms_m)
     area_m2 = shapely.area(geoms_m)

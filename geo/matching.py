@@ -37,7 +37,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
-from scipy.spatial import cKDTree
 
 from geo import display, i18n
 from geo.blocks import close_gaps, grow_blocks
@@ -581,12 +580,14 @@ def _soft_scores(frame, fpidx, cands: pd.DataFrame, pk: _Parks, project: Project
     counts = np.zeros(len(cands), dtype=int)
     if ent.any():
         # Enterprises and candidates as points (bounding-box centres: the radius is kilometres,
-        # parcels are hundreds of metres); a k-d tree counts the neighbours within the radius.
+        # parcels are hundreds of metres); an R-tree counts the neighbours within the radius.
         b = shapely.bounds(np.asarray(frame.geometry.array)[ent])
         xy = np.column_stack(_transformer(crs_m).transform((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2))
         c = shapely.bounds(geoms_m)
         centres = np.column_stack([(c[:, 0] + c[:, 2]) / 2, (c[:, 1] + c[:, 3]) / 2])
-        counts = cKDTree(xy).query_ball_point(centres, settings.cluster_radius_km * 1000, return_length=True)
+        near, _ = shapely.STRtree(shapely.points(xy)).query(shapely.points(centres), predicate="dwithin",
+                                                             distance=settings.cluster_radius_km * 1000)
+        counts = np.bincount(near, minlength=len(centres))
     out["cluster"] = {"score": np.minimum(counts / max(settings.cluster_saturation, 1), 1.0), "count": counts}
 
     needs = project.needs

@@ -73,7 +73,7 @@ def test_markdown_and_json_files(tmp_path):
 
 def test_cli_runs_a_real_case_and_writes_the_json_schema(tmp_path):
     out_json = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", "bench", "--only", "kpi_edit,matching", "--size", "600",
+    proc = subprocess.run([sys.executable, "-m", "bench", "--only", "kpi_edit,matching,stored_metrics", "--size", "600",
                            "--repeats", "1", "--cache", str(tmp_path / "cache"), "--json", str(out_json),
                            "--markdown", str(tmp_path / "latest.md")],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -84,7 +84,7 @@ def test_cli_runs_a_real_case_and_writes_the_json_schema(tmp_path):
     report = json.loads(out_json.read_text(encoding="utf-8"))
     assert {"nproc", "ram_gib", "cpu", "versions"} <= set(report["machine"])
     rows = report["rows"]
-    assert {r["case"] for r in rows} == {"kpi_edit", "matching"}
+    assert {r["case"] for r in rows} == {"kpi_edit", "matching", "stored_metrics"}
     for row in rows:
         assert tuple(row) == ROW_KEYS
         assert isinstance(row["value"], float) or row["note"].startswith("skipped")
