@@ -136,12 +136,13 @@ def _range_label(low: float, high: float, lang: str, digits: int) -> str:
 def legend_items(classified: Classified, lang: str = i18n.DEFAULT_LANG,
                  with_counts: bool = True) -> list[tuple[str, str]]:
     """(colour, label) pairs of a legend, with a no-data entry when some parcels lack a class."""
-    counts = classified.counts()
+    counts = [i18n.format_number(n, lang, 0) for n in classified.counts()]  # 1,302: grouped like every count
     items = [(color, f"{label} ({n})" if with_counts else label)
              for color, label, n in zip(classified.colors, classified.labels, counts)
-             if n or not with_counts]
+             if n != "0" or not with_counts]
     missing = int((classified.codes < 0).sum())
     if missing:
         label = i18n.t("park.no_data", lang)
-        items.append((classified.no_data_color, f"{label} ({missing})" if with_counts else label))
+        items.append((classified.no_data_color,
+                      f"{label} ({i18n.format_number(missing, lang, 0)})" if with_counts else label))
     return items

@@ -630,7 +630,7 @@ def park_map_parts(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: st
                  no_data_color=classified.no_data_color).add_to(overlay)
     items = legend_items(classified, lang)
     if highlight_label and highlight is not None and highlight.any():
-        items.append((HIGHLIGHT_COLOR, f"{highlight_label} ({int(highlight.sum())})"))
+        items.append((HIGHLIGHT_COLOR, f"{highlight_label} ({i18n.format_number(int(highlight.sum()), lang, 0)})"))
     MapLegend(items, i18n.label_theme(theme, lang)).add_to(overlay)
     for kind, items in (labels or {}).items():
         MapLabels(items, kind).add_to(m)

@@ -96,6 +96,8 @@ def test_map_legend_carries_labels_as_script_safe_text(hitech):
     classified = style.Classified("status", np.array([0, -1]), ["#000000"], [XSS])
     items = style.legend_items(classified, "en")
     assert items == [("#000000", f"{XSS} (1)"), ("#e8e8e8", "No data (1)")]
+    many = style.Classified("status", np.zeros(1302, dtype=int), ["#000000"], ["已投产"])
+    assert style.legend_items(many, "zh") == [("#000000", "已投产 (1,302)")]  # counts grouped like every count
     m = folium.Map()
     webmap.MapLegend(items, "</script><b>{{ 7*7 }}</b>").add_to(m)
     page = m.get_root().render()
