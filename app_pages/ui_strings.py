@@ -6,7 +6,8 @@ leaves the rest (upload button, multiselect's "Select all", form hints). One sma
 the page instead rewrites those texts — and placeholders and accessible names — wherever they
 appear, now and in whatever Streamlit renders later (a ``MutationObserver``). The words come from
 ``locale/<lang>.json`` (``streamlit.*`` keys); only whole texts equal to Streamlit's are matched,
-and never inside Markdown (but for button labels), tables, code or metrics, where data is shown.
+and never inside Markdown (but for button labels and Streamlit's own dialogs, such as "Page not
+found"), tables, code or metrics, where data is shown.
 """
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ EXACT = {
     "Drag and drop files here": "streamlit.drag_files",
     "Press Enter to submit form": "streamlit.enter_submit",
     "Press Enter to apply": "streamlit.enter_apply",
+    "Page not found": "streamlit.page_not_found",
+    "The page that you have requested does not seem to exist. Running the app's main page.":
+        "streamlit.page_not_found_body",
     "Running...": "streamlit.running",
     "Stop": "streamlit.stop",
 }
@@ -58,7 +62,7 @@ _SCRIPT = """<script>
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       const parent = node.parentElement;
-      if (parent && parent.closest(DATA) && !parent.closest("button")) { continue; }
+      if (parent && parent.closest(DATA) && !parent.closest("button, [role=dialog]")) { continue; }
       const word = say(node.nodeValue);
       if (word !== null && word !== node.nodeValue) { node.nodeValue = word; }
     }

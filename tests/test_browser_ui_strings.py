@@ -11,7 +11,7 @@ from tests.test_browser_pages import ADMIN, PASSWORD, settled, sign_in, to_engli
 
 pytestmark = pytest.mark.browser
 ENGLISH = ["Choose an option", "Choose options", "Select all", "Upload", "Drag and drop", "Press Enter",
-           "per file", "No results"]
+           "per file", "No results", "Page not found", "does not seem to exist"]
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +73,15 @@ def test_streamlit_words_follow_the_page_language(page, app):
 
 def test_the_press_enter_hint_of_a_form_is_chinese(page, app):
     """A field typed into in a form shows Streamlit's hint under it: in Chinese on a Chinese page (the
-    English words nowhere), Streamlit's own on an English page — so the hint is really there."""
+    English words nowhere), Streamlit's own on an English page — so the hint is really there. Streamlit's
+    "Page not found" dialog (a mistyped address) is Chinese too."""
     from playwright.sync_api import expect
 
     from geo import i18n
+
+    page.goto(app.url + "/overview")  # a page address that does not exist (the Overview is at /)
+    expect(page.get_by_role("dialog")).to_contain_text(i18n.t("streamlit.page_not_found_body", "zh"), timeout=60_000)
+    assert english_words(page) == []
 
     page.goto(app.url + "/match")
     settled(page)

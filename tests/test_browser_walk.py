@@ -23,7 +23,8 @@ PAGES = ["overview", "park", "parcel", "city", "available", "enterprises", "inef
          "projects", "export", "data", "guide"]
 STREAMLIT_ENGLISH = ["Choose an option", "Choose options", "Select all", "Upload", "Press Enter to submit form",
                      "Browse files", "Drag and drop", "No options to select", "No results", "View more",
-                     "View less", "Clear all", "Deploy", "Show more", "Show less"]
+                     "View less", "Clear all", "Deploy", "Show more", "Show less", "Page not found",
+                     "does not seem to exist"]
 PYTHON_REPRS = [r"\{", r"\bNone\b", r"\bTrue\b", r"\bFalse\b", r"\bnan\b", r"\bNaN\b", r"\d[eE][+-]0\d"]
 ISO_TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d|\+00:00|\d\d:\d\d:\d\d\.\d{3,}"
 #: Codes a planner never writes: statuses and chain levels of the catalogue (ids such as parcel ids are data).
@@ -31,6 +32,7 @@ RAW_CODES = sorted({*load_standards().statuses.code, "characteristic", "not_read
 VISIBLE_TEXT_JS = """() => {
     const parts = [document.querySelector('[data-testid="stMain"]')?.innerText || '',
                    document.querySelector('[data-testid="stSidebar"]')?.innerText || ''];
+    for (const dialog of document.querySelectorAll('[role="dialog"]')) parts.push(dialog.innerText);
     for (const grid of document.querySelectorAll('[data-testid="stDataFrame"] table'))
         parts.push(grid.textContent);
     for (const input of document.querySelectorAll('input[placeholder], textarea[placeholder]'))
