@@ -341,6 +341,13 @@ class GpkgStore(SqlStore):
         except pyogrio.errors.DataSourceError as exc:
             raise ParkAtlasError(f"cannot open store {self.path}: {exc}") from None
 
+    def _read_sql(self, sql: str) -> pd.DataFrame:
+        """The rows of a SQLite query without geometry, read through GDAL into Arrow."""
+        try:
+            return pyogrio.read_dataframe(self.path, sql=sql, use_arrow=True, read_geometry=False)
+        except pyogrio.errors.DataSourceError as exc:
+            raise ParkAtlasError(f"cannot open store {self.path}: {exc}") from None
+
     def read_parks(self) -> gpd.GeoDataFrame:
         return conform_parks(self._read("parks"))
 

@@ -232,8 +232,10 @@ def refresh_store(store) -> bool:
 
 def read_metrics(store) -> pd.DataFrame:
     """The stored metric rows (:data:`METRIC_COLUMNS`); check :func:`current` first."""
-    rows = store._query(f"SELECT {', '.join(_quote(c) for c in METRIC_COLUMNS)} FROM {METRICS.name}")
-    return pd.DataFrame.from_records(rows, columns=list(METRIC_COLUMNS)).astype(METRIC_COLUMNS)
+    sql = f"SELECT {', '.join(_quote(c) for c in METRIC_COLUMNS)} FROM {METRICS.name}"
+    if hasattr(store, "_read_sql"):  # the GeoPackage reads it through GDAL into Arrow
+        return pd.DataFrame(store._read_sql(sql)[list(METRIC_COLUMNS)]).astype(METRIC_COLUMNS)
+    return pd.DataFrame.from_records(store._query(sql), columns=list(METRIC_COLUMNS)).astype(METRIC_COLUMNS)
 
 
 def read_parcels_with_metrics(store, park_id: str | None = None, attempts: int = 3):
@@ -259,13 +261,15 @@ def read_parcels_with_metrics(store, park_id: str | None = None, attempts: int =
 
 
 def join_metrics(parcels, metrics: pd.DataFrame):
-    """``parcels`` with the stored metric rows: the enterprise figures replaced, the metrics and
-    ``grade`` appended (the columns and order of :func:`geo.evaluation.metrics_from_frames`)."""
-    rows = metrics.set_index("parcel_id").reindex(parcels.parcel_id.to_numpy())
-    out = parcels.copy()
+    """``parcels`` (changed in place and returned) with the stored metric rows: the enterprise
+    figures replaced, the metrics and ``grade`` appended (the columns and order of
+    :func:`geo.evaluation.metrics_from_frames`)."""
+    where = pd.Index(metrics.parcel_id.to_numpy(dtype=object)).get_indexer(parcels.parcel_id.to_numpy(dtype=object))
+    if (where < 0).any():
+        raise ValueError("stored metrics lack parcels; check geo.store.metrics.current(store) first")
     for column in [*FROM_ENTERPRISE, *PARCEL_METRICS, "grade"]:
-        out[column] = rows[column].array
-    return out
+        parcels[column] = metrics[column].array.take(where)
+    return parcels
 
 
 __all__ = ["METRICS_VERSION", "METRIC_COLUMNS", "FROM_ENTERPRISE", "REFRESH", "UNAFFECTED", "SKIP", "begin", "finish",
