@@ -38,7 +38,7 @@ parks = common.parks()
 as_of = data_as_of_by_park(common.parcels(), parks)
 st.dataframe(pd.DataFrame({
     tr("col.park"): as_of.name_zh if lang == "zh" else as_of.name_en,
-    tr("col.parcels"): as_of.parcel_count,
+    tr("col.parcels"): as_of.parcel_count.map(lambda n: display.format_value(n, "integer", lang)),
     tr("col.data_as_of"): as_of.data_as_of,
     tr("col.oldest"): as_of.oldest,
     tr("col.newest"): as_of.newest,

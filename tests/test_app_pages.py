@@ -240,7 +240,11 @@ def test_data_page_summary_and_import_is_admin_only(app, sample_parks):
     goto(app, "data")
     summary = app.table[0].value.set_index("字段")["值"]
     assert summary["合成示例数据"] == "是" and summary["地块数"] == "10,000"
-    assert len(app.dataframe[0].value) == len(sample_parks)
+    assert {"城市行政区划代码", "城市名称（中文）"} <= set(summary.index)  # no raw keys such as city_adcode
+    assert not any("_" in str(key) for key in summary.index)
+    as_of = app.dataframe[0].value
+    assert len(as_of) == len(sample_parks)
+    assert "2,600" in set(as_of["地块数"])  # counts grouped like every count (the High-tech Zone's 2,600)
     assert any(i18n.t("data.import_admin_only", "zh") in e.value for e in app.info)
     assert not app.get("file_uploader")
 
