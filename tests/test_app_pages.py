@@ -285,6 +285,23 @@ def test_rejected_upload_is_one_line_and_changes_nothing(app, store_path):
     assert len(app.error) == 1 and "\n" not in app.error[0].value
     assert "import_commit" not in [b.key for b in app.button]
     assert store_path.read_bytes() == original
+    # The refusal in the planner's words: a broken file and a zip missing a shapefile part, in Chinese.
+    from tests.test_import_refusals_zh import english_words
+
+    assert plain("broken.geojson") in app.error[0].value
+    assert not english_words(app.error[0].value, {"file": plain("broken.geojson")}), app.error[0].value
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("县界.shp", b"x")
+        archive.writestr("县界.dbf", b"x")
+    app.file_uploader(key="import_file").set_value(("县.zip", buffer.getvalue(), "application/zip"))
+    app.run()
+    assert [e.value for e in app.error] == [i18n.t("import.refused.zip_shapefile_part", "zh", name=plain("县界.shp"),
+                                                   part=plain(".shx"))]
+    assert store_path.read_bytes() == original
 
 
 def test_viewer_cannot_import_even_with_a_forged_session(app, store_path):
