@@ -68,6 +68,11 @@ def test_a_new_choice_is_a_new_download(page):
     keys = [b.proto.id for b in page.get("download_button")]
     page.selectbox(key="export_what.en").set_value("available").run()
     assert [b.proto.id for b in page.get("download_button")] != keys  # a new choice is a new download
+    # The workbook's headings: the imported files' own names by default, ParkAtlas' own on request.
+    keys = [b.proto.id for b in page.get("download_button")]
+    page.checkbox(key="export_parkatlas_headers").check().run()
+    assert not page.exception
+    assert [b.proto.id for b in page.get("download_button")] != keys
 
 
 def test_match_candidates_can_be_outlined_and_exported(page):
