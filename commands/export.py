@@ -42,10 +42,12 @@ def _progress(done: int, total: int, label: str) -> None:
 
 
 def _match(store, parcels, parks, project_path: str, top: int, park_id: str | None):
+    from geo.city import read_chain_thresholds
     from geo.matching import match
     from geo.project import load_project
 
-    return match(parcels, parks, load_project(project_path), top=top, park_id=park_id)
+    return match(parcels, parks, load_project(project_path), top=top, park_id=park_id,
+                 chain_thresholds=read_chain_thresholds(store))
 
 
 def cmd_map(args) -> None:

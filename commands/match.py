@@ -26,6 +26,7 @@ def _weight(text: str) -> tuple[str, float]:
 
 
 def cmd_match(args) -> None:
+    from geo.city import read_chain_thresholds
     from geo.project import load_project
 
     project = load_project(args.project)  # validate the file before opening the store
@@ -33,7 +34,8 @@ def cmd_match(args) -> None:
     # The parcels as every page reads them: stored metrics, enterprise figures and grades.
     result = match(parcels_with_metrics(store), store.read_parks(), project, top=args.top, park_id=args.park,
                    weights=dict(args.weight or []), with_blocks=not args.no_blocks,
-                   include_disposal=args.include_disposal or None, edition=args.edition)
+                   include_disposal=args.include_disposal or None, edition=args.edition,
+                   chain_thresholds=read_chain_thresholds(store))
     emit_object(result.to_json(lang=args.lang))
 
 

@@ -116,6 +116,12 @@ def leaves(nodes: pd.DataFrame) -> pd.Series:
     return ~nodes.node_id.isin(set(nodes.parent))
 
 
+def nodes_under(nodes: pd.DataFrame, node_id: str) -> list[str]:
+    """The leaves under ``node_id`` (itself when it is a leaf; a segment's nodes), in tree order."""
+    leaf = nodes[leaves(nodes)]
+    return leaf.node_id[(leaf.node_id == node_id) | (leaf.parent == node_id)].tolist()
+
+
 # ------------------------------------------------------------------------------ leaders and placements
 def read_leaders(store) -> pd.DataFrame:
     """The chain leaders (``chain``, ``uscc``)."""
@@ -345,17 +351,19 @@ def node_row(nodes: pd.DataFrame, node_id: str) -> pd.Series:
     return hit.iloc[0]
 
 
-def ready_land(parcels, parks, node, *, top: int = 10, park_id: str | None = None, **request):
-    """The matcher's ranking for the node's typical demand (:func:`geo.matching.match`)."""
+def ready_land(parcels, parks, node, *, top: int = 10, park_id: str | None = None, chain_thresholds=None, **request):
+    """The matcher's ranking for the node's typical demand (:func:`geo.matching.match`; the city's
+    ``chain_thresholds``, :func:`geo.city.read_chain_thresholds`, apply to the node's chain)."""
     from geo.matching import match
     from geo.metrics import with_metrics
 
     frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels)
-    return match(frame, parks, node_project(node, **request), top=top, park_id=park_id)
+    return match(frame, parks, node_project(node, **request), top=top, park_id=park_id,
+                 chain_thresholds=chain_thresholds)
 
 
 def with_ready_land(gaps: pd.DataFrame, nodes: pd.DataFrame, parcels, parks, *, park_id: str | None = None,
-                    progress=None) -> pd.DataFrame:
+                    chain_thresholds=None, progress=None) -> pd.DataFrame:
     """``gaps`` (:meth:`ChainMap.gaps`) with the ready land of each node: ``ready_land`` (how many
     candidates — parcels or assembled blocks — pass every check of the matcher for the node's
     typical demand) and the best one's ``best_park_id``, ``best_parcel_ids`` and ``best_area_mu``.
@@ -367,7 +375,8 @@ def with_ready_land(gaps: pd.DataFrame, nodes: pd.DataFrame, parcels, parks, *, 
     frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels)
     found = {"ready_land": [], "best_park_id": [], "best_parcel_ids": [], "best_area_mu": []}
     for done, node_id in enumerate(gaps.node_id, start=1):  # one match per node: a loop over nodes
-        result = ready_land(frame, parks, node_row(nodes, node_id), top=1, park_id=park_id)
+        result = ready_land(frame, parks, node_row(nodes, node_id), top=1, park_id=park_id,
+                            chain_thresholds=chain_thresholds)
         best = result.candidates.iloc[0] if len(result.candidates) else None
         found["ready_land"].append(result.eligible)
         found["best_park_id"].append(None if best is None else best.park_id)
@@ -379,6 +388,6 @@ def with_ready_land(gaps: pd.DataFrame, nodes: pd.DataFrame, parcels, parks, *, 
 
 
 __all__ = ["DEFAULT_NODES", "DEFAULT_RADIUS_KM", "DEFAULT_THIN_BELOW", "STATUS_COLUMNS", "ChainMap", "check_nodes",
-           "load_chain_nodes", "read_chain_nodes", "import_chain_nodes", "leaves", "read_leaders", "set_leader",
+           "load_chain_nodes", "read_chain_nodes", "import_chain_nodes", "leaves", "nodes_under", "read_leaders", "set_leader",
            "read_placements", "set_placements", "place_enterprises", "enterprise_points", "node_project", "node_row", "county_parks",
            "ready_land", "with_ready_land"]

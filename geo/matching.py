@@ -258,7 +258,8 @@ def _transformer(crs_m: str) -> Transformer:
 def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int = 10,
           park_id: str | None = None, weights=None, standards: Standards | None = None,
           with_blocks: bool = True, settings: MatchSettings | None = None,
-          include_disposal: bool | None = None, edition: str | None = None) -> MatchResult:
+          include_disposal: bool | None = None, edition: str | None = None,
+          chain_thresholds: pd.DataFrame | None = None) -> MatchResult:
     """Find and rank land for ``project``.
 
     Parameters
@@ -284,6 +285,10 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     edition : str, optional
         Edition of 《工业项目建设用地控制指标》 for the national checks (``editions.csv``);
         default the one ``standards`` use (the newest loaded).
+    chain_thresholds : DataFrame, optional
+        The city's entry thresholds per chain (``chain``, ``min_investment_wan_per_mu``,
+        ``min_output_wan_per_mu``, ``min_tax_wan_per_mu``; :func:`geo.city.read_chain_thresholds`):
+        for a project of a listed chain, each park's threshold is the higher of its own and the chain's.
 
     Returns
     -------
@@ -297,7 +302,7 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     if top < 1:
         raise ParkAtlasError(f"top must be at least 1, got {top}")
     frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels, standards)
-    pk = _Parks.build(parks)
+    pk = _Parks.build(with_chain_thresholds(parks, chain_thresholds, project.chain))
     known = set(pk.ids)
     park_groups = sorted(set(pk.frame.group.dropna()))
     unknown_groups = [g for g in project.groups if g not in park_groups]
@@ -426,6 +431,19 @@ def _first_failures(checks: dict[str, np.ndarray], candidates: np.ndarray,
             counts[prefix + reason] = int(failed.sum())
         remaining &= ok
     return counts, remaining
+
+
+def with_chain_thresholds(parks: pd.DataFrame, chain_thresholds: pd.DataFrame | None, chain) -> pd.DataFrame:
+    """``parks`` whose entry thresholds are raised to ``chain``'s where the city sets higher ones."""
+    if chain_thresholds is None or not chain or not (chain_thresholds.chain == chain).any():
+        return parks
+    row = chain_thresholds[chain_thresholds.chain == chain].iloc[0]
+    raised = {}
+    for key in ENTRY_THRESHOLDS:
+        column = f"min_{key}_wan_per_mu"
+        value = float(row[column]) if pd.notna(row[column]) else np.nan
+        raised[column] = np.fmax(parks[column].to_numpy(dtype=float, na_value=np.nan), value)
+    return parks.assign(**raised)
 
 
 def _at_least(value, threshold) -> np.ndarray:

@@ -130,8 +130,11 @@ def prospect_land(store, prospect_id: str, *, top: int = 3, parcels=None, chain_
     chain_map = chain_map or ChainMap.of_store(store, parcels)
     node = node_row(chain_map.nodes, prospect.node_id)
     status = chain_map.status(node.chain).set_index("node_id").loc[node.node_id]
+    from geo.city import read_chain_thresholds
+
     result = ready_land(parcels, store.read_parks(), node, top=top, name=str(prospect["name"]),
-                        land_mu=prospect.land_mu, investment_wan=prospect.investment_wan)
+                        land_mu=prospect.land_mu, investment_wan=prospect.investment_wan,
+                        chain_thresholds=read_chain_thresholds(store))
     placed = chain_map.placed[chain_map.placed.chain == node.chain].drop_duplicates("uscc")
     names = chain_map.nodes.set_index("node_id")
     near = pd.DataFrame({"name": placed.name.to_numpy(dtype=object),

@@ -373,6 +373,7 @@ def generate_enterprises(parcels: pd.DataFrame, parks: pd.DataFrame, seed: int =
         "parcel_ids": groups.parcel_id.agg(";".join).to_numpy(), "leased_floor_m2": np.nan,
         "production_start": producing.where(built).to_numpy(),
     }).astype(ENTERPRISE_COLUMNS)
+    enterprises["industry_code"] = refine_industry_codes(enterprises, seed)
     latest = pd.DataFrame({
         "uscc": uscc, "sales_wan": sales, "tax_wan": groups.tax_wan.sum(min_count=1).to_numpy(),
         "employees": groups.employees.sum(min_count=1).to_numpy(dtype=float, na_value=np.nan),
@@ -395,6 +396,92 @@ def generate_enterprises(parcels: pd.DataFrame, parks: pd.DataFrame, seed: int =
         }))
     figures = pd.concat(frames, ignore_index=True).sort_values(["uscc", "year"]).reset_index(drop=True)
     return enterprises, figures.astype(FIGURE_COLUMNS)
+
+
+#: Chain nodes whose classes the sample never draws: one gap per leading chain shows on the Chains
+#: page out of the box (drive motors, storage converters and chips are what Zhaoqing recruits).
+SAMPLE_MISSING_NODES = ("nev.up.motor", "energy_storage.mid.pcs", "electronics.up.chips")
+
+
+def refine_industry_codes(enterprises: pd.DataFrame, seed: int = DEFAULT_SEED) -> pd.Series:
+    """Each enterprise's GB/T 4754-2017 class (3 or 4 digits) within its parcel's division.
+
+    An enterprise of a chain whose tree (``data/standards/chain_nodes.csv``) lists finer classes
+    of its division gets one of them, drawn evenly (its own generator, so the other draws stay);
+    the classes of :data:`SAMPLE_MISSING_NODES` are never drawn. Others keep their division.
+    """
+    from geo.chain import leaves, load_chain_nodes
+    from geo.schema import split_list
+
+    rng = np.random.default_rng([seed, 17])
+    nodes = load_chain_nodes()
+    leaf = nodes[leaves(nodes) & ~nodes.node_id.isin(SAMPLE_MISSING_NODES)]
+    finer: dict[tuple[str, str], list[str]] = {}
+    for chain, codes in zip(leaf.chain, leaf.industry_codes_2017):  # the tree's codes, not enterprises
+        for code in split_list(codes):
+            if len(code) > 2:
+                finer.setdefault((chain, code[:2]), []).append(code)
+    codes = enterprises.industry_code.astype(object).to_numpy(copy=True)
+    chains = enterprises.chain.astype(object).fillna("").to_numpy()
+    draw = rng.random(len(codes))
+    keys = pd.Series(list(zip(chains, [str(c)[:2] if isinstance(c, str) else "" for c in codes])))
+    for key, rows in keys.groupby(keys).groups.items():  # per (chain, division): a few dozen groups
+        options = finer.get(key)
+        if options:
+            rows = np.asarray(rows)
+            codes[rows] = np.array(options, dtype=object)[(draw[rows] * len(options)).astype(int)]
+    return pd.Series(codes, index=enterprises.index, dtype="string")
+
+
+#: Synthetic prospects (target companies) for the sample's gaps: (node, name, origin city, status,
+#: land 亩, investment 万元). Names are made up and say so.
+_PROSPECTS = [
+    ("nev.up.motor", "（示例）粤驰电驱科技有限公司", "深圳", "contacted", 60, 45000),
+    ("nev.up.motor", "（示例）华川电机控制有限公司", "常州", "not_contacted", None, None),
+    ("energy_storage.mid.pcs", "（示例）储联变流技术有限公司", "东莞", "visited", 40, 30000),
+    ("energy_storage.mid.pcs", "（示例）南能电力电子有限公司", "佛山", "not_contacted", None, None),
+    ("electronics.up.chips", "（示例）芯湾半导体有限公司", "珠海", "negotiating", 80, 120000),
+    ("electronics.up.chips", "（示例）粤芯封测科技有限公司", "广州", "declined", None, None),
+    ("nev.down.charging", "（示例）快充能源设备有限公司", "惠州", "contacted", 30, 15000),
+]
+
+
+def generate_chain_tables(enterprises: pd.DataFrame, figures: pd.DataFrame, parcels: pd.DataFrame,
+                          parks: pd.DataFrame, chains) -> dict[str, pd.DataFrame]:
+    """The sample's chain leaders, explicit placements and prospects (all synthetic, consistent).
+
+    Leaders: per chain of ``chains`` (the city's), the enterprise of that chain with the largest
+    latest sales among those in its characteristic park (else anywhere). Placements: the three
+    largest power-battery makers (class 3841) of the new-energy-vehicle chain also make storage
+    cells, so they sit on both nodes. Prospects: :data:`_PROSPECTS`, for the gaps the generator
+    leaves (:data:`SAMPLE_MISSING_NODES`) and a thin node.
+    """
+    from geo.schema import CHAIN_LEADER_COLUMNS, CHAIN_PLACEMENT_COLUMNS, PROSPECT_COLUMNS
+
+    year = figures.year.max()
+    sales = figures[figures.year == year].set_index("uscc").sales_wan
+    ranked = enterprises.assign(sales=enterprises.uscc.map(sales).fillna(0.0).to_numpy(dtype=float),
+                                park_id=enterprises.parcel_ids.str.split(";").str[0].map(
+                                    pd.Series(parcels.park_id.to_numpy(), index=parcels.parcel_id.to_numpy())))
+    ranked = ranked.sort_values(["sales", "uscc"], ascending=[False, True])
+    home = parks.set_index("park_id").characteristic_chain
+    leaders = []
+    for chain in chains:  # the city's chains: a handful
+        of_chain = ranked[ranked.chain == chain]
+        at_home = of_chain[of_chain.park_id.map(home) == chain]
+        pick = at_home if len(at_home) else of_chain
+        if len(pick):
+            leaders.append({"chain": chain, "uscc": pick.uscc.iloc[0]})
+    batteries = ranked[(ranked.chain == "nev") & (ranked.industry_code == "3841")].uscc.head(3)
+    placements = [{"uscc": u, "node_id": n} for u in batteries for n in ("nev.up.battery", "energy_storage.mid.cells")]
+    prospects = pd.DataFrame([{"prospect_id": f"P{i:04d}", "name": name, "uscc": None, "node_id": node,
+                               "origin_city": city, "notes": "synthetic sample (示例)", "contact_status": status,
+                               "land_mu": land, "investment_wan": invest}
+                              for i, (node, name, city, status, land, invest) in enumerate(_PROSPECTS, start=1)])
+    return {"chain_leaders": pd.DataFrame(leaders, columns=list(CHAIN_LEADER_COLUMNS)).astype(CHAIN_LEADER_COLUMNS),
+            "chain_placements": pd.DataFrame(placements, columns=list(CHAIN_PLACEMENT_COLUMNS)).astype(
+                CHAIN_PLACEMENT_COLUMNS),
+            "prospects": prospects.astype(PROSPECT_COLUMNS)}
 
 
 def _idle_and_control_details(parcels: pd.DataFrame, seed: int, as_of: date) -> pd.DataFrame:
@@ -452,7 +539,8 @@ def write_sample(path: Path = SAMPLE_GPKG, n_parcels: int = DEFAULT_PARCELS, see
 
     teams, targets = generate_teams(seed, register)
     write_sample_tables(path, {"teams": teams, "team_targets": targets, "enterprises": enterprises,
-                               "enterprise_figures": figures, "enterprise_grades": ENTERPRISE_GRADES.empty()})
+                               "enterprise_figures": figures, "enterprise_grades": ENTERPRISE_GRADES.empty(),
+                               **generate_chain_tables(enterprises, figures, parcels, parks, [c.chain for c in city.chains])})
     return path
 
 

@@ -180,6 +180,14 @@ CHAIN_NODE_COLUMNS: dict[str, str] = {
 CHAIN_LEADER_COLUMNS: dict[str, str] = {"chain": "string", "uscc": "string"}
 #: Enterprises placed on nodes explicitly (otherwise placed by industry code).
 CHAIN_PLACEMENT_COLUMNS: dict[str, str] = {"uscc": "string", "node_id": "string"}
+#: Entry thresholds of a chain (万元 per 亩), set by the city for its chains (:mod:`geo.city`); the
+#: matcher applies the higher of a park's and the project's chain's threshold.
+CHAIN_THRESHOLD_COLUMNS: dict[str, str] = {
+    "chain": "string",
+    "min_investment_wan_per_mu": "float64",
+    "min_output_wan_per_mu": "float64",
+    "min_tax_wan_per_mu": "float64",
+}
 #: Prospects: target companies to approach for a node (no scraping: imported by planners).
 PROSPECT_COLUMNS: dict[str, str] = {
     "prospect_id": "string",

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo.auth import User
-from geo.chain import ChainMap, read_chain_nodes, set_leader
+from geo.chain import ChainMap, node_row, read_chain_nodes, ready_land, set_leader
 from geo.enterprise import read_enterprises
 from geo.prospect import import_prospects
 from geo.store.gpkg import GpkgStore
@@ -49,8 +49,17 @@ def test_chains_page_tree_gaps_ready_land_and_prospects(app):
     ready = at.dataframe[2].value
     assert len(ready) > 0
     prospects = at.dataframe[3].value
-    assert prospects["目标企业"].tolist() == [HOSTILE] and prospects["联系状态"].tolist() == ["未联系"]
-    values = [str(v) for frame in (tree, gaps, ready, prospects) for v in frame.to_numpy().ravel()]
+    # The sample's synthetic prospects of the chain, then the hostile one, with the ready land of each.
+    assert prospects["目标企业"].tolist() == ["（示例）粤驰电驱科技有限公司", "（示例）华川电机控制有限公司",
+                                          "（示例）快充能源设备有限公司", HOSTILE]
+    assert prospects["联系状态"].tolist() == ["已联系", "未联系", "已联系", "未联系"]
+    first = ready_land(store.read_parcels(), store.read_parks(), node_row(read_chain_nodes(store), "nev.up.motor"),
+                       top=5, name="x", land_mu=60.0, investment_wan=45000.0)  # P0001's own demand
+    assert prospects["可供地块数"].iloc[0] == f"{first.eligible:,}"
+    shown = at.dataframe[4].value  # the chosen prospect's (P0001's) ready land
+    assert len(shown) == len(first.candidates) > 0
+    assert shown["地块编号"].tolist() == ["、".join(ids) for ids in first.candidates.parcel_ids]
+    values = [str(v) for frame in (tree, gaps, ready, prospects, shown) for v in frame.to_numpy().ravel()]
     assert not any(v in ("True", "False", "None", "nan") or "e+0" in v for v in values)
 
 
@@ -61,7 +70,7 @@ def test_chains_page_in_english(app):
     assert at.title[0].value == "Chains"
     tree = at.dataframe[0].value
     assert "Drive motors and controls" in set(tree["Node"].str.strip("　")) and set(tree["Gap"]) >= {"Yes"}
-    assert at.dataframe[3].value["Prospect"].tolist() == [HOSTILE]
+    assert at.dataframe[3].value["Prospect"].tolist()[-1] == HOSTILE
 
 
 def test_chains_page_makes_the_prospect_pack(app):

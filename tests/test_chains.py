@@ -81,7 +81,8 @@ def _setup(store, with_near: bool):
 
 def test_gap_at_six_km_not_at_four(store):
     _setup(store, with_near=False)
-    assert read_leaders(store).to_dict("records") == [{"chain": "smart_home", "uscc": LEADER}]
+    led = read_leaders(store)
+    assert led[led.chain == "smart_home"].to_dict("records") == [{"chain": "smart_home", "uscc": LEADER}]
     status = ChainMap.of_store(store).status("smart_home").set_index("node_id")
     assert bool(status.at["sh.t.motor", "gap"]) and status.at["sh.t.motor", "enterprise_count"] == 0
     assert 5.7 < status.at["sh.t.motor", "nearest_km"] < 6.3
@@ -158,9 +159,10 @@ def test_bad_input_is_one_line_and_leaves_the_store(store):
     with pytest.raises(ParkAtlasError, match="parent"):
         import_chain_nodes(store, TREE.assign(parent="missing"), user=PLANNER)
     assert len(read_chain_nodes(store)) == len(load_chain_nodes())
+    before = read_leaders(store)
     with pytest.raises(NotFoundError, match="no enterprise"):
         set_leader(store, "nev", make_uscc("91441200MA0000009"), user=PLANNER)
-    assert read_leaders(store).empty
+    pd.testing.assert_frame_equal(read_leaders(store), before)
 
 
 def test_prospects_import_all_or_nothing_with_report(store):
@@ -171,14 +173,15 @@ def test_prospects_import_all_or_nothing_with_report(store):
     report = import_prospects(store, bad, nodes, user=PLANNER)
     assert not report["accepted"] and report["committed"] is None
     assert {(p["row"], p["column"]) for p in report["problems"]} == {(3, "name"), (3, "node_id"), (3, "contact_status")}
-    assert read_prospects(store).empty
+    sample = read_prospects(store)  # the sample's synthetic prospects P0001–P0007
+    assert len(sample) == 7
     good = pd.DataFrame({"name": ["<b>甲</b>公司", "乙公司"], "node_id": ["nev.up.motor", "nev.down.vehicle"],
                          "land_mu": ["80", ""], "origin_city": ["宁德", "深圳"]})
     assert import_prospects(store, good, nodes, user=PLANNER, dry_run=True)["committed"] is None
-    assert read_prospects(store).empty
+    pd.testing.assert_frame_equal(read_prospects(store), sample)
     report = import_prospects(store, good, nodes, user=PLANNER)
     assert report["committed"]["inserted"] == 2
-    stored = read_prospects(store)
-    assert stored.prospect_id.tolist() == ["P0001", "P0002"]
+    stored = read_prospects(store).iloc[len(sample):]
+    assert stored.prospect_id.tolist() == ["P0008", "P0009"]
     assert stored.name.tolist()[0] == "<b>甲</b>公司" and stored.contact_status.tolist() == ["not_contacted"] * 2
     assert stored.land_mu.tolist()[0] == 80.0

