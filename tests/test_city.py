@@ -322,8 +322,7 @@ def test_city_groups_and_chains_commands(pengjiang, tmp_path):
                       "500\n", encoding="utf-8")
 
     def run(*args):
-        return subprocess.run([sys.executable, "cli.py", "--store", str(store_path), "city", *args], cwd=ROOT,
-                              capture_output=True, text=True, timeout=300)
+        return run_cli("--store", str(store_path), "city", *args, cwd=ROOT)
 
     missing = run("chains", str(chains))
     assert missing.returncode == 2 and "--user" in missing.stderr
