@@ -108,3 +108,17 @@ def import_corpus(tmp_path_factory) -> dict:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.write_corpus(tmp_path_factory.mktemp("import-corpus"))
+
+
+@pytest.fixture(scope="session")
+def viewer_app(tmp_path_factory):
+    """One app server (tests/browser.py ``start_app``) on a private copy of the sample store, shared by
+    every browser module whose tests only read as the anonymous viewer (no users file: nobody signs in,
+    nothing writes the store). A Streamlit server and its first page cost seconds of CPU each; a module
+    that writes, signs in or needs other settings starts its own. Defined here, not in tests/browser.py,
+    because a fixture imported into several modules is a separate fixture in each."""
+    from tests.browser import start_app
+
+    server = start_app(tmp_path_factory.mktemp("viewer-app"))
+    yield server
+    server.stop()

@@ -11,17 +11,16 @@ import time
 
 import pytest
 
-from tests.browser import browser, page, screenshot, start_app  # noqa: F401
+from tests.browser import browser, page, screenshot  # noqa: F401
 from tests.test_browser_pages import settled
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    server = start_app(tmp_path_factory.mktemp("as-of-app"))
-    yield server
-    server.stop()
+def app(viewer_app):
+    """The shared read-only app (tests/conftest.py): these tests only read, as the anonymous viewer."""
+    return viewer_app
 
 
 def hidden_map_frames(page, timeout: float = 60.0) -> list:

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import browser, page, start_app  # noqa: F401
+from tests.browser import browser, page  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    server = start_app(tmp_path_factory.mktemp("enterprises-app"))
-    yield server
-    server.stop()
+def app(viewer_app):
+    """The shared read-only app (tests/conftest.py): these tests only read, as the anonymous viewer."""
+    return viewer_app
 
 
 def settled(page) -> None:

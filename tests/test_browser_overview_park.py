@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import (browser, layer_feature_count, map_frame, page, parcel_on_screen,  # noqa: F401
-                           screenshot, start_app)
+                           screenshot)
 from tests.test_browser_pages import settled, to_english
 
 pytestmark = pytest.mark.browser
@@ -12,10 +12,9 @@ IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    server = start_app(tmp_path_factory.mktemp("overview-app"))
-    yield server
-    server.stop()
+def app(viewer_app):
+    """The shared read-only app (tests/conftest.py): these tests only read, as the anonymous viewer."""
+    return viewer_app
 
 
 def test_english_overview_click_opens_the_park_in_english(page, app):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from geo import i18n
-from tests.browser import browser, page, start_app  # noqa: F401
+from tests.browser import browser, page  # noqa: F401
 from tests.test_browser_pages import choose, nav, settled, to_english
 
 pytestmark = pytest.mark.browser
@@ -16,10 +16,9 @@ EAST = "东部"  # the sample city's eastern group of parks (its name comes from
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    server = start_app(tmp_path_factory.mktemp("state-app"))
-    yield server
-    server.stop()
+def app(viewer_app):
+    """The shared read-only app (tests/conftest.py): these tests only read, as the anonymous viewer."""
+    return viewer_app
 
 
 def zh(key: str, **values) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from geo import i18n
 from geo.standards import load_standards
-from tests.browser import browser, page, screenshot, start_app  # noqa: F401
+from tests.browser import browser, page, screenshot  # noqa: F401
 from tests.test_browser_pages import settled
 
 pytestmark = pytest.mark.browser
@@ -42,10 +42,9 @@ VISIBLE_TEXT_JS = """() => {
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    server = start_app(tmp_path_factory.mktemp("walk-app"))
-    yield server
-    server.stop()
+def app(viewer_app):
+    """The shared read-only app (tests/conftest.py): these tests only read, as the anonymous viewer."""
+    return viewer_app
 
 
 def problems_in(text: str) -> list[str]:
