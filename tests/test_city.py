@@ -609,7 +609,7 @@ def test_uploads_accept_a_user_of_any_registered_store(tmp_path, pengjiang, monk
     auth.add_user("pj-admin", "pj-password-1", "admin", tmp_path / "pj-users.json")
 
     def scope(name):
-        cookie = auth.exchange_grant(auth.issue_grant(User(name, "admin")))
+        cookie = auth.exchange_grant(auth.issue_grant(User(name, "admin"), tmp_path / "pj-users.json"))
         return {"headers": [(b"cookie", f"{auth.SESSION_COOKIE}={cookie}".encode())]}
 
     assert not _signed_in(scope("pj-admin"))  # in no users file the deployment knows
