@@ -104,6 +104,7 @@ def rule_checks(parcels: pd.DataFrame, parks: pd.DataFrame, rules: RuleSet, *, a
     """
     n = len(parcels)
     examined = parcels.status.isin(rules.statuses).to_numpy(dtype=bool)
+    built = parcels.status.isin(ENTERPRISE_STATUSES).to_numpy(dtype=bool)  # run by an enterprise
     ids = parcels.parcel_id.to_numpy(dtype=object)
     out = {}
     register = _register_by_parcel(projects, ids)
@@ -119,7 +120,6 @@ def rule_checks(parcels: pd.DataFrame, parks: pd.DataFrame, rules: RuleSet, *, a
             minimum = load_standards().min_plot_ratio_2017().reindex(parcels.industry_code).to_numpy(dtype=float) \
                 * float(rule.threshold)
             ratio = parcels.plot_ratio.to_numpy(dtype=float, na_value=np.nan)
-            built = parcels.status.isin(ENTERPRISE_STATUSES).to_numpy(dtype=bool)
             met = examined & built & (ratio < minimum)
             value, threshold = ratio, minimum
         elif rule.key == "completion_overdue":
@@ -151,8 +151,7 @@ def rule_checks(parcels: pd.DataFrame, parks: pd.DataFrame, rules: RuleSet, *, a
             entry = pd.Series(parcels.park_id.to_numpy()).map(parks.set_index("park_id").min_output_wan_per_mu)
             limit = entry.to_numpy(dtype=float, na_value=np.nan) * float(rule.threshold)
             output = parcels.output_per_mu_wan.to_numpy(dtype=float, na_value=np.nan)
-            producing = parcels.status.isin(ENTERPRISE_STATUSES).to_numpy(dtype=bool)
-            met = examined & producing & (output < limit)
+            met = examined & built & (output < limit)
             value, threshold = output, limit
         elif rule.key == "stopped_production":
             since = parcels.stopped_since if "stopped_since" in parcels.columns else pd.Series([None] * n)
@@ -311,10 +310,14 @@ def block_gains(candidates: pd.DataFrame, parcels: pd.DataFrame) -> pd.DataFrame
     ``area_mu``, ``gain_output_wan``, ``gain_tax_wan``, and the park's ``output_per_mu_wan`` and
     ``tax_per_mu_wan`` ``_before`` and ``_after``. Sums are ``bincount`` over block codes.
     """
-    enterprise = parcels.status.isin(ENTERPRISE_STATUSES)
-    land = parcels.area_mu.where(enterprise, 0.0).groupby(parcels.park_id).sum()
-    output = parcels.output_wan.where(enterprise, 0.0).fillna(0.0).groupby(parcels.park_id).sum()
-    tax = parcels.tax_wan.where(enterprise, 0.0).fillna(0.0).groupby(parcels.park_id).sum()
+    enterprise = parcels.status.isin(ENTERPRISE_STATUSES).to_numpy(dtype=bool)
+
+    def counted(column: str) -> np.ndarray:
+        return np.where(enterprise, np.nan_to_num(parcels[column].to_numpy(dtype=float, na_value=np.nan)), 0.0)
+
+    sums = pd.DataFrame({"land": counted("area_mu"), "output": counted("output_wan"), "tax": counted("tax_wan")},
+                        index=pd.Index(parcels.park_id.to_numpy(dtype=object), name="park_id")).groupby(level=0).sum()
+    land, output, tax = sums.land, sums.output, sums.tax
     code, names = pd.factorize(candidates.block_id.to_numpy(dtype=object))
     first = np.full(len(names), len(code))
     np.minimum.at(first, code, np.arange(len(code)))
