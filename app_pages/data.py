@@ -9,6 +9,7 @@ from app_pages.safe import plain
 from geo import display, i18n
 from geo.errors import KeyedError, ParkAtlasError
 from geo.metrics import data_as_of_by_park
+from geo.sample import SAMPLE_GENERATOR
 from layers import webmap
 
 lang = common.lang()
@@ -23,6 +24,8 @@ catalogue = i18n.catalogue(lang)
 def info_value(key: str, value) -> str:
     """The dataset's facts in the planner's words: 是/否, grouped counts, text as stored."""
     text = str(value)
+    if key == "note" and info.get("generator") == SAMPLE_GENERATOR:  # the generator's note, in the page's language
+        return tr("dataset.sample_note")
     if text.lower() in ("true", "false"):
         return display.format_value(text.lower() == "true", "bool", lang)
     if key.startswith("n_") and text.isdigit():

@@ -621,11 +621,11 @@ def init_city(location, *, parks, adcode: str | None = None, name_zh: str | None
     if thresholds_note:
         info["thresholds"] = thresholds_note
     if synthetic_parcels > 0:
-        from geo.sample import SYNTHETIC_NOTE, generate
+        from geo.sample import SAMPLE_GENERATOR, SYNTHETIC_NOTE, generate
 
         park_frame, parcels = generate(synthetic_parcels, seed, parks=table, districts=districts,
                                        company_prefix=company_prefix or city.name_zh[:2])
-        info.update(synthetic="true", note=SYNTHETIC_NOTE, generator="geo/sample.py", seed=str(seed),
+        info.update(synthetic="true", note=SYNTHETIC_NOTE, generator=SAMPLE_GENERATOR, seed=str(seed),
                     n_parcels=str(len(parcels)))
     else:
         geoms = _park_outlines(park_outlines, table) if park_outlines is not None else _anchor_outlines(table)

@@ -242,6 +242,7 @@ def test_data_page_summary_and_import_is_admin_only(app, sample_parks):
     assert summary["合成示例数据"] == "是" and summary["地块数"] == "10,000"
     assert {"城市行政区划代码", "城市名称（中文）"} <= set(summary.index)  # no raw keys such as city_adcode
     assert not any("_" in str(key) for key in summary.index)
+    assert summary["说明"] == i18n.t("dataset.sample_note", "zh") and "SYNTHETIC" not in summary["说明"]
     as_of = app.dataframe[0].value
     assert len(as_of) == len(sample_parks)
     assert "2,600" in set(as_of["地块数"])  # counts grouped like every count (the High-tech Zone's 2,600)
