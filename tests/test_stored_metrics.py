@@ -121,3 +121,17 @@ def test_restore_and_outdated_metrics_are_recomputed_once(store, tmp_path):
     assert not stored.current(store)
     parcels_with_metrics(store)
     assert_stored_equal_fresh(store, "a metrics version change")
+
+
+def test_writes_to_vacant_land_rewrite_only_their_rows(tmp_path, monkeypatch):
+    from geo.store.gpkg import GpkgStore
+
+    store = GpkgStore(copy_sample_store(tmp_path))
+    parcels = parcels_with_metrics(store)
+    listed = {p.strip() for ids in read_enterprises(store).parcel_ids.dropna() for p in ids.split(";")}
+    free = sorted(parcels.loc[(parcels.status == "available") & ~parcels.parcel_id.isin(listed), "parcel_id"])[:2]
+    monkeypatch.setattr(stored, "refresh", lambda *args, **kwargs: pytest.fail("every metric recomputed"))
+    store.reserve(free, project="电池厂", user=PLANNER)
+    store.update_attributes(free[0], {"investment_wan": 5.0, "floor_area_m2": 800.0}, user=PLANNER)
+    monkeypatch.undo()
+    assert_stored_equal_fresh(store, "writes to vacant land")

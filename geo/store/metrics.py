@@ -12,7 +12,8 @@ before it commits: when the write changed the data, the metrics are recomputed i
 same transaction (from what the transaction sees, so a rollback undoes both) and the rows
 that changed are rewritten. Areas are kept for parcels whose ``version`` did not move (a
 geometry only changes through an import, which moves it); everything else is recomputed,
-because one enterprise's figures move every grade of its pool.
+because one enterprise's figures move every grade of its pool — except after a write that only
+changed attributes of parcels no enterprise uses (:data:`PARCELS`), which rewrites their rows.
 
 The single row of ``parcel_metrics_state`` stamps the table with :data:`METRICS_VERSION` and
 the store's revision (:meth:`Store.revision`) it was computed at. Readers use the stored rows
@@ -43,8 +44,9 @@ STATE = AttributeTable("parcel_metrics_state", {"name": "string", "metrics_versi
 INPUT_COLUMNS = ("parcel_id", "park_id", "status", "version", "floor_area_m2", "floor_area_over_8m_m2",
                  "footprint_m2", "structures_footprint_m2", "yard_area_m2", "investment_wan", "output_wan",
                  "tax_wan", "employees")
-#: How a write transaction treats the stored metrics (see :meth:`SqlStore._transaction`).
-REFRESH, UNAFFECTED, SKIP = "refresh", "unaffected", "skip"
+#: How a write transaction treats the stored metrics (see :meth:`SqlStore._transaction`);
+#: ``PARCELS``: it changed only attributes of existing parcels (no geometry, park or enterprise data).
+REFRESH, PARCELS, UNAFFECTED, SKIP = "refresh", "parcels", "unaffected", "skip"
 
 
 def _quote(name: str) -> str:
@@ -97,7 +99,55 @@ def finish(store, cur, current_at_start: str | None, mode: str = REFRESH) -> Non
         if current_at_start is not None:
             _write_stamp(store, cur)
         return
+    if mode == PARCELS and current_at_start is not None and _refresh_parcels(store, cur):
+        _write_stamp(store, cur)
+        return
     refresh(store, cur, incremental=current_at_start is not None)
+
+
+def _refresh_parcels(store, cur) -> bool:
+    """The rows of the parcels whose ``version`` moved, when none of them is an enterprise's:
+    their figures are their own and they have no grade, while every other row stays as it was
+    (grades depend on areas and enterprise data only). ``False`` (nothing written) when a full
+    refresh is needed: parcels added or removed, an enterprise's parcel touched, or no
+    enterprises (the tax-per-亩 illustration ranks all parcels)."""
+    parcels = cur.execute("SELECT count(*) FROM parcels").fetchone()[0]
+    rows = cur.execute("SELECT count(*) FROM parcel_metrics").fetchone()[0]
+    if parcels != rows or not _exists(store, cur, ENTERPRISES.name) or not cur.execute(
+            "SELECT 1 FROM enterprises LIMIT 1").fetchall():
+        return False
+    if cur.execute("SELECT 1 FROM parcels WHERE version IS NULL LIMIT 1").fetchall():
+        return False  # version + 1 leaves NULL: a change would not show
+    touched = [r[0] for r in cur.execute(
+        "SELECT p.parcel_id FROM parcels p LEFT JOIN parcel_metrics m ON m.parcel_id = p.parcel_id "
+        "WHERE m.parcel_id IS NULL OR p.version IS DISTINCT FROM m.version").fetchall()]
+    if not touched:
+        return True
+    for pid in touched:  # a handful of parcels per write
+        listed = cur.execute(store._sql("SELECT parcel_ids FROM enterprises WHERE parcel_ids LIKE ?"),
+                             (f"%{pid}%",)).fetchall()
+        if any(pid in (part.strip() for part in (r[0] or "").split(";")) for r in listed):
+            return False
+    names = ", ".join(_quote(c) for c in INPUT_COLUMNS)
+    found = []
+    for where, params in store._in_lists("parcel_id", touched):
+        found += cur.execute(store._sql(f"SELECT {names} FROM parcels WHERE {where}"), params).fetchall()
+    inputs = pd.DataFrame.from_records([tuple(r) for r in found], columns=list(INPUT_COLUMNS)).astype(
+        {c: PARCEL_COLUMNS[c] for c in INPUT_COLUMNS})
+    area = {}
+    for where, params in store._in_lists("parcel_id", touched):
+        area.update(cur.execute(store._sql(f"SELECT parcel_id, area_m2 FROM parcel_metrics WHERE {where}"),
+                                params).fetchall())
+    from geo.metrics import parcel_metrics
+
+    rows = inputs[["parcel_id", "version", *FROM_ENTERPRISE]].join(
+        parcel_metrics(inputs, inputs.parcel_id.map(area).to_numpy(dtype=float)))
+    rows["grade"] = pd.array([None] * len(rows), dtype="string")
+    rows = pd.DataFrame(rows[list(METRIC_COLUMNS)]).astype(METRIC_COLUMNS)
+    for where, params in store._in_lists("parcel_id", touched):
+        cur.execute(store._sql(f"DELETE FROM parcel_metrics WHERE {where}"), params)
+    store._insert_rows(cur, METRICS.name, list(METRIC_COLUMNS), _plain_rows(rows))
+    return True
 
 
 #: Column types of the GeoPackage (what GDAL reads back) and of PostgreSQL.
@@ -272,5 +322,5 @@ def join_metrics(parcels, metrics: pd.DataFrame):
     return parcels
 
 
-__all__ = ["METRICS_VERSION", "METRIC_COLUMNS", "FROM_ENTERPRISE", "REFRESH", "UNAFFECTED", "SKIP", "begin", "finish",
+__all__ = ["METRICS_VERSION", "METRIC_COLUMNS", "FROM_ENTERPRISE", "REFRESH", "PARCELS", "UNAFFECTED", "SKIP", "begin", "finish",
            "refresh", "compute", "current", "refresh_store", "read_metrics", "read_parcels_with_metrics", "join_metrics"]

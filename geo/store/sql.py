@@ -451,7 +451,7 @@ class SqlStore(ProjectRegister, Store):
                 self._touch(cur, "parcels")
             return {"reserved": todo, "already_yours": mine}
 
-        return self._transaction(work)
+        return self._transaction(work, metrics="parcels")
 
     def release(self, parcel_ids, *, user) -> dict:
         require(user, "planner", "release reservations")
@@ -473,7 +473,7 @@ class SqlStore(ProjectRegister, Store):
             self._touch(cur, "parcels")
             return {"released": released}
 
-        return self._transaction(work)
+        return self._transaction(work, metrics="parcels")
 
     def set_status(self, parcel_ids, status, *, user, note=None) -> dict:
         require(user, "planner", "change parcel status")
@@ -496,7 +496,7 @@ class SqlStore(ProjectRegister, Store):
                 self._touch(cur, "parcels")
             return {"changed": changed}
 
-        return self._transaction(work)
+        return self._transaction(work, metrics="parcels")
 
     def update_attributes(self, parcel_id, changes, *, user, expected_version=None) -> int:
         require(user, "planner", "edit parcel attributes")
@@ -534,7 +534,7 @@ class SqlStore(ProjectRegister, Store):
             self._touch(cur, "parcels")
             return (version or 0) + 1
 
-        return self._transaction(work)
+        return self._transaction(work, metrics="parcels")
 
     def update_park(self, park_id, changes, *, user) -> dict:
         require(user, "admin", "edit park attributes and thresholds")
