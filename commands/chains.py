@@ -81,6 +81,7 @@ def cmd_show(args) -> None:
 def cmd_gaps(args) -> None:
     from geo.chain import with_ready_land
     from geo.city import read_chain_thresholds
+    from geo.evaluation import parcels_with_metrics
 
     store, chain_map = _chain_map(args)
     gaps = chain_map.gaps(args.chain, _area(args, store), args.radius_km, args.thin_below, thin=True)
@@ -88,20 +89,20 @@ def cmd_gaps(args) -> None:
     def progress(done, total):
         print(f"\rready land: {done}/{total} nodes matched", end="" if done < total else "\n", file=sys.stderr)
 
-    gaps = with_ready_land(gaps, chain_map.nodes, store.read_parcels(), store.read_parks(), park_id=args.park,
+    gaps = with_ready_land(gaps, chain_map.nodes, parcels_with_metrics(store), store.read_parks(), park_id=args.park,
                            chain_thresholds=read_chain_thresholds(store), progress=progress)
     emit(_named(gaps, args.lang)[GAP_KEYS], args.format)
 
 
 def cmd_land(args) -> None:
     from geo.chain import node_row, read_chain_nodes, ready_land
-    from geo.metrics import with_metrics
+    from geo.evaluation import parcels_with_metrics
 
     store = open_store(args.store)
     from geo.city import read_chain_thresholds
 
     node = node_row(read_chain_nodes(store), args.node_id)
-    result = ready_land(with_metrics(store.read_parcels()), store.read_parks(), node, top=args.top, park_id=args.park,
+    result = ready_land(parcels_with_metrics(store), store.read_parks(), node, top=args.top, park_id=args.park,
                         chain_thresholds=read_chain_thresholds(store))
     emit_object({"node_id": args.node_id, **result.to_json(lang=args.lang)})
 

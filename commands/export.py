@@ -15,7 +15,7 @@ from geo.errors import NotFoundError, ParkAtlasError
 from geo.exports import (DATA_FORMATS, candidates_export_frame, excluded_table, format_for, output_path,
                          parcel_export_frame, write_export, write_file)
 from geo.evaluation import parcels_with_metrics
-from geo.metrics import INTENSITY_INDICATORS, park_kpis, with_metrics
+from geo.metrics import INTENSITY_INDICATORS, park_kpis
 from geo.store import open_store
 from layers.print_map import LANGS, ORIENTATIONS, PAPERS_MM, THEMES, check_theme
 
@@ -60,7 +60,7 @@ def cmd_map(args) -> None:
     parcels = parcels_with_metrics(store, args.park)
     highlight = None
     if args.project:
-        result = _match(store, with_metrics(store.read_parcels()), parks, args.project, args.top, args.park)
+        result = _match(store, parcels_with_metrics(store), parks, args.project, args.top, args.park)
         highlight = sorted({pid for ids in result.candidates.parcel_ids for pid in ids})
     indicator = check_theme(args.theme, args.indicator)
     summary = {"out": str(out), "format": fmt, "park_id": args.park, "theme": args.theme,
@@ -148,7 +148,7 @@ def cmd_data(args) -> None:
     if args.what == "candidates":
         if not args.project:
             raise ParkAtlasError("--what candidates needs --project PROJECT.json (see docs/matching.md)")
-        result = _match(store, with_metrics(store.read_parcels()), parks, args.project, args.top, args.park)
+        result = _match(store, parcels_with_metrics(store), parks, args.project, args.top, args.park)
         frame = candidates_export_frame(result.candidates)
         tables["excluded"] = excluded_table(result.excluded)
         layer = "candidates"

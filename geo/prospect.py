@@ -123,10 +123,10 @@ def prospect_land(store, prospect_id: str, *, top: int = 3, parcels=None, chain_
 
     from geo.chain import ChainMap, node_row, ready_land
     from geo.crs import CGCS2000
-    from geo.metrics import with_metrics
+    from geo.evaluation import parcels_with_metrics
 
     prospect = prospect_row(store, prospect_id)
-    parcels = with_metrics(store.read_parcels()) if parcels is None else parcels
+    parcels = parcels_with_metrics(store) if parcels is None else parcels
     chain_map = chain_map or ChainMap.of_store(store, parcels)
     node = node_row(chain_map.nodes, prospect.node_id)
     status = chain_map.status(node.chain).set_index("node_id").loc[node.node_id]

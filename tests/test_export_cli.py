@@ -137,6 +137,10 @@ def test_export_data_candidates_xlsx(cli_env, project_file, tmp_path):
     assert book.sheetnames == ["候选用地", "排除原因"]  # a planner's workbook: Chinese by default
     frame = pd.read_excel(io.BytesIO(out.read_bytes()), sheet_name="候选用地")
     assert frame["排名"].tolist() == [1, 2, 3, 4, 5]
+    ranked = json.loads(run_cli("match", project_file, "--top", "5", "--format", "json", env=cli_env).stdout)
+    # the same parcels, with their enterprises' figures, as `match` and the Match page rank them
+    assert frame["地块编号"].tolist() == [";".join(c["parcel_ids"]) if isinstance(c["parcel_ids"], list)
+                                      else c["parcel_ids"] for c in ranked["candidates"]]
     assert frame["地块编号"].str.len().gt(0).all() and frame["匹配说明"].str.contains("，|；").all()
     assert "criteria" not in frame.columns and "characteristic" not in " ".join(frame["匹配说明"])
     excluded = pd.read_excel(io.BytesIO(out.read_bytes()), sheet_name="排除原因")
