@@ -27,7 +27,6 @@ def app(store_path, monkeypatch):
     monkeypatch.setenv("PARKATLAS_STORE", str(store_path))
     monkeypatch.setenv("PARKATLAS_USERS", str(store_path.with_name("users.json")))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
-    at.run()
     at.switch_page("app_pages/chains.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]

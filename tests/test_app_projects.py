@@ -19,8 +19,6 @@ def test_projects_page_for_a_viewer(store_path, monkeypatch):
         "tax_wan": 900, "plot_ratio": 1.2, "building_coefficient": 0.4, "signed_on": "2020-01-02",
         "contract_start": "2020-06-01"}, user=User("pat", "planner"))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.query_params["project"] = added["project_id"]
-    at.run()
     at.switch_page("app_pages/projects.py")
     at.query_params["project"] = added["project_id"]
     at.run()
@@ -51,8 +49,6 @@ def test_planner_edits_a_project_on_the_page(store_path, monkeypatch):
     version = int(store.read_project(pid)["version"])
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["user"] = User("pat", "planner")
-    at.query_params["project"] = pid
-    at.run()
     at.switch_page("app_pages/projects.py")
     at.query_params["project"] = pid
     at.run()

@@ -23,7 +23,6 @@ def teams_page(store_path, monkeypatch):
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         if user is not None:
             at.session_state["user"] = user
-        at.run()
         at.switch_page("app_pages/teams.py")
         at.run()
         assert not at.exception, [e.value for e in at.exception]
