@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.errors import ParkAtlasError
 from geo.metrics import PARCEL_METRICS
 from geo.schema import PARCEL_COLUMNS
 from geo.store.tables import ENTERPRISE_FIGURES, ENTERPRISE_GRADES, ENTERPRISES, AttributeTable, _is_gpkg
@@ -268,7 +269,8 @@ def current(store) -> bool:
 def refresh_store(store) -> bool:
     """Compute and store the metrics of a store whose stored metrics are missing or outdated
     (the migration of a store written before, or by another tool); ``False`` when the store
-    cannot be written (the bundled sample)."""
+    cannot be written (the bundled sample, a read-only file, a full disk): a read never fails
+    for want of storing what it can compute."""
     if getattr(store, "readonly", False):
         return False
 
@@ -276,7 +278,10 @@ def refresh_store(store) -> bool:
         store._lock_metrics(cur)
         refresh(store, cur, incremental=False)
 
-    store._transaction(work, metrics=SKIP)
+    try:
+        store._transaction(work, metrics=SKIP)
+    except ParkAtlasError:  # rolled back; the caller computes the metrics on read instead
+        return False
     return True
 
 
