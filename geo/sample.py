@@ -542,6 +542,10 @@ def write_sample(path: Path = SAMPLE_GPKG, n_parcels: int = DEFAULT_PARCELS, see
     write_sample_tables(path, {"teams": teams, "team_targets": targets, "enterprises": enterprises,
                                "enterprise_figures": figures, "enterprise_grades": ENTERPRISE_GRADES.empty(),
                                **generate_chain_tables(enterprises, figures, parcels, parks, [c.chain for c in city.chains])})
+    from geo.store.gpkg import GpkgStore
+    from geo.store.metrics import refresh_store
+
+    refresh_store(GpkgStore(path, readonly=False))  # stored metrics: the sample and its copies read them
     return path
 
 
