@@ -54,11 +54,14 @@ def test_a_missing_shape_is_not_mistaken_for_another_frame(sample_store, project
 
 
 def test_parcels_with_metrics_projects_the_parcels_once(store_path, projections):
-    from geo.evaluation import parcels_with_metrics, read_enterprises
+    from geo.enterprise import latest_year, read_enterprises, read_figures
+    from geo.evaluation import parcels_with_metrics
     from geo.store import open_store
 
     store = open_store(str(store_path))
     assert len(read_enterprises(store))  # the sample's enterprises: figures, evaluation and metrics all need areas
-    frame = parcels_with_metrics(store)
+    parcels_with_metrics(store)
+    assert projections == []  # the latest year's metrics are stored with the sample's parcels: nothing projected
+    frame = parcels_with_metrics(store, year=latest_year(read_figures(store)))  # a year asked for: computed
     assert len(projections) == 1
     assert frame.area_mu.notna().all() and (frame.area_mu > 0).all()
