@@ -16,6 +16,8 @@ Run ``python -m geo.sample`` to rebuild ``data/parcels/zhaoqing_344.gpkg``.
 from __future__ import annotations
 
 import argparse
+import sqlite3
+from contextlib import closing
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -546,6 +548,8 @@ def write_sample(path: Path = SAMPLE_GPKG, n_parcels: int = DEFAULT_PARCELS, see
     from geo.store.metrics import refresh_store
 
     refresh_store(GpkgStore(path, readonly=False))  # stored metrics: the sample and its copies read them
+    with closing(sqlite3.connect(path)) as con:  # a rollback journal again: readers leave no -wal/-shm files
+        con.execute("PRAGMA journal_mode=DELETE")
     return path
 
 

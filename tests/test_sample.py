@@ -76,6 +76,17 @@ def test_dataset_says_it_is_synthetic(sample_store):
     assert isinstance(sample_store.read_districts(), gpd.GeoDataFrame) and len(sample_store.read_districts()) == 8
 
 
+def test_sample_is_read_with_its_stored_metrics_and_leaves_no_files(sample_store):
+    from geo.evaluation import parcels_with_metrics
+    from geo.sample import SAMPLE_GPKG
+    from geo.store import metrics
+
+    assert metrics.current(sample_store)  # read, never computed, by the app on the default data
+    assert len(parcels_with_metrics(sample_store)) == 10_000
+    assert SAMPLE_GPKG.read_bytes()[18:20] == b"\x01\x01"  # a rollback journal: no -wal/-shm next to it
+    assert not SAMPLE_GPKG.with_name(SAMPLE_GPKG.name + "-wal").exists()
+
+
 def test_generator_scales_for_benchmarks():
     _, parcels = generate(n_parcels=30_000, seed=7)
     assert len(parcels) == 30_000 and parcels.parcel_id.is_unique
