@@ -162,6 +162,8 @@ def write_new_gpkg(path: Path, parks, parcels, districts, info: dict[str, str],
 
 
 
+_TABLE_EXISTS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+
 class GpkgStore(SqlStore):
     """A GeoPackage file. Created and seeded from the sample when it does not exist yet.
 
@@ -303,7 +305,11 @@ class GpkgStore(SqlStore):
             con.close()
 
     def _has_table(self, table: str) -> bool:
-        return bool(self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)))
+        return bool(self._query(_TABLE_EXISTS, (table,)))
+
+    def _has_table_in(self, cur, table: str) -> bool:
+        """:meth:`_has_table` as the transaction ``cur`` sees the store."""
+        return cur.execute(_TABLE_EXISTS, (table,)).fetchone() is not None
 
     def _has_audit(self, con) -> bool:
         return con.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_log'").fetchone() is not None

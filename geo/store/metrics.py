@@ -54,14 +54,8 @@ def _quote(name: str) -> str:
     return '"' + name + '"'
 
 
-def _exists(store, cur, name: str) -> bool:
-    if _is_gpkg(store):
-        return cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
-    return cur.execute("SELECT to_regclass(%s)", (f"parkatlas.{name}",)).fetchone()[0] is not None
-
-
 def _select(store, cur, table: AttributeTable, columns=None) -> pd.DataFrame:
-    if not _exists(store, cur, table.name):
+    if not store._has_table_in(cur, table.name):
         return table.empty()
     names = list(columns or table.columns)
     rows = cur.execute(f"SELECT {', '.join(_quote(c) for c in names)} FROM {_quote(table.name)}").fetchall()
@@ -72,7 +66,7 @@ def _select(store, cur, table: AttributeTable, columns=None) -> pd.DataFrame:
 
 
 def _stamp(store, cur) -> tuple | None:
-    if not _exists(store, cur, STATE.name):
+    if not store._has_table_in(cur, STATE.name):
         return None
     row = cur.execute(store._sql("SELECT metrics_version, revision FROM parcel_metrics_state WHERE name = ?"),
                       (METRICS.name,)).fetchone()
@@ -114,7 +108,7 @@ def _refresh_parcels(store, cur) -> bool:
     enterprises (the tax-per-亩 illustration ranks all parcels)."""
     parcels = cur.execute("SELECT count(*) FROM parcels").fetchone()[0]
     rows = cur.execute("SELECT count(*) FROM parcel_metrics").fetchone()[0]
-    if parcels != rows or not _exists(store, cur, ENTERPRISES.name) or not cur.execute(
+    if parcels != rows or not store._has_table_in(cur, ENTERPRISES.name) or not cur.execute(
             "SELECT 1 FROM enterprises LIMIT 1").fetchall():
         return False
     if cur.execute("SELECT 1 FROM parcels WHERE version IS NULL LIMIT 1").fetchall():
@@ -159,7 +153,7 @@ _TYPES = {True: {"string": "TEXT", "float64": "REAL", "Int64": "INTEGER"},
 def _ensure(store, cur) -> None:
     gpkg = _is_gpkg(store)
     for table in (METRICS, STATE):
-        if not _exists(store, cur, table.name):
+        if not store._has_table_in(cur, table.name):
             columns = ", ".join(f"{_quote(c)} {_TYPES[gpkg][t]}" + (" NOT NULL" if c in table.key else "")
                                 for c, t in table.columns.items())
             # Not listed in gpkg_contents: derived data, whose refresh is no change of the store's data.

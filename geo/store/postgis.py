@@ -274,6 +274,10 @@ class PostgisStore(SqlStore):
     def _has_table(self, table: str) -> bool:
         return self._query("SELECT to_regclass(%s)", (f"{SCHEMA}.{table}",))[0][0] is not None
 
+    def _has_table_in(self, cur, table: str) -> bool:
+        """:meth:`_has_table` as the transaction ``cur`` sees the store."""
+        return cur.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{table}",)).fetchone()[0] is not None
+
     def dataset_info(self) -> dict[str, str]:
         return dict(self._query("SELECT key, value FROM dataset_info ORDER BY key"))
 

@@ -115,7 +115,7 @@ def ensure_tables(store: SqlStore) -> None:
         return
     gpkg = _is_gpkg(store)
     # Only a store lacking a table is written to: a read must not change the store's revision.
-    missing = [table for table in ATTRIBUTE_TABLES.values() if not _exists(store, table.name)]
+    missing = [table for table in ATTRIBUTE_TABLES.values() if not store._has_table(table.name)]
 
     def work(cur):
         for table in missing:
@@ -128,19 +128,12 @@ def ensure_tables(store: SqlStore) -> None:
     _ensured.add(store.location)
 
 
-def _exists(store: SqlStore, name: str) -> bool:
-    if _is_gpkg(store):
-        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-        return bool(store._query(sql, (name,)))
-    return store._query("SELECT to_regclass(%s)", (f"parkatlas.{name}",))[0][0] is not None
-
-
 def read_table(store: SqlStore, table: AttributeTable, where: dict | None = None) -> pd.DataFrame:
     """The table's rows, typed and sorted by key (empty when the store has no such table yet).
 
     ``where`` maps columns to the values they must equal.
     """
-    if not _exists(store, table.name):  # created by the first write: a read never writes
+    if not store._has_table(table.name):  # created by the first write: a read never writes
         return table.empty()
     names = ", ".join(quote(c) for c in table.columns)
     conditions = " AND ".join(f"{quote(c)} = ?" for c in (where or {}))
