@@ -325,11 +325,6 @@ def park_parcels(park_id: str) -> gpd.GeoDataFrame:
     return _park_parcels(location(), revision(), park_id)
 
 
-def park_features(park_id: str) -> str:
-    """The park's parcels as script-safe GeoJSON with hover labels in the current language."""
-    return _park_features(location(), revision(), park_id, lang())
-
-
 def park_features_carrier(park_id: str) -> tuple[str, str, webmap.CarrierRef]:
     """``(key, html, districts)``: :func:`park_features` and :func:`district_features` in hidden
     elements (``layers.webmap.features_carrier``).

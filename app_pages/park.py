@@ -48,8 +48,7 @@ this_park = parks.loc[parks.park_id == park_id]
 # The legend is drawn on the map (it travels with the themed overlay): as escaped HTML on the
 # page it loaded Streamlit's HTML-Markdown scripts first and delayed the map by ~0.08 s.
 features_ref, features_carrier, district_ref = common.park_features_carrier(park_id)
-parts = webmap.park_map_parts(parcels, theme=theme, lang=lang, features=common.park_features(park_id),
-                              features_ref=features_ref,
+parts = webmap.park_map_parts(parcels, theme=theme, lang=lang, features_ref=features_ref,
                               classified=classified, context=[district_ref, this_park],
                               labels={"district": common.district_labels(),
                                       "park": webmap.name_labels(this_park, lang)},

@@ -611,10 +611,10 @@ def park_map_parts(parcels: gpd.GeoDataFrame, *, theme: str = "status", lang: st
     ``features`` (from :func:`features_json` over ``parcels`` in the same row order, with
     :func:`parcel_labels`) and ``classified`` may be passed precomputed, so a page can cache
     the heavy parts per data revision and per theme. ``features_ref``: the key of a
-    :func:`features_carrier` of ``features`` that the page shows next to the map; the overlay
-    then refers to it instead of carrying the features.
+    :func:`features_carrier` of those features that the page shows next to the map; the overlay
+    then refers to it instead of carrying them (and ``features`` is neither needed nor built).
     """
-    if features is None:
+    if features is None and features_ref is None:
         features = features_json(parcels, parcels.parcel_id, parcel_labels(parcels, lang))
     classified = classified or theme_colors(parcels, theme, lang=lang, scheme=scheme, k=k)
     highlight = None
