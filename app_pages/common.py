@@ -535,7 +535,7 @@ def _match(loc: str, rev: str, request: dict):
     return match(_parcels(loc, rev), _parks(loc, rev), request["project"], top=request["top"],
                  park_id=request["park_id"], weights=request["weights"], with_blocks=request["with_blocks"],
                  include_disposal=request["include_disposal"], edition=request.get("edition"),
-                 chain_thresholds=read_chain_thresholds(store()))
+                 chain_thresholds=read_chain_thresholds(_store(loc)))
 
 
 def match_result():
