@@ -313,9 +313,7 @@ def read_chain_thresholds(store) -> pd.DataFrame:
 
 
 def _city_table(store, table) -> None:
-    from geo.store.tables import _exists
-
-    if not _exists(store, table.name):
+    if not store._has_table(table.name):
         raise ParkAtlasError(f"the store has no {table.name} table (made before `city init` existed); set the "
                              "city up anew with `python cli.py city init` and import its data")
 
