@@ -146,9 +146,9 @@ else:
                                   for n in gaps.node_id],
         tr("chains.col.nearest_km"): [display.format_value(k, "km", lang) for k in gaps.nearest_km],
     }), hide_index=True, use_container_width=True)
+    node_names = dict(zip(status.node_id, status[name_col]))
     gap = st.selectbox(tr("chains.ready_land"), gaps.node_id.tolist(), key=common.kept_key("ch_gap"),
-                       format_func=lambda n: display.format_value(status.set_index("node_id").at[n, name_col],
-                                                                  "text", lang))
+                       format_func=lambda n: display.format_value(node_names[n], "text", lang))
     try:
         _candidates(_ready(loc, rev, gap, park))
     except ParkAtlasError as exc:

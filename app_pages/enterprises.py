@@ -92,9 +92,10 @@ with list_tab:
     st.dataframe(display.format_frame(view, lang, kinds={"park_id": "text", "scale": "text",
                                                          "evaluated_class": "text", "uscc": "id"}),
                  hide_index=True, width="stretch", height=360)
+    enterprise_names = dict(zip(table.uscc, table.name))
     picked = st.selectbox(tr("enterprises.pick"), shown.uscc.tolist(), index=None, key=common.kept_key("ent_pick"),
                           placeholder=tr("enterprises.pick_hint"),
-                          format_func=lambda u: f"{table.set_index('uscc').name.get(u, u)}（{u}）")
+                          format_func=lambda u: f"{enterprise_names.get(u, u)}（{u}）")
     if picked:
         row = table.set_index("uscc").loc[picked]
         st.subheader(plain(row["name"]))

@@ -48,7 +48,8 @@ def _as_of(loc: str, rev: str, when: str, park_id: str):
 def _as_of_layer(loc: str, rev: str, when: str, park_id: str, language: str):
     # Every tab runs on every rerun: the past map's classes and GeoJSON are built once, not per click.
     past = _as_of(loc, rev, when, park_id)
-    labels = [f"{pid} · {i18n.label_status(s, language)}" for pid, s in zip(past.parcel_id, past.status)]
+    status = past.status.map(i18n.status_labels(language)).fillna(past.status)
+    labels = past.parcel_id.astype(str).str.cat(status.astype(str), sep=" · ").tolist()
     return theme_colors(past, "status", lang=language), webmap.features_json(past, past.parcel_id, labels)
 
 
@@ -263,7 +264,7 @@ with tabs[3]:
     past = _as_of(common.location(), common.revision(), when.isoformat(), park_id)
     table = pd.DataFrame({
         tr("col.parcel_id"): past.parcel_id.astype(str),
-        tr("col.status"): [i18n.label_status(s, lang) for s in past.status],
+        tr("col.status"): past.status.map(i18n.status_labels(lang)).fillna(past.status),
         tr("col.enterprise"): [as_text(v) for v in past.enterprise],
         tr("col.data_as_of"): [as_text(v) for v in past.data_as_of],
     })

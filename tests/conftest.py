@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import NoReturn
 
@@ -14,6 +15,15 @@ sys.path.insert(0, str(ROOT))
 from geo.testing import copy_sample_store  # noqa: E402
 
 CI_TRUE = {"1", "true", "yes", "on"}
+
+# The deployment's own files (var/ in the checkout) are never the tests': each test process (one
+# per pytest-xdist worker) keeps its session revocations, store registry, users and settings in a
+# directory of its own, inherited by the app servers and CLI processes it starts. A test that needs
+# one of these files sets the variable itself.
+_PROCESS_VAR = Path(tempfile.mkdtemp(prefix="parkatlas-test-var-"))
+for _variable, _name in (("PARKATLAS_SESSION_REVOKED", "session-revoked.json"), ("PARKATLAS_STORES", "stores.json"),
+                         ("PARKATLAS_USERS", "users.json"), ("PARKATLAS_SETTINGS", "settings.json")):
+    os.environ.setdefault(_variable, str(_PROCESS_VAR / _name))
 
 
 def in_ci() -> bool:

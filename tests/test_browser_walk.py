@@ -18,8 +18,9 @@ from tests.test_browser_pages import settled
 
 pytestmark = pytest.mark.browser
 
-#: url path of every page in app.py's navigation.
-PAGES = ["overview", "park", "parcel", "city", "available", "enterprises", "inefficient", "match", "teams",
+#: url path of every page in app.py's navigation (the Overview is the default page: Streamlit serves
+#: it at "/" and answers "/overview" with "Page not found").
+PAGES = ["", "park", "parcel", "city", "available", "enterprises", "inefficient", "match", "teams",
          "projects", "export", "data", "guide"]
 STREAMLIT_ENGLISH = ["Choose an option", "Choose options", "Select all", "Upload", "Press Enter to submit form",
                      "Browse files", "Drag and drop", "No options to select", "No results", "View more",
@@ -67,8 +68,8 @@ def test_every_page_in_chinese_speaks_the_planners_words(page, app):
             settled(page)
         problems = problems_in(page.evaluate(VISIBLE_TEXT_JS))
         if problems:
-            screenshot(page, f"walk_{path}")
-            found[path] = problems
+            screenshot(page, f"walk_{path or 'overview'}")
+            found[path or "overview"] = problems
     assert found == {}, "\n".join(f"{path}: {problems}" for path, problems in found.items())
 
 
