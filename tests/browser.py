@@ -107,7 +107,8 @@ def sign_in(page, name: str, password: str, role: str = "planner") -> None:
     page.get_by_label("用户名").fill(name)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录", exact=True).click()
-    page.get_by_text(f"已登录：{name}（{role}）").wait_for(timeout=30_000)
+    page.get_by_text(f"已登录：{name}（{role}）").wait_for(timeout=60_000)
+    settled(page)  # the signed-in rerun ends before the test types: a form filled mid-run can be redrawn empty
 
 
 def parcel_on_screen(frame, parcel_id: str) -> tuple[float, float]:
