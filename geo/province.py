@@ -16,7 +16,8 @@ them as GeoParquet partitioned by park (``DIR/parcels/park_id=<id>/part-*.parque
 Additive parts (counts, areas, enterprise sums, grade counts) come from
 :func:`geo.metrics.aggregate_sums` per partition and are added; ratios come from
 :func:`geo.metrics.finish_aggregate` on the totals. Means and medians of the per-parcel indicators
-are exact Dask group-bys (the median shuffles the enterprise rows' indicator columns).
+are :func:`geo.metrics.indicator_stats` over the enterprise rows' key and indicator columns, collected
+in the same pass (no shuffle).
 
 The 亩均 grades are those of the city store. A dataset with enterprises
 (``DIR/enterprises/*.parquet`` and ``DIR/enterprise_figures/*.parquet``, written by
@@ -51,8 +52,7 @@ from geo.enterprise import (enterprise_parcels, latest_year, parcel_figures, rea
                             with_parcel_figures)
 from geo.errors import ParkAtlasError
 from geo.metrics import (ENTERPRISE_STATUSES, INTENSITY_INDICATORS, aggregate_sums, finish_aggregate,
-                         overlap_duplicates,
-                         mu_grades, parcel_metrics)
+                         indicator_stats, mu_grades, overlap_duplicates, parcel_metrics)
 from geo.standards import Standards, load_standards
 from geo.units import m2_to_mu
 
@@ -430,15 +430,15 @@ def province_kpis(directory, *, by: str = "park", standards: Standards | None = 
     metrics = ddf.map_partitions(_metric_frame, groups, grading, leave_out, meta=metric_meta)
     sums_meta = aggregate_sums(metric_meta, [key], standards)
     partial = metrics.map_partitions(aggregate_sums, [key], standards, meta=sums_meta)
-    enterprise = metrics.loc[metrics.status.isin(list(ENTERPRISE_STATUSES)), [key, *INTENSITY_INDICATORS]]
-    grouped = enterprise.groupby(key)[INTENSITY_INDICATORS]
-    partial, means, medians = dask.compute(partial, grouped.mean(), grouped.median())
+    # The enterprises' indicator columns come back whole (a few numbers per parcel) and the means and
+    # medians are taken in memory: a Dask group-by median would shuffle them between workers, which
+    # costs more than the transfer, and the in-memory function gives the city store's numbers.
+    enterprise = metrics.loc[metrics.status.isin(list(ENTERPRISE_STATUSES)),
+                             [key, "status", *INTENSITY_INDICATORS]]
+    partial, enterprise = dask.compute(partial, enterprise)
 
     sums = partial.groupby(level=0, sort=False).sum()
-    stats = pd.concat({"mean": means, "median": medians}, axis=1)
-    stats.columns = [f"{ind}_{stat}" for stat, ind in stats.columns]
-    stats = stats[[f"{ind}_{stat}" for ind in INTENSITY_INDICATORS for stat in ("mean", "median")]]
-    agg = finish_aggregate(sums, stats)
+    agg = finish_aggregate(sums, indicator_stats(enterprise, [key]))
     agg.index.name = key
     if by == "park":
         ident = pd.DataFrame(parks[["park_id", "name_zh", "name_en", "group", "district_code", "data_as_of"]])
