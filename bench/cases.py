@@ -927,7 +927,8 @@ def province(ctx: Context) -> list[Row]:
     def in_memory():
         frames = []
         for part in sorted((path / "parcels").rglob("*.parquet")):
-            frame = gpd.read_parquet(part)
+            # As before areas were stored: the in-memory path measures them from the geometries.
+            frame = gpd.read_parquet(part).drop(columns=province_mod.AREA_COLUMN, errors="ignore")
             frame["park_id"] = part.parent.name.removeprefix("park_id=")
             frames.append(frame)
         return park_kpis(pd.concat(frames, ignore_index=True), province_mod.read_parks(path))

@@ -3,7 +3,10 @@
 A city store (GeoPackage or PostGIS read into one GeoDataFrame) is the right tool up to about
 1–2 million parcels. Beyond that, or when one machine's memory will not hold the parcels, keep
 them as GeoParquet partitioned by park (``DIR/parcels/park_id=<id>/part-*.parquet`` plus
-``DIR/parks.parquet``) and run the same metric code per partition on a Dask cluster:
+``DIR/parks.parquet``) and run the same metric code per partition on a Dask cluster. Each parcel
+file stores its parcels' planar areas (:data:`AREA_COLUMN`), so the KPIs, the evaluation and the
+available land read only the attribute columns they need and no geometry (group and city totals
+read those of intersecting parks for :func:`overlap_duplicate_ids`; matching needs them for blocks):
 
 - :func:`write_parquet_sample` writes N synthetic parcels in that layout, one chunk at a time;
 - :func:`add_store` adds a city's store (its parks and parcels) to a dataset, so one dataset holds
@@ -61,9 +64,13 @@ PARKS_FILE = "parks.parquet"
 #: Folders of the dataset's enterprises and yearly figures (columns of geo.schema), one file per chunk or city.
 ENTERPRISES_DIR = "enterprises"
 FIGURES_DIR = "enterprise_figures"
-#: Columns the KPIs read from the parcel files (geometry for the areas).
+#: Column of each parcel's planar area (m²) in its own CGCS2000 Gauss-Krüger zone
+#: (:func:`geo.crs.projected_area_m2`), stored when parcels are written so that no computation but
+#: the overlap check and matching reads the geometries.
+AREA_COLUMN = "area_m2"
+#: Columns the KPIs read from the parcel files, besides the area (:func:`area_columns`).
 KPI_COLUMNS = ["status", "land_use_code", "floor_area_m2", "footprint_m2", "structures_footprint_m2",
-               "yard_area_m2", "floor_area_over_8m_m2", "investment_wan", "output_wan", "tax_wan", "geometry"]
+               "yard_area_m2", "floor_area_over_8m_m2", "investment_wan", "output_wan", "tax_wan"]
 KEYS = {"park": "park_id", "group": "group", "city": "city"}
 #: Columns of ``parks.parquet`` naming each park's city (the store's city: adcode and names).
 CITY_COLUMNS = ("city", "city_name_zh", "city_name_en")
@@ -109,7 +116,7 @@ def write_parquet_sample(directory, n_parcels: int, *, chunk_size: int = 100_000
         chunk_parks, parcels = generate(min(chunk_size, n_parcels - start), seed=seed + chunk)
         parks = chunk_parks if parks is None else parks
         parcels["parcel_id"] = f"c{chunk:05d}-" + parcels.parcel_id
-        for park_id, part in parcels.groupby("park_id", sort=False):
+        for park_id, part in with_stored_area(parcels).groupby("park_id", sort=False):
             folder = staging / f"park_id={park_id}"
             folder.mkdir(parents=True, exist_ok=True)
             # Hive layout: the partition column lives in the folder name, not in the file.
@@ -137,6 +144,40 @@ def _write_enterprise_chunk(staging: Path, filename: str, parcels, parks, seed: 
     seen.update(enterprises.uscc)
     enterprises.to_parquet(staging / ENTERPRISES_DIR / filename, index=False)
     figures[figures.uscc.isin(set(enterprises.uscc))].to_parquet(staging / FIGURES_DIR / filename, index=False)
+
+
+def with_stored_area(parcels):
+    """``parcels`` with :data:`AREA_COLUMN`, as every writer of a dataset's parcel files stores them."""
+    return parcels.assign(**{AREA_COLUMN: projected_area_m2(parcels.geometry)})
+
+
+def parcel_file_columns(directory) -> list[str]:
+    """Columns that every parcel file of the dataset holds, in the first file's order (read from the
+    files' footers only).
+
+    A dataset written before :data:`AREA_COLUMN` was stored, or one whose parcels were added partly
+    before and partly since, lacks it in some files: its areas are then computed from the geometries.
+    """
+    import pyarrow.parquet as pq
+
+    files = sorted((Path(directory) / PARCELS_DIR).rglob("*.parquet"))
+    if not files:
+        return []
+    names = [pq.read_schema(f).names for f in files]
+    common = set.intersection(*map(set, names))
+    return [name for name in names[0] if name in common]
+
+
+def area_columns(directory) -> list[str]:
+    """What the parcels' areas are read from: the stored :data:`AREA_COLUMN`, else the geometry."""
+    return [AREA_COLUMN] if AREA_COLUMN in parcel_file_columns(directory) else ["geometry"]
+
+
+def parcel_areas_m2(part) -> np.ndarray:
+    """Planar areas (m²) of a partition's parcels: stored if the partition has them, else computed."""
+    if AREA_COLUMN in part.columns:
+        return part[AREA_COLUMN].to_numpy(dtype=float)
+    return projected_area_m2(part.geometry)
 
 
 def _with_city(parks, city):
@@ -182,7 +223,7 @@ def add_store(directory, store) -> dict:
     parcels = store.read_parcels()
     staging = directory / (PARCELS_DIR + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
-    for park_id, part in parcels.groupby("park_id", sort=False):
+    for park_id, part in with_stored_area(parcels).groupby("park_id", sort=False):
         folder = staging / f"park_id={park_id}"
         folder.mkdir(parents=True)
         part.drop(columns="park_id").to_parquet(folder / "part-00000.parquet", index=False)
@@ -301,7 +342,8 @@ def _metric_frame(part, park_labels: dict[str, dict], grading: Grading | None,
         part = part.loc[~part.parcel_id.astype(str).isin(leave_out)]
     if grading is not None and grading.shared is not None:
         part = with_parcel_figures(part, grading.shared)
-    frame = pd.DataFrame(part.drop(columns=["geometry", "parcel_id"], errors="ignore")).join(parcel_metrics(part))
+    frame = pd.DataFrame(part.drop(columns=["geometry", "parcel_id", AREA_COLUMN], errors="ignore")).join(
+        parcel_metrics(part, parcel_areas_m2(part)))
     frame["park_id"] = frame.park_id.astype(str)
     for column, by_park in park_labels.items():
         frame[column] = frame.park_id.map(by_park).astype(object)
@@ -318,13 +360,13 @@ def _enterprise_parcel_areas(part, wanted: frozenset) -> pd.DataFrame:
     part = part.loc[part.parcel_id.astype(str).isin(wanted)]
     return pd.DataFrame({"parcel_id": part.parcel_id.astype(object).to_numpy(),
                          "park_id": part.park_id.astype(object).to_numpy(),
-                         "area_mu": m2_to_mu(projected_area_m2(part.geometry))})
+                         "area_mu": m2_to_mu(parcel_areas_m2(part))})
 
 
 def evaluate_dataset(directory, year: int | None = None, scheme=None):
     """Evaluate the dataset's enterprises by ``scheme`` (default preset) for ``year`` (default: latest).
 
-    One Dask pass reads only the enterprises' parcels (their id, park and area); the evaluation
+    One Dask pass reads only the enterprises' parcels (their id, park and stored area); the evaluation
     itself is :func:`geo.evaluation.evaluate_frames` over all enterprises, so grades and ranks are
     those the city store gives for the same data. Returns the
     :class:`geo.evaluation.Evaluation` and the enterprises' parcels (``parcel_id``, ``park_id``,
@@ -337,7 +379,7 @@ def evaluate_dataset(directory, year: int | None = None, scheme=None):
     if enterprises.empty or year is None:
         return None, None
     wanted = frozenset(enterprise_parcels(enterprises).parcel_id)
-    ddf = open_parcels(directory, columns=["parcel_id", "park_id", "geometry"])
+    ddf = open_parcels(directory, columns=["parcel_id", "park_id", *area_columns(directory)])
     meta = pd.DataFrame({"parcel_id": pd.Series(dtype=object), "park_id": pd.Series(dtype=object),
                          "area_mu": pd.Series(dtype=float)})
     land = ddf.map_partitions(_enterprise_parcel_areas, wanted, meta=meta).compute().reset_index(drop=True)
@@ -351,7 +393,7 @@ def dataset_grading(directory, standards: Standards, year: int | None = None, sc
 
     evaluation, land = evaluate_dataset(directory, year, scheme)
     if evaluation is None:
-        ddf = open_parcels(directory, columns=KPI_COLUMNS)
+        ddf = open_parcels(directory, columns=KPI_COLUMNS + area_columns(directory))
         taxes = ddf.map_partitions(_enterprise_tax_per_mu, meta=pd.Series(dtype=float, name="tax_per_mu_wan"))
         return Grading(bounds=grade_bounds(taxes.compute().to_numpy(), standards))
     enterprises, figures = read_enterprise_tables(directory)
@@ -361,7 +403,8 @@ def dataset_grading(directory, standards: Standards, year: int | None = None, sc
 
 
 def _enterprise_tax_per_mu(part) -> pd.Series:
-    frame = pd.DataFrame({"status": part.status, "tax_wan": part.tax_wan}).join(parcel_metrics(part))
+    frame = pd.DataFrame({"status": part.status, "tax_wan": part.tax_wan}).join(
+        parcel_metrics(part, parcel_areas_m2(part)))
     graded = frame.status.isin(ENTERPRISE_STATUSES) & frame.tax_per_mu_wan.notna()
     return frame.loc[graded, "tax_per_mu_wan"].reset_index(drop=True)
 
@@ -420,7 +463,7 @@ def province_kpis(directory, *, by: str = "park", standards: Standards | None = 
     parks = read_parks(directory)
     cities = parks["city"] if "city" in parks else pd.Series("", index=parks.index)
     groups = {"group": dict(zip(parks.park_id, parks.group)), "city": dict(zip(parks.park_id, cities))}
-    ddf = open_parcels(directory, columns=KPI_COLUMNS + ["park_id", "parcel_id"])
+    ddf = open_parcels(directory, columns=KPI_COLUMNS + area_columns(directory) + ["park_id", "parcel_id"])
     # Group and city totals count the land of overlapping parks once; park rows keep their own land.
     leave_out = frozenset() if by == "park" else frozenset(overlap_duplicate_ids(directory, parks))
 
@@ -456,8 +499,9 @@ def province_kpis(directory, *, by: str = "park", standards: Standards | None = 
 
 def _available_part(part, filters: dict, top: int, standards: Standards):
     """Per-park count and area of the matching parcels, and the ``top`` largest of them."""
-    frame = part.join(parcel_metrics(part))
-    found = pd.DataFrame(available_parcels(frame, standards=standards, **filters).drop(columns="geometry"))
+    frame = part.drop(columns=AREA_COLUMN, errors="ignore").join(parcel_metrics(part, parcel_areas_m2(part)))
+    found = pd.DataFrame(available_parcels(frame, standards=standards, **filters).drop(columns="geometry",
+                                                                                         errors="ignore"))
     summary = found.groupby("park_id").area_mu.agg(parcel_count="size", area_mu="sum")
     return summary, found.head(top)
 
@@ -477,7 +521,11 @@ def available_land(directory, *, top: int = 20, standards: Standards | None = No
     import dask
 
     standards = standards or load_standards()
-    ddf = open_parcels(directory)
+    columns = parcel_file_columns(directory)
+    # The filters and the listed parcels need attributes and areas only: the geometry is read for
+    # datasets written without stored areas.
+    ddf = open_parcels(directory, columns=[c for c in columns if c != "geometry"] + ["park_id"]
+                       if AREA_COLUMN in columns else None)
     tasks = [dask.delayed(_available_part)(part, filters, top, standards) for part in ddf.to_delayed()]
     results = dask.compute(*tasks)
     summaries = pd.concat([summary for summary, _ in results])
@@ -500,8 +548,9 @@ def _match_park(paths: list[str], park_id: str, parks: pd.DataFrame, project, to
 
     frame = pd.concat([gpd.read_parquet(p) for p in paths], ignore_index=True)
     frame["park_id"] = park_id
-    return match(with_metrics(frame, inputs["standards"]), parks, project, top=top, with_blocks=with_blocks,
-                 **inputs)
+    area_m2 = parcel_areas_m2(frame)
+    parcels = with_metrics(frame.drop(columns=AREA_COLUMN, errors="ignore"), inputs["standards"], area_m2=area_m2)
+    return match(parcels, parks, project, top=top, with_blocks=with_blocks, **inputs)
 
 
 def province_match(directory, project, *, top: int = 10, with_blocks: bool = True):

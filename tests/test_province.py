@@ -13,6 +13,7 @@ import pytest
 
 from geo import province
 from geo.availability import available_parcels
+from geo.crs import projected_area_m2
 from geo.enterprise import apply_enterprise_figures
 from geo.evaluation import evaluate_frames, grades_by_parcel, load_scheme
 from geo.errors import ParkAtlasError
@@ -29,15 +30,21 @@ def dataset(tmp_path_factory):
     return province.write_parquet_sample(tmp_path_factory.mktemp("province"), 3_000, chunk_size=1_200, seed=11)
 
 
-@pytest.fixture(scope="module")
-def in_memory(dataset):
-    """The same parcels read back file by file into one GeoDataFrame, with park_id from the folder."""
+def read_back(dataset) -> gpd.GeoDataFrame:
+    """Every parcel file of ``dataset`` in one GeoDataFrame, with park_id from the folder."""
     frames = []
     for path in sorted((dataset / "parcels").rglob("*.parquet")):
         frame = gpd.read_parquet(path)
         frame["park_id"] = path.parent.name.removeprefix("park_id=")
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True), province.read_parks(dataset)
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def in_memory(dataset):
+    """The same parcels in one GeoDataFrame without their stored areas: the in-memory path measures
+    them from the geometries, so the Dask path's stored areas are checked against it."""
+    return read_back(dataset).drop(columns=province.AREA_COLUMN), province.read_parks(dataset)
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +80,10 @@ def test_layout_is_partitioned_by_park_with_unique_ids(dataset, in_memory):
     # Three chunks with different seeds: each park folder holds one file per chunk.
     assert len(list((dataset / "parcels" / "park_id=zq_hitech").glob("*.parquet"))) == 3
     assert parcels.crs.to_epsg() == 4490
+    # Each file stores its parcels' areas, measured as geo.crs does in their Gauss-Krüger zone.
+    stored = read_back(dataset)
+    np.testing.assert_array_equal(stored[province.AREA_COLUMN], projected_area_m2(stored.geometry))
+    assert province.area_columns(dataset) == [province.AREA_COLUMN]
 
 
 def test_park_kpis_on_cluster_equal_in_memory(dataset, in_memory, evaluated, cluster):
@@ -116,6 +127,56 @@ def test_dataset_without_enterprises_grades_by_tax_per_mu_as_in_memory(dataset, 
     shutil.copytree(dataset, bare, ignore=shutil.ignore_patterns("enterprise*"))
     assert province.evaluate_dataset(bare) == (None, None)
     pd.testing.assert_frame_equal(province.province_kpis(bare, by="park"), park_kpis(parcels, parks),
+                                  check_dtype=False, rtol=1e-9)
+
+
+def test_kpis_and_available_land_read_no_geometry(dataset, in_memory, evaluated, monkeypatch):
+    import dask_geopandas
+
+    read = dask_geopandas.read_parquet
+    columns_read = []
+
+    def recording_read(path, columns=None, **kwargs):
+        columns_read.append(columns)
+        return read(path, columns=columns, **kwargs)
+
+    monkeypatch.setattr(dask_geopandas, "read_parquet", recording_read)
+    _, parks = in_memory
+    pd.testing.assert_frame_equal(province.province_kpis(dataset, by="park"), park_kpis(evaluated, parks),
+                                  check_dtype=False, rtol=1e-9)
+    found = province.available_land(dataset, top=3, min_area_mu=60)
+    assert len(found["largest"]) == 3
+    # The evaluation's pass, the KPI pass and the available-land pass: each names its columns.
+    assert len(columns_read) == 3
+    assert all(columns and "geometry" not in columns for columns in columns_read), columns_read
+
+
+def test_dataset_written_before_stored_areas_gives_the_same_results(dataset, in_memory, evaluated, tmp_path):
+    import shutil
+
+    parcels, parks = in_memory
+    old = tmp_path / "old"
+    shutil.copytree(dataset, old)
+    for path in (old / "parcels").rglob("*.parquet"):
+        gpd.read_parquet(path).drop(columns=province.AREA_COLUMN).to_parquet(path, index=False)
+    assert province.area_columns(old) == ["geometry"]
+    pd.testing.assert_frame_equal(province.province_kpis(old, by="group"), province.province_kpis(dataset, by="group"),
+                                  rtol=1e-12)
+    pd.testing.assert_frame_equal(province.province_kpis(old, by="park"), park_kpis(evaluated, parks),
+                                  check_dtype=False, rtol=1e-9)
+    _, land = province.evaluate_dataset(old)
+    pd.testing.assert_frame_equal(land, province.evaluate_dataset(dataset)[1])
+    got, expected = (province.available_land(d, top=5, min_area_mu=60) for d in (old, dataset))
+    pd.testing.assert_frame_equal(got["parks"], expected["parks"])
+    assert got["largest"].parcel_id.tolist() == expected["largest"].parcel_id.tolist()
+    np.testing.assert_array_equal(got["largest"].area_mu, expected["largest"].area_mu)
+    # One park's files written before, the others since: the areas come from the geometries.
+    (old / "parcels").rename(tmp_path / "old-parcels")
+    shutil.copytree(dataset / "parcels", old / "parcels")
+    shutil.rmtree(old / "parcels" / "park_id=zq_hitech")
+    shutil.copytree(tmp_path / "old-parcels" / "park_id=zq_hitech", old / "parcels" / "park_id=zq_hitech")
+    assert province.area_columns(old) == ["geometry"]
+    pd.testing.assert_frame_equal(province.province_kpis(old, by="park"), park_kpis(evaluated, parks),
                                   check_dtype=False, rtol=1e-9)
 
 
