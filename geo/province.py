@@ -270,16 +270,33 @@ def read_enterprise_tables(directory) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def open_parcels(directory, columns: list[str] | None = None):
-    """The parcels as a lazy dask-geopandas GeoDataFrame, one partition per file, ``park_id`` as str."""
-    import dask_geopandas
+    """The parcels as a lazy Dask DataFrame, one partition per file, ``park_id`` (str) from the folder.
+
+    Partitions are GeoDataFrames when the geometry is read (``columns`` None or naming it), plain
+    DataFrames otherwise. Each task reads its own file: nothing about the other files travels with it
+    (dask-geopandas' reader puts the whole dataset's description in every task, which costs more
+    than the read itself when the files are many and small).
+    """
+    import dask.dataframe as dd
 
     path = Path(directory) / PARCELS_DIR
-    if not path.is_dir():
-        raise ParkAtlasError(f"{path} not found; write a dataset with `cli.py province generate`")
-    ddf = dask_geopandas.read_parquet(str(path), columns=columns)
-    if "park_id" in ddf.columns:
-        ddf["park_id"] = ddf.park_id.astype(str)
-    return ddf
+    files = sorted(str(f) for f in path.glob("park_id=*/*.parquet"))
+    if not files:
+        raise ParkAtlasError(f"no parcels under {path}; write a dataset with `cli.py province generate`")
+    return dd.from_map(_read_parcel_file, files, wanted=columns, label="read-parcels", enforce_metadata=False)
+
+
+def _read_parcel_file(path: str, wanted: list[str] | None) -> pd.DataFrame:
+    """One parcel file with the ``wanted`` columns (all if None), ``park_id`` from its Hive folder."""
+    import geopandas as gpd
+
+    from_file = None if wanted is None else [c for c in wanted if c != "park_id"]
+    if from_file is None or "geometry" in from_file:
+        frame = gpd.read_parquet(path, columns=from_file)
+    else:
+        frame = pd.read_parquet(path, columns=from_file)
+    frame["park_id"] = Path(path).parent.name.removeprefix("park_id=")
+    return frame if wanted is None else frame[wanted]
 
 
 @contextlib.contextmanager
@@ -341,7 +358,10 @@ def _metric_frame(part, park_labels: dict[str, dict], grading: Grading | None,
     if leave_out:
         part = part.loc[~part.parcel_id.astype(str).isin(leave_out)]
     if grading is not None and grading.shared is not None:
-        part = with_parcel_figures(part, grading.shared)
+        # Looked up from the partition's side: the shared table's index is hashed once per process,
+        # not a partition's index probed with every enterprise parcel of the dataset.
+        position = grading.shared.index.get_indexer(part.parcel_id.to_numpy(dtype=object))
+        part = with_parcel_figures(part, grading.shared.iloc[position[position >= 0]])
     frame = pd.DataFrame(part.drop(columns=["geometry", "parcel_id", AREA_COLUMN], errors="ignore")).join(
         parcel_metrics(part, parcel_areas_m2(part)))
     frame["park_id"] = frame.park_id.astype(str)
@@ -355,9 +375,27 @@ def _metric_frame(part, park_labels: dict[str, dict], grading: Grading | None,
     return frame
 
 
-def _enterprise_parcel_areas(part, wanted: frozenset) -> pd.DataFrame:
-    """``parcel_id``, ``park_id`` and ``area_mu`` of the partition's parcels that enterprises use."""
-    part = part.loc[part.parcel_id.astype(str).isin(wanted)]
+def id_hashes(ids) -> np.ndarray:
+    """Sorted 64-bit hashes of ``ids`` (:func:`pandas.util.hash_array`), for :func:`hashed_in`."""
+    return np.sort(pd.util.hash_array(np.asarray(ids, dtype=object)))
+
+
+def hashed_in(ids, hashes: np.ndarray) -> np.ndarray:
+    """Which ``ids`` may be among those of ``hashes`` (:func:`id_hashes`): every one that is, and
+    any other whose hash collides (about one in 10¹⁹), so callers keep the exact ones afterwards.
+
+    A binary search per id: a set or index of all the ids would be rebuilt for every partition.
+    """
+    found = pd.util.hash_array(np.asarray(ids, dtype=object))
+    if not len(hashes):
+        return np.zeros(len(found), dtype=bool)
+    return hashes[np.minimum(np.searchsorted(hashes, found), len(hashes) - 1)] == found
+
+
+def _enterprise_parcel_areas(part, wanted: np.ndarray) -> pd.DataFrame:
+    """``parcel_id``, ``park_id`` and ``area_mu`` of the partition's parcels whose id hash is in
+    ``wanted`` (:func:`id_hashes` of the parcels that enterprises use)."""
+    part = part.loc[hashed_in(part.parcel_id.to_numpy(dtype=object), wanted)]
     return pd.DataFrame({"parcel_id": part.parcel_id.astype(object).to_numpy(),
                          "park_id": part.park_id.astype(object).to_numpy(),
                          "area_mu": m2_to_mu(parcel_areas_m2(part))})
@@ -378,11 +416,12 @@ def evaluate_dataset(directory, year: int | None = None, scheme=None):
     year = latest_year(figures) if year is None else int(year)
     if enterprises.empty or year is None:
         return None, None
-    wanted = frozenset(enterprise_parcels(enterprises).parcel_id)
+    wanted = enterprise_parcels(enterprises).parcel_id.drop_duplicates().to_numpy(dtype=object)
     ddf = open_parcels(directory, columns=["parcel_id", "park_id", *area_columns(directory)])
     meta = pd.DataFrame({"parcel_id": pd.Series(dtype=object), "park_id": pd.Series(dtype=object),
                          "area_mu": pd.Series(dtype=float)})
-    land = ddf.map_partitions(_enterprise_parcel_areas, wanted, meta=meta).compute().reset_index(drop=True)
+    land = ddf.map_partitions(_enterprise_parcel_areas, id_hashes(wanted), meta=meta).compute()
+    land = land.loc[land.parcel_id.astype(object).isin(wanted)].reset_index(drop=True)  # without hash collisions
     scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
     return evaluate_frames(enterprises, figures, land, read_parks(directory), year, scheme), land
 

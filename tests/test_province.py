@@ -131,23 +131,25 @@ def test_dataset_without_enterprises_grades_by_tax_per_mu_as_in_memory(dataset, 
 
 
 def test_kpis_and_available_land_read_no_geometry(dataset, in_memory, evaluated, monkeypatch):
-    import dask_geopandas
+    import dask
 
-    read = dask_geopandas.read_parquet
+    read = province._read_parcel_file
     columns_read = []
 
-    def recording_read(path, columns=None, **kwargs):
-        columns_read.append(columns)
-        return read(path, columns=columns, **kwargs)
+    def recording_read(path, wanted):
+        columns_read.append(wanted)
+        return read(path, wanted)
 
-    monkeypatch.setattr(dask_geopandas, "read_parquet", recording_read)
+    monkeypatch.setattr(province, "_read_parcel_file", recording_read)
     _, parks = in_memory
-    pd.testing.assert_frame_equal(province.province_kpis(dataset, by="park"), park_kpis(evaluated, parks),
-                                  check_dtype=False, rtol=1e-9)
-    found = province.available_land(dataset, top=3, min_area_mu=60)
+    with dask.config.set(scheduler="synchronous"):  # every read in this process, where it is recorded
+        kpis = province.province_kpis(dataset, by="park")
+        found = province.available_land(dataset, top=3, min_area_mu=60)
+    pd.testing.assert_frame_equal(kpis, park_kpis(evaluated, parks), check_dtype=False, rtol=1e-9)
     assert len(found["largest"]) == 3
-    # The evaluation's pass, the KPI pass and the available-land pass: each names its columns.
-    assert len(columns_read) == 3
+    # The evaluation's pass, the KPI pass and the available-land pass read every file, naming columns.
+    files = len(list((dataset / "parcels").rglob("*.parquet")))
+    assert len(columns_read) >= 3 * files
     assert all(columns and "geometry" not in columns for columns in columns_read), columns_read
 
 
