@@ -913,7 +913,7 @@ def pdf_a3(ctx: Context) -> list[Row]:
 def province(ctx: Context) -> list[Row]:
     """Province path: Dask KPIs over partitioned GeoParquet vs in-memory park_kpis on the same parcels."""
     province_mod = require("geo.province")
-    require("dask_geopandas")
+    require("dask.dataframe")
     import geopandas as gpd
     import pandas as pd
 

@@ -43,7 +43,8 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -348,6 +349,12 @@ class Grading:
     grades: pd.Series | None = None
     shared: pd.DataFrame | None = None
     bounds: tuple | None = None
+    token: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False, repr=False)
+
+    def __dask_tokenize__(self) -> str:
+        """A token made once: Dask would otherwise hash every enterprise parcel's grade and figures
+        each time a pass takes the grading (seconds at a million parcels)."""
+        return self.token
 
 
 def _metric_frame(part, park_labels: dict[str, dict], grading: Grading | None,
