@@ -132,3 +132,23 @@ def viewer_app(tmp_path_factory):
     server = start_app(tmp_path_factory.mktemp("viewer-app"))
     yield server
     server.stop()
+
+
+#: The longest modules (seconds, measured on 2 cores), started first: a worker that picks up a long
+#: module near the end keeps the whole run waiting for it, and pytest-xdist hands out modules in
+#: collection order (``--dist loadfile``). Any other module follows in its usual order.
+LONGEST_MODULES = ("test_province", "test_stored_metrics", "test_browser_app", "test_store_backends",
+                   "test_browser_pages", "test_app_pages", "test_browser_walk", "test_city", "test_browser_teams",
+                   "test_import_corpus", "test_chains", "test_app_enterprises", "test_export_planner",
+                   "test_browser_match_export", "test_browser_oidc")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: position for position, name in enumerate(LONGEST_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: tests keep their order
+
+
+def pytest_xdist_auto_num_workers(config):
+    """One worker per core, and one more: a browser test waits on its app and browser for about a
+    third of its time, so a third worker finds a core free (``-n auto`` in pytest.ini)."""
+    return (os.cpu_count() or 1) + 1

@@ -339,18 +339,20 @@ def test_city_groups_and_chains_commands(pengjiang, tmp_path):
 
 
 def test_pengjiang_print_map_has_its_locator_and_zone(pengjiang):
+    import matplotlib
     from matplotlib.figure import Figure
 
-    from layers.print_map import PageSpec, park_page
+    from layers.print_map import PageSpec, park_page, print_rc
 
     store = open_store(pengjiang)
     parks = store.read_parks()
     park = parks.set_index("park_id", drop=False).loc["pj_binjiang"]
     info = store.dataset_info()
     for lang, title in (("zh", "江门市蓬江区位置图"), ("en", "Pengjiang District, Jiangmen locator")):
-        fig = park_page(Figure(), store.read_parcels("pj_binjiang"), park, parks=parks,
-                        districts=store.read_districts(), spec=PageSpec("A4", "landscape", 72), lang=lang,
-                        dataset_info=info)
+        with matplotlib.rc_context(print_rc()):  # as render_park_map draws it: Chinese names in the CJK font
+            fig = park_page(Figure(), store.read_parcels("pj_binjiang"), park, parks=parks,
+                            districts=store.read_districts(), spec=PageSpec("A4", "landscape", 72), lang=lang,
+                            dataset_info=info)
         locator = next(ax for ax in fig.axes if ax.get_gid() == "locator")
         assert locator.get_title() == title
         assert [t.get_text() for t in locator.texts] == (["蓬江区"] if lang == "zh" else ["Pengjiang District"])

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import geopandas as gpd
+import matplotlib
 import numpy as np
 import pytest
 import shapely
@@ -21,8 +22,8 @@ from geo.metrics import park_kpis, with_metrics
 from geo.standards import load_standards
 from layers.atlas import render_atlas
 from layers.factsheet import render_factsheets, sites_from_candidates, sites_from_parcels
-from layers.print_map import (PageSpec, draw_polygons, grid_convergence_deg, park_page, polygon_paths, render_park_map,
-                              theme_style)
+from layers.print_map import (PageSpec, draw_polygons, grid_convergence_deg, park_page, polygon_paths, print_rc,
+                              render_park_map, theme_style)
 from layers.style import theme_colors
 
 PARK = "dz_park"  # a small park keeps the tests quick
@@ -100,8 +101,9 @@ def test_png_page_size_follows_paper_orientation_and_dpi(context):
 def test_page_furniture_is_there_and_the_map_is_in_projected_metres(context):
     parcels = park_parcels(context)
     fig = Figure()
-    park_page(fig, parcels, park_row(context), parks=context["parks"], districts=context["districts"],
-              spec=PageSpec("A4", "landscape", 150), theme="landuse", dataset_info=context["info"])
+    with matplotlib.rc_context(print_rc()):  # as render_park_map draws it: Chinese names in the CJK font
+        park_page(fig, parcels, park_row(context), parks=context["parks"], districts=context["districts"],
+                  spec=PageSpec("A4", "landscape", 150), theme="landuse", dataset_info=context["info"])
     gids = {a.get_gid() for a in fig.findobj() if a.get_gid()}
     assert {"title", "map", "legend", "scalebar", "north_arrow", "locator", "notes", "crs_note"} <= gids
     # The scale bar uses dx = 1 m, so the map's data units must be metres of the Gauss-Krüger zone.
