@@ -262,12 +262,7 @@ with tabs[2]:
 with tabs[3]:
     when = st.date_input(tr("parcel.as_of"), value=date.today(), max_value=date.today(), key="parcel_as_of")
     past = _as_of(common.location(), common.revision(), when.isoformat(), park_id)
-    table = pd.DataFrame({
-        tr("col.parcel_id"): past.parcel_id.astype(str),
-        tr("col.status"): past.status.map(i18n.status_labels(lang)).fillna(past.status),
-        tr("col.enterprise"): [as_text(v) for v in past.enterprise],
-        tr("col.data_as_of"): [as_text(v) for v in past.data_as_of],
-    })
+    table = display.format_frame(past[["parcel_id", "status", "enterprise", "data_as_of"]], lang)
     st.dataframe(table, hide_index=True, width="stretch")
     if len(past):
         classified, features = _as_of_layer(common.location(), common.revision(), when.isoformat(), park_id, lang)
