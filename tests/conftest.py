@@ -1,7 +1,9 @@
 """Shared fixtures. No test touches the network."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +23,7 @@ CI_TRUE = {"1", "true", "yes", "on"}
 # directory of its own, inherited by the app servers and CLI processes it starts. A test that needs
 # one of these files sets the variable itself.
 _PROCESS_VAR = Path(tempfile.mkdtemp(prefix="parkatlas-test-var-"))
+atexit.register(shutil.rmtree, _PROCESS_VAR, ignore_errors=True)
 for _variable, _name in (("PARKATLAS_SESSION_REVOKED", "session-revoked.json"), ("PARKATLAS_STORES", "stores.json"),
                          ("PARKATLAS_USERS", "users.json"), ("PARKATLAS_SETTINGS", "settings.json")):
     os.environ.setdefault(_variable, str(_PROCESS_VAR / _name))

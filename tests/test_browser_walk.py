@@ -18,9 +18,8 @@ from tests.test_browser_pages import settled
 
 pytestmark = pytest.mark.browser
 
-#: url path of every page in app.py's navigation (the Overview is the default page: Streamlit serves
-#: it at "/" and answers "/overview" with "Page not found").
-PAGES = ["", "park", "parcel", "city", "available", "enterprises", "inefficient", "match", "teams",
+#: Every page of app.py's navigation, by its url_path there.
+PAGES = ["overview", "park", "parcel", "city", "available", "enterprises", "inefficient", "match", "teams",
          "projects", "export", "data", "guide"]
 STREAMLIT_ENGLISH = ["Choose an option", "Choose options", "Select all", "Upload", "Press Enter to submit form",
                      "Browse files", "Drag and drop", "No options to select", "No results", "View more",
@@ -60,7 +59,8 @@ def problems_in(text: str) -> list[str]:
 def test_every_page_in_chinese_speaks_the_planners_words(page, app):
     found = {}
     for path in PAGES:
-        page.goto(f"{app.url}/{path}")
+        # The Overview is the default page: Streamlit serves it at "/" and answers "/overview" with "Page not found".
+        page.goto(f"{app.url}/{'' if path == 'overview' else path}")
         settled(page)
         if path == "match":
             page.get_by_role("button", name=i18n.t("match.submit", "zh"), exact=True).click()
@@ -68,8 +68,8 @@ def test_every_page_in_chinese_speaks_the_planners_words(page, app):
             settled(page)
         problems = problems_in(page.evaluate(VISIBLE_TEXT_JS))
         if problems:
-            screenshot(page, f"walk_{path or 'overview'}")
-            found[path or "overview"] = problems
+            screenshot(page, f"walk_{path}")
+            found[path] = problems
     assert found == {}, "\n".join(f"{path}: {problems}" for path, problems in found.items())
 
 
