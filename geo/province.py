@@ -408,14 +408,15 @@ def _enterprise_parcel_areas(part, wanted: np.ndarray) -> pd.DataFrame:
                          "area_mu": m2_to_mu(parcel_areas_m2(part))})
 
 
-def evaluate_dataset(directory, year: int | None = None, scheme=None):
+def evaluate_dataset(directory, year: int | None = None, scheme=None, *, area: list[str] | None = None):
     """Evaluate the dataset's enterprises by ``scheme`` (default preset) for ``year`` (default: latest).
 
     One Dask pass reads only the enterprises' parcels (their id, park and stored area); the evaluation
     itself is :func:`geo.evaluation.evaluate_frames` over all enterprises, so grades and ranks are
     those the city store gives for the same data. Returns the
     :class:`geo.evaluation.Evaluation` and the enterprises' parcels (``parcel_id``, ``park_id``,
-    ``area_mu``); ``(None, None)`` without enterprises or figures.
+    ``area_mu``); ``(None, None)`` without enterprises or figures. ``area``: the columns areas are
+    read from (:func:`area_columns`), when the caller has read them already.
     """
     from geo.evaluation import Scheme, evaluate_frames, load_scheme
 
@@ -424,7 +425,7 @@ def evaluate_dataset(directory, year: int | None = None, scheme=None):
     if enterprises.empty or year is None:
         return None, None
     wanted = enterprise_parcels(enterprises).parcel_id.drop_duplicates().to_numpy(dtype=object)
-    ddf = open_parcels(directory, columns=["parcel_id", "park_id", *area_columns(directory)])
+    ddf = open_parcels(directory, columns=["parcel_id", "park_id", *(area or area_columns(directory))])
     meta = pd.DataFrame({"parcel_id": pd.Series(dtype=object), "park_id": pd.Series(dtype=object),
                          "area_mu": pd.Series(dtype=float)})
     land = ddf.map_partitions(_enterprise_parcel_areas, id_hashes(wanted), meta=meta).compute()
@@ -433,13 +434,16 @@ def evaluate_dataset(directory, year: int | None = None, scheme=None):
     return evaluate_frames(enterprises, figures, land, read_parks(directory), year, scheme), land
 
 
-def dataset_grading(directory, standards: Standards, year: int | None = None, scheme=None) -> Grading:
-    """The grading of every parcel of the dataset: by the scheme when it has enterprises, else by tax per 亩."""
+def dataset_grading(directory, standards: Standards, year: int | None, scheme, area: list[str]) -> Grading:
+    """The grading of every parcel of the dataset: by the scheme when it has enterprises, else by tax per 亩.
+
+    ``area``: the columns areas are read from (:func:`area_columns`).
+    """
     from geo.evaluation import grades_by_parcel
 
-    evaluation, land = evaluate_dataset(directory, year, scheme)
+    evaluation, land = evaluate_dataset(directory, year, scheme, area=area)
     if evaluation is None:
-        ddf = open_parcels(directory, columns=KPI_COLUMNS + area_columns(directory))
+        ddf = open_parcels(directory, columns=KPI_COLUMNS + area)
         taxes = ddf.map_partitions(_enterprise_tax_per_mu, meta=pd.Series(dtype=float, name="tax_per_mu_wan"))
         return Grading(bounds=grade_bounds(taxes.compute().to_numpy(), standards))
     enterprises, figures = read_enterprise_tables(directory)
@@ -509,11 +513,12 @@ def province_kpis(directory, *, by: str = "park", standards: Standards | None = 
     parks = read_parks(directory)
     cities = parks["city"] if "city" in parks else pd.Series("", index=parks.index)
     groups = {"group": dict(zip(parks.park_id, parks.group)), "city": dict(zip(parks.park_id, cities))}
-    ddf = open_parcels(directory, columns=KPI_COLUMNS + area_columns(directory) + ["park_id", "parcel_id"])
+    area = area_columns(directory)  # every file's footer: read once for all the passes below
+    ddf = open_parcels(directory, columns=KPI_COLUMNS + area + ["park_id", "parcel_id"])
     # Group and city totals count the land of overlapping parks once; park rows keep their own land.
     leave_out = frozenset() if by == "park" else frozenset(overlap_duplicate_ids(directory, parks))
 
-    grading = dataset_grading(directory, standards, year, scheme)
+    grading = dataset_grading(directory, standards, year, scheme, area)
 
     metric_meta = _metric_frame(ddf._meta, groups, grading)
     metrics = ddf.map_partitions(_metric_frame, groups, grading, leave_out, meta=metric_meta)
