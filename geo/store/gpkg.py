@@ -161,8 +161,8 @@ def write_new_gpkg(path: Path, parks, parcels, districts, info: dict[str, str],
     tmp.replace(path)
 
 
-
 _TABLE_EXISTS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+
 
 class GpkgStore(SqlStore):
     """A GeoPackage file. Created and seeded from the sample when it does not exist yet.
