@@ -223,3 +223,32 @@ def settled(page, timeout_ms: float = 120_000) -> None:
     assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").first.inner_text()
     assert "Traceback" not in page.inner_text("body")
     assert page.external_requests == []
+
+
+def pick_options(page, label: str, values: list[str], attempts: int = 6) -> None:
+    """Choose ``values`` in the multiselect labelled ``label``, each one typed, clicked and checked.
+
+    A rerun (the map settling on its new view reruns the page) can close the list between the
+    click that opens it and the click on the option, so each value is tried until its tag shows.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    chooser = page.get_by_test_id("stMultiSelect").filter(
+        has=page.get_by_test_id("stWidgetLabel").get_by_text(label, exact=True))
+    for value in values:
+        tag = chooser.get_by_test_id("stMultiSelectTagsContainer").locator("[data-tag]").filter(has_text=value)
+        for attempt in range(attempts):
+            settled(page)
+            field = chooser.locator("input")
+            field.click()
+            field.fill(value)
+            try:
+                page.get_by_role("option", name=value, exact=True).click(timeout=10_000)
+                tag.wait_for(timeout=10_000)
+                break
+            except PlaywrightTimeout:
+                if attempt == attempts - 1:
+                    raise
+                page.keyboard.press("Escape")
+    page.keyboard.press("Escape")  # closes the list: the choice reaches the server
+    settled(page)

@@ -19,7 +19,8 @@ from geo.store import open_store
 from geo.store.base import reserved_for
 from geo.testing import copy_sample_store
 from tests.browser import (ROOT, browser, hover_until_tooltip, layer_feature_count, map_frame,  # noqa: F401
-                           page, parcel_on_screen, screenshot, set_enterprise, sign_in, start_app_with_users)
+                           page, parcel_on_screen, pick_options, screenshot, set_enterprise, sign_in,
+                           start_app_with_users)
 from tests.cli_runner import run_cli
 
 pytestmark = pytest.mark.browser
@@ -203,18 +204,7 @@ def test_signed_in_planner_reserves_the_top_candidate_and_releases_it(page, app)
     screenshot(page, "match_reserved")
 
     # Released again by the planner: the parcels are available and ranked once more.
-    chooser = page.get_by_test_id("stMultiSelect").filter(has_text="本项目已预留的地块")
-    for parcel_id in best:
-        option = page.get_by_role("option", name=parcel_id)
-        for _ in range(6):  # the map re-renders on its new view once and reruns the page, closing the list
-            chooser.click()
-            try:
-                option.wait_for(timeout=10_000)
-                break
-            except Exception:
-                page.keyboard.press("Escape")
-        option.click()
-    page.keyboard.press("Tab")  # leaves the list: the choice reaches the server
+    pick_options(page, "本项目已预留的地块", best)
     button = page.get_by_role("button", name="解除预留")
     expect(button).to_be_enabled(timeout=30_000)
     button.click()
