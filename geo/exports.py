@@ -305,14 +305,15 @@ def xlsx_bytes(sheets: dict[str, pd.DataFrame], lang: str | None = None,
     ``field_names`` head the first sheet's columns (the exported features'; the planner's own names
     of an import, :func:`geo.store.tables.imported_field_names`), not the summary sheets after it.
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+    import xlsxwriter
 
     if not sheets:
         raise ParkAtlasError("nothing to write to the workbook")
-    book = Workbook()
-    book.remove(book.active)
+    buffer = io.BytesIO()
+    # No string becomes a formula, a link or a number: a cell holds exactly the text it was given.
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                        "strings_to_numbers": False, "nan_inf_to_errors": True})
+    bold = book.add_format({"bold": True})
     for number, (name, frame) in enumerate(sheets.items()):
         if lang:
             from geo import i18n
@@ -321,27 +322,22 @@ def xlsx_bytes(sheets: dict[str, pd.DataFrame], lang: str | None = None,
             table = planner_sheet(frame, lang, field_names if number == 0 else None)
         else:
             title, table = str(name), _sheet_frame(frame)
-        sheet = book.create_sheet(title=title[:31])
-        sheet.append([str(c) for c in table.columns])
-        for row in table.itertuples(index=False):
-            sheet.append([_cell(v) for v in row])
+        sheet = book.add_worksheet(title[:31])
         formats = table.attrs.get("number_formats", {})
-        for col, heading in enumerate(table.columns, start=1):
-            if heading in formats:
-                for (cell,) in sheet.iter_rows(min_row=2, min_col=col, max_col=col):
-                    cell.number_format = formats[heading]
-        for col, cell in enumerate(sheet[1], start=1):
-            cell.font = Font(bold=True)
-            sheet.column_dimensions[get_column_letter(col)].width = max(10, min(40, len(str(cell.value)) + 2))
-        sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    book.save(buffer)
+        for col, heading in enumerate(table.columns):
+            heading = str(heading)
+            sheet.write_string(0, col, heading, bold)
+            sheet.set_column(col, col, max(10, min(40, len(heading) + 2)))
+            cell_format = book.add_format({"num_format": formats[heading]}) if heading in formats else None
+            sheet.write_column(1, col, [_cell(v) for v in table.iloc[:, col].tolist()], cell_format)
+        sheet.freeze_panes(1, 0)
+    book.close()
     return buffer.getvalue()
 
 
 def _cell(value):
-    """A cell value openpyxl stores as a number, boolean, or literal text (never a formula)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+    """A cell value stored as a number, boolean, literal text (never a formula) or nothing."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
         return None
     if isinstance(value, np.generic):
         value = value.item()

@@ -76,7 +76,7 @@ def _cli(*argv) -> None:
 
 
 def _headers(path) -> list[str]:
-    return [cell.value for cell in load_workbook(path)["地块"][1]]
+    return list(next(load_workbook(path, read_only=True)["地块"].iter_rows(max_row=1, values_only=True)))
 
 
 def test_a_workbook_keeps_the_imported_files_column_names_in_both_stores(store_location, import_corpus, tmp_path,
@@ -92,7 +92,7 @@ def test_a_workbook_keeps_the_imported_files_column_names_in_both_stores(store_l
     assert {"地块编号", "用地性质"} <= set(headers)
     assert not {"parcel_id", "land_use_code"} & set(headers)
     assert headers.count("地块编号") == 1
-    book = load_workbook(out)
+    book = load_workbook(out, read_only=True)
     ids = [row[headers.index("地块编号")] for row in book["地块"].iter_rows(min_row=2, values_only=True)]
     assert {"XQ-001", "XQ-002", "XQ-003"} <= set(ids)
     _cli("--store", store_location, "export", "data", "--park", "zq_hitech", "--parkatlas-headers", "--out", out)
