@@ -13,7 +13,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.browser import block_external  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, start_app_with_users  # noqa: E402
 
 OUT = ROOT / "docs" / "guide"
@@ -45,7 +44,6 @@ def main() -> None:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 context = browser.new_context(viewport={"width": 1280, "height": 800})
-                block_external(context, [])
                 page = context.new_page()
                 page.goto(app.url + "/")
                 settled(page)

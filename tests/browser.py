@@ -2,9 +2,9 @@
 
 ``app_server`` runs ``.venv/bin/streamlit run serve.py`` (what ``scripts/run-app.sh`` execs) on a
 free loopback port against a private copy of the sample store. ``page`` is a Chromium page
-whose every non-loopback request is aborted and recorded in ``page.external_requests``; a
-JavaScript dialog (``alert``) is recorded in ``page.dialogs`` and dismissed. Screenshots go to
-``test-artifacts/`` (git-ignored).
+whose every non-loopback request is refused by the browser (``bench.browser.CHROMIUM_ARGS``) and
+recorded in ``page.external_requests``; a JavaScript dialog (``alert``) is recorded in
+``page.dialogs`` and dismissed. Screenshots go to ``test-artifacts/`` (git-ignored).
 """
 from __future__ import annotations
 
@@ -18,15 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.browser import block_external
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, record_external
 from geo.testing import copy_sample_store
 from tests.conftest import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def free_port() -> int:
@@ -152,7 +149,7 @@ def page(browser):
     page = context.new_page()
     page.external_requests = []
     page.dialogs = []
-    block_external(context, page.external_requests)
+    record_external(context, page.external_requests)
 
     def on_dialog(dialog):
         page.dialogs.append(dialog.message)

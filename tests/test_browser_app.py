@@ -212,7 +212,7 @@ def test_the_legend_is_on_the_map_and_follows_the_theme(page, app):
 
 
 def test_an_online_basemap_is_blocked_offline_and_the_parcels_still_draw(page, app):
-    """The guard the other tests rely on: OpenStreetMap tiles are aborted and recorded, nothing else."""
+    """The guard the other tests rely on: OpenStreetMap tiles are refused and recorded, nothing else."""
     from playwright.sync_api import Error
 
     open_page(page, app, "/park?park=dz_park")

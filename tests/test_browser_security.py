@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from geo import i18n
-from tests.browser import block_external, browser, page, start_app_with_users  # noqa: F401
+from tests.browser import browser, page, record_external, start_app_with_users  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -118,7 +118,7 @@ def test_sign_in_is_an_httponly_cookie_that_survives_a_reload_and_binds_the_sess
 
     attacker = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
-        block_external(attacker, [])
+        record_external(attacker, [])
         attacker.add_init_script(PRESENT_SESSION_ID % session_id)
         stolen = attacker.new_page()
         stolen.goto(app.url)
