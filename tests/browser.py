@@ -98,13 +98,28 @@ def start_app_with_users(directory: Path, users: dict[str, tuple[str, str]]) -> 
         return start_app(directory)
 
 
-def sign_in(page, name: str, password: str, role: str = "planner") -> None:
-    """Sign in with the sidebar's local-account form and wait until the sidebar says so."""
-    page.get_by_text("规划人员登录").click()
-    page.get_by_label("用户名").fill(name)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.get_by_text(f"已登录：{name}（{role}）").wait_for(timeout=60_000)
+def sign_in(page, name: str, password: str, role: str | None = None, attempts: int = 3) -> None:
+    """Sign in with the sidebar's local-account form and wait until the sidebar says so (with ``role``).
+
+    Typed only once the page's script has run: a rerun (a map reporting its view, say) redraws the
+    form and can empty fields filled mid-run, so an attempt that did not sign in is made again.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    signed_in = page.get_by_text(f"已登录：{name}" + (f"（{role}）" if role else ""))
+    for attempt in range(attempts):
+        settled(page)
+        if not page.get_by_label("用户名").is_visible():
+            page.get_by_text("规划人员登录", exact=True).click()
+        page.get_by_label("用户名").fill(name)
+        page.get_by_label("密码").fill(password)
+        page.get_by_role("button", name="登录", exact=True).click()
+        try:
+            signed_in.wait_for(timeout=30_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
     settled(page)  # the signed-in rerun ends before the test types: a form filled mid-run can be redrawn empty
 
 

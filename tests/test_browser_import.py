@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from geo.store import open_store
-from tests.browser import browser, page, screenshot, start_app_with_users  # noqa: F401
-from tests.test_browser_pages import ADMIN, PASSWORD, choose, settled, sign_in
+from tests.browser import browser, page, screenshot, sign_in, start_app_with_users  # noqa: F401
+from tests.test_browser_pages import ADMIN, PASSWORD, choose, settled
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +27,7 @@ def upload(page, path) -> None:
 def test_county_shapefile_imported_on_the_page_and_its_mapping_remembered(page, app, import_corpus):
     page.goto(app.url + "/data")
     settled(page)
-    sign_in(page, ADMIN)
+    sign_in(page, ADMIN, PASSWORD)
     upload(page, import_corpus["county_gbk_cpg_no_status.zip"])
     body = page.inner_text("body")
     assert "肇庆新能源汽车零部件有限公司" in body  # the preview shows the GBK text decoded
@@ -51,7 +51,7 @@ def test_county_shapefile_imported_on_the_page_and_its_mapping_remembered(page, 
     page.goto(app.url + "/data")
     settled(page)
     if page.get_by_text("规划人员登录", exact=True).count():
-        sign_in(page, ADMIN)
+        sign_in(page, ADMIN, PASSWORD)
     upload(page, import_corpus["county_gbk_cpg_no_status.zip"])
     page.get_by_text("已沿用上次导入同一来源", exact=False).wait_for(timeout=30_000)
     box = page.get_by_test_id("stSelectbox").filter(

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from geo.store import open_store
-from tests.browser import browser, page, screenshot, start_app_with_users  # noqa: F401
+from tests.browser import browser, page, screenshot, sign_in, start_app_with_users  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -36,15 +36,6 @@ def settled(page) -> None:
     assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").first.inner_text()
     assert "Traceback" not in page.inner_text("body")
     assert page.external_requests == []
-
-
-def sign_in(page, name: str) -> None:
-    page.get_by_text("规划人员登录", exact=True).click()
-    page.get_by_label("用户名").fill(name)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.get_by_text(f"已登录：{name}").wait_for(timeout=30_000)
-    settled(page)
 
 
 def choose(page, label: str, option: str) -> None:
@@ -76,7 +67,7 @@ def test_parcel_edit_then_language_switch_then_save(page, app):
     target = "dz_park-000002"
     page.goto(app.url + f"/parcel?parcel={target}")
     settled(page)
-    sign_in(page, PLANNER)
+    sign_in(page, PLANNER, PASSWORD)
     page.get_by_label("企业").fill("测试企业甲")
     page.get_by_role("button", name="保存").click()
     page.get_by_text("已保存 1 项修改").wait_for(timeout=30_000)
@@ -130,7 +121,7 @@ def test_imported_park_without_parcels_opens_on_every_page(page, app, import_cor
     """
     page.goto(app.url + "/data")
     settled(page)
-    sign_in(page, ADMIN)
+    sign_in(page, ADMIN, PASSWORD)
     page.get_by_text("园区", exact=True).last.click()
     settled(page)
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(import_corpus["parks.geojson"]))

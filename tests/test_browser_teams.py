@@ -11,7 +11,7 @@ from geo.project_review import read_register
 from geo.store import open_store
 from geo.team import load_counting_rules, read_targets, read_teams
 from geo.team_progress import team_progress
-from tests.browser import browser, page, screenshot, start_app_with_users  # noqa: F401
+from tests.browser import browser, page, screenshot, sign_in, start_app_with_users  # noqa: F401
 from tests.test_browser_pages import choose, nav, settled, to_english
 
 pytestmark = pytest.mark.browser
@@ -37,12 +37,7 @@ def test_teams_page_ranking_team_and_bulletin(page, app):
     page.goto(f"{app.url}/teams")
     settled(page)
     page.get_by_text("只读：规划人员或管理员登录后可编辑队伍和目标。").wait_for(timeout=30_000)
-    page.get_by_text("规划人员登录", exact=True).click()
-    page.get_by_label("用户名").fill(app.member)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.get_by_text(f"已登录：{app.member}").wait_for(timeout=30_000)
-    settled(page)
+    sign_in(page, app.member, PASSWORD)
     page.get_by_text("黄色标出的是您所在的队伍：高新区招商一组").wait_for(timeout=30_000)
     ranking = page.get_by_test_id("stDataFrame").first
     ranking.wait_for(timeout=30_000)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser import browser, page, screenshot, start_app_with_users  # noqa: F401
-from tests.test_browser_pages import ADMIN, PASSWORD, settled, sign_in, to_english
+from tests.browser import browser, page, screenshot, sign_in, start_app_with_users  # noqa: F401
+from tests.test_browser_pages import ADMIN, PASSWORD, settled, to_english
 
 pytestmark = pytest.mark.browser
 ENGLISH = ["Choose an option", "Choose options", "Select all", "Upload", "Drag and drop", "Press Enter",
@@ -62,7 +62,7 @@ def test_streamlit_words_follow_the_page_language(page, app):
     page.get_by_label("用户名").fill("")
     page.goto(app.url + "/data")
     settled(page)
-    sign_in(page, ADMIN)
+    sign_in(page, ADMIN, PASSWORD)
     page.get_by_test_id("stFileUploaderDropzone").get_by_text("上传").wait_for(timeout=30_000)
     assert english_words(page) == []
     screenshot(page, "ui_strings_data_zh")
