@@ -53,7 +53,6 @@ def _map_site(ctx: Context):
     require("playwright.sync_api")
     if not Path(browser_mod.CHROMIUM).exists():
         raise Skip(f"{browser_mod.CHROMIUM} not available")
-    ctx.cache_dir.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="maps-", dir=ctx.cache_dir))
     try:
         (root / "static").symlink_to(STATIC, target_is_directory=True)

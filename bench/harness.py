@@ -121,6 +121,9 @@ class Context:
     cache_dir: Path = CACHE_DIR
     out: Callable[[str], None] = field(default=lambda text: print(text, file=sys.stderr, flush=True))
 
+    def __post_init__(self) -> None:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)  # every case writes there, whichever runs first
+
     def log(self, text: str) -> None:
         self.out(f"  · {text}")
 

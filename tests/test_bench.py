@@ -146,3 +146,12 @@ def test_draw_pages_run_every_leaflet_map_without_animations(tmp_path):
         still.goto(f"{base}/map.html", wait_until="load")
         assert still.evaluate(options) == [False, False, True]  # none, and fitBounds reached its view
         assert browser_mod.draw_time_s(browser, f"{base}/map.html", timeout_s=120)["seconds"] > 0
+
+
+def test_a_context_makes_its_cache_folder_so_any_case_may_run_first(tmp_path):
+    """On a fresh clone ``bench/results/cache`` does not exist; ``--only load_20`` failed on it."""
+    from bench.cases import _store_copy
+
+    ctx = _quiet_context(tmp_path / "fresh")
+    assert ctx.cache_dir.is_dir()
+    assert _store_copy(ctx, None).is_file()
