@@ -559,7 +559,9 @@ def server_memory(ctx: Context) -> list[Row]:
     ]
 
 
-#: Records, in each page, when the script run that follows ``window.__t0`` has ended.
+#: Records, in each page, when the script run that follows ``window.__t0`` has ended. A run starts
+#: with any state but ``notRunning``: ``rerunRequested`` is shown at the key press, while a short run's
+#: ``running`` can be batched away by React when the browser is busy (the page then never saw it).
 _RUN_END_JS = """() => {
     if (window.__runWatch) return;
     window.__runWatch = true;
@@ -567,7 +569,7 @@ _RUN_END_JS = """() => {
     let running = false;
     new MutationObserver(() => {
         const state = app.getAttribute('data-test-script-state');
-        if (state === 'running') running = true;
+        if (state !== 'notRunning') running = true;
         else if (running && window.__t0 != null && window.__done == null) {
             running = false; window.__done = performance.now();
         }

@@ -137,17 +137,18 @@ def viewer_app(tmp_path_factory):
     server.stop()
 
 
-#: Modules of 15 s or more (measured one at a time on 2 cores), longest first; they are handed out
+#: Modules of 15 s or more (their tests' times in a 3-worker run on 2 cores), longest first; handed out
 #: first (pytest.ini: ``--dist loadfile --no-loadscope-reorder`` keeps this order), so that no long
 #: module starts last and keeps the whole run waiting. Every other module follows in its usual order.
 LONGEST_MODULES = (
-    "test_browser_app", "test_browser_pages", "test_province", "test_store_backends", "test_browser_walk",
-    "test_stored_metrics", "test_app_pages", "test_browser_match_export", "test_import_corpus", "test_city",
-    "test_browser_oidc", "test_browser_teams", "test_export_planner", "test_app_enterprises",
-    "test_browser_ui_strings", "test_app_parcel", "test_browser_projects", "test_browser_import",
-    "test_browser_overview_park", "test_browser_chains", "test_enterprises", "test_chains", "test_browser_security",
-    "test_browser_state", "test_app_safe", "test_bulletin", "test_security_store", "test_browser_city",
-    "test_export_app", "test_evaluation", "test_security_world", "test_browser_safe",
+    "test_province", "test_browser_pages", "test_browser_app", "test_stored_metrics", "test_store_backends",
+    "test_app_pages", "test_import_corpus", "test_city", "test_browser_walk", "test_browser_teams",
+    "test_browser_match_export", "test_browser_overview_park", "test_bulletin", "test_browser_oidc", "test_chains",
+    "test_browser_chains", "test_security_store", "test_export_planner", "test_browser_ui_strings",
+    "test_browser_security", "test_browser_projects", "test_export_app", "test_browser_import", "test_browser_state",
+    "test_app_parcel", "test_app_safe", "test_enterprises", "test_browser_city", "test_security_world",
+    "test_browser_safe", "test_evaluation", "test_browser_enterprises", "test_app_chains", "test_app_enterprises",
+    "test_export_i18n", "test_app_teams", "test_export_print", "test_projects_cli", "test_export_cli",
 )
 
 
