@@ -589,7 +589,18 @@ def _staggered_reruns(pages, rounds: int, think_s: float = THINK_S) -> list[floa
     times = []
 
     def collect(page) -> None:
-        page.wait_for_function("() => window.__done != null", timeout=240_000)
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            page.wait_for_function("() => window.__done != null", timeout=240_000)
+        except PlaywrightTimeout:  # say what the page showed, so that a stalled measurement can be diagnosed
+            raise RuntimeError(f"page {pages.index(page)} saw no end of its run in 240 s: " + page.evaluate(
+                """() => { const app = document.querySelector('[data-testid="stApp"]');
+                    return JSON.stringify({script: app && app.getAttribute('data-test-script-state'),
+                        connection: app && app.getAttribute('data-test-connection-state'),
+                        since_key_s: (performance.now() - window.__t0) / 1000,
+                        theme: Array.from(document.querySelectorAll('[data-testid="stSelectbox"]'))
+                            .map(b => b.innerText.replace(/\\s+/g, ' ')).join(' | ')}); }""")) from None
         times.append(page.evaluate("() => (window.__done - window.__t0) / 1000"))
         _settle_s(page)
 
