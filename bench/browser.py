@@ -52,14 +52,14 @@ def record_external(target, record: list[str]) -> None:
     """Append to ``record`` the URL of every non-loopback request and WebSocket that ``target`` (a page
     or a browser context) tries. A browser launched with :data:`CHROMIUM_ARGS` refuses them; listening
     to events, unlike routing, leaves the requests and the HTTP cache alone."""
-    def on_request(request):
-        if EXTERNAL_URL.match(request.url):
-            record.append(request.url)
+    def note(attempt):  # a Request or a WebSocket: both carry the URL tried
+        if EXTERNAL_URL.match(attempt.url):
+            record.append(attempt.url)
 
     def watch_sockets(page):
-        page.on("websocket", lambda socket: record.append(socket.url) if EXTERNAL_URL.match(socket.url) else None)
+        page.on("websocket", note)
 
-    target.on("request", on_request)
+    target.on("request", note)
     if hasattr(target, "pages"):  # a context: its pages now and later
         target.on("page", watch_sockets)
         for page in target.pages:
