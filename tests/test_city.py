@@ -533,6 +533,15 @@ def test_the_cli_acts_with_a_registered_store_users(tmp_path, pengjiang):
     done = run("prospects", "import", str(prospects), "--user", "pj-planner")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["committed"]["inserted"] == 1
+    # Accounts of a registered store go to its own users file, not the deployment's.
+    added = run_cli("--store", store, "users", "add", "pj-admin", "--role", "admin", "--password-stdin",
+                    cwd=ROOT, env=env, input="pj-password-2\n")
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["users_file"] == str(tmp_path / "pj-users.json")
+    listed = json.loads(run("users", "list").stdout)
+    assert [u["name"] for u in listed] == ["pj-admin", "pj-planner"]
+    other = json.loads(run_cli("users", "list", cwd=ROOT, env=env).stdout)  # the deployment's own store
+    assert [u["name"] for u in other] == ["zq-planner"]
 
 
 def test_the_app_serves_several_cities_each_with_its_own_users(tmp_path, pengjiang, store_path, monkeypatch):
