@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
 
 import pandas as pd
@@ -38,6 +38,20 @@ def _read(directory: Path, name: str, **kwargs) -> pd.DataFrame:
         raise ParkAtlasError(f"standards table {path} is missing; restore it from data/standards/") from None
     body = "\n".join(line for line in lines if not line.startswith("#"))
     return pd.read_csv(io.StringIO(body), **kwargs)
+
+
+def _per_instance(method):
+    """Keep ``method``'s answer per :class:`Standards` instance and arguments: the tables never change
+    once loaded, and a match asks the same citation and limits once per candidate it explains.
+    Answers must be immutable (str, tuple, number) or copied by the caller's wrapper."""
+    @wraps(method)
+    def kept(self, *args, **kwargs):
+        answers = self.__dict__.setdefault("_answers", {})  # a frozen dataclass: not a field, not compared
+        key = (method.__name__, args, tuple(sorted(kwargs.items())))
+        if key not in answers:
+            answers[key] = method(self, *args, **kwargs)
+        return answers[key]
+    return kept
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,7 @@ class Standards:
                                  f"or use {', '.join(self.loaded_editions())}")
         return replace(self, edition=edition)
 
+    @_per_instance
     def source(self, standard: str = CONTROL_INDICATORS, edition: str | None = None, lang: str = "zh",
                short: bool = False) -> str:
         """The text a check cites: title, number and edition, e.g. ``《工业项目建设用地控制指标》（国土资发〔2008〕24号），2008年版``.
@@ -101,9 +116,13 @@ class Standards:
     @property
     def national_limits(self) -> dict[str, float]:
         """Key → value of ``national_limits.csv`` for the edition in use."""
+        return dict(self._national_limits())
+
+    @_per_instance
+    def _national_limits(self) -> tuple[tuple[str, float], ...]:
         t = self.national_limits_table
         t = t[t.edition == self.edition]
-        return dict(zip(t.key, t.value.astype(float)))
+        return tuple(zip(t.key, t.value.astype(float)))
 
     @property
     def plot_ratio_min(self) -> pd.DataFrame:
@@ -114,17 +133,21 @@ class Standards:
     @property
     def available_statuses(self) -> list[str]:
         """Statuses that count as available land by default."""
-        return self.statuses.loc[self.statuses.counts_as_available, "code"].tolist()
+        return list(self._statuses_where("counts_as_available"))
+
+    @_per_instance
+    def _statuses_where(self, flag: str) -> tuple[str, ...]:
+        return tuple(self.statuses.loc[self.statuses[flag], "code"])
 
     @property
     def occupied_statuses(self) -> list[str]:
         """Statuses whose land counts as occupied (committed) for the occupancy rate."""
-        return self.statuses.loc[self.statuses.counts_as_occupied, "code"].tolist()
+        return list(self._statuses_where("counts_as_occupied"))
 
     @property
     def disposal_statuses(self) -> list[str]:
         """Statuses of land that could be brought back after disposal (idle, inefficient)."""
-        return self.statuses.loc[self.statuses.needs_disposal, "code"].tolist()
+        return list(self._statuses_where("needs_disposal"))
 
     @property
     def countable_statuses(self) -> list[str]:
@@ -149,10 +172,15 @@ class Standards:
         A 2017 code merging several 2002 codes (29 = 2002's 29 rubber 0.8 + 30 plastics 1.0)
         gets the strictest of their values; its three-digit codes (291, 292) get their own.
         """
+        return self._min_plot_ratio_2017().copy()
+
+    @_per_instance
+    def _min_plot_ratio_2017(self) -> pd.Series:
         codes = self.industries[["code_2017", "code_2002"]].assign(code_2002=lambda f: f.code_2002.str.split(";"))
         merged = codes.explode("code_2002").merge(self.plot_ratio_min, on="code_2002", how="left")
         return merged.groupby("code_2017", sort=False)["min_plot_ratio"].max()
 
+    @_per_instance
     def plot_ratio_note(self, code_2017: str) -> tuple[str, str] | None:
         """(zh, en) note when ``code_2017`` merges 2002 codes with different minima, else ``None``."""
         row = self.industries.loc[self.industries.code_2017 == code_2017]
@@ -169,6 +197,12 @@ class Standards:
                 f"请给三位代码（{'/'.join(finer)}）",
                 f"2017 code {code_2017} merges 2002 codes {', '.join(f'{c} ({v:.1f})' for c, v in values.items())}: "
                 f"the stricter {values.max():.1f} is used; give a three-digit code ({'/'.join(finer)})")
+
+    @_per_instance
+    def chain_name(self, chain: str) -> tuple[str, str]:
+        """(zh, en) name of a chain tag of ``chains.csv``; the tag itself for a chain it does not list."""
+        row = self.chains.loc[self.chains.chain == chain]
+        return (str(row.name_zh.iloc[0]), str(row.name_en.iloc[0])) if len(row) else (chain, chain)
 
     def chain_codes(self) -> dict[str, list[str]]:
         """Chain tag → GB/T 4754-2017 industry codes."""
