@@ -7,12 +7,9 @@ cd "$(dirname "$0")/.."
 mode="${1:-app}"
 out="${2:?usage: scripts/offline-bundle.sh app|test OUTDIR}"
 mkdir -p "$out/wheels" "$out/debs"
-req=requirements.txt
-[ "$mode" = "test" ] && req=requirements-dev.txt
+source scripts/packages.sh  # apt_packages and req of $mode, as setup.sh installs them
 echo "[bundle] Python wheels for $req"
 python3 -m pip download -q --only-binary=:all: -d "$out/wheels" -r "$req" pip
-apt_packages=(fonts-noto-cjk poppler-utils)
-[ "$mode" = "test" ] && apt_packages+=(chromium postgresql postgis postgresql-15-postgis-3 gdal-bin)
 echo "[bundle] Debian packages with their dependencies: ${apt_packages[*]}"
 # Every package the list needs that a minimal system may lack (apt resolves the closure).
 deps=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \

@@ -8,10 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-app}"
 
-apt_packages=(fonts-noto-cjk poppler-utils)
-if [ "$mode" = "test" ]; then
-  apt_packages+=(chromium postgresql postgis postgresql-15-postgis-3 gdal-bin)
-fi
+source scripts/packages.sh  # apt_packages and req of $mode
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -37,8 +34,6 @@ if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv"
   python3 -m venv .venv
 fi
-req=requirements.txt
-[ "$mode" = "test" ] && req=requirements-dev.txt
 stamp=".venv/.installed-$(cat requirements.txt "$req" | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "[setup] installing Python packages from $req"
