@@ -77,6 +77,42 @@ with st.expander(tr("data.basemap_settings")):
             save_basemap(None)
             st.success(tr("data.basemap_removed"))
 
+
+
+def save_city_table(label: str, save, table, counted: str) -> None:
+    """A save button for an edited city table: how many rows were saved, or the refusal in one line."""
+    if st.button(tr(label)):
+        try:
+            counts = save(common.store(), table, user=common.user())[counted]
+            st.success(tr("data.city_saved", n=counts["inserted"] + counts["replaced"], deleted=counts["deleted"]))
+        except ParkAtlasError as exc:
+            common.show_error(exc)
+
+
+with st.expander(tr("data.city_settings")):
+    from geo.city import THRESHOLD_KEYS, chains_table, groups_table, read_chain_thresholds, set_city_chains, \
+        set_park_groups
+    from geo.standards import load_standards
+
+    st.caption(tr("data.city_help"))
+    revision = common.revision()  # in the editors' keys: after a save (or a CLI edit) they start from the store
+    text = st.column_config.TextColumn
+    names = {"name_zh": text(tr("col.name_zh")), "name_en": text(tr("col.name_en")),
+             "order": st.column_config.NumberColumn(tr("col.order"), min_value=0, step=1, format="%d")}
+    groups = st.data_editor(groups_table(common.city()), num_rows="dynamic", hide_index=True,
+                            key=f"city_groups_table.{revision}",
+                            column_config={"group_id": text(tr("col.group_id"), required=True), **names})
+    save_city_table("data.city_save_groups", set_park_groups, groups, "park_groups")
+    thresholds = {key: st.column_config.NumberColumn(tr(f"import.target.{key}") + tr("unit.wan_per_mu_suffix"),
+                                                     min_value=0.0) for key in THRESHOLD_KEYS}
+    chains = st.data_editor(
+        chains_table(common.city(), read_chain_thresholds(common.store())), num_rows="dynamic", hide_index=True,
+        key=f"city_chains_table.{revision}",
+        column_config={"chain": st.column_config.SelectboxColumn(tr("col.chain_tag"), required=True,
+                                                                 options=sorted(load_standards().chains.chain)),
+                       "tier": text(tr("col.tier")), **names, **thresholds})
+    save_city_table("data.city_save_chains", set_city_chains, chains, "city_chains")
+
 try:
     from geo.io import commit_import, read_upload
 except ImportError:

@@ -32,7 +32,7 @@ import pandas as pd
 import shapely
 
 from geo.crs import CGCS2000, gk3_central_meridian, gk3_epsg
-from geo.errors import NotFoundError, ParkAtlasError
+from geo.errors import KeyedError, NotFoundError, ParkAtlasError
 
 GROUP_COLUMNS = ("group_id", "name_zh", "name_en", "order")
 CHAIN_COLUMNS = ("chain", "name_zh", "name_en", "tier", "order")
@@ -222,60 +222,85 @@ def infer_city(parks: pd.DataFrame, districts: gpd.GeoDataFrame, info: dict) -> 
 
 
 # --- reading the planner's files ---------------------------------------------------------------------
-def _read_csv(path, what: str, columns: tuple[str, ...]) -> pd.DataFrame:
-    path = Path(path)
-    if not path.is_file():
-        raise NotFoundError(f"{what} file {path} does not exist")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ParkAtlasError(f"cannot read {what} file {path.name}: {str(exc).splitlines()[0]} "
-                             "(save it as UTF-8 CSV)") from None
-    frame.columns = [c.strip() for c in frame.columns]
+def _source_name(source) -> str:
+    """How a message names a table: the file's name, or "the table" for one edited on a page."""
+    return "the table" if isinstance(source, pd.DataFrame) else Path(source).name
+
+
+def _read_csv(source, what: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A planner's CSV file, or a table edited on a page (a frame: every cell as text, empty rows
+    dropped), with ``columns`` (``order`` may be missing or empty: the row's position)."""
+    if isinstance(source, pd.DataFrame):
+        frame = source.astype(object).where(source.notna(), "").astype(str).reset_index(drop=True)
+        frame = frame[(frame.apply(lambda column: column.str.strip()) != "").any(axis=1)].reset_index(drop=True)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise NotFoundError(f"{what} file {path} does not exist")
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise ParkAtlasError(f"cannot read {what} file {path.name}: {str(exc).splitlines()[0]} "
+                                 "(save it as UTF-8 CSV)") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in columns if c not in frame.columns and c != "order"]
     if missing:
-        raise ParkAtlasError(f"{what} file {path.name} lacks the column(s) {', '.join(missing)}; "
+        raise ParkAtlasError(f"{what} file {_source_name(source)} lacks the column(s) {', '.join(missing)}; "
                              f"expected {', '.join(columns)}")
-    if "order" not in frame.columns:
-        frame["order"] = [str(i + 1) for i in range(len(frame))]
+    position = pd.Series([str(i + 1) for i in range(len(frame))], index=frame.index, dtype=object)
+    given = frame["order"].str.strip() if "order" in frame else pd.Series("", index=frame.index)
+    frame["order"] = given.where(given != "", position)
     return frame
 
 
 def _orders(frame: pd.DataFrame, what: str) -> list[int]:
-    try:
-        return [int(v) for v in frame["order"]]
-    except ValueError:
-        raise ParkAtlasError(f"{what}: column order must hold whole numbers") from None
+    numbers = pd.to_numeric(frame["order"], errors="coerce")
+    bad = numbers.isna() | (numbers != numbers.round())
+    if bad.any():
+        raise KeyedError("city.edit.order", f"{what}: column order must hold whole numbers "
+                         f"({frame['order'][bad].iloc[0]!r} is not)", value=frame["order"][bad].iloc[0])
+    return [int(v) for v in numbers]
 
 
-def read_groups_csv(path) -> tuple[ParkGroup, ...]:
-    """Park groups from a CSV ``group_id, name_zh, name_en, order`` (any number, any names)."""
-    frame = _read_csv(path, "groups", GROUP_COLUMNS)
+def _unique(ids: pd.Series, column: str, source) -> None:
+    if ids.duplicated().any():
+        twice = ids[ids.duplicated()].iloc[0]
+        raise KeyedError("city.edit.twice", f"{column} {twice!r} appears twice in {_source_name(source)}", id=twice)
+
+
+def read_groups_csv(source) -> tuple[ParkGroup, ...]:
+    """Park groups from a CSV ``group_id, name_zh, name_en, order`` (any number, any names), or the
+    same table edited on a page (a frame)."""
+    frame = _read_csv(source, "groups", GROUP_COLUMNS)
     if frame.empty:
-        raise ParkAtlasError(f"groups file {Path(path).name} has no rows; give at least one group")
+        raise KeyedError("city.edit.no_groups", f"groups file {_source_name(source)} has no rows; give at least "
+                         "one group")
     bad = [g for g in frame.group_id if not _ID.match(g.strip())]
     if bad:
-        raise ParkAtlasError(f"group_id {bad[0]!r} must be 1–40 letters, digits, '_' or '-'")
+        raise KeyedError("city.edit.group_id", f"group_id {bad[0]!r} must be 1–40 letters, digits, '_' or '-'",
+                         id=bad[0])
     ids = frame.group_id.str.strip()
-    if ids.duplicated().any():
-        raise ParkAtlasError(f"group_id {ids[ids.duplicated()].iloc[0]!r} appears twice in {Path(path).name}")
+    _unique(ids, "group_id", source)
     orders = _orders(frame, "groups")
     groups = [ParkGroup(g, zh.strip(), en.strip(), o)
               for g, zh, en, o in zip(ids, frame.name_zh, frame.name_en, orders)]
     return tuple(sorted(groups, key=lambda g: (g.order, g.group_id)))
 
 
-def read_chains_csv(path) -> tuple[CityChain, ...]:
-    """The city's chains from a CSV ``chain, name_zh, name_en, tier, order``; each ``chain`` is a
-    tag of ``data/standards/chains.csv`` (which maps it to industry codes)."""
+def read_chains_csv(source) -> tuple[CityChain, ...]:
+    """The city's chains from a CSV ``chain, name_zh, name_en, tier, order`` (or the same table
+    edited on a page); each ``chain`` is a tag of ``data/standards/chains.csv`` (which maps it to
+    industry codes)."""
     from geo.standards import load_standards
 
-    frame = _read_csv(path, "chains", CHAIN_COLUMNS)
+    frame = _read_csv(source, "chains", CHAIN_COLUMNS)
     known = set(load_standards().chains.chain)
     unknown = sorted(set(frame.chain.str.strip()) - known)
     if unknown:
-        raise ParkAtlasError(f"chain {unknown[0]!r} is not in data/standards/chains.csv; add it there "
-                             f"(with its industry codes) or use one of {', '.join(sorted(known))}")
+        raise KeyedError("city.edit.unknown_chain", f"chain {unknown[0]!r} is not in data/standards/chains.csv; "
+                         f"add it there (with its industry codes) or use one of {', '.join(sorted(known))}",
+                         chain=unknown[0])
+    _unique(frame.chain.str.strip(), "chain", source)
     orders = _orders(frame, "chains")
     chains = [CityChain(c.strip(), zh.strip(), en.strip(), tier.strip(), o)
               for c, zh, en, tier, o in zip(frame.chain, frame.name_zh, frame.name_en, frame.tier, orders)]
@@ -286,22 +311,37 @@ def read_chains_csv(path) -> tuple[CityChain, ...]:
 THRESHOLD_KEYS = ("min_investment_wan_per_mu", "min_output_wan_per_mu", "min_tax_wan_per_mu")
 
 
-def read_chain_thresholds_csv(path) -> pd.DataFrame:
-    """The entry thresholds of a chains CSV (its optional :data:`THRESHOLD_KEYS` columns), one row per
-    chain with at least one; a value that is not a positive number is a one-line error."""
+def read_chain_thresholds_csv(source) -> pd.DataFrame:
+    """The entry thresholds of a chains CSV or edited table (its optional :data:`THRESHOLD_KEYS`
+    columns), one row per chain with at least one; a value that is not a positive number is a
+    one-line error."""
     from geo.schema import CHAIN_THRESHOLD_COLUMNS
 
-    frame = _read_csv(path, "chains", CHAIN_COLUMNS)
+    frame = _read_csv(source, "chains", CHAIN_COLUMNS)
     out = pd.DataFrame({"chain": frame.chain.str.strip()})
     for key in THRESHOLD_KEYS:
         text = frame[key].str.strip() if key in frame.columns else pd.Series("", index=frame.index)
         values = pd.to_numeric(text.str.replace(",", ""), errors="coerce")
         bad = (text != "") & ~(values > 0)
         if bad.any():
-            raise ParkAtlasError(f"chains file {Path(path).name}, chain {out.chain[bad].iloc[0]}: {key} "
-                                 f"{text[bad].iloc[0]!r} is not a positive number (万元 per 亩)")
+            raise KeyedError("city.edit.threshold", f"chains file {_source_name(source)}, chain "
+                             f"{out.chain[bad].iloc[0]}: {key} {text[bad].iloc[0]!r} is not a positive number "
+                             "(万元 per 亩)", chain=out.chain[bad].iloc[0], value=text[bad].iloc[0])
         out[key] = values
     return out[out[list(THRESHOLD_KEYS)].notna().any(axis=1)].astype(CHAIN_THRESHOLD_COLUMNS).reset_index(drop=True)
+
+
+def groups_table(city: City) -> pd.DataFrame:
+    """The city's groups as the groups CSV has them (what an admin edits on the Data page)."""
+    return pd.DataFrame([(g.group_id, g.name_zh, g.name_en, g.order) for g in city.groups],
+                        columns=list(GROUP_COLUMNS)).astype({"order": "int64"})
+
+
+def chains_table(city: City, thresholds: pd.DataFrame) -> pd.DataFrame:
+    """The city's chains with their entry thresholds, as the chains CSV has them."""
+    chains = pd.DataFrame([(c.chain, c.name_zh, c.name_en, c.tier, c.order) for c in city.chains],
+                          columns=list(CHAIN_COLUMNS)).astype({"order": "int64"})
+    return chains.merge(thresholds[["chain", *THRESHOLD_KEYS]], on="chain", how="left")
 
 
 # --- the city's tables after init: groups, chains and their thresholds (audited, admin) ---------------
@@ -318,20 +358,21 @@ def _city_table(store, table) -> None:
                              "city up anew with `python cli.py city init` and import its data")
 
 
-def set_park_groups(store, path, *, user) -> dict:
-    """Replace the store's park groups by a groups CSV (``group_id, name_zh, name_en, order``).
+def set_park_groups(store, source, *, user) -> dict:
+    """Replace the store's park groups by a groups CSV (``group_id, name_zh, name_en, order``) or
+    the same table edited on the Data page.
 
     A group still used by a park may not go (move its parks first). One audited transaction (admin).
     """
     from geo.store.tables import PARK_GROUPS, Change, apply_changes, read_table
 
-    groups = read_groups_csv(path)
+    groups = read_groups_csv(source)
     _city_table(store, PARK_GROUPS)
     used = set(store.read_parks().group.dropna().astype(str))
     dropped = sorted(used - {g.group_id for g in groups})
     if dropped:
-        raise ParkAtlasError(f"parks still belong to group {dropped[0]!r}: keep it in the file, or move its parks "
-                             "to another group first (import --layer parks)")
+        raise KeyedError("city.edit.group_in_use", f"parks still belong to group {dropped[0]!r}: keep it in the "
+                         "file, or move its parks to another group first (import --layer parks)", id=dropped[0])
     frame = pd.DataFrame([(g.group_id, g.name_zh, g.name_en, g.order) for g in groups],
                          columns=list(PARK_GROUPS.columns))
     gone = [(g,) for g in sorted(set(read_table(store, PARK_GROUPS).group_id) - set(frame.group_id))]
@@ -339,13 +380,14 @@ def set_park_groups(store, path, *, user) -> dict:
                          action="city_groups")
 
 
-def set_city_chains(store, path, *, user) -> dict:
+def set_city_chains(store, source, *, user) -> dict:
     """Replace the store's chains and their entry thresholds by a chains CSV (``chain, name_zh,
-    name_en, tier, order`` and optional :data:`THRESHOLD_KEYS`). One audited transaction (admin)."""
+    name_en, tier, order`` and optional :data:`THRESHOLD_KEYS`) or the same table edited on the
+    Data page. One audited transaction (admin)."""
     from geo.store.tables import CHAIN_THRESHOLDS, CITY_CHAINS, Change, apply_changes, read_table
 
-    chains = read_chains_csv(path)
-    thresholds = read_chain_thresholds_csv(path)
+    chains = read_chains_csv(source)
+    thresholds = read_chain_thresholds_csv(source)
     _city_table(store, CITY_CHAINS)
     frame = pd.DataFrame([(c.chain, c.name_zh, c.name_en, c.tier, c.order) for c in chains],
                          columns=list(CITY_CHAINS.columns))
@@ -409,7 +451,8 @@ def boundaries_from_adcode(adcode: str) -> tuple[gpd.GeoDataFrame, str]:
              for c in codes]
     frame = gpd.GeoDataFrame(
         {"district_code": codes, "name_zh": names,
-         "name_en": [english_names().get(c) or pinyin_name(n, prefecture=c.endswith("00")) for c, n in zip(codes, names)],
+         "name_en": [english_names().get(c) or pinyin_name(n, prefecture=c.endswith("00"))
+                     for c, n in zip(codes, names)],
          "source": CNMAPS_SOURCE.format(version=provider.version)},
         geometry=shapely.set_precision(np.asarray(geoms, dtype=object), 1e-6), crs="EPSG:4326")
     return _as_multipolygons(frame.to_crs(CGCS2000)), full_name

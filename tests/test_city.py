@@ -404,6 +404,22 @@ def _edit_groups_and_chains(store, tmp_path):
     kept = read_chain_thresholds(store)
     assert kept.chain.tolist() == ["smart_home"] and kept.min_tax_wan_per_mu.tolist() == [40.0]
     assert kept.min_investment_wan_per_mu.isna().all()
+    # The Data page hands the edited table itself (a frame, numbers and empty cells as the editor has them).
+    from geo.city import chains_table, groups_table
+
+    edited = groups_table(store.read_city())
+    edited.loc[len(edited)] = ["", None, None, None]  # a row added and left empty is no row
+    edited.loc[edited.group_id == "future", "name_en"] = "Reserved land"
+    set_park_groups(store, edited, user=admin)
+    assert store.read_city().group_name("future", "en") == "Reserved land"
+    table = chains_table(store.read_city(), read_chain_thresholds(store))
+    with pytest.raises(ParkAtlasError, match="'smart_home' appears twice") as twice:
+        set_city_chains(store, pd.concat([table, table.iloc[:1]]), user=admin)
+    assert (twice.value.key, twice.value.values) == ("city.edit.twice", {"id": "smart_home"})
+    table.loc[table.chain == "machinery", "min_output_wan_per_mu"] = 450.0
+    set_city_chains(store, table, user=admin)
+    assert read_chain_thresholds(store).set_index("chain").min_output_wan_per_mu.to_dict() == \
+        pytest.approx({"smart_home": float("nan"), "machinery": 450.0}, nan_ok=True)
     log = store.history()
     assert {"city_groups", "city_chains", "city_init"} <= set(log.action)
 
@@ -589,8 +605,8 @@ def test_the_app_serves_several_cities_each_with_its_own_users(tmp_path, pengjia
     assert "user" not in at.session_state and at.title[0].value == "肇庆市园区总览"
 
 
-def test_every_page_opens_on_the_pengjiang_store(pengjiang, tmp_path, monkeypatch):
-    """The whole app on a new city's store: no page fails, none names Zhaoqing."""
+def _admin_app_on_pengjiang(pengjiang, tmp_path, monkeypatch):
+    """The app (AppTest) on a copy of the Pengjiang store, signed in as an admin; and the copy."""
     import shutil
 
     from streamlit.testing.v1 import AppTest
@@ -602,6 +618,12 @@ def test_every_page_opens_on_the_pengjiang_store(pengjiang, tmp_path, monkeypatc
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["user"] = User("pj-admin", "admin")
     at.run()
+    return at, store
+
+
+def test_every_page_opens_on_the_pengjiang_store(pengjiang, tmp_path, monkeypatch):
+    """The whole app on a new city's store: no page fails, none names Zhaoqing."""
+    at, _ = _admin_app_on_pengjiang(pengjiang, tmp_path, monkeypatch)
     pages = re.findall(r'"(app_pages/\w+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
     assert len(pages) > 8
     for page in pages:
@@ -630,3 +652,36 @@ def test_uploads_accept_a_user_of_any_registered_store(tmp_path, pengjiang, monk
     register_store("蓬江", pengjiang, users=tmp_path / "pj-users.json", path=registry)
     assert _signed_in(scope("pj-admin"))
     assert not _signed_in(scope("someone-else"))
+
+
+def test_admins_edit_groups_and_chains_on_the_data_page(pengjiang, tmp_path, monkeypatch):
+    """The Data page's city settings: the tables as stored, saved in one audited change, a refused
+    edit said in one translated line and nothing written."""
+    from app_pages.safe import plain
+    from geo import i18n
+    from geo.city import read_chain_thresholds
+
+    at, store = _admin_app_on_pengjiang(pengjiang, tmp_path, monkeypatch)
+    at.switch_page("app_pages/data.py").run()
+    assert not at.exception
+
+    def save(label_key, editor_key, edits):
+        editor_key = f"{editor_key}.{open_store(store).revision()}"  # a saved table starts afresh
+        at.session_state[editor_key] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [], **edits}
+        next(b for b in at.button if b.label == i18n.t(label_key, "zh")).click().run()
+        assert not at.exception
+
+    save("data.city_save_groups", "city_groups_table", {"deleted_rows": [1]})  # town: its parks remain
+    assert [e.value for e in at.error] == [i18n.t("city.edit.group_in_use", "zh", id="town")]
+    assert open_store(store).read_city().group_ids == ("platform", "town")
+    save("data.city_save_groups", "city_groups_table", {"edited_rows": {0: {"name_zh": "重点平台"}}})
+    assert not at.error and open_store(store).read_city().group_name("platform", "zh") == "重点平台"
+    save("data.city_save_chains", "city_chains_table", {"edited_rows": {0: {"min_tax_wan_per_mu": -5.0}}})
+    assert [e.value for e in at.error] == [i18n.t("city.edit.threshold", "zh", chain=plain("smart_home"),
+                                                                   value=plain("-5.0"))]  # shown escaped
+    assert read_chain_thresholds(open_store(store)).set_index("chain").loc["smart_home", "min_tax_wan_per_mu"] == 30
+    save("data.city_save_chains", "city_chains_table", {"edited_rows": {0: {"min_investment_wan_per_mu": 420.0}}})
+    assert not at.error
+    assert read_chain_thresholds(open_store(store)).set_index("chain").loc["smart_home",
+                                                                          "min_investment_wan_per_mu"] == 420.0
+    assert (open_store(store).history().action == "city_groups").sum() == 1
