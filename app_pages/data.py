@@ -78,7 +78,6 @@ with st.expander(tr("data.basemap_settings")):
             st.success(tr("data.basemap_removed"))
 
 
-
 def save_city_table(label: str, save, table, counted: str) -> None:
     """A save button for an edited city table: how many rows were saved, or the refusal in one line."""
     if st.button(tr(label)):
