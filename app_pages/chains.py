@@ -13,7 +13,8 @@ from geo.auth import ANONYMOUS
 from geo.chain import ChainMap, county_parks, leaves, node_row, nodes_under, ready_land
 from geo.city import read_chain_thresholds
 from geo.errors import ParkAtlasError
-from geo.prospect import import_prospects, prospect_land, prospect_row, read_prospects
+from geo.prospect import column_label as prospect_column
+from geo.prospect import import_prospects, problem_text, prospect_land, prospect_row, read_prospects
 from geo.team import read_table_file
 from geo.standards import load_standards
 from layers.chain_map import chain_map
@@ -97,12 +98,29 @@ else:
     st.caption(tr("chains.col.leader") + "：" + "、".join(display.format_value(n, "text", lang) for n in leaders.name))
 
 st.subheader(tr("chains.tree"))
-# A click on a box of the tree filters the map to that node (a segment: to its nodes).
+# The node that filters the map and the gap list: chosen by a click on a box of the tree or in the
+# select box below it, kept in state like every choice (a segment stands for its nodes).
+node_choices = ["", *status.node_id]
+node_key = common.kept_key("ch_node", "")
+if st.session_state[node_key] not in node_choices:  # another chain's node: show the whole chain
+    st.session_state[node_key] = ""
 tree_key = f"ch_tree_{chain}_{st.session_state.get('ch_tree_reset', 0)}"
-clicked = st.plotly_chart(chain_tree_figure(status, lang), key=tree_key, on_select="rerun",
-                          selection_mode="points", config={"displayModeBar": False})
-points = clicked.get("selection", {}).get("points", []) if clicked else []
-picked = next((p.get("id") for p in points if p.get("id") in set(status.node_id)), None)
+
+
+def _tree_clicked() -> None:
+    points = st.session_state[tree_key].get("selection", {}).get("points", [])
+    clicked = next((p.get("id") for p in points if p.get("id") in node_choices[1:]), None)
+    if clicked:
+        st.session_state[node_key] = clicked
+
+
+def _node_picked() -> None:
+    # The tree's own selection would otherwise keep showing the node left behind.
+    st.session_state["ch_tree_reset"] = st.session_state.get("ch_tree_reset", 0) + 1
+
+
+st.plotly_chart(chain_tree_figure(status, lang), key=tree_key, on_select=_tree_clicked, selection_mode="points",
+                config={"displayModeBar": False})
 with st.expander(tr("chains.tree_table")):
     is_leaf = status.parent != ""
     st.dataframe(pd.DataFrame({
@@ -115,28 +133,31 @@ with st.expander(tr("chains.tree_table")):
         tr("chains.col.thin"): [display.format_value(bool(v), "bool", lang) if leaf else ""
                                 for v, leaf in zip(status.thin, is_leaf)],
         tr("chains.col.nearest_km"): [display.format_value(k, "km", lang) for k in status.nearest_km],
+        tr("chains.col.node_id"): [display.format_value(n, "id", lang) for n in status.node_id],
     }), hide_index=True, use_container_width=True)
 
 st.subheader(tr("chains.map"))
+node_names = dict(zip(status.node_id, status[name_col]))
+picked = st.selectbox(tr("chains.pick_node"), node_choices, key=node_key, on_change=_node_picked,
+                      format_func=lambda n: display.format_value(node_names[n], "text", lang) if n
+                      else tr("chains.all_nodes"))
 placed = cmap.placed[cmap.placed.chain == chain]
+shown = nodes_under(cmap.nodes, picked) if picked else status.node_id.tolist()
+picked_name = display.format_value(node_names[picked], "text", lang) if picked else ""
 if picked:
-    shown = nodes_under(cmap.nodes, picked)
     placed = placed[placed.node_id.isin(shown)]
-    name = display.format_value(status.set_index("node_id").at[picked, name_col], "text", lang)
-    left, right = st.columns([4, 1])
-    left.caption(tr("chains.map_filtered", node=name, count=display.format_value(placed.uscc.nunique(), "integer",
-                                                                                  lang)))
-    if right.button(tr("chains.all_nodes"), key="ch_tree_clear"):
-        st.session_state["ch_tree_reset"] = st.session_state.get("ch_tree_reset", 0) + 1
-        st.rerun()
+    st.caption(tr("chains.map_filtered", node=picked_name,
+                  count=display.format_value(placed.uscc.nunique(), "integer", lang)))
 st_folium(chain_map(placed, leaders, cmap.nodes[cmap.nodes.chain == chain], radius_km=float(radius), lang=lang,
                     **common.map_options()),
-          key=f"chain_map_{chain}_{picked or ''}", height=460, use_container_width=True, returned_objects=[])
+          key=f"chain_map_{chain}_{picked}", height=460, use_container_width=True, returned_objects=[])
 
 st.subheader(tr("chains.gaps"))
-gaps = status[status.gap]
+gaps = status[status.gap & status.node_id.isin(shown)]
+if picked:
+    st.caption(tr("chains.gaps_of_node", node=picked_name))
 if gaps.empty:
-    st.success(tr("chains.no_gaps"))
+    st.success(tr("chains.no_gaps_node", node=picked_name) if picked else tr("chains.no_gaps"))
 else:
     demand = cmap.nodes.set_index("node_id")
     st.dataframe(pd.DataFrame({
@@ -146,8 +167,10 @@ else:
                                   for n in gaps.node_id],
         tr("chains.col.nearest_km"): [display.format_value(k, "km", lang) for k in gaps.nearest_km],
     }), hide_index=True, use_container_width=True)
-    node_names = dict(zip(status.node_id, status[name_col]))
-    gap = st.selectbox(tr("chains.ready_land"), gaps.node_id.tolist(), key=common.kept_key("ch_gap"),
+    gap_key = common.kept_key("ch_gap")
+    if st.session_state.get(gap_key) not in set(gaps.node_id):  # a gap of another chain or node
+        st.session_state.pop(gap_key, None)
+    gap = st.selectbox(tr("chains.ready_land"), gaps.node_id.tolist(), key=gap_key,
                        format_func=lambda n: display.format_value(node_names[n], "text", lang))
     try:
         _candidates(_ready(loc, rev, gap, park))
@@ -160,12 +183,12 @@ prospects = prospects[prospects.node_id.isin(set(cmap.nodes.node_id[cmap.nodes.c
 if prospects.empty:
     st.info(tr("chains.no_prospects"))
 else:
-    node_names = cmap.nodes.set_index("node_id")[name_col]
+    prospect_nodes = cmap.nodes.set_index("node_id")[name_col]
     with st.spinner(tr("chains.prospect_matching")):
         ready = {p: _prospect_ready(loc, rev, p, park) for p in prospects.prospect_id}
     st.dataframe(pd.DataFrame({
         tr("chains.col.prospect"): [display.format_value(v, "text", lang) for v in prospects["name"]],
-        tr("chains.col.node"): [display.format_value(node_names.get(v, v), "text", lang) for v in prospects.node_id],
+        tr("chains.col.node"): [display.format_value(prospect_nodes.get(v, v), "text", lang) for v in prospects.node_id],
         tr("chains.col.origin_city"): [display.format_value(v, "text", lang) for v in prospects.origin_city],
         tr("chains.col.contact_status"): [tr(f"chains.contact.{v}") for v in prospects.contact_status],
         tr("chains.col.ready_land"): [display.format_value(ready[p].eligible, "integer", lang)
@@ -176,6 +199,11 @@ else:
                               prospects.set_index("prospect_id").at[p, "name"], "text", lang))
     st.caption(tr("chains.prospect_land"))
     _candidates(ready[chosen])
+    st.caption(tr("chains.prospect_map"))
+    st_folium(chain_map(cmap.placed[cmap.placed.chain == chain], leaders, cmap.nodes[cmap.nodes.chain == chain],
+                        radius_km=float(radius), lang=lang, candidates=ready[chosen].candidates, park_names=names,
+                        **common.map_options()),
+              key=f"chain_prospect_map_{chosen}_{park}", height=400, use_container_width=True, returned_objects=[])
     if st.button(tr("chains.pack.make"), key="ch_make_pack"):
         try:
             with st.spinner(tr("chains.pack.making")):
@@ -202,7 +230,10 @@ def _prospects_upload(user) -> None:
         return
     if checked["problems"]:
         st.dataframe(display.format_frame(
-            pd.DataFrame(checked["problems"]), lang,
+            pd.DataFrame({"row": [p["row"] for p in checked["problems"]],
+                          "column": [prospect_column(p["column"], lang) for p in checked["problems"]],
+                          "value": [p["value"] for p in checked["problems"]],
+                          "problem": [problem_text(p, lang) for p in checked["problems"]]}), lang,
             kinds={"row": "integer", "column": "text", "value": "text", "problem": "text"},
             headers={"row": tr("chains.problem_row"), "column": tr("chains.problem_column"),
                      "value": tr("chains.problem_value"), "problem": tr("chains.problem")}),

@@ -15,13 +15,15 @@ from geo.auth import User
 from geo.errors import NotFoundError, ParkAtlasError
 from geo.schema import PROSPECT_COLUMNS
 from geo.store.tables import PROSPECTS, Change, apply_changes, read_table
-from geo.uscc import uscc_problem
+from geo.uscc import uscc_issue, uscc_problem
 
 #: Where a bureau stands with a prospect.
 CONTACT_STATUSES = ("not_contacted", "contacted", "visited", "negotiating", "signed", "declined")
 CHINESE_HEADERS = {"编号": "prospect_id", "企业名称": "name", "统一社会信用代码": "uscc", "节点": "node_id",
                    "产业链节点": "node_id", "来源城市": "origin_city", "备注": "notes", "联系状态": "contact_status",
                    "用地(亩)": "land_mu", "投资(万元)": "investment_wan"}
+#: The first Chinese header of each column (what a Chinese page calls the column).
+_CHINESE_HEADER = {column: header for header, column in reversed(CHINESE_HEADERS.items())}
 _STATUS_WORDS = {"未联系": "not_contacted", "已联系": "contacted", "已拜访": "visited", "洽谈中": "negotiating",
                  "已签约": "signed", "已放弃": "declined"}
 
@@ -50,31 +52,35 @@ def check_prospects(frame: pd.DataFrame, node_ids, taken_ids=()) -> tuple[pd.Dat
     for column in ("name", "node_id"):
         if column not in table.columns:
             return pd.DataFrame(columns=list(PROSPECT_COLUMNS)), [
-                {"row": 1, "column": column, "value": "", "problem": f"column {column} is missing"}]
+                {"row": 1, "column": column, "value": "", "problem": f"column {column} is missing",
+                 "key": "chains.problem.missing_column", "values": {}}]
     table = table.reindex(columns=list(PROSPECT_COLUMNS)).astype(object).fillna("").astype(str).apply(
         lambda c: c.str.strip())
     table["contact_status"] = table.contact_status.map(lambda s: _STATUS_WORDS.get(s, s) or "not_contacted")
     known = set(node_ids)
     for i, row in enumerate(table.itertuples(index=False), start=2):  # rows of a planner's file, not parcels
-        def flag(column, problem):
-            problems.append({"row": i, "column": column, "value": getattr(row, column), "problem": problem})
+        def flag(column, problem, key, **values):
+            problems.append({"row": i, "column": column, "value": getattr(row, column), "problem": problem,
+                             "key": key, "values": values})
 
         if not row.name:
-            flag("name", "name is empty")
+            flag("name", "name is empty", "chains.problem.name_empty")
         if row.node_id not in known:
-            flag("node_id", "unknown node (see `chains show CHAIN`)")
+            flag("node_id", "unknown node (see `chains show CHAIN`)", "chains.problem.unknown_node")
         if row.uscc and uscc_problem(row.uscc):
-            flag("uscc", uscc_problem(row.uscc))
+            kind, values = uscc_issue(row.uscc)
+            flag("uscc", uscc_problem(row.uscc), f"enterprises.problem.uscc_{kind}", **values)
         if row.contact_status not in CONTACT_STATUSES:
-            flag("contact_status", f"one of {', '.join(CONTACT_STATUSES)}")
+            flag("contact_status", f"one of {', '.join(CONTACT_STATUSES)}", "chains.problem.contact_status")
         for column in ("land_mu", "investment_wan"):
             value = getattr(row, column).replace(",", "")
             if value and not (_number(value) is not None and _number(value) > 0):
-                flag(column, "not a positive number")
+                flag(column, "not a positive number", "chains.problem.not_positive")
     ids = table.prospect_id
     if ids[ids != ""].duplicated().any():
         problems.append({"row": int(ids[ids.duplicated() & (ids != "")].index[0]) + 2, "column": "prospect_id",
-                         "value": ids[ids.duplicated() & (ids != "")].iloc[0], "problem": "id appears twice"})
+                         "value": ids[ids.duplicated() & (ids != "")].iloc[0], "problem": "id appears twice",
+                         "key": "chains.problem.duplicate_id", "values": {}})
     used = {int(t[1:]) for t in list(taken_ids) + ids.tolist() if t[:1] == "P" and t[1:].isdigit()}
     start = max(used, default=0) + 1
     blank = ids == ""
@@ -82,6 +88,18 @@ def check_prospects(frame: pd.DataFrame, node_ids, taken_ids=()) -> tuple[pd.Dat
     for column in ("land_mu", "investment_wan"):
         table[column] = table[column].str.replace(",", "").map(_number)
     return table.replace({"": None}).astype(PROSPECT_COLUMNS), problems
+
+
+def problem_text(problem: dict, lang: str) -> str:
+    """One problem of a prospects file in the planner's language (its catalogue ``key``)."""
+    from geo.i18n import t
+
+    return t(problem["key"], lang, **problem.get("values", {}))
+
+
+def column_label(column: str, lang: str) -> str:
+    """A prospects file's column as the planner's file heads it: the Chinese header on a Chinese page."""
+    return _CHINESE_HEADER.get(column, column) if lang == "zh" else column
 
 
 def _number(text: str) -> float | None:
@@ -101,7 +119,8 @@ def import_prospects(store, frame: pd.DataFrame, node_ids, *, user: User | None,
     report = {"rows": len(frame), "problems": problems, "accepted": not problems and len(frame) > 0,
               "dry_run": dry_run, "committed": None}
     if not len(frame):
-        report["problems"] = [{"row": 1, "column": "", "value": "", "problem": "the file holds no prospects"}]
+        report["problems"] = [{"row": 1, "column": "", "value": "", "problem": "the file holds no prospects",
+                               "key": "chains.problem.empty_file", "values": {}}]
     if report["accepted"] and not dry_run:
         if user is None:
             raise ParkAtlasError("give --user NAME: the planner importing the file (or --dry-run to check only)")
@@ -152,4 +171,4 @@ def prospect_land(store, prospect_id: str, *, top: int = 3, parcels=None, chain_
 
 
 __all__ = ["CONTACT_STATUSES", "CHINESE_HEADERS", "read_prospects", "prospect_row", "check_prospects",
-           "import_prospects", "prospect_land"]
+           "problem_text", "column_label", "import_prospects", "prospect_land"]

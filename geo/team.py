@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from geo.auth import User
-from geo.errors import NotFoundError, ParkAtlasError
+from geo.errors import KeyedError, NotFoundError, ParkAtlasError
 from geo.schema import TEAM_COLUMNS, TEAM_TARGET_COLUMNS, split_list
 from geo.standards import DEFAULT_STANDARDS_DIR, _read, load_standards
 from geo.store.tables import TEAM_TARGETS, TEAMS, Change, apply_changes, read_table
@@ -82,7 +82,8 @@ def load_counting_rules(directory: str | None = None) -> CountingRules:
 
 # --- files ---------------------------------------------------------------------------------------
 def read_table_file(data: bytes, filename: str) -> pd.DataFrame:
-    """A CSV (UTF-8 or GBK) or XLSX file as a frame of text cells (empty cells → ``''``)."""
+    """A CSV (UTF-8 or GBK) or XLSX file as a frame of text cells (empty cells → ``''``); an unreadable
+    file raises a :class:`~geo.errors.KeyedError` (catalogue ``enterprises.file.*``: a page says it translated)."""
     from geo.io.readers import ReadError, decode_text
 
     suffix = Path(filename).suffix.lower()
@@ -93,12 +94,14 @@ def read_table_file(data: bytes, filename: str) -> pd.DataFrame:
         elif suffix in (".xlsx", ".xlsm"):
             frame = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=str, engine="openpyxl")
         else:
-            raise ParkAtlasError(f"cannot read {Path(filename).name!r}: give a .csv or .xlsx file")
+            raise KeyedError("enterprises.file.type", f"cannot read {Path(filename).name!r}: give a .csv or .xlsx file",
+                             file=Path(filename).name)
     except ReadError as exc:
-        raise ParkAtlasError(f"{Path(filename).name}: {exc}") from None
+        raise KeyedError("enterprises.file.encoding", f"{Path(filename).name}: {exc}",
+                         file=Path(filename).name) from None
     except (ValueError, KeyError, OSError) as exc:  # pandas/openpyxl on a damaged file
-        raise ParkAtlasError(f"{Path(filename).name} cannot be read ({type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0][:100] if str(exc) else ''})") from None
+        raise KeyedError("enterprises.file.unreadable", f"{Path(filename).name} cannot be read ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:100] if str(exc) else ''})", file=Path(filename).name) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.fillna("").astype(str).apply(lambda col: col.str.strip())
 

@@ -91,3 +91,98 @@ def test_chains_page_scope_of_a_county(app):
     status = ChainMap.of_store(store).status("nev", county_parks(parks, county))
     tree = at.dataframe[0].value
     assert tree["企业数"].tolist() == [f"{c:,}" for c in status.enterprise_count]
+
+
+def test_chosen_node_filters_the_map_and_gaps_and_survives_navigation(app):
+    import json
+
+    at, store = app
+    cmap = ChainMap.of_store(store)
+    status = cmap.status("nev")
+    placed = cmap.placed[cmap.placed.chain == "nev"]
+    upstream = status[status.parent == "nev.up"]
+    inside = placed[placed.node_id.isin(set(upstream.node_id))].name.iloc[0]
+    elsewhere = placed[~placed.node_id.isin(set(upstream.node_id))]
+    outside = elsewhere.name[~elsewhere.name.isin(set(cmap.leaders.name) | set(placed.name[
+        placed.node_id.isin(set(upstream.node_id))]))].iloc[0]  # on the map by no other role
+
+    def map_script() -> str:
+        return json.loads(at.get("component_instance")[0].proto.json_args)["script"]
+
+    assert json.dumps(outside)[1:-1] in map_script()
+    at.selectbox(key="ch_node").set_value("nev.up").run()  # a segment: its nodes
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(c.value.startswith("地图只显示：上游") for c in at.caption)
+    assert json.dumps(inside)[1:-1] in map_script() and json.dumps(outside)[1:-1] not in map_script()
+    gaps = at.dataframe[1].value
+    assert set(gaps["环节"]) == set(upstream.name_zh[upstream.gap]) and "驱动电机与电控" in set(gaps["环节"])
+    at.selectbox(key="ch_node").set_value("nev.up.battery").run()  # a node without a gap
+    assert any(s.value == "动力电池 下没有缺链环节。" for s in at.success)
+    at.switch_page("app_pages/guide.py").run()
+    at.switch_page("app_pages/chains.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="ch_node").value == "nev.up.battery"
+    assert any(c.value.startswith("地图只显示：动力电池") for c in at.caption)
+
+
+def test_chosen_prospect_ready_land_on_the_map(app):
+    import json
+
+    from geo.prospect import prospect_row
+    from layers.chain_map import candidate_labels
+
+    at, store = app
+    result = ready_land(store.read_parcels(), store.read_parks(), node_row(read_chain_nodes(store), "nev.up.motor"),
+                        top=5, name="x", land_mu=60.0, investment_wan=45000.0)  # P0001's own demand
+    names = dict(zip(store.read_parks().park_id, store.read_parks().name_zh))
+    labels = candidate_labels(result.candidates, names, "zh")
+    prospect_map = json.loads(at.get("component_instance")[1].proto.json_args)["script"]
+    assert all(json.dumps(label)[1:-1] in prospect_map for label in labels) and len(labels) > 0
+    assert labels.iloc[0].startswith("第 1 名：")
+    at.selectbox(key="ch_prospect").set_value("P0002").run()
+    assert not at.exception, [e.value for e in at.exception]
+    second = prospect_row(store, "P0002")
+    other = ready_land(store.read_parcels(), store.read_parks(), node_row(read_chain_nodes(store), second.node_id),
+                       top=5, name=second["name"], land_mu=second.land_mu, investment_wan=second.investment_wan)
+    shown = json.loads(at.get("component_instance")[1].proto.json_args)["script"]
+    assert all(json.dumps(label)[1:-1] in shown for label in candidate_labels(other.candidates, names, "zh"))
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key="ch_import_file").set_value((name, data, "text/csv"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_planner_uploads_prospects_all_or_nothing_with_a_translated_report(app):
+    from geo.prospect import read_prospects
+
+    at, store = app
+    assert not [u for u in at.get("file_uploader") if u.key == "ch_import_file"]  # anonymous: read-only
+    at.session_state["user"] = User("pat", "planner")
+    at.run()
+    before = read_prospects(store)
+    bad = "企业名称,节点,统一社会信用代码,用地(亩)\n好公司,nev.up.motor,,\n,nev.nope,91441200MA0000001X,-3\n"
+    upload(at, "目标企业.csv", bad.encode("utf-8"))
+    problems = at.dataframe[-1].value
+    assert list(problems.columns) == ["行号", "列", "内容", "问题"]
+    assert set(zip(problems["行号"], problems["列"])) == {("3", "企业名称"), ("3", "节点"), ("3", "统一社会信用代码"),
+                                                          ("3", "用地(亩)")}
+    text = " ".join(problems["问题"])
+    assert "未知的产业链节点" in text and "校验位" in text and "大于零" in text
+    assert not any(word in text for word in ("unknown", "empty", "number", "check"))  # nothing English on a Chinese page
+    assert any("未写入任何数据" in e.value for e in at.error)
+    assert "ch_import_commit" not in [b.key for b in at.button]
+    pd.testing.assert_frame_equal(read_prospects(store), before)  # the good row was not written either
+    upload(at, "坏文件.csv", b"\xff\xfe\x00garbage\x81")
+    assert any(e.value == r"坏文件\.csv 既不是 UTF-8 也不是 GBK 编码的文本" for e in at.error)  # Markdown-escaped name
+    good = "企业名称,节点,来源城市,联系状态,用地(亩)\n测试电驱有限公司,nev.up.motor,中山,已拜访,45\n"
+    upload(at, "目标企业.csv", good.encode("utf-8"))
+    assert any(c.value == "检查通过：1 家目标企业。" for c in at.caption)
+    next(b for b in at.button if b.key == "ch_import_commit").click().run()
+    assert any(s.value == "已写入 1 家目标企业。" for s in at.success)
+    written = read_prospects(store).iloc[len(before):]
+    assert written[["name", "node_id", "contact_status", "land_mu"]].values.tolist() == [
+        ["测试电驱有限公司", "nev.up.motor", "visited", 45.0]]
+    assert "prospect_import" in set(store.history().action)

@@ -1,5 +1,6 @@
 """The 产业链 Chains page in Debian's Chromium: offline, no exception, the chain's map with the
-leader, a hostile prospect name that injects no markup, and a language switch."""
+leader, a click on the tree filtering the map, a hostile prospect name that injects no markup, a
+language switch, and a planner's prospects upload (all or nothing)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -50,12 +51,16 @@ def test_chains_page(page, app):
     page.get_by_role("heading", name="目标企业").wait_for(timeout=180_000)  # after the gaps' ready land
     settled(page)
     assert page.locator("img[src='x']").count() == 0 and page.title() != "owned"
-    # A click on a node of the tree filters the map to it.
+    # A click on a node of the tree filters the map (and the gap list) to it and becomes the kept choice.
     page.locator(".js-plotly-plot g.slice").filter(has_text="驱动电机与电控").first.wait_for(timeout=60_000)
     page.locator(".js-plotly-plot g.slice").filter(has_text="动力电池").first.click()
     page.get_by_text("地图只显示：动力电池").wait_for(timeout=120_000)
+    page.get_by_text("动力电池 下没有缺链环节。").wait_for(timeout=120_000)
     settled(page)
-    page.get_by_role("button", name="全部环节").click()
+    chooser = page.get_by_test_id("stSelectbox").filter(has_text="环节（筛选地图）")
+    assert chooser.locator("input").input_value() == "动力电池" or "动力电池" in chooser.inner_text()
+    chooser.click()
+    page.get_by_role("option", name="全部环节", exact=True).click()
     page.get_by_text("地图只显示：").wait_for(state="detached", timeout=120_000)
     settled(page)
     page.get_by_text("English").first.click()

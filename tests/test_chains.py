@@ -173,6 +173,11 @@ def test_prospects_import_all_or_nothing_with_report(store):
     report = import_prospects(store, bad, nodes, user=PLANNER)
     assert not report["accepted"] and report["committed"] is None
     assert {(p["row"], p["column"]) for p in report["problems"]} == {(3, "name"), (3, "node_id"), (3, "contact_status")}
+    from geo.i18n import LANGS, catalogue
+    from geo.prospect import problem_text
+
+    assert all(p["key"] in catalogue(lang) for p in report["problems"] for lang in LANGS)  # said in both languages
+    assert problem_text(report["problems"][0], "zh") == "企业名称为空"
     sample = read_prospects(store)  # the sample's synthetic prospects P0001–P0007
     assert len(sample) == 7
     good = pd.DataFrame({"name": ["<b>甲</b>公司", "乙公司"], "node_id": ["nev.up.motor", "nev.down.vehicle"],
