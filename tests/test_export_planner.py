@@ -75,22 +75,29 @@ def _cli(*argv) -> None:
     assert run(build_parser(argv), argv) == 0
 
 
-def _headers(path) -> list[str]:
-    return list(next(load_workbook(path, read_only=True)["地块"].iter_rows(max_row=1, values_only=True)))
+def _headers(path, sheet: str = "地块") -> list[str]:
+    return list(next(load_workbook(path, read_only=True)[sheet].iter_rows(max_row=1, values_only=True)))
 
 
 def test_a_workbook_keeps_the_imported_files_column_names_in_both_stores(store_location, import_corpus, tmp_path,
                                                                         capsys):
-    """A county's GBK shapefile (地块编号, 用地性质 …) imported through the CLI into either store: the
-    names are stored with its parcels, so the park's workbook is headed with them; ParkAtlas' own on request."""
+    """A county's GBK shapefile (地块编号, 用地性质 …, and 行业, which the planner maps to the industry
+    code) imported through the CLI into either store: the names are stored with its parcels, so the
+    park's workbook is headed with them, in Chinese and in English; ParkAtlas' own on request."""
     source = import_corpus["county_gbk_cpg_no_status.zip"]
-    _cli("--store", store_location, "import", source, "--park", "zq_hitech", "--default-status", "available",
-         "--user", "admin")
+    mapping = tmp_path / "对照.json"
+    mapping.write_text('{"columns": {"行业": "industry_code"}}', encoding="utf-8")
+    _cli("--store", store_location, "import", source, "--mapping", mapping, "--park", "zq_hitech",
+         "--default-status", "available", "--user", "admin")
     out = tmp_path / "park.xlsx"
     _cli("--store", store_location, "export", "data", "--park", "zq_hitech", "--out", out)
     headers = _headers(out)
-    assert {"地块编号", "用地性质"} <= set(headers)
-    assert not {"parcel_id", "land_use_code"} & set(headers)
+    assert {"地块编号", "用地性质", "行业"} <= set(headers)
+    assert not {"parcel_id", "land_use_code", "industry_code", "行业代码（GB/T 4754-2017）"} & set(headers)
+    english_out = tmp_path / "park_en.xlsx"
+    _cli("--store", store_location, "export", "data", "--park", "zq_hitech", "--lang", "en", "--out", english_out)
+    english = _headers(english_out, "Parcels")
+    assert {"地块编号", "用地性质", "行业", "Status"} <= set(english)  # the file's names; English otherwise
     assert headers.count("地块编号") == 1
     book = load_workbook(out, read_only=True)
     ids = [row[headers.index("地块编号")] for row in book["地块"].iter_rows(min_row=2, values_only=True)]
