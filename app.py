@@ -14,6 +14,7 @@ guard.redact_session_ids()
 common.sidebar()
 try:
     common.revision()
+    kind = common.city().kind  # names the whole area's page: 全市地块 / 全区地块 / 全县地块
 except ParkAtlasError as exc:
     st.error(common.tr("error.store", error=plain(exc)))
     st.stop()
@@ -22,7 +23,7 @@ PAGES = [
     ("app_pages/overview.py", "page.overview", "overview", True),
     ("app_pages/park.py", "page.park", "park", False),
     ("app_pages/parcel.py", "page.parcel", "parcel", False),
-    ("app_pages/city.py", "page.city", "city", False),
+    ("app_pages/city.py", f"page.city.{kind}", "city", False),
     ("app_pages/available.py", "page.available", "available", False),
     ("app_pages/enterprises.py", "page.enterprises", "enterprises", False),
     ("app_pages/inefficient.py", "page.inefficient", "inefficient", False),

@@ -93,7 +93,7 @@ park = scope if scope and not scope.startswith("county:") else None  # ready lan
 status = cmap.status(chain, area, float(radius), int(thin_below))
 leaders = cmap.leaders[cmap.leaders.chain == chain]
 if leaders.empty:
-    st.info(tr("chains.no_leader"))
+    st.info(tr("chains.no_leader", whole=tr(f"city.whole.{common.city().kind}")))
 else:
     st.caption(tr("chains.col.leader") + "：" + "、".join(display.format_value(n, "text", lang) for n in leaders.name))
 

@@ -8,7 +8,7 @@ from layers.tiles import clicked_parcel_id
 
 lang = common.lang()
 tr = common.tr
-st.title(tr("city.heading"))
+st.title(tr(f"city.heading.{common.city().kind}"))
 
 basemap = common.map_options()["basemap"]
 if basemap == "tianditu":

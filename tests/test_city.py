@@ -630,6 +630,8 @@ def test_every_page_opens_on_the_pengjiang_store(pengjiang, tmp_path, monkeypatc
         at.switch_page(page)
         at.run()
         assert not at.exception, (page, [e.value for e in at.exception])
+        if page == "app_pages/city.py":
+            assert at.title[0].value == "全区地块"  # a district's whole area, not 全市
         shown = "\n".join(str(e.value) for e in (*at.title, *at.subheader, *at.markdown, *at.caption, *at.metric))
         assert "肇庆" not in shown and "Zhaoqing" not in shown, page
 
