@@ -61,7 +61,7 @@ try:
         land_use_codes=codes or None, ready_only=ready, gas=True if gas else None,
         min_power_kva=min_power or None, max_highway_km=max_highway or None, standards=standards)
 except ParkAtlasError as exc:
-    st.error(plain(exc))
+    common.show_error(exc)
     st.stop()
 
 st.caption(tr("available.result", n=i18n.format_number(len(matches), lang, 0),

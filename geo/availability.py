@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import geopandas as gpd
 
-from geo.errors import ParkAtlasError
+from geo.errors import KeyedError, ParkAtlasError
 from geo.metrics import with_metrics
 from geo.standards import Standards, load_standards
 
@@ -45,7 +45,8 @@ def available_parcels(
     if unknown:
         raise ParkAtlasError(f"unknown status {sorted(unknown)[0]!r}; one of {', '.join(standards.statuses.code)}")
     if min_area_mu is not None and max_area_mu is not None and min_area_mu > max_area_mu:
-        raise ParkAtlasError(f"minimum area {min_area_mu} 亩 is larger than the maximum {max_area_mu} 亩")
+        raise KeyedError("available.area_range", f"minimum area {min_area_mu} 亩 is larger than the maximum "
+                         f"{max_area_mu} 亩", min=f"{min_area_mu:,.1f}", max=f"{max_area_mu:,.1f}")
     frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels, standards)
     mask = frame.status.isin(statuses)
     if park_ids is not None:

@@ -223,6 +223,11 @@ def test_available_land_statuses_and_area(app, sample_parcels):
                                    land_use_codes=["1001"])
     assert len(app.dataframe[0].value) == len(industrial) > 0
     assert set(industrial.land_use_code.str[:4]) == {"1001"}
+    # A minimum above the maximum is said in the page's language, not the core's English (the
+    # markdown escapes of plain() removed).
+    app.number_input(key="avail_min_area").set_value(60.0).run()
+    assert [e.value.replace("\\", "") for e in app.error] == [
+        "最小面积 60.0 亩大于最大面积 50.0 亩：请调小最小面积或调大最大面积（0 表示不限）。"]
 
 
 def test_available_land_blocks(app):
