@@ -219,6 +219,9 @@ class Evaluation:
         effective weights in % (0 where the indicator is not used for the enterprise).
     averages : ndarray
         Enterprise × indicator: the average of the enterprise's pool the score compares with.
+    area_kind : str
+        What the store's whole area is (:attr:`geo.city.City.kind`): a city-wide jurisdiction's
+        reasons compare with 全市 / 全区 / 全县 averages accordingly.
     """
 
     year: int
@@ -231,6 +234,7 @@ class Evaluation:
     pools: np.ndarray = field(repr=False, default=None)
     usable: np.ndarray = field(repr=False, default=None)
     land: np.ndarray = field(repr=False, default=None)
+    area_kind: str = "city"
 
     def regrade(self, base_weights: np.ndarray) -> np.ndarray:
         """Grades under other scheme weights (same scores): for the sensitivity table."""
@@ -250,7 +254,8 @@ class Evaluation:
             rows.append({"name": indicator.key, "value": _num(value), "score": round(float(score), 2),
                          "weight": round(float(weight), 2), "contribution": round(float(score * weight / 100), 2),
                          "reason": reason(indicator, value, score, weight, self.averages[i, k],
-                                          self.scheme.jurisdiction, lang)})
+                                          self.area_kind if self.scheme.jurisdiction == "city" else "county",
+                                          lang)})
         return rows
 
     def results(self, lang: str = "zh") -> pd.DataFrame:
@@ -286,12 +291,17 @@ def _fmt(value: float) -> str:
     return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
+#: How a reason names the pool an enterprise is compared within: its county, or the store's whole area.
+WHOLE_AREA = {"county": ("全县", "the county"), "district": ("全区", "the district"), "city": ("全市", "the city")}
+
+
 def reason(indicator: Indicator, value: float, score: float, weight: float, average: float, jurisdiction: str,
            lang: str) -> str:
-    """One line: the value, what it is compared with, the score and what it adds."""
+    """One line: the value, what it is compared with, the score and what it adds. ``jurisdiction``
+    is ``county`` or the kind of the store's whole area (:data:`WHOLE_AREA`)."""
     _, _, zh, en, unit_zh, unit_en = INDICATORS[indicator.key]
     scale = 100.0 if indicator.key == "rd_intensity" else 1.0
-    where_zh, where_en = ("全县", "the county") if jurisdiction == "county" else ("全市", "the city")
+    where_zh, where_en = WHOLE_AREA.get(jurisdiction, WHOLE_AREA["city"])
     if weight == 0 or not np.isfinite(value):
         return f"{zh}：未填报，不计分，权重分给其他指标" if lang == "zh" else \
             f"{en}: not reported, not scored; its weight goes to the other indicators"
@@ -427,8 +437,10 @@ def evaluate(store, year: int | None = None, scheme: str | os.PathLike | Scheme 
     """Evaluate every enterprise of ``store`` for ``year`` (default: latest) by ``scheme`` (default preset)."""
     scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
     year = evaluation_year(store, year)
-    return evaluate_frames(read_enterprises(store), read_figures(store), store.read_parcels(), store.read_parks(),
-                           year, scheme)
+    evaluation = evaluate_frames(read_enterprises(store), read_figures(store), store.read_parcels(),
+                                 store.read_parks(), year, scheme)
+    evaluation.area_kind = store.read_city().kind
+    return evaluation
 
 
 def save_evaluation(store, evaluation: Evaluation, *, user: User) -> dict:

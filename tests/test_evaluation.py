@@ -81,6 +81,14 @@ def test_one_city_preset_grades_the_whole_city_as_one_pool():
     # 25/45/25/5 over five: positions 0, .2 → A; .4, .6 → B; .8 → C. Ties (100) in USCC order E1, E4, E7.
     assert table.loc[["E2", "E1", "E4", "E7", "E3"], "grade"].tolist() == ["A", "A", "B", "B", "C"]
     assert table.loc["E5", "evaluated_class"] == "startup"  # producing 0.6 years < 1
+    # The reasons compare with the whole area's average, named by the store's kind (a district: 全区).
+    def tax_reason(lang):
+        return {r["name"]: r for r in evaluation.results(lang).set_index("name").loc["E2", "indicators"]}[
+            "tax_per_mu"]["reason"]
+
+    assert "为全市同类平均" in tax_reason("zh") and "of the city's average" in tax_reason("en")
+    evaluation.area_kind = "district"
+    assert "为全区同类平均" in tax_reason("zh") and "of the district's average" in tax_reason("en")
 
 
 def test_enterprise_on_three_parcels_is_graded_once_and_its_parcels_share_the_grade():
