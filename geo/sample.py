@@ -376,7 +376,9 @@ def generate_enterprises(parcels: pd.DataFrame, parks: pd.DataFrame, seed: int =
         "parcel_ids": groups.parcel_id.agg(";".join).to_numpy(), "leased_floor_m2": np.nan,
         "production_start": producing.where(built).to_numpy(),
     }).astype(ENTERPRISE_COLUMNS)
-    enterprises["industry_code"] = refine_industry_codes(enterprises, seed)
+    home_chain = parks.set_index("park_id").characteristic_chain.reindex(first.park_id).to_numpy(dtype=object)
+    enterprises["industry_code"] = refine_industry_codes(enterprises, seed,
+                                                         at_home=home_chain == enterprises.chain.to_numpy(dtype=object))
     latest = pd.DataFrame({
         "uscc": uscc, "sales_wan": sales, "tax_wan": groups.tax_wan.sum(min_count=1).to_numpy(),
         "employees": groups.employees.sum(min_count=1).to_numpy(dtype=float, na_value=np.nan),
@@ -404,14 +406,20 @@ def generate_enterprises(parcels: pd.DataFrame, parks: pd.DataFrame, seed: int =
 #: Chain nodes whose classes the sample never draws: one gap per leading chain shows on the Chains
 #: page out of the box (drive motors, storage converters and chips are what Zhaoqing recruits).
 SAMPLE_MISSING_NODES = ("nev.up.motor", "energy_storage.mid.pcs", "electronics.up.chips")
+#: Chain nodes whose classes the sample draws only away from the chain's characteristic park (where
+#: its leader is, 13 km and more from the other parks): the city has display-panel makers, but none
+#: within the 5 km of the leader, so the node is a gap near the leader and not in the whole city.
+SAMPLE_DISTANT_NODES = ("electronics.mid.display",)
 
 
-def refine_industry_codes(enterprises: pd.DataFrame, seed: int = DEFAULT_SEED) -> pd.Series:
+def refine_industry_codes(enterprises: pd.DataFrame, seed: int = DEFAULT_SEED, at_home=None) -> pd.Series:
     """Each enterprise's GB/T 4754-2017 class (3 or 4 digits) within its parcel's division.
 
     An enterprise of a chain whose tree (``data/standards/chain_nodes.csv``) lists finer classes
     of its division gets one of them, drawn evenly (its own generator, so the other draws stay);
-    the classes of :data:`SAMPLE_MISSING_NODES` are never drawn. Others keep their division.
+    the classes of :data:`SAMPLE_MISSING_NODES` are never drawn, those of
+    :data:`SAMPLE_DISTANT_NODES` not for the enterprises ``at_home`` (True where an enterprise lies
+    in its chain's characteristic park; default none). Others keep their division.
     """
     from geo.chain import leaves, load_chain_nodes
     from geo.schema import split_list
@@ -420,19 +428,25 @@ def refine_industry_codes(enterprises: pd.DataFrame, seed: int = DEFAULT_SEED) -
     nodes = load_chain_nodes()
     leaf = nodes[leaves(nodes) & ~nodes.node_id.isin(SAMPLE_MISSING_NODES)]
     finer: dict[tuple[str, str], list[str]] = {}
-    for chain, codes in zip(leaf.chain, leaf.industry_codes_2017):  # the tree's codes, not enterprises
+    away_only = set()
+    for node, chain, codes in zip(leaf.node_id, leaf.chain, leaf.industry_codes_2017):  # the tree's codes
         for code in split_list(codes):
             if len(code) > 2:
                 finer.setdefault((chain, code[:2]), []).append(code)
+                if node in SAMPLE_DISTANT_NODES:
+                    away_only.add(code)
     codes = enterprises.industry_code.astype(object).to_numpy(copy=True)
     chains = enterprises.chain.astype(object).fillna("").to_numpy()
+    home = np.zeros(len(codes), dtype=bool) if at_home is None else np.asarray(at_home, dtype=bool)
     draw = rng.random(len(codes))
     keys = pd.Series(list(zip(chains, [str(c)[:2] if isinstance(c, str) else "" for c in codes])))
     for key, rows in keys.groupby(keys).groups.items():  # per (chain, division): a few dozen groups
         options = finer.get(key)
         if options:
             rows = np.asarray(rows)
-            codes[rows] = np.array(options, dtype=object)[(draw[rows] * len(options)).astype(int)]
+            near = [o for o in options if o not in away_only]
+            for where, choices in ((rows[~home[rows]], options), (rows[home[rows]], near)):
+                codes[where] = np.array(choices, dtype=object)[(draw[where] * len(choices)).astype(int)]
     return pd.Series(codes, index=enterprises.index, dtype="string")
 
 
@@ -446,6 +460,7 @@ _PROSPECTS = [
     ("electronics.up.chips", "（示例）芯湾半导体有限公司", "珠海", "negotiating", 80, 120000),
     ("electronics.up.chips", "（示例）粤芯封测科技有限公司", "广州", "declined", None, None),
     ("nev.down.charging", "（示例）快充能源设备有限公司", "惠州", "contacted", 30, 15000),
+    ("electronics.mid.display", "（示例）湾显光电科技有限公司", "惠州", "not_contacted", 100, 150000),
 ]
 
 
@@ -457,7 +472,8 @@ def generate_chain_tables(enterprises: pd.DataFrame, figures: pd.DataFrame, parc
     latest sales among those in its characteristic park (else anywhere). Placements: the three
     largest power-battery makers (class 3841) of the new-energy-vehicle chain also make storage
     cells, so they sit on both nodes. Prospects: :data:`_PROSPECTS`, for the gaps the generator
-    leaves (:data:`SAMPLE_MISSING_NODES`) and a thin node.
+    leaves (:data:`SAMPLE_MISSING_NODES` everywhere, :data:`SAMPLE_DISTANT_NODES` near the leader)
+    and the charging node.
     """
     from geo.schema import CHAIN_LEADER_COLUMNS, CHAIN_PLACEMENT_COLUMNS, PROSPECT_COLUMNS
 

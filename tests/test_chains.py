@@ -178,8 +178,8 @@ def test_prospects_import_all_or_nothing_with_report(store):
 
     assert all(p["key"] in catalogue(lang) for p in report["problems"] for lang in LANGS)  # said in both languages
     assert problem_text(report["problems"][0], "zh") == "企业名称为空"
-    sample = read_prospects(store)  # the sample's synthetic prospects P0001–P0007
-    assert len(sample) == 7
+    sample = read_prospects(store)  # the sample's synthetic prospects P0001–P0008
+    assert len(sample) == 8
     good = pd.DataFrame({"name": ["<b>甲</b>公司", "乙公司"], "node_id": ["nev.up.motor", "nev.down.vehicle"],
                          "land_mu": ["80", ""], "origin_city": ["宁德", "深圳"]})
     assert import_prospects(store, good, nodes, user=PLANNER, dry_run=True)["committed"] is None
@@ -187,6 +187,6 @@ def test_prospects_import_all_or_nothing_with_report(store):
     report = import_prospects(store, good, nodes, user=PLANNER)
     assert report["committed"]["inserted"] == 2
     stored = read_prospects(store).iloc[len(sample):]
-    assert stored.prospect_id.tolist() == ["P0008", "P0009"]
+    assert stored.prospect_id.tolist() == ["P0009", "P0010"]
     assert stored.name.tolist()[0] == "<b>甲</b>公司" and stored.contact_status.tolist() == ["not_contacted"] * 2
     assert stored.land_mu.tolist()[0] == 80.0

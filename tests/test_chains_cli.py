@@ -43,14 +43,14 @@ def test_prospects_import_and_pack(cli_env, tmp_path):
     done = cli(cli_env, "prospects", "import", str(bad), "--user", "alice", ok=False)
     assert done.returncode == 2 and "rejected" in done.stderr and json.loads(done.stdout)["problems"][0]["row"] == 2
     sample = json.loads(cli(cli_env, "prospects", "list").stdout)  # the sample's synthetic prospects, untouched
-    assert [p["prospect_id"] for p in sample] == [f"P{i:04d}" for i in range(1, 8)]
+    assert [p["prospect_id"] for p in sample] == [f"P{i:04d}" for i in range(1, 9)]
     good = tmp_path / "good.csv"
     good.write_text("企业名称,节点,来源城市,联系状态\n宁德时新电机有限公司,nev.up.motor,宁德,已联系\n", encoding="utf-8")
     cli(cli_env, "prospects", "import", str(good), "--user", "alice")
     listed = json.loads(cli(cli_env, "prospects", "list").stdout)
-    assert [(p["prospect_id"], p["contact_status"]) for p in listed[len(sample):]] == [("P0008", "contacted")]
+    assert [(p["prospect_id"], p["contact_status"]) for p in listed[len(sample):]] == [("P0009", "contacted")]
     out = tmp_path / "pack.pdf"
-    report = json.loads(cli(cli_env, "export", "prospect-pack", "P0008", "--out", str(out), "--top", "2").stdout)
+    report = json.loads(cli(cli_env, "export", "prospect-pack", "P0009", "--out", str(out), "--top", "2").stdout)
     assert report["pages"] == 3  # the cover and two fact sheets
     subprocess.run(["pdftoppm", "-r", "30", "-png", "-f", "1", "-l", "1", str(out), str(tmp_path / "cover")],
                    check=True, timeout=120)

@@ -97,7 +97,7 @@ def test_sample_chains_have_leaders_classes_gaps_and_prospects(sample_store):
     from geo.chain import ChainMap, read_leaders, read_placements
     from geo.enterprise import read_enterprises
     from geo.prospect import read_prospects
-    from geo.sample import SAMPLE_MISSING_NODES
+    from geo.sample import SAMPLE_DISTANT_NODES, SAMPLE_MISSING_NODES
 
     enterprises = read_enterprises(sample_store)
     parcels = sample_store.read_parcels().set_index("parcel_id")
@@ -119,5 +119,13 @@ def test_sample_chains_have_leaders_classes_gaps_and_prospects(sample_store):
     for chain in ("nev", "energy_storage", "electronics"):
         status = chain_map.status(chain)
         assert (status.enterprise_count[status.parent != ""] > 0).sum() >= 3  # most nodes are placed
+    # A gap relative to the leader: the city has the node's enterprises, none within the leader's 5 km.
+    for node in SAMPLE_DISTANT_NODES:
+        chain = node.split(".")[0]
+        near = chain_map.status(chain).set_index("node_id").loc[node]
+        assert near.gap and near.nearest_km > 5.0
+        assert chain_map.status(chain, radius_km=20.0).set_index("node_id").at[node, "enterprise_count"] > 0
+        assert (chain_map.placed.node_id == node).sum() > 0
     prospects = read_prospects(sample_store)
-    assert set(SAMPLE_MISSING_NODES) <= set(prospects.node_id) and prospects.name.str.contains("示例").all()
+    assert set(SAMPLE_MISSING_NODES) | set(SAMPLE_DISTANT_NODES) <= set(prospects.node_id)
+    assert prospects.name.str.contains("示例").all()
