@@ -417,9 +417,19 @@ def parcel_details(row: pd.Series, per_row: int = 4) -> None:
     st.page_link("app_pages/parcel.py", label=tr("parcel.open"), query_params={"parcel": str(row.parcel_id)})
 
 
+def _translatable(exc: ParkAtlasError) -> bool:
+    return isinstance(exc, KeyedError) and exc.key in i18n.catalogue(lang())
+
+
+def error_text(exc: ParkAtlasError) -> str:
+    """A user error's line as plain text (to be shown through ``plain``), in the page's language
+    when it carries a catalogue key."""
+    return tr(exc.key, **exc.values) if _translatable(exc) else str(exc)
+
+
 def show_error(exc: ParkAtlasError) -> None:
     """A user error as one line, no traceback; in the page's language when it carries a catalogue key."""
-    if isinstance(exc, KeyedError) and exc.key in i18n.catalogue(lang()):
+    if _translatable(exc):
         st.error(tr(exc.key, **{k: plain(v) for k, v in exc.values.items()}))
     else:
         st.error(plain(exc))

@@ -117,7 +117,7 @@ def reserve(parcel_ids: tuple[str, ...], project_name: str) -> None:
         st.session_state["match_notice"] = ("error", say(key, parcel=exc.parcel_id, project=exc.project or "",
                                                          status=display.format_value(exc.status, "status", lang)))
     except ParkAtlasError as exc:
-        st.session_state["match_notice"] = ("error", str(exc))
+        st.session_state["match_notice"] = ("error", common.error_text(exc))
     else:
         st.session_state["match_notice"] = ("success", say("reserved_ids", ids=display.format_value(
             list(parcel_ids), "list", lang), project=project_name))
@@ -130,7 +130,7 @@ def create_project(parcel_ids: tuple[str, ...], area_mu: float) -> None:
     try:
         added = common.store().add_project(keys, user=common.user())
     except ParkAtlasError as exc:
-        st.session_state["match_notice"] = ("error", str(exc))
+        st.session_state["match_notice"] = ("error", common.error_text(exc))
     else:
         st.session_state["match_notice"] = ("success", say("project_created", project=added["project_id"]))
         st.session_state[common.KEPT_PREFIX + "pj_selected"] = added["project_id"]  # the Projects page opens on it
@@ -140,7 +140,7 @@ def release(parcel_ids: list[str]) -> None:
     try:
         common.store().release(list(parcel_ids), user=common.user())
     except ParkAtlasError as exc:
-        st.session_state["match_notice"] = ("error", str(exc))
+        st.session_state["match_notice"] = ("error", common.error_text(exc))
     else:
         st.session_state["match_notice"] = ("success", say("released_ids", ids=display.format_value(
             list(parcel_ids), "list", lang)))
@@ -153,7 +153,7 @@ if notice:  # st.error/st.success of plain text: ids and project names never bec
 try:
     result = common.match_result()
 except ParkAtlasError as exc:
-    st.error(plain(exc))
+    common.show_error(exc)
     st.stop()
 if result is None:
     st.info(say("no_project"))

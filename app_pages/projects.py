@@ -241,7 +241,7 @@ def change_stage(pid: str, version: int) -> None:
                                           parcel_ids=values.get("pj_stage_parcels") or None,
                                           reason=values.get("pj_stage_reason") or None, expected_version=version)
     except ParkAtlasError as exc:
-        st.session_state["projects_notice"] = ("error", str(exc))
+        st.session_state["projects_notice"] = ("error", common.error_text(exc))
     else:
         st.session_state["projects_notice"] = ("success", say("stage_done", project=pid, stage=stage_names[result["to"]]))
 
@@ -254,7 +254,7 @@ def enter_actuals(pid: str) -> None:
     try:
         common.store().record_actuals(pid, int(values["pj_a_year"]), given, user=common.user())
     except ParkAtlasError as exc:
-        st.session_state["projects_notice"] = ("error", str(exc))
+        st.session_state["projects_notice"] = ("error", common.error_text(exc))
     else:
         st.session_state["projects_notice"] = ("success", say("actuals_done", project=pid))
 
@@ -265,7 +265,7 @@ def record_delay(pid: str) -> None:
         common.store().record_delay(pid, cause=values["pj_d_cause"], from_date=values["pj_d_from"],
                                     reason=values["pj_d_reason"], user=common.user())
     except ParkAtlasError as exc:
-        st.session_state["projects_notice"] = ("error", str(exc))
+        st.session_state["projects_notice"] = ("error", common.error_text(exc))
     else:
         st.session_state["projects_notice"] = ("success", say("delay_done", project=pid))
 
@@ -284,7 +284,7 @@ def edit_project(pid: str, version: int) -> None:
     try:
         changed = common.store().update_project(pid, changes, user=common.user(), expected_version=version)
     except ParkAtlasError as exc:
-        st.session_state["projects_notice"] = ("error", str(exc))
+        st.session_state["projects_notice"] = ("error", common.error_text(exc))
     else:
         st.session_state["projects_notice"] = ("success", say("edit_done", project=pid, n=len(changed)))
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo.errors import ConflictError, NotFoundError, ParkAtlasError
+from geo.errors import ConflictError, KeyedError, NotFoundError, ParkAtlasError
 from geo.standards import Standards, load_standards
 from geo.uscc import validate_uscc
 
@@ -354,12 +354,13 @@ def load_project(source, standards: Standards | None = None, *, register: bool =
 
     name = str(data["name"]).strip()
     if not name:
-        raise ParkAtlasError("project name must not be empty")
+        raise KeyedError("project.refused.name_empty", "project name must not be empty")
     code, code_2002 = _industry_code(data["industry_code"], standards)
     land_min = _number(data, "land_mu_min", strict=True)
     land_max = _number(data, "land_mu_max", strict=True)
     if land_min > land_max:
-        raise ParkAtlasError(f"land_mu_min {land_min:g} is larger than land_mu_max {land_max:g}; swap them")
+        raise KeyedError("project.refused.land_range", f"land_mu_min {land_min:g} is larger than land_mu_max "
+                         f"{land_max:g}; swap them", min=f"{land_min:,.1f}", max=f"{land_max:,.1f}")
 
     chain = data.get("chain") or None
     if chain is not None:

@@ -121,3 +121,19 @@ def test_national_checks_name_their_source_and_edition_and_green_ratio_excludes(
     explanation = page.dataframe[2].value
     rows = explanation.set_index("Source (edition)", drop=False)
     assert source in set(explanation["Source (edition)"]) and len(rows.loc[source]) == 3  # plot ratio, building coefficient, green ratio
+
+
+def test_a_form_the_core_refuses_is_said_in_chinese(page):
+    """A minimum land above the maximum, an emptied name: one Chinese line each, not the core's English."""
+    page.session_state["lang"] = "zh"
+    page.run()
+    page.number_input(key="m_land_min").set_value(150.0)
+    next(b for b in page.button if b.label == "匹配").click()
+    page.run()
+    assert [e.value.replace("\\", "") for e in page.error] == ["最小用地 150.0 亩大于最大用地 120.0 亩：请对调两者。"]
+    assert not page.dataframe  # no results of another project below the refused form
+    page.number_input(key="m_land_min").set_value(80.0)
+    page.text_input(key="m_name").input(" ")
+    next(b for b in page.button if b.label == "匹配").click()
+    page.run()
+    assert [e.value.replace("\\", "") for e in page.error] == ["项目名称不能为空：请填写项目名称。"]
