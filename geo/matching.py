@@ -66,9 +66,12 @@ EXCLUSION_REASONS: dict[str, tuple[str, str]] = {
     "admin_share_above_maximum": ("行政办公及生活服务设施用地超过国家上限", "admin share above the national maximum"),
     "green_ratio_above_maximum": ("绿地率超过国家上限", "green ratio above the national maximum"),
     "area_out_of_range": ("面积不符合用地需求", "area outside the demand"),
-    "investment_intensity_below_threshold": ("投资强度低于园区准入门槛", "investment intensity below the park's threshold"),
-    "output_per_mu_below_threshold": ("亩均产值低于园区准入门槛", "output per mu below the park's threshold"),
-    "tax_per_mu_below_threshold": ("亩均税收低于园区准入门槛", "tax per mu below the park's threshold"),
+    "investment_intensity_below_threshold": ("投资强度低于准入门槛（园区或产业链）",
+                                             "investment intensity below the entry threshold (the park's or the chain's)"),
+    "output_per_mu_below_threshold": ("亩均产值低于准入门槛（园区或产业链）",
+                                      "output per mu below the entry threshold (the park's or the chain's)"),
+    "tax_per_mu_below_threshold": ("亩均税收低于准入门槛（园区或产业链）",
+                                   "tax per mu below the entry threshold (the park's or the chain's)"),
 }
 EXCLUSION_REASONS |= {BLOCK_PREFIX + reason: (f"拼合地块：{EXCLUSION_REASONS[reason][0]}",
                                               f"assembled block: {EXCLUSION_REASONS[reason][1]}")
@@ -441,7 +444,8 @@ def _first_failures(checks: dict[str, np.ndarray], candidates: np.ndarray,
 
 
 def with_chain_thresholds(parks: pd.DataFrame, chain_thresholds: pd.DataFrame | None, chain) -> pd.DataFrame:
-    """``parks`` whose entry thresholds are raised to ``chain``'s where the city sets higher ones."""
+    """``parks`` whose entry thresholds are raised to ``chain``'s where the city sets higher ones;
+    ``chain_threshold_<key>`` says where the chain's applies (the explanation cites it)."""
     if chain_thresholds is None or not chain or not (chain_thresholds.chain == chain).any():
         return parks
     row = chain_thresholds[chain_thresholds.chain == chain].iloc[0]
@@ -449,7 +453,9 @@ def with_chain_thresholds(parks: pd.DataFrame, chain_thresholds: pd.DataFrame | 
     for key in ENTRY_THRESHOLDS:
         column = f"min_{key}_wan_per_mu"
         value = float(row[column]) if pd.notna(row[column]) else np.nan
-        raised[column] = np.fmax(parks[column].to_numpy(dtype=float, na_value=np.nan), value)
+        own = parks[column].to_numpy(dtype=float, na_value=np.nan)
+        raised[column] = np.fmax(own, value)
+        raised[f"chain_threshold_{key}"] = ~np.isnan(value) & ~(own >= value)
     return parks.assign(**raised)
 
 
@@ -694,6 +700,10 @@ def _fmt(v, digits=1) -> str:
     return "—" if v is None or pd.isna(v) else f"{v:,.{digits}f}"
 
 
+#: Where a chain's entry threshold comes from: the city's own table, set by `city init` / `city chains`.
+CHAIN_THRESHOLD_SOURCE = "城市产业链准入门槛（chain_thresholds）"
+
+
 def _hard_explanations(row, park: dict, project: Project, standards: Standards, settings: MatchSettings,
                        national: float) -> list[dict]:
     red_lines = park["red_line_industries"] if isinstance(park["red_line_industries"], str) else ""
@@ -757,10 +767,14 @@ def _hard_explanations(row, park: dict, project: Project, standards: Standards, 
     for key, (zh, en) in labels.items():
         value = getattr(project, f"{key}_wan") / row.area_mu
         threshold = park[f"min_{key}_wan_per_mu"]
+        by_chain = bool(park.get(f"chain_threshold_{key}", False))
+        chain = {lang: display.format_value(project.chain, "chain", lang) for lang in ("zh", "en")}
+        whose_zh, whose_en = (f"产业链（{chain['zh']}）门槛", f"{chain['en']} chain threshold") if by_chain else \
+            ("园区门槛", "park threshold")
         out.append(_criterion(f"{key}_per_mu", "hard", value, threshold, True, 0.0, 1.0,
-                              f"{zh} {_fmt(value)} 万元/亩 ≥ 园区门槛 {_fmt(threshold)} 万元/亩",
-                              f"{en} {_fmt(value)} 10k yuan/mu ≥ park threshold {_fmt(threshold)} 10k yuan/mu",
-                              park_source))
+                              f"{zh} {_fmt(value)} 万元/亩 ≥ {whose_zh} {_fmt(threshold)} 万元/亩",
+                              f"{en} {_fmt(value)} 10k yuan/mu ≥ {whose_en} {_fmt(threshold)} 10k yuan/mu",
+                              CHAIN_THRESHOLD_SOURCE if by_chain else park_source))
     return out
 
 

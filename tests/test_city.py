@@ -306,6 +306,14 @@ def test_pengjiang_example_kpis_and_matching(pengjiang):
     assert len(strict.candidates) > 0 and (loose.candidates.area_mu > 2_000 / 30).any()
     assert (strict.candidates.area_mu <= 2_000 / 30 + 1e-9).all()  # tax 2,000 万元 ≥ 30 万元/亩 × area
     assert strict.excluded.get("tax_per_mu_below_threshold", 0) > loose.excluded.get("tax_per_mu_below_threshold", 0)
+    # The explanation cites whose threshold applied: the chain's 30 (above both platform parks' own 20 and 25),
+    # from the city's table; without the chain's thresholds, the park's.
+    criteria = {c["name"]: c for c in strict.candidates.criteria.iloc[0]}
+    assert "≥ 产业链（智能家电）门槛 30.0 万元/亩" in criteria["tax_per_mu"]["reason_zh"]
+    assert "Smart home appliances chain threshold 30.0 " in criteria["tax_per_mu"]["reason_en"]
+    assert criteria["tax_per_mu"]["source"] == "城市产业链准入门槛（chain_thresholds）"
+    loose_criteria = {c["name"]: c for c in loose.candidates.criteria.iloc[0]}
+    assert "园区门槛" in loose_criteria["tax_per_mu"]["reason_zh"]
 
 
 def test_groups_and_chains_edited_after_init_gpkg(pengjiang, tmp_path):
