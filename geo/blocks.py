@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 
 from geo.crs import projected_crs_for
+from geo.gcpause import gc_paused
 from geo.metrics import parcel_metrics
 
 DEFAULT_GAP_M = 30.0
@@ -33,10 +34,12 @@ def adjacency(geoms_m: np.ndarray, park_ids: np.ndarray, gap_m: float) -> tuple[
     distance is then tested once per pair kept (``i < j``, same park) in one vectorised call —
     half the distance tests of a ``dwithin`` query, which tests each pair both ways.
     """
-    tree = shapely.STRtree(geoms_m)
-    x0, y0, x1, y1 = shapely.bounds(geoms_m).T
-    i, j = tree.query(shapely.box(x0 - gap_m, y0 - gap_m, x1 + gap_m, y1 + gap_m))
-    keep = (i < j) & (park_ids[i] == park_ids[j])
+    with gc_paused():  # the grown boxes are as many new geometries as parcels (geo.gcpause)
+        tree = shapely.STRtree(geoms_m)
+        x0, y0, x1, y1 = shapely.bounds(geoms_m).T
+        i, j = tree.query(shapely.box(x0 - gap_m, y0 - gap_m, x1 + gap_m, y1 + gap_m))
+    park_code = pd.factorize(park_ids)[0]  # integers compare faster than the ids over every pair
+    keep = (i < j) & (park_code[i] == park_code[j])
     i, j = i[keep], j[keep]
     near = shapely.dwithin(geoms_m[i], geoms_m[j], gap_m)
     return i[near], j[near]

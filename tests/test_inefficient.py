@@ -66,6 +66,40 @@ def test_values_thresholds_and_reasons():
     assert candidates.loc["P5", "rules"][0]["value"] == pytest.approx(4.83, abs=0.01)
 
 
+def test_grades_by_id_in_any_order_and_dates_read_once_each_give_the_same_candidates():
+    parcels = hand_parcels()
+    aligned = find_candidates(parcels, PARKS, as_of=AS_OF, grades=parcels.set_index("parcel_id").grade)
+    # Grades of the evaluation come keyed by parcel id in their own order, with parcels missing.
+    by_id = pd.Series({"P2": "C", "P1": "D", "P99": "D"}, dtype="string")
+    assert rules_of(find_candidates(parcels, PARKS, as_of=AS_OF, grades=by_id)) == rules_of(aligned)
+    assert rules_of(find_candidates(parcels, PARKS, as_of=AS_OF, grades=by_id.astype(object))) == rules_of(aligned)
+    # Dates repeat, go missing or are unreadable: each distinct text is read once, missing and unreadable → not overdue.
+    dated = parcels.copy()
+    dated["status"] = "under_construction"
+    dated["contract_start_date"] = ["2020-01-01", "2020-01-01", None, "", "not a date", "2023-06-01"] * 2
+    overdue = {row.parcel_id: row.rules for row in find_candidates(dated, PARKS, as_of=AS_OF).itertuples()
+               if any(r["rule"] == "completion_overdue" for r in row.rules)}
+    assert sorted(overdue) == ["P1", "P2", "P7", "P8"]
+    assert [r["value"] for r in overdue["P1"] if r["rule"] == "completion_overdue"] == \
+        [pytest.approx((AS_OF - date(2022, 1, 1)).days / 365.25)]
+
+
+def test_garbage_collection_paused_inside_and_restored_after():
+    import gc
+
+    from geo.gcpause import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer pause still holds
+    assert gc.isenabled()
+    with pytest.raises(ValueError), gc_paused():
+        raise ValueError("a failing step")
+    assert gc.isenabled()
+
+
 def test_register_and_no_sales_and_disabled_rules(tmp_path):
     parcels = hand_parcels()
     # The register says P5's project is completed and P6's was due in 2023: overdue goes to P6.
