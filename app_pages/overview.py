@@ -8,7 +8,7 @@ from geo import display, i18n
 from geo.idle import SOURCE as IDLE_SOURCE
 from geo.metrics import idle_land_warnings
 from geo.standards import load_standards
-from layers import webmap
+from layers import charts, webmap
 
 lang = common.lang()
 tr = common.tr
@@ -87,13 +87,15 @@ by_area = chart.assign(_total=chart.available_area_mu + chart.occupied_area_mu).
 by_output = chart.sort_values("output_per_mu_wan", ascending=False)
 with chart_area:
     st.caption(tr("overview.chart_area"))
-    st.bar_chart(by_area[["available_area_mu", "occupied_area_mu"]].rename(columns={
+    st.vega_lite_chart(*charts.bar_chart(by_area[["available_area_mu", "occupied_area_mu"]].rename(columns={
         "available_area_mu": tr("col.available_area_mu"), "occupied_area_mu": tr("col.occupied_area_mu")}),
-        stack=True, horizontal=True, sort=False)
+        kind="area_mu", lang=lang, category_title=tr("col.park"), value_title=tr("overview.chart_area")),
+        width="stretch")
 with chart_output:
     st.caption(tr("overview.chart_output"))
-    st.bar_chart(by_output[["output_per_mu_wan"]].rename(columns={"output_per_mu_wan": tr("col.output_per_mu_wan")}),
-                 horizontal=True, sort=False)
+    st.vega_lite_chart(*charts.bar_chart(by_output[["output_per_mu_wan"]], kind="wan_per_mu", lang=lang,
+                                         category_title=tr("col.park"), value_title=tr("col.output_per_mu_wan")),
+                       width="stretch")
 
 # Idle land (闲置土地处置办法): every parcel idle today, by park, the longest overdue first.
 st.subheader(tr("overview.idle"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -59,6 +60,31 @@ def test_overview_shows_city_kpis_and_every_park(app, sample_parcels, sample_par
     assert all(len(v.split(".")[1]) == 2 for v in table["总面积（亩）"])
     # One set of KPI cards for the city and one per park group of the store's city, in its order.
     assert [s.value for s in app.subheader[:4]] == ["全市", "三大平台", "东部四园", "西部四园"]
+
+
+def _chart(element) -> tuple[dict, pd.DataFrame]:
+    """A Vega-Lite chart's specification and its data."""
+    import pyarrow as pa
+
+    (dataset,) = element.proto.datasets or [element.proto]
+    data = dataset.data.data
+    return json.loads(element.proto.spec), pa.ipc.open_stream(data).read_all().to_pandas()
+
+
+def test_overview_charts_say_the_planners_words_largest_first(app):
+    """Issue 19: the Overview's charts in value order (not the names' code points), their tooltips
+    titled from the catalogue with the formatter's numbers, never a column name or a raw float."""
+    (area_spec, area), (output_spec, output) = (_chart(c) for c in app.get("vega_lite_chart"))
+    for spec in (area_spec, output_spec):
+        assert spec["encoding"]["y"]["sort"] is None  # the data's order
+        assert [t["title"] for t in spec["encoding"]["tooltip"]][0] == "园区"
+    assert [t["title"] for t in output_spec["encoding"]["tooltip"]] == ["园区", "亩均产值（万元/亩）"]
+    assert output.value.is_monotonic_decreasing and len(output) == 11
+    assert output.shown.iloc[0] == f"{output.value.iloc[0]:,.1f}"
+    occupied = area.loc[area.series == "已用地（亩）"].reset_index(drop=True)
+    available = area.loc[area.series == "可供地（亩）"].reset_index(drop=True)
+    assert (occupied.value + available.value).is_monotonic_decreasing
+    assert available.shown.iloc[0] == f"可供地（亩）：{available.value.iloc[0]:,.2f}"
 
 
 def test_overview_lists_idle_land_warnings(app, sample_parcels):
