@@ -186,3 +186,19 @@ def test_planner_uploads_prospects_all_or_nothing_with_a_translated_report(app):
     assert written[["name", "node_id", "contact_status", "land_mu"]].values.tolist() == [
         ["测试电驱有限公司", "nev.up.motor", "visited", 45.0]]
     assert "prospect_import" in set(store.history().action)
+
+
+def test_chains_page_on_postgis(postgis_url, monkeypatch, tmp_path):
+    from geo.store import open_store
+
+    store = open_store(postgis_url)
+    monkeypatch.setenv("PARKATLAS_STORE", postgis_url)
+    monkeypatch.setenv("PARKATLAS_USERS", str(tmp_path / "users.json"))  # none: a viewer
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
+    at.switch_page("app_pages/chains.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    status = ChainMap.of_store(store).status("nev")
+    assert at.dataframe[0].value["企业数"].tolist() == [f"{c:,}" for c in status.enterprise_count]
+    assert "驱动电机与电控" in set(at.dataframe[1].value["环节"])  # the sample's gap, from the PostGIS store
+    assert at.dataframe[3].value["目标企业"].tolist()[0] == "（示例）粤驰电驱科技有限公司"
