@@ -16,6 +16,7 @@ from geo.standards import load_standards
 from geo.team import load_counting_rules, read_targets, read_teams, save_team, set_targets, teams_of_user
 from geo.project_review import read_register
 from geo.team_progress import team_progress
+from layers import charts
 from layers.bulletin import preview_png, render_bulletin
 
 lang = common.lang()
@@ -89,7 +90,10 @@ if mine:
 chosen_target = st.selectbox(say("chart_target"), ["score", *ratios.columns], key=common.lang_key("teams_chart", "score"),
                              format_func=lambda c: say("score") if c == "score" else target_label(c))
 values = (ranking.set_index("name").score if chosen_target == "score" else ranking.set_index("name")[chosen_target])
-st.bar_chart((values.astype(float) * 100).rename(say("ratio_percent")), horizontal=True)
+# In the ranking's order (best on top), tooltips in the planner's words (layers.charts).
+st.vega_lite_chart(*charts.bar_chart(values.astype(float).rename(say("ratio_percent")).to_frame(), kind="percent",
+                                     lang=lang, category_title=say("team"), value_title=say("ratio_percent")),
+                   width="stretch")
 if len(progress.duplicates):
     with st.expander(say("duplicates", n=len(progress.duplicates))):
         st.dataframe(display.format_frame(progress.duplicates, lang, headers=column_headers(progress.duplicates.columns,

@@ -19,13 +19,16 @@ def bar_chart(frame: pd.DataFrame, *, kind: str, lang: str, category_title: str,
 
     ``frame``: one row per bar in the order to draw (its index names the bars), one column per series
     headed with its label; several columns are stacked, with a legend below. ``kind``: the values'
-    kind for the formatter (``area_mu``, ``wan_per_mu``, ``percent`` …).
+    kind for the formatter (``area_mu``, ``wan_per_mu`` …); ``percent`` values are fractions, drawn
+    as percentages.
     Returns ``(data, spec)`` for ``st.vega_lite_chart(data, spec)``.
     """
     series = list(frame.columns)
     data = (frame.rename_axis("category").reset_index()
             .melt(id_vars="category", value_vars=series, var_name="series", value_name="value"))
     shown = data.value.map(lambda v: display.format_value(v, kind, lang, unit=False))  # the titles carry it
+    if kind == "percent":
+        data["value"] = data.value * 100
     data["shown"] = data.series + ("：" if lang == "zh" else ": ") + shown if len(series) > 1 else shown
     encoding = {
         "y": {"field": "category", "type": "nominal", "sort": None, "title": None},

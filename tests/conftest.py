@@ -34,6 +34,16 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in CI_TRUE
 
 
+def vega_chart(element) -> tuple[dict, "pandas.DataFrame"]:
+    """An AppTest ``vega_lite_chart`` element's specification and data."""
+    import json
+
+    import pyarrow as pa
+
+    (dataset,) = element.proto.datasets or [element.proto]
+    return json.loads(element.proto.spec), pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
+
+
 def unavailable(reason: str) -> NoReturn:
     """Skip the test for a missing service (PostgreSQL, Chromium); under CI fail it instead.
 

@@ -1,10 +1,8 @@
 """The Streamlit pages under AppTest, against a private copy of the sample store."""
 from __future__ import annotations
 
-import json
 import re
 
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -14,7 +12,7 @@ from geo.auth import User
 from geo.availability import available_parcels
 from geo.metrics import city_kpis, with_metrics
 from tests.browser import set_enterprise
-from tests.conftest import ROOT
+from tests.conftest import ROOT, vega_chart
 
 XSS = "<img src=x onerror=alert(1)>"
 TIMEOUT = 120
@@ -62,19 +60,10 @@ def test_overview_shows_city_kpis_and_every_park(app, sample_parcels, sample_par
     assert [s.value for s in app.subheader[:4]] == ["全市", "三大平台", "东部四园", "西部四园"]
 
 
-def _chart(element) -> tuple[dict, pd.DataFrame]:
-    """A Vega-Lite chart's specification and its data."""
-    import pyarrow as pa
-
-    (dataset,) = element.proto.datasets or [element.proto]
-    data = dataset.data.data
-    return json.loads(element.proto.spec), pa.ipc.open_stream(data).read_all().to_pandas()
-
-
 def test_overview_charts_say_the_planners_words_largest_first(app):
     """Issue 19: the Overview's charts in value order (not the names' code points), their tooltips
     titled from the catalogue with the formatter's numbers, never a column name or a raw float."""
-    (area_spec, area), (output_spec, output) = (_chart(c) for c in app.get("vega_lite_chart"))
+    (area_spec, area), (output_spec, output) = (vega_chart(c) for c in app.get("vega_lite_chart"))
     for spec in (area_spec, output_spec):
         assert spec["encoding"]["y"]["sort"] is None  # the data's order
         assert [t["title"] for t in spec["encoding"]["tooltip"]][0] == "园区"

@@ -9,7 +9,7 @@ from geo.auth import User
 from geo.store import open_store
 from geo.store.tables import TEAMS, table_history
 from geo.team import read_teams
-from tests.conftest import ROOT
+from tests.conftest import ROOT, vega_chart
 
 HOSTILE = "**粗体** <img src=x onerror=alert(1)> $x$"
 
@@ -37,6 +37,11 @@ def test_viewer_reads_only(teams_page):
     assert any(c.value == "只读：规划人员或管理员登录后可编辑队伍和目标。" for c in at.caption)
     assert not [e for e in at.expander if e.label == "编辑队伍与目标"]
     assert len(at.dataframe[0].value) == 15
+    # The chart in the ranking's order, its tooltips in the planner's words (not name, value, 0.751).
+    spec, bars = vega_chart(at.get("vega_lite_chart")[0])
+    assert [t["title"] for t in spec["encoding"]["tooltip"]] == ["队伍", "完成率（%）"]
+    assert bars.category.tolist() == at.dataframe[0].value.iloc[:, 1].tolist()
+    assert bars.shown.iloc[0] == at.dataframe[0].value.iloc[0, 2]  # the score as the table shows it
 
 
 def test_planner_renames_a_team_and_hostile_text_stays_literal(teams_page, store_path):
