@@ -36,7 +36,7 @@ def cmd_inefficient(args) -> None:
     rows = candidates[CANDIDATE_KEYS]
     if args.format == "json":
         rows = pd.DataFrame(rows.drop(columns="geometry"))
-    else:
+    elif args.format == "csv":  # GeoJSON properties carry the list itself, as JSON does
         rows = rows.assign(rules=[json.dumps(r, ensure_ascii=False) for r in rows.rules])
     emit(rows, args.format)
 

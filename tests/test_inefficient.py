@@ -172,6 +172,9 @@ def test_cli_lists_candidates_with_rules_and_refuses_a_bad_date(store_path, monk
     rows = json.loads(capsys.readouterr().out)
     assert code == 0 and rows and {row["park_id"] for row in rows} == {"dz_park"}
     assert all(rule["rule"] and "threshold" in rule for row in rows for rule in row["rules"])
+    code = run(build_parser(), ["inefficient", "--park", "dz_park", "--as-of", "2026-10-31", "--format", "geojson"])
+    features = json.loads(capsys.readouterr().out)["features"]
+    assert code == 0 and [f["properties"]["rules"] for f in features] == [row["rules"] for row in rows]
     code = run(build_parser(), ["inefficient", "--as-of", "2026-13-01"])
     err = capsys.readouterr().err
     assert code == 2 and err.strip() == "error: --as-of '2026-13-01' is not a date (YYYY-MM-DD)"
