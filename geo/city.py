@@ -354,8 +354,8 @@ def read_chain_thresholds(store) -> pd.DataFrame:
 
 def _city_table(store, table) -> None:
     if not store._has_table(table.name):
-        raise ParkAtlasError(f"the store has no {table.name} table (made before `city init` existed); set the "
-                             "city up anew with `python cli.py city init` and import its data")
+        raise KeyedError("city.edit.no_table", f"the store has no {table.name} table (made before `city init` "
+                         "existed); set the city up anew with `python cli.py city init` and import its data")
 
 
 def set_park_groups(store, source, *, user) -> dict:

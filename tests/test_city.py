@@ -88,6 +88,12 @@ def test_a_store_without_city_tables_infers_its_city(tmp_path, sample_store):
     assert city.inferred and city.name("zh") == ""
     assert set(city.group_ids) == {"platform", "east", "west"}
     assert city.extent == pytest.approx(tuple(sample_store.read_districts().total_bounds))
+    # Its groups cannot be edited (no tables to keep them): one keyed line, the page says it translated.
+    from geo.city import groups_table, set_park_groups
+
+    with pytest.raises(ParkAtlasError, match="has no park_groups table") as refused:
+        set_park_groups(open_store(path), groups_table(city), user=ADMIN)
+    assert refused.value.key == "city.edit.no_table"
 
 
 # --- city init ------------------------------------------------------------------------------------
