@@ -153,7 +153,12 @@ if len(monthly):
     month_target = st.selectbox(say("monthly_target"), list(dict.fromkeys(monthly.target)),
                                 key=common.lang_key("teams_month_target"), format_func=target_label)
     line = monthly[monthly.target == month_target].set_index("month")[["actual", "path"]]
-    st.line_chart(line.rename(columns={"actual": say("actual"), "path": say("path")}))
+    line.index = [f"{int(year)}-{month:02d}" for month in line.index]
+    counted = rules.table.at[month_target, "value"]
+    st.vega_lite_chart(*charts.line_chart(line.rename(columns={"actual": say("actual"), "path": say("path")}),
+                                          kind="score" if counted == "count" else "wan", lang=lang,
+                                          x_title=say("month"), value_title=target_label(month_target)),
+                       width="stretch")
 
 team_projects = register.projects[register.projects.team.isin([team_id, team["name"]])]
 parcel_ids = sorted({pid for ids in team_projects.parcel_ids for pid in split_list(ids)})

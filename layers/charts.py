@@ -1,7 +1,8 @@
-"""Horizontal bar charts for the pages as Vega-Lite specifications (drawn by ``st.vega_lite_chart``).
+"""Bar and line charts for the pages as Vega-Lite specifications (drawn by ``st.vega_lite_chart``).
 
-Streamlit's ``st.bar_chart`` titles its tooltips with the frame's own names (``name_zh``, and
-``value`` / ``color`` for stacked bars) and shows unrounded values (``33143.4767938056``). Here the
+Streamlit's ``st.bar_chart`` / ``st.line_chart`` title their tooltips with the frame's own names
+(``name_zh``, ``month``, and ``value`` / ``color`` for several series) and show unrounded values
+(``33143.4767938056``). Here the
 titles are the caller's (catalogue labels), a tooltip's value is the one formatter's text
 (``geo.display.format_value``: separators, fixed decimals, unit), and the bars keep the frame's row
 order (largest first, or the parks' own order), never the names' code-point order.
@@ -11,6 +12,38 @@ from __future__ import annotations
 import pandas as pd
 
 from geo import display
+
+
+def _long(frame: pd.DataFrame, kind: str, lang: str, unit: bool = False) -> pd.DataFrame:
+    """``frame`` (index: the categories, one column per series) as rows of category, series, value and
+    ``shown``, the value as the formatter writes it (after its series' label when there are several;
+    with its unit when the titles do not carry it)."""
+    series = list(frame.columns)
+    data = (frame.rename_axis("category").reset_index()
+            .melt(id_vars="category", value_vars=series, var_name="series", value_name="value"))
+    shown = data.value.map(lambda v: display.format_value(v, kind, lang, unit=unit))
+    data["shown"] = data.series + ("：" if lang == "zh" else ": ") + shown if len(series) > 1 else shown
+    if kind == "percent":
+        data["value"] = data.value * 100
+    return data
+
+
+def _legend(series: list) -> dict:
+    return {"field": "series", "type": "nominal", "title": None, "sort": series, "legend": {"orient": "bottom"}}
+
+
+def line_chart(frame: pd.DataFrame, *, kind: str, lang: str, x_title: str, value_title: str) -> tuple[pd.DataFrame, dict]:
+    """The data and specification of a line chart of ``frame`` (index: the x values in order, e.g.
+    months; one column per line, headed with its label), as :func:`bar_chart`; tooltips with units."""
+    data = _long(frame, kind, lang, unit=True)
+    encoding = {
+        "x": {"field": "category", "type": "ordinal", "sort": None, "title": x_title, "axis": {"labelAngle": 0}},
+        "y": {"field": "value", "type": "quantitative", "title": value_title, "axis": {"format": ",.0f"}},
+        "color": _legend(list(frame.columns)),
+        "tooltip": [{"field": "category", "type": "ordinal", "title": x_title},
+                    {"field": "shown", "type": "nominal", "title": value_title}],
+    }
+    return data, {"mark": {"type": "line", "point": True}, "encoding": encoding}
 
 
 def bar_chart(frame: pd.DataFrame, *, kind: str, lang: str, category_title: str, value_title: str,
@@ -24,12 +57,7 @@ def bar_chart(frame: pd.DataFrame, *, kind: str, lang: str, category_title: str,
     Returns ``(data, spec)`` for ``st.vega_lite_chart(data, spec)``.
     """
     series = list(frame.columns)
-    data = (frame.rename_axis("category").reset_index()
-            .melt(id_vars="category", value_vars=series, var_name="series", value_name="value"))
-    shown = data.value.map(lambda v: display.format_value(v, kind, lang, unit=False))  # the titles carry it
-    if kind == "percent":
-        data["value"] = data.value * 100
-    data["shown"] = data.series + ("：" if lang == "zh" else ": ") + shown if len(series) > 1 else shown
+    data = _long(frame, kind, lang)
     encoding = {
         "y": {"field": "category", "type": "nominal", "sort": None, "title": None},
         "x": {"field": "value", "type": "quantitative", "title": value_title, "axis": {"format": ",.0f"}},
@@ -37,9 +65,8 @@ def bar_chart(frame: pd.DataFrame, *, kind: str, lang: str, category_title: str,
                     {"field": "shown", "type": "nominal", "title": value_title}],
     }
     if len(series) > 1:
-        encoding["color"] = {"field": "series", "type": "nominal", "title": None, "sort": series,
-                             "legend": {"orient": "bottom"}}
+        encoding["color"] = _legend(series)
     return data, {"mark": {"type": "bar"}, "encoding": encoding}
 
 
-__all__ = ["bar_chart"]
+__all__ = ["bar_chart", "line_chart"]

@@ -42,6 +42,10 @@ def test_viewer_reads_only(teams_page):
     assert [t["title"] for t in spec["encoding"]["tooltip"]] == ["队伍", "完成率（%）"]
     assert bars.category.tolist() == at.dataframe[0].value.iloc[:, 1].tolist()
     assert bars.shown.iloc[0] == at.dataframe[0].value.iloc[0, 2]  # the score as the table shows it
+    spec, months = vega_chart(at.get("vega_lite_chart")[1])  # one team's months against the straight line
+    assert spec["encoding"]["x"]["title"] == "月份（YYYY-MM）" and set(months.series) == {"累计完成", "时间进度（直线）"}
+    assert months.category.str.fullmatch(r"20\d\d-\d\d").all()
+    assert months.shown.str.fullmatch(r"(累计完成|时间进度（直线）)：[\d,]+\.\d( 万元)?").all(), months.shown.tolist()
 
 
 def test_planner_renames_a_team_and_hostile_text_stays_literal(teams_page, store_path):
