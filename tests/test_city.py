@@ -45,9 +45,11 @@ def city_traces(text: str) -> list[str]:
 
 
 def code_files() -> list[Path]:
-    """geo/, layers/ and the pages (app.py, app_pages/, locale/) without the sample and its generator."""
+    """geo/, layers/, the pages (app.py, app_pages/, locale/) and the CLI (cli.py, commands/) and server
+    (serve.py), without the sample and its generator."""
     files = [*ROOT.glob("geo/**/*.py"), *ROOT.glob("layers/**/*.py"), *ROOT.glob("app_pages/**/*.py"),
-             ROOT / "app.py", *ROOT.glob("locale/*.json")]
+             ROOT / "app.py", *ROOT.glob("locale/*.json"), ROOT / "cli.py", *ROOT.glob("commands/*.py"),
+             ROOT / "serve.py"]
     return sorted(f for f in files if f != ROOT / "geo" / "sample.py")
 
 
