@@ -14,7 +14,7 @@ Placing enterprises (:func:`place_enterprises`): an enterprise listed in the sto
 code — or, for a division-level code such as ``38``, on the first node (tree order) whose
 code starts with it. Its location is the centroid of its largest parcel.
 
-Gaps (:func:`chain_nodes_status`): a node is a gap when no enterprise of it lies within
+Gaps (:meth:`ChainMap.status`): a node is a gap when no enterprise of it lies within
 ``radius_km`` (default 5 km) of one of the chain's leaders (链主, table ``chain_leaders``) or
 inside the park asked for; with no leader, when none lies in the park (or, without a park,
 anywhere). A node is thin when it has fewer than ``thin_below`` such enterprises. Distances
@@ -254,26 +254,37 @@ class ChainMap:
         ``park_id`` is the area that counts besides the radius: a park id, or several (a county's
         parks, :func:`county_parks`).
         """
-        nodes = self.nodes[self.nodes.chain == chain]
-        if nodes.empty:
+        if not (self.nodes.chain == chain).any():
             raise NotFoundError(f"unknown chain {chain!r}; see `chains list`")
-        placed = self.placed[self.placed.chain == chain]
-        leaders = self.leaders[self.leaders.chain == chain]
-        if len(leaders):
-            dx = placed.x.to_numpy()[:, None] - leaders.x.to_numpy()[None, :]
-            dy = placed.y.to_numpy()[:, None] - leaders.y.to_numpy()[None, :]
-            distance_km = np.sqrt(dx * dx + dy * dy).min(axis=1) / 1000.0
-        else:
-            distance_km = np.full(len(placed), np.nan)
-        near = distance_km <= radius_km
+        return self._status([chain], park_id, radius_km, thin_below)
+
+    def _status(self, chains: list[str] | None, park_id, radius_km: float, thin_below: int) -> pd.DataFrame:
+        """:meth:`status` of several chains (``None``: every chain) in one pass, chain after chain."""
+        nodes = self.nodes if chains is None else self.nodes[self.nodes.chain.isin(chains)]
+        placed = self.placed if chains is None else self.placed[self.placed.chain.isin(chains)]
+        leaders = self.leaders[self.leaders.chain.isin(set(nodes.chain))]
+        # Each enterprise's distance to the nearest leader of its own chain: one row per (enterprise,
+        # leader of its chain) pair, then the smallest per enterprise.
+        pairs = pd.DataFrame({"row": np.arange(len(placed)), "chain": placed.chain.to_numpy(dtype=object)}).merge(
+            pd.DataFrame({"chain": leaders.chain.to_numpy(dtype=object), "lx": leaders.x.to_numpy(dtype=float),
+                          "ly": leaders.y.to_numpy(dtype=float)}), on="chain")
+        row = pairs.row.to_numpy()
+        km = np.hypot(placed.x.to_numpy(dtype=float)[row] - pairs.lx.to_numpy(),
+                      placed.y.to_numpy(dtype=float)[row] - pairs.ly.to_numpy()) / 1000.0
+        distance_km = np.full(len(placed), np.inf)
+        np.minimum.at(distance_km, row, km)
+        distance_km[np.isinf(distance_km)] = np.nan  # a chain without a leader
         scope = {park_id} if isinstance(park_id, str) else set(park_id or ())
+        near = distance_km <= radius_km
+        if not scope:  # no leader, no park: anywhere in the city counts
+            near |= ~placed.chain.isin(set(leaders.chain)).to_numpy(dtype=bool)
         in_park = placed.park_id.isin(scope).to_numpy(dtype=bool)
-        if not len(leaders) and not scope:
-            near = np.ones(len(placed), dtype=bool)  # no leader, no park: anywhere in the city counts
         frame = pd.DataFrame({"node_id": placed.node_id.to_numpy(dtype=object), "counted": near | in_park,
                               "km": distance_km})
         counts = frame.groupby("node_id").counted.sum()
         nearest = frame.groupby("node_id").km.min()
+        order = nodes.chain.map({c: i for i, c in enumerate(dict.fromkeys(nodes.chain))}).to_numpy()
+        nodes = nodes.iloc[np.argsort(order, kind="stable")]  # chain after chain, each in tree order
         out = nodes[["node_id", "parent", "chain", "name_zh", "name_en"]].astype(object).reset_index(drop=True)
         is_leaf = leaves(nodes).to_numpy(dtype=bool)
         count = out.node_id.map(counts).fillna(0).to_numpy(dtype=int).copy()
@@ -292,9 +303,8 @@ class ChainMap:
              thin_below: int = DEFAULT_THIN_BELOW, *, thin: bool = False) -> pd.DataFrame:
         """Gap nodes (and with ``thin`` the thin ones) of one chain or every chain, with the node's
         typical demand; ``status`` is ``gap`` or ``thin``, ``enterprise_count`` what the node has."""
-        chains = [chain] if chain else self.chains()
-        frames = [self.status(c, park_id, radius_km, thin_below) for c in chains]
-        status = pd.concat(frames, ignore_index=True)
+        status = self.status(chain, park_id, radius_km, thin_below) if chain else self._status(
+            None, park_id, radius_km, thin_below)
         wanted = status[status.gap | (status.thin & thin)].copy()
         wanted["status"] = np.where(wanted.gap, "gap", "thin")
         demand = self.nodes.set_index("node_id")[["industry_codes_2017", "land_mu_min", "land_mu_max", "plot_ratio",
