@@ -38,7 +38,7 @@ def line_chart(frame: pd.DataFrame, *, kind: str, lang: str, x_title: str, value
     data = _long(frame, kind, lang, unit=True)
     encoding = {
         "x": {"field": "category", "type": "ordinal", "sort": None, "title": x_title, "axis": {"labelAngle": 0}},
-        "y": {"field": "value", "type": "quantitative", "title": value_title, "axis": {"format": ",.0f"}},
+        "y": {"field": "value", "type": "quantitative", "title": value_title, "axis": {"format": ",~f"}},
         "color": _legend(list(frame.columns)),
         "tooltip": [{"field": "category", "type": "ordinal", "title": x_title},
                     {"field": "shown", "type": "nominal", "title": value_title}],
@@ -59,8 +59,8 @@ def bar_chart(frame: pd.DataFrame, *, kind: str, lang: str, category_title: str,
     series = list(frame.columns)
     data = _long(frame, kind, lang)
     encoding = {
-        "y": {"field": "category", "type": "nominal", "sort": None, "title": None},
-        "x": {"field": "value", "type": "quantitative", "title": value_title, "axis": {"format": ",.0f"}},
+        "y": {"field": "category", "type": "nominal", "sort": None, "title": None, "axis": {"labelLimit": 220}},
+        "x": {"field": "value", "type": "quantitative", "title": value_title, "axis": {"format": ",~f"}},
         "tooltip": [{"field": "category", "type": "nominal", "title": category_title},
                     {"field": "shown", "type": "nominal", "title": value_title}],
     }
