@@ -73,14 +73,14 @@ chains = cmap.chains()
 names = common.park_names()
 name_col = "name_zh" if lang == "zh" else "name_en"
 with st.sidebar:
-    chain = st.selectbox(tr("chains.pick_chain"), chains, key=common.kept_key("ch_chain", chains[0]),
+    chain = st.selectbox(tr("chains.pick_chain"), chains, key=common.lang_key("ch_chain", chains[0]),
                          format_func=lambda c: display.label(c, "chain", lang))
     parks = common.parks()
     districts = common.districts()
     county_names = dict(zip(districts.district_code, districts[name_col]))
     counties = sorted(parks.district_code.dropna().unique())
     scopes = [""] + parks.park_id.tolist() + [f"county:{c}" for c in counties]
-    scope = st.selectbox(tr("chains.pick_park"), scopes, key=common.kept_key("ch_park", ""),
+    scope = st.selectbox(tr("chains.pick_park"), scopes, key=common.lang_key("ch_park", ""),
                          format_func=lambda p: common.tr(f"city.whole.{common.city().kind}") if not p else
                          str(county_names.get(p[7:], p[7:])) if p.startswith("county:") else str(names.get(p, p)))
     radius = st.number_input(tr("chains.radius"), min_value=0.5, max_value=50.0, step=0.5,
@@ -101,7 +101,7 @@ st.subheader(tr("chains.tree"))
 # The node that filters the map and the gap list: chosen by a click on a box of the tree or in the
 # select box below it, kept in state like every choice (a segment stands for its nodes).
 node_choices = ["", *status.node_id]
-node_key = common.kept_key("ch_node", "")
+node_key = common.lang_key("ch_node", "")
 if st.session_state[node_key] not in node_choices:  # another chain's node: show the whole chain
     st.session_state[node_key] = ""
 tree_key = f"ch_tree_{chain}_{st.session_state.get('ch_tree_reset', 0)}"
@@ -167,7 +167,7 @@ else:
                                   for n in gaps.node_id],
         tr("chains.col.nearest_km"): [display.format_value(k, "km", lang) for k in gaps.nearest_km],
     }), hide_index=True, use_container_width=True)
-    gap_key = common.kept_key("ch_gap")
+    gap_key = common.lang_key("ch_gap")
     if st.session_state.get(gap_key) not in set(gaps.node_id):  # a gap of another chain or node
         st.session_state.pop(gap_key, None)
     gap = st.selectbox(tr("chains.ready_land"), gaps.node_id.tolist(), key=gap_key,

@@ -110,19 +110,22 @@ def test_chosen_node_filters_the_map_and_gaps_and_survives_navigation(app):
         return json.loads(at.get("component_instance")[0].proto.json_args)["script"]
 
     assert json.dumps(outside)[1:-1] in map_script()
-    at.selectbox(key="ch_node").set_value("nev.up").run()  # a segment: its nodes
+    at.selectbox(key="ch_node.zh").set_value("nev.up").run()  # a segment: its nodes
     assert not at.exception, [e.value for e in at.exception]
     assert any(c.value.startswith("地图只显示：上游") for c in at.caption)
     assert json.dumps(inside)[1:-1] in map_script() and json.dumps(outside)[1:-1] not in map_script()
     gaps = at.dataframe[1].value
     assert set(gaps["环节"]) == set(upstream.name_zh[upstream.gap]) and "驱动电机与电控" in set(gaps["环节"])
-    at.selectbox(key="ch_node").set_value("nev.up.battery").run()  # a node without a gap
+    at.selectbox(key="ch_node.zh").set_value("nev.up.battery").run()  # a node without a gap
     assert any(s.value == "动力电池 下没有缺链环节。" for s in at.success)
     at.switch_page("app_pages/guide.py").run()
     at.switch_page("app_pages/chains.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.selectbox(key="ch_node").value == "nev.up.battery"
+    assert at.selectbox(key="ch_node.zh").value == "nev.up.battery"
     assert any(c.value.startswith("地图只显示：动力电池") for c in at.caption)
+    next(r for r in at.radio if "English" in r.options).set_value("en").run()  # and across a language switch
+    assert at.selectbox(key="ch_node.en").value == "nev.up.battery"
+    assert any(c.value.startswith("The map shows only: Power batter") for c in at.caption)
 
 
 def test_chosen_prospect_ready_land_on_the_map(app):
