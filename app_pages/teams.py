@@ -112,9 +112,19 @@ st.caption(say("team_line", district=plain(team.district or "–"),
                members=plain("、".join(split_list(team.members)) or "–"),
                chains=plain("、".join(display.format_value(c, "chain", lang) for c in split_list(team.chains)) or "–")))
 own = progress.rows[progress.rows.team_id == team_id]
-table = own.assign(target=own.target.map(target_label), project_ids=own.project_ids.map(len))
+# Counts and sums of 万元 share the figure columns: each row in its own kind (2 projects, not 2.00).
+counted = (own.target.map(rules.table["value"]) == "count").tolist()
+
+
+def figures(column: str, count_kind: str) -> list[str]:
+    return [display.format_value(v, count_kind if count else "wan", lang) for v, count in zip(own[column], counted)]
+
+
+table = own.assign(target=own.target.map(target_label), project_ids=own.project_ids.map(len),
+                   target_value=figures("target_value", "integer"), actual=figures("actual", "integer"),
+                   expected=figures("expected", "score"))
 st.dataframe(display.format_frame(table.drop(columns=["team_id", "name"]), lang,
-                                  kinds={"target_value": "number", "actual": "number", "expected": "number",
+                                  kinds={"target_value": "text", "actual": "text", "expected": "text",
                                          "ratio": "percent", "project_ids": "integer", "target": "text"},
                                   headers=column_headers(table.columns, lang)),
              hide_index=True, width="stretch")

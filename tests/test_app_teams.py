@@ -42,6 +42,9 @@ def test_viewer_reads_only(teams_page):
     assert [t["title"] for t in spec["encoding"]["tooltip"]] == ["队伍", "完成率（%）"]
     assert bars.category.tolist() == at.dataframe[0].value.iloc[:, 1].tolist()
     assert bars.shown.iloc[0] == at.dataframe[0].value.iloc[0, 2]  # the score as the table shows it
+    # One team's figures, each row in its kind: a count whole, a sum in 万元 (never "2.00" projects).
+    figures = next(d.value for d in at.dataframe if "目标值" in d.value.columns).set_index("指标")
+    assert figures.at["落地项目数", "目标值"].isdigit() and figures.at["落地投资额", "目标值"].endswith(" 万元")
     spec, months = vega_chart(at.get("vega_lite_chart")[1])  # one team's months against the straight line
     assert spec["encoding"]["x"]["title"] == "月份（YYYY-MM）" and set(months.series) == {"累计完成", "时间进度（直线）"}
     assert months.category.str.fullmatch(r"20\d\d-\d\d").all()
