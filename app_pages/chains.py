@@ -165,6 +165,12 @@ else:
         tr("chains.col.demand"): [f"{display.format_value(demand.at[n, 'land_mu_min'], 'area_mu', lang)} – "
                                   f"{display.format_value(demand.at[n, 'land_mu_max'], 'area_mu', lang)}"
                                   for n in gaps.node_id],
+        tr("chains.col.plot_ratio"): [display.format_value(demand.at[n, "plot_ratio"], "ratio", lang)
+                                      for n in gaps.node_id],
+        tr("chains.col.nuisance_class"): [display.format_value(demand.at[n, "nuisance_class"], "integer", lang)
+                                          for n in gaps.node_id],
+        tr("chains.col.power_kva"): [display.format_value(demand.at[n, "power_kva"], "kva", lang)
+                                     for n in gaps.node_id],
         tr("chains.col.nearest_km"): [display.format_value(k, "km", lang) for k in gaps.nearest_km],
     }), hide_index=True, use_container_width=True)
     gap_key = common.lang_key("ch_gap")

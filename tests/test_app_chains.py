@@ -45,6 +45,11 @@ def test_chains_page_tree_gaps_ready_land_and_prospects(app):
     assert battery["企业数"] == f"{status.at['nev.up.battery', 'enterprise_count']:,}"
     gaps = at.dataframe[1].value
     assert "驱动电机与电控" in set(gaps["环节"])
+    motor_node = node_row(read_chain_nodes(store), "nev.up.motor")  # the gap lists its node's typical demand
+    motor_gap = gaps[gaps["环节"] == "驱动电机与电控"].iloc[0]
+    assert motor_gap["典型容积率"] == f"{motor_node.plot_ratio:.2f}"
+    assert motor_gap["用电需求"] == f"{motor_node.power_kva:,.0f} kVA"
+    assert motor_gap["污染等级"] == f"{motor_node.nuisance_class}"
     ready = at.dataframe[2].value
     assert len(ready) > 0
     prospects = at.dataframe[3].value
