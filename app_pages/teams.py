@@ -167,7 +167,7 @@ if len(monthly):
     counted = rules.table.at[month_target, "value"]
     st.vega_lite_chart(*charts.line_chart(line.rename(columns={"actual": say("actual"), "path": say("path")}),
                                           kind="score" if counted == "count" else "wan", lang=lang,
-                                          x_title=say("month"), value_title=target_label(month_target)),
+                                          x_title=say("chart_month"), value_title=target_label(month_target)),
                        width="stretch")
 
 team_projects = register.projects[register.projects.team.isin([team_id, team["name"]])]

@@ -46,7 +46,7 @@ def test_viewer_reads_only(teams_page):
     figures = next(d.value for d in at.dataframe if "目标值" in d.value.columns).set_index("指标")
     assert figures.at["落地项目数", "目标值"].isdigit() and figures.at["落地投资额", "目标值"].endswith(" 万元")
     spec, months = vega_chart(at.get("vega_lite_chart")[1])  # one team's months against the straight line
-    assert spec["encoding"]["x"]["title"] == "月份（YYYY-MM）" and set(months.series) == {"累计完成", "时间进度（直线）"}
+    assert spec["encoding"]["x"]["title"] == "月份" and set(months.series) == {"累计完成", "时间进度（直线）"}
     assert months.category.str.fullmatch(r"20\d\d-\d\d").all()
     assert months.shown.str.fullmatch(r"(累计完成|时间进度（直线）)：[\d,]+\.\d( 万元)?").all(), months.shown.tolist()
 
