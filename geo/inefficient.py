@@ -358,7 +358,8 @@ def block_gains(candidates: pd.DataFrame, parcels: pd.DataFrame) -> pd.DataFrame
 
     ids = candidates.parcel_id.to_numpy(dtype=object)[np.argsort(code, kind="stable")].tolist()
     ends = np.cumsum(np.bincount(code, minlength=len(names))).tolist()
-    members = [ids[start:end] for start, end in zip([0, *ends[:-1]], ends)]
+    with gc_paused():  # one list per block (geo.gcpause)
+        members = [ids[start:end] for start, end in zip([0, *ends[:-1]], ends)]
     blocks = pd.DataFrame({
         "block_id": names, "park_id": candidates.park_id.to_numpy(dtype=object)[first],
         "parcel_ids": members, "parcel_count": np.bincount(code, minlength=len(names)),
