@@ -2,10 +2,10 @@
 
 Streamlit's ``st.bar_chart`` / ``st.line_chart`` title their tooltips with the frame's own names
 (``name_zh``, ``month``, and ``value`` / ``color`` for several series) and show unrounded values
-(``33143.4767938056``). Here the
-titles are the caller's (catalogue labels), a tooltip's value is the one formatter's text
-(``geo.display.format_value``: separators, fixed decimals, unit), and the bars keep the frame's row
-order (largest first, or the parks' own order), never the names' code-point order.
+(``33143.4767938056``). Here the titles are the caller's (catalogue labels), a tooltip's value is
+the one formatter's text (``geo.display.format_value``: separators, fixed decimals, unit), and bars
+and points keep the frame's row order (largest first, a ranking, the months), never the names'
+code-point order. Specifications only: the pages draw them.
 """
 from __future__ import annotations
 
