@@ -100,6 +100,39 @@ def test_garbage_collection_paused_inside_and_restored_after():
     assert gc.isenabled()
 
 
+def test_garbage_collection_pauses_of_two_threads_overlapping_never_leave_it_off():
+    """Sessions are threads: a pause ending while another thread's lasts keeps the collector off,
+    and the last one to end turns it on again, whichever thread began first."""
+    import gc
+    import threading
+
+    from geo.gcpause import gc_paused
+
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with gc_paused():
+            first_in.set()
+            second_in.wait(10)
+        first_out.set()
+
+    def second():
+        first_in.wait(10)
+        with gc_paused():
+            second_in.set()
+            first_out.wait(10)
+            seen["after the first ended"] = gc.isenabled()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert seen == {"after the first ended": False}
+    assert gc.isenabled()
+
+
 def test_register_and_no_sales_and_disabled_rules(tmp_path):
     parcels = hand_parcels()
     # The register says P5's project is completed and P6's was due in 2023: overdue goes to P6.
