@@ -6,6 +6,7 @@ missing tool) turns into ``skipped: <module> not available`` for that case only.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import statistics
@@ -559,81 +560,175 @@ def server_memory(ctx: Context) -> list[Row]:
     ]
 
 
-#: Records, in each page, when the script run that follows ``window.__t0`` has ended. A run starts
-#: with any state but ``notRunning``: ``rerunRequested`` is shown at the key press, while a short run's
-#: ``running`` can be batched away by React when the browser is busy (the page then never saw it).
+#: Records, in each page, the click on a select box's option (``window.__t0``, the planner's action)
+#: and the end of the script run that follows it (``window.__done``). A run starts with any state but
+#: ``notRunning``; when the browser is busy React can batch a whole short run away, so that the page's
+#: script state never changes: the map's legend (``_LEGEND_WATCH_JS``) then tells that the run ended.
 _RUN_END_JS = """() => {
     if (window.__runWatch) return;
     window.__runWatch = true;
     const app = document.querySelector('[data-testid="stApp"]');
     let running = false;
+    document.addEventListener('click', (event) => {
+        if (event.target.closest('[role="option"]')) {
+            running = false; window.__done = null; window.__t0 = performance.now();
+        }
+    }, true);
+    window.__states = [];  // the last script states with their times, for diagnosis
     new MutationObserver(() => {
         const state = app.getAttribute('data-test-script-state');
+        window.__states = window.__states.slice(-7).concat([[state, performance.now()]]);
         if (state !== 'notRunning') running = true;
         else if (running && window.__t0 != null && window.__done == null) {
             running = false; window.__done = performance.now();
         }
     }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
 }"""
+#: In the map's frame: forget the legends seen, then note (epoch ms) when each legend title shows.
+_LEGEND_WATCH_JS = """() => {
+    if (!document.querySelector('.parkatlas-legend')) return false;
+    const note = () => {
+        const title = Array.from(document.querySelectorAll('.parkatlas-legend b')).map(b => b.textContent).join('|');
+        if (!(title in window.__legendAt)) window.__legendAt[title] = performance.timeOrigin + performance.now();
+    };
+    window.__legendAt = {};
+    note();
+    if (!window.__legendWatch) {
+        window.__legendWatch = true;
+        new MutationObserver(note).observe(document.body, {subtree: true, childList: true, characterData: true});
+    }
+    return true;
+}"""
 LOAD_SESSIONS = 20
 #: Seconds between two interactions of one planner (reading the map); the room's clicks are
 #: spread evenly over this period, so twenty planners make two reruns a second together.
 THINK_S = 10.0
+#: A theme change not on the map after this long is taken as lost by the harness (the list closed
+#: under the click) and made again; reruns take well under 2 s.
+LOST_AFTER_S = 60.0
 
 
-def _staggered_reruns(pages, rounds: int, think_s: float = THINK_S) -> list[float]:
-    """Each page changes its theme every ``think_s`` seconds, the pages staggered evenly;
-    returns every rerun's time from the key press to the end of the script run (page clocks)."""
-    events = sorted((k * think_s + i * think_s / len(pages), i) for k in range(rounds) for i in range(len(pages)))
-    pending = [False] * len(pages)
-    times = []
+class _Reruns:
+    """Reruns measured in real pages, from the click on a theme to the end of the script run and
+    the new theme's legend on the map, whichever is later; the interactions the harness had to make
+    again and the runs whose script state the page never showed are counted (reported, never hidden)."""
 
-    def collect(page) -> None:
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.retried: list[str] = []
+        self.run_unseen = 0
+        self._targets: dict[int, str] = {}
+
+    def staggered(self, pages, rounds: int, think_s: float = THINK_S) -> None:
+        """Each page changes its theme every ``think_s`` seconds, the pages staggered evenly."""
+        events = sorted((k * think_s + i * think_s / len(pages), i) for k in range(rounds) for i in range(len(pages)))
+        pending = [False] * len(pages)
+        start = time.monotonic()
+        for at, i in events:
+            if pending[i]:
+                self._collect(pages, i)
+            wait_ms = (start + at - time.monotonic()) * 1000
+            if wait_ms > 0:
+                pages[i].wait_for_timeout(wait_ms)  # keeps Playwright's pipe read (never time.sleep here)
+            self._change_theme(pages, i)
+            pending[i] = True
+        for i, page in enumerate(pages):
+            if pending[i]:
+                self._collect(pages, i)
+
+    def _change_theme(self, pages, i: int, attempts: int = 3) -> None:
+        """Choose the Park page's next theme with the mouse, as a planner does; the click on the
+        option starts the measurement (``_RUN_END_JS``). A list closed under the click is retried."""
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-        try:
-            page.wait_for_function("() => window.__done != null", timeout=240_000)
-        except PlaywrightTimeout:  # say what the page showed, so that a stalled measurement can be diagnosed
-            raise RuntimeError(f"page {pages.index(page)} saw no end of its run in 240 s: " + page.evaluate(
-                """() => { const app = document.querySelector('[data-testid="stApp"]');
-                    return JSON.stringify({script: app && app.getAttribute('data-test-script-state'),
-                        connection: app && app.getAttribute('data-test-connection-state'),
-                        since_key_s: (performance.now() - window.__t0) / 1000,
-                        theme: Array.from(document.querySelectorAll('[data-testid="stSelectbox"]'))
-                            .map(b => b.innerText.replace(/\\s+/g, ' ')).join(' | ')}); }""")) from None
-        times.append(page.evaluate("() => (window.__done - window.__t0) / 1000"))
-        _settle_s(page)
-
-    start = time.monotonic()
-    for at, i in events:
         page = pages[i]
-        if pending[i]:
-            collect(page)
-        wait_ms = (start + at - time.monotonic()) * 1000
-        if wait_ms > 0:
-            page.wait_for_timeout(wait_ms)  # keeps Playwright's pipe read (never time.sleep here)
-        _open_theme_list(page)
-        page.evaluate("() => { window.__done = null; window.__t0 = performance.now(); }")
-        page.keyboard.press("Enter")
-        pending[i] = True
-    for i, page in enumerate(pages):
-        if pending[i]:
-            collect(page)
-    return times
+        field = _theme_box(page).locator("input")
+        for attempt in range(attempts):
+            try:
+                current = field.input_value(timeout=30_000)
+                if not _in_map_frame(page, _LEGEND_WATCH_JS, timeout_s=30):
+                    raise RuntimeError(f"page {i} shows no legend on its map: {_page_state(page)}")
+                field.click(timeout=30_000)
+                options = page.get_by_role("option")
+                options.first.wait_for(timeout=30_000)
+                names = options.all_inner_texts()
+                target = names[(names.index(current) + 1) % len(names)] if current in names else names[0]
+                page.get_by_role("option", name=target, exact=True).click(timeout=10_000)
+                page.wait_for_function(
+                    "v => Array.from(document.querySelectorAll('[data-testid=\"stSelectbox\"] input'))"
+                    ".some(e => e.value === v)", arg=target, timeout=10_000)
+                self._targets[i] = target
+                return
+            except PlaywrightTimeout:
+                if attempt == attempts - 1:
+                    raise RuntimeError(f"page {i} could not change its theme: {_page_state(page)}") from None
+                self.retried.append(f"page {i}: the theme list closed under the click")
+                page.keyboard.press("Escape")
+                _settle_s(page)
+
+    def _collect(self, pages, i: int, attempts: int = 3) -> None:
+        page = pages[i]
+        legend_js = "title => window.__legendAt && window.__legendAt[title] || null"
+        for attempt in range(attempts):
+            shown = _in_map_frame(page, legend_js, self._targets[i], timeout_s=LOST_AFTER_S)
+            if shown is not None:
+                break
+            if attempt == attempts - 1:
+                raise RuntimeError(f"page {i} never showed its new theme: {_page_state(page)}")
+            self.retried.append(f"page {i}: no new theme on the map in {LOST_AFTER_S:.0f} s ({_page_state(page)})")
+            _settle_s(page)
+            self._change_theme(pages, i)
+        _settle_s(page)
+        clicked, done = page.evaluate("() => [performance.timeOrigin + window.__t0,"
+                                      " window.__done == null ? null : performance.timeOrigin + window.__done]")
+        if done is None:
+            self.run_unseen += 1
+        self.times.append((max(shown, done or shown) - clicked) / 1000)
+
+
+def _in_map_frame(page, js: str, arg=None, timeout_s: float = 0.0):
+    """The first non-null, non-false answer of ``js(arg)`` in one of the page's frames (the map's),
+    asked until ``timeout_s`` has passed; ``None`` if none answers."""
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for frame in page.frames[1:]:
+            try:
+                answer = frame.evaluate(js, arg)
+            except Error:  # frames come and go while Streamlit renders
+                continue
+            if answer not in (None, False):
+                return answer
+        if time.monotonic() >= deadline:
+            return None
+        page.wait_for_timeout(50)  # keeps Playwright's pipe read (never time.sleep here)
+
+
+def _page_state(page) -> str:
+    """What a page shows, so that a lost or stalled measurement can be diagnosed: its script and
+    connection states, its last script states (seconds after the click), its choices and the legend
+    the map shows (whether the server ran the change)."""
+    state = page.evaluate("""() => { const app = document.querySelector('[data-testid="stApp"]');
+        return {script: app && app.getAttribute('data-test-script-state'),
+            connection: app && app.getAttribute('data-test-connection-state'),
+            since_click_s: window.__t0 == null ? null : (performance.now() - window.__t0) / 1000,
+            states: (window.__states || []).map(([s, t]) => `${s}@${((t - window.__t0) / 1000).toFixed(2)}`),
+            choices: Array.from(document.querySelectorAll('[data-testid="stSelectbox"] input')).map(e => e.value)}; }""")
+    legend = _in_map_frame(page, "() => Array.from(document.querySelectorAll('.parkatlas-legend b'))"
+                                 ".map(b => b.textContent).join('|') || null")
+    return json.dumps(state | {"map_legend": legend}, ensure_ascii=False)
 
 
 def _settle_s(page, timeout_s: float = 120.0) -> None:
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_s * 1000)
 
 
-def _open_theme_list(page) -> None:
-    """Open the Park page's theme select box and move to the next theme (Enter then reruns)."""
+def _theme_box(page):
     from geo import i18n
 
-    box = page.get_by_test_id("stSelectbox").filter(
+    return page.get_by_test_id("stSelectbox").filter(
         has=page.get_by_test_id("stWidgetLabel").get_by_text(i18n.t("park.theme", i18n.DEFAULT_LANG), exact=True))
-    box.locator("input").click()
-    page.keyboard.press("ArrowDown")
 
 
 def _idle_rss_mb(app, settle_s: float) -> float:
@@ -671,7 +766,7 @@ def load_20(ctx: Context) -> list[Row]:
                 _park_painted_s(warm, 1, 240)
                 _settle_s(warm)
                 warm.evaluate(_RUN_END_JS)
-                _staggered_reruns([warm], rounds, think_s=0.0)
+                _Reruns().staggered([warm], rounds, think_s=0.0)
             warm.context.close()
             idle = _idle_rss_mb(app, ttl + 30)
             pages = []
@@ -683,7 +778,12 @@ def load_20(ctx: Context) -> list[Row]:
                 _park_painted_s(page, 1, 240)
                 _settle_s(page)
                 page.evaluate(_RUN_END_JS)
-            times = _staggered_reruns(pages, rounds)
+            reruns = _Reruns()
+            reruns.staggered(pages, rounds)
+            times = reruns.times
+            for retry in reruns.retried:
+                ctx.log(f"retried: {retry}")
+            ctx.log(f"{reruns.run_unseen} runs ended on the map's legend alone (the page's script state never changed)")
             loaded = app.rss_mb()
             ctx.log(f"{len(times)} reruns of {LOAD_SESSIONS} sessions; slowest {max(times):.2f} s")
             for page in pages:
@@ -694,7 +794,10 @@ def load_20(ctx: Context) -> list[Row]:
     times.sort()
     p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
     note = (f"{LOAD_SESSIONS} Chromium sessions on the Park page of the sample ({len(parks)} parks), each "
-            f"changing the theme every {THINK_S:.0f} s ({rounds} times), staggered; serve.py as shipped")
+            f"changing the theme with the mouse every {THINK_S:.0f} s ({rounds} times), staggered; serve.py as "
+            f"shipped; a rerun ends when the script run has ended and the map shows the new theme's legend; "
+            f"{reruns.run_unseen} of {len(times)} ended on the legend alone (the page never showed their script "
+            f"state); {len(reruns.retried)} interactions made again by the harness")
     return [
         Row.measured("load_20", "p95_rerun_s", p95, "s", baseline="median rerun", baseline_value=statistics.median(times),
                      target=Target(1.5, unit="s"), note=note),
@@ -757,14 +860,17 @@ def matching(ctx: Context) -> list[Row]:
         blocks, res_b = median_seconds(lambda: matching_mod.match(frame, parks, project, with_blocks=True), ctx.repeats)
         available = available_parcels(frame)
         assembly, found = median_seconds(lambda: blocks_mod.adjacent_blocks(available), ctx.repeats)
-        at_100k = n == 100_000
+        # Issue targets: one match ≤ 50 ms at 100k and ≤ 0.3 s at 1M parcels; block assembly ≤ 3 s at 1M.
+        match_target = {100_000: 0.05, 1_000_000: 0.3}.get(n)
         rows += [
-            Row.measured("matching", f"match_{n}_s", single, "s", target=Target(0.1, unit="s") if at_100k else None,
+            Row.measured("matching", f"match_{n}_s", single, "s",
+                         target=Target(match_target, unit="s") if match_target else None,
                          note=f"{len(res.candidates)} candidates"),
             Row.measured("matching", f"match_with_blocks_{n}_s", blocks, "s", baseline="match without blocks",
-                         baseline_value=single, target=Target(1.0, unit="s") if at_100k else None,
+                         baseline_value=single, target=Target(1.0, unit="s") if n == 100_000 else None,
                          note=f"{len(res_b.candidates)} candidates"),
             Row.measured("matching", f"adjacent_blocks_{n}_s", assembly, "s",
+                         target=Target(3.0, unit="s") if n == 1_000_000 else None,
                          note=f"{len(available)} available parcels → {len(found)} blocks"),
         ]
     return rows
@@ -786,8 +892,6 @@ def _process_s(argv: list[str], env: dict | None = None) -> float:
 @case("cli_match")
 def cli_match(ctx: Context) -> list[Row]:
     """``cli.py match`` as a whole process vs a plain geopandas script (bench/baseline_match.py), interleaved."""
-    import json
-
     from geo.evaluation import parcels_with_metrics
     from geo.store.gpkg import GpkgStore
 
@@ -1124,17 +1228,31 @@ def projects_warnings(ctx: Context) -> list[Row]:
     idle = require("geo.idle")
     from datetime import date
 
+    from geo.sample import load_districts
+    from geo.store.gpkg import write_new_gpkg
+
     n_projects = 10_000
-    _, parcels, register, _ = _bench_register(ctx, ctx.size, n_projects)
+    parks, parcels, register, tables = _bench_register(ctx, ctx.size, n_projects)
     as_of = date(2026, 10, 31)
     ours, warnings = median_seconds(lambda: review.project_warnings(register, as_of), ctx.repeats)
     judged = register.projects.rename(columns={"contract_start": "contract_start_date", "land_mu": "area_mu"}).assign(
         actual_start_date=None)
     base, _ = median_seconds(lambda: idle.idle_status(judged, as_of), ctx.repeats)
+    # The same register in a store, judged by the CLI as a whole process (the issue's target).
+    store = Path(tempfile.mkdtemp(prefix="register-", dir=ctx.cache_dir)) / "parkatlas.gpkg"
+    write_new_gpkg(store, parks, parcels, load_districts().to_crs(parcels.crs), {"synthetic": "true"}, register=tables)
+    argv = ["cli.py", "--store", str(store), "projects", "warnings", "--as-of", as_of.isoformat(), "--format", "json"]
+    process, bare = [], []
+    for _ in range(ctx.repeats):  # alternate, so both meet the same machine load
+        process.append(_process_s(argv))
+        bare.append(_process_s(["-c", "import geopandas"]))
+    note = f"{len(register.projects)} projects on {len(parcels)} parcels, {len(warnings)} warnings"
     return [Row.measured("projects_warnings", "projects_warnings_10k_s", ours, "s",
                          baseline="geo.idle.idle_status on the same projects (one rule)", baseline_value=base,
-                         target=Target(1.0, unit="s"),
-                         note=f"{len(register.projects)} projects on {len(parcels)} parcels, {len(warnings)} warnings")]
+                         target=Target(1.0, unit="s"), note=note),
+            Row.measured("projects_warnings", "projects_warnings_10k_process_s", statistics.median(process), "s",
+                         baseline="a Python process importing geopandas", baseline_value=statistics.median(bare),
+                         target=Target(1.0, unit="s"), note=f"`cli.py projects warnings --format json`; {note}")]
 
 
 @case("projects_page")
