@@ -68,6 +68,17 @@ class CityChain:
         return (self.name_zh if lang == "zh" else self.name_en) or self.chain
 
 
+def division_kind(adcode: str, name_zh: str) -> str:
+    """An administrative division's level by its code and Chinese name: ``city`` (a prefecture-level
+    code ``…00`` or a county-level city 市), ``district`` (区) or ``county`` (县, 旗)."""
+    if not str(adcode).endswith("00"):
+        if str(name_zh).endswith("区"):
+            return "district"
+        if str(name_zh).endswith(("县", "旗")):
+            return "county"
+    return "city"
+
+
 @dataclass(frozen=True)
 class City:
     """The city of a store.
@@ -102,14 +113,8 @@ class City:
 
     @property
     def kind(self) -> str:
-        """``city`` (a prefecture-level code ``…00`` or a county-level city 市), ``district`` (区)
-        or ``county`` (县, 旗): what "the whole …" is called on pages (全市, 全区, 全县)."""
-        if not self.adcode.endswith("00"):
-            if self.name_zh.endswith("区"):
-                return "district"
-            if self.name_zh.endswith(("县", "旗")):
-                return "county"
-        return "city"
+        """The city's :func:`division_kind`: what "the whole …" is called on pages (全市, 全区, 全县)."""
+        return division_kind(self.adcode, self.name_zh)
 
     @property
     def group_ids(self) -> tuple[str, ...]:
@@ -839,7 +844,7 @@ def unregister_store(name: str, path=None) -> None:
     _write_registry([s for s in stores if s.name != name], path)
 
 
-__all__ = ["City", "ParkGroup", "CityChain", "city_info", "city_name_of", "CITY_SELECTS", "city_tables", "city_from_rows",
+__all__ = ["City", "division_kind", "ParkGroup", "CityChain", "city_info", "city_name_of", "CITY_SELECTS", "city_tables", "city_from_rows",
            "infer_city", "read_groups_csv", "read_chains_csv", "boundaries_from_adcode", "boundaries_from_file",
            "make_city", "init_city", "load_example", "read_parks_csv", "CityStore", "read_registry",
            "register_store", "unregister_store", "registry_file"]

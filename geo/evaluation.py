@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from geo.auth import User
+from geo.city import division_kind
 from geo.enterprise import enterprise_land, latest_year, production_years, read_enterprises, read_figures
 from geo.errors import NotFoundError, ParkAtlasError
 from geo.metrics import parcel_metrics
@@ -222,6 +223,9 @@ class Evaluation:
     area_kind : str
         What the store's whole area is (:attr:`geo.city.City.kind`): a city-wide jurisdiction's
         reasons compare with 全市 / 全区 / 全县 averages accordingly.
+    county_kinds : dict
+        District code → what that county-level division is (:func:`geo.city.division_kind`): a
+        county jurisdiction's reasons compare with its 全区 / 全县 / 全市 average (全县 when unknown).
     """
 
     year: int
@@ -235,6 +239,7 @@ class Evaluation:
     usable: np.ndarray = field(repr=False, default=None)
     land: np.ndarray = field(repr=False, default=None)
     area_kind: str = "city"
+    county_kinds: dict[str, str] = field(default_factory=dict)
 
     def regrade(self, base_weights: np.ndarray) -> np.ndarray:
         """Grades under other scheme weights (same scores): for the sensitivity table."""
@@ -248,13 +253,16 @@ class Evaluation:
 
     def indicator_rows(self, i: int, lang: str = "zh") -> list[dict]:
         """Enterprise ``i``'s indicators: name, value, score, weight, contribution, reason."""
+        if self.scheme.jurisdiction == "city":
+            pool_kind = self.area_kind
+        else:
+            pool_kind = self.county_kinds.get(self.table.jurisdiction.iat[i], "county")
         rows = []
         for k, indicator in enumerate(self.scheme.indicators):
             value, score, weight = self.values[i, k], self.scores[i, k], self.weights[i, k]
             rows.append({"name": indicator.key, "value": _num(value), "score": round(float(score), 2),
                          "weight": round(float(weight), 2), "contribution": round(float(score * weight / 100), 2),
-                         "reason": reason(indicator, value, score, weight, self.averages[i, k],
-                                          self.area_kind if self.scheme.jurisdiction == "city" else "county",
+                         "reason": reason(indicator, value, score, weight, self.averages[i, k], pool_kind,
                                           lang)})
         return rows
 
@@ -291,14 +299,15 @@ def _fmt(value: float) -> str:
     return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-#: How a reason names the pool an enterprise is compared within: its county, or the store's whole area.
+#: How a reason names the division an enterprise is compared within, by its kind (:func:`geo.city.division_kind`):
+#: its county-level division, or the store's whole area.
 WHOLE_AREA = {"county": ("全县", "the county"), "district": ("全区", "the district"), "city": ("全市", "the city")}
 
 
 def reason(indicator: Indicator, value: float, score: float, weight: float, average: float, jurisdiction: str,
            lang: str) -> str:
     """One line: the value, what it is compared with, the score and what it adds. ``jurisdiction``
-    is ``county`` or the kind of the store's whole area (:data:`WHOLE_AREA`)."""
+    is the kind of the division the enterprise is compared within (:data:`WHOLE_AREA`)."""
     _, _, zh, en, unit_zh, unit_en = INDICATORS[indicator.key]
     scale = 100.0 if indicator.key == "rd_intensity" else 1.0
     where_zh, where_en = WHOLE_AREA.get(jurisdiction, WHOLE_AREA["city"])
@@ -440,6 +449,9 @@ def evaluate(store, year: int | None = None, scheme: str | os.PathLike | Scheme 
     evaluation = evaluate_frames(read_enterprises(store), read_figures(store), store.read_parcels(),
                                  store.read_parks(), year, scheme)
     evaluation.area_kind = store.read_city().kind
+    districts = store.read_districts()
+    evaluation.county_kinds = dict(zip(districts.district_code, map(division_kind, districts.district_code,
+                                                                     districts.name_zh)))
     return evaluation
 
 

@@ -380,6 +380,36 @@ def test_pengjiang_print_map_has_its_locator_and_zone(pengjiang):
         assert "EPSG:4547" in crs_note  # CM 114°E: Pengjiang lies east of 112.5°E
 
 
+def test_pengjiang_county_pool_reasons_say_the_district(pengjiang, tmp_path):
+    """The default scheme compares enterprises within their county-level division: in Pengjiang (a 区)
+    the reasons say 全区, not 全县."""
+    import shutil
+
+    from geo.enterprise import import_enterprises
+    from geo.uscc import make_uscc
+
+    store_path = tmp_path / "pj.gpkg"
+    shutil.copyfile(pengjiang, store_path)
+    store = open_store(store_path)
+    parcels = store.read_parcels("pj_huanshi")
+    parcel_ids = parcels.loc[parcels.status == "occupied", "parcel_id"].iloc[:3].tolist()
+    uscc = [make_uscc(f"91440703MA000000{i}") for i in range(3)]
+    enterprises = pd.DataFrame({"uscc": uscc, "name": ["甲", "乙", "丙"], "industry_code": "38", "chain": None,
+                                "scale": "above", "parcel_ids": parcel_ids, "leased_floor_m2": None,
+                                "production_start": "2015-01-01"}).astype({"chain": "string",
+                                                                           "leased_floor_m2": "float64"})
+    figures = pd.DataFrame({"uscc": uscc, "year": 2025, "sales_wan": 40_000.0, "value_added_wan": 10_000.0,
+                            "tax_wan": [500.0, 800.0, 1_100.0], "energy_tce": 5_000.0, "emissions_t": 200.0,
+                            "rd_wan": 800.0, "employees": 300}).astype({"year": "Int64", "employees": "Int64"})
+    import_enterprises(store, enterprises, figures, user=ADMIN)
+    for lang, pool, county in (("zh", "为全区同类平均", "全县"), ("en", "of the district's average", "the county")):
+        done = run_cli("--store", store_path, "evaluate", "--lang", lang, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        reasons = [i["reason"] for row in json.loads(done.stdout) for i in row["indicators"]]
+        assert len(reasons) == 18 and any(pool in r for r in reasons)
+        assert not any(county in r for r in reasons)
+
+
 def test_pengjiang_example_on_postgis(tmp_path, request):
     url = _empty_database(request)
     settings = load_example("pengjiang")

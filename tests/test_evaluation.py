@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from geo.auth import User
+from geo.city import division_kind
 from geo.enterprise import import_enterprises, read_enterprises, read_figures
 from geo.errors import ParkAtlasError
 from geo.evaluation import (
@@ -71,6 +72,25 @@ def test_zhejiang_style_county_scores_and_grades():
     e2 = {r["name"]: r for r in evaluation.results("zh").set_index("name").loc["E2", "indicators"]}
     assert (e2["tax_per_mu"]["value"], e2["tax_per_mu"]["score"], e2["tax_per_mu"]["contribution"]) == (15.0, 150.0, 45.0)
     assert "亩均税收 15.00 万元/亩" in e2["tax_per_mu"]["reason"] and "150%" in e2["tax_per_mu"]["reason"]
+
+
+def test_county_pool_reasons_name_the_division_by_its_level():
+    """A county jurisdiction's reasons say 全区 for a district (区), 全县 for a county, whatever the
+    store's own level: the pool is the enterprise's county-level division."""
+    evaluation = evaluate_frames(*hand_world(), 2025, load_scheme("zhejiang_style"))
+
+    def tax_reason(name, lang):
+        return {r["name"]: r for r in evaluation.results(lang).set_index("name").loc[name, "indicators"]}[
+            "tax_per_mu"]["reason"]
+
+    assert "为全县同类平均" in tax_reason("E2", "zh")  # a division of unknown level: its county
+    evaluation.county_kinds = {"441201": "district", "441202": "county"}
+    evaluation.area_kind = "city"  # the store's own level does not name a county pool
+    assert "为全区同类平均" in tax_reason("E2", "zh") and "of the district's average" in tax_reason("E2", "en")
+    assert "为全县同类平均" in tax_reason("E7", "zh") and "of the county's average" in tax_reason("E7", "en")
+    assert [division_kind(code, name) for code, name in (("440703", "蓬江区"), ("441223", "广宁县"), ("441284", "四会市"),
+                                                         ("441200", "肇庆市"), ("150121", "土默特左旗"))] == [
+        "district", "county", "city", "city", "county"]
 
 
 def test_one_city_preset_grades_the_whole_city_as_one_pool():
