@@ -380,6 +380,66 @@ def test_pengjiang_print_map_has_its_locator_and_zone(pengjiang):
         assert "EPSG:4547" in crs_note  # CM 114°E: Pengjiang lies east of 112.5°E
 
 
+#: The sample city's name; Pengjiang's coordinates are near Zhaoqing's extent numbers, so only names are looked for.
+ZHAOQING_NAME = re.compile(r"肇庆|zhaoqing", re.IGNORECASE)
+
+
+def _pdf_text(path: Path) -> str:
+    """The text of a PDF as poppler reads it (a PDF that does not open fails here)."""
+    import subprocess
+
+    pages = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Pages:\s+1\b", pages), pages
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def _export(pengjiang, *args) -> dict:
+    done = run_cli("--store", pengjiang, "export", *args, "--quiet", cwd=ROOT)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("lang, names, locator", [
+    ("zh", ("环市街道工业区", "蓬江区"), "江门市蓬江区位置图"),
+    ("en", ("Huanshi Street Industrial Area", "Pengjiang District"), "Pengjiang District, Jiangmen locator"),
+])
+def test_pengjiang_atlas_in_both_languages(pengjiang, tmp_path, lang, names, locator):
+    out = tmp_path / f"atlas-{lang}.pdf"
+    assert _export(pengjiang, "atlas", "--park", "pj_huanshi", "--lang", lang, "--out", out)["pages"] == 1
+    text = _pdf_text(out)
+    assert all(name in text for name in names) and locator in text
+    assert "EPSG:4547" in text  # CM 114°E
+    assert not ZHAOQING_NAME.search(text)
+
+
+def test_pengjiang_fact_sheet_and_workbook(pengjiang, tmp_path):
+    from openpyxl import load_workbook
+
+    available = json.loads(run_cli("--store", pengjiang, "available", "--park", "pj_huanshi", "--format", "json",
+                                   cwd=ROOT).stdout)
+    parcel_id = available[0]["parcel_id"]
+    sheet = tmp_path / "sheet.pdf"
+    _export(pengjiang, "factsheet", parcel_id, "--out", sheet)
+    text = _pdf_text(sheet)
+    assert "地块推介单" in text and parcel_id in text and "环市街道工业区" in text
+    assert "江门市蓬江区位置图" in text and "蓬江区" in text and not ZHAOQING_NAME.search(text)
+    book_path = tmp_path / "available.xlsx"
+    assert _export(pengjiang, "data", "--what", "available", "--park", "pj_huanshi", "--out",
+                   book_path)["features"] == len(available)
+    book = load_workbook(book_path, read_only=True)
+    assert book.sheetnames == ["可供地", "园区指标"]
+    rows = {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
+    assert len(rows["可供地"]) == len(available) + 1
+    parcels = [dict(zip(rows["可供地"][0], row)) for row in rows["可供地"][1:]]
+    assert {p["地块编号"] for p in parcels} == {a["parcel_id"] for a in available}
+    assert {p["状态"] for p in parcels} == {"可供地", "批而未供"}  # labels, not codes
+    kpis = {row[0]: dict(zip(rows["园区指标"][0], row)) for row in rows["园区指标"][1:]}
+    assert kpis["pj_huanshi"]["名称"] == "环市街道工业区(示意)"
+    # Park groups by the store's names, not their ids.
+    assert {k["片区"] for k in kpis.values()} == {"重点发展平台", "镇街工业园区"}
+    assert not ZHAOQING_NAME.search("\n".join(str(cell) for table in rows.values() for row in table for cell in row))
+
+
 def test_pengjiang_county_pool_reasons_say_the_district(pengjiang, tmp_path):
     """The default scheme compares enterprises within their county-level division: in Pengjiang (a 区)
     the reasons say 全区, not 全县."""
