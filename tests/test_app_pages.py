@@ -1,6 +1,7 @@
 """The Streamlit pages under AppTest, against a private copy of the sample store."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
