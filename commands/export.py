@@ -15,9 +15,10 @@ from geo.errors import NotFoundError, ParkAtlasError
 from geo.exports import (DATA_FORMATS, candidates_export_frame, excluded_table, format_for, output_path,
                          parcel_export_frame, write_export, write_file)
 from geo.evaluation import parcels_with_metrics
+from geo.i18n import LANGS
 from geo.metrics import INTENSITY_INDICATORS, park_kpis
 from geo.store import open_store
-from layers.print_map import LANGS, ORIENTATIONS, PAPERS_MM, THEMES, check_theme
+from layers.print_options import ORIENTATIONS, PAPERS_MM, THEMES
 
 MAP_SUFFIXES = {".pdf": "pdf", ".png": "png", ".html": "html"}
 WHAT = ("parcels", "available", "candidates")
@@ -62,6 +63,8 @@ def cmd_map(args) -> None:
     if args.project:
         result = _match(store, parcels_with_metrics(store), parks, args.project, args.top, args.park)
         highlight = sorted({pid for ids in result.candidates.parcel_ids for pid in ids})
+    from layers.print_map import check_theme
+
     indicator = check_theme(args.theme, args.indicator)
     summary = {"out": str(out), "format": fmt, "park_id": args.park, "theme": args.theme,
                "indicator": indicator, "lang": args.lang,

@@ -40,11 +40,9 @@ from geo.errors import ParkAtlasError
 from geo.i18n import LANGS, t
 from geo.metrics import INTENSITY_INDICATORS, with_metrics
 from geo.standards import Standards, load_standards
+from layers.print_options import ORIENTATIONS, PAPERS_MM, THEMES  # noqa: F401 (the print API names them)
 from layers.style import SCHEMES, theme_colors
 
-PAPERS_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
-ORIENTATIONS = ("portrait", "landscape")
-THEMES = ("status", "landuse", "intensity")
 FORMATS = ("pdf", "png")
 DEFAULT_INDICATOR = "output_per_mu_wan"
 MIN_DPI, MAX_DPI = 72, 600

@@ -64,3 +64,16 @@ def test_match_as_a_process_imports_no_drawing_dask_or_workbook_module(tmp_path,
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)["candidates"]) == 3
     assert json.loads(done.stderr.strip().splitlines()[-1]) == []
+
+
+def test_help_as_a_process_lists_every_command_without_drawing_dask_or_workbook_modules(cli_env):
+    script = ("import runpy, sys, json\n"
+              "sys.argv = ['cli.py', '--help']\n"
+              "try:\n    runpy.run_path('cli.py', run_name='__main__')\n"
+              "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+              f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)), file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=cli_env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert all(command in done.stdout for command in _COMMANDS)
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == []
