@@ -51,29 +51,28 @@ def test_a_command_line_registers_only_its_command_and_help_lists_all():
     assert exit_.value.code == 2
 
 
+def _run_cli_noting_heavy_modules(argv: list[str], env: dict) -> tuple[str, list[str]]:
+    """Run ``cli.py ARGV`` as a process; its output and which of :data:`HEAVY` it imported."""
+    script = ("import runpy, sys, json\n"
+              f"sys.argv = ['cli.py', *{argv!r}]\n"
+              "try:\n    runpy.run_path('cli.py', run_name='__main__')\n"
+              "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+              f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)), file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, json.loads(done.stderr.strip().splitlines()[-1])
+
+
 def test_match_as_a_process_imports_no_drawing_dask_or_workbook_module(tmp_path, cli_env):
     project = tmp_path / "p.json"
     project.write_text(json.dumps(PROJECT, ensure_ascii=False), encoding="utf-8")
-    script = ("import runpy, sys, json\n"
-              f"sys.argv = ['cli.py', 'match', {str(project)!r}, '--top', '3']\n"
-              "try:\n    runpy.run_path('cli.py', run_name='__main__')\n"
-              "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
-              f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)), file=sys.stderr)\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=cli_env, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert len(json.loads(done.stdout)["candidates"]) == 3
-    assert json.loads(done.stderr.strip().splitlines()[-1]) == []
+    out, heavy = _run_cli_noting_heavy_modules(["match", str(project), "--top", "3"], cli_env)
+    assert len(json.loads(out)["candidates"]) == 3
+    assert heavy == []
 
 
 def test_help_as_a_process_lists_every_command_without_drawing_dask_or_workbook_modules(cli_env):
-    script = ("import runpy, sys, json\n"
-              "sys.argv = ['cli.py', '--help']\n"
-              "try:\n    runpy.run_path('cli.py', run_name='__main__')\n"
-              "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
-              f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)), file=sys.stderr)\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=cli_env, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert all(command in done.stdout for command in _COMMANDS)
-    assert json.loads(done.stderr.strip().splitlines()[-1]) == []
+    out, heavy = _run_cli_noting_heavy_modules(["--help"], cli_env)
+    assert all(command in out for command in _COMMANDS)
+    assert heavy == []
