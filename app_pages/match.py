@@ -160,7 +160,7 @@ if result is None:
     st.stop()
 project = result.project
 st.subheader(plain(say("results_for", name=project.name)))
-st.caption(say("national_source", source=result.source))
+st.caption(say("national_source", source=(result.source_en if lang == "en" else None) or result.source))
 
 with st.expander(say("excluded"), expanded=result.candidates.empty):
     st.dataframe(pd.DataFrame({say("reason"): [result.reasons[k][pick] for k in result.excluded],

@@ -91,13 +91,13 @@ def exclusion_reasons(standards: Standards | None = None) -> dict[str, tuple[str
     the edition ``standards`` judge with.
     """
     standards = (standards or load_standards()).with_edition(None)
-    limits, source = standards.national_limits, standards.source()
+    limits, source, source_en = standards.national_limits, standards.source(), standards.source(lang="en")
     out = dict(EXCLUSION_REASONS)
     for reason, (key, zh, en) in NATIONAL_LIMIT_REASONS.items():
         value = f"{limits[key]:.0%}" if key in limits else "—"
-        out[reason] = (f"{zh.format(v=value)}（{source}）", f"{en.format(v=value)} ({source})")
+        out[reason] = (f"{zh.format(v=value)}（{source}）", f"{en.format(v=value)} ({source_en})")
     zh, en = EXCLUSION_REASONS["plot_ratio_below_national_minimum"]
-    out["plot_ratio_below_national_minimum"] = (f"{zh}（{source}）", f"{en} ({source})")
+    out["plot_ratio_below_national_minimum"] = (f"{zh}（{source}）", f"{en} ({source_en})")
     return out
 
 
@@ -196,6 +196,8 @@ class MatchResult:
     source: str = ""
     #: How many candidates (parcels and assembled blocks) passed every hard check, before ``top``.
     eligible: int = 0
+    #: The citation in English (``source`` is the Chinese one, as the JSON gives it).
+    source_en: str = ""
 
     def to_json(self, lang: str = "zh") -> dict:
         """The CLI's JSON shape; each criterion's ``reason`` in ``lang`` (``zh`` or ``en``)."""
@@ -203,7 +205,8 @@ class MatchResult:
         name_key = "park_name_en" if lang == "en" else "park_name_zh"
         out = []
         for row in self.candidates.itertuples():
-            criteria = [{k: v for k, v in c.items() if k not in ("reason_zh", "reason_en")} | {"reason": c[reason_key]}
+            criteria = [{k: v for k, v in c.items() if k not in ("reason_zh", "reason_en", "source_en")}
+                        | {"reason": c[reason_key]}
                         for c in row.criteria]
             out.append({"rank": int(row.rank), "kind": row.kind, "parcel_ids": list(row.parcel_ids),
                         "park_id": row.park_id, "park_name": getattr(row, name_key),
@@ -305,7 +308,8 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     settings = settings or load_settings()
     project = load_project(project, standards)
     share = normalise_weights(weights)
-    cited = {"reasons": exclusion_reasons(standards), "edition": standards.edition, "source": standards.source()}
+    cited = {"reasons": exclusion_reasons(standards), "edition": standards.edition, "source": standards.source(),
+             "source_en": standards.source(lang="en")}
     if top < 1:
         raise ParkAtlasError(f"top must be at least 1, got {top}")
     frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels, standards)
@@ -684,7 +688,7 @@ def _soft_scores(frame, fpidx, cands: pd.DataFrame, pk: _Parks, project: Project
 
 
 # ----------------------------------------------------------------------------- explanations
-def _criterion(name, kind, value, threshold, passed, weight, score, zh, en, source=None) -> dict:
+def _criterion(name, kind, value, threshold, passed, weight, score, zh, en, source=(None, None)) -> dict:
     def plain(v):
         if v is None or (np.ndim(v) == 0 and not isinstance(v, str) and pd.isna(v)):
             return None
@@ -693,7 +697,8 @@ def _criterion(name, kind, value, threshold, passed, weight, score, zh, en, sour
         return v.item() if isinstance(v, np.generic) else v
     return {"name": name, "kind": kind, "value": plain(value), "threshold": plain(threshold),
             "pass": bool(passed), "weight": round(weight, 4), "score": round(float(score), 3),
-            "contribution": round(100.0 * weight * float(score), 2), "source": source, "reason_zh": zh, "reason_en": en}
+            "contribution": round(100.0 * weight * float(score), 2), "source": source[0], "source_en": source[1],
+            "reason_zh": zh, "reason_en": en}
 
 
 def _fmt(v, digits=1) -> str:
@@ -701,7 +706,9 @@ def _fmt(v, digits=1) -> str:
 
 
 #: Where a chain's entry threshold comes from: the city's own table, set by `city init` / `city chains`.
-CHAIN_THRESHOLD_SOURCE = "城市产业链准入门槛（chain_thresholds）"
+#: Sources of the local checks, (zh, en): the park's own entry standards and the city's chain thresholds.
+PARK_SOURCE = ("园区准入标准（parks）", "park entry standards (parks)")
+CHAIN_THRESHOLD_SOURCE = ("城市产业链准入门槛（chain_thresholds）", "the city's chain entry thresholds (chain_thresholds)")
 
 
 def _hard_explanations(row, park: dict, project: Project, standards: Standards, settings: MatchSettings,
@@ -709,8 +716,8 @@ def _hard_explanations(row, park: dict, project: Project, standards: Standards, 
     red_lines = park["red_line_industries"] if isinstance(park["red_line_industries"], str) else ""
     park_min_pr = park["min_plot_ratio"] if pd.notna(park["min_plot_ratio"]) else None
     limits = standards.national_limits
-    source = standards.source()
-    park_source = "园区准入标准（parks）"
+    source, source_en = standards.source(), standards.source(lang="en")
+    cited = (source, source_en)
     note = standards.plot_ratio_note(project.industry_code)
     note_zh, note_en = (f"；{note[0]}", f"; {note[1]}") if note else ("", "")
     codes_2002 = project.industry_code_2002.replace(";", "/")
@@ -730,7 +737,8 @@ def _hard_explanations(row, park: dict, project: Project, standards: Standards, 
         _criterion("land_use", "hard", "/".join(row.land_use_codes), f"M{project.nuisance_class}", True, 0.0, 1.0,
                    f"用地类别 {names['zh']['land_use']} 允许 {project.nuisance_class} 类污染等级项目",
                    f"land use {names['en']['land_use']} allows nuisance class {project.nuisance_class}",
-                   f"{standards.source('land_use')}; data/standards/landuse_compat.csv"),
+                   tuple(f"{standards.source('land_use', lang=lang)}; data/standards/landuse_compat.csv"
+                         for lang in ("zh", "en"))),
         _criterion("red_line", "hard", project.industry_code, red_lines, True, 0.0, 1.0,
                    f"行业 {names['zh']['industry']} 不在园区禁止类行业（{banned['zh']}）之列",
                    f"industry {names['en']['industry']} is not red-lined in the park ({banned['en']})"),
@@ -738,27 +746,27 @@ def _hard_explanations(row, park: dict, project: Project, standards: Standards, 
                    f"容积率 {project.plot_ratio:g} ≥ 国家标准 {_fmt(national)}（2002 行业代码 {codes_2002}"
                    f"{note_zh}；{source}）",
                    f"plot ratio {project.plot_ratio:g} ≥ national minimum {_fmt(national)} (2002 code "
-                   f"{codes_2002}{note_en}; {source})", source),
+                   f"{codes_2002}{note_en}; {source_en})", cited),
         _criterion("plot_ratio_park", "hard", project.plot_ratio, park_min_pr, True, 0.0, 1.0,
                    f"容积率 {project.plot_ratio:g} ≥ 园区标准 {_fmt(park_min_pr)}",
-                   f"plot ratio {project.plot_ratio:g} ≥ park minimum {_fmt(park_min_pr)}", park_source),
+                   f"plot ratio {project.plot_ratio:g} ≥ park minimum {_fmt(park_min_pr)}", PARK_SOURCE),
         _criterion("building_coefficient", "hard", project.building_coefficient,
                    limits.get("building_coefficient_min"), True, 0.0, 1.0,
                    f"建筑系数 {project.building_coefficient:.0%} ≥ {limits.get('building_coefficient_min', 0):.0%}（{source}）",
                    f"building coefficient {project.building_coefficient:.0%} ≥ "
-                   f"{limits.get('building_coefficient_min', 0):.0%} ({source})", source),
+                   f"{limits.get('building_coefficient_min', 0):.0%} ({source_en})", cited),
     ]
     if project.admin_share is not None:
         out.append(_criterion("admin_share", "hard", project.admin_share, limits.get("admin_share_max"), True, 0.0, 1.0,
                               f"行政办公及生活服务设施用地 {project.admin_share:.0%} ≤ "
                               f"{limits.get('admin_share_max', 1):.0%}（{source}）",
-                              f"admin share {project.admin_share:.0%} ≤ {limits.get('admin_share_max', 1):.0%} ({source})",
-                              source))
+                              f"admin share {project.admin_share:.0%} ≤ {limits.get('admin_share_max', 1):.0%} ({source_en})",
+                              cited))
     if project.green_ratio is not None:
         out.append(_criterion("green_ratio", "hard", project.green_ratio, limits.get("green_ratio_max"), True, 0.0, 1.0,
                               f"绿地率 {project.green_ratio:.0%} ≤ {limits.get('green_ratio_max', 1):.0%}（{source}）",
-                              f"green ratio {project.green_ratio:.0%} ≤ {limits.get('green_ratio_max', 1):.0%} ({source})",
-                              source))
+                              f"green ratio {project.green_ratio:.0%} ≤ {limits.get('green_ratio_max', 1):.0%} ({source_en})",
+                              cited))
     out.append(_criterion("area", "hard", row.area_mu, f"{lo:g}–{hi:g}", True, 0.0, 1.0,
                           f"面积 {row.area_mu:.1f} 亩，需求 {lo:g}–{hi:g} 亩（容差 {tol:.0%}）",
                           f"area {row.area_mu:.1f} mu for a demand of {lo:g}–{hi:g} mu (tolerance {tol:.0%})"))
@@ -774,7 +782,7 @@ def _hard_explanations(row, park: dict, project: Project, standards: Standards, 
         out.append(_criterion(f"{key}_per_mu", "hard", value, threshold, True, 0.0, 1.0,
                               f"{zh} {_fmt(value)} 万元/亩 ≥ {whose_zh} {_fmt(threshold)} 万元/亩",
                               f"{en} {_fmt(value)} 10k yuan/mu ≥ {whose_en} {_fmt(threshold)} 10k yuan/mu",
-                              CHAIN_THRESHOLD_SOURCE if by_chain else park_source))
+                              CHAIN_THRESHOLD_SOURCE if by_chain else PARK_SOURCE))
     return out
 
 
@@ -990,7 +998,7 @@ def criteria_frame(criteria: list[dict], lang: str = "zh") -> pd.DataFrame:
         say("contribution"): [display.format_value(c["contribution"], "score", lang) if c["kind"] == "soft" else "–"
                               for c in criteria],
         say("reason"): [c["reason_en" if lang == "en" else "reason_zh"] for c in criteria],
-        say("source"): [c.get("source") or "–" for c in criteria],
+        say("source"): [(c.get("source_en") if lang == "en" else None) or c.get("source") or "–" for c in criteria],
     })
 
 

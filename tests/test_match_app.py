@@ -112,8 +112,8 @@ def test_national_checks_name_their_source_and_edition_and_green_ratio_excludes(
     page.number_input(key="m_green").set_value(0.25)
     _submit(page)
     assert not page.exception
-    source = "《工业项目建设用地控制指标》（国土资发〔2008〕24号），2008年版"
-    assert any(c.value == f"National checks: {source}" for c in page.caption)
+    source = "Control Indicators for Construction Land of Industrial Projects (Guotuzifa [2008] No. 24), 2008 edition"
+    assert any(c.value == f"National checks: {source}" for c in page.caption)  # the English page cites in English
     excluded = page.dataframe[0].value
     assert f"green ratio above 20% ({source})" in set(excluded["Reason"])
     page.number_input(key="m_green").set_value(0.1)

@@ -16,6 +16,7 @@ from geo.testing import make_parcels
 from tests.test_match import electronics, make_parks, strip
 
 SOURCE_2008 = "《工业项目建设用地控制指标》（国土资发〔2008〕24号），2008年版"
+SOURCE_2008_EN = "Control Indicators for Construction Land of Industrial Projects (Guotuzifa [2008] No. 24), 2008 edition"
 
 
 def project(code: str, **changes) -> dict:
@@ -84,10 +85,14 @@ def test_a_changed_national_limit_changes_the_check_and_its_message(land, tmp_pa
     result = match(parcels, parks, electronics(), standards=standards)  # building coefficient 0.45
     assert result.excluded == {"building_coefficient_below_minimum": 2}
     assert result.to_json("en")["excluded_reasons"]["building_coefficient_below_minimum"] == \
-        f"building coefficient below 50% ({SOURCE_2008})"
+        f"building coefficient below 50% ({SOURCE_2008_EN})"  # English reasons cite the English title
+    assert result.to_json("zh")["excluded_reasons"]["building_coefficient_below_minimum"] == \
+        f"建筑系数低于 50% 下限（{SOURCE_2008}）"
     passing = match(parcels, parks, electronics(building_coefficient=0.55), standards=standards)
     coefficient = next(c for c in passing.candidates.criteria[0] if c["name"] == "building_coefficient")
     assert "≥ 50%" in coefficient["reason_en"] and "30%" not in coefficient["reason_en"]
+    assert coefficient["reason_en"].endswith(f"({SOURCE_2008_EN})") and "《" not in coefficient["reason_en"]
+    assert coefficient["reason_zh"].endswith(f"（{SOURCE_2008}）")
 
 
 def test_editions_are_chosen_and_an_edition_without_values_is_refused(land):
