@@ -8,6 +8,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import common
+from app_pages.safe import plain
 from geo import display
 from geo.auth import ANONYMOUS
 from geo.chain import ChainMap, county_parks, leaves, node_row, nodes_under, ready_land
@@ -95,7 +96,8 @@ leaders = cmap.leaders[cmap.leaders.chain == chain]
 if leaders.empty:
     st.info(tr("chains.no_leader", whole=tr(f"city.whole.{common.city().kind}")))
 else:
-    st.caption(tr("chains.col.leader") + "：" + "、".join(display.format_value(n, "text", lang) for n in leaders.name))
+    st.caption(tr("chains.col.leader") + "：" + "、".join(plain(display.format_value(n, "text", lang))
+                                                         for n in leaders.name))
 
 st.subheader(tr("chains.tree"))
 # The node that filters the map and the gap list: chosen by a click on a box of the tree or in the
@@ -143,7 +145,7 @@ picked = st.selectbox(tr("chains.pick_node"), node_choices, key=node_key, on_cha
                       else tr("chains.all_nodes"))
 placed = cmap.placed[cmap.placed.chain == chain]
 shown = nodes_under(cmap.nodes, picked) if picked else status.node_id.tolist()
-picked_name = display.format_value(node_names[picked], "text", lang) if picked else ""
+picked_name = plain(display.format_value(node_names[picked], "text", lang)) if picked else ""  # for Markdown
 if picked:
     placed = placed[placed.node_id.isin(shown)]
     st.caption(tr("chains.map_filtered", node=picked_name,

@@ -210,3 +210,31 @@ def test_chains_page_on_postgis(postgis_url, monkeypatch, tmp_path):
     assert at.dataframe[0].value["企业数"].tolist() == [f"{c:,}" for c in status.enterprise_count]
     assert "驱动电机与电控" in set(at.dataframe[1].value["环节"])  # the sample's gap, from the PostGIS store
     assert at.dataframe[3].value["目标企业"].tolist()[0] == "（示例）粤驰电驱科技有限公司"
+
+
+def test_leader_and_node_names_stay_literal_in_the_page_text(app):
+    """A leader's name (an imported enterprise) and a node's name (a planner's tree file) are Markdown
+    in captions and notices unless escaped: they show as the characters they are made of."""
+    from app_pages.safe import plain
+    from geo.chain import import_chain_nodes, read_leaders
+    from geo.store.tables import ENTERPRISES, Change, apply_changes
+
+    at, store = app
+    markdown = "**粗体** [链接](http://example.com) $x$"
+    admin = User("ad", "admin")
+    enterprises = read_enterprises(store)
+    leaders = read_leaders(store)
+    leader = enterprises[enterprises.uscc == leaders.uscc[leaders.chain == "nev"].iloc[0]].assign(
+        name=markdown + "链主")
+    apply_changes(store, [Change(ENTERPRISES, upserts=leader)], user=admin, role="planner", action="test_rename")
+    nodes = read_chain_nodes(store)
+    nodes = nodes[nodes.chain == "nev"].copy()
+    nodes.loc[nodes.node_id == "nev.up.battery", "name_zh"] = markdown + "电池"
+    import_chain_nodes(store, nodes, user=admin)
+    at.run()
+    at.selectbox(key="ch_node.zh").set_value("nev.up.battery").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(c.value.startswith("链主：") and plain(markdown + "链主") in c.value.split("：", 1)[1].split("、")
+               for c in at.caption)
+    assert any(c.value.startswith(f"地图只显示：{plain(markdown + '电池')}（") for c in at.caption)
+    assert f"{plain(markdown + '电池')} 下没有缺链环节。" in [s.value for s in at.success]
