@@ -192,7 +192,10 @@ def _aligned(grades: pd.Series | None, parcel_ids: pd.Series) -> np.ndarray:
         grade = grades.to_numpy(dtype=object)
     elif len(grades) and grades.index.is_unique:
         # One Arrow hash look-up of the ids (a quarter of the time of reindex over 100k string ids).
-        found = pc.index_in(pa.array(parcel_ids), value_set=pa.array(grades.index)).fill_null(-1).to_numpy()
+        # Both sides typed: an empty or all-missing object column would otherwise be Arrow's null type.
+        found = pc.index_in(pa.array(parcel_ids, type=pa.string(), from_pandas=True),
+                            value_set=pa.array(grades.index, type=pa.string(), from_pandas=True))
+        found = found.fill_null(-1).to_numpy(zero_copy_only=False)
         grade = np.append(grades.to_numpy(dtype=object), None)[found]
     else:
         grade = pd.Series(parcel_ids.to_numpy()).map(grades).to_numpy(dtype=object)

@@ -237,8 +237,10 @@ class _Parks:
 
     def index_of(self, park_ids: pd.Series) -> np.ndarray:
         """Position of each park id in this table (-1 for an unknown park or none)."""
-        # Arrow's hash lookup reads the Arrow-backed column in place: a tenth of pandas' get_indexer.
-        found = pc.index_in(pa.array(park_ids), value_set=pa.array(self.ids.tolist(), type=pa.string()))
+        # Arrow's hash lookup reads the Arrow-backed column in place: a tenth of pandas' get_indexer. The
+        # type is given: an empty or all-missing object column would otherwise be Arrow's null type.
+        found = pc.index_in(pa.array(park_ids, type=pa.string(), from_pandas=True),
+                            value_set=pa.array(self.ids.tolist(), type=pa.string()))
         return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
 
 

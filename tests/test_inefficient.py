@@ -73,6 +73,10 @@ def test_grades_by_id_in_any_order_and_dates_read_once_each_give_the_same_candid
     by_id = pd.Series({"P2": "C", "P1": "D", "P99": "D"}, dtype="string")
     assert rules_of(find_candidates(parcels, PARKS, as_of=AS_OF, grades=by_id)) == rules_of(aligned)
     assert rules_of(find_candidates(parcels, PARKS, as_of=AS_OF, grades=by_id.astype(object))) == rules_of(aligned)
+    # Ids in a plain object column look up alike; none at all is no candidate, not an Arrow type error.
+    plain_ids = parcels.astype({"parcel_id": object})
+    assert rules_of(find_candidates(plain_ids, PARKS, as_of=AS_OF, grades=by_id)) == rules_of(aligned)
+    assert find_candidates(plain_ids.iloc[:0], PARKS, as_of=AS_OF, grades=by_id).empty
     # Dates repeat, go missing or are unreadable: each distinct text is read once, missing and unreadable → not overdue.
     dated = parcels.copy()
     dated["status"] = "under_construction"

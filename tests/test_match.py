@@ -300,6 +300,13 @@ def test_scope_and_unknown_parks():
     grouped = match(parcels, make_parks({"park_id": "a", "group": "west"}, {"park_id": "b"}),
                     electronics(groups=["west"]))
     assert grouped.candidates.park_id.tolist() == ["a"] and grouped.excluded == {"park_group_not_wanted": 1}
+    # Parks looked up by Arrow: plain object columns as a caller builds them (one park's files read
+    # and tagged, geo.province) match alike, and an empty one is no candidate rather than a type error.
+    tagged = parcels.astype({"park_id": object})
+    assert match(tagged, parks, electronics()).candidates.park_id.tolist() == \
+        match(parcels, parks, electronics()).candidates.park_id.tolist()
+    nothing = match(tagged.iloc[:0], parks, electronics())
+    assert len(nothing.candidates) == 0 and nothing.considered == 0
 
 
 # --------------------------------------------------------------------------- what-if
