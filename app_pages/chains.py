@@ -96,8 +96,7 @@ leaders = cmap.leaders[cmap.leaders.chain == chain]
 if leaders.empty:
     st.info(tr("chains.no_leader", whole=tr(f"city.whole.{common.city().kind}")))
 else:
-    st.caption(tr("chains.col.leader") + "：" + "、".join(plain(display.format_value(n, "text", lang))
-                                                         for n in leaders.name))
+    st.caption(tr("chains.leaders", names=plain(display.format_value(leaders.name.tolist(), "list", lang))))
 
 st.subheader(tr("chains.tree"))
 # The node that filters the map and the gap list: chosen by a click on a box of the tree or in the

@@ -238,3 +238,7 @@ def test_leader_and_node_names_stay_literal_in_the_page_text(app):
                for c in at.caption)
     assert any(c.value.startswith(f"地图只显示：{plain(markdown + '电池')}（") for c in at.caption)
     assert f"{plain(markdown + '电池')} 下没有缺链环节。" in [s.value for s in at.success]
+    next(r for r in at.radio if "English" in r.options).set_value("en").run()  # English words and punctuation
+    leaders_line = next(c.value for c in at.caption if c.value.startswith("Chain leaders: "))
+    escaped = plain(markdown + "链主")
+    assert escaped in leaders_line and not {"：", "、"} & set(leaders_line.replace(escaped, ""))
