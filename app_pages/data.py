@@ -107,8 +107,9 @@ with st.expander(tr("data.city_settings")):
     chains = st.data_editor(
         chains_table(common.city(), read_chain_thresholds(common.store())), num_rows="dynamic", hide_index=True,
         key=f"city_chains_table.{revision}",
-        column_config={"chain": st.column_config.SelectboxColumn(tr("col.chain_tag"), required=True,
-                                                                 options=sorted(load_standards().chains.chain)),
+        column_config={"chain": st.column_config.SelectboxColumn(
+                           tr("col.chain_tag"), required=True, options=sorted(load_standards().chains.chain),
+                           format_func=lambda tag: tr("data.chain_option", name=display.label(tag, "chain", lang), tag=tag)),
                        "tier": text(tr("col.tier")), **names, **thresholds})
     save_city_table("data.city_save_chains", set_city_chains, chains, "city_chains")
 
