@@ -423,14 +423,15 @@ def _translatable(exc: ParkAtlasError) -> bool:
 
 def error_text(exc: ParkAtlasError) -> str:
     """A user error's line as plain text (to be shown through ``plain``), in the page's language
-    when it carries a catalogue key."""
-    return tr(exc.key, **exc.values) if _translatable(exc) else str(exc)
+    when it carries a catalogue key (its codes, numbers and dates through the formatter)."""
+    return tr(exc.key, **display.format_message_values(exc.values, lang())) if _translatable(exc) else str(exc)
 
 
 def show_error(exc: ParkAtlasError) -> None:
     """A user error as one line, no traceback; in the page's language when it carries a catalogue key."""
     if _translatable(exc):
-        st.error(tr(exc.key, **{k: plain(v) for k, v in exc.values.items()}))
+        values = display.format_message_values(exc.values, lang())
+        st.error(tr(exc.key, **{k: plain(v) for k, v in values.items()}))
     else:
         st.error(plain(exc))
 

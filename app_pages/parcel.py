@@ -246,7 +246,7 @@ with tabs[2]:
                 except ConflictError:
                     problems.append(tr("parcel.table_conflict", parcel=pid))
                 except ParkAtlasError as exc:
-                    problems.append(f"{pid}: {exc}")
+                    problems.append(f"{pid}: {common.error_text(exc)}")
                 else:
                     saved += 1
             st.session_state.pop(table_key, None)

@@ -324,6 +324,21 @@ def format_field_value(field: str, value, lang: str = i18n.DEFAULT_LANG) -> str:
     return format_value(value, column_kind(field), lang)
 
 
+def format_message_values(values: dict, lang: str = i18n.DEFAULT_LANG) -> dict[str, str]:
+    """A keyed error's values (:class:`geo.errors.KeyedError`) as a planner writes them, by their names:
+    a ``status`` or a ``stage`` (``from_stage``, ``to_stage``) by its label, numbers, dates and lists
+    through :func:`format_value`; text the error prepared stays as it is."""
+    out = {}
+    for name, value in values.items():
+        if name == "stage" or name.endswith("_stage"):
+            out[name] = "–" if is_missing(value) else i18n.catalogue(lang).get(f"stage.{value}", str(value))
+        elif isinstance(value, str) and column_kind(name) not in LABEL_KINDS:
+            out[name] = value
+        else:
+            out[name] = format_field_value(name, value, lang)
+    return out
+
+
 def _format_column(series: pd.Series, kind: str, lang: str, unit: bool) -> pd.Series:
     if kind in NUMERIC_KINDS and pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         text = i18n.format_numbers(series.to_numpy(dtype=float), lang, NUMERIC_KINDS[kind][0])

@@ -22,19 +22,35 @@ class PermissionDenied(ParkAtlasError):
     """The current user's role does not allow this operation."""
 
 
-class ParcelTaken(ConflictError):
-    """A parcel asked for is no longer available: ``parcel_id``, its ``status`` and, when it is
-    reserved, the ``project`` it is reserved for (so a page can say so in the planner's language)."""
-
-    def __init__(self, parcel_id: str, status: str, project: str | None, message: str):
-        super().__init__(message)
-        self.parcel_id, self.status, self.project = parcel_id, status, project
-
-
 class KeyedError(ParkAtlasError):
     """An error whose reason is also given as a catalogue ``key`` with ``values``, so a page can say
-    it in the planner's language (``t(key, lang, **values)``); the message stays for the CLI."""
+    it in the planner's language (``t(key, lang, **values)``); the message stays for the CLI.
+
+    Values that are codes (a ``status``, a ``stage``) or numbers stay raw: the page formats them
+    (:func:`geo.display.format_message_values`)."""
 
     def __init__(self, key: str, message: str, **values):
         self.key, self.values = key, values
         super().__init__(message)
+
+
+class KeyedConflict(KeyedError, ConflictError):
+    """A lost race or a stale version, with its catalogue key (``except ConflictError`` still catches it)."""
+
+
+class KeyedNotFound(KeyedError, NotFoundError):
+    """A park, parcel or project that does not exist (any more), with its catalogue key."""
+
+
+class KeyedPermissionDenied(KeyedError, PermissionDenied):
+    """A refusal by role or ownership, with its catalogue key."""
+
+
+class ParcelTaken(KeyedConflict):
+    """A parcel asked for is no longer available: ``parcel_id``, its ``status`` and, when it is
+    reserved, the ``project`` it is reserved for (so a page can say so in the planner's language)."""
+
+    def __init__(self, parcel_id: str, status: str, project: str | None, message: str):
+        key = "store.conflict.taken_by" if project else "store.conflict.taken_status"
+        super().__init__(key, message, parcel=parcel_id, status=status, project=project or "")
+        self.parcel_id, self.status, self.project = parcel_id, status, project

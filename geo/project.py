@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo.errors import ConflictError, KeyedError, NotFoundError, ParkAtlasError
+from geo.errors import KeyedConflict, KeyedError, NotFoundError, ParkAtlasError
 from geo.standards import Standards, load_standards
 from geo.uscc import validate_uscc
 
@@ -478,19 +478,25 @@ def check_stage_change(current: str, current_on: str | None, new: str, on: date,
     if new not in ALL_STAGES:
         raise ParkAtlasError(f"unknown stage {new!r}; one of {', '.join(ALL_STAGES)}")
     if on > today:
-        raise ParkAtlasError(f"stage date {on.isoformat()} is in the future; give the date it happened")
+        raise KeyedError("project.refused.stage_future", f"stage date {on.isoformat()} is in the future; give the "
+                         "date it happened", date=on)
     if new == current:
-        raise ConflictError(f"project {project_id} is already at stage {current}; reload to see who changed it")
+        raise KeyedConflict("store.conflict.same_stage", f"project {project_id} is already at stage {current}; "
+                            "reload to see who changed it", project=project_id, stage=current)
     if current_on and on.isoformat() < current_on:
-        raise ParkAtlasError(f"stage date {on.isoformat()} is before {current_on}, the date of the previous "
-                             f"stage ({current}); give a later date")
+        raise KeyedError("project.refused.stage_before", f"stage date {on.isoformat()} is before {current_on}, the "
+                         f"date of the previous stage ({current}); give a later date", date=on,
+                         previous_date=current_on, stage=current)
     has_reason = bool(reason and str(reason).strip())
     if current == WITHDRAWN and not has_reason:
-        raise ParkAtlasError(f"project {project_id} was withdrawn; reopening it needs a reason (--reason)")
+        raise KeyedError("project.refused.reopen_reason", f"project {project_id} was withdrawn; reopening it needs "
+                         "a reason (--reason)", project=project_id)
     if new != WITHDRAWN and current != WITHDRAWN and STAGES.index(new) < STAGES.index(current) and not has_reason:
-        raise ParkAtlasError(f"moving project {project_id} back from {current} to {new} needs a reason (--reason)")
+        raise KeyedError("project.refused.back_reason", f"moving project {project_id} back from {current} to {new} "
+                         "needs a reason (--reason)", project=project_id, from_stage=current, to_stage=new)
     if new in LANDED_STAGES and not has_parcels:
-        raise ParkAtlasError(f"stage {new} needs the project's parcels: give them (--parcels) first")
+        raise KeyedError("project.refused.stage_parcels", f"stage {new} needs the project's parcels: give them "
+                         "(--parcels) first", stage=new)
 
 
 def check_parcel_takeover(pid: str, row: dict, target: str, holders: set[str], available: list[str]) -> None:
@@ -506,9 +512,11 @@ def check_parcel_takeover(pid: str, row: dict, target: str, holders: set[str], a
     if status == "reserved":
         if row["reserved_project"] in holders:
             return
-        raise ConflictError(f"parcel {pid} is reserved for project {row['reserved_project']}; "
-                            "release it first or choose another parcel")
+        raise KeyedConflict("store.conflict.reserved_for", f"parcel {pid} is reserved for project "
+                            f"{row['reserved_project']}; release it first or choose another parcel", parcel=pid,
+                            project=row["reserved_project"])
     if status in HELD_STATUSES and (not row.get("enterprise") or row["enterprise"] in holders):
         return
     owner = f" by {row['enterprise']}" if row.get("enterprise") else ""
-    raise ConflictError(f"parcel {pid} is {status}{owner}, not land this project can take; choose another parcel")
+    raise KeyedConflict("store.conflict.not_takeable", f"parcel {pid} is {status}{owner}, not land this project "
+                        "can take; choose another parcel", parcel=pid, status=status)

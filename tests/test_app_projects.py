@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from app_pages.safe import plain
+from geo import i18n
 from geo.auth import User
 from geo.store import open_store
 from tests.conftest import ROOT
@@ -41,18 +43,24 @@ def test_projects_page_for_a_viewer(store_path, monkeypatch):
     assert "Signed" in set(at.dataframe[2].value["Stage"])
 
 
-def test_planner_edits_a_project_on_the_page(store_path, monkeypatch):
+def _planner_on_first_project(store_path, monkeypatch):
+    """The Projects page (Chinese) opened by planner pat on the register's first project: (page, store, id)."""
     monkeypatch.setenv("PARKATLAS_STORE", str(store_path))
     monkeypatch.setenv("PARKATLAS_USERS", str(store_path.with_name("users.json")))
     store = open_store(store_path)
     pid = store.read_projects().project_id.iloc[0]
-    version = int(store.read_project(pid)["version"])
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["user"] = User("pat", "planner")
     at.switch_page("app_pages/projects.py")
     at.query_params["project"] = pid
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    return at, store, pid
+
+
+def test_planner_edits_a_project_on_the_page(store_path, monkeypatch):
+    at, store, pid = _planner_on_first_project(store_path, monkeypatch)
+    version = int(store.read_project(pid)["version"])
     at.text_input(key=f"pj_e_contact_{pid}_{version}").set_value("王五 0758-000")
     at.number_input(key=f"pj_e_tax_wan_{pid}_{version}").set_value(1234.0)
     next(b for b in at.button if b.label == "保存修改").click()
@@ -61,3 +69,18 @@ def test_planner_edits_a_project_on_the_page(store_path, monkeypatch):
     row = open_store(store_path).read_project(pid)
     assert (row["contact"], row["tax_wan"], row["version"]) == ("王五 0758-000", 1234.0, version + 1)
     assert any("已修改 2 项" in s.value for s in at.success)
+
+
+def test_a_stage_change_on_a_stale_version_is_said_in_chinese(store_path, monkeypatch):
+    """Another planner edits the project while the page is open: the stage change is refused in the page's
+    language, naming the project's stage by its label and its version; nothing changes."""
+    at, store, pid = _planner_on_first_project(store_path, monkeypatch)
+    store.update_project(pid, {"contact": "另一位规划人员"}, user=User("olga", "planner"))
+    before = store.read_project(pid)
+    next(b for b in at.button if b.label == "变更阶段").click()
+    at.run()
+    assert not at.exception
+    stage = i18n.t(f"stage.{before['stage']}", "zh")
+    assert [e.value for e in at.error] == [plain(f"项目 {pid} 已被他人修改（现为“{stage}”阶段，第 {before['version']} 版），"
+                                                 "未作更改；请刷新后重试。")]
+    assert store.read_project(pid)["stage"] == before["stage"]

@@ -66,6 +66,20 @@ def test_dict_is_never_a_repr():
     assert text == "面积（亩）: 12.00 亩；燃气: 是"
 
 
+@pytest.mark.parametrize("lang, expected", [
+    ("zh", {"parcel": "ZQ-001", "status": "可供地", "stage": "供地", "to_stage": "开工", "version": "1,203",
+            "ids": "a、b", "date": "2026-01-02"}),
+    ("en", {"parcel": "ZQ-001", "status": "Available", "stage": "Land supplied", "to_stage": "Under construction",
+            "version": "1,203", "ids": "a, b", "date": "2026-01-02"}),
+])
+def test_a_keyed_errors_values_are_labelled_and_formatted(lang, expected):
+    from datetime import date
+
+    values = {"parcel": "ZQ-001", "status": "available", "stage": "land_supplied", "to_stage": "under_construction",
+              "version": 1203, "ids": ["a", "b"], "date": date(2026, 1, 2)}
+    assert display.format_message_values(values, lang) == expected
+
+
 def test_format_frame_by_column_kind():
     frame = pd.DataFrame({
         "parcel_id": ["ZQ-1", "ZQ-2"], "status": ["available", "approved_unsupplied"],

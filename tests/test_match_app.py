@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages.safe import plain
 from geo.auth import User
+from geo.i18n import label_status
 from geo.store import open_store
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "match.py")
@@ -104,6 +105,28 @@ def test_reserve_takes_the_parcels_shown_even_if_another_planner_took_one(page, 
     assert parcels.at[second, "status"] != "reserved"  # the new #1 was not taken instead
     assert "储能项目" not in set(parcels.reserved_project.dropna())
 
+
+
+def test_releasing_a_parcel_released_meanwhile_is_said_in_chinese(page, store_path):
+    """The store's conflict (English for the CLI) reaches the Chinese page as its catalogue line, status labelled."""
+    page.session_state["lang"] = "zh"
+    page.session_state["user"] = User("planner1", "planner")
+    page.run()
+    page.text_input(key="m_name").input("储能项目")
+    next(b for b in page.button if b.label == "匹配").click()
+    page.run()
+    best = page.dataframe[1].value.iloc[0, 3]
+    next(b for b in page.button if b.label.startswith("预留给本项目")).click()
+    page.run()
+    page.multiselect(key="m_release_ids").select(best).run()
+    store = open_store(store_path)
+    store.release([best], user=User("admin", "admin"))  # another tab released it meanwhile
+    status = store.read_parcels().set_index("parcel_id").at[best, "status"]
+    next(b for b in page.button if b.label == "解除预留").click()
+    page.run()
+    assert not page.exception
+    assert [e.value for e in page.error] == [plain(f"地块 {best} 未被预留（当前状态：{label_status(status, 'zh')}），"
+                                                   "无需解除；请刷新页面。")]
 
 
 def test_national_checks_name_their_source_and_edition_and_green_ratio_excludes(page):

@@ -94,9 +94,13 @@ def test_reservation_is_all_or_nothing(store):
 def test_only_the_reserving_planner_or_an_admin_releases(store):
     pid, = parcels_with(store, "available")
     store.reserve([pid], project="A", user=PLANNER)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as denied:
         store.release([pid], user=OTHER)
+    assert (denied.value.key, denied.value.values) == ("store.denied.reserved_by", {"parcel": pid, "user": "pat"})
     assert store.release([pid], user=ADMIN)["released"] == {pid: "available"}
+    with pytest.raises(ConflictError, match="is not reserved") as twice:  # the CLI's English line; the page's key
+        store.release([pid], user=PLANNER)
+    assert (twice.value.key, twice.value.values) == ("store.conflict.not_reserved", {"parcel": pid, "status": "available"})
 
 
 def _reserve_outcome(kind, location, pid, user) -> str:
@@ -217,8 +221,10 @@ def test_attribute_edits_use_optimistic_concurrency(store):
     version = int(status_of(store, pid).version)
     assert store.update_attributes(pid, {"enterprise": "<img src=x onerror=alert(1)>", "employees": "12"},
                                    user=PLANNER, expected_version=version) == version + 1
-    with pytest.raises(ConflictError, match="changed by someone else"):
+    with pytest.raises(ConflictError, match="changed by someone else") as stale:
         store.update_attributes(pid, {"employees": 13}, user=OTHER, expected_version=version)
+    assert (stale.value.key, stale.value.values) == ("store.conflict.parcel_version",
+                                                     {"parcel": pid, "version": version + 1, "edited": version})
     row = status_of(store, pid)
     assert (row.enterprise, row.employees, row.data_as_of) == ("<img src=x onerror=alert(1)>", 12,
                                                                date.today().isoformat())

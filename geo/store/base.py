@@ -27,7 +27,7 @@ import shapely
 
 from geo.auth import User
 from geo.crs import CGCS2000
-from geo.errors import ConflictError, NotFoundError, ParcelTaken, ParkAtlasError
+from geo.errors import ConflictError, KeyedNotFound, NotFoundError, ParcelTaken, ParkAtlasError
 from geo.idle import DELAY_CAUSES
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS, conform_parcels, conform_parks
 from geo.standards import load_standards
@@ -202,7 +202,8 @@ def check_found(rows: dict, ids: list[str]) -> None:
     """``NotFoundError`` naming the ids (up to five) that ``rows`` lacks."""
     missing = [pid for pid in ids if pid not in rows]
     if missing:
-        raise NotFoundError(f"unknown parcel {', '.join(missing[:5])}; see `python cli.py parcels`")
+        raise KeyedNotFound("store.not_found.parcel", f"unknown parcel {', '.join(missing[:5])}; "
+                            "see `python cli.py parcels`", ids=missing[:5])
 
 
 def plan_reservation(rows: dict[str, dict], parcel_ids: list[str], project: str, user: User,

@@ -28,7 +28,7 @@ import pyogrio
 import shapely
 
 from geo.city import CITY_SELECTS, City, city_from_rows, city_tables, infer_city
-from geo.errors import ConflictError, NotFoundError, ParkAtlasError
+from geo.errors import ConflictError, KeyedConflict, NotFoundError, ParkAtlasError
 from geo.schema import PARCEL_COLUMNS, conform_parcels, conform_parks
 from geo.store.base import DATA_REVISION_SQL, MAX_ATTEMPTS, OWNER_ONLY
 from geo.store.projects import REGISTER_TABLES, register_ddl, register_rows
@@ -277,7 +277,8 @@ class GpkgStore(SqlStore):
         return isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
 
     def _gave_up(self, last: Exception | None) -> ConflictError:
-        return ConflictError("the store is busy with other changes; nothing was changed, try again in a moment")
+        return KeyedConflict("store.conflict.busy", "the store is busy with other changes; nothing was changed, "
+                             "try again in a moment")
 
     def _append_audit(self, cur, rows: list[tuple]) -> None:
         append_audit(cur, rows)

@@ -30,7 +30,7 @@ import shapely
 
 from geo.city import CITY_SELECTS, City, city_from_rows, city_tables, infer_city
 from geo.crs import CGCS2000
-from geo.errors import ConflictError, NotFoundError, ParkAtlasError
+from geo.errors import ConflictError, KeyedConflict, NotFoundError, ParkAtlasError
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS, conform_parcels, conform_parks
 from geo.store import redact_location
 from geo.store.base import DATA_REVISION_SQL, LAYER_KEYS, MAX_ATTEMPTS, frame_records
@@ -157,8 +157,9 @@ class PostgisStore(SqlStore):
         return isinstance(exc, psycopg.OperationalError)
 
     def _gave_up(self, last: Exception | None) -> ConflictError:
-        return ConflictError(f"the database did not complete the change after {MAX_ATTEMPTS} attempts "
-                             f"({first_line(last) if last else 'unknown'}); nothing was changed, try again")
+        return KeyedConflict("store.conflict.gave_up", f"the database did not complete the change after "
+                             f"{MAX_ATTEMPTS} attempts ({first_line(last) if last else 'unknown'}); nothing was "
+                             "changed, try again", attempts=MAX_ATTEMPTS)
 
     def _append_audit(self, cur, rows: list[tuple]) -> None:
         append_audit(cur, rows)

@@ -22,7 +22,7 @@ from datetime import date
 import pandas as pd
 
 from geo.auth import User, require
-from geo.errors import ConflictError, NotFoundError, ParkAtlasError
+from geo.errors import ConflictError, KeyedConflict, KeyedNotFound, NotFoundError, ParkAtlasError
 from geo.project import (
     ACTUAL_COLUMNS, ACTUAL_VALUES, DELAY_CAUSES, DELAY_COLUMNS, EDITABLE_PROJECT_FIELDS, LANDED_STAGES,
     PARCEL_STATUS_OF_STAGE, PROJECT_COLUMNS,
@@ -119,7 +119,8 @@ class ProjectRegister:
         """One project's row as a dict (``NotFoundError`` naming the id when there is none)."""
         frame = self._register_frame("projects", "WHERE project_id = ?", (project_id,))
         if frame.empty:
-            raise NotFoundError(f"unknown project {project_id!r}; see `python cli.py projects list`")
+            raise KeyedNotFound("store.not_found.project", f"unknown project {project_id!r}; "
+                                "see `python cli.py projects list`", project=project_id)
         return frame.astype(object).where(frame.notna(), None).iloc[0].to_dict()
 
     def _per_project(self, table: str, project_id: str | None) -> pd.DataFrame:
@@ -155,7 +156,8 @@ class ProjectRegister:
         row = cur.execute(self._sql(f"SELECT {', '.join(_q(c) for c in names)} FROM projects "
                                     f"WHERE project_id = ?{self.row_lock}"), (project_id,)).fetchone()
         if row is None:
-            raise NotFoundError(f"unknown project {project_id!r}; see `python cli.py projects list`")
+            raise KeyedNotFound("store.not_found.project", f"unknown project {project_id!r}; "
+                                "see `python cli.py projects list`", project=project_id)
         return dict(zip(names, row))
 
     def _parcel_extras(self, cur, ids: list[str]) -> dict[str, dict]:
@@ -195,7 +197,8 @@ class ProjectRegister:
                                                "version = version + 1 WHERE parcel_id = ? AND status = ?"),
                                      (target, *fields.values(), on.isoformat(), pid, row["status"]))
                 if cursor.rowcount != 1:
-                    raise ConflictError(f"parcel {pid} changed meanwhile; reload and retry")
+                    raise KeyedConflict("store.conflict.parcel_changed", f"parcel {pid} changed meanwhile; "
+                                        "reload and retry", parcel=pid)
                 status_row = list(status_audit_row(at, user, "stage", pid, row, target, None))
                 if row["status"] == "reserved":  # the project column keeps the reservation's, for as-of replays
                     detail = {**json.loads(status_row[10]), "project_id": project["project_id"]}
@@ -221,7 +224,8 @@ class ProjectRegister:
         record = project_record(project)
         pid = record["project_id"] or next_project_id(existing)
         if pid in existing:
-            raise ConflictError(f"project {pid} already exists; give another project_id or leave it out")
+            raise KeyedConflict("store.conflict.project_exists", f"project {pid} already exists; give another "
+                                "project_id or leave it out", project=pid)
         stage = project.starting_stage
         stage_on = project.stage_on or {"signed": project.signed_on,
                                         "land_supplied": project.land_supplied_on}.get(stage) or project.signed_on
@@ -292,8 +296,9 @@ class ProjectRegister:
         def work(cur):
             row = self._project_row(cur, project_id)
             if expected_version is not None and row["version"] != expected_version:
-                raise ConflictError(f"project {project_id} was changed by someone else (now at stage {row['stage']}, "
-                                    f"version {row['version']}); reload and try again")
+                raise KeyedConflict("store.conflict.project_stage_version", f"project {project_id} was changed by "
+                                    f"someone else (now at stage {row['stage']}, version {row['version']}); reload "
+                                    "and try again", project=project_id, stage=row["stage"], version=row["version"])
             check_found(self._status_rows(cur, given), given)
             ids = list(dict.fromkeys([*split_ids(row["parcel_ids"]), *given]))
             check_stage_change(row["stage"], row["stage_on"], stage, on, today=date.today(),
@@ -313,7 +318,8 @@ class ProjectRegister:
                                            "version = version + 1 WHERE project_id = ? AND version = ?"),
                                  (*changes.values(), project_id, row["version"]))
             if cursor.rowcount != 1:
-                raise ConflictError(f"project {project_id} was changed by someone else; reload and try again")
+                raise KeyedConflict("store.conflict.project_edited", f"project {project_id} was changed by someone "
+                                    "else; reload and try again", project=project_id)
             self._insert_stage(cur, project_id, stage, on, user, reason, at)
             detail = {"date": on.isoformat(), **({"reason": reason} if reason else {}),
                       **({"parcels_added": [p for p in given if p not in split_ids(row["parcel_ids"])]}
@@ -347,8 +353,10 @@ class ProjectRegister:
         def work(cur):
             row = self._project_row(cur, project_id)
             if expected_version is not None and row["version"] != expected_version:
-                raise ConflictError(f"project {project_id} was changed by someone else (version {row['version']}, "
-                                    f"you edited version {expected_version}); reload and edit again")
+                raise KeyedConflict("store.conflict.project_version", f"project {project_id} was changed by someone "
+                                    f"else (version {row['version']}, you edited version {expected_version}); reload "
+                                    "and edit again", project=project_id, version=row["version"],
+                                    edited=expected_version)
             merged = {**record_source(row), **{k: v for k, v in changes.items()}}
             merged = {k: v for k, v in merged.items() if v not in (None, "")}
             edited = project_record(load_project(merged, standards, register=True))
@@ -359,7 +367,8 @@ class ProjectRegister:
                                            "updated_on = ?, version = version + 1 WHERE project_id = ? AND version = ?"),
                                  (*diff.values(), date.today().isoformat(), project_id, row["version"]))
             if cursor.rowcount != 1:
-                raise ConflictError(f"project {project_id} was changed by someone else; reload and edit again")
+                raise KeyedConflict("store.conflict.project_edited", f"project {project_id} was changed by someone "
+                                    "else; reload and edit again", project=project_id)
             at = now_iso()
             self._append_audit(cur, [(at, user.name, user.role, "project_edit", None, row["park_id"], c,
                                       encode(row[c]), encode(v), project_id, None) for c, v in diff.items()])

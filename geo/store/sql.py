@@ -26,7 +26,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from geo.auth import User, require
-from geo.errors import ConflictError, KeyedError, NotFoundError, ParkAtlasError, PermissionDenied
+from geo.errors import (ConflictError, KeyedConflict, KeyedError, KeyedNotFound, KeyedPermissionDenied, NotFoundError,
+                         ParkAtlasError)
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS
 from geo.standards import load_standards
 from geo.store.base import (
@@ -73,10 +74,11 @@ def check_releasable(rows: dict, pid: str, user: User) -> dict:
     check_found(rows, [pid])
     row = rows[pid]
     if row["status"] != "reserved":
-        raise ConflictError(f"parcel {pid} is not reserved (status {row['status']})")
+        raise KeyedConflict("store.conflict.not_reserved", f"parcel {pid} is not reserved (status {row['status']})",
+                            parcel=pid, status=row["status"])
     if row["reserved_by"] != user.name and not user.can("admin"):
-        raise PermissionDenied(f"parcel {pid} is reserved by {row['reserved_by']}; only they or an admin "
-                               "can release it")
+        raise KeyedPermissionDenied("store.denied.reserved_by", f"parcel {pid} is reserved by {row['reserved_by']}; "
+                                    "only they or an admin can release it", parcel=pid, user=row["reserved_by"])
     return row
 
 
@@ -320,7 +322,7 @@ class SqlStore(ProjectRegister, Store):
             records[record[LAYER_KEYS[layer]]] = record
         return records
 
-    def _change_status(self, cur, pid: str, row: dict, status: str, conflict: str) -> None:
+    def _change_status(self, cur, pid: str, row: dict, status: str) -> None:
         """Move one parcel from ``row["status"]`` to ``status``, clearing a reservation it leaves.
 
         The UPDATE only matches while the status is still the one read, so a change that slipped
@@ -331,7 +333,8 @@ class SqlStore(ProjectRegister, Store):
         cursor = cur.execute(self._sql(f"UPDATE parcels SET status = ?{clear}, version = version + 1 "
                                        "WHERE parcel_id = ? AND status = ?"), (status, pid, row["status"]))
         if cursor.rowcount != 1:
-            raise ConflictError(f"parcel {pid} {conflict}; reload and retry")
+            raise KeyedConflict("store.conflict.parcel_changed", f"parcel {pid} changed meanwhile; reload and retry",
+                                parcel=pid)
 
     # --- reads ---------------------------------------------------------------------------------
     def record_sign_in_failure(self, name: str, client: str) -> None:
@@ -466,7 +469,7 @@ class SqlStore(ProjectRegister, Store):
                 found = cur.execute(self._sql("SELECT old_value FROM audit_log WHERE parcel_id = ? AND action = "
                                               "'reserve' ORDER BY id DESC LIMIT 1"), (pid,)).fetchone()
                 previous = json.loads(found[0]) if found else "available"
-                self._change_status(cur, pid, row, previous, "is not reserved any more")
+                self._change_status(cur, pid, row, previous)
                 released[pid] = previous
                 audit.append(status_audit_row(at, user, "release", pid, row, previous, None))
             self._append_audit(cur, audit)
@@ -488,7 +491,7 @@ class SqlStore(ProjectRegister, Store):
                 row = rows[pid]
                 if row["status"] == status:
                     continue
-                self._change_status(cur, pid, row, status, "changed meanwhile")
+                self._change_status(cur, pid, row, status)
                 changed.append(pid)
                 audit.append(status_audit_row(at, user, "status", pid, row, status, note))
             self._append_audit(cur, audit)
@@ -507,12 +510,14 @@ class SqlStore(ProjectRegister, Store):
             row = cur.execute(self._sql(f"SELECT {', '.join(quote(c) for c in names)} FROM parcels "
                                         f"WHERE parcel_id = ?{self.row_lock}"), (parcel_id,)).fetchone()
             if row is None:
-                raise NotFoundError(f"unknown parcel {parcel_id!r}; see `python cli.py parcels`")
+                raise KeyedNotFound("store.not_found.parcel", f"unknown parcel {parcel_id!r}; see `python cli.py parcels`",
+                                    ids=[parcel_id])
             current = {c: typed(PARCEL_COLUMNS, c, v) for c, v in zip(names, row)}
             version = current["version"]
             if expected_version is not None and version != expected_version:
-                raise ConflictError(f"parcel {parcel_id} was changed by someone else (version {version}, "
-                                    f"you edited version {expected_version}); reload and edit again")
+                raise KeyedConflict("store.conflict.parcel_version", f"parcel {parcel_id} was changed by someone else "
+                                    f"(version {version}, you edited version {expected_version}); reload and edit again",
+                                    parcel=parcel_id, version=version, edited=expected_version)
             diff = {c: v for c, v in changes.items() if current[c] != v}
             if not diff:
                 return version
@@ -527,7 +532,8 @@ class SqlStore(ProjectRegister, Store):
                 f"UPDATE parcels SET {', '.join(f'{quote(c)} = ?' for c in diff)}, version = version + 1 "
                 f"WHERE parcel_id = ? AND {guard}"), params)
             if cursor.rowcount != 1:
-                raise ConflictError(f"parcel {parcel_id} was changed by someone else; reload and edit again")
+                raise KeyedConflict("store.conflict.parcel_edited", f"parcel {parcel_id} was changed by someone else; "
+                                    "reload and edit again", parcel=parcel_id)
             at = now_iso()
             self._append_audit(cur, [(at, user.name, user.role, "edit", parcel_id, current["park_id"], c,
                                       encode(current[c]), encode(v), None, None) for c, v in diff.items()])
