@@ -183,7 +183,7 @@ def data_bytes():
         names = imported_field_names(common.store(), frame.park_id.unique())
     # A workbook is the planner's (headings, labels and rounding in the page's language); GIS files keep codes.
     return export_bytes(frame, fmt, layer=what, tables=tables, lang=lang if fmt == "xlsx" else None,
-                        field_names=names, city=common.city())
+                        field_names=names, city=common.city(), parks=parks)
 
 
 prefix = "match" if what == "candidates" else park_id

@@ -170,7 +170,8 @@ def cmd_data(args) -> None:
 
         names = imported_field_names(store, frame.park_id.unique())
     summary = write_export(frame, out, layer=layer, tables=tables, follow_symlink=args.follow_symlink,
-                           lang=None if args.codes else args.lang, field_names=names, city=store.read_city())
+                           lang=None if args.codes else args.lang, field_names=names, city=store.read_city(),
+                           parks=parks)
     emit_object({**summary, "what": args.what, "park_id": args.park, "crs": _crs_of(summary["format"])})
 
 

@@ -252,8 +252,15 @@ def _sheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return flatten_frame(table)
 
 
+def park_names(parks: pd.DataFrame, lang: str = "zh") -> dict[str, str]:
+    """Park id → the park's name in ``lang`` (the Chinese name where an English one is missing)."""
+    names = parks[f"name_{lang}"].where(parks[f"name_{lang}"].fillna("").astype(str).str.strip() != "",
+                                         parks["name_zh"])
+    return dict(zip(parks.park_id.astype(str), names))
+
+
 def planner_sheet(frame: pd.DataFrame, lang: str = "zh", field_names: dict[str, str] | None = None,
-                  city=None) -> pd.DataFrame:
+                  city=None, parks: pd.DataFrame | None = None) -> pd.DataFrame:
     """A table as a planner reads it (:func:`geo.display.format_frame`): headings in ``lang``, catalogue
     labels instead of codes (statuses, land use, groups, chains, candidate kinds, exclusion reasons),
     areas and money rounded to their fixed decimals, dates and times local, booleans 是/否.
@@ -263,6 +270,9 @@ def planner_sheet(frame: pd.DataFrame, lang: str = "zh", field_names: dict[str, 
     A geometry becomes the ``lon``/``lat`` of an interior point; the machine-readable ``criteria``
     of candidates give way to their ``reasons``, and names in the other language are dropped.
     Park groups are named by ``city`` (the store's :class:`geo.city.City`; without it, by their ids).
+    A planner reads a park by its name: the ``park_id`` column is headed as the park's id (园区编号),
+    and with ``parks`` (the store's parks table) a sheet that names no park gets the park's name
+    (园区) beside it.
     """
     from geo import display, i18n
     from geo.matching import EXCLUSION_REASONS
@@ -284,8 +294,13 @@ def planner_sheet(frame: pd.DataFrame, lang: str = "zh", field_names: dict[str, 
             c[key] for c in (json.loads(crits) if isinstance(crits, str) else crits)))
     if "parcel_ids" in table.columns:
         table["parcel_ids"] = table["parcel_ids"].map(lambda ids: ids.split(";") if isinstance(ids, str) else ids)
+    named = {f"park_name_{lang}", f"name_{lang}"} & set(table.columns)
+    if "park_id" in table.columns and parks is not None and not named:
+        names = table["park_id"].astype(str).map(park_names(parks, lang))
+        table.insert(table.columns.get_loc("park_id") + 1, f"park_name_{lang}", names.fillna(table["park_id"]))
     kinds = {"kind": "text", "reason": "text", "reasons": "text"}
-    out = display.format_frame(table, lang, kinds=kinds, headers=field_names or True, for_export=True, city=city)
+    headings = {"park_id": i18n.label_field("park_id", lang), **(field_names or {})}
+    out = display.format_frame(table, lang, kinds=kinds, headers=headings, for_export=True, city=city)
     out.attrs["number_formats"] = {heading: NUMBER_FORMATS[kind] for heading, kind in
                                    zip(out.columns, (kinds.get(c) or display.column_kind(str(c)) for c in table.columns))
                                    if kind in NUMBER_FORMATS}
@@ -299,14 +314,14 @@ NUMBER_FORMATS = {"area_mu": "#,##0.00", "area_m2": "#,##0", "area_ha": "#,##0.0
 
 
 def xlsx_bytes(sheets: dict[str, pd.DataFrame], lang: str | None = None,
-               field_names: dict[str, str] | None = None, city=None) -> bytes:
+               field_names: dict[str, str] | None = None, city=None, parks: pd.DataFrame | None = None) -> bytes:
     """An Excel workbook with one sheet per frame; text neutralised, numbers kept numeric.
 
     With ``lang`` the workbook is a planner's (:func:`planner_sheet`: headings, sheet names and
     values in ``lang``); without, the columns and codes as stored (for further processing).
     ``field_names`` head the first sheet's columns (the exported features'; the planner's own names
     of an import, :func:`geo.store.tables.imported_field_names`), not the summary sheets after it;
-    ``city`` names the park groups of a planner's workbook.
+    ``city`` names the park groups of a planner's workbook, ``parks`` (the store's parks table) its parks.
     """
     import xlsxwriter
 
@@ -322,7 +337,7 @@ def xlsx_bytes(sheets: dict[str, pd.DataFrame], lang: str | None = None,
             from geo import i18n
 
             title = i18n.catalogue(lang).get(f"sheet.{name}", str(name))
-            table = planner_sheet(frame, lang, field_names if number == 0 else None, city)
+            table = planner_sheet(frame, lang, field_names if number == 0 else None, city, parks)
         else:
             title, table = str(name), _sheet_frame(frame)
         sheet = book.add_worksheet(title[:31])
@@ -351,20 +366,20 @@ def _cell(value):
 
 def export_bytes(frame: gpd.GeoDataFrame, fmt: str, *, layer: str = "parcels",
                  tables: dict[str, pd.DataFrame] | None = None, lang: str | None = None,
-                 field_names: dict[str, str] | None = None, city=None) -> bytes:
+                 field_names: dict[str, str] | None = None, city=None, parks: pd.DataFrame | None = None) -> bytes:
     """``frame`` in format ``fmt`` (see :data:`DATA_FORMATS`) as bytes.
 
     ``layer`` names the layer/sheet/file inside; ``tables`` are extra sheets for ``xlsx``
     (e.g. ``{"kpis": park_kpis(...)}``), ignored by the other formats. ``lang`` makes an ``xlsx``
     a planner's workbook (:func:`planner_sheet`, ``field_names`` its headings, ``city`` its park
-    groups' names); GIS formats and CSV keep the stored columns and codes.
+    groups' names, ``parks`` its parks' names); GIS formats and CSV keep the stored columns and codes.
     """
     if fmt not in MEDIA_TYPES:
         raise ParkAtlasError(f"unknown export format {fmt!r}; one of {', '.join(MEDIA_TYPES)}")
     if fmt == "csv":
         return _csv_bytes(frame)
     if fmt == "xlsx":
-        return xlsx_bytes({layer: frame, **(tables or {})}, lang, field_names, city)
+        return xlsx_bytes({layer: frame, **(tables or {})}, lang, field_names, city, parks)
     if frame.crs is None:
         raise ParkAtlasError("features have no CRS; nothing can be exported without one")
     with tempfile.TemporaryDirectory(prefix="parkatlas-export-") as tmp:
@@ -409,14 +424,16 @@ def write_file(path: Path, write) -> None:
 
 def write_export(frame: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str = "parcels",
                  tables: dict[str, pd.DataFrame] | None = None, follow_symlink: bool = False,
-                 lang: str | None = None, field_names: dict[str, str] | None = None, city=None) -> dict:
+                 lang: str | None = None, field_names: dict[str, str] | None = None, city=None,
+                 parks: pd.DataFrame | None = None) -> dict:
     """Write ``frame`` to ``path`` in the format of its extension (atomically, see :func:`write_file`).
 
     Returns ``{"out", "format", "features", "bytes"}``.
     """
     fmt = format_for(path)
     path = output_path(path, follow_symlink=follow_symlink)
-    data = export_bytes(frame, fmt, layer=layer, tables=tables, lang=lang, field_names=field_names, city=city)
+    data = export_bytes(frame, fmt, layer=layer, tables=tables, lang=lang, field_names=field_names, city=city,
+                        parks=parks)
     write_file(path, lambda out: out.write(data))
     return {"out": str(path), "format": fmt, "features": int(len(frame)), "bytes": len(data)}
 

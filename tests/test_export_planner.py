@@ -53,6 +53,23 @@ def test_english_on_request_and_headings_given_for_imported_fields():
     assert "用地性质代码（来源）" in _sheet(renamed).columns
 
 
+def test_the_parcels_sheet_names_the_park_and_heads_its_id_as_an_id():
+    """A planner reads the park's name under 园区; the id column, kept, is headed 园区编号 (Park id)."""
+    frame = parcel_export_frame(with_metrics(make_parcels([(0, 0, 200, 150), (400, 0, 600, 150)],
+                                                          park_id=["pj_huanshi", "zq_hitech"])))
+    parks = pd.DataFrame({"park_id": ["pj_huanshi", "zq_hitech"], "name_zh": ["环市工业园", "肇庆高新区"],
+                          "name_en": ["Huanshi Industrial Park", None]})
+    for lang, layer, sheet, (name, park_id), names in (
+            ("zh", "parcels", "地块", ("园区", "园区编号"), ["环市工业园", "肇庆高新区"]),
+            ("en", "available", "Available land", ("Park", "Park id"), ["Huanshi Industrial Park", "肇庆高新区"])):
+        book = load_workbook(io.BytesIO(export_bytes(frame, "xlsx", layer=layer, lang=lang, parks=parks)))
+        rows = list(book[sheet].iter_rows(values_only=True))
+        headers = list(rows[0])
+        assert headers.count(name) == 1 and headers.index(park_id) + 1 == headers.index(name)
+        assert [r[headers.index(name)] for r in rows[1:]] == names  # the English name, else the Chinese one
+        assert [r[headers.index(park_id)] for r in rows[1:]] == ["pj_huanshi", "zq_hitech"]
+
+
 def test_gis_and_raw_exports_keep_the_codes():
     raw = _sheet(export_bytes(_frame(), "xlsx", layer="parcels"), "parcels")
     assert raw["status"].tolist() == ["approved_unsupplied", "occupied"]
@@ -101,6 +118,9 @@ def test_a_workbook_keeps_the_imported_files_column_names_in_both_stores(store_l
     assert {"地块编号", "用地性质", "行业", "Status"} <= set(english)  # the file's names; English otherwise
     assert headers.count("地块编号") == 1
     book = load_workbook(out, read_only=True)
+    rows = list(book["地块"].iter_rows(min_row=2, values_only=True))
+    assert {row[headers.index("园区")] for row in rows} == {"肇庆高新区"}  # the store's park name, not its id
+    assert {row[headers.index("园区编号")] for row in rows} == {"zq_hitech"}
     ids = [row[headers.index("地块编号")] for row in book["地块"].iter_rows(min_row=2, values_only=True)]
     assert {"XQ-001", "XQ-002", "XQ-003"} <= set(ids)
     _cli("--store", store_location, "export", "data", "--park", "zq_hitech", "--parkatlas-headers", "--out", out)
