@@ -13,8 +13,8 @@ from geo.enterprise import (column_label, file_error_text, import_enterprises, p
                             read_enterprises, read_figures)
 from geo.errors import KeyedError, ParkAtlasError
 from geo.evaluation import (
-    GRADES, enterprise_table, evaluate, grade_history, indicator_label, list_schemes, policy_list, ranking,
-    save_evaluation, sensitivity, year_over_year,
+    GRADES, enterprise_table, evaluate, grade_history, grading_area_key, indicator_label, list_schemes, policy_list,
+    ranking, save_evaluation, sensitivity, year_over_year,
 )
 from geo.exports import export_bytes
 
@@ -67,7 +67,8 @@ with st.sidebar:
                                    placeholder=tr("available.any"),
                                    format_func=lambda c: display.label(c, "chain", lang))
 scheme = schemes[scheme_name]
-st.caption(tr("enterprises.scheme_note", label=plain(scheme.label(lang)), kind=tr(f"enterprises.kind.{scheme.kind}")))
+st.caption(tr("enterprises.scheme_note", label=plain(scheme.label(lang)), kind=tr(f"enterprises.kind.{scheme.kind}"),
+              pool=tr(grading_area_key(scheme, common.city().kind))))
 
 shown = table
 for column, chosen in (("grade", grades), ("park_id", park_ids), ("district_code", chosen_counties),

@@ -304,6 +304,16 @@ def _fmt(value: float) -> str:
 WHOLE_AREA = {"county": ("全县", "the county"), "district": ("全区", "the district"), "city": ("全市", "the city")}
 
 
+def grading_area_key(scheme: Scheme, area_kind: str) -> str:
+    """The catalogue key saying where ``scheme`` grades, for a store whose area is of ``area_kind``
+    (:attr:`geo.city.City.kind`): each county-level division's own pool (``county`` jurisdiction in a
+    city's store), else the store's whole area — a ``city`` jurisdiction, or a district's or county's
+    store, whose county pool is the store itself."""
+    if scheme.jurisdiction == "county" and area_kind == "city":
+        return "enterprises.pool.counties"
+    return f"enterprises.pool.whole.{area_kind if area_kind in WHOLE_AREA else 'city'}"
+
+
 def reason(indicator: Indicator, value: float, score: float, weight: float, average: float, jurisdiction: str,
            lang: str) -> str:
     """One line: the value, what it is compared with, the score and what it adds. ``jurisdiction``
@@ -717,4 +727,4 @@ def policy_list(evaluation_table: pd.DataFrame, enterprises: pd.DataFrame, grade
 
 __all__ = ["Scheme", "Indicator", "Evaluation", "INDICATORS", "GRADES", "CLASSES", "DEFAULT_SCHEME", "SCHEMES_DIR",
            "load_scheme", "list_schemes", "evaluate_frames", "evaluate", "save_evaluation", "read_grades",
-           "current_grades", "current_results", "enterprise_table", "indicator_label", "grades_by_parcel", "parcel_grades", "metrics_from_frames", "parcels_with_metrics", "sensitivity", "year_over_year", "policy_list", "ranking", "grade_history", "assign_grades"]
+           "current_grades", "current_results", "grading_area_key", "enterprise_table", "indicator_label", "grades_by_parcel", "parcel_grades", "metrics_from_frames", "parcels_with_metrics", "sensitivity", "year_over_year", "policy_list", "ranking", "grade_history", "assign_grades"]

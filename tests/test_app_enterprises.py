@@ -55,6 +55,14 @@ def test_enterprises_page_grades_indicators_and_policy_list(app, store_path):
     expected = graded.set_index("uscc").grade[uscc]
     assert {m.label: m.value for m in app.metric}["亩均等级"] == expected == "D"
     assert not any("e+0" in str(v) or "None" in str(v) for v in table.to_numpy().ravel())
+    # The scheme note says where the chosen scheme grades: county pools (the preset), the whole city (one city's).
+    assert any("等级在企业所属县（市、区）范围内评定" in c.value for c in app.caption)
+    widget(app.selectbox, "评价方案").set_value("one_city_25_45_25_5").run()
+    notes = [c.value for c in app.caption if c.value.startswith("方案：")]
+    assert len(notes) == 1 and "等级在全市范围内评定" in notes[0] and "县" not in notes[0]
+    app.session_state["lang"] = "en"
+    app.run()
+    assert any("Grades are set across the whole city" in c.value for c in app.caption)
 
 
 def test_inefficient_page_lists_candidates_and_a_planner_confirms(app, store_path):

@@ -12,9 +12,10 @@ from geo.auth import User
 from geo.city import division_kind
 from geo.enterprise import import_enterprises, read_enterprises, read_figures
 from geo.errors import ParkAtlasError
+from geo.i18n import t
 from geo.evaluation import (
-    current_grades, evaluate, evaluate_frames, load_scheme, parcel_grades, policy_list, read_grades,
-    save_evaluation, sensitivity, year_over_year,
+    current_grades, evaluate, evaluate_frames, grading_area_key, load_scheme, parcel_grades, policy_list,
+    read_grades, save_evaluation, sensitivity, year_over_year,
 )
 from geo.testing import copy_sample_store, make_parcels
 from geo.uscc import make_uscc
@@ -249,3 +250,17 @@ def test_reading_grades_does_not_change_the_store(store_path):
     parcels_with_metrics(store, "fk_changgang")
     assert read_grades(store).empty
     assert store.revision() == revision and len(store.history()) == audit_rows
+
+
+@pytest.mark.parametrize("scheme, adcode, name_zh, zh, en", [
+    ("zhejiang_style", "441200", "肇庆市", "等级在企业所属县（市、区）范围内评定",
+     "Grades are set within each enterprise's county, county-level city or district"),
+    ("one_city_25_45_25_5", "441200", "肇庆市", "等级在全市范围内评定", "Grades are set across the whole city"),
+    # A district's store: its county pool is the district itself, whichever jurisdiction.
+    ("zhejiang_style", "440703", "蓬江区", "等级在全区范围内评定", "Grades are set across the whole district"),
+    ("tax_per_mu_only", "440703", "蓬江区", "等级在全区范围内评定", "Grades are set across the whole district"),
+    ("zhejiang_style", "441224", "怀集县", "等级在全县范围内评定", "Grades are set across the whole county"),
+])
+def test_the_scheme_note_says_where_grades_are_set(scheme, adcode, name_zh, zh, en):
+    key = grading_area_key(load_scheme(scheme), division_kind(adcode, name_zh))
+    assert (t(key, "zh"), t(key, "en")) == (zh, en)
