@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.crs import projected_crs_for
+from geo.crs import projected_crs_for, reproject
 from geo.gcpause import gc_paused
 from geo.metrics import parcel_metrics
 
@@ -57,11 +57,24 @@ def component_labels(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
 def close_gaps(geoms_m: np.ndarray, groups: list[np.ndarray], gap_m: float) -> np.ndarray:
     """One geometry per group of positions into ``geoms_m``: the union with gaps < ``gap_m`` closed.
 
-    Buffers run over all pieces at once; the union is one call per group.
+    Only the pieces of some group are buffered, all in one call. The union of a lone piece is that
+    piece, so only groups of two or more are unioned: one vectorised ``union_all`` per group size
+    over a table of the groups of that size (each group's union built from the same pieces in the
+    same order as one call per group would, at a fraction of the per-call cost).
     """
     half = gap_m / 2.0
-    grown = shapely.buffer(geoms_m, half, join_style="mitre")
-    merged = np.array([shapely.union_all(grown[g]) for g in groups], dtype=object)  # one union per group
+    sizes = np.fromiter(map(len, groups), dtype=np.intp, count=len(groups))
+    merged = np.empty(len(groups), dtype=object)
+    if len(groups) == 0:
+        return merged
+    pieces = np.concatenate(groups).astype(np.intp)
+    used, position = np.unique(pieces, return_inverse=True)
+    grown = shapely.buffer(geoms_m[used], half, join_style="mitre")[position]  # group by group, in order
+    starts = np.cumsum(sizes) - sizes
+    for size in np.unique(sizes):
+        which = np.flatnonzero(sizes == size)
+        table = grown[starts[which][:, None] + np.arange(size)]
+        merged[which] = table[:, 0] if size == 1 else shapely.union_all(table, axis=1)
     return shapely.buffer(merged, -half, join_style="mitre")
 
 
@@ -91,26 +104,29 @@ def adjacent_blocks(parcels: gpd.GeoDataFrame, gap_m: float = DEFAULT_GAP_M, *,
         return gpd.GeoDataFrame(columns=columns, geometry=[], crs=parcels.crs)
     area_mu = (parcels.area_mu if "area_mu" in parcels.columns else parcel_metrics(parcels).area_mu).to_numpy()
     metric_crs = projected_crs_for(parcels)  # one Gauss-Krüger zone for the whole frame
-    geoms = parcels.geometry.to_crs(metric_crs).values
+    geoms = reproject(parcels.geometry.values, parcels.crs, metric_crs)
     parks = parcels.park_id.to_numpy(dtype=object)
     labels = component_labels(len(parcels), *adjacency(geoms, parks, gap_m))
     table = pd.DataFrame({"label": labels, "park_id": parks, "area_mu": area_mu,
                           "parcel_id": parcels.parcel_id.to_numpy(dtype=object)})
     grouped = table.groupby("label", sort=True)
+    # Each block's members in their order in ``parcels`` (a stable sort by label): the ids as lists
+    # from one split, not a Python aggregation per block.
+    order = np.argsort(labels, kind="stable")
+    cuts = np.cumsum(np.bincount(labels))[:-1]
+    members = np.split(order, cuts)
+    ids = np.split(table.parcel_id.to_numpy()[order], cuts)
     out = pd.DataFrame({
         "park_id": grouped.park_id.first(),
-        "parcel_ids": grouped.parcel_id.agg(list),
+        "parcel_ids": [block.tolist() for block in ids],
         "parcel_count": grouped.size(),
         "area_mu": grouped.area_mu.sum(),
     })
     if min_area_mu is not None:
         out = out.loc[out.area_mu >= min_area_mu]
     keep = out.index.to_numpy()
-    order = np.argsort(labels, kind="stable")
-    members = np.split(order, np.cumsum(np.bincount(labels))[:-1])
     combined = close_gaps(geoms, [members[label] for label in keep], gap_m)
-    frame = gpd.GeoDataFrame(out.reset_index(drop=True),
-                             geometry=gpd.GeoSeries(combined, crs=metric_crs).to_crs(parcels.crs).values,
+    frame = gpd.GeoDataFrame(out.reset_index(drop=True), geometry=reproject(combined, metric_crs, parcels.crs),
                              crs=parcels.crs)
     frame = frame.sort_values("area_mu", ascending=False, ignore_index=True)
     frame.insert(0, "block_id", [f"B{k + 1}" for k in range(len(frame))])

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
 
-from geo.blocks import adjacent_blocks
+from geo.blocks import adjacent_blocks, close_gaps
 from geo.errors import NotFoundError, ParkAtlasError
 from geo.matching import EXCLUSION_REASONS, MatchSettings, load_weights, match, normalise_weights, what_if
 from geo.metrics import with_metrics
@@ -193,6 +194,19 @@ def test_adjacent_blocks_groups_contiguous_parcels_of_one_park():
     two_parks = make_parcels([strip(0, 50), strip(50 * M2_PER_MU / H, 50)], park_id=["a", "b"])
     assert len(adjacent_blocks(two_parks, gap_m=30)) == 2
     assert len(adjacent_blocks(available, gap_m=30, min_area_mu=200)) == 1
+
+
+def test_close_gaps_equals_one_union_per_group():
+    """Groups of one, two and three pieces (unioned size by size) give exactly the geometry of one
+    buffer–union–buffer per group, and a piece in no group is not needed."""
+    boxes = shapely.box(np.arange(8) * 120.0, 0, np.arange(8) * 120.0 + 100, np.arange(8) * 7.0 + 90)
+    groups = [np.array([3]), np.array([0, 1]), np.array([5, 4, 6]), np.array([2])]  # piece 7 in none
+    expected = [shapely.buffer(shapely.union_all(shapely.buffer(boxes[g], 15, join_style="mitre")), -15,
+                               join_style="mitre") for g in groups]
+    got = close_gaps(boxes, groups, 30.0)
+    assert [g.wkb for g in got] == [g.wkb for g in expected]
+    assert [len(shapely.get_parts(g)) for g in got] == [1, 1, 1, 1]  # the 20 m gaps are closed
+    assert len(close_gaps(boxes, [], 30.0)) == 0
 
 
 # --------------------------------------------------------------------------- ranking

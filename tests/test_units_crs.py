@@ -7,7 +7,7 @@ import pytest
 import shapely
 from pyproj import CRS, Geod
 
-from geo.crs import CGCS2000, gk3_central_meridian, gk3_epsg, projected_area_m2, projected_crs_for
+from geo.crs import CGCS2000, gk3_central_meridian, gk3_epsg, projected_area_m2, projected_crs_for, reproject
 from geo.testing import make_parcels
 from geo.units import M2_PER_MU, m2_to_ha, m2_to_mu, mu_to_m2
 
@@ -71,3 +71,12 @@ def test_projected_crs_for_a_frame_picks_its_zone():
     east = gpd.GeoDataFrame(geometry=[shapely.box(112.8, 23.3, 112.9, 23.4)], crs=CGCS2000)
     assert projected_crs_for(west) == "EPSG:4546"
     assert projected_crs_for(east) == "EPSG:4547"
+
+
+def test_reproject_gives_exactly_what_to_crs_gives(sample_parcels):
+    geoms = sample_parcels.geometry.iloc[:500]
+    there = reproject(geoms.values, geoms.crs, "EPSG:4547")
+    assert shapely.equals_exact(there, np.asarray(geoms.to_crs("EPSG:4547").values), 0).all()
+    back = reproject(there, "EPSG:4547", geoms.crs)
+    assert shapely.equals_exact(back, np.asarray(gpd.GeoSeries(there, crs="EPSG:4547").to_crs(geoms.crs).values), 0).all()
+    assert len(reproject(np.array([], dtype=object), CGCS2000, "EPSG:4547")) == 0
