@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -38,11 +37,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
-from pyproj import Transformer
 
 from geo import display, i18n
 from geo.blocks import close_gaps, grow_blocks
-from geo.crs import CGCS2000, metric_crs
+from geo.crs import CGCS2000, metric_crs, reproject, transformer
 from geo.errors import NotFoundError, ParkAtlasError
 from geo.metrics import ENTERPRISE_STATUSES, PARCEL_METRICS, park_kpis, with_metrics
 from geo.project import CAPACITY_NEEDS, DISTANCE_NEEDS, Project, load_project
@@ -262,11 +260,6 @@ def _chain_levels(parks: _Parks, project: Project, standards: Standards) -> np.n
 
 
 # ----------------------------------------------------------------------------- matching
-@lru_cache(maxsize=8)
-def _transformer(crs_m: str) -> Transformer:
-    return Transformer.from_crs(CGCS2000, crs_m, always_xy=True)
-
-
 def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int = 10,
           park_id: str | None = None, weights=None, standards: Standards | None = None,
           with_blocks: bool = True, settings: MatchSettings | None = None,
@@ -528,16 +521,22 @@ def _metric_crs(geoms: np.ndarray) -> str:
 
 def _metric(geoms, crs_m: str) -> np.ndarray:
     """Geometries (CGCS2000) in the metric CRS ``crs_m``, as a shapely array."""
-    return np.asarray(gpd.GeoSeries(geoms, crs=CGCS2000).to_crs(crs_m).array)
+    return reproject(geoms, CGCS2000, crs_m)
+
+
+def _parcel_inputs(frame, positions: np.ndarray) -> pd.DataFrame:
+    """The rows at ``positions`` of the columns candidates are built from (only those cells are taken:
+    selecting the columns first would copy them for every parcel)."""
+    return frame.iloc[positions, frame.columns.get_indexer(_PARCEL_INPUTS)]
 
 
 def _single_candidates(frame, mask, pidx, standards: Standards, crs_m: str) -> pd.DataFrame:
     """One candidate per parcel in ``mask``; ``members`` are positions in ``frame``."""
     positions = np.flatnonzero(mask)
-    sub = frame[_PARCEL_INPUTS].iloc[positions]
+    sub = _parcel_inputs(frame, positions)
     out = pd.DataFrame({
         "kind": "parcel",
-        "members": [[int(i)] for i in positions],
+        "members": positions[:, None].tolist(),
         "pidx": pidx[positions],
         "area_mu": sub.area_mu.to_numpy(dtype=float),
         "land_ready": sub.land_ready.to_numpy(dtype=bool, na_value=False),
@@ -560,7 +559,7 @@ def _block_candidates(frame, mask, pidx, pk: _Parks, project: Project, standards
     positions = np.flatnonzero(mask)
     if len(positions) < 2:
         return pd.DataFrame(columns=_CAND_COLUMNS), {}
-    sub = frame[_PARCEL_INPUTS].iloc[positions]
+    sub = _parcel_inputs(frame, positions)
     geoms_m = _metric(sub.geometry.array, crs_m)
     tol = settings.area_tolerance
     grown = grow_blocks(geoms_m, sub.park_id.to_numpy(dtype=object), sub.area_mu.to_numpy(dtype=float),
@@ -619,13 +618,18 @@ def _soft_scores(frame, fpidx, cands: pd.DataFrame, pk: _Parks, project: Project
     if ent.any():
         # Enterprises and candidates as points (bounding-box centres: the radius is kilometres,
         # parcels are hundreds of metres); an R-tree counts the neighbours within the radius.
+        # The tree pairs each candidate with the enterprises in the square around it, and the distance
+        # (computed as GEOS computes it for dwithin) is tested on the pairs at once: a third faster
+        # than a dwithin query at 1M parcels, where the pairs run to hundreds of thousands.
         b = shapely.bounds(np.asarray(frame.geometry.array)[ent])
-        xy = np.column_stack(_transformer(crs_m).transform((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2))
+        ex, ey = transformer(CGCS2000, crs_m).transform((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
         c = shapely.bounds(geoms_m)
-        centres = np.column_stack([(c[:, 0] + c[:, 2]) / 2, (c[:, 1] + c[:, 3]) / 2])
-        near, _ = shapely.STRtree(shapely.points(xy)).query(shapely.points(centres), predicate="dwithin",
-                                                             distance=settings.cluster_radius_km * 1000)
-        counts = np.bincount(near, minlength=len(centres))
+        cx, cy = (c[:, 0] + c[:, 2]) / 2, (c[:, 1] + c[:, 3]) / 2
+        radius = settings.cluster_radius_km * 1000
+        near, found = shapely.STRtree(shapely.points(ex, ey)).query(
+            shapely.box(cx - radius, cy - radius, cx + radius, cy + radius))
+        dx, dy = ex[found] - cx[near], ey[found] - cy[near]
+        counts = np.bincount(near[np.sqrt(dx * dx + dy * dy) <= radius], minlength=len(cx))
     out["cluster"] = {"score": np.minimum(counts / max(settings.cluster_saturation, 1), 1.0), "count": counts}
 
     needs = project.needs

@@ -243,6 +243,16 @@ def test_weights_change_the_order():
     assert list(load_weights().criterion) == list(normalise_weights())
 
 
+def test_cluster_counts_enterprises_within_the_radius_not_the_square_around_it():
+    # Centres 2.8 km east (counted), and 2.5 km east and 2.6 km north (3.6 km: in the 6 km square, not the 3 km circle).
+    w = 50 * M2_PER_MU / H
+    boxes = [strip(0, 100), strip(50 + 2900 - w / 2, 50), strip(50 + 2600 - w / 2, 50, y0=2600)]
+    parcels = with_metrics(make_parcels(boxes, status=["available", "occupied", "occupied"],
+                                        chain=[None, "electronics", "electronics"]))
+    (row,) = match(parcels, make_parks({}), electronics()).candidates.itertuples()
+    assert {c["name"]: c for c in row.criteria}["cluster"]["value"] == 1
+
+
 def test_same_chain_enterprises_nearby_and_infrastructure_needs():
     # P1 has two electronics enterprises next door; P2 stands alone and lacks gas.
     boxes = [strip(0, 100), strip(0, 50, y0=300), strip(600, 50, y0=300), strip(20_000, 100)]
