@@ -10,6 +10,9 @@ from geo.metrics import idle_land_warnings
 from geo.standards import load_standards
 from layers import charts, webmap
 
+#: The per-park table's container (its CSS class ``st-key-…`` scopes the table's one-line cells).
+OVERVIEW_TABLE = "overview_park_table"
+
 lang = common.lang()
 tr = common.tr
 city_info = common.city()
@@ -66,13 +69,20 @@ st.subheader(tr("overview.table"))
 name_col = "name_zh" if lang == "zh" else "name_en"
 columns = ["name", "group", "parcel_count", "total_area_mu", "available_area_mu", "occupancy_rate", "plot_ratio",
            "output_per_mu_wan", "tax_per_mu_wan", "data_as_of"]
-# Text cells from the one formatter (separators, fixed decimals, units in the headings) in a
-# static table: every column shows whole, in the parks' own order.
+# Text cells from the one formatter (separators, fixed decimals) in a static table: every column shows
+# whole, in the parks' own order. Whole 亩 as on the KPI cards, and short headings with the units in a
+# caption, so that at a 1400 px window every cell reads on one line (the units in each heading and
+# two decimals had wrapped the group names and dates: "三大平/台", "2026-10-/13"); only a park's name
+# may wrap, between words (English names run to sixty letters).
 table = display.format_frame(park_table.assign(name=park_table[name_col])[columns], lang,
-                             kinds={"total_area_mu": "area_mu", "available_area_mu": "area_mu"},
-                             headers={"name": tr("col.park"), "parcel_count": tr("col.parcels")},
+                             kinds={"total_area_mu": "integer", "available_area_mu": "integer"},
+                             headers={"name": tr("col.park"), "parcel_count": tr("col.parcels"),
+                                      **{c: tr(f"overview.col.{c}") for c in columns if c.endswith(("_mu", "_wan"))}},
                              city=city_info)
-st.table(table, hide_index=True)
+st.html(f"<style>.st-key-{OVERVIEW_TABLE} :is(th, td):not(:first-child) p {{ white-space: nowrap; }}</style>")
+with st.container(key=OVERVIEW_TABLE):
+    st.table(table, hide_index=True)
+st.caption(tr("overview.table_units"))
 
 park_choice = st.selectbox(tr("park.choose"), park_table.park_id.tolist(), index=None,
                            format_func=lambda pid, names=common.park_names(): str(names[pid]),

@@ -56,7 +56,11 @@ def test_overview_shows_city_kpis_and_every_park(app, sample_parcels, sample_par
     # One formatter: separators, fixed decimals, percentages; every cell text.
     hitech = table.set_index("园区").loc["肇庆高新区"]
     assert hitech["地块数"] == "2,600" and hitech["用地率"].endswith("%")
-    assert all(len(v.split(".")[1]) == 2 for v in table["总面积（亩）"])
+    # Whole 亩 as on the KPI cards, short headings, the units said once under the table.
+    assert hitech["总面积"] == i18n.format_number(city_kpis(with_metrics(sample_parcels.loc[
+        sample_parcels.park_id == "zq_hitech"]), sample_parks).total_area_mu, "zh", 0)
+    assert all("." not in v for v in table["总面积"]) and all(len(v.split(".")[1]) == 1 for v in table["亩均产值"])
+    assert any(c.value == "面积单位：亩；亩均产值、亩均税收单位：万元/亩。" for c in app.caption)
     # One set of KPI cards for the city and one per park group of the store's city, in its order.
     assert [s.value for s in app.subheader[:4]] == ["全市", "三大平台", "东部四园", "西部四园"]
 

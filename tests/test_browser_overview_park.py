@@ -39,6 +39,33 @@ def test_english_overview_click_opens_the_park_in_english(page, app):
     screenshot(page, "overview_english_to_park")
 
 
+#: The Overview's per-park table: [text, lines it takes, column] of every heading and cell taking more than one line.
+WRAPPED_CELLS = """() => {
+    const table = document.querySelector('.st-key-overview_park_table [data-testid="stTable"]');
+    const lines = (cell) => { const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT); const tops = new Set();
+        while (walk.nextNode()) { const range = document.createRange(); range.selectNodeContents(walk.currentNode);
+            for (const rect of range.getClientRects()) tops.add(Math.round(rect.top)); }
+        return tops.size; };
+    return [...table.querySelectorAll('th, td')].map(c => [c.innerText, lines(c), c.cellIndex]).filter(c => c[1] > 1);
+}"""
+
+
+def test_overview_table_cells_read_on_one_line_at_1400_px(page, app):
+    """Issue 19: at a 1400 px window no cell of the park table wraps ("三大平/台", "2026-10-/13"); in English
+    only the long park names (first column) wrap, between words."""
+    assert page.viewport_size["width"] == 1400
+    page.goto(app.url + "/")
+    settled(page)
+    page.locator(".st-key-overview_park_table td").first.wait_for(timeout=60_000)
+    assert page.evaluate(WRAPPED_CELLS) == []
+    screenshot(page, "overview_table_zh")
+    to_english(page)
+    page.get_by_text("Areas in mu; output and tax per mu in 10k yuan per mu.").wait_for(timeout=60_000)
+    wrapped = page.evaluate(WRAPPED_CELLS)
+    assert {column for _, _, column in wrapped} <= {0}, wrapped
+    assert "2026-" not in " ".join(text for text, _, _ in wrapped)
+
+
 def test_park_page_outline_labels_and_a_clicked_parcel_outlined_beside_its_details(page, app):
     page.goto(app.url + "/park?park=dz_park")
     settled(page)
