@@ -71,9 +71,10 @@ def test_planner_edits_a_project_on_the_page(store_path, monkeypatch):
     assert any("已修改 2 项" in s.value for s in at.success)
 
 
-def test_a_stage_change_on_a_stale_version_is_said_in_chinese(store_path, monkeypatch):
+def test_a_stale_stage_change_and_a_delay_without_reason_are_said_in_chinese(store_path, monkeypatch):
     """Another planner edits the project while the page is open: the stage change is refused in the page's
-    language, naming the project's stage by its label and its version; nothing changes."""
+    language, naming the project's stage by its label and its version; nothing changes. A delay without
+    its reason is refused in Chinese too (the CLI's line names --reason)."""
     at, store, pid = _planner_on_first_project(store_path, monkeypatch)
     store.update_project(pid, {"contact": "另一位规划人员"}, user=User("olga", "planner"))
     before = store.read_project(pid)
@@ -84,3 +85,8 @@ def test_a_stage_change_on_a_stale_version_is_said_in_chinese(store_path, monkey
     assert [e.value for e in at.error] == [plain(f"项目 {pid} 已被他人修改（现为“{stage}”阶段，第 {before['version']} 版），"
                                                  "未作更改；请刷新后重试。")]
     assert store.read_project(pid)["stage"] == before["stage"]
+    delays = len(store.read_delays(pid))
+    next(b for b in at.button if b.label == "登记延误").click()
+    at.run()
+    assert [e.value for e in at.error] == [plain("请填写延误原因：第八条的免责须有原因在案。")]
+    assert len(store.read_delays(pid)) == delays

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from geo.auth import User, require
-from geo.errors import ConflictError, KeyedConflict, KeyedNotFound, NotFoundError, ParkAtlasError
+from geo.errors import ConflictError, KeyedConflict, KeyedError, KeyedNotFound, NotFoundError, ParkAtlasError
 from geo.project import (
     ACTUAL_COLUMNS, ACTUAL_VALUES, DELAY_CAUSES, DELAY_COLUMNS, EDITABLE_PROJECT_FIELDS, LANDED_STAGES,
     PARCEL_STATUS_OF_STAGE, PROJECT_COLUMNS,
@@ -450,9 +450,11 @@ class ProjectRegister:
         start = _as_date(from_date, "--from")
         end = _as_date(to_date, "--to") if to_date not in (None, "") else None
         if end is not None and end < start:
-            raise ParkAtlasError(f"delay ends ({end.isoformat()}) before it starts ({start.isoformat()})")
+            raise KeyedError("project.refused.delay_order", f"delay ends ({end.isoformat()}) before it starts "
+                             f"({start.isoformat()})", end=end, start=start)
         if not reason or not str(reason).strip():
-            raise ParkAtlasError("give the reason for the delay (--reason): the 第八条 exemption needs it on record")
+            raise KeyedError("project.refused.delay_reason", "give the reason for the delay (--reason): the 第八条 "
+                             "exemption needs it on record")
         reason = str(reason).strip()
 
         def work(cur):
