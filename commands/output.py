@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import sys
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -37,6 +36,8 @@ def emit(frame: pd.DataFrame, fmt: str, out=None) -> None:
     """Print ``frame`` as a JSON array of objects, a GeoJSON FeatureCollection or CSV."""
     out = out or sys.stdout
     if fmt == "geojson":
+        import geopandas as gpd  # only GeoJSON needs the geometry stack (a cold start without it: issue 20)
+
         geo = gpd.GeoDataFrame(frame, geometry="geometry").to_crs(WGS84)
         out.write(geo.to_json(drop_id=True, ensure_ascii=False, na="null"))
         out.write("\n")

@@ -26,13 +26,15 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from geo.crs import CGCS2000, gk3_central_meridian, gk3_epsg
 from geo.errors import KeyedError, NotFoundError, ParkAtlasError
+from geo.lazy import LazyModule
+
+gpd = LazyModule("geopandas")
+shapely = LazyModule("shapely")
 
 GROUP_COLUMNS = ("group_id", "name_zh", "name_en", "order")
 CHAIN_COLUMNS = ("chain", "name_zh", "name_en", "tier", "order")

@@ -13,10 +13,13 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-import geopandas as gpd
 import numpy as np
-import shapely
-from pyproj import CRS, Transformer
+
+from geo.lazy import LazyModule
+
+gpd = LazyModule("geopandas")
+pyproj = LazyModule("pyproj")
+shapely = LazyModule("shapely")
 
 #: Geographic CGCS2000 — the CRS of the store (stored lon/lat, GIS axis order).
 CGCS2000 = "EPSG:4490"
@@ -87,9 +90,10 @@ def metric_crs(lon: float, lat: float) -> str:
 
 
 @lru_cache(maxsize=32)
-def transformer(source, target) -> Transformer:
+def transformer(source, target) -> pyproj.Transformer:
     """The lon/lat-ordered (``always_xy``) transformer from ``source`` to ``target`` (codes or CRS), built once."""
-    return Transformer.from_crs(CRS.from_user_input(source), CRS.from_user_input(target), always_xy=True)
+    return pyproj.Transformer.from_crs(pyproj.CRS.from_user_input(source), pyproj.CRS.from_user_input(target),
+                                      always_xy=True)
 
 
 def reproject(geoms, source, target) -> np.ndarray:

@@ -22,17 +22,19 @@ from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from geo.city import city_info
 from geo.crs import CGCS2000, WGS84, projected_area_m2
 from geo.errors import ParkAtlasError
+from geo.lazy import LazyModule
 from geo.schema import conform_parcels, conform_parks
 from geo.standards import REPO_ROOT, load_standards
 from geo.units import m2_to_mu
+
+gpd = LazyModule("geopandas")
+shapely = LazyModule("shapely")
 
 SAMPLE_DIR = REPO_ROOT / "data" / "parcels"
 SAMPLE_GPKG = SAMPLE_DIR / "zhaoqing_344.gpkg"

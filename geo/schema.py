@@ -6,11 +6,13 @@ areas in m², distances in km. See ``docs/data-model.md`` for the full descripti
 """
 from __future__ import annotations
 
-import geopandas as gpd
 import pandas as pd
 
 from geo.crs import CGCS2000
 from geo.errors import ParkAtlasError
+from geo.lazy import LazyModule
+
+gpd = LazyModule("geopandas")
 
 #: Park columns → pandas dtype. Lists (chains, red lines) are ';'-separated strings so that
 #: every format (GeoPackage, Shapefile, CSV) can hold them.

@@ -20,17 +20,19 @@ import json
 import math
 from datetime import date, datetime, timezone
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from geo.auth import User
 from geo.crs import CGCS2000
 from geo.errors import ConflictError, KeyedNotFound, NotFoundError, ParcelTaken, ParkAtlasError
 from geo.idle import DELAY_CAUSES
+from geo.lazy import LazyModule
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS, conform_parcels, conform_parks
 from geo.standards import load_standards
+
+gpd = LazyModule("geopandas")
+shapely = LazyModule("shapely")
 
 AUDIT_COLUMNS = ["id", "at", "user", "role", "action", "parcel_id", "park_id", "field",
                  "old_value", "new_value", "project", "detail"]

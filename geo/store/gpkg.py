@@ -22,17 +22,19 @@ import struct
 import time
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
-import pyogrio
-import shapely
 
 from geo.city import CITY_SELECTS, City, city_from_rows, city_tables, infer_city
 from geo.errors import ConflictError, KeyedConflict, NotFoundError, ParkAtlasError
+from geo.lazy import LazyModule
 from geo.schema import PARCEL_COLUMNS, conform_parcels, conform_parks
 from geo.store.base import DATA_REVISION_SQL, MAX_ATTEMPTS, OWNER_ONLY
 from geo.store.projects import REGISTER_TABLES, register_ddl, register_rows
 from geo.store.sql import AUDIT_INSERT, SqlStore, quote
+
+gpd = LazyModule("geopandas")
+pyogrio = LazyModule("pyogrio")
+shapely = LazyModule("shapely")
 
 BUSY_TIMEOUT_S = 15.0
 #: GeoPackage column types of the schema's dtypes (for columns added to an older store).
