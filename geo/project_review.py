@@ -113,8 +113,9 @@ def _level(days: pd.Series, grade: pd.Series) -> pd.Series:
 
 
 def _as_text(numbers: pd.Series) -> np.ndarray:
-    """Numbers as text (``str`` of each value), as objects."""
-    return numbers.to_numpy(dtype=object).astype(str).astype(object)
+    """Whole numbers (days, percentages) as text, as objects: ``180``, never ``180.0`` (a column with a
+    missing date makes its day counts floats)."""
+    return numbers.astype("Int64").to_numpy(dtype=object).astype(str).astype(object)
 
 
 def _text(mask: np.ndarray, *parts) -> np.ndarray:

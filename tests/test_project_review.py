@@ -92,6 +92,10 @@ def test_overdue_grades_below_promise_stale_late_entry_and_duplicates():
                {"project_id": "C2", "year": 2025, "investment_wan": 60000.0, "output_wan": 90000.0, "tax_wan": 2700.0}]
     warnings = project_warnings(register(projects, events, actuals), date(2025, 6, 30))
     assert kinds(warnings, "O1") == {"completion_overdue": ("red", 180)}
+    # whole days in the reasons, though the other projects' missing dates make the day counts floats
+    o1 = warnings[warnings.project_id == "O1"].iloc[0]
+    assert o1.reason_zh == "约定竣工 2025-01-01 已过 180 天，尚未达到该阶段"
+    assert o1.reason_en == "agreed completion 2025-01-01 passed 180 days ago; the stage is not reached"
     assert kinds(project_warnings(register(projects, events, actuals), date(2025, 6, 29)), "O1") == {
         "completion_overdue": ("yellow", 179)}
     assert kinds(warnings, "C1")["below_promise"][0] == "red"      # output at 30% of the promise
@@ -100,6 +104,8 @@ def test_overdue_grades_below_promise_stale_late_entry_and_duplicates():
     d2 = kinds(warnings, "D2")
     assert set(d2) == {"stale", "late_entry", "duplicate_signing"}
     assert d2["stale"] == ("yellow", 60) and d2["late_entry"] == ("info", 19)
+    assert set(warnings[warnings.project_id == "D2"].reason_zh) >= {"进度 60 天未更新（超过 31 天）",
+                                                                    "签约后 19 天才录入（应在2天内）"}
     assert d2["duplicate_signing"][0] == "yellow" and pd.isna(d2["duplicate_signing"][1])
     assert kinds(project_warnings(register(projects, events, actuals), date(2025, 6, 30), stale_days=90),
                  "D2").keys() == {"late_entry", "duplicate_signing"}
