@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from geo.errors import ParkAtlasError, PermissionDenied
+from geo.errors import KeyedPermissionDenied, ParkAtlasError, PermissionDenied
 from geo.standards import REPO_ROOT
 
 ROLES = ("viewer", "planner", "admin")
@@ -60,9 +60,11 @@ ANONYMOUS = User("anonymous", "viewer")
 def require(user: User, role: str, action: str) -> None:
     """Raise :class:`PermissionDenied` unless ``user`` has at least ``role`` for ``action``."""
     if not isinstance(user, User):
-        raise PermissionDenied(f"cannot {action} without a signed-in user (needs the {role} role)")
+        raise KeyedPermissionDenied("auth.denied.signed_out", f"cannot {action} without a signed-in user "
+                                    f"(needs the {role} role)", needed_role=role)
     if not user.can(role):
-        raise PermissionDenied(f"{user.name} ({user.role}) may not {action}: needs the {role} role")
+        raise KeyedPermissionDenied("auth.denied.role", f"{user.name} ({user.role}) may not {action}: needs the "
+                                    f"{role} role", user=user.name, role=user.role, needed_role=role)
 
 
 def users_file(path: str | os.PathLike | None = None) -> Path:

@@ -78,6 +78,8 @@ def test_a_keyed_errors_values_are_labelled_and_formatted(lang, expected):
     values = {"parcel": "ZQ-001", "status": "available", "stage": "land_supplied", "to_stage": "under_construction",
               "version": 1203, "ids": ["a", "b"], "date": date(2026, 1, 2)}
     assert display.format_message_values(values, lang) == expected
+    assert display.format_message_values({"role": "viewer", "needed_role": "planner"}, lang) == (
+        {"role": "只读用户", "needed_role": "规划人员"} if lang == "zh" else {"role": "Viewer", "needed_role": "Planner"})
 
 
 def test_format_frame_by_column_kind():

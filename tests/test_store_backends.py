@@ -190,10 +190,13 @@ def test_a_viewer_cannot_change_anything(store):
                       lambda u: store.update_park("zq_hitech", {"min_tax_wan_per_mu": 1}, user=u),
                       lambda u: store.import_features("parcels", new, user=u),
                       lambda u: store.restore("backup.gpkg", user=u)):
-            with pytest.raises(PermissionDenied):
+            with pytest.raises(PermissionDenied) as denied:
                 write(user)
-    with pytest.raises(PermissionDenied):
+            assert denied.value.key in ("auth.denied.role", "auth.denied.signed_out")  # said on a page in its language
+    with pytest.raises(PermissionDenied) as denied:
         store.import_features("parcels", new, user=PLANNER)
+    assert (denied.value.key, denied.value.values) == ("auth.denied.role", {"user": "pat", "role": "planner",
+                                                                            "needed_role": "admin"})
     assert store.revision() == before and store.history().empty
     assert status_of(store, pid).status == "available"
 
