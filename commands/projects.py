@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from commands.argtypes import iso_date
-from commands.output import FORMATS, emit, emit_object, records
+from commands.output import FORMATS, emit, emit_object, emit_records, records
 from commands.store_cmds import _user
 from geo.errors import ParkAtlasError
 from geo.project import ALL_STAGES, DELAY_CAUSES
@@ -83,11 +83,14 @@ def cmd_show(args) -> None:
     })
 
 
-def _warning_records(warnings: pd.DataFrame, lang: str) -> list[dict]:
+def _warning_table(warnings: pd.DataFrame, lang: str) -> pd.DataFrame:
     reason = "reason_en" if lang == "en" else "reason_zh"
-    table = warnings.drop(columns=[c for c in ("reason_zh", "reason_en") if c != reason]).rename(
+    return warnings.drop(columns=[c for c in ("reason_zh", "reason_en") if c != reason]).rename(
         columns={reason: "reason"})
-    return records(table)
+
+
+def _warning_records(warnings: pd.DataFrame, lang: str) -> list[dict]:
+    return records(_warning_table(warnings, lang))
 
 
 def cmd_stage(args) -> None:
@@ -137,7 +140,7 @@ def cmd_warnings(args) -> None:
     warnings = project_warnings(read_register(open_store(args.store)), iso_date(args.as_of, "--as-of"),
                                 stale_days=args.stale_days)
     if args.format == "json":
-        emit_object(_warning_records(warnings, args.lang))
+        emit_records(_warning_table(warnings, args.lang))
     else:
         table = warnings.assign(parcel_ids=warnings.parcel_ids.map(";".join))
         emit(pd.DataFrame(_warning_records(table, args.lang), columns=[

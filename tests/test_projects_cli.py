@@ -199,3 +199,32 @@ def test_ledger_round_trip_and_all_or_nothing_import(cli, tmp_path):
     for text in ("GB 32100-2015", "unknown parcel NO-SUCH-PARCEL", "dates out of order", "unknown stage"):
         assert text in messages
     assert cli("projects", "list")[1] == before
+
+
+def test_records_written_column_by_column_are_the_bytes_of_the_json_encoder():
+    """`projects warnings --format json` writes with emit_records: the same text as emit_object(records(...))."""
+    import math
+
+    import numpy as np
+
+    from commands.output import emit_object, emit_records, records
+
+    frame = pd.DataFrame({
+        "text": pd.array(["a", None, '引号"\n\t\\ \u2028 é', ""], dtype="string"),
+        "objects": pd.Series(["x", np.nan, None, pd.NA], dtype=object),
+        "floats": [0.1 + 0.2, np.nan, math.inf, -0.0],
+        "masked_floats": pd.array([1.25, None, 3.0, 1e20], dtype="Float64"),
+        "days": pd.array([1, None, -3, 2**40], dtype="Int64"),
+        "ints": np.array([1, 2, 3, 4], dtype=np.int64),
+        "flags": [True, False, True, False],
+        "masked_flags": pd.array([True, None, False, True], dtype="boolean"),
+        "parcel_ids": [["p1", "p2"], [], ["一"], ["x", "y", "z"]],
+        "nested": [[1, 2], {"k": [1, {"z": None}]}, (1, "a"), {"t": pd.Timestamp("2024-01-02")}],
+        "when": pd.to_datetime(["2024-01-01", None, "2024-03-01 12:30", "2024-01-01"], format="mixed"),
+        "numpy_scalars": [np.float64(2.5), np.int32(7), np.bool_(True), 1e-7],
+    })
+    for table in (frame, frame.iloc[:1], frame.iloc[:0], frame.assign(**{"7": 1}).rename(columns={"7": 7})):
+        expected, written = io.StringIO(), io.StringIO()
+        emit_object(records(table), expected)
+        emit_records(table, written)
+        assert written.getvalue() == expected.getvalue()
