@@ -203,7 +203,7 @@ if st.session_state.get("import_token") != token_of(mapping):
         st.stop()
     except KeyedError as exc:  # the reason in the planner's words, pointing at the option to change
         st.session_state["import_token"] = token_of(mapping)
-        st.error(tr(exc.key, **{k: plain(v) for k, v in exc.values.items()}))
+        common.show_error(exc)
         st.stop()
     except ParkAtlasError as exc:
         st.session_state["import_token"] = token_of(mapping)
