@@ -9,7 +9,7 @@ Source: GB 32100-2015, https://openstd.samr.gov.cn/bzgk/gb/newGbInfo?hcno=24691C
 """
 from __future__ import annotations
 
-from geo.errors import ParkAtlasError
+from geo.errors import KeyedError
 
 #: The 31 characters of the code, in the order of their values 0–30 (GB 32100-2015, table 1).
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -58,10 +58,13 @@ def uscc_problem(code) -> str | None:
 
 
 def validate_uscc(code) -> str:
-    """Return the code (stripped) if valid; otherwise raise a one-line :class:`ParkAtlasError`."""
+    """Return the code (stripped) if valid; otherwise raise a one-line :class:`KeyedError` (the page
+    says the problem by its ``enterprises.problem.uscc_*`` key)."""
     problem = uscc_problem(code)
     if problem:
-        raise ParkAtlasError(f"unified social credit code {str(code).strip()!r} {problem} (GB 32100-2015)")
+        kind, values = uscc_issue(code)
+        raise KeyedError(f"enterprises.problem.uscc_{kind}", f"unified social credit code {str(code).strip()!r} "
+                         f"{problem} (GB 32100-2015)", **values)
     return code.strip()
 
 

@@ -8,6 +8,7 @@ from app_pages.safe import plain
 from geo import i18n
 from geo.auth import User
 from geo.store import open_store
+from geo.uscc import make_uscc
 from tests.conftest import ROOT
 
 XSS = "<img src=x onerror=alert(1)>**粗体**"
@@ -69,6 +70,15 @@ def test_planner_edits_a_project_on_the_page(store_path, monkeypatch):
     row = open_store(store_path).read_project(pid)
     assert (row["contact"], row["tax_wan"], row["version"]) == ("王五 0758-000", 1234.0, version + 1)
     assert any("已修改 2 项" in s.value for s in at.success)
+    # A mistyped credit code is refused in the page's words (GB 32100-2015 check character), nothing saved.
+    good = make_uscc("91441200MA4X00001")
+    typo = good[:-1] + next(c for c in "0123456789" if c != good[-1])
+    at.text_input(key=f"pj_e_uscc_{pid}_{version + 1}").set_value(typo)
+    next(b for b in at.button if b.label == "保存修改").click()
+    at.run()
+    assert [e.value for e in at.error] == [plain(f"统一社会信用代码校验位为 {typo[-1]}，按 GB 32100-2015 应为 {good[-1]}："
+                                                 "可能录入有误")]
+    assert open_store(store_path).read_project(pid)["version"] == version + 1
 
 
 def test_a_stale_stage_change_and_a_delay_without_reason_are_said_in_chinese(store_path, monkeypatch):
