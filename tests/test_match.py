@@ -1,6 +1,7 @@
 """Matching a project to land: hand-built layouts with known answers."""
 from __future__ import annotations
 
+import gc
 import json
 
 import numpy as np
@@ -194,6 +195,7 @@ def test_adjacent_blocks_groups_contiguous_parcels_of_one_park():
     two_parks = make_parcels([strip(0, 50), strip(50 * M2_PER_MU / H, 50)], park_id=["a", "b"])
     assert len(adjacent_blocks(two_parks, gap_m=30)) == 2
     assert len(adjacent_blocks(available, gap_m=30, min_area_mu=200)) == 1
+    assert gc.isenabled()  # the collector paused while the blocks were built is back on
 
 
 def test_close_gaps_equals_one_union_per_group():
