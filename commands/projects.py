@@ -135,9 +135,9 @@ def cmd_check(args) -> None:
 
 
 def cmd_warnings(args) -> None:
-    from geo.project_review import project_warnings, read_register
+    from geo.project_review import WARNING_INPUTS, project_warnings, read_register
 
-    warnings = project_warnings(read_register(open_store(args.store)), iso_date(args.as_of, "--as-of"),
+    warnings = project_warnings(read_register(open_store(args.store), WARNING_INPUTS), iso_date(args.as_of, "--as-of"),
                                 stale_days=args.stale_days)
     if args.format == "json":
         emit_records(_warning_table(warnings, args.lang))

@@ -48,6 +48,18 @@ CONTRACT_SOURCE = "投资合同 / 国有建设用地使用权出让合同（约�
 DUPLICATE_SOURCE = "项目台账：同一统一社会信用代码、同一产业链的重复签约"
 LEDGER_SOURCE = "项目台账：新签约项目48小时内录入，进度每月更新"
 _STAGE_INDEX = {stage: i for i, stage in enumerate(STAGES)}
+#: The store's tables behind :class:`Register`'s frames, in its order.
+REGISTER_TABLE_NAMES = ("projects", "project_stages", "project_actuals", "project_delays")
+#: The columns :func:`project_warnings` reads of each register table (``read_register(store, WARNING_INPUTS)``).
+WARNING_INPUTS = {
+    "projects": ("project_id", "name", "park_id", "parcel_ids", "stage", "uscc", "chain", "signed_on", "entered_at",
+                 "updated_on", "land_mu", "investment_wan", "output_wan", "tax_wan",
+                 *(contract for _stage, contract, *_rest in MILESTONES.values())),
+    "project_stages": ("project_id", "stage", "date"),
+    "project_actuals": ("project_id", "year", "investment_wan", "output_wan", "tax_wan", "developed_area_mu",
+                        "stopped_since"),
+    "project_delays": ("id", "project_id", "cause", "reason"),
+}
 
 
 @dataclass(frozen=True)
@@ -60,9 +72,12 @@ class Register:
     delays: pd.DataFrame
 
 
-def read_register(store) -> Register:
-    """The register's tables of ``store`` (projects, stage events, actuals, delays)."""
-    return Register(store.read_projects(), store.read_stage_events(), store.read_actuals(), store.read_delays())
+def read_register(store, columns: dict[str, tuple[str, ...]] | None = None) -> Register:
+    """The register's tables of ``store`` (projects, stage events, actuals, delays).
+
+    ``columns`` (table → column names, e.g. :data:`WARNING_INPUTS`) reads only those columns.
+    """
+    return Register(*(store.read_register_table(table, (columns or {}).get(table)) for table in REGISTER_TABLE_NAMES))
 
 
 def load_warning_grades(directory=None) -> pd.DataFrame:

@@ -147,7 +147,7 @@ def test_contract_check_per_mu_against_promise_and_threshold():
 
 def test_sample_register_is_consistent_with_its_parcels(sample_store):
     from geo.project import ALL_STAGES
-    from geo.project_review import read_register
+    from geo.project_review import WARNING_INPUTS, read_register
 
     reg = read_register(sample_store)
     projects = reg.projects
@@ -164,6 +164,10 @@ def test_sample_register_is_consistent_with_its_parcels(sample_store):
     warnings = project_warnings(reg, date(2026, 10, 31))
     for kind in ("idle_fee", "idle_exempt", "start_overdue", "below_promise", "duplicate_signing"):
         assert kind in set(warnings.kind), kind
+    # the CLI reads only the columns the warnings need, with the same result
+    narrow = read_register(sample_store, WARNING_INPUTS)
+    assert len(narrow.projects.columns) < len(reg.projects.columns) and len(narrow.projects) == len(projects)
+    pd.testing.assert_frame_equal(project_warnings(narrow, date(2026, 10, 31)), warnings)
 
 
 def test_park_map_theme_of_project_warnings():

@@ -114,13 +114,20 @@ class ProjectRegister:
         raise NotImplementedError
 
     # --- reads ---------------------------------------------------------------------------------
-    def _register_frame(self, table: str, where: str = "", params=()) -> pd.DataFrame:
-        columns = REGISTER_TABLES[table]
+    def _register_frame(self, table: str, where: str = "", params=(), names=None) -> pd.DataFrame:
+        columns = {c: REGISTER_TABLES[table][c] for c in names} if names else REGISTER_TABLES[table]
         rows = []
         if self._has_table(table):
             names = ", ".join(_q(c) for c in columns)
             rows = self._query(self._sql(f"SELECT {names} FROM {table} {where} ORDER BY {_ORDER[table]}"), params)
         return typed_frame(rows, columns)
+
+    def read_register_table(self, table: str, columns=None) -> pd.DataFrame:
+        """A register table (a key of :data:`REGISTER_TABLES`) whole, or only ``columns`` of it, in its order.
+
+        A computation that reads a few columns (the warnings: 18 of the projects' 35) fetches only those.
+        """
+        return self._register_frame(table, names=columns)
 
     def read_projects(self) -> pd.DataFrame:
         """The register: one row per project, columns :data:`geo.project.PROJECT_COLUMNS`."""
