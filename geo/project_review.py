@@ -75,9 +75,11 @@ class Register:
 def read_register(store, columns: dict[str, tuple[str, ...]] | None = None) -> Register:
     """The register's tables of ``store`` (projects, stage events, actuals, delays).
 
-    ``columns`` (table → column names, e.g. :data:`WARNING_INPUTS`) reads only those columns.
+    ``columns`` (table → column names, e.g. :data:`WARNING_INPUTS`) reads only those columns, text
+    as Python strings (what :func:`project_warnings` works on).
     """
-    return Register(*(store.read_register_table(table, (columns or {}).get(table)) for table in REGISTER_TABLE_NAMES))
+    return Register(*(store.read_register_table(table, (columns or {}).get(table), text_as_objects=columns is not None)
+                      for table in REGISTER_TABLE_NAMES))
 
 
 def load_warning_grades(directory=None) -> pd.DataFrame:

@@ -47,15 +47,24 @@ def _q(name: str) -> str:
     return '"' + name + '"'
 
 
-def typed_frame(rows: list[tuple], columns: dict[str, str]) -> pd.DataFrame:
+def typed_frame(rows: list[tuple], columns: dict[str, str], text_as_objects: bool = False) -> pd.DataFrame:
     """Rows of a query as a frame of ``columns`` (name → dtype), each column converted once.
 
     ``None`` becomes the dtype's missing value (NaN, ``<NA>``). Column by column from the rows'
     values, not through an object frame and a second ``astype``: 10,000 projects in 0.05 s, not 0.4 s.
+    ``text_as_objects`` keeps text as Python strings (``None`` missing) for a computation that works
+    on objects anyway (the warnings): no Arrow strings built only to be taken apart again.
     """
+    def column_of(values: tuple, kind: str):
+        if kind == "float64":
+            return np.array(values, dtype="float64")
+        if kind == "string" and text_as_objects:
+            return pd.Series(values, dtype=object)  # explicitly: pandas infers Arrow strings from object arrays
+        return pd.array(values, dtype=kind)
+
     values = zip(*rows) if rows else [()] * len(columns)
-    return pd.DataFrame({name: np.array(column, dtype="float64") if kind == "float64" else pd.array(column, dtype=kind)
-                         for (name, kind), column in zip(columns.items(), values)}, columns=list(columns))
+    return pd.DataFrame({name: column_of(column, kind) for (name, kind), column in zip(columns.items(), values)},
+                        columns=list(columns))
 
 
 def register_ddl(sql_types: dict[str, str], serial_key: str) -> list[str]:
@@ -114,20 +123,22 @@ class ProjectRegister:
         raise NotImplementedError
 
     # --- reads ---------------------------------------------------------------------------------
-    def _register_frame(self, table: str, where: str = "", params=(), names=None) -> pd.DataFrame:
+    def _register_frame(self, table: str, where: str = "", params=(), names=None,
+                        text_as_objects: bool = False) -> pd.DataFrame:
         columns = {c: REGISTER_TABLES[table][c] for c in names} if names else REGISTER_TABLES[table]
         rows = []
         if self._has_table(table):
             names = ", ".join(_q(c) for c in columns)
             rows = self._query(self._sql(f"SELECT {names} FROM {table} {where} ORDER BY {_ORDER[table]}"), params)
-        return typed_frame(rows, columns)
+        return typed_frame(rows, columns, text_as_objects)
 
-    def read_register_table(self, table: str, columns=None) -> pd.DataFrame:
+    def read_register_table(self, table: str, columns=None, text_as_objects: bool = False) -> pd.DataFrame:
         """A register table (a key of :data:`REGISTER_TABLES`) whole, or only ``columns`` of it, in its order.
 
-        A computation that reads a few columns (the warnings: 18 of the projects' 35) fetches only those.
+        A computation that reads a few columns (the warnings: 18 of the projects' 35) fetches only
+        those; ``text_as_objects``: text as Python strings, not Arrow strings (:func:`typed_frame`).
         """
-        return self._register_frame(table, names=columns)
+        return self._register_frame(table, names=columns, text_as_objects=text_as_objects)
 
     def read_projects(self) -> pd.DataFrame:
         """The register: one row per project, columns :data:`geo.project.PROJECT_COLUMNS`."""
