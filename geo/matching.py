@@ -364,7 +364,7 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     chosen["rank"] = np.arange(1, len(chosen) + 1)
     members = chosen.members.tolist()
     used = np.unique(np.concatenate(members))  # only the chosen parcels' texts leave Arrow
-    described = frame[["parcel_id", "status", "land_use_code"]].iloc[used]
+    described = frame.iloc[used, frame.columns.get_indexer(["parcel_id", "status", "land_use_code"])]
     ids, status, land_use = (pd.Series(described[c].to_numpy(dtype=object), index=used) for c in described.columns)
     chosen["parcel_ids"] = [ids[m].tolist() for m in members]
     chosen["statuses"] = [sorted(set(status[m])) for m in members]
