@@ -327,11 +327,14 @@ def format_field_value(field: str, value, lang: str = i18n.DEFAULT_LANG) -> str:
 def format_message_values(values: dict, lang: str = i18n.DEFAULT_LANG) -> dict[str, str]:
     """A keyed error's values (:class:`geo.errors.KeyedError`) as a planner writes them, by their names:
     a ``status``, a ``stage`` (``from_stage``, ``to_stage``) or a ``role`` (``needed_role``) by its label,
+    a ``…_key`` (a field's heading in the catalogue, e.g. ``projects.col_signed_on``) by its text,
     numbers, dates and lists through :func:`format_value`; text the error prepared stays as it is."""
     out = {}
     for name, value in values.items():
         labelled = next((kind for kind in ("stage", "role") if name == kind or name.endswith(f"_{kind}")), None)
-        if labelled:
+        if name.endswith("_key"):
+            out[name] = i18n.t(str(value), lang)
+        elif labelled:
             out[name] = "–" if is_missing(value) else i18n.catalogue(lang).get(f"{labelled}.{value}", str(value))
         elif isinstance(value, str) and column_kind(name) not in LABEL_KINDS:
             out[name] = value

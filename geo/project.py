@@ -265,7 +265,8 @@ def _date(data: dict, key: str) -> date | None:
     try:
         return date.fromisoformat(str(value).strip()[:10])
     except ValueError:
-        raise ParkAtlasError(f"{key} {value!r} is not a date (YYYY-MM-DD)") from None
+        raise KeyedError("project.refused.not_a_date", f"{key} {value!r} is not a date (YYYY-MM-DD)",
+                         field_key=f"projects.col_{key}", value=str(value)) from None
 
 
 def check_date_order(dates: dict[str, date | None]) -> None:
@@ -273,7 +274,9 @@ def check_date_order(dates: dict[str, date | None]) -> None:
     given = [(key, dates.get(key)) for key in CONTRACT_DATES if dates.get(key) is not None]
     for (key_a, a), (key_b, b) in zip(given, given[1:]):
         if b < a:
-            raise ParkAtlasError(f"dates out of order: {key_b} {b.isoformat()} is before {key_a} {a.isoformat()}")
+            raise KeyedError("project.refused.date_order", f"dates out of order: {key_b} {b.isoformat()} is before "
+                             f"{key_a} {a.isoformat()}", later_key=f"projects.col_{key_b}", later=b,
+                             earlier_key=f"projects.col_{key_a}", earlier=a)
 
 
 def _register_keys(data: dict) -> dict:

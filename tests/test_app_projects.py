@@ -78,6 +78,17 @@ def test_planner_edits_a_project_on_the_page(store_path, monkeypatch):
     at.run()
     assert [e.value for e in at.error] == [plain(f"统一社会信用代码校验位为 {typo[-1]}，按 GB 32100-2015 应为 {good[-1]}："
                                                  "可能录入有误")]
+    at.text_input(key=f"pj_e_uscc_{pid}_{version + 1}").set_value(good)
+    at.text_input(key=f"pj_e_contract_start_{pid}_{version + 1}").set_value("2026/3/1")  # not how a date is written
+    next(b for b in at.button if b.label == "保存修改").click()
+    at.run()
+    assert [e.value for e in at.error] == [plain("约定动工日期“2026/3/1”不是日期：请按 年-月-日 填写（如 2026-03-01）。")]
+    row = open_store(store_path).read_project(pid)
+    earlier, on = ("供地日期", row["land_supplied_on"]) if row["land_supplied_on"] else ("签约日期", row["signed_on"])
+    at.text_input(key=f"pj_e_contract_start_{pid}_{version + 1}").set_value("2000-01-01")  # before the signing
+    next(b for b in at.button if b.label == "保存修改").click()
+    at.run()
+    assert [e.value for e in at.error] == [plain(f"日期先后有误：约定动工日期 2000-01-01 早于{earlier} {on}。")]
     assert open_store(store_path).read_project(pid)["version"] == version + 1
 
 

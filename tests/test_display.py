@@ -80,6 +80,8 @@ def test_a_keyed_errors_values_are_labelled_and_formatted(lang, expected):
     assert display.format_message_values(values, lang) == expected
     assert display.format_message_values({"role": "viewer", "needed_role": "planner"}, lang) == (
         {"role": "只读用户", "needed_role": "规划人员"} if lang == "zh" else {"role": "Viewer", "needed_role": "Planner"})
+    assert display.format_message_values({"field_key": "projects.col_signed_on"}, lang) == {
+        "field_key": "签约日期" if lang == "zh" else "Signed on"}
 
 
 def test_format_frame_by_column_kind():
