@@ -109,17 +109,17 @@ def test_reserve_takes_the_parcels_shown_even_if_another_planner_took_one(page, 
 
 def test_releasing_a_parcel_released_meanwhile_is_said_in_chinese(page, store_path):
     """The store's conflict (English for the CLI) reaches the Chinese page as its catalogue line, status labelled."""
+    store = open_store(store_path)
+    parcels = store.read_parcels()
+    best = parcels.loc[parcels.status == "available", "parcel_id"].iloc[0]
+    store.reserve([best], project="储能项目", user=User("planner1", "planner"))
     page.session_state["lang"] = "zh"
     page.session_state["user"] = User("planner1", "planner")
     page.run()
     page.text_input(key="m_name").input("储能项目")
     next(b for b in page.button if b.label == "匹配").click()
     page.run()
-    best = page.dataframe[1].value.iloc[0, 3]
-    next(b for b in page.button if b.label.startswith("预留给本项目")).click()
-    page.run()
     page.multiselect(key="m_release_ids").select(best).run()
-    store = open_store(store_path)
     store.release([best], user=User("admin", "admin"))  # another tab released it meanwhile
     status = store.read_parcels().set_index("parcel_id").at[best, "status"]
     next(b for b in page.button if b.label == "解除预留").click()
