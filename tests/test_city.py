@@ -792,8 +792,8 @@ def test_admins_edit_groups_and_chains_on_the_data_page(pengjiang, tmp_path, mon
     save("data.city_save_groups", "city_groups_table", {"edited_rows": {0: {"name_zh": "重点平台"}}})
     assert not at.error and open_store(store).read_city().group_name("platform", "zh") == "重点平台"
     save("data.city_save_chains", "city_chains_table", {"edited_rows": {0: {"min_tax_wan_per_mu": -5.0}}})
-    assert [e.value for e in at.error] == [i18n.t("city.edit.threshold", "zh", chain=plain("smart_home"),
-                                                                   value=plain("-5.0"))]  # shown escaped
+    assert [e.value for e in at.error] == [i18n.t("city.edit.threshold", "zh", chain=plain("智能家电"),
+                                                                   value=plain("-5.0"))]  # by its name, escaped
     assert read_chain_thresholds(open_store(store)).set_index("chain").loc["smart_home", "min_tax_wan_per_mu"] == 30
     save("data.city_save_chains", "city_chains_table", {"edited_rows": {0: {"min_investment_wan_per_mu": 420.0}}})
     assert not at.error
