@@ -5,7 +5,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import common
-from app_pages.safe import plain
+from app_pages.safe import plain, plain_table
 from geo import display, i18n
 from geo.errors import KeyedError, ParkAtlasError
 from geo.metrics import data_as_of_by_park
@@ -33,8 +33,9 @@ def info_value(key: str, value) -> str:
     return text
 
 
-st.table(pd.DataFrame({tr("col.field"): [catalogue.get(f"dataset.{k}", k) for k in info],
-                       tr("col.value"): [info_value(k, v) for k, v in info.items()]}), hide_index=True)
+st.table(plain_table(pd.DataFrame({tr("col.field"): [catalogue.get(f"dataset.{k}", k) for k in info],
+                                   tr("col.value"): [info_value(k, v) for k, v in info.items()]})),
+         hide_index=True)
 
 st.subheader(tr("data.as_of"))
 parks = common.parks()
@@ -217,7 +218,7 @@ if result is None:
 
 st.markdown(f"**{tr('data.preview')}**")
 st.caption(tr("data.preview_help"))
-st.table(result.preview.astype("string").fillna(""), hide_index=True)
+st.table(plain_table(result.preview), hide_index=True)  # the file's own names and values
 
 st.markdown(f"**{tr('data.mapping')}**")
 st.caption(tr("data.mapping_recalled") if st.session_state.get("import_recalled") else tr("data.mapping_help"))
@@ -249,14 +250,14 @@ counts[0].metric(tr("data.read"), i18n.format_number(report.get("features_read")
 counts[1].metric(tr("data.accepted"), i18n.format_number(report.get("features_accepted"), lang, 0))
 counts[2].metric(tr("data.rejected_count"), i18n.format_number(report.get("features_rejected"), lang, 0))
 counts[3].metric(tr("data.problem_count"), i18n.format_number(len(result.problems), lang, 0))
-st.table(view.facts, hide_index=True)
+st.table(plain_table(view.facts), hide_index=True)
 
 problems = result.problems
 st.markdown(f"**{tr('data.problems')}**")
 if problems is None or len(problems) == 0:
     st.success(tr("data.no_problems"))
 else:
-    st.table(view.counts, hide_index=True)
+    st.table(plain_table(view.counts), hide_index=True)
     st.dataframe(view.problems, hide_index=True, width="stretch")
     located = problems.loc[problems.geometry.notna() & ~problems.geometry.is_empty].reset_index(drop=True)
     if len(located):

@@ -4,6 +4,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import common
+from app_pages.safe import plain_table
 from geo import display, i18n
 from geo.idle import SOURCE as IDLE_SOURCE
 from geo.metrics import idle_land_warnings
@@ -51,7 +52,7 @@ for column, group in zip(st.columns(max(len(city_info.groups), 1)), city_info.gr
     with column.container(border=True):
         st.subheader(city_info.group_name(group, lang))
         if not row.empty:  # a narrow card: a table shows whole numbers where metrics were cut ("338,…")
-            st.table(pd.DataFrame(kpi_values(row.iloc[0]), columns=[tr("col.field"), tr("col.value")]),
+            st.table(plain_table(pd.DataFrame(kpi_values(row.iloc[0]), columns=[tr("col.field"), tr("col.value")])),
                      hide_index=True, hide_header=True)
 
 st.caption(tr("overview.map_hint"))
@@ -81,7 +82,7 @@ table = display.format_frame(park_table.assign(name=park_table[name_col])[column
                              city=city_info)
 st.html(f"<style>.st-key-{OVERVIEW_TABLE} :is(th, td):not(:first-child) p {{ white-space: nowrap; }}</style>")
 with st.container(key=OVERVIEW_TABLE):
-    st.table(table, hide_index=True)
+    st.table(plain_table(table), hide_index=True)
 st.caption(tr("overview.table_units"))
 
 park_choice = st.selectbox(tr("park.choose"), park_table.park_id.tolist(), index=None,

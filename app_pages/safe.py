@@ -1,7 +1,7 @@
 """Text from data or an upload, made safe for the Streamlit elements that render Markdown.
 
 ``st.error``, ``st.warning``, ``st.info``, ``st.success``, ``st.markdown``, ``st.caption``,
-``st.title``/``st.subheader``, widget and metric labels and ``st.progress`` text all parse
+``st.title``/``st.subheader``, widget and metric labels, ``st.progress`` text and ``st.table``'s cells and headings all parse
 GitHub-flavoured Markdown plus Streamlit's extras (``$math$``, ``:red[...]`` directives). A park
 name, parcel id, project name, file name or an error message quoting any of them goes through
 :func:`plain` first, so it shows as the characters it is made of.
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import string
+
+import pandas as pd
 
 # CommonMark lets a backslash escape every ASCII punctuation character, and an escaped
 # character is always literal: no emphasis, link, image, HTML, code, math or directive.
@@ -31,3 +33,12 @@ def plain(text) -> str:
     """
     escaped = _PUNCTUATION.sub(r"\\\1", str(text).strip())
     return _LINE_BREAK.sub("  \n", escaped)
+
+
+def plain_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` for ``st.table``, which renders every cell and heading as Markdown: each one
+    through :func:`plain` (missing cells empty), so a park name or an imported attribute value
+    shows as its characters."""
+    shown = frame.astype("string").fillna("").map(plain)
+    shown.columns = [plain(column) for column in frame.columns]
+    return shown

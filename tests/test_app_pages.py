@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -30,6 +31,16 @@ def app(store_path, monkeypatch):
     return at
 
 
+def shown(table) -> pd.DataFrame:
+    """An ``st.table``'s frame as it reads on the page (its cells are escaped Markdown)."""
+    def unescape(text):
+        return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
+
+    frame = table.value.map(unescape)
+    frame.columns = [unescape(c) for c in frame.columns]
+    return frame
+
+
 def goto(at: AppTest, page: str) -> AppTest:
     at.switch_page(f"app_pages/{page}.py")
     at.run()
@@ -51,7 +62,7 @@ def test_overview_shows_city_kpis_and_every_park(app, sample_parcels, sample_par
     assert metrics["园区数"] == "11"
     assert metrics["可供地（亩）"] == i18n.format_number(city.available_area_mu, "zh", 0)
     assert metrics["用地率"] == i18n.format_percent_value(city.occupancy_rate, "zh")
-    table = next(t.value for t in app.table if "园区" in t.value.columns)  # after the groups' KPI tables
+    table = next(shown(t) for t in app.table if "园区" in t.value.columns)  # after the groups' KPI tables
     assert len(table) == 11 and set(table["园区"]) == set(sample_parks.name_zh)
     # One formatter: separators, fixed decimals, percentages; every cell text.
     hitech = table.set_index("园区").loc["肇庆高新区"]
@@ -263,7 +274,7 @@ def test_available_land_blocks(app):
 
 def test_data_page_summary_and_import_is_admin_only(app, sample_parks):
     goto(app, "data")
-    summary = app.table[0].value.set_index("字段")["值"]
+    summary = shown(app.table[0]).set_index("字段")["值"]
     assert summary["合成示例数据"] == "是" and summary["地块数"] == "10,000"
     assert {"城市行政区划代码", "城市名称（中文）"} <= set(summary.index)  # no raw keys such as city_adcode
     assert not any("_" in str(key) for key in summary.index)

@@ -99,6 +99,24 @@ def test_blocking_reasons_quote_hostile_parcel_ids_literally(app):
     assert app.button(key="import_commit").disabled
 
 
+def test_import_preview_and_report_tables_show_hostile_names_and_values_literally(app):
+    """``st.table`` renders its cells and headings as Markdown: the file's own column names and
+    values in the preview stay the characters they are."""
+    parcels = make_parcels([(0, 0, 200, 200), (300, 0, 500, 200)], park_id="zq_hitech", parcel_id=["a", "b"])
+    parcels[HOSTILE] = [HOSTILE, "plain"]
+    app.file_uploader(key="import_file").set_value(("hostile.geojson", parcels.to_json().encode(),
+                                                    "application/geo+json"))
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    cells = [str(text) for table in app.table for text in (*table.value.columns, *table.value.to_numpy().ravel())]
+    quoting = [text for text in cells if "onerror" in text]
+    assert len(quoting) >= 2, cells  # the column's heading and its first value
+    for text in quoting:
+        assert_literal(text, HOSTILE)
+    for text in cells:
+        assert set(re.findall(r"<\s*([a-zA-Z][\w-]*)", MARKDOWN.render(text))) <= {"p", "br"}, text
+
+
 def test_match_page_with_a_hostile_project_name_makes_no_markup(store_path, monkeypatch):
     monkeypatch.setenv("PARKATLAS_STORE", str(store_path))
     at = AppTest.from_file(str(ROOT / "app_pages" / "match.py"), default_timeout=TIMEOUT)

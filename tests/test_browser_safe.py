@@ -1,7 +1,7 @@
 """Data text on a Markdown-rendering element, in Debian's Chromium: shown literally, nothing executes.
 
-The atlas progress bar of the Export page shows each park's name as it renders; every park here
-carries a hostile name (Markdown emphasis, raw HTML, a link and math).
+The atlas progress bar of the Export page shows each park's name as it renders, the Overview its
+table of parks; every park here carries a hostile name (Markdown emphasis, raw HTML, a link and math).
 """
 from __future__ import annotations
 
@@ -40,4 +40,14 @@ def test_atlas_progress_shows_hostile_park_names_as_text(app, page):
     assert HOSTILE in text
     markup = progress.locator("img, a, strong, em, .katex, script")
     assert markup.count() == 0, progress.inner_html()
+    assert page.dialogs == [] and page.external_requests == []
+
+
+def test_overview_table_shows_hostile_park_names_as_text(app, page):
+    """``st.table`` renders cells as Markdown: the park table's names stay the characters they are."""
+    page.goto(app.url)
+    table = page.locator('.st-key-overview_park_table [data-testid="stTable"]')
+    table.get_by_text(HOSTILE + " zq_hitech", exact=True).wait_for(timeout=120_000)
+    screenshot(page, "overview-table-hostile-park-names")
+    assert table.locator("img, a, strong, em, .katex, script").count() == 0, table.inner_html()
     assert page.dialogs == [] and page.external_requests == []
