@@ -26,6 +26,70 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+#: Counts, on the app's WebSocket, the reruns the page asks for and the script runs that answer.
+RUN_TRACKER_JS = """
+(() => {
+    // Each rerun the page asks for (BackMsg.rerun_script, field 11) is done once a script run has
+    // started after it (ForwardMsg.new_session, field 4) and finished (script_finished, field 6,
+    // other than 2 = ended early for another rerun). Read on the WebSocket's frames, because React
+    // may batch a fast run's script-state changes away from the DOM.
+    const runs = window.__parkatlasRuns = {awaiting: "start", sent: 0, started: 0, finished: 0};
+    const fields = (data) => {
+        const bytes = data instanceof ArrayBuffer ? new Uint8Array(data)
+            : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        const found = {};
+        let i = 0;
+        const varint = () => {
+            let value = 0, scale = 1, byte;
+            do { byte = bytes[i++]; value += (byte & 0x7f) * scale; scale *= 128; } while (byte & 0x80 && i < bytes.length);
+            return value;
+        };
+        while (i < bytes.length) {
+            const key = varint(), field = Math.floor(key / 8), wire = key % 8;
+            if (wire === 0) found[field] = varint();
+            else if (wire === 2) { const length = varint(); found[field] = -1; i += length; }
+            else if (wire === 1) i += 8;
+            else if (wire === 5) i += 4;
+            else break;
+        }
+        return found;
+    };
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+        constructor(...args) {
+            super(...args);
+            this.addEventListener("message", (event) => {
+                if (!(event.data instanceof ArrayBuffer)) return;
+                const message = fields(event.data);
+                if (4 in message) { runs.started++; if (runs.awaiting === "start") runs.awaiting = "finish"; }
+                if (6 in message) {
+                    runs.finished++;
+                    if (runs.awaiting === "finish") runs.awaiting = message[6] === 2 ? "start" : null;
+                }
+            });
+        }
+        send(data) {
+            if ((data instanceof ArrayBuffer || ArrayBuffer.isView(data)) && 11 in fields(data)) {
+                runs.sent++; runs.awaiting = "start";
+            }
+            return super.send(data);
+        }
+    };
+})();
+"""
+RUNS_DONE_JS = """() => window.__parkatlasRuns && window.__parkatlasRuns.awaiting === null
+    && document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state') === 'notRunning'"""
+
+
+def track_runs(context) -> None:
+    """Let :func:`wait_for_runs` see the script runs of every page of ``context``.
+
+    A click that asks for a rerun sends it at once, but the app's script state in the DOM changes
+    only when the server answers, and React may batch a fast run's states away altogether; so the
+    rerun requests and run ends are read off the WebSocket's frames instead."""
+    context.add_init_script(RUN_TRACKER_JS)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -161,6 +225,7 @@ def browser():
 def page(browser):
     """A fresh page with the network limited to loopback."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    track_runs(context)
     page = context.new_page()
     page.external_requests = []
     page.dialogs = []
@@ -199,6 +264,12 @@ def map_frame(page, timeout: float = 30.0, role: str | None = None):
     raise AssertionError(f"no map iframe with a Leaflet map; frames: {[f.url for f in page.frames]}")
 
 
+def map_painted(frame) -> None:
+    """Wait until Leaflet in ``frame`` has drawn its current view: after a view change the canvas
+    renderer redraws, and updates what a click hits, on the next animation frame."""
+    frame.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
 def hover_until_tooltip(page, frame, x: float, y: float, text: str, attempts: int = 5) -> None:
     """Move the mouse onto page point (x, y) until a Leaflet tooltip in ``frame`` contains ``text``.
 
@@ -228,10 +299,15 @@ def layer_feature_count(frame, role: str) -> int:
         " return l ? l.getLayers().length : -1; }", role)
 
 
+def wait_for_runs(page, timeout_ms: float = 120_000) -> None:
+    """Wait until every rerun the page has asked for has run to its end and the app shows it
+    (needs :func:`track_runs` on the page's context; the first run of a page load counts too)."""
+    page.wait_for_function(RUNS_DONE_JS, timeout=timeout_ms)
+
+
 def settled(page, timeout_ms: float = 120_000) -> None:
     """Wait until the app's script has run, then check: no exception, no traceback, nothing fetched off-host."""
-    page.wait_for_timeout(300)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
+    wait_for_runs(page, timeout_ms)
     assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").first.inner_text()
     assert "Traceback" not in page.inner_text("body")
     assert page.external_requests == []

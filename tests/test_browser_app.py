@@ -1,13 +1,15 @@
 """The app in Debian's Chromium with the network limited to loopback (real browser, real clicks)."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from geo.availability import available_parcels
 from geo.metrics import with_metrics
 from geo.store import open_store
 from tests.browser import (browser, hover_until_tooltip, layer_feature_count, map_frame,  # noqa: F401
-                           page, screenshot, set_enterprise, start_app)
+                           map_painted, page, screenshot, set_enterprise, settled, start_app, wait_for_runs)
 
 pytestmark = pytest.mark.browser
 
@@ -40,8 +42,11 @@ def parcels(app):
 
 
 def open_page(page, app, path: str):
+    """``path`` opened, its map in place and the page's script runs (the map reports its view) ended."""
     page.goto(app.url + path)
-    return map_frame(page, timeout=90)
+    frame = map_frame(page, timeout=90)
+    settled(page)
+    return frame
 
 
 def parcel_point(page, frame, parcel_id: str) -> tuple[float, float]:
@@ -54,6 +59,7 @@ def parcel_point(page, frame, parcel_id: str) -> tuple[float, float]:
             const p = window.map.latLngToContainerPoint(layer.getCenter());
             return [p.x, p.y];
         }""", parcel_id)
+    map_painted(frame)
     box = page.locator(IFRAME).first.bounding_box()
     return box["x"] + point[0], box["y"] + point[1]
 
@@ -83,9 +89,7 @@ def test_park_page_draws_every_parcel_offline(page, app, parcels):
 def test_click_on_a_parcel_shows_its_details(page, app, parcels):
     frame = open_page(page, app, "/park?park=dz_park")
     target = parcels.loc[parcels.park_id == "dz_park"].sort_values("area_mu").iloc[-1]
-    page.wait_for_timeout(500)
     x, y = parcel_point(page, frame, target.parcel_id)
-    page.wait_for_timeout(500)
     page.mouse.click(x, y)
     details_shown(page, target.parcel_id)
     assert page.get_by_test_id("stMetricValue").filter(has_text=target.data_as_of).count() == 1
@@ -95,9 +99,7 @@ def test_click_on_a_parcel_shows_its_details(page, app, parcels):
 
 def test_xss_payload_is_shown_as_text_and_never_runs(page, app):
     frame = open_page(page, app, "/park?park=zq_hitech")
-    page.wait_for_timeout(500)
     x, y = parcel_point(page, frame, XSS_PARCEL)
-    page.wait_for_timeout(500)
     hover_until_tooltip(page, frame, x, y, XSS)
     tooltip = frame.locator(".leaflet-tooltip").first
     assert XSS in tooltip.text_content()
@@ -106,7 +108,8 @@ def test_xss_payload_is_shown_as_text_and_never_runs(page, app):
     details_shown(page, XSS_PARCEL)
     # The details table holds the payload as a cell's text.
     page.get_by_text(XSS, exact=True).first.wait_for(state="attached", timeout=30_000)
-    page.wait_for_timeout(1000)
+    settled(page)  # the run that drew the details has ended, the map has drawn: a payload would have run
+    map_painted(frame)
     screenshot(page, "park_xss_as_text")
     assert page.dialogs == []
     for f in page.frames:
@@ -117,16 +120,15 @@ def test_xss_payload_is_shown_as_text_and_never_runs(page, app):
 @pytest.mark.parametrize("parcel_id", sorted(PAYLOADS))
 def test_other_payloads_are_text_in_tooltips(page, app, parcel_id):
     frame = open_page(page, app, "/park?park=zq_hitech")
-    page.wait_for_timeout(500)
     x, y = parcel_point(page, frame, parcel_id)
-    page.wait_for_timeout(500)
     hover_until_tooltip(page, frame, x, y, PAYLOADS[parcel_id])
     tooltip = frame.locator(".leaflet-tooltip").first
     assert PAYLOADS[parcel_id] in tooltip.text_content()
     assert tooltip.locator("div *").count() == 0  # the label div holds text only, no element from the value
     page.mouse.click(x, y)
     details_shown(page, parcel_id)
-    page.wait_for_timeout(500)
+    settled(page)
+    map_painted(frame)
     assert page.dialogs == []
     for f in page.frames:
         assert f.evaluate("() => [window.__pwned, document.title === '1']") == [None, False]
@@ -153,7 +155,6 @@ def test_filter_changes_the_highlighted_set_and_keeps_the_view(page, app, parcel
         .find(l => l.options.color === '#00e5ff').feature.properties.id""")
     assert target in set(available_parcels(parcels, ready_only=True).parcel_id)
     x, y = parcel_point(page, frame, target)
-    page.wait_for_timeout(500)
     page.mouse.click(x, y)
     details_shown(page, target)
     screenshot(page, "available_ready_only")
@@ -173,7 +174,7 @@ def test_overview_click_on_a_park_opens_it(page, app):
         const p = window.map.latLngToContainerPoint(layer.getCenter());
         return [p.x, p.y];
     }""")
-    page.wait_for_timeout(500)
+    map_painted(frame)
     box = page.locator(IFRAME).first.bounding_box()
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
     page.wait_for_url("**/park?park=zq_hitech", timeout=30_000)
@@ -213,22 +214,17 @@ def test_the_legend_is_on_the_map_and_follows_the_theme(page, app):
 
 def test_an_online_basemap_is_blocked_offline_and_the_parcels_still_draw(page, app):
     """The guard the other tests rely on: OpenStreetMap tiles are refused and recorded, nothing else."""
-    from playwright.sync_api import Error
-
     open_page(page, app, "/park?park=dz_park")
     assert page.external_requests == []
     page.get_by_test_id("stSelectbox").filter(has_text="底图").click()
     page.get_by_role("option", name="OpenStreetMap（需联网）").click()
-    # The new base map re-mounts the component frame, possibly more than once: ask whichever is there.
-    for _ in range(120):
-        page.wait_for_timeout(250)
-        try:
-            if map_frame(page, timeout=30, role="parcels").evaluate(
-                    "() => document.querySelectorAll('img.leaflet-tile').length") > 0:
-                break
-        except Error:  # the frame was replaced while we asked
-            continue
-    page.wait_for_timeout(500)
+    # The new base map re-mounts the component frame: once the rerun has ended, the frame there asks for tiles.
+    wait_for_runs(page)  # not settled(): the tiles asked for off-host are what this test looks for
+    map_frame(page, timeout=60, role="parcels").wait_for_function(
+        "() => document.querySelectorAll('img.leaflet-tile').length > 0", timeout=60_000)
+    deadline = time.monotonic() + 30
+    while not page.external_requests and time.monotonic() < deadline:
+        page.evaluate("() => 0")  # a round trip lets Playwright hand over the request events it holds
     assert page.external_requests
     assert all(url.startswith("https://tile.openstreetmap.org/") for url in page.external_requests)
     frame = map_frame(page, role="parcels")
@@ -269,7 +265,7 @@ def test_city_view_draws_every_parcel_and_a_click_shows_its_details(page, app, p
     xy = frame.evaluate("([lat, lng]) => { const m = window.parkatlasLayers.city_parcels._map;"
                         " m.setView([lat, lng], 17, {animate: false}); return m.latLngToContainerPoint([lat, lng]); }",
                         [inner.y, inner.x])
-    page.wait_for_timeout(500)
+    map_painted(frame)
     box = page.locator(IFRAME).first.bounding_box()
     page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
     assert frame.evaluate("() => window.parkatlasLayers.city_parcels.lastId") == target.parcel_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from geo.city import init_city, load_example
-from tests.browser import AppServer, browser, map_frame, page, screenshot  # noqa: F401
+from tests.browser import AppServer, browser, map_frame, page, screenshot, settled  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -24,15 +24,10 @@ def pengjiang_app(tmp_path_factory):
     server.stop()
 
 
-def _settled(page) -> None:
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)
-    assert page.get_by_test_id("stException").count() == 0
-
-
 def test_the_app_on_pengjiang_shows_pengjiang_and_no_zhaoqing(page, pengjiang_app):
     page.goto(pengjiang_app.url)
     page.get_by_role("heading", name="江门市蓬江区园区总览").wait_for(timeout=90_000)
-    _settled(page)
+    settled(page)
     for group in ("重点发展平台", "镇街工业园区"):
         page.get_by_role("heading", name=group).wait_for(timeout=30_000)
     frame = map_frame(page, role="parks")
@@ -44,7 +39,7 @@ def test_the_app_on_pengjiang_shows_pengjiang_and_no_zhaoqing(page, pengjiang_ap
     # English: the city's English name and group names.
     page.get_by_text("English", exact=True).click()
     page.get_by_role("heading", name="Pengjiang District, Jiangmen parks overview").wait_for(timeout=60_000)
-    _settled(page)
+    settled(page)
     page.get_by_role("heading", name="Town and street industrial areas").wait_for(timeout=30_000)
     assert "Zhaoqing" not in page.inner_text("body")
     assert page.external_requests == []
@@ -65,12 +60,12 @@ def test_the_sidebar_switches_between_registered_cities(page, tmp_path, pengjian
         server.wait_ready()
         page.goto(server.url)
         page.get_by_role("heading", name="肇庆市园区总览").wait_for(timeout=90_000)
-        _settled(page)
+        settled(page)
         box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text("城市 / 区县", exact=True))
         box.locator("input").click()
         page.get_by_role("option", name="蓬江", exact=True).click()
         page.get_by_role("heading", name="江门市蓬江区园区总览").wait_for(timeout=90_000)
-        _settled(page)
+        settled(page)
         page.get_by_role("heading", name="重点发展平台").wait_for(timeout=30_000)
         assert "肇庆" not in page.inner_text("body")
         assert page.external_requests == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import browser, page  # noqa: F401
+from tests.browser import browser, page, settled  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -14,14 +14,6 @@ pytestmark = pytest.mark.browser
 def app(viewer_app):
     """The shared read-only app (tests/conftest.py): these tests only read, as the anonymous viewer."""
     return viewer_app
-
-
-def settled(page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=120_000)
-    assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").first.inner_text()
-    assert "Traceback" not in page.inner_text("body")
-    assert page.external_requests == []
 
 
 def test_enterprises_and_inefficient_pages(page, app):

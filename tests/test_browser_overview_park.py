@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import (browser, layer_feature_count, map_frame, page, parcel_on_screen,  # noqa: F401
-                           screenshot)
+from tests.browser import (browser, layer_feature_count, map_frame, map_painted, page,  # noqa: F401
+                           parcel_on_screen, screenshot)
 from tests.test_browser_pages import settled, to_english
 
 pytestmark = pytest.mark.browser
@@ -29,7 +29,7 @@ def test_english_overview_click_opens_the_park_in_english(page, app):
         const p = window.map.latLngToContainerPoint(layer.getCenter());
         return [p.x, p.y];
     }""")
-    page.wait_for_timeout(500)
+    map_painted(frame)
     box = page.locator(IFRAME).first.bounding_box()
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
     page.wait_for_url("**/park?park=zq_hitech", timeout=30_000)

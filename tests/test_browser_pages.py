@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from geo.store import open_store
-from tests.browser import browser, page, screenshot, sign_in, start_app_with_users  # noqa: F401
+from tests.browser import browser, page, screenshot, settled, sign_in, start_app_with_users  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -25,17 +25,6 @@ def app(tmp_path_factory):
                                   {PLANNER: (PASSWORD, "planner"), ADMIN: (PASSWORD, "admin")})
     yield server
     server.stop()
-
-
-def settled(page) -> None:
-    """Wait for the script run to finish, then check: no exception box, no traceback, offline."""
-    page.wait_for_timeout(300)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
-    page.wait_for_timeout(200)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
-    assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").first.inner_text()
-    assert "Traceback" not in page.inner_text("body")
-    assert page.external_requests == []
 
 
 def choose(page, label: str, option: str) -> None:

@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from geo import i18n
-from tests.browser import browser, page, record_external, start_app_with_users  # noqa: F401
+from tests.browser import browser, page, record_external, start_app_with_users, track_runs, wait_for_runs  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -61,10 +61,6 @@ def app(tmp_path_factory):
     server.stop()
 
 
-def settled(page) -> None:
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
-
-
 def session_cookie(context) -> dict | None:
     return next((c for c in context.cookies() if c["name"] == "parkatlas_session"), None)
 
@@ -95,7 +91,7 @@ def test_sign_in_is_an_httponly_cookie_that_survives_a_reload_and_binds_the_sess
     anonymous = i18n.t("sidebar.anonymous", "zh")
     page.context.add_init_script(RECORD_SOCKETS)
     page.goto(app.url)
-    settled(page)
+    wait_for_runs(page, TIMEOUT_MS)
     page.get_by_text(i18n.t("sidebar.login", "zh"), exact=True).click()
     page.get_by_label(i18n.t("sidebar.user", "zh")).fill(PLANNER)
     page.get_by_label(i18n.t("sidebar.password", "zh")).fill(PASSWORD)
@@ -108,7 +104,7 @@ def test_sign_in_is_an_httponly_cookie_that_survives_a_reload_and_binds_the_sess
     assert "parkatlas_session" not in page.evaluate("document.cookie")  # out of reach of page scripts
 
     page.reload()
-    settled(page)
+    wait_for_runs(page, TIMEOUT_MS)
     page.get_by_text(signed_in).wait_for(timeout=TIMEOUT_MS)
 
     # Learn the session id as an eavesdropper would: drop the socket, the app reconnects with it.
@@ -119,10 +115,11 @@ def test_sign_in_is_an_httponly_cookie_that_survives_a_reload_and_binds_the_sess
     attacker = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         record_external(attacker, [])
+        track_runs(attacker)
         attacker.add_init_script(PRESENT_SESSION_ID % session_id)
         stolen = attacker.new_page()
         stolen.goto(app.url)
-        settled(stolen)
+        wait_for_runs(stolen, TIMEOUT_MS)
         stolen.get_by_text(anonymous).wait_for(timeout=TIMEOUT_MS)
         assert stolen.get_by_text(signed_in).count() == 0
         assert stolen.get_by_role("button", name=i18n.t("sidebar.sign_out", "zh")).count() == 0
@@ -137,11 +134,11 @@ def test_sign_in_is_an_httponly_cookie_that_survives_a_reload_and_binds_the_sess
 
     # Signing out deletes the cookie; the old value no longer signs anyone in.
     page.goto(app.url)
-    settled(page)
+    wait_for_runs(page, TIMEOUT_MS)
     page.get_by_role("button", name=i18n.t("sidebar.sign_out", "zh")).click()
     page.get_by_text(anonymous).wait_for(timeout=TIMEOUT_MS)
     wait_for(lambda: session_cookie(page.context) is None)
     page.context.add_cookies([{**cookie}])
     page.reload()
-    settled(page)
+    wait_for_runs(page, TIMEOUT_MS)
     page.get_by_text(anonymous).wait_for(timeout=TIMEOUT_MS)
