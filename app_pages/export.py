@@ -54,7 +54,7 @@ names = common.park_names()
 try:
     result = common.match_result()
 except ParkAtlasError as exc:
-    st.error(plain(exc))
+    common.show_error(exc)
     result = None
 
 c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 1, 1])
@@ -88,7 +88,7 @@ with preview_col:
         st.image(_preview(common.location(), common.revision(), park_id, theme, chosen_indicator, paper, orientation,
                           lang, highlight), caption=say("preview"), width="stretch")
     except ParkAtlasError as exc:
-        st.error(plain(exc))
+        common.show_error(exc)
 
 
 def page_bytes(fmt: str):

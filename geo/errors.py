@@ -54,3 +54,11 @@ class ParcelTaken(KeyedConflict):
         key = "store.conflict.taken_by" if project else "store.conflict.taken_status"
         super().__init__(key, message, parcel=parcel_id, status=status, project=project or "")
         self.parcel_id, self.status, self.project = parcel_id, status, project
+
+
+def unknown_park(park_id, message: str | None = None) -> KeyedNotFound:
+    """The refusal of a park id the store does not hold: a stale choice, an old link's ``?park=``,
+    a park of another city's store. ``message`` replaces the CLI's line (default: look up the ids)."""
+    return KeyedNotFound("store.not_found.park",
+                         message or f"unknown park {park_id!r}; see `python cli.py parks` for the ids", park=str(park_id))
+

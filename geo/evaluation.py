@@ -39,7 +39,7 @@ import pandas as pd
 from geo.auth import User
 from geo.city import division_kind
 from geo.enterprise import enterprise_land, latest_year, production_years, read_enterprises, read_figures
-from geo.errors import NotFoundError, ParkAtlasError
+from geo.errors import NotFoundError, ParkAtlasError, unknown_park
 from geo.metrics import parcel_metrics
 from geo.schema import GRADE_COLUMNS
 from geo.standards import DEFAULT_STANDARDS_DIR
@@ -623,7 +623,7 @@ def parcels_with_metrics(store, park_id: str | None = None, year: int | None = N
     if park_id is None:
         return out
     if park_id not in set(store.read_parks().park_id):
-        raise NotFoundError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
+        raise unknown_park(park_id)
     return out[out.park_id == park_id].reset_index(drop=True)
 
 

@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from geo.auth import User
 from geo.blocks import DEFAULT_GAP_M, adjacency, component_labels
 from geo.crs import projected_crs_for
-from geo.errors import ParkAtlasError
+from geo.errors import ParkAtlasError, unknown_park
 from geo.gcpause import gc_paused
 from geo.metrics import ENTERPRISE_STATUSES
 from geo.standards import DEFAULT_STANDARDS_DIR, load_standards
@@ -394,7 +394,7 @@ def inefficient_land(store, park_id: str | None = None, *, as_of: date | None = 
 
     parks = store.read_parks()
     if park_id is not None and park_id not in set(parks.park_id):
-        raise ParkAtlasError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
+        raise unknown_park(park_id)
     parcels = parcels_with_metrics(store)
     enterprises, figures = read_enterprises(store), read_figures(store)
     stopped = set()

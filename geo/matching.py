@@ -41,7 +41,7 @@ import shapely
 from geo import display, i18n
 from geo.blocks import close_gaps, grow_blocks
 from geo.crs import CGCS2000, metric_crs, reproject, transformer
-from geo.errors import NotFoundError, ParkAtlasError
+from geo.errors import KeyedError, KeyedNotFound, NotFoundError, ParkAtlasError, unknown_park
 from geo.gcpause import gc_paused
 from geo.metrics import ENTERPRISE_STATUSES, PARCEL_METRICS, park_kpis, with_metrics
 from geo.project import CAPACITY_NEEDS, DISTANCE_NEEDS, Project, load_project
@@ -175,7 +175,8 @@ def normalise_weights(weights=None) -> dict[str, float]:
         raw[key] = float(value)
     total = sum(raw.get(c, 0.0) for c in CRITERIA)
     if total <= 0:
-        raise ParkAtlasError("all ranking weights are 0; give at least one criterion a positive weight")
+        raise KeyedError("match.refused.weights_zero", "all ranking weights are 0; give at least one criterion a "
+                         "positive weight")
     return {c: raw.get(c, 0.0) / total for c in CRITERIA}
 
 
@@ -314,12 +315,13 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     park_groups = sorted(set(pk.frame.group.dropna()))
     unknown_groups = [g for g in project.groups if g not in park_groups]
     if unknown_groups:
-        raise ParkAtlasError(f"unknown group {unknown_groups[0]!r}; one of {', '.join(park_groups)}")
+        raise KeyedNotFound("match.refused.unknown_group", f"unknown group {unknown_groups[0]!r}; one of "
+                            f"{', '.join(park_groups)}", group_id=unknown_groups[0])
     if park_id is not None and park_id not in known:
-        raise NotFoundError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
+        raise unknown_park(park_id)
     for pid in project.preferred_parks:
         if pid not in known:
-            raise NotFoundError(f"preferred park {pid!r} does not exist; see `python cli.py parks` for the ids")
+            raise unknown_park(pid, f"preferred park {pid!r} does not exist; see `python cli.py parks` for the ids")
     disposal = settings.include_disposal if include_disposal is None else include_disposal
 
     pidx = pk.index_of(frame.park_id)

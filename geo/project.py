@@ -196,13 +196,18 @@ def _read_file(path: Path) -> dict:
 def _number(data: dict, key: str, *, minimum: float = 0.0, strict: bool = False,
             maximum: float | None = None, where: str = "") -> float:
     value = data[key]
+    field_key = f"project.key.{where}{key}"  # the key's heading in the catalogue, for pages
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ParkAtlasError(f"{where}{key} must be a number, got {value!r}")
+        raise KeyedError("project.refused.not_a_number", f"{where}{key} must be a number, got {value!r}",
+                         field_key=field_key, value=str(value))
     if value < minimum or (strict and value == minimum):
         sign = ">" if strict else "≥"
-        raise ParkAtlasError(f"{where}{key} must be {sign} {minimum:g}, got {value:g}")
+        raise KeyedError("project.refused.above" if strict else "project.refused.at_least",
+                         f"{where}{key} must be {sign} {minimum:g}, got {value:g}", field_key=field_key,
+                         value=value, minimum=minimum)
     if maximum is not None and value > maximum:
-        raise ParkAtlasError(f"{where}{key} must be ≤ {maximum:g}, got {value:g}")
+        raise KeyedError("project.refused.at_most", f"{where}{key} must be ≤ {maximum:g}, got {value:g}",
+                         field_key=field_key, value=value, maximum=maximum)
     return float(value)
 
 
@@ -350,7 +355,8 @@ def load_project(source, standards: Standards | None = None, *, register: bool =
                                  "land_mu_max")
     missing = [k for k in required if data.get(k) is None or data.get(k) == ""]
     if missing:
-        raise ParkAtlasError(f"project lacks {missing[0]!r}; required keys: {', '.join(required)}")
+        raise KeyedError("project.refused.missing", f"project lacks {missing[0]!r}; required keys: {', '.join(required)}",
+                         field_key=f"project.key.{missing[0]}")
     extra = _register_keys(data)
     if register and extra["land_mu"] is None:
         extra["land_mu"] = _number(data, "land_mu_max", strict=True)

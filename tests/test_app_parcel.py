@@ -118,6 +118,47 @@ def test_stale_version_is_a_conflict_and_writes_nothing(store, parcel):
     assert store.read_parcels().set_index("parcel_id").at[pid, "enterprise"] == "Mine Ltd"
 
 
+def test_refused_edits_are_said_in_chinese_and_write_nothing(store, store_path, parcel, monkeypatch):
+    """The store's refusals (English for the CLI) reach the Chinese page as their catalogue lines: a land-use
+    code outside the classes, a date written another way, a delay cause typed into the table, a store the
+    database cannot write (the driver's words quoted for the administrator)."""
+    import sqlite3
+
+    from geo.store.gpkg import GpkgStore
+
+    pid, park = parcel
+    ids = store.read_parcels(park).sort_values("parcel_id").parcel_id.tolist()
+    revision = store.revision()
+    at = open_page(pid, PLANNER)
+    land_use = at.text_input(key=field_key(at, pid, "land_use_code"))
+    original_land_use = land_use.value
+    land_use.input("M9")
+    submit_form(at)
+    assert [e.value for e in at.error] == [plain("用地类型代码“M9”不在用地分类表中：请填写分类表中的代码，"
+                                                 "如 100101（一类工业用地）。")]
+    at.text_input(key=field_key(at, pid, "land_use_code")).input(original_land_use)
+    at.text_input(key=field_key(at, pid, "contract_date")).input("2024/1/1")
+    submit_form(at)
+    # The page escapes the values it puts into the catalogue's line (Markdown), not the line itself.
+    assert [e.value for e in at.error] == [f"合同签订日期“{plain('2024/1/1')}”不是日期：请按 年-月-日 填写（如 2026-03-01）。"]
+    edit_table(at, park, {"0": {"delay_cause": "台风"}})
+    assert [e.value for e in at.error] == [plain(f"{ids[0]}: 延迟原因类别“台风”不是可选项，"
+                                                 "可选：政府或政府有关部门的行为、不可抗力。")]
+    assert store.revision() == revision
+
+    def disk_fails(self, con):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(GpkgStore, "_begin", disk_fails)
+    at = open_page(pid, PLANNER)
+    at.text_input(key=field_key(at, pid, "enterprise")).input("新企业")
+    submit_form(at)
+    assert [e.value for e in at.error] == [f"无法写入数据库 {plain(str(store_path))}，未作任何更改：请把数据库的报错"
+                                           f"“{plain('disk I/O error')}”告知系统管理员。"]
+    monkeypatch.undo()
+    assert store.revision() == revision
+
+
 @pytest.mark.parametrize("user", [None, User("guest", "viewer")], ids=["anonymous", "viewer"])
 def test_viewer_sees_no_edit_controls_and_cannot_write(store, parcel, user):
     pid, park = parcel

@@ -89,6 +89,17 @@ def test_planner_edits_a_project_on_the_page(store_path, monkeypatch):
     next(b for b in at.button if b.label == "保存修改").click()
     at.run()
     assert [e.value for e in at.error] == [plain(f"日期先后有误：约定动工日期 2000-01-01 早于{earlier} {on}。")]
+    # An emptied name and no land: the project checks' own lines (the CLI keeps "project lacks 'name'").
+    at.text_input(key=f"pj_e_contract_start_{pid}_{version + 1}").set_value(row["contract_start"] or "")
+    at.text_input(key=f"pj_e_name_{pid}_{version + 1}").set_value("")
+    next(b for b in at.button if b.label == "保存修改").click()
+    at.run()
+    assert [e.value for e in at.error] == ["请填写项目名称：项目缺少此项。"]
+    at.text_input(key=f"pj_e_name_{pid}_{version + 1}").set_value(row["name"])
+    at.number_input(key=f"pj_e_land_mu_{pid}_{version + 1}").set_value(0.0)
+    next(b for b in at.button if b.label == "保存修改").click()
+    at.run()
+    assert [e.value for e in at.error] == ["用地面积必须大于 0（现为 0）。"]
     assert open_store(store_path).read_project(pid)["version"] == version + 1
 
 

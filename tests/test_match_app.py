@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from app_pages.safe import plain
 from geo.auth import User
 from geo.i18n import label_status
+from geo.matching import load_weights
 from geo.store import open_store
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "match.py")
@@ -160,3 +161,40 @@ def test_a_form_the_core_refuses_is_said_in_chinese(page):
     next(b for b in page.button if b.label == "匹配").click()
     page.run()
     assert [e.value.replace("\\", "") for e in page.error] == ["项目名称不能为空：请填写项目名称。"]
+    # An emptied name, a plot ratio above the core's limit, every weight at 0: each its catalogue line.
+    page.text_input(key="m_name").input("")
+    next(b for b in page.button if b.label == "匹配").click()
+    page.run()
+    assert [e.value for e in page.error] == ["请填写项目名称：项目缺少此项。"]
+    page.text_input(key="m_name").input("储能项目")
+    page.number_input(key="m_plot_ratio").set_value(25.0)
+    next(b for b in page.button if b.label == "匹配").click()
+    page.run()
+    assert [e.value for e in page.error] == ["容积率不能大于 20（现为 25）：请核对后重新填写。"]
+    page.number_input(key="m_plot_ratio").set_value(1.2)
+    for criterion in load_weights().criterion:
+        page.slider(key=f"m_w_{criterion}").set_value(0)
+    next(b for b in page.button if b.label == "匹配").click()
+    page.run()
+    assert [e.value for e in page.error] == ["排序权重全部为 0：请至少给一项标准设一个大于 0 的权重。"]
+
+
+def test_a_project_of_another_citys_parks_is_said_in_chinese(page):
+    """The session's project names a park group and a park the store does not hold (the planner switched
+    the city's store, or the park went away): one Chinese line each, the ids quoted, no results."""
+    page.session_state["lang"] = "zh"
+    page.run()
+    next(b for b in page.button if b.label == "匹配").click()
+    page.run()
+    assert not page.error and page.dataframe
+    request = page.session_state["match_request"]
+    page.session_state["match_request"] = {**request, "project": {**request["project"], "groups": ["north"]}}
+    page.run()
+    assert [e.value for e in page.error] == ["园区组团“north”不在当前数据中（可能来自其他城市的数据）：请重新选择组团后再匹配。"]
+    assert not page.dataframe
+    page.session_state["match_request"] = {**request, "park_id": "atlantis"}
+    page.run()
+    assert [e.value for e in page.error] == ["找不到园区 atlantis（可能来自旧链接或其他城市的数据）：请从园区列表中重新选择。"]
+    page.session_state["match_request"] = {**request, "project": {**request["project"], "preferred_parks": ["atlantis"]}}
+    page.run()
+    assert [e.value for e in page.error] == ["找不到园区 atlantis（可能来自旧链接或其他城市的数据）：请从园区列表中重新选择。"]

@@ -68,6 +68,18 @@ def test_bad_input_is_one_actionable_line(change, message):
     assert "\n" not in str(info.value)
 
 
+def test_every_project_key_a_refusal_can_name_has_a_heading_in_both_catalogues():
+    """Keyed refusals name a key by its heading (``project.key.<key>``): a key without one would show as
+    the raw catalogue key on a page."""
+    from geo import i18n
+    from geo.project import NEEDS_KEYS, REGISTER_REQUIRED, REQUIRED_KEYS
+
+    keys = {*REQUIRED_KEYS, *REGISTER_REQUIRED, "land_mu", "admin_share", "green_ratio",
+            *(f"needs.{k}" for k in NEEDS_KEYS)}
+    for lang in i18n.LANGS:
+        assert not [k for k in keys if f"project.key.{k}" not in i18n.catalogue(lang)], lang
+
+
 def test_bad_files(tmp_path):
     with pytest.raises(NotFoundError, match="does not exist"):
         load_project(tmp_path / "missing.json")

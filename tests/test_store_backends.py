@@ -468,11 +468,19 @@ def test_disk_full_mid_import_is_a_clean_error_and_changes_nothing(tmp_path, mon
     monkeypatch.setattr(GpkgStore, "_connect", no_room)
     many = make_parcels([(i * 60.0, 0, i * 60.0 + 50, 50) for i in range(3000)], park_id="zq_hitech",
                         parcel_id=[f"BIG{i}" for i in range(3000)])
-    with pytest.raises(ParkAtlasError, match="full.*nothing was changed"):
+    with pytest.raises(ParkAtlasError, match="full.*nothing was changed") as refused:
         store.import_features("parcels", many, user=ADMIN)
+    assert (refused.value.key, refused.value.values) == ("store.failed.write", {
+        "store": str(path), "detail": "database or disk is full"})
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert store.integrity_check() == [] and len(store.history()) == 1
+
+
+def test_the_bundled_sample_refuses_writes_in_the_pages_words(sample_store):
+    with pytest.raises(ParkAtlasError, match="read-only") as refused:
+        sample_store.set_status(parcels_with(sample_store, "available"), "idle", user=ADMIN)
+    assert (refused.value.key, refused.value.values) == ("store.failed.read_only", {"store": sample_store.location})
 
 
 def test_a_file_that_is_not_a_store_is_refused_in_one_line(tmp_path):
@@ -480,8 +488,11 @@ def test_a_file_that_is_not_a_store_is_refused_in_one_line(tmp_path):
 
     junk = tmp_path / "junk.gpkg"
     junk.write_bytes(b"this is not sqlite at all" * 100)
-    with pytest.raises(ParkAtlasError, match="cannot open store"):
+    with pytest.raises(ParkAtlasError, match="cannot open store") as refused:
         open_store(junk)
+    # Pages say it in their language, naming the store and quoting the driver (geo.store.sql.store_failure).
+    assert (refused.value.key, refused.value.values) == ("store.failed.open", {
+        "store": str(junk), "detail": "file is not a database"})
     assert junk.read_bytes() == b"this is not sqlite at all" * 100
 
 

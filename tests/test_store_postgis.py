@@ -94,5 +94,9 @@ def test_password_is_not_shown_in_the_location():
 def test_unreachable_server_is_a_one_line_error():
     from geo.errors import ParkAtlasError
 
-    with pytest.raises(ParkAtlasError, match="cannot connect to postgresql://nobody:\\*\\*\\*@127.0.0.1:1/x"):
+    with pytest.raises(ParkAtlasError, match="cannot connect to postgresql://nobody:\\*\\*\\*@127.0.0.1:1/x") as refused:
         open_store("postgresql://nobody:secret@127.0.0.1:1/x")
+    # Pages name the store as the CLI does, its password masked, and quote the driver's words.
+    assert refused.value.key == "store.failed.connect"
+    assert refused.value.values["store"] == "postgresql://nobody:***@127.0.0.1:1/x"
+    assert refused.value.values["detail"] and "secret" not in str(refused.value.values)

@@ -25,7 +25,7 @@ import pandas as pd
 
 from geo.auth import User
 from geo.crs import CGCS2000
-from geo.errors import ConflictError, KeyedNotFound, NotFoundError, ParcelTaken, ParkAtlasError
+from geo.errors import ConflictError, KeyedError, KeyedNotFound, ParcelTaken, ParkAtlasError, unknown_park
 from geo.idle import DELAY_CAUSES
 from geo.lazy import LazyModule
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS, conform_parcels, conform_parks
@@ -46,6 +46,8 @@ PARK_EDITABLE_FIELDS = tuple(c for c in PARK_COLUMNS if c != "park_id")
 LAYER_KEYS = {"parcels": "parcel_id", "parks": "park_id"}
 #: Parcel fields that take one of a fixed set of codes (besides status and land use).
 PARCEL_CHOICES = {"delay_cause": DELAY_CAUSES}
+#: Parcel fields holding a date, kept as ISO text (YYYY-MM-DD): idle land and inefficiency read them.
+PARCEL_DATE_FIELDS = ("contract_date", "contract_start_date", "actual_start_date", "stopped_since", "data_as_of")
 #: How often a write is retried when the database is busy or the connection dropped.
 MAX_ATTEMPTS = 5
 #: File mode of stores and backups: they hold planners' names and the audit log.
@@ -278,14 +280,32 @@ def check_changes(changes: dict) -> dict:
     typed = {field: coerce(field, value) for field, value in changes.items()}
     for field, choices in PARCEL_CHOICES.items():
         check_choice(field, [typed[field]] if typed.get(field) is not None else [], choices)
+    land_use = typed.get("land_use_code")
+    if land_use is not None and land_use not in set(load_standards().land_use.code):
+        raise KeyedError("store.refused.land_use", f"land_use_code {land_use!r} is not a class of "
+                         "data/standards/land_use.csv (e.g. 100101 for class 1 industrial land)", value=land_use)
+    for field in PARCEL_DATE_FIELDS:
+        if typed.get(field) is not None:
+            typed[field] = iso_date(field, typed[field])
     return typed
+
+
+def iso_date(field: str, value: str) -> str:
+    """A parcel's date as ISO text, or a one-line error naming the field (``field_key``: its heading)."""
+    try:
+        return date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise KeyedError("store.refused.not_a_date", f"{field} {value!r} is not a date (YYYY-MM-DD)",
+                         field_key=f"field.{field}", value=value) from None
 
 
 def check_choice(field: str, values, choices) -> None:
     """One-line error for the first value of ``field`` outside ``choices`` (missing values pass)."""
     wrong = [v for v in pd.unique(pd.Series(values, dtype="string").dropna()) if v not in choices]
     if wrong:
-        raise ParkAtlasError(f"{field} {wrong[0]!r} is not one of {', '.join(choices)}")
+        # The page names the choices by their labels: the value named after the field is a list of its codes.
+        raise KeyedError(f"store.refused.choice.{field}", f"{field} {wrong[0]!r} is not one of {', '.join(choices)}",
+                         value=str(wrong[0]), **{field: list(choices)})
 
 
 def check_park_changes(changes: dict) -> dict:
@@ -442,7 +462,7 @@ class Store(abc.ABC):
         """Parcels as they were at ``when`` (a date: its end, UTC), reconstructed from the log."""
         cutoff = as_utc_iso(when)
         if park_id is not None and park_id not in set(self.read_parks().park_id):
-            raise NotFoundError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
+            raise unknown_park(park_id)
         current = self.read_parcels()
         log = self.history()
         later = log[(log["at"] > cutoff) & log["parcel_id"].notna()]

@@ -25,12 +25,12 @@ from pathlib import Path
 import pandas as pd
 
 from geo.city import CITY_SELECTS, City, city_from_rows, city_tables, infer_city
-from geo.errors import ConflictError, KeyedConflict, NotFoundError, ParkAtlasError
+from geo.errors import ConflictError, KeyedConflict, KeyedError, NotFoundError, ParkAtlasError, unknown_park
 from geo.lazy import LazyModule
 from geo.schema import PARCEL_COLUMNS, conform_parcels, conform_parks
 from geo.store.base import DATA_REVISION_SQL, MAX_ATTEMPTS, OWNER_ONLY
 from geo.store.projects import REGISTER_TABLES, register_ddl, register_rows
-from geo.store.sql import AUDIT_INSERT, SqlStore, quote
+from geo.store.sql import AUDIT_INSERT, SqlStore, quote, store_failure
 
 gpd = LazyModule("geopandas")
 pyogrio = LazyModule("pyogrio")
@@ -215,7 +215,7 @@ class GpkgStore(SqlStore):
         try:
             con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         except sqlite3.Error as exc:
-            raise ParkAtlasError(f"cannot open store {self.path}: {exc}") from None
+            raise store_failure("store.failed.open", "cannot open store", self.location, exc) from None
         for name, function in _ST_FUNCTIONS.items():
             con.create_function(name, 1, function, deterministic=True)
         return con
@@ -238,7 +238,7 @@ class GpkgStore(SqlStore):
                 break
             except sqlite3.DatabaseError as exc:
                 if not _is_busy(exc) or attempt == MAX_ATTEMPTS - 1:
-                    raise ParkAtlasError(f"cannot open store {self.path}: {exc}") from None
+                    raise store_failure("store.failed.open", "cannot open store", self.location, exc) from None
                 time.sleep(0.05 * 2 ** attempt)
             finally:
                 con.close()
@@ -254,7 +254,8 @@ class GpkgStore(SqlStore):
 
     def _transaction(self, work, metrics: str = "refresh"):
         if self.readonly:
-            raise ParkAtlasError(f"{self.path} is read-only (the bundled sample); use a store under var/")
+            raise KeyedError("store.failed.read_only", f"{self.path} is read-only (the bundled sample); use a store "
+                             "under var/", store=self.location)
         return super()._transaction(work, metrics)
 
     def _begin(self, con: sqlite3.Connection) -> sqlite3.Connection:
@@ -289,7 +290,7 @@ class GpkgStore(SqlStore):
         try:
             con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
         except sqlite3.Error as exc:
-            raise ParkAtlasError(f"cannot open store {self.path}: {exc}") from None
+            raise store_failure("store.failed.open", "cannot open store", self.location, exc) from None
         return con
 
     def _query(self, sql: str, params=()) -> list[tuple]:
@@ -348,14 +349,14 @@ class GpkgStore(SqlStore):
         try:
             return pyogrio.read_dataframe(self.path, layer=layer, use_arrow=True, **kwargs)
         except pyogrio.errors.DataSourceError as exc:
-            raise ParkAtlasError(f"cannot open store {self.path}: {exc}") from None
+            raise store_failure("store.failed.open", "cannot open store", self.location, exc) from None
 
     def _read_sql(self, sql: str) -> pd.DataFrame:
         """The rows of a SQLite query without geometry, read through GDAL into Arrow."""
         try:
             return pyogrio.read_dataframe(self.path, sql=sql, use_arrow=True, read_geometry=False)
         except pyogrio.errors.DataSourceError as exc:
-            raise ParkAtlasError(f"cannot open store {self.path}: {exc}") from None
+            raise store_failure("store.failed.open", "cannot open store", self.location, exc) from None
 
     def read_parks(self) -> gpd.GeoDataFrame:
         return conform_parks(self._read("parks"))
@@ -364,7 +365,7 @@ class GpkgStore(SqlStore):
         where = None
         if park_id is not None:
             if park_id not in set(self.read_parks().park_id):
-                raise NotFoundError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
+                raise unknown_park(park_id)
             where = "park_id = '{}'".format(park_id.replace("'", "''"))
         return conform_parcels(self._read("parcels", where=where))
 

@@ -30,12 +30,12 @@ import shapely
 
 from geo.city import CITY_SELECTS, City, city_from_rows, city_tables, infer_city
 from geo.crs import CGCS2000
-from geo.errors import ConflictError, KeyedConflict, NotFoundError, ParkAtlasError
+from geo.errors import ConflictError, KeyedConflict, ParkAtlasError, unknown_park
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS, conform_parcels, conform_parks
 from geo.store import redact_location
 from geo.store.base import DATA_REVISION_SQL, LAYER_KEYS, MAX_ATTEMPTS, frame_records
 from geo.store.projects import register_ddl, register_rows
-from geo.store.sql import AUDIT_INSERT, SqlStore, first_line, quote as _q
+from geo.store.sql import AUDIT_INSERT, SqlStore, first_line, quote as _q, store_failure
 
 SCHEMA = "parkatlas"
 _SQL_TYPES = {"string": "text", "float64": "double precision", "Int64": "bigint", "boolean": "boolean"}
@@ -129,8 +129,8 @@ class PostgisStore(SqlStore):
         try:
             return psycopg.connect(self.url, connect_timeout=10, options=f"-c search_path={SCHEMA},public")
         except psycopg.Error as exc:
-            raise ParkAtlasError(f"cannot connect to {self.location}: {first_line(exc)}; "
-                                 "check the URL and that the server is running") from None
+            raise store_failure("store.failed.connect", "cannot connect to", self.location, exc,
+                                "; check the URL and that the server is running") from None
 
     def _begin(self, con):
         # psycopg opens the transaction with the first statement; commit or rollback ends it.
@@ -171,7 +171,7 @@ class PostgisStore(SqlStore):
         try:
             return con.execute(sql, params).fetchall()
         except psycopg.Error as exc:
-            raise ParkAtlasError(f"cannot read {self.location}: {first_line(exc)}") from None
+            raise store_failure("store.failed.read", "cannot read", self.location, exc) from None
         finally:
             con.close()
 
@@ -266,7 +266,7 @@ class PostgisStore(SqlStore):
         if park_id is None:
             return conform_parcels(self._frame("parcels", PARCEL_COLUMNS))
         if not self._query("SELECT 1 FROM parks WHERE park_id = %s", (park_id,)):
-            raise NotFoundError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
+            raise unknown_park(park_id)
         return conform_parcels(self._frame("parcels", PARCEL_COLUMNS, "WHERE park_id = %s", (park_id,)))
 
     def read_districts(self) -> gpd.GeoDataFrame:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from geo.auth import User, require
 from geo.errors import (ConflictError, KeyedConflict, KeyedError, KeyedNotFound, KeyedPermissionDenied, NotFoundError,
-                         ParkAtlasError)
+                         ParkAtlasError, unknown_park)
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS
 from geo.standards import load_standards
 from geo.store.base import (
@@ -60,6 +60,14 @@ def first_line(exc: BaseException) -> str:
     """The first line of a database error, for one-line messages."""
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+def store_failure(key: str, doing: str, location: str, exc: BaseException, advice: str = "") -> KeyedError:
+    """The database itself failed: the CLI's English line (``doing`` the store, the driver's text,
+    ``advice``) and, for pages, the catalogue ``key`` naming the ``store`` with the driver's own
+    words kept as a quoted ``detail`` for whoever looks after the database."""
+    detail = first_line(exc)
+    return KeyedError(key, f"{doing} {location}: {detail}{advice}", store=location, detail=detail)
 
 
 def typed(columns: dict[str, str], column: str, value):
@@ -287,8 +295,8 @@ class SqlStore(ProjectRegister, Store):
                 if not isinstance(exc, Exception) or not self._is_db_error(exc):
                     raise
                 if not self._is_retryable(exc):
-                    raise ParkAtlasError(f"could not write to {self.location}: {first_line(exc)}; "
-                                         "nothing was changed") from None
+                    raise store_failure("store.failed.write", "could not write to", self.location, exc,
+                                        "; nothing was changed") from None
                 last = exc
                 if attempt < MAX_ATTEMPTS - 1:
                     time.sleep(0.05 * 2 ** attempt)
@@ -550,7 +558,7 @@ class SqlStore(ProjectRegister, Store):
             row = cur.execute(self._sql(f"SELECT {', '.join(quote(c) for c in changes)} FROM parks "
                                         f"WHERE park_id = ?{self.row_lock}"), (park_id,)).fetchone()
             if row is None:
-                raise NotFoundError(f"unknown park {park_id!r}; see `python cli.py parks` for the ids")
+                raise unknown_park(park_id)
             current = dict(zip(changes, row))
             diff = {c: v for c, v in changes.items() if current[c] != v}
             if diff:
