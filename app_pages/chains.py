@@ -56,7 +56,7 @@ def _candidates(result) -> None:
         candidates[["rank", "parcel_ids", "park_id", "area_mu", "score"]].assign(
             park_id=candidates.park_id.map(lambda p: names.get(p, p))),
         lang, kinds={"rank": "integer", "parcel_ids": "list", "park_id": "text", "score": "score"}),
-        hide_index=True, use_container_width=True)
+        hide_index=True, width="stretch")
 
 
 def _pack_pdf(loc: str, rev: str, prospect_id: str, language: str) -> bytes:
@@ -135,7 +135,7 @@ with st.expander(tr("chains.tree_table")):
                                 for v, leaf in zip(status.thin, is_leaf)],
         tr("chains.col.nearest_km"): [display.format_value(k, "km", lang) for k in status.nearest_km],
         tr("chains.col.node_id"): [display.format_value(n, "id", lang) for n in status.node_id],
-    }), hide_index=True, use_container_width=True)
+    }), hide_index=True, width="stretch")
 
 st.subheader(tr("chains.map"))
 node_names = dict(zip(status.node_id, status[name_col]))
@@ -173,7 +173,7 @@ else:
         tr("chains.col.power_kva"): [display.format_value(demand.at[n, "power_kva"], "kva", lang)
                                      for n in gaps.node_id],
         tr("chains.col.nearest_km"): [display.format_value(k, "km", lang) for k in gaps.nearest_km],
-    }), hide_index=True, use_container_width=True)
+    }), hide_index=True, width="stretch")
     gap_key = common.lang_key("ch_gap")
     if st.session_state.get(gap_key) not in set(gaps.node_id):  # a gap of another chain or node
         st.session_state.pop(gap_key, None)
@@ -200,7 +200,7 @@ else:
         tr("chains.col.contact_status"): [tr(f"chains.contact.{v}") for v in prospects.contact_status],
         tr("chains.col.ready_land"): [display.format_value(ready[p].eligible, "integer", lang)
                                       for p in prospects.prospect_id],
-    }), hide_index=True, use_container_width=True)
+    }), hide_index=True, width="stretch")
     chosen = st.selectbox(tr("chains.pack.pick"), prospects.prospect_id.tolist(), key=common.kept_key("ch_prospect"),
                           format_func=lambda p: display.format_value(
                               prospects.set_index("prospect_id").at[p, "name"], "text", lang))
@@ -244,7 +244,7 @@ def _prospects_upload(user) -> None:
             kinds={"row": "integer", "column": "text", "value": "text", "problem": "text"},
             headers={"row": tr("chains.problem_row"), "column": tr("chains.problem_column"),
                      "value": tr("chains.problem_value"), "problem": tr("chains.problem")}),
-            hide_index=True, use_container_width=True)
+            hide_index=True, width="stretch")
         st.error(tr("chains.import_rejected"))
         return
     st.caption(tr("chains.import_ready", rows=display.format_value(checked["rows"], "integer", lang)))

@@ -2,6 +2,8 @@
 gaps, leader, ready land of a gap, prospects with hostile text kept literal."""
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -65,6 +67,20 @@ def test_chains_page_tree_gaps_ready_land_and_prospects(app):
     assert shown["地块编号"].tolist() == ["、".join(ids) for ids in first.candidates.parcel_ids]
     values = [str(v) for frame in (tree, gaps, ready, prospects, shown) for v in frame.to_numpy().ravel()]
     assert not any(v in ("True", "False", "None", "nan") or "e+0" in v for v in values)
+
+
+def test_chains_page_uses_no_deprecated_streamlit_argument(app, caplog):
+    """Streamlit 1.67 deprecates ``use_container_width`` on its own elements (``width="stretch"``); it says so in
+    its log, which does not propagate to pytest's handler."""
+    at, _ = app
+    logger = logging.getLogger("streamlit.deprecation_util")
+    logger.addHandler(caplog.handler)
+    try:
+        at.run()
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert not at.exception and len(at.dataframe) >= 4  # the tree, gaps, ready land and prospects tables ran
+    assert not [r.getMessage() for r in caplog.records if "use_container_width" in r.getMessage()]
 
 
 def test_chains_page_in_english(app):
