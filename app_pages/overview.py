@@ -92,7 +92,8 @@ if park_choice:
     common.open_park(park_choice)
 
 chart_area, chart_output = st.columns(2)
-chart = park_table.set_index(name_col)
+chart = park_table.set_index("park_id")  # bars by park (names may repeat), labelled by name
+bar_names = chart[name_col]
 # Bars in the order of their value (largest on top), not in the code-point order of the names.
 by_area = chart.assign(_total=chart.available_area_mu + chart.occupied_area_mu).sort_values("_total", ascending=False)
 by_output = chart.sort_values("output_per_mu_wan", ascending=False)
@@ -100,12 +101,14 @@ with chart_area:
     st.caption(tr("overview.chart_area"))
     st.vega_lite_chart(*charts.bar_chart(by_area[["available_area_mu", "occupied_area_mu"]].rename(columns={
         "available_area_mu": tr("col.available_area_mu"), "occupied_area_mu": tr("col.occupied_area_mu")}),
-        kind="area_mu", lang=lang, category_title=tr("col.park"), value_title=tr("overview.chart_area")),
+        kind="area_mu", lang=lang, category_title=tr("col.park"), value_title=tr("overview.chart_area"),
+        labels=bar_names),
         width="stretch")
 with chart_output:
     st.caption(tr("overview.chart_output"))
     st.vega_lite_chart(*charts.bar_chart(by_output[["output_per_mu_wan"]], kind="wan_per_mu", lang=lang,
-                                         category_title=tr("col.park"), value_title=tr("col.output_per_mu_wan")),
+                                         category_title=tr("col.park"), value_title=tr("col.output_per_mu_wan"),
+                                         labels=bar_names),
                        width="stretch")
 
 # Idle land (闲置土地处置办法): every parcel idle today, by park, the longest overdue first.

@@ -9,6 +9,9 @@ code-point order. Specifications only: the pages draw them.
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+
 import pandas as pd
 
 from geo import display
@@ -47,21 +50,32 @@ def line_chart(frame: pd.DataFrame, *, kind: str, lang: str, x_title: str, value
 
 
 def bar_chart(frame: pd.DataFrame, *, kind: str, lang: str, category_title: str, value_title: str,
-              ) -> tuple[pd.DataFrame, dict]:
+              labels: Mapping | None = None) -> tuple[pd.DataFrame, dict]:
     """The data and specification of a horizontal bar chart of ``frame``.
 
     ``frame``: one row per bar in the order to draw (its index names the bars), one column per series
     headed with its label; several columns are stacked, with a legend below. ``kind``: the values'
     kind for the formatter (``area_mu``, ``wan_per_mu`` …); ``percent`` values are fractions, drawn
-    as percentages.
+    as percentages. ``labels``: when the index is a key (park ids), the bars' names by key — the bars
+    stay apart by key (two parks of one name are two bars), the axis and tooltips show the names.
     Returns ``(data, spec)`` for ``st.vega_lite_chart(data, spec)``.
     """
     series = list(frame.columns)
     data = _long(frame, kind, lang)
+    if labels is None:
+        data["label"] = data.category
+        axis = {"labelLimit": 220}
+    else:
+        data["category"] = data.category.astype(str)
+        data["label"] = data.category.map({str(key): str(name) for key, name in labels.items()})
+        # An axis label is its tick's value (the key): looked up in a JSON object literal of key → name
+        # (JSON-escaped, so a name is only ever a string literal of the expression).
+        names = json.dumps(dict(zip(data.category, data.label)), ensure_ascii=True)
+        axis = {"labelLimit": 220, "labelExpr": f"{names}[datum.value]"}
     encoding = {
-        "y": {"field": "category", "type": "nominal", "sort": None, "title": None, "axis": {"labelLimit": 220}},
+        "y": {"field": "category", "type": "nominal", "sort": None, "title": None, "axis": axis},
         "x": {"field": "value", "type": "quantitative", "title": value_title, "axis": {"format": ",~f"}},
-        "tooltip": [{"field": "category", "type": "nominal", "title": category_title},
+        "tooltip": [{"field": "label", "type": "nominal", "title": category_title},
                     {"field": "shown", "type": "nominal", "title": value_title}],
     }
     if len(series) > 1:

@@ -92,6 +92,25 @@ def test_overview_charts_say_the_planners_words_largest_first(app):
     assert available.shown.iloc[0] == f"可供地（亩）：{available.value.iloc[0]:,.2f}"
 
 
+def test_overview_charts_keep_two_parks_of_one_name_apart(app, store_path):
+    """Bars are keyed by park id and labelled by name: a park renamed like another is its own bar (keyed
+    by name, Vega-Lite had stacked both parks into one bar), its axis label and tooltip the shared name."""
+    from geo.store import open_store
+
+    store = open_store(store_path)
+    parks = store.read_parks().set_index("park_id")
+    store.update_park("dz_park", {"name_zh": parks.at["zq_hitech", "name_zh"]}, user=User("root", "admin"))
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    for spec, data in (vega_chart(c) for c in app.get("vega_lite_chart")):
+        assert spec["encoding"]["y"]["field"] == "category" and spec["encoding"]["tooltip"][0]["field"] == "label"
+        bars = data.drop_duplicates("category").set_index("category").label
+        assert len(bars) == 11 and set(bars.index) == set(parks.index)
+        assert bars["dz_park"] == bars["zq_hitech"] == parks.at["zq_hitech", "name_zh"]
+        lookup, tail = spec["encoding"]["y"]["axis"]["labelExpr"].rsplit("[", 1)
+        assert tail == "datum.value]" and json.loads(lookup) == bars.to_dict()
+
+
 def test_overview_lists_idle_land_warnings(app, sample_parcels):
     from datetime import date
 
