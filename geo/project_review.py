@@ -344,8 +344,8 @@ def contract_check(project: dict, events: pd.DataFrame, actuals: pd.DataFrame, p
     full = project["stage"] == "at_capacity"
     criteria = []
     labels = {"investment": ("投资强度", "investment intensity", "investment_wan"),
-              "output": ("亩均产值", "output per 亩", "output_wan"),
-              "tax": ("亩均税收", "tax per 亩", "tax_wan")}
+              "output": ("亩均产值", "output per mu", "output_wan"),
+              "tax": ("亩均税收", "tax per mu", "tax_wan")}
     below = False
     for key, (zh, en, column) in labels.items():
         actual = last.get(column)
@@ -356,12 +356,12 @@ def contract_check(project: dict, events: pd.DataFrame, actuals: pd.DataFrame, p
         ratio = value / promised if value is not None and promised else None
         if value is None:
             passed = None
-            reason = (f"{zh}：尚无实绩（承诺 {_num(promised)} 万元/亩）", f"{en}: no actuals yet (promised {_num(promised)} 万元/亩)")
+            reason = (f"{zh}：尚无实绩（承诺 {_num(promised)} 万元/亩）", f"{en}: no actuals yet (promised {_num(promised)} 10k yuan/mu)")
         else:
             passed = (threshold is None or value >= threshold) and (not full or ratio is None or ratio >= 1)
             below = below or (full and ratio is not None and ratio < 1)
             reason = (f"{zh} {_num(value)} 万元/亩，承诺 {_num(promised)}（{ratio:.0%}），园区门槛 {_num(threshold)}",
-                      f"{en} {_num(value)} 万元/亩, promised {_num(promised)} ({ratio:.0%}), park threshold {_num(threshold)}")
+                      f"{en} {_num(value)} 10k yuan/mu, promised {_num(promised)} ({ratio:.0%}), park threshold {_num(threshold)}")
         criteria.append(_criterion(f"{key}_per_mu", value, promised, threshold, passed, *reason, ratio=ratio))
 
     national = standards.min_plot_ratio_2017().get(project["industry_code"])
@@ -389,7 +389,7 @@ def contract_check(project: dict, events: pd.DataFrame, actuals: pd.DataFrame, p
         f"建筑系数（承诺）{project['building_coefficient']:.0%} ≥ {bc_min or 0:.0%}；已开发 {_num(developed)} 亩"
         + (f"（{share:.0%}）" if share is not None else ""),
         f"building coefficient (promised) {project['building_coefficient']:.0%} ≥ {bc_min or 0:.0%}; developed "
-        f"{_num(developed)} 亩" + (f" ({share:.0%})" if share is not None else "")))
+        f"{_num(developed)} mu" + (f" ({share:.0%})" if share is not None else "")))
     jobs = last.get("jobs")
     has_jobs = jobs is not None and not pd.isna(jobs)
     promised_jobs = project.get("jobs") or None

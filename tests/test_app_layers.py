@@ -35,6 +35,14 @@ def test_catalogues_have_the_same_keys():
     assert set(i18n.catalogue("zh")) == set(i18n.catalogue("en"))
 
 
+def test_english_catalogue_writes_areas_in_mu_and_money_in_10k_yuan():
+    """English labels carry English units (issue 19): "mu" and "10k yuan", never 亩/万元/亿元 or "wan", and the
+    亩均 grade is the "per-mu grade" (not "Mu grade")."""
+    chinese_units = {k: v for k, v in i18n.catalogue("en").items() if re.search(r"亩|万元|亿元|\bwan\b|\bMu\b", v)}
+    assert chinese_units == {}
+    assert i18n.t("col.grade", "en") == "Per-mu grade" and i18n.t("unit.wan_per_mu", "en") == "10k yuan/mu"
+
+
 def test_labels_come_from_the_standards_tables(sample_store):
     assert i18n.label_status("available", "zh") == "可供地"
     assert i18n.label_status("available", "en") == "Available"

@@ -142,7 +142,7 @@ def test_language_switch_keeps_choices_and_relabels_them(app):
     park, theme = app.selectbox(key="park_select.en"), app.selectbox(key="park_theme.en")
     assert (park.value, theme.value) == ("dz_park", "grade")
     assert park.options[park.index] == "Duanzhou District Industrial Park (illustrative)"
-    assert theme.options[theme.index] == "Mu grade"
+    assert theme.options[theme.index] == "Per-mu grade"
     goto(app, "available")
     app.multiselect(key="avail_statuses.en").set_value(["idle"]).run()
     app.radio(key="lang").set_value("zh").run()

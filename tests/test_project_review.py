@@ -1,6 +1,7 @@
 """Warnings, the contract check and the counts of the register, on hand-built registers with known answers."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pandas as pd
@@ -143,6 +144,9 @@ def test_contract_check_per_mu_against_promise_and_threshold():
     assert by["plot_ratio"]["pass"] is False                                     # promised 1.2
     assert by["start_date"]["pass"] is True and by["production_date"]["pass"] is False
     assert "逾期" in by["production_date"]["reason_zh"] and by["jobs"]["pass"] is True
+    # English reasons carry English units (issue 19).
+    assert by["output_per_mu"]["reason_en"].startswith("output per mu 1,000.0 10k yuan/mu, promised")
+    assert not [c["reason_en"] for c in result["criteria"] if re.search("[亩万]", c["reason_en"])]
 
 
 def test_sample_register_is_consistent_with_its_parcels(sample_store):
