@@ -26,6 +26,6 @@ def register_panel() -> None:
             try:
                 entry = register_store(name, location.strip(), users=users.strip() or None)
             except ParkAtlasError as exc:
-                st.error(plain(exc))
+                common.show_error(exc)
             else:
                 st.success(tr("city_admin.done", name=plain(entry.name)))

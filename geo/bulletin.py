@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo import display
-from geo.errors import ParkAtlasError
+from geo.errors import KeyedError
 from geo.i18n import t
 from geo.metrics import park_kpis, with_metrics
 from geo.schema import split_list
@@ -39,7 +39,7 @@ def parse_month(text: str) -> tuple[date, date]:
     """The first and last day of a month given as ``YYYY-MM``, or a one-line error."""
     found = _MONTH.match(str(text or "").strip())
     if not found or not 1 <= int(found.group(2)) <= 12 or not 2000 <= int(found.group(1)) <= 2100:
-        raise ParkAtlasError(f"month {text!r} must look like 2026-10 (YYYY-MM)")
+        raise KeyedError("teams.refused.month", f"month {text!r} must look like 2026-10 (YYYY-MM)", value=str(text or ""))
     year, month = int(found.group(1)), int(found.group(2))
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 

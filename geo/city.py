@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from geo.crs import CGCS2000, gk3_central_meridian, gk3_epsg
-from geo.errors import KeyedError, NotFoundError, ParkAtlasError
+from geo.errors import KeyedError, KeyedNotFound, NotFoundError, ParkAtlasError
 from geo.lazy import LazyModule
 
 gpd = LazyModule("geopandas")
@@ -814,10 +814,11 @@ def register_store(name: str, location, *, users=None, path=None) -> CityStore:
 
     name = str(name).strip()
     if not name or len(name) > 40 or any(c in name for c in "\n\r\t"):
-        raise ParkAtlasError("give the store a name of 1–40 characters on one line (e.g. 蓬江区)")
+        raise KeyedError("city.register.name", "give the store a name of 1–40 characters on one line (e.g. 蓬江区)")
     location = str(location)
     if "://" not in location and not Path(location).is_file():
-        raise NotFoundError(f"store {location} does not exist; create it with `python cli.py city init`")
+        raise KeyedNotFound("city.register.missing", f"store {location} does not exist; create it with "
+                            "`python cli.py city init`", store=location)
     open_store(location).read_city()  # a readable ParkAtlas store
     entry = CityStore(name, location if "://" in location else str(Path(location).resolve()),
                       str(Path(users).resolve()) if users else None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages.safe import plain
 from geo.auth import User
 from geo.store import open_store
 from geo.store.tables import TEAMS, table_history
@@ -49,6 +50,11 @@ def test_viewer_reads_only(teams_page):
     assert spec["encoding"]["x"]["title"] == "月份" and set(months.series) == {"累计完成", "时间进度（直线）"}
     assert months.category.str.fullmatch(r"20\d\d-\d\d").all()
     assert months.shown.str.fullmatch(r"(累计完成|时间进度（直线）)：[\d,]+\.\d( 万元)?").all(), months.shown.tolist()
+    # A month written another way is refused in the page's words (the CLI keeps its English line).
+    at.text_input(key="teams_month").set_value("2026/10")
+    next(b for b in at.button if b.label == "生成通报").click()
+    at.run()
+    assert [e.value for e in at.error] == [f"月份“{plain('2026/10')}”的写法不对：请按 年-月 填写（如 2026-10）。"]
 
 
 def test_planner_renames_a_team_and_hostile_text_stays_literal(teams_page, store_path):

@@ -15,6 +15,7 @@ import pyogrio
 import pytest
 import shapely
 
+from app_pages.safe import plain
 from geo.auth import User
 from geo.city import boundaries_from_adcode, init_city, load_example, make_city
 from geo.errors import NotFoundError, ParkAtlasError, PermissionDenied
@@ -699,7 +700,9 @@ def test_the_app_serves_several_cities_each_with_its_own_users(tmp_path, pengjia
     at.text_input(key="city_register_name").input("蓬江")
     at.text_input(key="city_register_location").input(str(tmp_path / "missing.gpkg"))
     at.button(key="FormSubmitter:city_register-登记").click().run()
-    assert any("does not exist" in e.value for e in at.error) and read_registry(registry) == ()
+    missing = plain(str(tmp_path / "missing.gpkg"))  # said in the page's language, the path quoted
+    assert [e.value for e in at.error] == [f"数据库 {missing} 不存在：请先用命令 python cli.py city init 建立。"]
+    assert read_registry(registry) == ()
     at.text_input(key="city_register_location").input(str(pengjiang))
     at.text_input(key="city_register_users").input(str(tmp_path / "pj-users.json"))
     at.button(key="FormSubmitter:city_register-登记").click().run()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sqlite3
 import threading
 import time
 from datetime import date, datetime, timezone
@@ -494,6 +495,11 @@ def test_a_file_that_is_not_a_store_is_refused_in_one_line(tmp_path):
     assert (refused.value.key, refused.value.values) == ("store.failed.open", {
         "store": str(junk), "detail": "file is not a database"})
     assert junk.read_bytes() == b"this is not sqlite at all" * 100
+    other = tmp_path / "other.gpkg"  # SQLite, but not a ParkAtlas store
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
+    with pytest.raises(ParkAtlasError, match="not a ParkAtlas GeoPackage") as refused:
+        open_store(other)
+    assert (refused.value.key, refused.value.values) == ("store.failed.not_parkatlas", {"store": str(other)})
 
 
 def test_concurrent_first_opens_seed_one_gpkg(tmp_path):

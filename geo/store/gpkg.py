@@ -227,8 +227,9 @@ class GpkgStore(SqlStore):
             try:
                 tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
                 if "parcels" not in tables or "gpkg_contents" not in tables:
-                    raise ParkAtlasError(f"{self.path} is not a ParkAtlas GeoPackage (no parcels layer); "
-                                         "give another path or remove the file to start from the sample")
+                    raise KeyedError("store.failed.not_parkatlas", f"{self.path} is not a ParkAtlas GeoPackage "
+                                     "(no parcels layer); give another path or remove the file to start from the "
+                                     "sample", store=self.location)
                 ready = "audit_log" in tables
                 have = {r[1] for r in con.execute("PRAGMA table_info(parcels)")}
                 missing = {c: k for c, k in PARCEL_COLUMNS.items() if c not in have}

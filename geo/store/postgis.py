@@ -30,7 +30,7 @@ import shapely
 
 from geo.city import CITY_SELECTS, City, city_from_rows, city_tables, infer_city
 from geo.crs import CGCS2000
-from geo.errors import ConflictError, KeyedConflict, ParkAtlasError, unknown_park
+from geo.errors import ConflictError, KeyedConflict, KeyedError, ParkAtlasError, unknown_park
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS, conform_parcels, conform_parks
 from geo.store import redact_location
 from geo.store.base import DATA_REVISION_SQL, LAYER_KEYS, MAX_ATTEMPTS, frame_records
@@ -192,7 +192,8 @@ class PostgisStore(SqlStore):
                         cur.execute(f"ALTER TABLE parcels ADD COLUMN {_q(column)} {_SQL_TYPES[kind]}")
                 return
             if not seed:
-                raise ParkAtlasError(f"{self.location} holds no ParkAtlas tables")
+                raise KeyedError("store.failed.not_parkatlas", f"{self.location} holds no ParkAtlas tables",
+                                 store=self.location)
             for sql in _schema_sql():
                 cur.execute(sql)
             self._seed(cur, seed_from)
