@@ -35,8 +35,9 @@ def _chain_map(loc: str, rev: str) -> ChainMap:
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _ready(loc: str, rev: str, node_id: str, park_id: str | None):
     node = node_row(_chain_map(loc, rev).nodes, node_id)
-    return ready_land(common.parcels(), common.parks(), node, top=5, park_id=park_id,
-                      chain_thresholds=read_chain_thresholds(common.store()))
+    frame, prepared = common.prepared_parcels()
+    return ready_land(frame, common.parks(), node, top=5, park_id=park_id,
+                      chain_thresholds=read_chain_thresholds(common.store()), prepared=prepared)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -44,9 +45,10 @@ def _prospect_ready(loc: str, rev: str, prospect_id: str, park_id: str | None):
     """The matcher's ranking for a prospect: its node's typical demand, or its own land and investment."""
     prospect = prospect_row(common.store(), prospect_id)
     node = node_row(_chain_map(loc, rev).nodes, prospect.node_id)
-    return ready_land(common.parcels(), common.parks(), node, top=5, park_id=park_id, name=str(prospect["name"]),
+    frame, prepared = common.prepared_parcels()
+    return ready_land(frame, common.parks(), node, top=5, park_id=park_id, name=str(prospect["name"]),
                       land_mu=prospect.land_mu, investment_wan=prospect.investment_wan,
-                      chain_thresholds=read_chain_thresholds(common.store()))
+                      chain_thresholds=read_chain_thresholds(common.store()), prepared=prepared)
 
 
 def _candidates(result) -> None:

@@ -527,15 +527,38 @@ def scope_map(park_ids, highlight_ids, bounds=None, selected_ids=None) -> tuple[
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _blocks(loc: str, rev: str, parcel_ids: tuple[str, ...], gap_m: float):
-    from geo.blocks import adjacent_blocks
+    from geo.blocks import contiguous_blocks
 
     frame = _parcels(loc, rev)
-    return adjacent_blocks(frame.loc[frame.parcel_id.isin(parcel_ids)], gap_m=gap_m)
+    return contiguous_blocks(frame.loc[frame.parcel_id.isin(parcel_ids)], gap_m=gap_m)
 
 
 def blocks(parcel_ids, gap_m: float):
-    """Contiguous blocks of the given parcels (cached per store revision, parcel set and gap)."""
+    """Contiguous blocks of the given parcels, as a table without geometries (cached per store
+    revision, parcel set and gap; ``geo.blocks.block_geometries`` draws any of them)."""
     return _blocks(location(), revision(), tuple(sorted(parcel_ids)), float(gap_m))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _prepared(loc: str, rev: str, frame_id: int, _frame):
+    # What every match of a revision shares (codes, bounds, enterprise totals, projected candidates), kept
+    # beside that revision's cached parcels and shared by every session like them. Keyed by the frame's id
+    # too: a frame read again after eviction gets its own (a prepared object serves only its own frame,
+    # and holds it, so the id of a frame it serves is never reused while it is kept).
+    from geo.matching import PreparedParcels
+
+    return PreparedParcels(_frame)
+
+
+def _parcels_prepared(loc: str, rev: str):
+    frame = _parcels(loc, rev)
+    return frame, _prepared(loc, rev, id(frame), frame)
+
+
+def prepared_parcels():
+    """:func:`parcels` and their ``geo.matching.PreparedParcels`` (one per revision, shared by every
+    session and match: never mutate either)."""
+    return _parcels_prepared(location(), revision())
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -543,10 +566,11 @@ def _match(loc: str, rev: str, request: dict):
     from geo.city import read_chain_thresholds
     from geo.matching import match
 
-    return match(_parcels(loc, rev), _parks(loc, rev), request["project"], top=request["top"],
+    frame, prepared = _parcels_prepared(loc, rev)
+    return match(frame, _parks(loc, rev), request["project"], top=request["top"],
                  park_id=request["park_id"], weights=request["weights"], with_blocks=request["with_blocks"],
                  include_disposal=request["include_disposal"], edition=request.get("edition"),
-                 chain_thresholds=read_chain_thresholds(_store(loc)))
+                 chain_thresholds=read_chain_thresholds(_store(loc)), prepared=prepared)
 
 
 def match_result():

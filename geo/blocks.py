@@ -78,6 +78,74 @@ def close_gaps(geoms_m: np.ndarray, groups: list[np.ndarray], gap_m: float) -> n
     return shapely.buffer(merged, -half, join_style="mitre")
 
 
+BLOCK_COLUMNS = ["block_id", "park_id", "parcel_ids", "parcel_count", "area_mu"]
+
+
+def _blocks(parcels: gpd.GeoDataFrame, gap_m: float, min_area_mu: float | None):
+    """The blocks' table (largest first, without ``block_id``), each block's members (positions in
+    ``parcels``), the metric CRS and the parcels projected to it."""
+    area_mu = (parcels.area_mu if "area_mu" in parcels.columns else parcel_metrics(parcels).area_mu).to_numpy()
+    # Projected parcels and id lists: a million new objects at 1M parcels, which would set off full
+    # collections over every object of the process (geo.gcpause).
+    with gc_paused():
+        metric_crs = projected_crs_for(parcels)  # one Gauss-Krüger zone for the whole frame
+        geoms = reproject(parcels.geometry.values, parcels.crs, metric_crs)
+        parks = parcels.park_id.to_numpy(dtype=object)
+        labels = component_labels(len(parcels), *adjacency(geoms, parks, gap_m))
+        # Each block's members in their order in ``parcels`` (a stable sort by label), its ids from one
+        # split, its park from its first member and its area as the sum of its parcels' (in that order):
+        # no Python aggregation per block, no geometry.
+        order = np.argsort(labels, kind="stable")
+        sizes = np.bincount(labels)
+        cuts = np.cumsum(sizes)[:-1]
+        members = np.split(order, cuts)
+        ids = np.split(parcels.parcel_id.to_numpy(dtype=object)[order], cuts)
+        out = pd.DataFrame({
+            "park_id": parks[order[np.r_[0, cuts]]],
+            "parcel_ids": [block.tolist() for block in ids],
+            "parcel_count": sizes,
+            "area_mu": pd.Series(area_mu).groupby(labels, sort=True).sum().to_numpy(),
+        })
+    if min_area_mu is not None:
+        out = out.loc[out.area_mu >= min_area_mu]
+    out = out.sort_values("area_mu", ascending=False)
+    return out, [members[label] for label in out.index], metric_crs, geoms
+
+
+def contiguous_blocks(parcels: gpd.GeoDataFrame, gap_m: float = DEFAULT_GAP_M, *,
+                      min_area_mu: float | None = None) -> pd.DataFrame:
+    """Contiguous blocks of adjacent parcels without their geometries: what a table of blocks needs.
+
+    The same blocks, in the same order, as :func:`adjacent_blocks` (``block_id``, ``park_id``,
+    ``parcel_ids``, ``parcel_count``, ``area_mu``), found from the adjacency of the parcels and
+    their stored areas alone; :func:`block_geometries` draws the ones shown.
+    """
+    if len(parcels) == 0:
+        return pd.DataFrame(columns=BLOCK_COLUMNS)
+    out = _blocks(parcels, gap_m, min_area_mu)[0].reset_index(drop=True)
+    out.insert(0, "block_id", [f"B{k + 1}" for k in range(len(out))])
+    return out
+
+
+def block_geometries(parcels: gpd.GeoDataFrame, blocks: pd.DataFrame, gap_m: float = DEFAULT_GAP_M) -> gpd.GeoSeries:
+    """The geometries of ``blocks`` (rows of :func:`contiguous_blocks` of the same ``parcels`` and gap),
+    as :func:`adjacent_blocks` draws them: only these blocks' parcels are projected and unioned."""
+    index = blocks.index
+    if len(blocks) == 0:
+        return gpd.GeoSeries([], index=index, crs=parcels.crs)
+    metric_crs = projected_crs_for(parcels)  # the zone of the whole frame, as the blocks were found in
+    flat = pd.Index(parcels.parcel_id.to_numpy(dtype=object)).get_indexer(
+        np.concatenate([np.asarray(ids, dtype=object) for ids in blocks.parcel_ids]))
+    if (flat < 0).any():
+        raise ValueError("blocks of other parcels: each block's parcel_ids must be parcels of the frame")
+    used, local = np.unique(flat, return_inverse=True)
+    with gc_paused():
+        geoms = reproject(parcels.geometry.values[used], parcels.crs, metric_crs)
+        groups = np.split(local, np.cumsum(blocks.parcel_count.to_numpy(dtype=int))[:-1])
+        combined = close_gaps(geoms, groups, gap_m)
+    return gpd.GeoSeries(reproject(combined, metric_crs, parcels.crs), index=index, crs=parcels.crs)
+
+
 def adjacent_blocks(parcels: gpd.GeoDataFrame, gap_m: float = DEFAULT_GAP_M, *,
                     min_area_mu: float | None = None) -> gpd.GeoDataFrame:
     """Contiguous blocks of adjacent parcels, with combined geometry and area.
@@ -97,41 +165,17 @@ def adjacent_blocks(parcels: gpd.GeoDataFrame, gap_m: float = DEFAULT_GAP_M, *,
     GeoDataFrame
         One row per block, largest first: ``block_id``, ``park_id``, ``parcel_ids`` (list),
         ``parcel_count``, ``area_mu`` (sum of the parcels' areas) and the combined geometry
-        in the parcels' CRS. A lone parcel is a block of one.
+        in the parcels' CRS. A lone parcel is a block of one. Every block's geometry is built
+        (unions and buffers: most of the time); :func:`contiguous_blocks` gives the same table
+        without them, and :func:`block_geometries` the geometries of the blocks shown.
     """
-    columns = ["block_id", "park_id", "parcel_ids", "parcel_count", "area_mu"]
     if len(parcels) == 0:
-        return gpd.GeoDataFrame(columns=columns, geometry=[], crs=parcels.crs)
-    area_mu = (parcels.area_mu if "area_mu" in parcels.columns else parcel_metrics(parcels).area_mu).to_numpy()
-    # Projected parcels, id lists, grown pieces and unions: a million new objects at 1M parcels, which
-    # would set off full collections over every object of the process (geo.gcpause; ~12% of the time).
-    with gc_paused():
-        metric_crs = projected_crs_for(parcels)  # one Gauss-Krüger zone for the whole frame
-        geoms = reproject(parcels.geometry.values, parcels.crs, metric_crs)
-        parks = parcels.park_id.to_numpy(dtype=object)
-        labels = component_labels(len(parcels), *adjacency(geoms, parks, gap_m))
-        table = pd.DataFrame({"label": labels, "park_id": parks, "area_mu": area_mu,
-                              "parcel_id": parcels.parcel_id.to_numpy(dtype=object)})
-        grouped = table.groupby("label", sort=True)
-        # Each block's members in their order in ``parcels`` (a stable sort by label): the ids as lists
-        # from one split, not a Python aggregation per block.
-        order = np.argsort(labels, kind="stable")
-        cuts = np.cumsum(np.bincount(labels))[:-1]
-        members = np.split(order, cuts)
-        ids = np.split(table.parcel_id.to_numpy()[order], cuts)
-        out = pd.DataFrame({
-            "park_id": grouped.park_id.first(),
-            "parcel_ids": [block.tolist() for block in ids],
-            "parcel_count": grouped.size(),
-            "area_mu": grouped.area_mu.sum(),
-        })
-        if min_area_mu is not None:
-            out = out.loc[out.area_mu >= min_area_mu]
-        keep = out.index.to_numpy()
-        combined = close_gaps(geoms, [members[label] for label in keep], gap_m)
+        return gpd.GeoDataFrame(columns=BLOCK_COLUMNS, geometry=[], crs=parcels.crs)
+    out, members, metric_crs, geoms = _blocks(parcels, gap_m, min_area_mu)
+    with gc_paused():  # the grown pieces and unions (geo.gcpause)
+        combined = close_gaps(geoms, members, gap_m)
         frame = gpd.GeoDataFrame(out.reset_index(drop=True),
                                  geometry=reproject(combined, metric_crs, parcels.crs), crs=parcels.crs)
-    frame = frame.sort_values("area_mu", ascending=False, ignore_index=True)
     frame.insert(0, "block_id", [f"B{k + 1}" for k in range(len(frame))])
     return frame
 

@@ -361,15 +361,15 @@ def node_row(nodes: pd.DataFrame, node_id: str) -> pd.Series:
     return hit.iloc[0]
 
 
-def ready_land(parcels, parks, node, *, top: int = 10, park_id: str | None = None, chain_thresholds=None, **request):
+def ready_land(parcels, parks, node, *, top: int = 10, park_id: str | None = None, chain_thresholds=None,
+               prepared=None, **request):
     """The matcher's ranking for the node's typical demand (:func:`geo.matching.match`; the city's
-    ``chain_thresholds``, :func:`geo.city.read_chain_thresholds`, apply to the node's chain)."""
+    ``chain_thresholds``, :func:`geo.city.read_chain_thresholds`, apply to the node's chain;
+    ``prepared``: the parcels' :class:`geo.matching.PreparedParcels`, when kept)."""
     from geo.matching import match
-    from geo.metrics import with_metrics
 
-    frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels)
-    return match(frame, parks, node_project(node, **request), top=top, park_id=park_id,
-                 chain_thresholds=chain_thresholds)
+    return match(parcels, parks, node_project(node, **request), top=top, park_id=park_id,
+                 chain_thresholds=chain_thresholds, prepared=prepared)
 
 
 def with_ready_land(gaps: pd.DataFrame, nodes: pd.DataFrame, parcels, parks, *, park_id: str | None = None,
@@ -378,15 +378,16 @@ def with_ready_land(gaps: pd.DataFrame, nodes: pd.DataFrame, parcels, parks, *, 
     candidates — parcels or assembled blocks — pass every check of the matcher for the node's
     typical demand) and the best one's ``best_park_id``, ``best_parcel_ids`` and ``best_area_mu``.
 
-    ``progress(done, total)`` is called after each node (one match per node).
+    ``progress(done, total)`` is called after each node (one match per node, all on parcels
+    prepared once: :class:`geo.matching.PreparedParcels`).
     """
-    from geo.metrics import with_metrics
+    from geo.matching import PreparedParcels
 
-    frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels)
+    prepared = PreparedParcels(parcels)
     found = {"ready_land": [], "best_park_id": [], "best_parcel_ids": [], "best_area_mu": []}
     for done, node_id in enumerate(gaps.node_id, start=1):  # one match per node: a loop over nodes
-        result = ready_land(frame, parks, node_row(nodes, node_id), top=1, park_id=park_id,
-                            chain_thresholds=chain_thresholds)
+        result = ready_land(parcels, parks, node_row(nodes, node_id), top=1, park_id=park_id,
+                            chain_thresholds=chain_thresholds, prepared=prepared)
         best = result.candidates.iloc[0] if len(result.candidates) else None
         found["ready_land"].append(result.eligible)
         found["best_park_id"].append(None if best is None else best.park_id)

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -244,6 +246,145 @@ class _Parks:
         return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
 
 
+class _TextCodes:
+    """A text column as integer codes into its distinct values (-1: missing), so that a test of
+    membership or equality runs over the few distinct values, then one take over the parcels."""
+
+    def __init__(self, column):
+        encoded = pc.dictionary_encode(pa.array(column, type=pa.string(), from_pandas=True))
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        self.codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+        self.values = pd.Index(encoded.dictionary.to_pylist(), dtype=object)
+
+    def spread(self, per_value: np.ndarray, missing):
+        """Each parcel's entry of ``per_value`` (one per distinct value), ``missing`` where it has none."""
+        return np.append(per_value, np.asarray([missing], dtype=per_value.dtype))[self.codes]
+
+    def isin(self, values) -> np.ndarray:
+        """Like ``column.isin(values)`` with a missing value False."""
+        return self.spread(self.values.isin(list(values)), False)
+
+    def equals(self, value) -> np.ndarray:
+        """Like ``column == value`` with a missing value False."""
+        return self.spread(np.asarray(self.values == value, dtype=bool), False)
+
+
+class PreparedParcels:
+    """What matching needs from the parcels that no project changes, kept for one data revision.
+
+    Text columns as integer codes (park, status, land use, chain, industry), the numbers and flags
+    the candidates are built from as arrays, the parcels' bounds, the parks' enterprise land, output
+    and head counts, and — filled as matches ask for them — the parcels projected to a metric zone
+    and the same-chain enterprises as a tree. Each part is computed at its first use, so a single
+    match (the CLI) pays only for what it uses, and the app, which keeps one object beside the
+    parcels frame it caches per store revision (``app_pages/common.py``), pays for it once.
+
+    It belongs to the frame it was built from: :func:`match` refuses it with any other frame (such
+    as the next revision's after an edit), and that frame must not be modified in place.
+    """
+
+    #: Projected geometries and enterprise trees kept per metric zone and chain (a city uses one or two zones).
+    MAX_ZONES = 4
+    MAX_CLUSTERS = 16
+
+    def __init__(self, parcels: gpd.GeoDataFrame, standards: Standards | None = None):
+        self.parcels = parcels
+        self.frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels, standards)
+        self._projected: dict[str, np.ndarray] = {}
+        self._clusters: dict[tuple, tuple] = {}
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def belongs_to(self, parcels) -> bool:
+        """Whether this was prepared from ``parcels`` (the very frame, not an equal one)."""
+        return parcels is self.parcels
+
+    def _codes(self, column: str) -> _TextCodes:
+        return _TextCodes(self.frame[column])
+
+    def _floats(self, column: str) -> np.ndarray:
+        return self.frame[column].to_numpy(dtype=float, na_value=np.nan)
+
+    def _flags(self, column: str) -> np.ndarray:
+        return self.frame[column].to_numpy(dtype=bool, na_value=False)
+
+    park = cached_property(lambda self: self._codes("park_id"))
+    status = cached_property(lambda self: self._codes("status"))
+    land_use = cached_property(lambda self: self._codes("land_use_code"))
+    chain = cached_property(lambda self: self._codes("chain"))
+    industry = cached_property(lambda self: self._codes("industry_code"))
+    area_mu = cached_property(lambda self: self._floats("area_mu"))
+    land_ready = cached_property(lambda self: self._flags("land_ready"))
+    gas = cached_property(lambda self: self._flags("gas"))
+    geometry = cached_property(lambda self: np.asarray(self.frame.geometry.array))
+    bounds = cached_property(lambda self: shapely.bounds(self.geometry))
+
+    @cached_property
+    def needs(self) -> dict[str, np.ndarray]:
+        """Utility capacities and distances, one float array per need."""
+        return {c: self._floats(c) for c in (*CAPACITY_NEEDS, *DISTANCE_NEEDS)}
+
+    @cached_property
+    def enterprise_totals(self) -> dict[str, np.ndarray]:
+        """Per distinct park id: land and output of its enterprises (occupied, inefficient), and the
+        land and employees of those with a head count; each sum in the parcels' order."""
+        codes, n = self.park.codes, len(self.park.values)
+        ent = self.status.isin(ENTERPRISE_STATUSES) & (codes >= 0)
+        employees = self._floats("employees")
+        counted = ent & ~np.isnan(employees)
+        area = self.area_mu
+        return {"land": np.bincount(codes[ent], weights=area[ent], minlength=n),
+                "output": np.bincount(codes[ent], weights=self.frame.output_wan.to_numpy(
+                    dtype=float, na_value=0.0)[ent], minlength=n),
+                "staffed_land": np.bincount(codes[counted], weights=area[counted], minlength=n),
+                "staff": np.bincount(codes[counted], weights=employees[counted], minlength=n)}
+
+    def park_positions(self, parks: _Parks) -> np.ndarray:
+        """Each parcel's position in ``parks`` (-1 for an unknown park or none)."""
+        return self.park.spread(parks.index_of(pd.Series(self.park.values, dtype=object)), -1)
+
+    def park_totals(self, parks: _Parks) -> dict[str, np.ndarray]:
+        """:attr:`enterprise_totals` per row of ``parks`` (0 for a park without parcels)."""
+        where = parks.index_of(pd.Series(self.park.values, dtype=object))
+        known = where >= 0
+        out = {}
+        for key, per_value in self.enterprise_totals.items():
+            out[key] = np.zeros(len(parks.ids))
+            out[key][where[known]] = per_value[known]
+        return out
+
+    def metric(self, positions: np.ndarray, crs_m: str) -> np.ndarray:
+        """The parcels at ``positions`` projected to ``crs_m`` (each parcel projected once per zone)."""
+        kept = self._projected.get(crs_m)
+        if kept is None:
+            if len(self._projected) >= self.MAX_ZONES:
+                self._projected.clear()
+            kept = self._projected[crs_m] = np.full(len(self.frame), None, dtype=object)
+        missing = positions[shapely.is_missing(kept[positions])]
+        if len(missing):
+            kept[missing] = _metric(self.geometry[missing], crs_m)
+        return kept[positions]
+
+    def enterprise_points(self, project: Project, crs_m: str):
+        """Same-chain enterprises (occupied, under construction, inefficient) as points in ``crs_m``
+        (their bounding-box centres) and an STRtree of them; ``None`` when there are none."""
+        key = (project.chain, None if project.chain else project.industry_code, crs_m)
+        if key not in self._clusters:
+            same = self.chain.equals(project.chain) if project.chain else self.industry.equals(project.industry_code)
+            ent = self.status.isin(CLUSTER_STATUSES) & same
+            found = None
+            if ent.any():
+                b = self.bounds[ent]
+                ex, ey = transformer(CGCS2000, crs_m).transform((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
+                found = (ex, ey, shapely.STRtree(shapely.points(ex, ey)))
+            if len(self._clusters) >= self.MAX_CLUSTERS:
+                self._clusters.clear()
+            self._clusters[key] = found
+        return self._clusters[key]
+
+
 def _chain_levels(parks: _Parks, project: Project, standards: Standards) -> np.ndarray:
     """Per park: characteristic / leading / related / none fit of the project's chain."""
     codes = standards.chain_codes()
@@ -266,7 +407,7 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
           park_id: str | None = None, weights=None, standards: Standards | None = None,
           with_blocks: bool = True, settings: MatchSettings | None = None,
           include_disposal: bool | None = None, edition: str | None = None,
-          chain_thresholds: pd.DataFrame | None = None) -> MatchResult:
+          chain_thresholds: pd.DataFrame | None = None, prepared: PreparedParcels | None = None) -> MatchResult:
     """Find and rank land for ``project``.
 
     Parameters
@@ -296,6 +437,9 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
         The city's entry thresholds per chain (``chain``, ``min_investment_wan_per_mu``,
         ``min_output_wan_per_mu``, ``min_tax_wan_per_mu``; :func:`geo.city.read_chain_thresholds`):
         for a project of a listed chain, each park's threshold is the higher of its own and the chain's.
+    prepared : PreparedParcels, optional
+        :class:`PreparedParcels` of this very ``parcels`` frame, kept by the caller across matches of
+        one data revision (the app); built here when not given. One of another frame is refused.
 
     Returns
     -------
@@ -309,7 +453,11 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
              "source_en": standards.source(lang="en")}
     if top < 1:
         raise ParkAtlasError(f"top must be at least 1, got {top}")
-    frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels, standards)
+    if prepared is None:
+        prepared = PreparedParcels(parcels, standards)
+    elif not prepared.belongs_to(parcels):
+        raise ValueError("prepared parcels of another frame (another data revision): prepare these parcels")
+    frame = prepared.frame
     pk = _Parks.build(with_chain_thresholds(parks, chain_thresholds, project.chain))
     known = set(pk.ids)
     park_groups = sorted(set(pk.frame.group.dropna()))
@@ -324,12 +472,11 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
             raise unknown_park(pid, f"preferred park {pid!r} does not exist; see `python cli.py parks` for the ids")
     disposal = settings.include_disposal if include_disposal is None else include_disposal
 
-    pidx = pk.index_of(frame.park_id)
-    scope = pidx >= 0 if park_id is None else (frame.park_id == park_id).to_numpy(dtype=bool, na_value=False)
+    pidx = prepared.park_positions(pk)
+    scope = pidx >= 0 if park_id is None else prepared.park.equals(park_id)
     safe = np.where(pidx >= 0, pidx, 0)
-    area = frame.area_mu.to_numpy(dtype=float)
-    geometry = np.asarray(frame.geometry.array)
-    checks = _hard_checks(frame, pk, safe, area, project, standards, settings, disposal)
+    area = prepared.area_mu
+    checks = _hard_checks(prepared, pk, safe, area, project, standards, settings, disposal)
     reasons = list(checks)
     cut = reasons.index("area_out_of_range")
     excluded, before_area = _first_failures({r: checks[r] for r in reasons[:cut]}, scope)
@@ -337,17 +484,18 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     excluded |= later
 
     # One metric CRS for the whole match: the Gauss-Krüger zone of the land that may still qualify.
-    crs_m = _metric_crs(geometry[before_area])
+    crs_m = _metric_crs(prepared.bounds[before_area])
     # The candidates' member lists, projected geometries and points are tens of thousands of new objects
     # at 1M parcels: built with the collector paused (geo.gcpause), a seventh of a match's time saved.
     with gc_paused():
-        cands = _single_candidates(frame, remaining, pidx, standards, crs_m)
+        cands = _single_candidates(prepared, remaining, pidx, standards, crs_m)
         if with_blocks:
             parks_with_single = np.zeros(len(pk.ids), dtype=bool)
             parks_with_single[pidx[remaining]] = True
             fits_block = (before_area & ~parks_with_single[safe]
                           & (area <= project.land_mu_max * (1 + settings.area_tolerance)))
-            blocks, failed_blocks = _block_candidates(frame, fits_block, pidx, pk, project, standards, settings, crs_m)
+            blocks, failed_blocks = _block_candidates(prepared, fits_block, pidx, pk, project, standards, settings,
+                                                      crs_m)
             excluded |= failed_blocks
             cands = pd.concat([cands, blocks], ignore_index=True) if len(blocks) else cands
 
@@ -357,7 +505,7 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
         return MatchResult(project, empty, excluded, int(scope.sum()), share, **cited)
 
     with gc_paused():
-        scores = _soft_scores(frame, pidx, cands, pk, project, standards, settings, crs_m)
+        scores = _soft_scores(prepared, cands, pk, project, standards, settings, crs_m)
     total = 100.0 * sum(share[c] * scores[c]["score"] for c in CRITERIA)
     order = rank_order(total, cands.kind, cands.area_mu, meets_demand(cands.area_mu, project))[:top]
     # Only the top candidates are described: ids, statuses, names and the explanations.
@@ -367,10 +515,11 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     members = chosen.members.tolist()
     used = np.unique(np.concatenate(members))  # only the chosen parcels' texts leave Arrow
     described = frame.iloc[used, frame.columns.get_indexer(["parcel_id", "status", "land_use_code"])]
-    ids, status, land_use = (pd.Series(described[c].to_numpy(dtype=object), index=used) for c in described.columns)
-    chosen["parcel_ids"] = [ids[m].tolist() for m in members]
-    chosen["statuses"] = [sorted(set(status[m])) for m in members]
-    chosen["land_use_codes"] = [sorted(set(land_use[m])) for m in members]
+    ids, status, land_use = (described[c].to_numpy(dtype=object) for c in described.columns)
+    rows = [np.searchsorted(used, m) for m in members]  # each candidate's rows of ``described``
+    chosen["parcel_ids"] = [ids[r].tolist() for r in rows]
+    chosen["statuses"] = [sorted(set(status[r])) for r in rows]
+    chosen["land_use_codes"] = [sorted(set(land_use[r])) for r in rows]
     chosen["park_id"] = pk.ids[chosen.pidx]
     chosen["park_name_zh"] = pk.frame.name_zh.to_numpy(dtype=object)[chosen.pidx]
     chosen["park_name_en"] = pk.frame.name_en.to_numpy(dtype=object)[chosen.pidx]
@@ -478,10 +627,10 @@ def _entry_checks(project: Project, pk: _Parks, park_positions: np.ndarray, area
                 for key, reason in ENTRY_THRESHOLDS.items()}
 
 
-def _hard_checks(frame, pk: _Parks, safe, area, project: Project, standards: Standards,
+def _hard_checks(prepared: PreparedParcels, pk: _Parks, safe, area, project: Project, standards: Standards,
                  settings: MatchSettings, disposal: bool) -> dict[str, np.ndarray]:
     """One boolean array per exclusion reason (True: passes), in checking order."""
-    n = len(frame)
+    n = len(prepared)
     statuses = list(standards.available_statuses) + (list(standards.disposal_statuses) if disposal else [])
     compat = standards.landuse_compat
     allowed = compat.loc[(compat.nuisance_class.astype(int) == project.nuisance_class)
@@ -496,9 +645,9 @@ def _hard_checks(frame, pk: _Parks, safe, area, project: Project, standards: Sta
     tol = settings.area_tolerance
     ones = np.ones(n, dtype=bool)
     return {
-        "status_not_available": frame.status.isin(statuses).to_numpy(dtype=bool, na_value=False),
+        "status_not_available": prepared.status.isin(statuses),
         "park_group_not_wanted": groups_ok[safe],
-        "land_use_incompatible": frame.land_use_code.isin(allowed).to_numpy(dtype=bool, na_value=False),
+        "land_use_incompatible": prepared.land_use.isin(allowed),
         "red_line_industry": ~red[safe],
         "plot_ratio_below_national_minimum": ones & _at_least(project.plot_ratio, national),
         "plot_ratio_below_park_minimum": _at_least(project.plot_ratio, pk.column("min_plot_ratio"))[safe],
@@ -513,17 +662,20 @@ def _hard_checks(frame, pk: _Parks, safe, area, project: Project, standards: Sta
     }
 
 
-#: Parcel columns the candidates are built from.
-_PARCEL_INPUTS = ["park_id", "status", "area_mu", "land_ready", "gas", *CAPACITY_NEEDS, *DISTANCE_NEEDS, "geometry"]
 _CAND_COLUMNS = ["kind", "members", "pidx", "area_mu", "land_ready", "needs_disposal", *CAPACITY_NEEDS, "gas",
                  *DISTANCE_NEEDS, "geometry_m"]
 
 
-def _metric_crs(geoms: np.ndarray) -> str:
-    """The Gauss-Krüger zone (EPSG code) nearest to the middle of ``geoms`` (CGCS2000 lon/lat)."""
-    if len(geoms) == 0:
+def _metric_crs(bounds: np.ndarray) -> str:
+    """The Gauss-Krüger zone (EPSG code) nearest to the middle of the geometries of ``bounds`` (one
+    row per geometry, CGCS2000 lon/lat: nothing to transform), their total bounds as
+    ``shapely.total_bounds`` takes them."""
+    if len(bounds) == 0:
         return "EPSG:4547"
-    west, south, east, north = shapely.total_bounds(geoms)  # already CGCS2000: nothing to transform
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: only empty geometries
+        west, south = np.nanmin(bounds[:, 0]), np.nanmin(bounds[:, 1])
+        east, north = np.nanmax(bounds[:, 2]), np.nanmax(bounds[:, 3])
     return metric_crs((west + east) / 2, (south + north) / 2)
 
 
@@ -532,32 +684,25 @@ def _metric(geoms, crs_m: str) -> np.ndarray:
     return reproject(geoms, CGCS2000, crs_m)
 
 
-def _parcel_inputs(frame, positions: np.ndarray) -> pd.DataFrame:
-    """The rows at ``positions`` of the columns candidates are built from (only those cells are taken:
-    selecting the columns first would copy them for every parcel)."""
-    return frame.iloc[positions, frame.columns.get_indexer(_PARCEL_INPUTS)]
-
-
-def _single_candidates(frame, mask, pidx, standards: Standards, crs_m: str) -> pd.DataFrame:
-    """One candidate per parcel in ``mask``; ``members`` are positions in ``frame``."""
+def _single_candidates(prepared: PreparedParcels, mask, pidx, standards: Standards, crs_m: str) -> pd.DataFrame:
+    """One candidate per parcel in ``mask``; ``members`` are positions in the parcels."""
     positions = np.flatnonzero(mask)
-    sub = _parcel_inputs(frame, positions)
     out = pd.DataFrame({
         "kind": "parcel",
         "members": positions[:, None].tolist(),
         "pidx": pidx[positions],
-        "area_mu": sub.area_mu.to_numpy(dtype=float),
-        "land_ready": sub.land_ready.to_numpy(dtype=bool, na_value=False),
-        "needs_disposal": sub.status.isin(standards.disposal_statuses).to_numpy(dtype=bool, na_value=False),
-        "gas": sub.gas.to_numpy(dtype=bool, na_value=False),
-        "geometry_m": _metric(sub.geometry.array, crs_m),
+        "area_mu": prepared.area_mu[positions],
+        "land_ready": prepared.land_ready[positions],
+        "needs_disposal": prepared.status.isin(standards.disposal_statuses)[positions],
+        "gas": prepared.gas[positions],
+        "geometry_m": prepared.metric(positions, crs_m),
     })
-    for col in (*CAPACITY_NEEDS, *DISTANCE_NEEDS):
-        out[col] = sub[col].to_numpy(dtype=float, na_value=np.nan)
+    for col, values in prepared.needs.items():
+        out[col] = values[positions]
     return out[_CAND_COLUMNS]
 
 
-def _block_candidates(frame, mask, pidx, pk: _Parks, project: Project, standards: Standards,
+def _block_candidates(prepared: PreparedParcels, mask, pidx, pk: _Parks, project: Project, standards: Standards,
                       settings: MatchSettings, crs_m: str) -> tuple[pd.DataFrame, dict[str, int]]:
     """Blocks of adjacent parcels (each passing all checks but area) that meet the demand.
 
@@ -567,10 +712,9 @@ def _block_candidates(frame, mask, pidx, pk: _Parks, project: Project, standards
     positions = np.flatnonzero(mask)
     if len(positions) < 2:
         return pd.DataFrame(columns=_CAND_COLUMNS), {}
-    sub = _parcel_inputs(frame, positions)
-    geoms_m = _metric(sub.geometry.array, crs_m)
+    geoms_m = prepared.metric(positions, crs_m)
     tol = settings.area_tolerance
-    grown = grow_blocks(geoms_m, sub.park_id.to_numpy(dtype=object), sub.area_mu.to_numpy(dtype=float),
+    grown = grow_blocks(geoms_m, prepared.park.codes[positions], prepared.area_mu[positions],
                         min_mu=project.land_mu_min * (1 - tol), max_mu=project.land_mu_max * (1 + tol),
                         gap_m=settings.block_gap_m, max_parcels=settings.block_max_parcels,
                         seeds_per_component=settings.block_seeds_per_component)
@@ -579,11 +723,10 @@ def _block_candidates(frame, mask, pidx, pk: _Parks, project: Project, standards
     members = [np.asarray(b.members) for b in grown]
     flat = np.concatenate(members)
     owner = np.repeat(np.arange(len(grown)), [len(m) for m in members])
-    cols = {c: sub[c].to_numpy(dtype=float, na_value=np.nan)[flat] for c in (*CAPACITY_NEEDS, *DISTANCE_NEEDS)}
-    agg = pd.DataFrame({"owner": owner, **cols,
-                        "ready": sub.land_ready.to_numpy(dtype=bool, na_value=False)[flat],
-                        "gas": sub.gas.to_numpy(dtype=bool, na_value=False)[flat],
-                        "disposal": sub.status.isin(standards.disposal_statuses).to_numpy(dtype=bool)[flat]})
+    at = positions[flat]  # the blocks' parcels, block by block
+    agg = pd.DataFrame({"owner": owner, **{c: values[at] for c, values in prepared.needs.items()},
+                        "ready": prepared.land_ready[at], "gas": prepared.gas[at],
+                        "disposal": prepared.status.isin(standards.disposal_statuses)[at]})
     g = agg.groupby("owner")
     # A block connects to the best utility of any of its parcels and is as near as its nearest one.
     caps, dists = g[list(CAPACITY_NEEDS)].max(), g[list(DISTANCE_NEEDS)].min()
@@ -607,8 +750,8 @@ def _block_candidates(frame, mask, pidx, pk: _Parks, project: Project, standards
     return out.loc[ok, _CAND_COLUMNS].reset_index(drop=True), failed
 
 
-def _soft_scores(frame, fpidx, cands: pd.DataFrame, pk: _Parks, project: Project, standards: Standards,
-                 settings: MatchSettings, crs_m: str) -> dict[str, dict[str, np.ndarray]]:
+def _soft_scores(prepared: PreparedParcels, cands: pd.DataFrame, pk: _Parks, project: Project,
+                 standards: Standards, settings: MatchSettings, crs_m: str) -> dict[str, dict[str, np.ndarray]]:
     """Per criterion: ``score`` (0–1) and the raw values the explanation needs, all vectorised."""
     p = cands.pidx.to_numpy(dtype=int)
     area = cands.area_mu.to_numpy(dtype=float)
@@ -619,23 +762,19 @@ def _soft_scores(frame, fpidx, cands: pd.DataFrame, pk: _Parks, project: Project
     park_scores = np.array([CHAIN_LEVELS[v] for v in park_levels])
     out["chain_fit"] = {"score": park_scores[p], "level": park_levels[p]}
 
-    same = (frame.chain == project.chain) if project.chain else (frame.industry_code == project.industry_code)
-    status = frame.status
-    ent = (status.isin(CLUSTER_STATUSES) & same).to_numpy(dtype=bool, na_value=False)
+    enterprises = prepared.enterprise_points(project, crs_m)
     counts = np.zeros(len(cands), dtype=int)
-    if ent.any():
+    if enterprises is not None:
         # Enterprises and candidates as points (bounding-box centres: the radius is kilometres,
         # parcels are hundreds of metres); an R-tree counts the neighbours within the radius.
         # The tree pairs each candidate with the enterprises in the square around it, and the distance
         # (computed as GEOS computes it for dwithin) is tested on the pairs at once: a third faster
         # than a dwithin query at 1M parcels, where the pairs run to hundreds of thousands.
-        b = shapely.bounds(np.asarray(frame.geometry.array)[ent])
-        ex, ey = transformer(CGCS2000, crs_m).transform((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
+        ex, ey, tree = enterprises
         c = shapely.bounds(geoms_m)
         cx, cy = (c[:, 0] + c[:, 2]) / 2, (c[:, 1] + c[:, 3]) / 2
         radius = settings.cluster_radius_km * 1000
-        near, found = shapely.STRtree(shapely.points(ex, ey)).query(
-            shapely.box(cx - radius, cy - radius, cx + radius, cy + radius))
+        near, found = tree.query(shapely.box(cx - radius, cy - radius, cx + radius, cy + radius))
         dx, dy = ex[found] - cx[near], ey[found] - cy[near]
         counts = np.bincount(near[np.sqrt(dx * dx + dy * dy) <= radius], minlength=len(cx))
     out["cluster"] = {"score": np.minimum(counts / max(settings.cluster_saturation, 1), 1.0), "count": counts}
@@ -669,10 +808,8 @@ def _soft_scores(frame, fpidx, cands: pd.DataFrame, pk: _Parks, project: Project
     readiness = np.where(disposal, settings.readiness_disposal, np.where(ready, 1.0, settings.readiness_not_ready))
     out["readiness"] = {"score": readiness, "ready": ready & ~disposal, "disposal": disposal}
 
-    ent_all = status.isin(ENTERPRISE_STATUSES).to_numpy(dtype=bool, na_value=False) & (fpidx >= 0)
-    land = np.bincount(fpidx[ent_all], weights=frame.area_mu.to_numpy(dtype=float)[ent_all], minlength=len(pk.ids))
-    output = np.bincount(fpidx[ent_all], weights=frame.output_wan.to_numpy(dtype=float, na_value=0.0)[ent_all],
-                         minlength=len(pk.ids))
+    totals = prepared.park_totals(pk)
+    land, output = totals["land"], totals["output"]
     with np.errstate(divide="ignore", invalid="ignore"):
         before = (output / land)[p]
         after = (output[p] + project.output_wan) / (land[p] + area)
@@ -685,11 +822,7 @@ def _soft_scores(frame, fpidx, cands: pd.DataFrame, pk: _Parks, project: Project
     out["preferred_park"] = {"score": preferred.astype(float), "preferred": preferred}
 
     # Jobs per 亩 against the park's enterprises (those with a head count), like park_intensity.
-    employees = frame.employees.to_numpy(dtype=float, na_value=np.nan)
-    counted = ent_all & ~np.isnan(employees)
-    staffed_land = np.bincount(fpidx[counted], weights=frame.area_mu.to_numpy(dtype=float)[counted],
-                               minlength=len(pk.ids))
-    staff = np.bincount(fpidx[counted], weights=employees[counted], minlength=len(pk.ids))
+    staffed_land, staff = totals["staffed_land"], totals["staff"]
     with np.errstate(divide="ignore", invalid="ignore"):
         park_density = np.where(staffed_land > 0, staff / staffed_land, np.nan)[p]
         density = project.jobs / area

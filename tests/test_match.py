@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.blocks import adjacent_blocks, close_gaps
+from geo.blocks import adjacent_blocks, block_geometries, close_gaps, contiguous_blocks
 from geo.errors import NotFoundError, ParkAtlasError
-from geo.matching import EXCLUSION_REASONS, MatchSettings, load_weights, match, normalise_weights, what_if
+from geo.matching import (EXCLUSION_REASONS, MatchSettings, PreparedParcels, load_weights, match, normalise_weights,
+                           what_if)
 from geo.metrics import with_metrics
 from geo.schema import PARK_COLUMNS
 from geo.testing import make_parcels
@@ -198,6 +199,26 @@ def test_adjacent_blocks_groups_contiguous_parcels_of_one_park():
     assert gc.isenabled()  # the collector paused while the blocks were built is back on
 
 
+def test_blocks_without_geometries_are_the_same_blocks_and_draw_the_same(sample_parcels):
+    """contiguous_blocks is adjacent_blocks' table without the unions; block_geometries draws any of
+    its rows exactly as adjacent_blocks does (the sample: blocks of one to many parcels)."""
+    available = with_metrics(sample_parcels).query("status == 'available'")
+    for kwargs in ({"gap_m": 30.0}, {"gap_m": 0.0, "min_area_mu": 50.0}):
+        drawn = adjacent_blocks(available, **kwargs)
+        table = contiguous_blocks(available, **kwargs)
+        assert "geometry" not in table.columns and len(table) > 10
+        pd.testing.assert_frame_equal(table, pd.DataFrame(drawn.drop(columns="geometry")))
+        shown = table.iloc[[0, 3, len(table) - 1]]
+        geoms = block_geometries(available, shown, gap_m=kwargs["gap_m"])
+        assert geoms.index.tolist() == shown.index.tolist() and geoms.crs == drawn.crs
+        assert [g.wkb for g in geoms] == [g.wkb for g in drawn.geometry.iloc[shown.index]]
+        assert table.parcel_count.max() > 1  # unions of several parcels among them
+    assert contiguous_blocks(available.iloc[:0]).columns.tolist() == drawn.columns.drop("geometry").tolist()
+    stranger = table.iloc[[0]].assign(parcel_ids=[["NO-SUCH-PARCEL"]], parcel_count=1)
+    with pytest.raises(ValueError, match="parcel_ids"):
+        block_geometries(available, stranger)
+
+
 def test_close_gaps_equals_one_union_per_group():
     """Groups of one, two and three pieces (unioned size by size) give exactly the geometry of one
     buffer–union–buffer per group, and a piece in no group is not needed."""
@@ -372,6 +393,68 @@ def test_reserving_through_the_store_removes_the_parcel_from_the_next_match(stor
     store.release(best, user=User("planner1", "planner"))
     third = match(with_metrics(store.read_parcels()), store.read_parks(), project, top=3, with_blocks=False)
     assert third.candidates.parcel_ids.iloc[0] == best
+
+
+def test_prepared_parcels_serve_only_the_revision_they_were_made_from(store_path):
+    """The app keeps one PreparedParcels per store revision: it is refused with the next revision's
+    frame (or an equal copy), and one made from that frame sees the reservation."""
+    from geo.auth import User
+    from geo.store import open_store
+
+    store = open_store(store_path)
+    project = electronics(land_mu_min=30, land_mu_max=200, investment_wan=20000, output_wan=40000, tax_wan=2000)
+    before = with_metrics(store.read_parcels())
+    prepared = PreparedParcels(before)
+    first = match(before, store.read_parks(), project, top=3, prepared=prepared)
+    best = first.candidates.parcel_ids.iloc[0]
+    store.reserve(best, project=project["name"], user=User("planner1", "planner"))
+    after = with_metrics(store.read_parcels())
+    for other in (after, before.copy()):
+        with pytest.raises(ValueError, match="another data revision"):
+            match(other, store.read_parks(), project, top=3, prepared=prepared)
+    second = match(after, store.read_parks(), project, top=3, prepared=PreparedParcels(after))
+    assert best not in list(second.candidates.parcel_ids)
+    assert second.excluded["status_not_available"] == first.excluded["status_not_available"] + 1
+
+
+def test_one_prepared_parcels_serves_many_matches_with_the_results_of_fresh_ones(sample_parcels, sample_parks):
+    """Projects of other chains, sizes, scopes and statuses in turn on one PreparedParcels (its kept
+    projections and enterprise trees reused) give exactly what a match preparing its own gives;
+    parcels without metrics are prepared with them."""
+    parcels = with_metrics(sample_parcels)
+    prepared = PreparedParcels(parcels)
+    requests = [
+        (electronics(), {}),
+        (electronics(land_mu_min=400, land_mu_max=500, investment_wan=200000, output_wan=300000, tax_wan=9000), {}),
+        (electronics(chain=None, industry_code="38", land_mu_min=20, land_mu_max=60, jobs=200,
+                     needs={"power_kva": 2000, "gas": True}), {"include_disposal": True, "top": 15}),
+        (electronics(chain="nev", groups=["west", "platform"], preferred_parks=["zq_hitech"]),
+         {"park_id": "zq_hitech", "weights": {"cluster": 60}}),
+        (electronics(), {}),
+    ]
+    for project, kwargs in requests:
+        kept = match(parcels, sample_parks, project, prepared=prepared, **kwargs)
+        fresh = match(parcels, sample_parks, project, **kwargs)
+        assert len(fresh.candidates) > 0
+        for lang in ("zh", "en"):
+            assert kept.to_json(lang) == fresh.to_json(lang)
+        assert [g.wkb for g in kept.candidates.geometry] == [g.wkb for g in fresh.candidates.geometry]
+    assert "block" in set(match(parcels, sample_parks, requests[1][0], prepared=prepared).candidates.kind)
+    raw = PreparedParcels(sample_parcels)  # no metric columns: computed once, as match would
+    assert raw.belongs_to(sample_parcels) and not raw.belongs_to(parcels)
+    assert (match(sample_parcels, sample_parks, electronics(), prepared=raw).to_json()
+            == match(parcels, sample_parks, electronics()).to_json())
+
+
+def test_parcels_missing_a_status_land_use_or_park_are_excluded_like_before():
+    parcels = with_metrics(make_parcels([strip(0, 100), strip(2000, 100), strip(4000, 100), strip(6000, 100)],
+                                        park_id=["test_park", "test_park", None, "test_park"],
+                                        status=["available", None, "available", "available"],
+                                        land_use_code=["100101", "100101", "100101", None], chain=[None, "electronics", None, None]))
+    result = match(parcels, make_parks({}), electronics())
+    assert result.candidates.parcel_ids.tolist() == [["P1"]]
+    assert result.considered == 3  # the parcel of no park is outside every park's scope
+    assert result.excluded == {"status_not_available": 1, "land_use_incompatible": 1}
 
 
 def test_match_on_the_sample_finds_explained_candidates(sample_parcels, sample_parks):
