@@ -266,7 +266,7 @@ def read_enterprise_tables(directory) -> tuple[pd.DataFrame, pd.DataFrame]:
     tables = []
     for name, table in ((ENTERPRISES_DIR, ENTERPRISES), (FIGURES_DIR, ENTERPRISE_FIGURES)):
         files = sorted((Path(directory) / name).glob("*.parquet"))
-        tables.append(pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else table.empty())
+        tables.append(pd.concat([_read_frame(f) for f in files], ignore_index=True) if files else table.empty())
     return tables[0], tables[1]
 
 
@@ -287,6 +287,19 @@ def open_parcels(directory, columns: list[str] | None = None):
     return dd.from_map(_read_parcel_file, files, wanted=columns, label="read-parcels", enforce_metadata=False)
 
 
+def _read_frame(path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A Parquet file's ``columns`` as a frame, opened by Arrow itself and read on the calling thread.
+
+    Two Dask tasks reading with ``pandas.read_parquet`` hung in the test suite: pandas hands Arrow a
+    Python file object, so Arrow's I/O threads need the GIL, which one task held while its scanner
+    waited for them, and the other task's conversion to pandas queued on Arrow's thread pool behind
+    them (apache/arrow#50482 is the single-thread form). A path and no nested Arrow threads (Dask
+    already runs one task per core) leave nothing to wait on."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(str(path), columns=columns, use_threads=False).to_pandas(use_threads=False)
+
+
 def _read_parcel_file(path: str, wanted: list[str] | None) -> pd.DataFrame:
     """One parcel file with the ``wanted`` columns (all if None), ``park_id`` from its Hive folder."""
     import geopandas as gpd
@@ -295,7 +308,7 @@ def _read_parcel_file(path: str, wanted: list[str] | None) -> pd.DataFrame:
     if from_file is None or "geometry" in from_file:
         frame = gpd.read_parquet(path, columns=from_file)
     else:
-        frame = pd.read_parquet(path, columns=from_file)
+        frame = _read_frame(path, from_file)
     frame["park_id"] = Path(path).parent.name.removeprefix("park_id=")
     return frame if wanted is None else frame[wanted]
 
