@@ -235,17 +235,46 @@ def overlap_duplicates(parcels: gpd.GeoDataFrame, parks: pd.DataFrame) -> np.nda
     """
     rank = pd.Series(np.arange(len(parks)), index=parks.park_id.to_numpy())
     own = rank.reindex(parcels.park_id.to_numpy()).to_numpy(dtype=float, na_value=np.inf)
-    geoms = parcels.geometry.reset_index(drop=True)
-    left, right = geoms.sindex.query(geoms.values, predicate="intersects")
-    earlier = own[right] < own[left]
-    left, right = left[earlier], right[earlier]
+    geoms = np.asarray(parcels.geometry.values, dtype=object)
+    left, right = _earlier_park_pairs(geoms, own)
     duplicate = np.zeros(len(parcels), dtype=bool)
     if len(left):
-        shared = shapely.area(shapely.intersection(geoms.values[left], geoms.values[right]))
+        shared = shapely.area(shapely.intersection(geoms[left], geoms[right]))
         covered = np.bincount(left, weights=shared, minlength=len(parcels))
         with np.errstate(divide="ignore", invalid="ignore"):
-            duplicate = covered / shapely.area(geoms.values) >= SAME_LAND_SHARE
+            duplicate = covered / shapely.area(geoms) >= SAME_LAND_SHARE
     return duplicate
+
+
+def _earlier_park_pairs(geoms: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of intersecting parcels (``left``, ``right``) where ``right``'s park comes before
+    ``left``'s (``own``: each parcel's park rank), sorted by ``left`` then ``right``.
+
+    Parks are compared two at a time, each earlier park's parcels in a tree queried with a later
+    park's parcels: parcels of one park (which touch or, in layered data, overlap by the million)
+    are never paired with each other, and parks whose parcels lie apart cost one bounds check.
+    """
+    _, members = np.unique(own, return_inverse=True)  # by park rank ascending, unknown parks last
+    order = np.argsort(members, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(members[order])) + 1)  # one per park: a handful
+    bounds = [shapely.total_bounds(geoms[g]) for g in groups]
+    lefts, rights = [], []
+    for k, earlier in enumerate(groups):
+        tree = None
+        for j in range(k + 1, len(groups)):
+            a, b = bounds[k], bounds[j]
+            if a[0] > b[2] or b[0] > a[2] or a[1] > b[3] or b[1] > a[3]:
+                continue
+            if tree is None:
+                tree = shapely.STRtree(geoms[earlier])
+            later, found = tree.query(geoms[groups[j]], predicate="intersects")
+            lefts.append(groups[j][later])
+            rights.append(earlier[found])
+    if not lefts:
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+    left, right = np.concatenate(lefts), np.concatenate(rights)
+    order = np.lexsort((right, left))
+    return left[order], right[order]
 
 
 def _counted_once(parcels: gpd.GeoDataFrame, parks: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -10,8 +10,8 @@ import pytest
 
 from geo.auth import User
 from geo.enterprise import (
-    apply_enterprise_figures, column_label, enterprise_file_frame, enterprise_land, file_error_text, import_enterprises,
-    problem_text, read_enterprise_file, read_enterprises, read_figures,
+    WHITESPACE, apply_enterprise_figures, column_label, enterprise_file_frame, enterprise_land, enterprise_parcels,
+    file_error_text, import_enterprises, problem_text, read_enterprise_file, read_enterprises, read_figures,
 )
 from geo.errors import KeyedError, NotFoundError, ParkAtlasError, PermissionDenied
 from geo.metrics import parcel_metrics
@@ -151,6 +151,21 @@ def test_enterprise_on_three_parcels_has_their_land_and_a_tenant_its_leased_floo
     assert land.loc[U1, "parcel_count"] == 3
     assert land.loc[U2, "land_mu"] == pytest.approx(3000 / (10_000 / 15))  # floor ÷ 1.0, in 亩
     assert land.loc[U2, "park_id"] == "test_park"
+
+
+@pytest.mark.parametrize("text", [object, "str"])
+def test_parcel_lists_split_at_semicolons_and_stripped_as_python_strips(text):
+    listed = [" P1 ; P2;;P3 ", None, "", "P4", "\x1c P5\u3000;\u00a0", ";", "P6;P6", "\u200bP7"]
+    enterprises = pd.DataFrame({"uscc": list("abcdefgh"), "parcel_ids": listed,
+                                "leased_floor_m2": [None, 1.0, None, 5.0, None, None, None, None]}).astype(
+        {"parcel_ids": text, "leased_floor_m2": "float64"})
+    pairs = enterprise_parcels(enterprises)
+    expected = [(u, p.strip()) for u, ids in zip("abcdefgh", listed) for p in (ids or "").split(";") if p.strip()]
+    assert list(zip(pairs.uscc, pairs.parcel_id)) == expected
+    assert pairs.leased.tolist() == [False, False, False, True, False, False, False, False]
+    assert ["\u200bP7"] == [p for p in pairs.parcel_id if "P7" in p]  # a zero-width space is not whitespace
+    assert WHITESPACE == "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+    assert enterprise_parcels(enterprises.iloc[:0]).empty
 
 
 def test_parcel_figures_come_from_the_enterprise_shared_by_area():

@@ -139,6 +139,27 @@ def test_city_and_group_totals_count_overlapping_parks_land_once():
     assert per_park.to_dict() == pytest.approx({"zq_hitech": 30.0, "zq_agglomeration": 30.0})
 
 
+def test_overlap_compares_only_parcels_of_an_earlier_park():
+    from geo.metrics import overlap_duplicates
+
+    # H1 and H1b lie on each other but are one park's: neither is a duplicate. A1 is 70 % on H2 and
+    # D1 (an unknown park, counted last) lies on A2; B1's 30 % on H1 and 30 % on A2 add up to 60 %.
+    hitech = make_parcels([(0, 0, 100, 100), (0, 0, 100, 100), (100, 0, 200, 100)], park_id="zq_hitech",
+                          parcel_id=["H1", "H1b", "H2"])
+    agglo = make_parcels([(130, 0, 230, 100), (500, 0, 600, 100)], park_id="zq_agglomeration",
+                         parcel_id=["A1", "A2"])
+    third = make_parcels([(70, 200, 170, 300)], park_id="zq_newdistrict", parcel_id=["N1"])
+    split = make_parcels([(-30, 400, 70, 500)], park_id="zq_newdistrict", parcel_id=["B1"])
+    unknown = make_parcels([(500, 0, 600, 100)], park_id="elsewhere", parcel_id=["D1"])
+    edge_h = make_parcels([(-30, 400, 0, 500)], park_id="zq_hitech", parcel_id=["H3"])
+    edge_a = make_parcels([(40, 400, 70, 500)], park_id="zq_agglomeration", parcel_id=["A3"])
+    parcels = pd.concat([hitech, agglo, third, split, unknown, edge_h, edge_a], ignore_index=True)
+    parks = make_parks({"park_id": "zq_hitech"}, {"park_id": "zq_agglomeration"}, {"park_id": "zq_newdistrict"})
+    duplicate = dict(zip(parcels.parcel_id, overlap_duplicates(parcels, parks)))
+    assert duplicate == {"H1": False, "H1b": False, "H2": False, "A1": True, "A2": False, "N1": False,
+                         "B1": True, "D1": True, "H3": False, "A3": False}
+
+
 def test_province_group_and_city_totals_count_overlapping_parks_land_once(tmp_path):
     import geopandas as gpd
 
