@@ -31,7 +31,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from geo.errors import KeyedError, NotFoundError, ParkAtlasError
+from geo.errors import KeyedError, KeyedNotFound, ParkAtlasError
 from geo.metrics import parcel_metrics
 from geo.auth import User
 from geo.schema import ENTERPRISE_COLUMNS, FIGURE_COLUMNS, GRADE_COLUMNS, split_list
@@ -369,11 +369,12 @@ def import_enterprises(store, enterprises: pd.DataFrame, figures: pd.DataFrame, 
     ``"chain_leaders"`` with ``leaders``.
     """
     if enterprises.empty:
-        raise ParkAtlasError("nothing to import: the file holds no enterprise rows")
+        raise KeyedError("enterprises.file.no_rows", "nothing to import: the file holds no enterprise rows")
     listed = set(enterprise_parcels(enterprises).parcel_id)
     missing = sorted(listed - set(store.read_parcels().parcel_id))
     if missing:
-        raise NotFoundError(f"enterprises use unknown parcel {', '.join(missing[:5])}; nothing was imported")
+        raise KeyedNotFound("store.not_found.parcel", f"enterprises use unknown parcel {', '.join(missing[:5])}; "
+                            "nothing was imported", ids=missing[:5])
     changes = [Change(ENTERPRISES, upserts=enterprises), Change(ENTERPRISE_FIGURES, upserts=figures)]
     if leaders is not None:
         stored = read_table(store, CHAIN_LEADERS)

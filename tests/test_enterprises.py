@@ -221,8 +221,12 @@ def test_import_upserts_all_or_nothing_and_is_audited(store):
     assert len(read_enterprises(store)) == before + 1
     # A file naming an unknown parcel changes nothing, even its valid rows.
     bad = read_enterprise_file(csv_bytes([row(tax_wan=1), row(uscc=U2, parcel_ids="NO-SUCH")]), "e.csv")
-    with pytest.raises(NotFoundError, match="NO-SUCH"):
+    with pytest.raises(NotFoundError, match="NO-SUCH") as refused:
         import_enterprises(store, bad.enterprises, bad.figures, user=ADMIN)
+    assert refused.value.key == "store.not_found.parcel" and "NO-SUCH" in refused.value.values["ids"]
+    with pytest.raises(KeyedError, match="no enterprise rows") as empty:  # a file of headers only
+        import_enterprises(store, bad.enterprises.iloc[:0], bad.figures.iloc[:0], user=ADMIN)
+    assert file_error_text(empty.value, "zh") == "文件中没有企业数据行：未导入任何内容，请检查文件后重新上传"
     assert read_figures(store, 2025).set_index("uscc").tax_wan[U1] == 999
     assert len(read_enterprises(store)) == before + 1
     log = store.history()
