@@ -122,10 +122,24 @@ def _renamed(frame: pd.DataFrame, headers: dict[str, str], columns: dict[str, st
     return renamed[list(columns)].fillna("").astype(str)
 
 
-def _fail(problems: list[str], what: str) -> None:
+@dataclass(frozen=True)
+class Problem:
+    """A row's problem: the CLI's English ``text`` ("row 3: …") and, for pages, its catalogue ``key`` with
+    ``values`` (a page edits one team or one team's targets, so its line names no row)."""
+
+    text: str
+    key: str
+    values: dict
+
+
+def _fail(problems: list[Problem], what: str) -> None:
+    """Refuse the whole file or form: the CLI lists the first problems; a page says the first one in its
+    language (fixing it shows the next)."""
     if problems:
         more = f" (and {len(problems) - MAX_REPORTED} more)" if len(problems) > MAX_REPORTED else ""
-        raise ParkAtlasError(f"{what} rejected, nothing written: {'; '.join(problems[:MAX_REPORTED])}{more}")
+        first = problems[0]
+        raise KeyedError(first.key, f"{what} rejected, nothing written: "
+                         f"{'; '.join(p.text for p in problems[:MAX_REPORTED])}{more}", **first.values)
 
 
 def _joined(items: list[str]) -> str:
@@ -152,17 +166,21 @@ def check_teams(frame: pd.DataFrame) -> pd.DataFrame:
     for number, row in enumerate(table.itertuples(index=False), start=2):
         where = f"row {number}"
         if not _TEAM_ID.match(row.team_id):
-            problems.append(f"{where}: team_id {row.team_id!r} must be 1–32 letters, digits or _ . -")
+            problems.append(Problem(f"{where}: team_id {row.team_id!r} must be 1–32 letters, digits or _ . -",
+                                    "teams.problem.team_id", {"value": row.team_id}))
         elif row.team_id in seen:
-            problems.append(f"{where}: team_id {row.team_id} is repeated")
+            problems.append(Problem(f"{where}: team_id {row.team_id} is repeated", "teams.problem.team_repeated",
+                                    {"value": row.team_id}))
         seen.add(row.team_id)
         if not row.name:
-            problems.append(f"{where}: the team has no name")
+            problems.append(Problem(f"{where}: the team has no name", "teams.problem.no_name", {}))
         members = [m.strip() for m in LIST_SEPARATORS.split(row.members) if m.strip()]
-        problems += [f"{where}: member {m!r} is not a user name (letters, digits, _ . @ -)"
+        problems += [Problem(f"{where}: member {m!r} is not a user name (letters, digits, _ . @ -)",
+                             "teams.problem.member", {"value": m})
                      for m in members if not _USER_NAME.match(m)]
         codes = [chain_names.get(c.strip(), c.strip()) for c in LIST_SEPARATORS.split(row.chains) if c.strip()]
-        problems += [f"{where}: unknown chain {c!r}; one of {', '.join(sorted(chains))}"
+        problems += [Problem(f"{where}: unknown chain {c!r}; one of {', '.join(sorted(chains))}",
+                             "teams.problem.chain", {"value": c})
                      for c in codes if c not in chains]
         members_out.append(_joined(members))
         chains_out.append(_joined(codes))
@@ -192,29 +210,39 @@ def check_targets(frame: pd.DataFrame, team_ids, rules: CountingRules | None = N
         target = labels.get(row.target, row.target)
         chain = chain_names.get(row.chain, row.chain)
         if row.team_id not in known:
-            problems.append(f"{where}: unknown team {row.team_id!r}; import the teams first")
+            problems.append(Problem(f"{where}: unknown team {row.team_id!r}; import the teams first",
+                                    "teams.problem.unknown_team", {"value": row.team_id}))
         try:
             year = int(float(row.year))
             if not (YEARS[0] <= year <= YEARS[1]) or float(row.year) != year:
                 raise ValueError
         except ValueError:
-            problems.append(f"{where}: year {row.year!r} is not a year like 2026")
+            problems.append(Problem(f"{where}: year {row.year!r} is not a year like 2026", "teams.problem.year",
+                                    {"value": row.year}))
             year = None
         if target not in rules.targets:
-            problems.append(f"{where}: unknown target {row.target!r}; one of {', '.join(rules.targets)}")
+            problems.append(Problem(f"{where}: unknown target {row.target!r}; one of {', '.join(rules.targets)}",
+                                    "teams.problem.target", {"value": row.target}))
         try:
             value = float(row.value.replace(",", ""))
             if not value >= 0 or value == float("inf"):
                 raise ValueError
         except ValueError:
-            problems.append(f"{where}: value {row.value!r} must be a number ≥ 0")
+            problems.append(Problem(f"{where}: value {row.value!r} must be a number ≥ 0", "teams.problem.value",
+                                    {"value": row.value}))
             value = None
         if chain and chain not in chains:
-            problems.append(f"{where}: unknown chain {row.chain!r}; one of {', '.join(sorted(chains))} or empty")
+            problems.append(Problem(f"{where}: unknown chain {row.chain!r}; one of {', '.join(sorted(chains))} or "
+                                    "empty", "teams.problem.chain", {"value": row.chain}))
         key = (row.team_id, year, target, chain)
         if key in seen:
-            problems.append(f"{where}: target {target} of {row.team_id} for {year}"
-                            f"{' / ' + chain if chain else ''} is given twice")
+            # Both languages' labels travel with the refusal: each catalogue line uses its own.
+            labels = {f"target_{lang}": rules.label(target, lang) if target in rules.targets else target
+                      for lang in ("zh", "en")}
+            problems.append(Problem(f"{where}: target {target} of {row.team_id} for {year}"
+                                    f"{' / ' + chain if chain else ''} is given twice",
+                                    "teams.problem.twice_chain" if chain else "teams.problem.twice",
+                                    {**labels, **({"chain": chain} if chain else {})}))
         seen.add(key)
         out.append({"team_id": row.team_id, "year": year, "target": target, "chain": chain, "value": value})
     _fail(problems, "targets")

@@ -2,14 +2,17 @@
 form (audited), and a hostile team name stays literal."""
 from __future__ import annotations
 
+import json
+
 import pytest
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
 from app_pages.safe import plain
 from geo.auth import User
 from geo.store import open_store
 from geo.store.tables import TEAMS, table_history
-from geo.team import read_teams
+from geo.team import read_targets, read_teams
 from tests.conftest import ROOT, vega_chart
 
 HOSTILE = "**粗体** <img src=x onerror=alert(1)> $x$"
@@ -59,6 +62,24 @@ def test_viewer_reads_only(teams_page):
 
 def test_planner_renames_a_team_and_hostile_text_stays_literal(teams_page, store_path):
     at = teams_page(User("pat", "planner"))
+    # A team without its name, a target given twice: refused in the page's words, nothing written.
+    targets_before = read_targets(open_store(store_path))
+    next(t for t in at.text_input if t.label == "队伍名称").set_value("")
+    next(b for b in at.button if b.label == "保存队伍").click()
+    at.run()
+    assert [e.value for e in at.error] == ["队伍名称不能为空：请填写队伍名称，未保存。"]
+    editor = next(e for e in at.data_editor if e.key.startswith("targets_T01_"))
+    first = editor.value.iloc[0]
+    states = at._tree.get_widget_states()
+    states.widgets.append(WidgetState(id=editor.proto.id, string_value=json.dumps(
+        {"edited_rows": {}, "added_rows": [{"target": first.target, "chain": first.chain, "value": 7}],
+         "deleted_rows": []})))
+    states.widgets.append(WidgetState(id=next(b for b in at.button if b.label == "保存本年度目标").id,
+                                      trigger_value=True))
+    at._run(states)
+    chains = "（全部产业链）" if first.chain == "全部产业链" else f"（产业链：{first.chain}）"
+    assert [e.value for e in at.error] == [f"目标指标“{first.target}”{chains}填了两次：每个指标只能填一次，未保存。"]
+    assert read_targets(open_store(store_path)).equals(targets_before)
     name = next(t for t in at.text_input if t.label == "队伍名称")
     name.set_value(HOSTILE)
     next(b for b in at.button if b.label == "保存队伍").click()
