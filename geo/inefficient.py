@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from geo.auth import User
 from geo.blocks import DEFAULT_GAP_M, adjacency, component_labels
 from geo.crs import projected_crs_for
-from geo.errors import ParkAtlasError, unknown_park
+from geo.errors import KeyedConflict, ParkAtlasError, unknown_park
 from geo.gcpause import gc_paused
 from geo.metrics import ENTERPRISE_STATUSES
 from geo.standards import DEFAULT_STANDARDS_DIR, load_standards
@@ -435,8 +435,9 @@ def confirm(store, parcel_ids: list[str], *, user: User, as_of: date | None = No
     found = candidates.set_index("parcel_id")
     refused = [pid for pid in parcel_ids if pid not in found.index]
     if refused:
-        raise ParkAtlasError(f"parcel {', '.join(refused[:5])} meets no inefficiency rule; only candidates "
-                             "can be confirmed (see `python cli.py inefficient`)")
+        raise KeyedConflict("inefficient.refused.not_candidate", f"parcel {', '.join(refused[:5])} meets no "
+                            "inefficiency rule; only candidates can be confirmed (see `python cli.py inefficient`)",
+                            ids=refused[:5])
     ids = list(dict.fromkeys(parcel_ids))
     note = "低效用地认定 confirmed inefficient: " + "; ".join(
         f"{pid}: {', '.join(r['rule'] for r in found.loc[pid, 'rules'])}" for pid in ids)

@@ -191,8 +191,9 @@ def test_confirmed_candidate_is_inefficient_and_in_history(store):
     assert len(candidates) and set(candidates.park_id) == {"fk_changgang"} and len(blocks)
     pid = candidates[candidates.status == "occupied"].parcel_id.iloc[0]
     planner = User("pat", "planner")
-    with pytest.raises(ParkAtlasError, match="meets no inefficiency rule"):
+    with pytest.raises(ParkAtlasError, match="meets no inefficiency rule") as refused:
         confirm(store, [pid, "fk_changgang-999999"], user=planner, as_of=AS_OF)
+    assert (refused.value.key, refused.value.values) == ("inefficient.refused.not_candidate", {"ids": ["fk_changgang-999999"]})
     assert store.read_parcels("fk_changgang").set_index("parcel_id").status[pid] == "occupied"
     assert confirm(store, [pid], user=planner, as_of=AS_OF)["changed"] == [pid]
     assert store.read_parcels("fk_changgang").set_index("parcel_id").status[pid] == "inefficient"
