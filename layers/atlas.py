@@ -13,7 +13,7 @@ import matplotlib
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from geo.errors import NotFoundError
+from geo.errors import unknown_park
 from geo.i18n import t
 from geo.metrics import park_kpis, with_metrics
 from geo.standards import Standards, load_standards
@@ -50,7 +50,7 @@ def render_atlas(parcels: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, districts: 
         wanted = list(park_ids)
         unknown = sorted(set(wanted) - set(parks.park_id))
         if unknown:
-            raise NotFoundError(f"unknown park {unknown[0]!r}; see `python cli.py parks` for the ids")
+            raise unknown_park(unknown[0])
         chosen = parks.loc[parks.park_id.isin(wanted)]
     frame = parcels if "grade" in parcels.columns else with_metrics(parcels, standards)
     kpis = park_kpis(frame, parks, standards).set_index("park_id", drop=False)

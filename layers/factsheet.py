@@ -21,7 +21,7 @@ from matplotlib.patches import Patch
 from geo import i18n
 from geo.city import city_name_of
 from geo.crs import projected_crs_for
-from geo.errors import NotFoundError, ParkAtlasError
+from geo.errors import KeyedNotFound, ParkAtlasError
 from geo.i18n import t
 from geo.metrics import with_metrics
 from geo.schema import split_list
@@ -43,7 +43,8 @@ def sites_from_parcels(parcels: gpd.GeoDataFrame, parcel_ids: Iterable[str]) -> 
         raise ParkAtlasError("give at least one parcel id")
     unknown = [i for i in ids if i not in set(parcels.parcel_id)]
     if unknown:
-        raise NotFoundError(f"unknown parcel {unknown[0]!r}; see `python cli.py available` for parcel ids")
+        raise KeyedNotFound("store.not_found.parcel", f"unknown parcel {unknown[0]!r}; see `python cli.py available` "
+                            "for parcel ids", ids=unknown[:5])
     chosen = parcels.set_index("parcel_id", drop=False).loc[ids]
     return gpd.GeoDataFrame({"site_id": ids, "park_id": chosen.park_id.to_numpy(),
                              "parcel_ids": [[i] for i in ids]}, geometry=chosen.geometry.values, crs=parcels.crs)
