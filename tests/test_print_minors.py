@@ -75,3 +75,19 @@ def test_available_on_an_atlas_page_says_which_statuses_it_sums(sample_store, sa
     labels = [label for label, _ in kpi_rows(kpis, "zh")]
     assert "可供地＋批而未供" in labels and "可供地" not in labels  # the status alone is a legend entry
     assert "Available + Approved not supplied" in [label for label, _ in kpi_rows(kpis, "en")]
+
+
+def test_atlas_and_fact_sheets_refuse_unknown_ids_in_the_pages_words(sample_parcels, sample_parks):
+    """The Export page shows these refusals through the catalogue (keyed), not the CLI's English line."""
+    import io
+
+    from geo.errors import KeyedNotFound
+    from layers.atlas import render_atlas
+    from layers.factsheet import sites_from_parcels
+
+    with pytest.raises(KeyedNotFound, match="unknown park 'nowhere'") as park:
+        render_atlas(sample_parcels, sample_parks, None, io.BytesIO(), park_ids=["nowhere"])
+    assert (park.value.key, park.value.values) == ("store.not_found.park", {"park": "nowhere"})
+    with pytest.raises(KeyedNotFound, match="unknown parcel 'nope'") as parcel:
+        sites_from_parcels(sample_parcels, ["nope"])
+    assert (parcel.value.key, parcel.value.values) == ("store.not_found.parcel", {"ids": ["nope"]})
