@@ -87,6 +87,14 @@ def test_match_candidates_can_be_outlined_and_exported(page):
     assert not page.exception
     sheets = next(b for b in page.get("download_button") if b.proto.label == "Download fact sheets PDF")
     assert not sheets.proto.disabled
+    # A project of parks the store does not hold (another city's, one gone): said in the page's language,
+    # and the page goes on without candidates.
+    page.session_state["match_request"] = {**page.session_state["match_request"], "park_id": "atlantis"}
+    page.session_state["lang"] = "zh"
+    page.run()
+    assert not page.exception
+    assert [e.value for e in page.error] == ["找不到园区 atlantis（可能来自旧链接或其他城市的数据）：请从园区列表中重新选择。"]
+    assert "匹配候选地块" not in page.selectbox(key="export_what.zh").options
 
 
 def test_language_switch_relabels_the_choices_and_keeps_them(page):
