@@ -7,7 +7,7 @@ import streamlit as st
 
 from app_pages import common, guard
 from app_pages.safe import plain
-from geo.errors import ParkAtlasError
+from geo.errors import KeyedError, ParkAtlasError
 
 st.set_page_config(page_title="ParkAtlas", page_icon="🗺️", layout="wide")
 guard.redact_session_ids()
@@ -15,6 +15,9 @@ common.sidebar()
 try:
     common.revision()
     kind = common.city().kind  # names the whole area's page: 全市地块 / 全区地块 / 全县地块
+except KeyedError as exc:  # the database failed: a line in the page's language naming the store
+    common.show_error(exc)
+    st.stop()
 except ParkAtlasError as exc:
     st.error(common.tr("error.store", error=plain(exc)))
     st.stop()
@@ -42,5 +45,7 @@ navigation = st.navigation([
 ], expanded=True)
 try:
     navigation.run()
+except ParkAtlasError as exc:  # a refusal a page did not catch (e.g. the database failing mid-session)
+    common.show_error(exc)
 except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback on a page
     guard.unexpected_error(exc)

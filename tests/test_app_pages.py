@@ -55,6 +55,34 @@ def texts(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def test_a_store_that_cannot_be_opened_is_said_in_chinese(tmp_path, monkeypatch):
+    """The database's failure (English for the CLI) is one Chinese line naming the store, the driver's
+    words quoted for the administrator; no page runs on it."""
+    junk = tmp_path / "junk.gpkg"
+    junk.write_bytes(b"not a database" * 100)
+    monkeypatch.setenv("PARKATLAS_STORE", str(junk))
+    monkeypatch.setenv("PARKATLAS_USERS", str(tmp_path / "users.json"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [f"无法打开数据库 {plain(str(junk))}：请把数据库的报错"
+                                           f"“{plain('file is not a database')}”告知系统管理员。"]
+    assert not at.title
+
+
+def test_a_refusal_a_page_does_not_catch_is_one_line_in_chinese(app, monkeypatch):
+    """app.py's last line of defence says a user error in the page's language (not "unexpected error")."""
+    import geo.inefficient
+    from geo.errors import unknown_park
+
+    def gone(store, park_id, **kwargs):
+        raise unknown_park(park_id)
+
+    monkeypatch.setattr(geo.inefficient, "inefficient_land", gone)
+    goto(app, "inefficient")
+    park = app.selectbox(key="ineff_park").value
+    assert [e.value for e in app.error] == [f"找不到园区 {plain(str(park))}（可能来自旧链接或其他城市的数据）：请从园区列表中重新选择。"]
+
+
 def test_overview_shows_city_kpis_and_every_park(app, sample_parcels, sample_parks):
     assert app.title[0].value == "肇庆市园区总览"  # the store's city names the page
     city = city_kpis(with_metrics(sample_parcels), sample_parks)
