@@ -207,7 +207,8 @@ def city_from_rows(values: list[tuple], groups: list[tuple], chains: list[tuple]
     except (TypeError, ValueError):
         extent = ()
     if len(extent) != 4:
-        raise ParkAtlasError("the store's city has no valid extent; run `python cli.py city show` to check it")
+        raise KeyedError("store.failed.no_extent", "the store's city has no valid extent; run `python cli.py city "
+                         "show` to check it")
     return City(
         adcode=info.get("adcode") or "", name_zh=info.get("name_zh") or "", name_en=info.get("name_en") or "",
         extent=extent, boundary_source=info.get("boundary_source") or "",
@@ -220,7 +221,8 @@ def infer_city(parks: pd.DataFrame, districts: gpd.GeoDataFrame, info: dict) -> 
     from its parks' ``group`` values (named by their ids), names from ``dataset_info``."""
     frame = districts if districts is not None and len(districts) else parks
     if frame is None or not len(frame):
-        raise ParkAtlasError("the store holds no city, districts or parks; set it up with `python cli.py city init`")
+        raise KeyedError("store.failed.no_city", "the store holds no city, districts or parks; set it up with "
+                         "`python cli.py city init`")
     extent = tuple(float(v) for v in frame.to_crs(CGCS2000).total_bounds)
     ids = [g for g in pd.unique(parks["group"].dropna()) if str(g)] if len(parks) else []
     return City(adcode=str(info.get("city_adcode", "")), name_zh=str(info.get("city_name_zh", "")),

@@ -803,3 +803,15 @@ def test_admins_edit_groups_and_chains_on_the_data_page(pengjiang, tmp_path, mon
     assert read_chain_thresholds(open_store(store)).set_index("chain").loc["smart_home",
                                                                           "min_investment_wan_per_mu"] == 420.0
     assert (open_store(store).history().action == "city_groups").sum() == 1
+
+
+def test_a_store_without_a_usable_city_is_refused_with_catalogue_keys():
+    """app.py shows these through the catalogue (the page's language), the CLI its English line."""
+    from geo.city import city_from_rows, infer_city
+    from geo.errors import KeyedError
+
+    with pytest.raises(KeyedError, match="no valid extent") as no_extent:
+        city_from_rows([("extent", "[1, 2]")], [], [])
+    with pytest.raises(KeyedError, match="holds no city") as empty:
+        infer_city(pd.DataFrame(), None, {})
+    assert (no_extent.value.key, empty.value.key) == ("store.failed.no_extent", "store.failed.no_city")
