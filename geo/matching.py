@@ -274,8 +274,8 @@ class PreparedParcels:
     """What matching needs from the parcels that no project changes, kept for one data revision.
 
     Text columns as integer codes (park, status, land use, chain, industry), the numbers and flags
-    the candidates are built from as arrays, the parcels' bounds, the parks' enterprise land, output
-    and head counts, and — filled as matches ask for them — the parcels projected to a metric zone
+    the candidates are built from as arrays, the parks' enterprise land, output and head counts, and
+    — filled as matches ask for them — the parcels' bounds, the parcels projected to a metric zone
     and the same-chain enterprises as a tree. Each part is computed at its first use, so a single
     match (the CLI) pays only for what it uses, and the app, which keeps one object beside the
     parcels frame it caches per store revision (``app_pages/common.py``), pays for it once.
@@ -293,6 +293,8 @@ class PreparedParcels:
         self.frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels, standards)
         self._projected: dict[str, np.ndarray] = {}
         self._clusters: dict[tuple, tuple] = {}
+        self._bounds = np.full((len(self.frame), 4), np.nan)
+        self._has_bounds = np.zeros(len(self.frame), dtype=bool)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -319,7 +321,6 @@ class PreparedParcels:
     land_ready = cached_property(lambda self: self._flags("land_ready"))
     gas = cached_property(lambda self: self._flags("gas"))
     geometry = cached_property(lambda self: np.asarray(self.frame.geometry.array))
-    bounds = cached_property(lambda self: shapely.bounds(self.geometry))
 
     @cached_property
     def needs(self) -> dict[str, np.ndarray]:
@@ -355,6 +356,15 @@ class PreparedParcels:
             out[key][where[known]] = per_value[known]
         return out
 
+    def bounds(self, mask: np.ndarray) -> np.ndarray:
+        """``shapely.bounds`` of the parcels in ``mask`` (each parcel's computed once, when first asked:
+        a single match needs those of the land in question and the enterprises, not of every parcel)."""
+        missing = mask & ~self._has_bounds
+        if missing.any():
+            self._bounds[missing] = shapely.bounds(self.geometry[missing])
+            self._has_bounds |= missing  # after the bounds: a concurrent match never reads unset ones
+        return self._bounds[mask]
+
     def metric(self, positions: np.ndarray, crs_m: str) -> np.ndarray:
         """The parcels at ``positions`` projected to ``crs_m`` (each parcel projected once per zone)."""
         kept = self._projected.get(crs_m)
@@ -376,7 +386,7 @@ class PreparedParcels:
             ent = self.status.isin(CLUSTER_STATUSES) & same
             found = None
             if ent.any():
-                b = self.bounds[ent]
+                b = self.bounds(ent)
                 ex, ey = transformer(CGCS2000, crs_m).transform((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
                 found = (ex, ey, shapely.STRtree(shapely.points(ex, ey)))
             if len(self._clusters) >= self.MAX_CLUSTERS:
@@ -484,7 +494,7 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
     excluded |= later
 
     # One metric CRS for the whole match: the Gauss-Krüger zone of the land that may still qualify.
-    crs_m = _metric_crs(prepared.bounds[before_area])
+    crs_m = _metric_crs(prepared.bounds(before_area))
     # The candidates' member lists, projected geometries and points are tens of thousands of new objects
     # at 1M parcels: built with the collector paused (geo.gcpause), a seventh of a match's time saved.
     with gc_paused():
