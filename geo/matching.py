@@ -30,7 +30,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -128,9 +128,25 @@ class MatchSettings:
     spread_min_range: float = 0.2
 
 
+def _file_version(directory: str | os.PathLike | None, name: str) -> tuple:
+    """A standards file's path and what an edit of it changes (size, times, inode): the key under which
+    its parsed copy is kept (every match reads ``matching.csv`` and ``weights.csv``)."""
+    path = (Path(directory) if directory else DEFAULT_STANDARDS_DIR) / name
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path),)  # missing: _read refuses it, and a refusal is not kept
+    return (str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
 def load_settings(directory: str | os.PathLike | None = None) -> MatchSettings:
-    """Read ``matching.csv`` from ``directory`` (default ``data/standards/``)."""
-    table = _read(Path(directory) if directory else DEFAULT_STANDARDS_DIR, "matching.csv", dtype=str)
+    """Read ``matching.csv`` from ``directory`` (default ``data/standards/``), parsed once per version of the file."""
+    return _parsed_settings(*_file_version(directory, "matching.csv"))
+
+
+@lru_cache(maxsize=8)
+def _parsed_settings(path: str, *version) -> MatchSettings:
+    table = _read(Path(path).parent, "matching.csv", dtype=str)
     values = dict(zip(table.key.str.strip(), table.value.str.strip()))
     kwargs = {}
     for name, default in MatchSettings.__dataclass_fields__.items():
@@ -151,8 +167,13 @@ def load_settings(directory: str | os.PathLike | None = None) -> MatchSettings:
 
 
 def load_weights(directory: str | os.PathLike | None = None) -> pd.DataFrame:
-    """The ranking weights table (``criterion, weight, label_zh, label_en``)."""
-    table = _read(Path(directory) if directory else DEFAULT_STANDARDS_DIR, "weights.csv")
+    """The ranking weights table (``criterion, weight, label_zh, label_en``), parsed once per version of the file."""
+    return _parsed_weights(*_file_version(directory, "weights.csv")).copy()
+
+
+@lru_cache(maxsize=8)
+def _parsed_weights(path: str, *version) -> pd.DataFrame:
+    table = _read(Path(path).parent, "weights.csv")
     unknown = set(table.criterion) - set(CRITERIA)
     if unknown:
         raise ParkAtlasError(f"weights.csv: unknown criterion {sorted(unknown)[0]!r}; one of {', '.join(CRITERIA)}")

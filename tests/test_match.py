@@ -266,6 +266,29 @@ def test_weights_change_the_order():
     assert list(load_weights().criterion) == list(normalise_weights())
 
 
+def test_an_edited_standards_file_is_read_again(tmp_path):
+    """matching.csv and weights.csv are parsed once per version of the file (every match reads them):
+    an edit is seen at the next read, a caller's change to the table is not kept, a missing file is refused."""
+    from geo.matching import load_settings
+    from geo.standards import DEFAULT_STANDARDS_DIR
+
+    for name in ("matching.csv", "weights.csv"):
+        (tmp_path / name).write_text((DEFAULT_STANDARDS_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    assert load_settings(tmp_path).area_tolerance == pytest.approx(0.10)
+    text = (tmp_path / "matching.csv").read_text(encoding="utf-8")
+    (tmp_path / "matching.csv").write_text(text.replace("area_tolerance,0.10", "area_tolerance,0.25"), encoding="utf-8")
+    assert load_settings(tmp_path).area_tolerance == pytest.approx(0.25)
+    table = load_weights(tmp_path)
+    table.loc[0, "weight"] = 999
+    assert load_weights(tmp_path).weight.iloc[0] != 999
+    (tmp_path / "weights.csv").write_text("criterion,weight\nbeauty,1\n", encoding="utf-8")
+    with pytest.raises(ParkAtlasError, match="unknown criterion 'beauty'"):
+        load_weights(tmp_path)
+    (tmp_path / "matching.csv").unlink()
+    with pytest.raises(ParkAtlasError, match="is missing"):
+        load_settings(tmp_path)
+
+
 def test_cluster_counts_enterprises_within_the_radius_not_the_square_around_it():
     # Centres 2.8 km east (counted), and 2.5 km east and 2.6 km north (3.6 km: in the 6 km square, not the 3 km circle).
     w = 50 * M2_PER_MU / H
