@@ -420,13 +420,15 @@ def _chain_levels(parks: _Parks, project: Project, standards: Standards) -> np.n
     """Per park: characteristic / leading / related / none fit of the project's chain."""
     codes = standards.chain_codes()
     out = []
-    for row in parks.frame.itertuples():  # one row per park (a dozen), not per parcel
-        leading = split_list(row.leading_chains)
-        if project.chain and project.chain == row.characteristic_chain:
+    # One pair per park (a dozen), not per parcel; plain lists, not itertuples (a frame per call).
+    for characteristic, leading_chains in zip(parks.frame.characteristic_chain.tolist(),
+                                              parks.frame.leading_chains.tolist()):
+        leading = split_list(leading_chains)
+        if project.chain and project.chain == characteristic:
             out.append("characteristic")
         elif project.chain and project.chain in leading:
             out.append("leading")
-        elif any(project.industry_code[:2] in codes.get(c, []) for c in leading + [row.characteristic_chain]):
+        elif any(project.industry_code[:2] in codes.get(c, []) for c in leading + [characteristic]):
             out.append("related")
         else:
             out.append("none")
@@ -434,6 +436,11 @@ def _chain_levels(parks: _Parks, project: Project, standards: Standards) -> np.n
 
 
 # ----------------------------------------------------------------------------- matching
+#: Columns of :attr:`MatchResult.candidates` besides the geometry.
+RESULT_COLUMNS = ["rank", "kind", "parcel_ids", "park_id", "park_name_zh", "park_name_en", "area_mu", "score",
+                  "needs_disposal", "criteria"]
+
+
 def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int = 10,
           park_id: str | None = None, weights=None, standards: Standards | None = None,
           with_blocks: bool = True, settings: MatchSettings | None = None,
@@ -530,9 +537,8 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
             excluded |= failed_blocks
             cands = pd.concat([cands, blocks], ignore_index=True) if len(blocks) else cands
 
-    empty = gpd.GeoDataFrame(columns=["rank", "kind", "parcel_ids", "park_id", "park_name_zh", "park_name_en",
-                                      "area_mu", "score", "needs_disposal", "criteria"], geometry=[], crs=CGCS2000)
     if len(cands) == 0:
+        empty = gpd.GeoDataFrame(columns=RESULT_COLUMNS, geometry=[], crs=CGCS2000)
         return MatchResult(project, empty, excluded, int(scope.sum()), share, **cited)
 
     with gc_paused():
@@ -561,8 +567,8 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
         + _soft_explanations(scores, k, share, project, standards, settings)
         for k, row in zip(order, chosen.itertuples())
     ]
-    geometry = gpd.GeoSeries(chosen.geometry_m.to_numpy(), crs=crs_m).to_crs(CGCS2000).values
-    out = gpd.GeoDataFrame(chosen[list(empty.columns.drop("geometry"))], geometry=geometry, crs=CGCS2000)
+    geometry = reproject(chosen.geometry_m.to_numpy(), crs_m, CGCS2000)  # as GeoSeries.to_crs, without the series
+    out = gpd.GeoDataFrame(chosen[RESULT_COLUMNS], geometry=geometry, crs=CGCS2000)
     return MatchResult(project, spread_scores(out, project, settings), excluded, int(scope.sum()), share, **cited,
                        eligible=len(cands))
 
