@@ -222,7 +222,8 @@ def check_targets(frame: pd.DataFrame, team_ids, rules: CountingRules | None = N
             year = None
         if target not in rules.targets:
             problems.append(Problem(f"{where}: unknown target {row.target!r}; one of {', '.join(rules.targets)}",
-                                    "teams.problem.target", {"value": row.target}))
+                                    "teams.problem.target" if row.target else "teams.problem.no_target",
+                                    {"value": row.target} if row.target else {}))
         try:
             value = float(row.value.replace(",", ""))
             if not value >= 0 or value == float("inf"):

@@ -70,15 +70,20 @@ def test_planner_renames_a_team_and_hostile_text_stays_literal(teams_page, store
     assert [e.value for e in at.error] == ["队伍名称不能为空：请填写队伍名称，未保存。"]
     editor = next(e for e in at.data_editor if e.key.startswith("targets_T01_"))
     first = editor.value.iloc[0]
-    states = at._tree.get_widget_states()
-    states.widgets.append(WidgetState(id=editor.proto.id, string_value=json.dumps(
-        {"edited_rows": {}, "added_rows": [{"target": first.target, "chain": first.chain, "value": 7}],
-         "deleted_rows": []})))
-    states.widgets.append(WidgetState(id=next(b for b in at.button if b.label == "保存本年度目标").id,
-                                      trigger_value=True))
-    at._run(states)
+
+    def save_targets_with(row: dict) -> list[str]:
+        states = at._tree.get_widget_states()
+        states.widgets.append(WidgetState(id=editor.proto.id, string_value=json.dumps(
+            {"edited_rows": {}, "added_rows": [row], "deleted_rows": []})))
+        states.widgets.append(WidgetState(id=next(b for b in at.button if b.label == "保存本年度目标").id,
+                                          trigger_value=True))
+        at._run(states)
+        return [e.value for e in at.error]
+
     chains = "（全部产业链）" if first.chain == "全部产业链" else f"（产业链：{first.chain}）"
-    assert [e.value for e in at.error] == [f"目标指标“{first.target}”{chains}填了两次：每个指标只能填一次，未保存。"]
+    assert save_targets_with({"target": first.target, "chain": first.chain, "value": 7}) == [
+        f"目标指标“{first.target}”{chains}填了两次：每个指标只能填一次，未保存。"]
+    assert save_targets_with({"value": 3}) == ["有一行没有选择目标指标：请为每一行选择目标指标，未保存。"]
     assert read_targets(open_store(store_path)).equals(targets_before)
     name = next(t for t in at.text_input if t.label == "队伍名称")
     name.set_value(HOSTILE)
