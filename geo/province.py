@@ -42,6 +42,7 @@ same path (shared filesystem or object store URL).
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -52,8 +53,8 @@ import pandas as pd
 
 from geo.availability import available_parcels
 from geo.crs import projected_area_m2
-from geo.enterprise import (enterprise_parcels, latest_year, parcel_figures, read_enterprises, read_figures,
-                            with_parcel_figures)
+from geo.enterprise import (PARCEL_FIGURES, enterprise_parcels, latest_year, parcel_figures, place_parcel_figures,
+                            positions_in, read_enterprises, read_figures)
 from geo.errors import ParkAtlasError
 from geo.metrics import (ENTERPRISE_STATUSES, INTENSITY_INDICATORS, aggregate_sums, finish_aggregate,
                          indicator_stats, mu_grades, overlap_duplicates, parcel_metrics)
@@ -73,6 +74,10 @@ AREA_COLUMN = "area_m2"
 KPI_COLUMNS = ["status", "land_use_code", "floor_area_m2", "footprint_m2", "structures_footprint_m2",
                "yard_area_m2", "floor_area_over_8m_m2", "investment_wan", "output_wan", "tax_wan"]
 KEYS = {"park": "park_id", "group": "group", "city": "city"}
+#: The parcels counted under an earlier, overlapping park (:func:`store_overlap_duplicates`), and the
+#: key of its metadata saying which parks and files they were computed from.
+OVERLAPS_FILE = "overlap_duplicates.parquet"
+OVERLAPS_KEY = b"parkatlas.overlaps.fingerprint"
 #: Columns of ``parks.parquet`` naming each park's city (the store's city: adcode and names).
 CITY_COLUMNS = ("city", "city_name_zh", "city_name_en")
 
@@ -131,6 +136,7 @@ def write_parquet_sample(directory, n_parcels: int, *, chunk_size: int = 100_000
     if target.exists():
         target.rmdir()
     staging.rename(target)  # readers never see a half-written dataset
+    store_overlap_duplicates(directory)
     return directory
 
 
@@ -245,6 +251,7 @@ def add_store(directory, store) -> dict:
     partial = directory / (PARKS_FILE + ".partial")
     both.to_parquet(partial, index=False)
     partial.replace(directory / PARKS_FILE)
+    store_overlap_duplicates(directory)
     return {"city": str(parks.city.iloc[0]), "parks": int(len(parks)), "parcels": int(len(parcels)),
             "enterprises": int(len(enterprises))}
 
@@ -280,11 +287,45 @@ def open_parcels(directory, columns: list[str] | None = None):
     """
     import dask.dataframe as dd
 
+    files = parcel_files(directory)
+    meta = _read_parcel_file(files[0], columns).iloc[:0]
+    return dd.from_map(_read_parcel_files, file_batches(files), wanted=columns, meta=meta, label="read-parcels",
+                       enforce_metadata=False)
+
+
+def parcel_files(directory) -> list[str]:
+    """The dataset's parcel files, sorted (the order of :func:`open_parcels`' partitions)."""
     path = Path(directory) / PARCELS_DIR
     files = sorted(str(f) for f in path.glob("park_id=*/*.parquet"))
     if not files:
         raise ParkAtlasError(f"no parcels under {path}; write a dataset with `cli.py province generate`")
-    return dd.from_map(_read_parcel_file, files, wanted=columns, label="read-parcels", enforce_metadata=False)
+    return files
+
+
+#: Parquet bytes of parcel files one task reads (about 70,000 parcels of the generated data): each
+#: pandas call in a task costs tens of microseconds whatever its size, which per file of a few
+#: thousand parcels came to more than the work (1,101 files at 10M parcels).
+TASK_BYTES = 8_000_000
+
+
+def file_batches(files: list[str]) -> list[list[str]]:
+    """``files`` in order, cut into runs of about :data:`TASK_BYTES` on disk (at least one file each)."""
+    batches: list[list[str]] = [[]]
+    size = 0
+    for path in files:  # files, not parcels: a thousand at ten million parcels
+        file_size = os.path.getsize(path)
+        if batches[-1] and size + file_size > TASK_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(path)
+        size += file_size
+    return batches
+
+
+def _read_parcel_files(paths: list[str], wanted: list[str] | None) -> pd.DataFrame:
+    """The parcel files ``paths`` (:func:`_read_parcel_file`) as one frame."""
+    frames = [_read_parcel_file(path, wanted) for path in paths]
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def _read_frame(path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -333,34 +374,113 @@ def dask_client(scheduler: str | None = None):
 
 
 def overlap_duplicate_ids(directory, parks: pd.DataFrame) -> set[str]:
-    """Ids of parcels whose land is already counted under an earlier park (:func:`geo.metrics.overlap_duplicates`).
+    """Ids of parcels whose land is already counted under an earlier park (:func:`geo.metrics.overlap_duplicates`),
+    computed from the geometries.
 
     Only parks whose outlines intersect are compared, two at a time, reading just their parcels'
-    ids and geometries: the other partitions are never loaded.
+    ids and geometries (each park once): the other partitions are never loaded.
     """
+    return set(_computed_overlaps(directory, parks).parcel_id)
+
+
+def _overlapping_parks(parks: pd.DataFrame) -> list[tuple[int, int]]:
+    """Positions in ``parks`` of the pairs of parks whose outlines intersect, earlier park first."""
     import geopandas as gpd
 
     outlines = gpd.GeoSeries(parks.geometry.to_numpy(), crs=parks.crs).reset_index(drop=True)
     left, right = outlines.sindex.query(outlines.values, predicate="intersects")
-    pairs = [(a, b) for a, b in zip(left, right) if a < b]
-    duplicates: set[str] = set()
+    return [(int(a), int(b)) for a, b in zip(left, right) if a < b]
+
+
+def _computed_overlaps(directory, parks: pd.DataFrame) -> pd.DataFrame:
+    """``park_id`` and ``parcel_id`` of the parcels counted under an earlier park (see :func:`overlap_duplicate_ids`)."""
+    import geopandas as gpd
+
+    pairs = _overlapping_parks(parks)
+    uses = pd.Series([i for pair in pairs for i in pair]).value_counts().to_dict()
+    loaded: dict[int, pd.DataFrame] = {}
+    found = [pd.DataFrame({"park_id": pd.Series(dtype=object), "parcel_id": pd.Series(dtype=object)})]
     for a, b in pairs:  # pairs of overlapping parks: a handful, not parcels
+        for i in (a, b):
+            if i not in loaded:
+                pid = parks.park_id.iat[i]
+                loaded[i] = gpd.read_parquet(Path(directory) / PARCELS_DIR / f"park_id={pid}",
+                                             columns=["parcel_id", "geometry"]).assign(park_id=pid)
         pair = parks.iloc[[a, b]]
-        parts = [gpd.read_parquet(Path(directory) / PARCELS_DIR / f"park_id={pid}", columns=["parcel_id", "geometry"])
-                 .assign(park_id=pid) for pid in pair.park_id]
-        both = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=parts[0].crs)
-        duplicates |= set(both.parcel_id[overlap_duplicates(both, pair)].astype(str))
-    return duplicates
+        both = gpd.GeoDataFrame(pd.concat([loaded[a], loaded[b]], ignore_index=True), geometry="geometry",
+                                crs=loaded[a].crs)
+        duplicate = overlap_duplicates(both, pair)
+        found.append(pd.DataFrame({"park_id": both.park_id.to_numpy(dtype=object)[duplicate],
+                                   "parcel_id": both.parcel_id.astype(str).to_numpy(dtype=object)[duplicate]}))
+        for i in (a, b):  # a park's geometries are kept only while a pair still needs them
+            uses[i] -= 1
+            if not uses[i]:
+                del loaded[i]
+    return pd.concat(found, ignore_index=True).drop_duplicates(ignore_index=True)
+
+
+def _overlap_fingerprint(directory, parks: pd.DataFrame) -> str:
+    """What the overlaps depend on: the pairs of overlapping parks and their parcel files (name,
+    size, modification time) — a park added or a file rewritten changes it."""
+    import json
+
+    pairs = _overlapping_parks(parks)
+    involved = sorted({parks.park_id.iat[i] for pair in pairs for i in pair})
+    files = []
+    for pid in involved:
+        for path in sorted((Path(directory) / PARCELS_DIR / f"park_id={pid}").glob("*.parquet")):
+            stat = path.stat()
+            files.append([pid, path.name, stat.st_size, stat.st_mtime_ns])
+    return json.dumps({"pairs": [[parks.park_id.iat[a], parks.park_id.iat[b]] for a, b in pairs], "files": files})
+
+
+def store_overlap_duplicates(directory) -> int:
+    """Compute the dataset's overlaps from the geometries (:func:`overlap_duplicate_ids`) and store
+    them in :data:`OVERLAPS_FILE` with what they depend on, so that group and city KPIs read no
+    geometry. Writers of a dataset call it; returns the number of parcels counted under another park."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parks = read_parks(directory)
+    table = pa.Table.from_pandas(_computed_overlaps(directory, parks), preserve_index=False)
+    table = table.replace_schema_metadata({OVERLAPS_KEY: _overlap_fingerprint(directory, parks)})
+    partial = Path(directory) / (OVERLAPS_FILE + ".partial")
+    pq.write_table(table, partial)
+    partial.replace(Path(directory) / OVERLAPS_FILE)
+    return table.num_rows
+
+
+def overlap_duplicates_by_park(directory, parks: pd.DataFrame) -> dict[str, frozenset]:
+    """Park id → ids of its parcels whose land is counted under an earlier park: as stored by
+    :func:`store_overlap_duplicates` while the parks and their files are those it saw, else
+    computed from the geometries (:func:`overlap_duplicate_ids`)."""
+    import pyarrow.parquet as pq
+
+    path = Path(directory) / OVERLAPS_FILE
+    found = None
+    if path.exists():
+        stored = pq.read_table(path)
+        if (stored.schema.metadata or {}).get(OVERLAPS_KEY) == _overlap_fingerprint(directory, parks).encode():
+            found = stored.to_pandas()
+    if found is None:
+        found = _computed_overlaps(directory, parks)
+    return {str(park): frozenset(ids.astype(str)) for park, ids in found.groupby("park_id", sort=False).parcel_id}
 
 
 @dataclass(frozen=True)
 class Grading:
-    """How partitions get their parcels' grades: from the evaluation (``grades`` by parcel id, and
-    the enterprises' figures shared among their parcels, ``shared``) or, without enterprises, from
-    the tax-per-亩 boundaries ``bounds`` of :func:`grade_bounds`."""
+    """How partitions get their parcels' grades: from the evaluation or, without enterprises, from
+    the tax-per-亩 boundaries ``bounds`` of :func:`grade_bounds`.
 
-    grades: pd.Series | None = None
-    shared: pd.DataFrame | None = None
+    From the evaluation: ``parcels`` (an index of the enterprises' parcel ids, as objects) with,
+    aligned, ``grades`` (the enterprise's grade, None if none) and ``shared`` (column of
+    :data:`geo.enterprise.PARCEL_FIGURES` → the enterprise's figure shared by area, NaN if none), so
+    a partition looks its parcels up once.
+    """
+
+    parcels: pd.Index | None = None
+    grades: np.ndarray | None = None
+    shared: dict | None = None
     bounds: tuple | None = None
     token: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False, repr=False)
 
@@ -371,25 +491,30 @@ class Grading:
 
 
 def _metric_frame(part, park_labels: dict[str, dict], grading: Grading | None,
-                  leave_out: frozenset = frozenset()) -> pd.DataFrame:
+                  leave_out: dict[str, frozenset] | None = None) -> pd.DataFrame:
     """Attributes (no geometry) with per-parcel metrics, the park's group and city
     (``park_labels``: column → park id → value) and, given a grading, the 亩均 grade; parcels in
-    ``leave_out`` (land counted under another park) are dropped."""
-    if leave_out:
-        part = part.loc[~part.parcel_id.astype(str).isin(leave_out)]
-    if grading is not None and grading.shared is not None:
-        # Looked up from the partition's side: the shared table's index is hashed once per process,
-        # not a partition's index probed with every enterprise parcel of the dataset.
-        position = grading.shared.index.get_indexer(part.parcel_id.to_numpy(dtype=object))
-        part = with_parcel_figures(part, grading.shared.iloc[position[position >= 0]])
+    ``leave_out`` (park id → ids of its land counted under another park) are dropped."""
+    codes, parks = pd.factorize(part.park_id.astype(str))
+    counted_elsewhere = set().union(*((leave_out or {}).get(park, ()) for park in parks))
+    if counted_elsewhere:
+        kept = ~part.parcel_id.isin(counted_elsewhere).to_numpy()
+        part, codes = part.loc[kept], codes[kept]
+    position = None
+    if grading is not None and grading.parcels is not None:
+        # Looked up from the partition's side: the grading's index is hashed once per process, not a
+        # partition's ids hashed again for each enterprise parcel of the dataset.
+        position = grading.parcels.get_indexer(part.parcel_id.to_numpy(dtype=object))
+        rows = np.flatnonzero(position >= 0)
+        part = place_parcel_figures(part, rows, {c: grading.shared[c][position[rows]] for c in PARCEL_FIGURES})
     frame = pd.DataFrame(part.drop(columns=["geometry", "parcel_id", AREA_COLUMN], errors="ignore")).join(
         parcel_metrics(part, parcel_areas_m2(part)))
     frame["park_id"] = frame.park_id.astype(str)
-    for column, by_park in park_labels.items():
-        frame[column] = frame.park_id.map(by_park).astype(object)
-    if grading is not None and grading.grades is not None:
-        frame["grade"] = pd.array(part.parcel_id.astype(object).map(grading.grades).to_numpy(dtype=object),
-                                  dtype="string")
+    for column, by_park in park_labels.items():  # the partition's parks: a handful
+        labels = np.array([by_park.get(park, np.nan) for park in parks] + [np.nan], dtype=object)
+        frame[column] = pd.Series(labels[codes], index=frame.index, dtype=object)
+    if position is not None:
+        frame["grade"] = pd.array(np.append(grading.grades, None)[position], dtype="string")
     elif grading is not None:
         frame["grade"] = _apply_grade_bounds(frame, *grading.bounds)
     return frame
@@ -421,7 +546,8 @@ def _enterprise_parcel_areas(part, wanted: np.ndarray) -> pd.DataFrame:
                          "area_mu": m2_to_mu(parcel_areas_m2(part))})
 
 
-def evaluate_dataset(directory, year: int | None = None, scheme=None, *, area: list[str] | None = None):
+def evaluate_dataset(directory, year: int | None = None, scheme=None, *, area: list[str] | None = None,
+                     tables: tuple[pd.DataFrame, pd.DataFrame] | None = None):
     """Evaluate the dataset's enterprises by ``scheme`` (default preset) for ``year`` (default: latest).
 
     One Dask pass reads only the enterprises' parcels (their id, park and stored area); the evaluation
@@ -429,11 +555,12 @@ def evaluate_dataset(directory, year: int | None = None, scheme=None, *, area: l
     those the city store gives for the same data. Returns the
     :class:`geo.evaluation.Evaluation` and the enterprises' parcels (``parcel_id``, ``park_id``,
     ``area_mu``); ``(None, None)`` without enterprises or figures. ``area``: the columns areas are
-    read from (:func:`area_columns`), when the caller has read them already.
+    read from (:func:`area_columns`), and ``tables`` the enterprises and figures
+    (:func:`read_enterprise_tables`), when the caller has read them already.
     """
     from geo.evaluation import Scheme, evaluate_frames, load_scheme
 
-    enterprises, figures = read_enterprise_tables(directory)
+    enterprises, figures = tables or read_enterprise_tables(directory)
     year = latest_year(figures) if year is None else int(year)
     if enterprises.empty or year is None:
         return None, None
@@ -454,15 +581,24 @@ def dataset_grading(directory, standards: Standards, year: int | None, scheme, a
     """
     from geo.evaluation import grades_by_parcel
 
-    evaluation, land = evaluate_dataset(directory, year, scheme, area=area)
+    enterprises, figures = read_enterprise_tables(directory)
+    evaluation, land = evaluate_dataset(directory, year, scheme, area=area, tables=(enterprises, figures))
     if evaluation is None:
         ddf = open_parcels(directory, columns=KPI_COLUMNS + area)
         taxes = ddf.map_partitions(_enterprise_tax_per_mu, meta=pd.Series(dtype=float, name="tax_per_mu_wan"))
         return Grading(bounds=grade_bounds(taxes.compute().to_numpy(), standards))
-    enterprises, figures = read_enterprise_tables(directory)
-    grades = grades_by_parcel(evaluation.table, enterprises).astype(object)
-    area = pd.Series(land.area_mu.to_numpy(), index=land.parcel_id.to_numpy(dtype=object))
-    return Grading(grades=grades, shared=parcel_figures(enterprises, figures, area, evaluation.year))
+    grades = grades_by_parcel(evaluation.table, enterprises)
+    shared = parcel_figures(enterprises, figures, pd.Series(land.area_mu.to_numpy(), index=land.parcel_id.array),
+                            evaluation.year)
+    # One index of every parcel with a grade or shared figures, both aligned with it.
+    only_shared = positions_in(shared.index, grades.index) < 0
+    parcels = pd.Index(np.concatenate([grades.index.to_numpy(dtype=object),
+                                       shared.index.to_numpy(dtype=object)[only_shared]]), dtype=object)
+    where = positions_in(parcels, shared.index)
+    figures_of = {column: np.where(where >= 0, shared[column].to_numpy(dtype=float)[where], np.nan)
+                  for column in PARCEL_FIGURES}
+    labels = np.concatenate([grades.to_numpy(dtype=object, na_value=None), np.full(only_shared.sum(), None)])
+    return Grading(parcels=parcels, grades=labels, shared=figures_of)
 
 
 def _enterprise_tax_per_mu(part) -> pd.Series:
@@ -529,7 +665,7 @@ def province_kpis(directory, *, by: str = "park", standards: Standards | None = 
     area = area_columns(directory)  # every file's footer: read once for all the passes below
     ddf = open_parcels(directory, columns=KPI_COLUMNS + area + ["park_id", "parcel_id"])
     # Group and city totals count the land of overlapping parks once; park rows keep their own land.
-    leave_out = frozenset() if by == "park" else frozenset(overlap_duplicate_ids(directory, parks))
+    leave_out = {} if by == "park" else overlap_duplicates_by_park(directory, parks)
 
     grading = dataset_grading(directory, standards, year, scheme, area)
 

@@ -182,6 +182,20 @@ def test_dataset_written_before_stored_areas_gives_the_same_results(dataset, in_
                                   check_dtype=False, rtol=1e-9)
 
 
+def test_one_file_per_task_gives_the_same_kpis(dataset, in_memory, evaluated, monkeypatch):
+    _, parks = in_memory
+    files = province.parcel_files(dataset)
+    assert province.file_batches(files) == [files]  # the test set is small: all its files go to one task
+    monkeypatch.setattr(province, "TASK_BYTES", 1)
+    assert province.file_batches(files) == [[f] for f in files]
+    expected = group_kpis(evaluated, parks).set_index("group").sort_index()
+    got = province.province_kpis(dataset, by="group").set_index("group").sort_index()
+    pd.testing.assert_frame_equal(got[expected.columns], expected, check_dtype=False, check_index_type=False,
+                                  rtol=1e-9)
+    pd.testing.assert_frame_equal(province.province_kpis(dataset, by="park"), park_kpis(evaluated, parks),
+                                  check_dtype=False, rtol=1e-9)
+
+
 def test_available_land_equals_in_memory_filter(dataset, in_memory, cluster):
     parcels, _ = in_memory
     expected = available_parcels(with_metrics(parcels), min_area_mu=60, land_use_codes=["1001"])

@@ -3,6 +3,7 @@ the 2008 control indicators, editions and their sources — hand-built cases wit
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pandas as pd
@@ -184,5 +185,21 @@ def test_province_group_and_city_totals_count_overlapping_parks_land_once(tmp_pa
     assert by_group.at["platform", "total_area_mu"] == pytest.approx(45.0)
     expected = group_kpis(with_metrics(parcels), parks).set_index("group")
     assert by_group.at["platform", "total_area_mu"] == pytest.approx(expected.at["platform", "total_area_mu"])
+
+    # Writers store the overlaps; readers then read no geometry, until a park's file changes.
+    assert province.store_overlap_duplicates(tmp_path) == 1
+    computed = []
+    real = province._computed_overlaps
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(province, "_computed_overlaps", lambda *a: computed.append(a) or real(*a))
+        assert province.overlap_duplicates_by_park(tmp_path, parks) == {"zq_agglomeration": frozenset({"A1"})}
+        assert computed == []
+        assert province.province_kpis(tmp_path, by="city").total_area_mu.iat[0] == pytest.approx(45.0)
+        assert computed == []
+        written = tmp_path / "parcels" / "park_id=zq_agglomeration" / "part-00000.parquet"
+        stat = written.stat()
+        os.utime(written, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # the file rewritten since
+        assert province.overlap_duplicates_by_park(tmp_path, parks) == {"zq_agglomeration": frozenset({"A1"})}
+        assert len(computed) == 1
     by_park = province.province_kpis(tmp_path, by="park").set_index("park_id").total_area_mu
     assert by_park.to_dict() == pytest.approx({"zq_hitech": 30.0, "zq_agglomeration": 30.0})
