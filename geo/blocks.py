@@ -82,8 +82,9 @@ BLOCK_COLUMNS = ["block_id", "park_id", "parcel_ids", "parcel_count", "area_mu"]
 
 
 def _blocks(parcels: gpd.GeoDataFrame, gap_m: float, min_area_mu: float | None):
-    """The blocks' table (largest first, without ``block_id``), each block's members (positions in
-    ``parcels``), the metric CRS and the parcels projected to it."""
+    """The blocks' table (largest first, without ``block_id``; its index: the block's label), the
+    parcels' positions in ``parcels`` sorted by block and where each block's start among them (by
+    label), the metric CRS and the parcels projected to it."""
     area_mu = (parcels.area_mu if "area_mu" in parcels.columns else parcel_metrics(parcels).area_mu).to_numpy()
     # Projected parcels and id lists: a million new objects at 1M parcels, which would set off full
     # collections over every object of the process (geo.gcpause).
@@ -92,24 +93,24 @@ def _blocks(parcels: gpd.GeoDataFrame, gap_m: float, min_area_mu: float | None):
         geoms = reproject(parcels.geometry.values, parcels.crs, metric_crs)
         parks = parcels.park_id.to_numpy(dtype=object)
         labels = component_labels(len(parcels), *adjacency(geoms, parks, gap_m))
-        # Each block's members in their order in ``parcels`` (a stable sort by label), its ids from one
-        # split, its park from its first member and its area as the sum of its parcels' (in that order):
-        # no Python aggregation per block, no geometry.
+        # Each block's members in their order in ``parcels`` (a stable sort by label), its ids as slices
+        # of one list, its park from its first member and its area as the sum of its parcels' (in that
+        # order): no Python aggregation and no array per block (np.split made two per block), no geometry.
         order = np.argsort(labels, kind="stable")
         sizes = np.bincount(labels)
-        cuts = np.cumsum(sizes)[:-1]
-        members = np.split(order, cuts)
-        ids = np.split(parcels.parcel_id.to_numpy(dtype=object)[order], cuts)
+        ends = np.cumsum(sizes)
+        starts = ends - sizes
+        ids = parcels.parcel_id.to_numpy(dtype=object)[order].tolist()
         out = pd.DataFrame({
-            "park_id": parks[order[np.r_[0, cuts]]],
-            "parcel_ids": [block.tolist() for block in ids],
+            "park_id": parks[order[starts]],
+            "parcel_ids": [ids[a:b] for a, b in zip(starts.tolist(), ends.tolist())],
             "parcel_count": sizes,
             "area_mu": pd.Series(area_mu).groupby(labels, sort=True).sum().to_numpy(),
         })
     if min_area_mu is not None:
         out = out.loc[out.area_mu >= min_area_mu]
     out = out.sort_values("area_mu", ascending=False)
-    return out, [members[label] for label in out.index], metric_crs, geoms
+    return out, order, starts, metric_crs, geoms
 
 
 def contiguous_blocks(parcels: gpd.GeoDataFrame, gap_m: float = DEFAULT_GAP_M, *,
@@ -171,9 +172,10 @@ def adjacent_blocks(parcels: gpd.GeoDataFrame, gap_m: float = DEFAULT_GAP_M, *,
     """
     if len(parcels) == 0:
         return gpd.GeoDataFrame(columns=BLOCK_COLUMNS, geometry=[], crs=parcels.crs)
-    out, members, metric_crs, geoms = _blocks(parcels, gap_m, min_area_mu)
-    with gc_paused():  # the grown pieces and unions (geo.gcpause)
-        combined = close_gaps(geoms, members, gap_m)
+    out, order, starts, metric_crs, geoms = _blocks(parcels, gap_m, min_area_mu)
+    first, count = starts[out.index], out.parcel_count.to_numpy()
+    with gc_paused():  # the members' lists, the grown pieces and unions (geo.gcpause)
+        combined = close_gaps(geoms, [order[a:a + k] for a, k in zip(first.tolist(), count.tolist())], gap_m)
         frame = gpd.GeoDataFrame(out.reset_index(drop=True),
                                  geometry=reproject(combined, metric_crs, parcels.crs), crs=parcels.crs)
     frame.insert(0, "block_id", [f"B{k + 1}" for k in range(len(frame))])
@@ -207,6 +209,7 @@ def grow_blocks(geoms_m: np.ndarray, park_ids: np.ndarray, area_mu: np.ndarray, 
     i, j = adjacency(geoms_m, park_ids, gap_m)
     labels = component_labels(n, i, j)
     comp_area = np.bincount(labels, weights=area_mu)
+    comp_count = np.bincount(labels)
     big = np.flatnonzero(comp_area >= min_mu)
     if len(big) == 0:
         return []
@@ -216,10 +219,10 @@ def grow_blocks(geoms_m: np.ndarray, park_ids: np.ndarray, area_mu: np.ndarray, 
     bounds = shapely.bounds(geoms_m)
     area_m2 = shapely.area(geoms_m)
     order = np.argsort(labels, kind="stable")
-    members_of = np.split(order, np.cumsum(np.bincount(labels))[:-1])
+    ends = np.cumsum(comp_count)
     blocks = []
     for label in big:
-        members = members_of[label]
+        members = order[ends[label] - comp_count[label]:ends[label]]  # only the big components' (no split of all)
         seeds = members[np.argsort(-area_mu[members], kind="stable")[:seeds_per_component]]
         best, best_key = None, -np.inf
         for seed in seeds:
