@@ -21,6 +21,7 @@ from geo.auth import public_history
 from geo.edits import changed_fields, editable_record, table_changes
 from geo.errors import ConflictError, ParkAtlasError
 from geo.schema import PARCEL_COLUMNS
+from geo.standards import load_standards
 from geo.store.base import EDITABLE_FIELDS, PARCEL_CHOICES, settable_statuses
 from layers import webmap
 from layers.style import theme_colors
@@ -157,6 +158,7 @@ with tabs[0]:
             st.rerun()
         st.subheader(tr("parcel.edit"))
         values = {}
+        land_uses = i18n.land_use_labels(lang)
         with st.form(f"parcel_edit.{parcel_id}.{base['version']}"):
             cols = st.columns(3)
             for i, field in enumerate(EDITABLE_FIELDS):
@@ -175,6 +177,13 @@ with tabs[0]:
                     values[field] = slot.selectbox(label, options, index=options.index(shown) if shown in options else 0,
                                                    key=key, format_func=lambda v, f=field: tr("parcel.bool.None")
                                                    if v is None else tr(f"{f}.{v}"))
+                elif field == "land_use_code":
+                    # Chosen by name from the land-use table; a code the table lacks (from an import) stays
+                    # choosable as it is, so that saving another field never changes it.
+                    options = [None, *land_uses, *([shown] if shown and shown not in land_uses else [])]
+                    values[field] = slot.selectbox(label, options, index=options.index(shown) if shown in options else 0,
+                                                   key=key, format_func=lambda v: tr("parcel.bool.None") if v is None
+                                                   else f"{v} {land_uses[v]}" if v in land_uses else str(v))
                 else:
                     values[field] = slot.text_input(label, value=shown or "", key=key)
             submitted = st.form_submit_button(tr("parcel.save"))
@@ -230,11 +239,22 @@ with tabs[2]:
             base_table = park_parcels[["parcel_id", "version", *EDITABLE_FIELDS]].copy()
             base_table = st.session_state[table_key] = pd.DataFrame(base_table)
         token = int(base_table.version.sum())
+        land_use_names = i18n.land_use_labels(lang)
         edited = st.data_editor(
             base_table, key=f"parcel_table.{park_id}.{token}", hide_index=True, num_rows="fixed", width="stretch",
             disabled=["parcel_id", "version"],
             column_config={c: i18n.label_field(c, lang) for c in EDITABLE_FIELDS}
-            | {"parcel_id": tr("col.parcel_id"), "version": tr("parcel.version_col")})
+            | {"parcel_id": tr("col.parcel_id"), "version": tr("parcel.version_col"),
+               # Codes are picked by their labels (a typed code outside the lists is refused by the store).
+               "land_use_code": st.column_config.SelectboxColumn(
+                   i18n.label_field("land_use_code", lang), options=list(land_use_names),
+                   format_func=lambda c: f"{c} {land_use_names[c]}" if c in land_use_names else str(c)),
+               "delay_cause": st.column_config.SelectboxColumn(
+                   i18n.label_field("delay_cause", lang), options=list(PARCEL_CHOICES["delay_cause"]),
+                   format_func=lambda c: tr(f"delay_cause.{c}")),
+               "chain": st.column_config.SelectboxColumn(
+                   i18n.label_field("chain", lang), options=list(load_standards().chains.chain),
+                   format_func=lambda c: display.label(c, "chain", lang))})
         pending = table_changes(base_table, edited)
         st.caption(tr("parcel.table_pending", n=len(pending)))
         if st.button(tr("parcel.table_save"), key=f"parcel_table_save.{park_id}", disabled=not pending):

@@ -119,9 +119,10 @@ def test_stale_version_is_a_conflict_and_writes_nothing(store, parcel):
 
 
 def test_refused_edits_are_said_in_chinese_and_write_nothing(store, store_path, parcel, monkeypatch):
-    """The store's refusals (English for the CLI) reach the Chinese page as their catalogue lines: a land-use
-    code outside the classes, a date written another way, a delay cause typed into the table, a store the
-    database cannot write (the driver's words quoted for the administrator)."""
+    """The store's refusals (English for the CLI) reach the Chinese page as their catalogue lines: a date
+    written another way, a delay cause or land-use code outside its list (the page offers them by name; the
+    store refuses whatever else arrives), a store the database cannot write (the driver's words quoted for
+    the administrator)."""
     import sqlite3
 
     from geo.store.gpkg import GpkgStore
@@ -130,20 +131,17 @@ def test_refused_edits_are_said_in_chinese_and_write_nothing(store, store_path, 
     ids = store.read_parcels(park).sort_values("parcel_id").parcel_id.tolist()
     revision = store.revision()
     at = open_page(pid, PLANNER)
-    land_use = at.text_input(key=field_key(at, pid, "land_use_code"))
-    original_land_use = land_use.value
-    land_use.input("M9")
-    submit_form(at)
-    assert [e.value for e in at.error] == [plain("用地类型代码“M9”不在用地分类表中：请填写分类表中的代码，"
-                                                 "如 100101（一类工业用地）。")]
-    at.text_input(key=field_key(at, pid, "land_use_code")).input(original_land_use)
+    land_use = at.selectbox(key=field_key(at, pid, "land_use_code"))  # chosen by name, not typed
+    assert "100101 一类工业用地" in land_use.options and land_use.value == store.read_parcels(park).set_index(
+        "parcel_id").at[pid, "land_use_code"]
     at.text_input(key=field_key(at, pid, "contract_date")).input("2024/1/1")
     submit_form(at)
     # The page escapes the values it puts into the catalogue's line (Markdown), not the line itself.
     assert [e.value for e in at.error] == [f"合同签订日期“{plain('2024/1/1')}”不是日期：请按 年-月-日 填写（如 2026-03-01）。"]
-    edit_table(at, park, {"0": {"delay_cause": "台风"}})
-    assert [e.value for e in at.error] == [plain(f"{ids[0]}: 延迟原因类别“台风”不是可选项，"
-                                                 "可选：政府或政府有关部门的行为、不可抗力。")]
+    edit_table(at, park, {"0": {"delay_cause": "台风"}, "1": {"land_use_code": "M9"}})
+    assert [e.value for e in at.error] == [
+        plain(f"{ids[0]}: 延迟原因类别“台风”不是可选项，可选：政府或政府有关部门的行为、不可抗力。"),
+        plain(f"{ids[1]}: 用地类型代码“M9”不在用地分类表中：请填写分类表中的代码，如 100101（一类工业用地）。")]
     assert store.revision() == revision
 
     def disk_fails(self, con):
