@@ -5,8 +5,11 @@ A city store (GeoPackage or PostGIS read into one GeoDataFrame) is the right too
 them as GeoParquet partitioned by park (``DIR/parcels/park_id=<id>/part-*.parquet`` plus
 ``DIR/parks.parquet``) and run the same metric code per partition on a Dask cluster. Each parcel
 file stores its parcels' planar areas (:data:`AREA_COLUMN`), so the KPIs, the evaluation and the
-available land read only the attribute columns they need and no geometry (group and city totals
-read those of intersecting parks for :func:`overlap_duplicate_ids`; matching needs them for blocks):
+available land read only the attribute columns they need and no geometry; the parcels counted under
+an earlier, overlapping park (group and city totals) are stored too when a dataset is written
+(:func:`store_overlap_duplicates`), computed from the geometries of intersecting parks only if the
+dataset's files changed since; matching needs the geometries for blocks. A task reads several
+small files (:func:`file_batches`):
 
 - :func:`write_parquet_sample` writes N synthetic parcels in that layout, one chunk at a time;
 - :func:`add_store` adds a city's store (its parks and parcels) to a dataset, so one dataset holds
@@ -25,10 +28,11 @@ in the same pass (no shuffle).
 The 亩均 grades are those of the city store. A dataset with enterprises
 (``DIR/enterprises/*.parquet`` and ``DIR/enterprise_figures/*.parquet``, written by
 :func:`write_parquet_sample` and :func:`add_store`) is evaluated by a scheme
-(:func:`geo.evaluation.evaluate_frames`, default preset): one Dask pass collects the area and park of
-the enterprises' parcels only, the evaluation runs once over all enterprises (its jurisdictions span
-partitions), and each partition then takes its parcels' grades and their enterprise's figures
-shared by area (:func:`geo.enterprise.parcel_figures`), as :func:`geo.evaluation.parcels_with_metrics`
+(:func:`geo.evaluation.evaluate_frames`, default preset): one Dask pass collects every parcel's id,
+park and area (Arrow text, a few bytes a parcel), the evaluation runs once over all enterprises (its
+jurisdictions span partitions), the ids are matched once in memory by Arrow's hashing, and each
+partition then takes its parcels' grades and their enterprise's figures shared by area
+(:func:`geo.enterprise.parcel_figures`) by position, as :func:`geo.evaluation.parcels_with_metrics`
 does in memory. A dataset without enterprises gets the tax-per-亩 illustration ranked over all its
 parcels, as in memory: one pass collects every enterprise parcel's tax per 亩 (8 bytes each) to
 rank them with :func:`geo.metrics.mu_grades`, and the grade boundaries are applied per partition
@@ -469,18 +473,20 @@ def overlap_duplicates_by_park(directory, parks: pd.DataFrame) -> dict[str, froz
 
 @dataclass(frozen=True)
 class Grading:
-    """How partitions get their parcels' grades: from the evaluation or, without enterprises, from
+    """How one partition gets its parcels' grades: from the evaluation or, without enterprises, from
     the tax-per-亩 boundaries ``bounds`` of :func:`grade_bounds`.
 
-    From the evaluation: ``parcels`` (an index of the enterprises' parcel ids, as objects) with,
-    aligned, ``grades`` (the enterprise's grade, None if none) and ``shared`` (column of
-    :data:`geo.enterprise.PARCEL_FIGURES` → the enterprise's figure shared by area, NaN if none), so
-    a partition looks its parcels up once.
+    From the evaluation, by position in the partition (``size`` parcels, read in the order of the
+    first pass): ``rows`` of the parcels that enterprises use, their enterprise's grade (``grades``,
+    None if not graded) and figures shared by area (``shared``: column of
+    :data:`geo.enterprise.PARCEL_FIGURES` → values, NaN if none). The ids were matched once, in
+    memory, so no task hashes a parcel id.
     """
 
-    parcels: pd.Index | None = None
+    rows: np.ndarray | None = None
     grades: np.ndarray | None = None
     shared: dict | None = None
+    size: int = 0
     bounds: tuple | None = None
     token: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False, repr=False)
 
@@ -495,54 +501,41 @@ def _metric_frame(part, park_labels: dict[str, dict], grading: Grading | None,
     """Attributes (no geometry) with per-parcel metrics, the park's group and city
     (``park_labels``: column → park id → value) and, given a grading, the 亩均 grade; parcels in
     ``leave_out`` (park id → ids of its land counted under another park) are dropped."""
+    grades = None
+    if grading is not None and grading.rows is not None:
+        if len(part) != grading.size:
+            raise ParkAtlasError("the dataset's parcel files changed while they were read; run the command again")
+        part = place_parcel_figures(part, grading.rows, grading.shared)
+        grades = np.full(len(part), None, dtype=object)
+        grades[grading.rows] = grading.grades
     codes, parks = pd.factorize(part.park_id.astype(str))
     counted_elsewhere = set().union(*((leave_out or {}).get(park, ()) for park in parks))
     if counted_elsewhere:
         kept = ~part.parcel_id.isin(counted_elsewhere).to_numpy()
         part, codes = part.loc[kept], codes[kept]
-    position = None
-    if grading is not None and grading.parcels is not None:
-        # Looked up from the partition's side: the grading's index is hashed once per process, not a
-        # partition's ids hashed again for each enterprise parcel of the dataset.
-        position = grading.parcels.get_indexer(part.parcel_id.to_numpy(dtype=object))
-        rows = np.flatnonzero(position >= 0)
-        part = place_parcel_figures(part, rows, {c: grading.shared[c][position[rows]] for c in PARCEL_FIGURES})
+        grades = None if grades is None else grades[kept]
     frame = pd.DataFrame(part.drop(columns=["geometry", "parcel_id", AREA_COLUMN], errors="ignore")).join(
         parcel_metrics(part, parcel_areas_m2(part)))
     frame["park_id"] = frame.park_id.astype(str)
     for column, by_park in park_labels.items():  # the partition's parks: a handful
         labels = np.array([by_park.get(park, np.nan) for park in parks] + [np.nan], dtype=object)
         frame[column] = pd.Series(labels[codes], index=frame.index, dtype=object)
-    if position is not None:
-        frame["grade"] = pd.array(np.append(grading.grades, None)[position], dtype="string")
+    if grades is not None:
+        frame["grade"] = pd.array(grades, dtype="string")
     elif grading is not None:
         frame["grade"] = _apply_grade_bounds(frame, *grading.bounds)
     return frame
 
 
-def id_hashes(ids) -> np.ndarray:
-    """Sorted 64-bit hashes of ``ids`` (:func:`pandas.util.hash_array`), for :func:`hashed_in`."""
-    return np.sort(pd.util.hash_array(np.asarray(ids, dtype=object)))
+def _metric_batch(paths: list[str], grading: Grading | None, wanted: list[str], park_labels: dict[str, dict],
+                  leave_out: dict[str, frozenset]) -> pd.DataFrame:
+    """:func:`_metric_frame` of the parcel files ``paths`` (one partition) with their own grading."""
+    return _metric_frame(_read_parcel_files(paths, wanted), park_labels, grading, leave_out)
 
 
-def hashed_in(ids, hashes: np.ndarray) -> np.ndarray:
-    """Which ``ids`` may be among those of ``hashes`` (:func:`id_hashes`): every one that is, and
-    any other whose hash collides (about one in 10¹⁹), so callers keep the exact ones afterwards.
-
-    A binary search per id: a set or index of all the ids would be rebuilt for every partition.
-    """
-    found = pd.util.hash_array(np.asarray(ids, dtype=object))
-    if not len(hashes):
-        return np.zeros(len(found), dtype=bool)
-    return hashes[np.minimum(np.searchsorted(hashes, found), len(hashes) - 1)] == found
-
-
-def _enterprise_parcel_areas(part, wanted: np.ndarray) -> pd.DataFrame:
-    """``parcel_id``, ``park_id`` and ``area_mu`` of the partition's parcels whose id hash is in
-    ``wanted`` (:func:`id_hashes` of the parcels that enterprises use)."""
-    part = part.loc[hashed_in(part.parcel_id.to_numpy(dtype=object), wanted)]
-    return pd.DataFrame({"parcel_id": part.parcel_id.astype(object).to_numpy(),
-                         "park_id": part.park_id.astype(object).to_numpy(),
+def _parcel_areas_mu(part) -> pd.DataFrame:
+    """``parcel_id``, ``park_id`` and ``area_mu`` of a partition's parcels."""
+    return pd.DataFrame({"parcel_id": part.parcel_id.array, "park_id": part.park_id.array,
                          "area_mu": m2_to_mu(parcel_areas_m2(part))})
 
 
@@ -550,55 +543,68 @@ def evaluate_dataset(directory, year: int | None = None, scheme=None, *, area: l
                      tables: tuple[pd.DataFrame, pd.DataFrame] | None = None):
     """Evaluate the dataset's enterprises by ``scheme`` (default preset) for ``year`` (default: latest).
 
-    One Dask pass reads only the enterprises' parcels (their id, park and stored area); the evaluation
-    itself is :func:`geo.evaluation.evaluate_frames` over all enterprises, so grades and ranks are
-    those the city store gives for the same data. Returns the
-    :class:`geo.evaluation.Evaluation` and the enterprises' parcels (``parcel_id``, ``park_id``,
-    ``area_mu``); ``(None, None)`` without enterprises or figures. ``area``: the columns areas are
-    read from (:func:`area_columns`), and ``tables`` the enterprises and figures
-    (:func:`read_enterprise_tables`), when the caller has read them already.
+    One Dask pass reads every parcel's id, park and stored area (no geometry); the evaluation itself
+    is :func:`geo.evaluation.evaluate_frames` over all enterprises, so grades and ranks are those
+    the city store gives for the same data. Returns the :class:`geo.evaluation.Evaluation` and the
+    enterprises' parcels (``parcel_id``, ``park_id``, ``area_mu``); ``(None, None)`` without
+    enterprises or figures. ``area``: the columns areas are read from (:func:`area_columns`), and
+    ``tables`` the enterprises and figures (:func:`read_enterprise_tables`), when the caller has read
+    them already.
     """
+    evaluation, land, _ = _evaluate(directory, year, scheme, area, tables)
+    return evaluation, land
+
+
+def _evaluate(directory, year, scheme, area, tables):
+    """:func:`evaluate_dataset`, and every partition's parcels as the pass read them (id, park, area)."""
+    import dask
+
     from geo.evaluation import Scheme, evaluate_frames, load_scheme
 
     enterprises, figures = tables or read_enterprise_tables(directory)
     year = latest_year(figures) if year is None else int(year)
     if enterprises.empty or year is None:
-        return None, None
-    wanted = enterprise_parcels(enterprises).parcel_id.drop_duplicates().to_numpy(dtype=object)
+        return None, None, None
     ddf = open_parcels(directory, columns=["parcel_id", "park_id", *(area or area_columns(directory))])
-    meta = pd.DataFrame({"parcel_id": pd.Series(dtype=object), "park_id": pd.Series(dtype=object),
-                         "area_mu": pd.Series(dtype=float)})
-    land = ddf.map_partitions(_enterprise_parcel_areas, id_hashes(wanted), meta=meta).compute()
-    land = land.loc[land.parcel_id.astype(object).isin(wanted)].reset_index(drop=True)  # without hash collisions
+    # All parcels come back (ids as Arrow text, a few bytes each): the enterprises use most of them, and
+    # Arrow matches them with the enterprises' lists faster than any task could pick its own.
+    parts = dask.compute(*ddf.map_partitions(_parcel_areas_mu, meta=_parcel_areas_mu(ddf._meta)).to_delayed())
+    every = pd.concat(parts, ignore_index=True)
+    used = positions_in(every.parcel_id, enterprise_parcels(enterprises).parcel_id) >= 0
+    land = every.loc[used].reset_index(drop=True)
     scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
-    return evaluate_frames(enterprises, figures, land, read_parks(directory), year, scheme), land
+    return evaluate_frames(enterprises, figures, land, read_parks(directory), year, scheme), land, parts
 
 
-def dataset_grading(directory, standards: Standards, year: int | None, scheme, area: list[str]) -> Grading:
-    """The grading of every parcel of the dataset: by the scheme when it has enterprises, else by tax per 亩.
+def dataset_grading(directory, standards: Standards, year: int | None, scheme, area: list[str]) -> list[Grading]:
+    """The grading of each partition of :func:`open_parcels`: by the scheme when the dataset has
+    enterprises, else by tax per 亩.
 
     ``area``: the columns areas are read from (:func:`area_columns`).
     """
     from geo.evaluation import grades_by_parcel
 
     enterprises, figures = read_enterprise_tables(directory)
-    evaluation, land = evaluate_dataset(directory, year, scheme, area=area, tables=(enterprises, figures))
+    evaluation, land, parts = _evaluate(directory, year, scheme, area, (enterprises, figures))
     if evaluation is None:
         ddf = open_parcels(directory, columns=KPI_COLUMNS + area)
         taxes = ddf.map_partitions(_enterprise_tax_per_mu, meta=pd.Series(dtype=float, name="tax_per_mu_wan"))
-        return Grading(bounds=grade_bounds(taxes.compute().to_numpy(), standards))
+        return [Grading(bounds=grade_bounds(taxes.compute().to_numpy(), standards))] * ddf.npartitions
     grades = grades_by_parcel(evaluation.table, enterprises)
     shared = parcel_figures(enterprises, figures, pd.Series(land.area_mu.to_numpy(), index=land.parcel_id.array),
                             evaluation.year)
-    # One index of every parcel with a grade or shared figures, both aligned with it.
-    only_shared = positions_in(shared.index, grades.index) < 0
-    parcels = pd.Index(np.concatenate([grades.index.to_numpy(dtype=object),
-                                       shared.index.to_numpy(dtype=object)[only_shared]]), dtype=object)
-    where = positions_in(parcels, shared.index)
-    figures_of = {column: np.where(where >= 0, shared[column].to_numpy(dtype=float)[where], np.nan)
-                  for column in PARCEL_FIGURES}
-    labels = np.concatenate([grades.to_numpy(dtype=object, na_value=None), np.full(only_shared.sum(), None)])
-    return Grading(parcels=parcels, grades=labels, shared=figures_of)
+    # Every parcel of the dataset, in the order the partitions read them, matched once with both.
+    ids = pd.concat([part.parcel_id for part in parts], ignore_index=True)
+    graded, figured = positions_in(ids, grades.index), positions_in(ids, shared.index)
+    rows = np.flatnonzero((graded >= 0) | (figured >= 0))
+    labels = np.append(grades.to_numpy(dtype=object), None)[graded[rows]]
+    values = {column: np.append(shared[column].to_numpy(dtype=float), np.nan)[figured[rows]]
+              for column in PARCEL_FIGURES}
+    starts = np.cumsum([0] + [len(part) for part in parts])
+    cuts = np.searchsorted(rows, starts)
+    return [Grading(rows=rows[a:b] - start, grades=labels[a:b], shared={c: v[a:b] for c, v in values.items()},
+                    size=int(end - start))
+            for a, b, start, end in zip(cuts[:-1], cuts[1:], starts[:-1], starts[1:])]
 
 
 def _enterprise_tax_per_mu(part) -> pd.Series:
@@ -662,15 +668,23 @@ def province_kpis(directory, *, by: str = "park", standards: Standards | None = 
     parks = read_parks(directory)
     cities = parks["city"] if "city" in parks else pd.Series("", index=parks.index)
     groups = {"group": dict(zip(parks.park_id, parks.group)), "city": dict(zip(parks.park_id, cities))}
+    import dask.dataframe as dd
+
     area = area_columns(directory)  # every file's footer: read once for all the passes below
-    ddf = open_parcels(directory, columns=KPI_COLUMNS + area + ["park_id", "parcel_id"])
+    columns = KPI_COLUMNS + area + ["park_id", "parcel_id"]
     # Group and city totals count the land of overlapping parks once; park rows keep their own land.
     leave_out = {} if by == "park" else overlap_duplicates_by_park(directory, parks)
 
-    grading = dataset_grading(directory, standards, year, scheme, area)
+    gradings = dataset_grading(directory, standards, year, scheme, area)
 
-    metric_meta = _metric_frame(ddf._meta, groups, grading)
-    metrics = ddf.map_partitions(_metric_frame, groups, grading, leave_out, meta=metric_meta)
+    files = parcel_files(directory)
+    first = gradings[0]
+    no_rows = first if first.rows is None else Grading(rows=first.rows[:0], grades=first.grades[:0],
+                                                       shared={c: v[:0] for c, v in first.shared.items()})
+    metric_meta = _metric_frame(_read_parcel_file(files[0], columns).iloc[:0], groups, no_rows)
+    with dask.config.set({"dataframe.convert-string": False}):  # the frames as _metric_frame makes them
+        metrics = dd.from_map(_metric_batch, file_batches(files), gradings, wanted=columns, park_labels=groups,
+                              leave_out=leave_out, meta=metric_meta, label="kpi-metrics", enforce_metadata=False)
     sums_meta = aggregate_sums(metric_meta, [key], standards)
     partial = metrics.map_partitions(aggregate_sums, [key], standards, meta=sums_meta)
     # The enterprises' indicator columns come back whole (a few numbers per parcel) and the means and

@@ -196,6 +196,18 @@ def test_one_file_per_task_gives_the_same_kpis(dataset, in_memory, evaluated, mo
                                   check_dtype=False, rtol=1e-9)
 
 
+def test_a_file_changed_between_the_passes_is_one_line_error(dataset):
+    # The KPI pass takes grades and shared figures by position, as the evaluation's pass read the files.
+    gradings = province.dataset_grading(dataset, load_standards(), None, None, province.area_columns(dataset))
+    assert len(gradings) == 1 and gradings[0].size == 3_000 and len(gradings[0].rows) > 1_000
+    part = province._read_parcel_files(province.parcel_files(dataset), province.KPI_COLUMNS + ["area_m2", "park_id",
+                                                                                               "parcel_id"])
+    frame = province._metric_frame(part, {}, gradings[0])
+    assert frame.grade.notna().sum() > 1_000
+    with pytest.raises(ParkAtlasError, match="changed while they were read"):
+        province._metric_frame(part.iloc[1:], {}, gradings[0])
+
+
 def test_available_land_equals_in_memory_filter(dataset, in_memory, cluster):
     parcels, _ = in_memory
     expected = available_parcels(with_metrics(parcels), min_area_mu=60, land_use_codes=["1001"])
