@@ -427,6 +427,11 @@ def error_text(exc: ParkAtlasError) -> str:
     return tr(exc.key, **display.format_message_values(exc.values, lang())) if _translatable(exc) else str(exc)
 
 
+def table_editor(data, **options):
+    """``st.data_editor`` with a missing value shown as an empty cell (Streamlit writes "None")."""
+    return st.data_editor(data, placeholder="", **options)
+
+
 def show_error(exc: ParkAtlasError) -> None:
     """A user error as one line, no traceback; in the page's language when it carries a catalogue key."""
     if _translatable(exc):

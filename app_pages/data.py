@@ -99,13 +99,13 @@ with st.expander(tr("data.city_settings")):
     text = st.column_config.TextColumn
     names = {"name_zh": text(tr("col.name_zh")), "name_en": text(tr("col.name_en")),
              "order": st.column_config.NumberColumn(tr("col.order"), min_value=0, step=1, format="%d")}
-    groups = st.data_editor(groups_table(common.city()), num_rows="dynamic", hide_index=True,
-                            key=f"city_groups_table.{revision}",
-                            column_config={"group_id": text(tr("col.group_id"), required=True), **names})
+    groups = common.table_editor(groups_table(common.city()), num_rows="dynamic", hide_index=True,
+                                 key=f"city_groups_table.{revision}",
+                                 column_config={"group_id": text(tr("col.group_id"), required=True), **names})
     save_city_table("data.city_save_groups", set_park_groups, groups, "park_groups")
     thresholds = {key: st.column_config.NumberColumn(tr(f"import.target.{key}") + tr("unit.wan_per_mu_suffix"),
                                                      min_value=0.0) for key in THRESHOLD_KEYS}
-    chains = st.data_editor(
+    chains = common.table_editor(
         chains_table(common.city(), read_chain_thresholds(common.store())), num_rows="dynamic", hide_index=True,
         key=f"city_chains_table.{revision}",
         column_config={"chain": st.column_config.SelectboxColumn(

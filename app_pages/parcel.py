@@ -240,7 +240,7 @@ with tabs[2]:
             base_table = st.session_state[table_key] = pd.DataFrame(base_table)
         token = int(base_table.version.sum())
         land_use_names = i18n.land_use_labels(lang)
-        edited = st.data_editor(
+        edited = common.table_editor(
             base_table, key=f"parcel_table.{park_id}.{token}", hide_index=True, num_rows="fixed", width="stretch",
             disabled=["parcel_id", "version"],
             column_config={c: i18n.label_field(c, lang) for c in EDITABLE_FIELDS}

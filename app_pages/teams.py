@@ -212,7 +212,7 @@ if user.can("planner"):
         current = read_targets(common.store(), int(year))
         current = current[current.team_id == team_id][["target", "chain", "value"]].reset_index(drop=True)
         shown = current.assign(target=current.target.map(target_names), chain=current.chain.map(chain_names))
-        edited = st.data_editor(
+        edited = common.table_editor(
             shown, num_rows="dynamic", key=f"targets_{team_id}_{year}_{lang}", hide_index=True,
             column_config={"target": st.column_config.SelectboxColumn(say("field.target"),
                                                                       options=list(target_names.values())),

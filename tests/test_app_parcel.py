@@ -210,6 +210,7 @@ def test_table_edit_writes_only_changed_rows(store, parcel):
     at = open_page(pid, PLANNER)
     shown = at.data_editor[0].value
     assert list(shown.parcel_id) == list(before.parcel_id)
+    assert before.chain.isna().any() and at.data_editor[0].proto.placeholder == ""  # an empty cell, not "None"
     blank = before.index[before.chain.isna()][0]  # a cell typed into and emptied again is no change
     edit_table(at, park, {"1": {"enterprise": "Table Ltd"}, "3": {"tax_wan": 123.5, "land_ready": False},
                           str(blank): {"chain": " "}})

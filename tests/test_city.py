@@ -782,6 +782,7 @@ def test_admins_edit_groups_and_chains_on_the_data_page(pengjiang, tmp_path, mon
     chains_editor = next(d for d in at.dataframe if str(d.key or "").startswith("city_chains_table"))
     options = json.loads(chains_editor.proto.columns)["chain"]["type_config"]["options"]
     assert {"value": "smart_home", "label": "智能家电（smart_home）"} in options  # the chain's name, then its tag
+    assert chains_editor.proto.placeholder == ""  # a chain without a threshold shows an empty cell, not "None"
 
     def save(label_key, editor_key, edits):
         editor_key = f"{editor_key}.{open_store(store).revision()}"  # a saved table starts afresh
