@@ -671,9 +671,10 @@ def province_kpis(directory, *, by: str = "park", standards: Standards | None = 
     import dask.dataframe as dd
 
     area = area_columns(directory)  # every file's footer: read once for all the passes below
-    columns = KPI_COLUMNS + area + ["park_id", "parcel_id"]
     # Group and city totals count the land of overlapping parks once; park rows keep their own land.
     leave_out = {} if by == "park" else overlap_duplicates_by_park(directory, parks)
+    # Grades and shared figures go by position: the ids are read only to leave out overlapping land.
+    columns = KPI_COLUMNS + area + ["park_id"] + (["parcel_id"] if leave_out else [])
 
     gradings = dataset_grading(directory, standards, year, scheme, area)
 
