@@ -551,12 +551,13 @@ def evaluate_dataset(directory, year: int | None = None, scheme=None, *, area: l
     ``tables`` the enterprises and figures (:func:`read_enterprise_tables`), when the caller has read
     them already.
     """
-    evaluation, land, _ = _evaluate(directory, year, scheme, area, tables)
+    evaluation, land, _, _ = _evaluate(directory, year, scheme, area, tables)
     return evaluation, land
 
 
 def _evaluate(directory, year, scheme, area, tables):
-    """:func:`evaluate_dataset`, and every partition's parcels as the pass read them (id, park, area)."""
+    """:func:`evaluate_dataset`, every partition's parcels as the pass read them (id, park, area) and
+    the positions, among all of them, of the enterprises' parcels (the rows of ``land``)."""
     import dask
 
     from geo.evaluation import Scheme, evaluate_frames, load_scheme
@@ -564,16 +565,16 @@ def _evaluate(directory, year, scheme, area, tables):
     enterprises, figures = tables or read_enterprise_tables(directory)
     year = latest_year(figures) if year is None else int(year)
     if enterprises.empty or year is None:
-        return None, None, None
+        return None, None, None, None
     ddf = open_parcels(directory, columns=["parcel_id", "park_id", *(area or area_columns(directory))])
     # All parcels come back (ids as Arrow text, a few bytes each): the enterprises use most of them, and
     # Arrow matches them with the enterprises' lists faster than any task could pick its own.
     parts = dask.compute(*ddf.map_partitions(_parcel_areas_mu, meta=_parcel_areas_mu(ddf._meta)).to_delayed())
     every = pd.concat(parts, ignore_index=True)
-    used = positions_in(every.parcel_id, enterprise_parcels(enterprises).parcel_id) >= 0
-    land = every.loc[used].reset_index(drop=True)
+    used = np.flatnonzero(positions_in(every.parcel_id, enterprise_parcels(enterprises).parcel_id) >= 0)
+    land = every.iloc[used].reset_index(drop=True)
     scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
-    return evaluate_frames(enterprises, figures, land, read_parks(directory), year, scheme), land, parts
+    return evaluate_frames(enterprises, figures, land, read_parks(directory), year, scheme), land, parts, used
 
 
 def dataset_grading(directory, standards: Standards, year: int | None, scheme, area: list[str]) -> list[Grading]:
@@ -585,7 +586,7 @@ def dataset_grading(directory, standards: Standards, year: int | None, scheme, a
     from geo.evaluation import grades_by_parcel
 
     enterprises, figures = read_enterprise_tables(directory)
-    evaluation, land, parts = _evaluate(directory, year, scheme, area, (enterprises, figures))
+    evaluation, land, parts, used = _evaluate(directory, year, scheme, area, (enterprises, figures))
     if evaluation is None:
         ddf = open_parcels(directory, columns=KPI_COLUMNS + area)
         taxes = ddf.map_partitions(_enterprise_tax_per_mu, meta=pd.Series(dtype=float, name="tax_per_mu_wan"))
@@ -593,12 +594,13 @@ def dataset_grading(directory, standards: Standards, year: int | None, scheme, a
     grades = grades_by_parcel(evaluation.table, enterprises)
     shared = parcel_figures(enterprises, figures, pd.Series(land.area_mu.to_numpy(), index=land.parcel_id.array),
                             evaluation.year)
-    # Every parcel of the dataset, in the order the partitions read them, matched once with both.
-    ids = pd.concat([part.parcel_id for part in parts], ignore_index=True)
-    graded, figured = positions_in(ids, grades.index), positions_in(ids, shared.index)
-    rows = np.flatnonzero((graded >= 0) | (figured >= 0))
-    labels = np.append(grades.to_numpy(dtype=object), None)[graded[rows]]
-    values = {column: np.append(shared[column].to_numpy(dtype=float), np.nan)[figured[rows]]
+    # The enterprises' parcels matched once with both; ``used`` places them among all the parcels, in
+    # the order the partitions read them.
+    graded, figured = positions_in(land.parcel_id, grades.index), positions_in(land.parcel_id, shared.index)
+    found = np.flatnonzero((graded >= 0) | (figured >= 0))
+    rows = used[found]
+    labels = np.append(grades.to_numpy(dtype=object), None)[graded[found]]
+    values = {column: np.append(shared[column].to_numpy(dtype=float), np.nan)[figured[found]]
               for column in PARCEL_FIGURES}
     starts = np.cumsum([0] + [len(part) for part in parts])
     cuts = np.searchsorted(rows, starts)
