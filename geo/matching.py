@@ -32,6 +32,7 @@ import warnings
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 
 import geopandas as gpd
 import numpy as np
@@ -545,30 +546,32 @@ def match(parcels: gpd.GeoDataFrame, parks: pd.DataFrame, project, *, top: int =
         scores = _soft_scores(prepared, cands, pk, project, standards, settings, crs_m)
     total = 100.0 * sum(share[c] * scores[c]["score"] for c in CRITERIA)
     order = rank_order(total, cands.kind, cands.area_mu, meets_demand(cands.area_mu, project))[:top]
-    # Only the top candidates are described: ids, statuses, names and the explanations.
-    chosen = cands.iloc[order].reset_index(drop=True)
-    chosen["score"] = total[order]
-    chosen["rank"] = np.arange(1, len(chosen) + 1)
-    members = chosen.members.tolist()
+    # Only the top candidates are described: ids, statuses, names and the explanations, each column an
+    # array and the frame made once (setting a column on a frame cost more than its ten values).
+    chosen = {c: cands[c].to_numpy()[order] for c in ("kind", "members", "pidx", "area_mu", "needs_disposal",
+                                                       "geometry_m")}
+    members, park_at = chosen["members"].tolist(), chosen["pidx"]
     used = np.unique(np.concatenate(members))  # only the chosen parcels' texts leave Arrow
     described = frame.iloc[used, frame.columns.get_indexer(["parcel_id", "status", "land_use_code"])]
     ids, status, land_use = (described[c].to_numpy(dtype=object) for c in described.columns)
     rows = [np.searchsorted(used, m) for m in members]  # each candidate's rows of ``described``
-    chosen["parcel_ids"] = [ids[r].tolist() for r in rows]
-    chosen["statuses"] = [sorted(set(status[r])) for r in rows]
-    chosen["land_use_codes"] = [sorted(set(land_use[r])) for r in rows]
-    chosen["park_id"] = pk.ids[chosen.pidx]
-    chosen["park_name_zh"] = pk.frame.name_zh.to_numpy(dtype=object)[chosen.pidx]
-    chosen["park_name_en"] = pk.frame.name_en.to_numpy(dtype=object)[chosen.pidx]
+    statuses = [sorted(set(status[r])) for r in rows]
+    land_use_codes = [sorted(set(land_use[r])) for r in rows]
     national = standards.min_plot_ratio_2017().get(project.industry_code, np.nan)
     park_rows = pk.frame.to_dict("records")
-    chosen["criteria"] = [
-        _hard_explanations(row, park_rows[row.pidx], project, standards, settings, national)
+    criteria = [
+        _hard_explanations(SimpleNamespace(area_mu=chosen["area_mu"][i], needs_disposal=chosen["needs_disposal"][i],
+                                           statuses=statuses[i], land_use_codes=land_use_codes[i]),
+                           park_rows[park_at[i]], project, standards, settings, national)
         + _soft_explanations(scores, k, share, project, standards, settings)
-        for k, row in zip(order, chosen.itertuples())
+        for i, k in enumerate(order)
     ]
-    geometry = reproject(chosen.geometry_m.to_numpy(), crs_m, CGCS2000)  # as GeoSeries.to_crs, without the series
-    out = gpd.GeoDataFrame(chosen[RESULT_COLUMNS], geometry=geometry, crs=CGCS2000)
+    out = gpd.GeoDataFrame({
+        "rank": np.arange(1, len(order) + 1), "kind": chosen["kind"], "parcel_ids": [ids[r].tolist() for r in rows],
+        "park_id": pk.ids[park_at], "park_name_zh": pk.frame.name_zh.to_numpy(dtype=object)[park_at],
+        "park_name_en": pk.frame.name_en.to_numpy(dtype=object)[park_at], "area_mu": chosen["area_mu"],
+        "score": total[order], "needs_disposal": chosen["needs_disposal"], "criteria": criteria,
+    }, geometry=reproject(chosen["geometry_m"], crs_m, CGCS2000), crs=CGCS2000)  # as GeoSeries.to_crs, no series
     return MatchResult(project, spread_scores(out, project, settings), excluded, int(scope.sum()), share, **cited,
                        eligible=len(cands))
 
@@ -724,7 +727,7 @@ def _metric(geoms, crs_m: str) -> np.ndarray:
 def _single_candidates(prepared: PreparedParcels, mask, pidx, standards: Standards, crs_m: str) -> pd.DataFrame:
     """One candidate per parcel in ``mask``; ``members`` are positions in the parcels."""
     positions = np.flatnonzero(mask)
-    out = pd.DataFrame({
+    columns = {
         "kind": "parcel",
         "members": positions[:, None].tolist(),
         "pidx": pidx[positions],
@@ -733,10 +736,9 @@ def _single_candidates(prepared: PreparedParcels, mask, pidx, standards: Standar
         "needs_disposal": prepared.status.isin(standards.disposal_statuses)[positions],
         "gas": prepared.gas[positions],
         "geometry_m": prepared.metric(positions, crs_m),
-    })
-    for col, values in prepared.needs.items():
-        out[col] = values[positions]
-    return out[_CAND_COLUMNS]
+        **{col: values[positions] for col, values in prepared.needs.items()},
+    }
+    return pd.DataFrame({c: columns[c] for c in _CAND_COLUMNS})  # one frame, in the candidates' column order
 
 
 def _block_candidates(prepared: PreparedParcels, mask, pidx, pk: _Parks, project: Project, standards: Standards,
