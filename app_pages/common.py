@@ -21,7 +21,7 @@ from geo import display, i18n
 from geo.auth import ANONYMOUS, PERSONAL_FIELDS, WITHHELD, User
 from geo.errors import KeyedError, ParkAtlasError
 from geo.evaluation import parcels_with_metrics
-from geo.metrics import city_kpis, group_kpis, park_kpis, with_metrics
+from geo.metrics import city_kpis, group_kpis, park_kpis
 from geo.store import POSTGRES_SCHEMES, open_store, redact_location, resolve_store_location
 from layers import webmap
 from layers.style import theme_colors

@@ -9,7 +9,7 @@ from streamlit_folium import st_folium
 
 from app_pages import common
 from app_pages.safe import plain
-from geo import display, i18n
+from geo import display
 from geo.auth import ANONYMOUS
 from geo.errors import ParcelTaken, ParkAtlasError
 from geo.matching import (criteria_frame, criterion_label, criterion_value, load_weights, what_if,

@@ -6,7 +6,7 @@ import json
 import pandas as pd
 
 from commands.argtypes import iso_date
-from commands.output import FORMATS, GEO_FORMATS, emit, emit_object
+from commands.output import GEO_FORMATS, emit, emit_object
 from geo import auth
 from geo.errors import ParkAtlasError
 from geo.inefficient import confirm, inefficient_land

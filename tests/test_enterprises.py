@@ -1,7 +1,6 @@
 """Enterprises: file reading and validation, land, parcel figures, both stores, the CLI."""
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 

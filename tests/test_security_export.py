@@ -3,7 +3,6 @@ literally and never show a traceback (items 8, 9 and the Low export items)."""
 from __future__ import annotations
 
 import json
-import os
 import resource
 import signal
 import subprocess

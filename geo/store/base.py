@@ -25,7 +25,7 @@ import pandas as pd
 
 from geo.auth import User
 from geo.crs import CGCS2000
-from geo.errors import ConflictError, KeyedError, KeyedNotFound, ParcelTaken, ParkAtlasError, unknown_park
+from geo.errors import KeyedError, KeyedNotFound, ParcelTaken, ParkAtlasError, unknown_park
 from geo.idle import DELAY_CAUSES
 from geo.lazy import LazyModule
 from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS, conform_parcels, conform_parks

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from geo.auth import User, require
-from geo.errors import ConflictError, KeyedConflict, KeyedError, KeyedNotFound, NotFoundError, ParkAtlasError
+from geo.errors import KeyedConflict, KeyedError, KeyedNotFound, ParkAtlasError
 from geo.project import (
     ACTUAL_COLUMNS, ACTUAL_VALUES, DELAY_CAUSES, DELAY_COLUMNS, EDITABLE_PROJECT_FIELDS, LANDED_STAGES,
     PARCEL_STATUS_OF_STAGE, PROJECT_COLUMNS,
