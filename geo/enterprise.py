@@ -446,15 +446,17 @@ def enterprise_parcels(enterprises: pd.DataFrame) -> pd.DataFrame:
                          "leased": leased[rows]})
 
 
-def enterprise_land(enterprises: pd.DataFrame, parcels: pd.DataFrame, leased_plot_ratio: float = 1.0) -> pd.DataFrame:
+def enterprise_land(enterprises: pd.DataFrame, parcels: pd.DataFrame, leased_plot_ratio: float = 1.0, *,
+                    pairs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Land of each enterprise, indexed by ``uscc``.
 
     Returns ``land_mu`` (its parcels' area, or its leased floor ÷ ``leased_plot_ratio``),
-    ``park_id`` (the park of its largest parcel) and ``parcel_count``.
+    ``park_id`` (the park of its largest parcel) and ``parcel_count``. ``pairs``: the
+    :func:`enterprise_parcels` of ``enterprises`` when the caller has them (seconds at millions).
     """
     n = len(enterprises)
     area_all = (parcels.area_mu if "area_mu" in parcels.columns else parcel_metrics(parcels).area_mu).to_numpy(dtype=float)
-    pairs = enterprise_parcels(enterprises)
+    pairs = enterprise_parcels(enterprises) if pairs is None else pairs
     where = positions_in(pairs.parcel_id, parcels.parcel_id)
     who = positions_in(pairs.uscc, enterprises.uscc)
     found = where >= 0
@@ -486,21 +488,21 @@ PARCEL_FIGURES = {"output_wan": "sales_wan", "tax_wan": "tax_wan", "employees": 
 
 
 def parcel_figures(enterprises: pd.DataFrame, figures: pd.DataFrame, area_mu: pd.Series,
-                   year: int | None = None) -> pd.DataFrame:
+                   year: int | None = None, *, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each enterprise's figures of ``year`` (default: the latest) shared among its parcels by area.
 
     ``area_mu`` gives the area of (at least) the enterprises' parcels, indexed by parcel id; only
     parcels an enterprise uses (not as a tenant) are returned. Returns one row per such parcel,
     indexed by ``parcel_id``, with the columns of :data:`PARCEL_FIGURES` (NaN where the figure is
     not reported). Needs only areas, so a Dask path that sees one park at a time shares exactly
-    as the whole store does.
+    as the whole store does. ``pairs``: as for :func:`enterprise_land`.
     """
     year = latest_year(figures) if year is None else year
     empty = pd.DataFrame({c: pd.Series(dtype=float) for c in PARCEL_FIGURES}, index=pd.Index([], name="parcel_id"))
     if year is None or enterprises.empty:
         return empty
     of_year = figures[figures.year == year].drop_duplicates("uscc")
-    pairs = enterprise_parcels(enterprises)
+    pairs = enterprise_parcels(enterprises) if pairs is None else pairs
     # By position (isin, reindex and a group-by on the ids' text cost seconds per million pairs).
     row = positions_in(pairs.uscc, of_year.uscc)
     ids = pairs.parcel_id.to_numpy(dtype=object)

@@ -343,7 +343,7 @@ def reason(indicator: Indicator, value: float, score: float, weight: float, aver
 
 
 def evaluate_frames(enterprises: pd.DataFrame, figures: pd.DataFrame, parcels: pd.DataFrame, parks: pd.DataFrame,
-                    year: int, scheme: Scheme) -> Evaluation:
+                    year: int, scheme: Scheme, *, pairs: pd.DataFrame | None = None) -> Evaluation:
     """Evaluate ``enterprises`` on their ``figures`` of ``year`` (see the module docstring).
 
     Parameters
@@ -354,6 +354,8 @@ def evaluate_frames(enterprises: pd.DataFrame, figures: pd.DataFrame, parcels: p
         All parcels (``parcel_id``, ``park_id`` and geometry or ``area_mu``).
     parks : DataFrame
         Parks with ``park_id`` and ``district_code`` (the county of a county jurisdiction).
+    pairs : DataFrame, optional
+        :func:`geo.enterprise.enterprise_parcels` of ``enterprises``, when the caller has them.
     """
     n = len(enterprises)
     # Text columns as plain objects once: every step below would otherwise convert Arrow strings again.
@@ -363,7 +365,7 @@ def evaluate_frames(enterprises: pd.DataFrame, figures: pd.DataFrame, parcels: p
     parcels = pd.DataFrame({"parcel_id": parcels.parcel_id.array, "park_id": parcels.park_id.array,
                             "area_mu": (parcels.area_mu if "area_mu" in parcels.columns
                                         else parcel_metrics(parcels).area_mu).to_numpy(dtype=float)})
-    land = enterprise_land(enterprises, parcels, scheme.leased_plot_ratio)
+    land = enterprise_land(enterprises, parcels, scheme.leased_plot_ratio, pairs=pairs)
     of_year = figures[figures.year == year].drop_duplicates("uscc")
     rows = positions_in(enterprises.uscc, of_year.uscc)
     park_id = land.park_id.to_numpy()
@@ -498,12 +500,13 @@ def current_grades(store, year: int | None = None, scheme: str | None = None) ->
     return evaluate(store, year, scheme_obj).table[columns]
 
 
-def grades_by_parcel(grades: pd.DataFrame, enterprises: pd.DataFrame) -> pd.Series:
+def grades_by_parcel(grades: pd.DataFrame, enterprises: pd.DataFrame, *,
+                     pairs: pd.DataFrame | None = None) -> pd.Series:
     """Parcel id → grade of the enterprise using the parcel (tenants excluded), from a results
-    table with ``uscc`` and ``grade``."""
+    table with ``uscc`` and ``grade``; ``pairs``: as for :func:`geo.enterprise.enterprise_land`."""
     from geo.enterprise import enterprise_parcels
 
-    pairs = enterprise_parcels(enterprises)
+    pairs = enterprise_parcels(enterprises) if pairs is None else pairs
     # By position (a map, dropna and drop_duplicates on the ids' text cost seconds per million pairs).
     row = positions_in(pairs.uscc, grades.uscc)
     graded = np.append(grades.grade.notna().to_numpy(), False)  # row -1: not in the results

@@ -555,9 +555,10 @@ def evaluate_dataset(directory, year: int | None = None, scheme=None, *, area: l
     return evaluation, land
 
 
-def _evaluate(directory, year, scheme, area, tables):
+def _evaluate(directory, year, scheme, area, tables, pairs=None):
     """:func:`evaluate_dataset`, every partition's parcels as the pass read them (id, park, area) and
-    the positions, among all of them, of the enterprises' parcels (the rows of ``land``)."""
+    the positions, among all of them, of the enterprises' parcels (the rows of ``land``); ``pairs``:
+    the enterprises' :func:`geo.enterprise.enterprise_parcels`, when the caller has them."""
     import dask
 
     from geo.evaluation import Scheme, evaluate_frames, load_scheme
@@ -571,10 +572,12 @@ def _evaluate(directory, year, scheme, area, tables):
     # Arrow matches them with the enterprises' lists faster than any task could pick its own.
     parts = dask.compute(*ddf.map_partitions(_parcel_areas_mu, meta=_parcel_areas_mu(ddf._meta)).to_delayed())
     every = pd.concat(parts, ignore_index=True)
-    used = np.flatnonzero(positions_in(every.parcel_id, enterprise_parcels(enterprises).parcel_id) >= 0)
+    pairs = enterprise_parcels(enterprises) if pairs is None else pairs
+    used = np.flatnonzero(positions_in(every.parcel_id, pairs.parcel_id) >= 0)
     land = every.iloc[used].reset_index(drop=True)
     scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
-    return evaluate_frames(enterprises, figures, land, read_parks(directory), year, scheme), land, parts, used
+    evaluation = evaluate_frames(enterprises, figures, land, read_parks(directory), year, scheme, pairs=pairs)
+    return evaluation, land, parts, used
 
 
 def dataset_grading(directory, standards: Standards, year: int | None, scheme, area: list[str]) -> list[Grading]:
@@ -586,14 +589,15 @@ def dataset_grading(directory, standards: Standards, year: int | None, scheme, a
     from geo.evaluation import grades_by_parcel
 
     enterprises, figures = read_enterprise_tables(directory)
-    evaluation, land, parts, used = _evaluate(directory, year, scheme, area, (enterprises, figures))
+    pairs = enterprise_parcels(enterprises)  # split once for the evaluation, its grades and shared figures
+    evaluation, land, parts, used = _evaluate(directory, year, scheme, area, (enterprises, figures), pairs)
     if evaluation is None:
         ddf = open_parcels(directory, columns=KPI_COLUMNS + area)
         taxes = ddf.map_partitions(_enterprise_tax_per_mu, meta=pd.Series(dtype=float, name="tax_per_mu_wan"))
         return [Grading(bounds=grade_bounds(taxes.compute().to_numpy(), standards))] * ddf.npartitions
-    grades = grades_by_parcel(evaluation.table, enterprises)
+    grades = grades_by_parcel(evaluation.table, enterprises, pairs=pairs)
     shared = parcel_figures(enterprises, figures, pd.Series(land.area_mu.to_numpy(), index=land.parcel_id.array),
-                            evaluation.year)
+                            evaluation.year, pairs=pairs)
     # The enterprises' parcels matched once with both; ``used`` places them among all the parcels, in
     # the order the partitions read them.
     graded, figured = positions_in(land.parcel_id, grades.index), positions_in(land.parcel_id, shared.index)
