@@ -505,17 +505,20 @@ def parcel_figures(enterprises: pd.DataFrame, figures: pd.DataFrame, area_mu: pd
     pairs = enterprise_parcels(enterprises) if pairs is None else pairs
     # By position (isin, reindex and a group-by on the ids' text cost seconds per million pairs).
     row = positions_in(pairs.uscc, of_year.uscc)
-    ids = pairs.parcel_id.to_numpy(dtype=object)
+    ids = pairs.parcel_id  # kept as text columns: millions of Python strings cost seconds
     use = ~pairs.leased.to_numpy() & (row >= 0)
     use[use] = first_occurrences(ids[use])  # a parcel listed twice goes to its first enterprise
     where = positions_in(ids[use], area_mu.index)
     area = np.where(where >= 0, area_mu.to_numpy(dtype=float)[where], np.nan)
     known = ~np.isnan(area)
-    row, ids, area = row[use][known], ids[use][known], area[known]
+    kept = np.flatnonzero(use)[known]
+    if not len(kept):
+        return empty
+    row, area = row[kept], area[known]
     share = area / pd.Series(area).groupby(row).transform("sum").to_numpy()
     return pd.DataFrame({column: of_year[source].to_numpy(dtype=float, na_value=np.nan)[row] * share
                          for column, source in PARCEL_FIGURES.items()},
-                        index=pd.Index(ids, name="parcel_id"))
+                        index=pd.Index(ids.array[kept], name="parcel_id"))
 
 
 def with_parcel_figures(parcels: pd.DataFrame, shared: pd.DataFrame) -> pd.DataFrame:

@@ -511,7 +511,7 @@ def grades_by_parcel(grades: pd.DataFrame, enterprises: pd.DataFrame, *,
     row = positions_in(pairs.uscc, grades.uscc)
     graded = np.append(grades.grade.notna().to_numpy(), False)  # row -1: not in the results
     use = ~pairs.leased.to_numpy() & graded[row]
-    use[use] = first_occurrences(pairs.parcel_id.to_numpy(dtype=object)[use])  # the first enterprise's grade
+    use[use] = first_occurrences(pairs.parcel_id[use])  # the first enterprise's grade
     kept = np.flatnonzero(use)
     return pd.Series(grades.grade.to_numpy(dtype=object)[row[kept]], name="grade", dtype="string",
                      index=pd.Index(pairs.parcel_id.iloc[kept], name="parcel_id"))
