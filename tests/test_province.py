@@ -151,6 +151,9 @@ def test_kpis_and_available_land_read_no_geometry(dataset, in_memory, evaluated,
     files = len(list((dataset / "parcels").rglob("*.parquet")))
     assert len(columns_read) >= 3 * files
     assert all(columns and "geometry" not in columns for columns in columns_read), columns_read
+    # The KPI pass takes grades and shared figures by position: it reads every file, and no ids.
+    kpi_columns = province.KPI_COLUMNS + [province.AREA_COLUMN, "park_id"]
+    assert sum(columns == kpi_columns for columns in columns_read) >= files, columns_read
 
 
 def test_dataset_written_before_stored_areas_gives_the_same_results(dataset, in_memory, evaluated, tmp_path):
