@@ -36,6 +36,7 @@ from geo.metrics import parcel_metrics
 from geo.auth import User
 from geo.schema import ENTERPRISE_COLUMNS, FIGURE_COLUMNS, GRADE_COLUMNS, split_list
 from geo.store.tables import CHAIN_LEADERS, ENTERPRISE_FIGURES, ENTERPRISES, Change, apply_changes, read_table
+from geo.textids import first_occurrences, positions_in
 from geo.units import m2_to_mu
 from geo.uscc import uscc_issue, uscc_problem
 
@@ -386,36 +387,6 @@ def import_enterprises(store, enterprises: pd.DataFrame, figures: pd.DataFrame, 
 
 
 # ------------------------------------------------------------------------------ land and parcels
-def _arrow_text(values):
-    """``values`` (a pandas column, index or array of text) as one Arrow string array: 32-bit offsets
-    when they fit (Arrow hashes those faster than pandas' 64-bit ones)."""
-    import pyarrow as pa
-
-    text = pa.array(values, type=pa.large_string(), from_pandas=True)
-    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-    return text.cast(pa.string()) if text.nbytes < 2**31 - 1 else text
-
-
-def positions_in(values, labels) -> np.ndarray:
-    """Position of each of ``values`` among ``labels`` (text ids; the first if repeated), -1 where absent.
-
-    Hashed by Arrow, without a Python object per id: a pandas index of object ids costs ~0.5 µs per id.
-    """
-    import pyarrow.compute as pc
-
-    found = pc.index_in(_arrow_text(values), value_set=_arrow_text(labels))
-    return pc.fill_null(found, -1).to_numpy().astype(np.intp)
-
-
-def first_occurrences(values) -> np.ndarray:
-    """Which of ``values`` (text ids) is the first of its value, as ``~pandas.Series.duplicated()``."""
-    import pyarrow.compute as pc
-
-    codes = pc.dictionary_encode(_arrow_text(values)).indices.to_numpy()
-    # Codes are numbered in order of first appearance: a first occurrence is above every code before it.
-    return codes > np.maximum.accumulate(np.r_[-1, codes[:-1]]) if len(codes) else np.zeros(0, dtype=bool)
-
-
 #: The characters ``str.strip()`` removes (every one ``str.isspace()`` calls whitespace), for
 #: Arrow's trim in :func:`enterprise_parcels`.
 WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008" \

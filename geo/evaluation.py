@@ -38,12 +38,12 @@ import pandas as pd
 
 from geo.auth import User
 from geo.city import division_kind
-from geo.enterprise import (enterprise_land, first_occurrences, latest_year, positions_in, production_years,
-                            read_enterprises, read_figures)
+from geo.enterprise import enterprise_land, latest_year, production_years, read_enterprises, read_figures
 from geo.errors import NotFoundError, ParkAtlasError, unknown_park
 from geo.metrics import parcel_metrics
 from geo.schema import GRADE_COLUMNS
 from geo.standards import DEFAULT_STANDARDS_DIR
+from geo.textids import first_occurrences, positions_in
 from geo.store.base import now_iso
 from geo.store.tables import ENTERPRISE_GRADES, Change, apply_changes, read_table
 

@@ -37,7 +37,6 @@ from types import SimpleNamespace
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
@@ -50,6 +49,7 @@ from geo.metrics import ENTERPRISE_STATUSES, PARCEL_METRICS, park_kpis, with_met
 from geo.project import CAPACITY_NEEDS, DISTANCE_NEEDS, Project, load_project
 from geo.schema import split_list
 from geo.standards import DEFAULT_STANDARDS_DIR, Standards, _read, load_standards
+from geo.textids import arrow_text, positions_in
 
 #: Entry thresholds per 亩: project figure (``<key>_wan``) → park column ``min_<key>_wan_per_mu`` and the reason.
 ENTRY_THRESHOLDS = {"investment": "investment_intensity_below_threshold", "output": "output_per_mu_below_threshold",
@@ -261,11 +261,7 @@ class _Parks:
 
     def index_of(self, park_ids: pd.Series) -> np.ndarray:
         """Position of each park id in this table (-1 for an unknown park or none)."""
-        # Arrow's hash lookup reads the Arrow-backed column in place: a tenth of pandas' get_indexer. The
-        # type is given: an empty or all-missing object column would otherwise be Arrow's null type.
-        found = pc.index_in(pa.array(park_ids, type=pa.string(), from_pandas=True),
-                            value_set=pa.array(self.ids.tolist(), type=pa.string()))
-        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+        return positions_in(park_ids, self.ids)
 
 
 class _TextCodes:
@@ -273,9 +269,7 @@ class _TextCodes:
     membership or equality runs over the few distinct values, then one take over the parcels."""
 
     def __init__(self, column):
-        encoded = pc.dictionary_encode(pa.array(column, type=pa.string(), from_pandas=True))
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
+        encoded = pc.dictionary_encode(arrow_text(column))
         self.codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
         self.values = pd.Index(encoded.dictionary.to_pylist(), dtype=object)
 

@@ -58,11 +58,12 @@ import pandas as pd
 from geo.availability import available_parcels
 from geo.crs import projected_area_m2
 from geo.enterprise import (PARCEL_FIGURES, enterprise_parcels, latest_year, parcel_figures, place_parcel_figures,
-                            positions_in, read_enterprises, read_figures)
+                            read_enterprises, read_figures)
 from geo.errors import ParkAtlasError
 from geo.metrics import (ENTERPRISE_STATUSES, INTENSITY_INDICATORS, aggregate_sums, finish_aggregate,
                          indicator_stats, mu_grades, overlap_duplicates, parcel_metrics)
 from geo.standards import Standards, load_standards
+from geo.textids import positions_in
 from geo.units import m2_to_mu
 
 PARCELS_DIR = "parcels"
