@@ -30,6 +30,12 @@ from layers.style import theme_colors
 SETTABLE_STATUSES = settable_statuses()
 lang = common.lang()
 tr = common.tr
+land_uses = i18n.land_use_labels(lang)
+
+
+def land_use_option(code) -> str:
+    """A land-use code as the pickers offer it: the code and its name (a code the table lacks, as is)."""
+    return f"{code} {land_uses[code]}" if code in land_uses else str(code)
 current_user = common.user()
 can_edit = current_user.can("planner")
 
@@ -158,7 +164,6 @@ with tabs[0]:
             st.rerun()
         st.subheader(tr("parcel.edit"))
         values = {}
-        land_uses = i18n.land_use_labels(lang)
         with st.form(f"parcel_edit.{parcel_id}.{base['version']}"):
             cols = st.columns(3)
             for i, field in enumerate(EDITABLE_FIELDS):
@@ -183,7 +188,7 @@ with tabs[0]:
                     options = [None, *land_uses, *([shown] if shown and shown not in land_uses else [])]
                     values[field] = slot.selectbox(label, options, index=options.index(shown) if shown in options else 0,
                                                    key=key, format_func=lambda v: tr("parcel.bool.None") if v is None
-                                                   else f"{v} {land_uses[v]}" if v in land_uses else str(v))
+                                                   else land_use_option(v))
                 else:
                     values[field] = slot.text_input(label, value=shown or "", key=key)
             submitted = st.form_submit_button(tr("parcel.save"))
@@ -239,7 +244,6 @@ with tabs[2]:
             base_table = park_parcels[["parcel_id", "version", *EDITABLE_FIELDS]].copy()
             base_table = st.session_state[table_key] = pd.DataFrame(base_table)
         token = int(base_table.version.sum())
-        land_use_names = i18n.land_use_labels(lang)
         edited = common.table_editor(
             base_table, key=f"parcel_table.{park_id}.{token}", hide_index=True, num_rows="fixed", width="stretch",
             disabled=["parcel_id", "version"],
@@ -247,8 +251,8 @@ with tabs[2]:
             | {"parcel_id": tr("col.parcel_id"), "version": tr("parcel.version_col"),
                # Codes are picked by their labels (a typed code outside the lists is refused by the store).
                "land_use_code": st.column_config.SelectboxColumn(
-                   i18n.label_field("land_use_code", lang), options=list(land_use_names),
-                   format_func=lambda c: f"{c} {land_use_names[c]}" if c in land_use_names else str(c)),
+                   i18n.label_field("land_use_code", lang), options=list(land_uses),
+                   format_func=land_use_option),
                "delay_cause": st.column_config.SelectboxColumn(
                    i18n.label_field("delay_cause", lang), options=list(PARCEL_CHOICES["delay_cause"]),
                    format_func=lambda c: tr(f"delay_cause.{c}")),
