@@ -31,11 +31,16 @@ SETTABLE_STATUSES = settable_statuses()
 lang = common.lang()
 tr = common.tr
 land_uses = i18n.land_use_labels(lang)
-
-
-def land_use_option(code) -> str:
-    """A land-use code as the pickers offer it: the code and its name (a code the table lacks, as is)."""
-    return f"{code} {land_uses[code]}" if code in land_uses else str(code)
+# The city's chains by the city's names, as on the Chains page (the reference table's without a city list).
+city_chains = {c.chain: c.name(lang) for c in common.city().chains}
+#: Coded fields, picked by their labels: field → (its codes, the code as the pickers show it).
+CODED_FIELDS = {
+    "land_use_code": (list(land_uses), lambda code: f"{code} {land_uses[code]}" if code in land_uses else str(code)),
+    "industry_code": (load_standards().industries.code_2017.tolist(),
+                      lambda code: display.label(code, "industry", lang)),
+    "chain": (list(city_chains) or load_standards().chains.chain.tolist(),
+              lambda code: city_chains.get(code) or display.label(code, "chain", lang)),
+}
 current_user = common.user()
 can_edit = current_user.can("planner")
 
@@ -182,13 +187,14 @@ with tabs[0]:
                     values[field] = slot.selectbox(label, options, index=options.index(shown) if shown in options else 0,
                                                    key=key, format_func=lambda v, f=field: tr("parcel.bool.None")
                                                    if v is None else tr(f"{f}.{v}"))
-                elif field == "land_use_code":
-                    # Chosen by name from the land-use table; a code the table lacks (from an import) stays
+                elif field in CODED_FIELDS:
+                    # Chosen by name from the reference table; a code the table lacks (from an import) stays
                     # choosable as it is, so that saving another field never changes it.
-                    options = [None, *land_uses, *([shown] if shown and shown not in land_uses else [])]
+                    codes, option = CODED_FIELDS[field]
+                    options = [None, *codes, *([shown] if shown and shown not in codes else [])]
                     values[field] = slot.selectbox(label, options, index=options.index(shown) if shown in options else 0,
-                                                   key=key, format_func=lambda v: tr("parcel.bool.None") if v is None
-                                                   else land_use_option(v))
+                                                   key=key, format_func=lambda v, o=option: tr("parcel.bool.None")
+                                                   if v is None else o(v))
                 else:
                     values[field] = slot.text_input(label, value=shown or "", key=key)
             submitted = st.form_submit_button(tr("parcel.save"))
@@ -250,15 +256,12 @@ with tabs[2]:
             column_config={c: i18n.label_field(c, lang) for c in EDITABLE_FIELDS}
             | {"parcel_id": tr("col.parcel_id"), "version": tr("parcel.version_col"),
                # Codes are picked by their labels (a typed code outside the lists is refused by the store).
-               "land_use_code": st.column_config.SelectboxColumn(
-                   i18n.label_field("land_use_code", lang), options=list(land_uses),
-                   format_func=land_use_option),
                "delay_cause": st.column_config.SelectboxColumn(
                    i18n.label_field("delay_cause", lang), options=list(PARCEL_CHOICES["delay_cause"]),
-                   format_func=lambda c: tr(f"delay_cause.{c}")),
-               "chain": st.column_config.SelectboxColumn(
-                   i18n.label_field("chain", lang), options=list(load_standards().chains.chain),
-                   format_func=lambda c: display.label(c, "chain", lang))})
+                   format_func=lambda c: tr(f"delay_cause.{c}"))}
+            | {field: st.column_config.SelectboxColumn(i18n.label_field(field, lang), options=codes,
+                                                       format_func=option)
+               for field, (codes, option) in CODED_FIELDS.items()})
         pending = table_changes(base_table, edited)
         st.caption(tr("parcel.table_pending", n=len(pending)))
         if st.button(tr("parcel.table_save"), key=f"parcel_table_save.{park_id}", disabled=not pending):

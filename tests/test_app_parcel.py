@@ -345,3 +345,22 @@ def test_planner_sets_the_article_8_delay_cause_and_the_details_show_its_label(s
     details = next(d.value for d in at.dataframe if i18n.t("col.field", "zh") in d.value.columns)
     shown = dict(zip(details[i18n.t("col.field", "zh")], details[i18n.t("col.value", "zh")]))
     assert shown[i18n.label_field("delay_cause", "zh")] == i18n.t("delay_cause.force_majeure", "zh")
+
+
+def test_industry_and_chain_are_picked_by_name_in_the_form_and_the_table(store, parcel):
+    """Industry (GB/T 4754-2017) and chain codes are offered by their names, never as bare codes to
+    type; the store keeps the code."""
+    pid, park = parcel
+    at = open_page(pid, PLANNER)
+    industry = at.selectbox(key=field_key(at, pid, "industry_code"))
+    assert "38 电气机械和器材制造业" in industry.options
+    chain = at.selectbox(key=field_key(at, pid, "chain"))
+    assert "新能源汽车及零部件" in chain.options and "nev" not in chain.options
+    industry.set_value("38")
+    chain.set_value("nev")
+    submit_form(at)
+    after = store.read_parcels().set_index("parcel_id").loc[pid]
+    assert (after.industry_code, after.chain) == ("38", "nev")
+    columns = json.loads(at.data_editor[0].proto.columns)
+    assert {"value": "38", "label": "38 电气机械和器材制造业"} in columns["industry_code"]["type_config"]["options"]
+    assert {"value": "nev", "label": "新能源汽车及零部件"} in columns["chain"]["type_config"]["options"]
