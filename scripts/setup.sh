@@ -45,4 +45,5 @@ if [ ! -f "$stamp" ]; then
   fi
   touch "$stamp"
 fi
+bash scripts/compile.sh
 echo "[setup] ready ($mode)"
