@@ -20,7 +20,7 @@ from app_pages import common, sessions
 from app_pages.safe import plain
 from geo import auth
 from geo.auth import ANONYMOUS, User
-from geo.errors import ParkAtlasError
+from geo.errors import ParkAtlasError, PermissionDenied
 
 def sso_configured() -> bool:
     """True when Streamlit's OIDC login is configured (an ``[auth]`` section in the secrets)."""
@@ -45,7 +45,7 @@ def sso_user() -> User | None:
     try:
         role = auth.role_for_identity(email, common.users_path())
     except ParkAtlasError as exc:
-        st.error(plain(exc))
+        common.show_error(exc)
         role = "viewer"
     return User(email, role)
 
@@ -103,8 +103,10 @@ def _local_panel() -> None:
             except auth.SignInThrottled as exc:
                 local = exc.retry_at.astimezone().strftime("%H:%M")
                 st.error(common.tr("sidebar.login_throttled", time=local))
-            except ParkAtlasError:
+            except PermissionDenied:
                 st.error(common.tr("sidebar.login_failed"))
+            except ParkAtlasError as exc:  # a broken users file or store: the administrator's to mend
+                common.show_error(exc)
             else:
                 sessions.signed_in(signed, common.users_path())
                 st.rerun()

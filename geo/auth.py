@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from geo.errors import KeyedPermissionDenied, ParkAtlasError, PermissionDenied
+from geo.errors import KeyedError, KeyedPermissionDenied, ParkAtlasError, PermissionDenied
 from geo.standards import REPO_ROOT
 
 ROLES = ("viewer", "planner", "admin")
@@ -108,12 +108,14 @@ def _read_file(target: Path) -> dict:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        raise ParkAtlasError(f"cannot read users file {target}: {exc}; fix or remove it") from None
+        raise KeyedError("auth.users_file.unreadable", f"cannot read users file {target}: {exc}; fix or remove it",
+                         path=str(target), error=str(exc)) from None
     if mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise ParkAtlasError(f"users file {target} is writable by other users; "
-                             f"make it owner-only: chmod 600 {target}")
+        raise KeyedError("auth.users_file.shared", f"users file {target} is writable by other users; "
+                         f"make it owner-only: chmod 600 {target}", path=str(target))
     if not isinstance(data, dict):
-        raise ParkAtlasError(f"users file {target} is not a JSON object; fix or remove it")
+        raise KeyedError("auth.users_file.malformed", f"users file {target} is not a JSON object; fix or remove it",
+                         path=str(target))
     return data
 
 
@@ -125,7 +127,8 @@ def load_users(path: str | os.PathLike | None = None) -> dict[str, dict]:
         return {}
     users = data.get("users")
     if not isinstance(users, dict):
-        raise ParkAtlasError(f"users file {target} has no \"users\" object; fix or remove it")
+        raise KeyedError("auth.users_file.malformed", f"users file {target} has no \"users\" object; "
+                         "fix or remove it", path=str(target))
     return users
 
 
@@ -207,13 +210,15 @@ def role_for_identity(email: str | None, path: str | os.PathLike | None = None) 
     target = users_file(path)
     identities = _read_file(target).get("identities") or {}
     if not isinstance(identities, dict):
-        raise ParkAtlasError(f"users file {target}: \"identities\" must map emails to roles; fix it")
+        raise KeyedError("auth.users_file.identities", f"users file {target}: \"identities\" must map emails "
+                         "to roles; fix it", path=str(target))
     wanted = (email or "").strip().lower()
     roles = {str(k).strip().lower(): v for k, v in identities.items()}
     role = roles.get(wanted, "viewer") if wanted else "viewer"
     if role not in ROLES:
-        raise ParkAtlasError(f"users file {target}: identity {email} has unknown role {role!r}; "
-                             f"use one of {', '.join(ROLES)}")
+        raise KeyedError("auth.users_file.identity_role", f"users file {target}: identity {email} has unknown "
+                         f"role {role!r}; use one of {', '.join(ROLES)}", path=str(target), email=str(email),
+                         role=str(role), roles=", ".join(ROLES))
     return role
 
 

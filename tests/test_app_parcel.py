@@ -364,3 +364,24 @@ def test_industry_and_chain_are_picked_by_name_in_the_form_and_the_table(store, 
     columns = json.loads(at.data_editor[0].proto.columns)
     assert {"value": "38", "label": "38 电气机械和器材制造业"} in columns["industry_code"]["type_config"]["options"]
     assert {"value": "nev", "label": "新能源汽车及零部件"} in columns["chain"]["type_config"]["options"]
+
+
+def test_a_broken_users_file_is_said_in_chinese_on_sign_in(store, store_path, parcel):
+    """A users file the deployment cannot use is named to whoever signs in, in the page's language —
+    not taken for a wrong password; with single sign-on, the identity is a viewer meanwhile."""
+    users = store_path.with_name("users.json")
+    auth.add_user("li", "s3cret-pass", "planner", path=users)
+    users.write_text("[1, 2]")
+    at = open_page(parcel[0])
+    at.sidebar.text_input[0].input("li")
+    at.sidebar.text_input[1].input("s3cret-pass")
+    rerun(at.sidebar.button[0].click())
+    assert [e.value for e in at.error] == [i18n.t("auth.users_file.malformed", "zh", path=plain(str(users)))]
+    assert "user" not in at.session_state
+
+    users.write_text(json.dumps({"users": {}, "identities": {"x@y.cn": "owner"}}))
+    sso = open_page(parcel[0], secrets=SSO_SECRETS, sso_user={"is_logged_in": True, "email": "x@y.cn"})
+    assert [e.value for e in sso.error] == [i18n.t("auth.users_file.identity_role", "zh", path=plain(str(users)),
+                                                   email=plain("x@y.cn"), role="owner",
+                                                   roles=plain(", ".join(auth.ROLES)))]
+    assert sso.session_state["user"] == User("x@y.cn", "viewer")

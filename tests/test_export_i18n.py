@@ -203,3 +203,19 @@ def test_every_catalogue_key_of_the_print_modules_exists_in_both_languages(path)
     for lang in i18n.LANGS:
         missing = keys - set(i18n.catalogue(lang))
         assert not missing, f"{path.name}: keys missing from locale/{lang}.json: {sorted(missing)}"
+
+
+def test_every_refusal_key_of_the_core_is_in_both_catalogues_with_the_same_placeholders():
+    """A page says a refusal of ``geo/`` by its key: the key must exist in both languages and take the
+    values the error carries (a field's name is the one placeholder spelt per language)."""
+    keys = {key: path.relative_to(ROOT) for path in (ROOT / "geo").rglob("*.py")
+            for key in re.findall(r'Keyed\w*\(\s*"([a-z_][\w.]+)"', path.read_text(encoding="utf-8"))}
+    assert len(keys) > 80 and "auth.users_file.identity_role" in keys
+    placeholders = re.compile(r"{(\w+)}")
+    catalogues = {lang: i18n.catalogue(lang) for lang in i18n.LANGS}
+    for key, path in sorted(keys.items()):
+        names = []
+        for lang, catalogue in catalogues.items():
+            assert key in catalogue, f"{path}: {key} missing from locale/{lang}.json"
+            names.append({re.sub(r"_(zh|en)$", "", name) for name in placeholders.findall(catalogue[key])})
+        assert names[0] == names[1], f"{key}: placeholders differ between languages"
