@@ -417,22 +417,49 @@ def enterprise_parcels(enterprises: pd.DataFrame) -> pd.DataFrame:
                          "leased": leased[rows]})
 
 
-def enterprise_land(enterprises: pd.DataFrame, parcels: pd.DataFrame, leased_plot_ratio: float = 1.0, *,
-                    pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+@dataclass(frozen=True)
+class ParcelLinks:
+    """The enterprises' listed parcels (:func:`enterprise_parcels`) found among the parcels once, as
+    integer keys: per (enterprise, parcel) pair, in the same order, the enterprise's row
+    (``enterprise``), the parcel's key (``parcel``: its position among the parcels it was linked
+    with, -1 if not among them), whether the enterprise leases (``leased``) and the parcel's area in
+    亩 (``area_mu``, NaN if not found) and park (``park_id``, None). Made by :func:`link_parcels`; a
+    province dataset stores them (:mod:`geo.province`), so that its grading hashes no parcel id."""
+
+    enterprise: np.ndarray
+    parcel: np.ndarray
+    leased: np.ndarray
+    area_mu: np.ndarray
+    park_id: np.ndarray
+
+
+def link_parcels(enterprises: pd.DataFrame, parcels: pd.DataFrame, pairs: pd.DataFrame | None = None) -> ParcelLinks:
+    """:class:`ParcelLinks` of ``enterprises`` among ``parcels`` (``parcel_id``, ``park_id`` and
+    ``area_mu`` or a geometry), matching the text ids by Arrow's hashing; ``pairs``: the
+    :func:`enterprise_parcels` of ``enterprises`` when the caller has them (seconds at millions)."""
+    pairs = enterprise_parcels(enterprises) if pairs is None else pairs
+    area_all = (parcels.area_mu if "area_mu" in parcels.columns else parcel_metrics(parcels).area_mu).to_numpy(dtype=float)
+    where = positions_in(pairs.parcel_id, parcels.parcel_id)
+    return ParcelLinks(enterprise=positions_in(pairs.uscc, enterprises.uscc), parcel=where,
+                       leased=pairs.leased.to_numpy(dtype=bool), area_mu=np.append(area_all, np.nan)[where],
+                       park_id=np.append(parcels.park_id.to_numpy(dtype=object), None)[where])
+
+
+def enterprise_land(enterprises: pd.DataFrame, parcels: pd.DataFrame | None, leased_plot_ratio: float = 1.0, *,
+                    pairs: pd.DataFrame | None = None, links: ParcelLinks | None = None) -> pd.DataFrame:
     """Land of each enterprise, indexed by ``uscc``.
 
     Returns ``land_mu`` (its parcels' area, or its leased floor ÷ ``leased_plot_ratio``),
     ``park_id`` (the park of its largest parcel) and ``parcel_count``. ``pairs``: the
-    :func:`enterprise_parcels` of ``enterprises`` when the caller has them (seconds at millions).
+    :func:`enterprise_parcels` of ``enterprises`` when the caller has them (seconds at millions);
+    ``links``: its parcels already found (:func:`link_parcels`; ``parcels`` is then not read).
     """
     n = len(enterprises)
-    area_all = (parcels.area_mu if "area_mu" in parcels.columns else parcel_metrics(parcels).area_mu).to_numpy(dtype=float)
-    pairs = enterprise_parcels(enterprises) if pairs is None else pairs
-    where = positions_in(pairs.parcel_id, parcels.parcel_id)
-    who = positions_in(pairs.uscc, enterprises.uscc)
-    found = where >= 0
-    area = np.where(found, area_all[where], 0.0)
-    owned = found & ~pairs.leased.to_numpy()
+    links = link_parcels(enterprises, parcels, pairs) if links is None else links
+    who = links.enterprise
+    found = links.parcel >= 0
+    area = np.where(found, links.area_mu, 0.0)
+    owned = found & ~links.leased
     land = np.bincount(who[owned], area[owned], minlength=n)
     has_owned = np.bincount(who[owned], minlength=n) > 0
     # The park of each enterprise's largest parcel: sort by enterprise, then area descending.
@@ -440,7 +467,7 @@ def enterprise_land(enterprises: pd.DataFrame, parcels: pd.DataFrame, leased_plo
     order = order[found[order]]
     first = order[np.r_[True, who[order][1:] != who[order][:-1]]] if len(order) else order
     park = np.full(n, None, dtype=object)
-    park[who[first]] = parcels.park_id.to_numpy(dtype=object)[where[first]]
+    park[who[first]] = links.park_id[first]
     leased_mu = m2_to_mu(enterprises.leased_floor_m2.to_numpy(dtype=float, na_value=np.nan) / leased_plot_ratio)
     out = pd.DataFrame({"land_mu": np.where(np.isnan(leased_mu), np.where(has_owned, land, np.nan), leased_mu),
                         "park_id": pd.array(park, dtype=object), "parcel_count": np.bincount(who, minlength=n)},
@@ -458,38 +485,54 @@ def latest_year(figures: pd.DataFrame) -> int | None:
 PARCEL_FIGURES = {"output_wan": "sales_wan", "tax_wan": "tax_wan", "employees": "employees"}
 
 
-def parcel_figures(enterprises: pd.DataFrame, figures: pd.DataFrame, area_mu: pd.Series,
-                   year: int | None = None, *, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+def listed_parcels(enterprises: pd.DataFrame, usccs, *, pairs: pd.DataFrame | None = None,
+                   links: ParcelLinks | None = None) -> tuple[np.ndarray, object, np.ndarray]:
+    """Per (enterprise, parcel) pair the enterprises list: the enterprise's position among ``usccs``
+    (-1 if absent), the parcel (its text id, or its integer key given ``links``) and whether the
+    enterprise leases. ``pairs``: the :func:`enterprise_parcels` of ``enterprises`` when the caller
+    has them; ``links``: those pairs already found among the parcels (:func:`link_parcels`)."""
+    if links is not None:
+        return np.append(positions_in(enterprises.uscc, usccs), -1)[links.enterprise], links.parcel, links.leased
+    pairs = enterprise_parcels(enterprises) if pairs is None else pairs
+    return positions_in(pairs.uscc, usccs), pairs.parcel_id, pairs.leased.to_numpy(dtype=bool)
+
+
+def parcel_figures(enterprises: pd.DataFrame, figures: pd.DataFrame, area_mu: pd.Series | None,
+                   year: int | None = None, *, pairs: pd.DataFrame | None = None,
+                   links: ParcelLinks | None = None) -> pd.DataFrame:
     """Each enterprise's figures of ``year`` (default: the latest) shared among its parcels by area.
 
     ``area_mu`` gives the area of (at least) the enterprises' parcels, indexed by parcel id; only
     parcels an enterprise uses (not as a tenant) are returned. Returns one row per such parcel,
     indexed by ``parcel_id``, with the columns of :data:`PARCEL_FIGURES` (NaN where the figure is
     not reported). Needs only areas, so a Dask path that sees one park at a time shares exactly
-    as the whole store does. ``pairs``: as for :func:`enterprise_land`.
+    as the whole store does. ``pairs``: as for :func:`enterprise_land`; given ``links``
+    (:func:`link_parcels`), the areas are theirs (``area_mu`` is not read) and the rows are indexed
+    by the parcels' keys (``parcel_key``).
     """
     year = latest_year(figures) if year is None else year
-    empty = pd.DataFrame({c: pd.Series(dtype=float) for c in PARCEL_FIGURES}, index=pd.Index([], name="parcel_id"))
+    empty = pd.DataFrame({c: pd.Series(dtype=float) for c in PARCEL_FIGURES},
+                         index=pd.Index([], name="parcel_id" if links is None else "parcel_key"))
     if year is None or enterprises.empty:
         return empty
     of_year = figures[figures.year == year].drop_duplicates("uscc")
-    pairs = enterprise_parcels(enterprises) if pairs is None else pairs
     # By position (isin, reindex and a group-by on the ids' text cost seconds per million pairs).
-    row = positions_in(pairs.uscc, of_year.uscc)
-    ids = pairs.parcel_id  # kept as text columns: millions of Python strings cost seconds
-    use = ~pairs.leased.to_numpy() & (row >= 0)
-    use[use] = first_occurrences(ids[use])  # a parcel listed twice goes to its first enterprise
-    where = positions_in(ids[use], area_mu.index)
-    area = np.where(where >= 0, area_mu.to_numpy(dtype=float)[where], np.nan)
+    row, keys, leased = listed_parcels(enterprises, of_year.uscc, pairs=pairs, links=links)
+    use = ~leased & (row >= 0)
+    use[use] = first_occurrences(keys[use])  # a parcel listed twice goes to its first enterprise
+    if links is None:  # ids kept as text columns: millions of Python strings cost seconds
+        area = np.append(area_mu.to_numpy(dtype=float), np.nan)[positions_in(keys[use], area_mu.index)]
+    else:
+        area = links.area_mu[use]
     known = ~np.isnan(area)
     kept = np.flatnonzero(use)[known]
     if not len(kept):
         return empty
     row, area = row[kept], area[known]
     share = area / pd.Series(area).groupby(row).transform("sum").to_numpy()
+    index = pd.Index(keys.array[kept], name="parcel_id") if links is None else pd.Index(keys[kept], name="parcel_key")
     return pd.DataFrame({column: of_year[source].to_numpy(dtype=float, na_value=np.nan)[row] * share
-                         for column, source in PARCEL_FIGURES.items()},
-                        index=pd.Index(ids.array[kept], name="parcel_id"))
+                         for column, source in PARCEL_FIGURES.items()}, index=index)
 
 
 def with_parcel_figures(parcels: pd.DataFrame, shared: pd.DataFrame) -> pd.DataFrame:
@@ -541,6 +584,7 @@ def production_years(enterprises: pd.DataFrame, as_of: date) -> pd.Series:
 
 
 __all__ = ["ENTERPRISE_COLUMNS", "FIGURE_COLUMNS", "FILE_COLUMNS", "LEADER_COLUMNS", "CHINESE_HEADERS", "SCALES",
-           "EnterpriseFile", "read_enterprise_file", "enterprise_file_frame", "enterprise_land",
+           "EnterpriseFile", "read_enterprise_file", "enterprise_file_frame", "enterprise_land", "ParcelLinks",
+           "link_parcels", "listed_parcels",
            "enterprise_parcels", "apply_enterprise_figures", "problem_text", "column_label", "file_error_text", "parcel_figures", "with_parcel_figures", "place_parcel_figures", "latest_year", "production_years",
            "read_enterprises", "read_figures", "import_enterprises", "GRADE_COLUMNS"]

@@ -40,7 +40,6 @@ from geo.auth import User
 from geo.city import division_kind
 from geo.enterprise import enterprise_land, latest_year, production_years, read_enterprises, read_figures
 from geo.errors import NotFoundError, ParkAtlasError, unknown_park
-from geo.metrics import parcel_metrics
 from geo.schema import GRADE_COLUMNS
 from geo.standards import DEFAULT_STANDARDS_DIR
 from geo.textids import first_occurrences, positions_in
@@ -342,8 +341,9 @@ def reason(indicator: Indicator, value: float, score: float, weight: float, aver
             f"{score:.1f} points × weight {weight:.0f}% = {contribution:.1f}")
 
 
-def evaluate_frames(enterprises: pd.DataFrame, figures: pd.DataFrame, parcels: pd.DataFrame, parks: pd.DataFrame,
-                    year: int, scheme: Scheme, *, pairs: pd.DataFrame | None = None) -> Evaluation:
+def evaluate_frames(enterprises: pd.DataFrame, figures: pd.DataFrame, parcels: pd.DataFrame | None,
+                    parks: pd.DataFrame, year: int, scheme: Scheme, *, pairs: pd.DataFrame | None = None,
+                    links=None) -> Evaluation:
     """Evaluate ``enterprises`` on their ``figures`` of ``year`` (see the module docstring).
 
     Parameters
@@ -356,16 +356,16 @@ def evaluate_frames(enterprises: pd.DataFrame, figures: pd.DataFrame, parcels: p
         Parks with ``park_id`` and ``district_code`` (the county of a county jurisdiction).
     pairs : DataFrame, optional
         :func:`geo.enterprise.enterprise_parcels` of ``enterprises``, when the caller has them.
+    links : geo.enterprise.ParcelLinks, optional
+        The enterprises' parcels already found among all parcels (``parcels`` is then not read, and
+        ``enterprises`` need not hold ``parcel_ids``).
     """
     n = len(enterprises)
     # Text columns as plain objects once: every step below would otherwise convert Arrow strings again.
     enterprises = enterprises.astype({c: object for c in ("uscc", "name", "scale", "industry_code", "parcel_ids",
-                                                          "production_start")})
+                                                          "production_start") if c in enterprises.columns})
     figures = figures.astype({"uscc": object})
-    parcels = pd.DataFrame({"parcel_id": parcels.parcel_id.array, "park_id": parcels.park_id.array,
-                            "area_mu": (parcels.area_mu if "area_mu" in parcels.columns
-                                        else parcel_metrics(parcels).area_mu).to_numpy(dtype=float)})
-    land = enterprise_land(enterprises, parcels, scheme.leased_plot_ratio, pairs=pairs)
+    land = enterprise_land(enterprises, parcels, scheme.leased_plot_ratio, pairs=pairs, links=links)
     of_year = figures[figures.year == year].drop_duplicates("uscc")
     rows = positions_in(enterprises.uscc, of_year.uscc)
     park_id = land.park_id.to_numpy()
@@ -500,21 +500,25 @@ def current_grades(store, year: int | None = None, scheme: str | None = None) ->
     return evaluate(store, year, scheme_obj).table[columns]
 
 
-def grades_by_parcel(grades: pd.DataFrame, enterprises: pd.DataFrame, *,
-                     pairs: pd.DataFrame | None = None) -> pd.Series:
+def grades_by_parcel(grades: pd.DataFrame, enterprises: pd.DataFrame, *, pairs: pd.DataFrame | None = None,
+                     links=None) -> pd.Series:
     """Parcel id → grade of the enterprise using the parcel (tenants excluded), from a results
-    table with ``uscc`` and ``grade``; ``pairs``: as for :func:`geo.enterprise.enterprise_land`."""
-    from geo.enterprise import enterprise_parcels
+    table with ``uscc`` and ``grade``; ``pairs``: as for :func:`geo.enterprise.enterprise_land`.
+    Given ``links`` (:func:`geo.enterprise.link_parcels`): parcel key → grade, for the parcels found."""
+    from geo.enterprise import listed_parcels
 
-    pairs = enterprise_parcels(enterprises) if pairs is None else pairs
     # By position (a map, dropna and drop_duplicates on the ids' text cost seconds per million pairs).
-    row = positions_in(pairs.uscc, grades.uscc)
+    row, keys, leased = listed_parcels(enterprises, grades.uscc, pairs=pairs, links=links)
     graded = np.append(grades.grade.notna().to_numpy(), False)  # row -1: not in the results
-    use = ~pairs.leased.to_numpy() & graded[row]
-    use[use] = first_occurrences(pairs.parcel_id[use])  # the first enterprise's grade
+    use = ~leased & graded[row]
+    use[use] = first_occurrences(keys[use])  # the first enterprise's grade
     kept = np.flatnonzero(use)
-    return pd.Series(grades.grade.to_numpy(dtype=object)[row[kept]], name="grade", dtype="string",
-                     index=pd.Index(pairs.parcel_id.iloc[kept], name="parcel_id"))
+    if links is None:
+        index = pd.Index(keys.iloc[kept], name="parcel_id")
+    else:
+        kept = kept[keys[kept] >= 0]
+        index = pd.Index(keys[kept], name="parcel_key")
+    return pd.Series(grades.grade.to_numpy(dtype=object)[row[kept]], name="grade", dtype="string", index=index)
 
 
 def current_results(store, year: int | None = None, scheme: str | None = None, lang: str = "zh") -> pd.DataFrame:

@@ -28,12 +28,14 @@ in the same pass (no shuffle).
 The 亩均 grades are those of the city store. A dataset with enterprises
 (``DIR/enterprises/*.parquet`` and ``DIR/enterprise_figures/*.parquet``, written by
 :func:`write_parquet_sample` and :func:`add_store`) is evaluated by a scheme
-(:func:`geo.evaluation.evaluate_frames`, default preset): one Dask pass collects every parcel's id,
-park and area (Arrow text, a few bytes a parcel), the evaluation runs once over all enterprises (its
-jurisdictions span partitions), the ids are matched once in memory by Arrow's hashing, and each
-partition then takes its parcels' grades and their enterprise's figures shared by area
-(:func:`geo.enterprise.parcel_figures`) by position, as :func:`geo.evaluation.parcels_with_metrics`
-does in memory. A dataset without enterprises gets the tax-per-亩 illustration ranked over all its
+(:func:`geo.evaluation.evaluate_frames`, default preset): the enterprises' listed parcels are found
+among the dataset's parcels once, when it is written (:func:`store_enterprise_links`: one Dask pass
+reads every parcel's id, park and area, and Arrow's hashing matches the ids), and stored as integer
+keys — a parcel's position in the dataset — with their areas and parks; the evaluation runs once over
+all enterprises (its jurisdictions span partitions) on those keys, and each partition then takes its
+parcels' grades and their enterprise's figures shared by area (:func:`geo.enterprise.parcel_figures`)
+by position, as :func:`geo.evaluation.parcels_with_metrics` does in memory. Links made stale by a
+changed file are made again on the next read. A dataset without enterprises gets the tax-per-亩 illustration ranked over all its
 parcels, as in memory: one pass collects every enterprise parcel's tax per 亩 (8 bytes each) to
 rank them with :func:`geo.metrics.mu_grades`, and the grade boundaries are applied per partition
 (equal values that straddle a boundary all get the better grade; in memory the first in row order
@@ -57,13 +59,12 @@ import pandas as pd
 
 from geo.availability import available_parcels
 from geo.crs import projected_area_m2
-from geo.enterprise import (PARCEL_FIGURES, enterprise_parcels, latest_year, parcel_figures, place_parcel_figures,
-                            read_enterprises, read_figures)
+from geo.enterprise import (PARCEL_FIGURES, ParcelLinks, latest_year, link_parcels, parcel_figures,
+                            place_parcel_figures, read_enterprises, read_figures)
 from geo.errors import ParkAtlasError
 from geo.metrics import (ENTERPRISE_STATUSES, INTENSITY_INDICATORS, aggregate_sums, finish_aggregate,
                          indicator_stats, mu_grades, overlap_duplicates, parcel_metrics)
 from geo.standards import Standards, load_standards
-from geo.textids import positions_in
 from geo.units import m2_to_mu
 
 PARCELS_DIR = "parcels"
@@ -83,6 +84,13 @@ KEYS = {"park": "park_id", "group": "group", "city": "city"}
 #: key of its metadata saying which parks and files they were computed from.
 OVERLAPS_FILE = "overlap_duplicates.parquet"
 OVERLAPS_KEY = b"parkatlas.overlaps.fingerprint"
+#: The enterprises' parcels found among the dataset's parcels once (:func:`store_enterprise_links`), as
+#: integer keys: a parcel's key is its position in the dataset (its file in the order of
+#: :func:`parcel_files`, then its row); the keys of the metadata saying which files they were made from
+#: and how many rows each parcel file holds.
+LINKS_FILE = "enterprise_links.parquet"
+LINKS_KEY = b"parkatlas.links.fingerprint"
+LINKS_ROWS_KEY = b"parkatlas.links.rows"
 #: Columns of ``parks.parquet`` naming each park's city (the store's city: adcode and names).
 CITY_COLUMNS = ("city", "city_name_zh", "city_name_en")
 
@@ -142,6 +150,7 @@ def write_parquet_sample(directory, n_parcels: int, *, chunk_size: int = 100_000
         target.rmdir()
     staging.rename(target)  # readers never see a half-written dataset
     store_overlap_duplicates(directory)
+    store_enterprise_links(directory)
     return directory
 
 
@@ -257,6 +266,7 @@ def add_store(directory, store) -> dict:
     both.to_parquet(partial, index=False)
     partial.replace(directory / PARKS_FILE)
     store_overlap_duplicates(directory)
+    store_enterprise_links(directory)
     return {"city": str(parks.city.iloc[0]), "parks": int(len(parks)), "parcels": int(len(parcels)),
             "enterprises": int(len(enterprises))}
 
@@ -271,14 +281,17 @@ def read_parks(directory) -> pd.DataFrame:
     return gpd.read_parquet(path)
 
 
-def read_enterprise_tables(directory) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The dataset's enterprises and yearly figures (empty tables of the store's columns if it has none)."""
+def read_enterprise_tables(directory, *, parcel_lists: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The dataset's enterprises and yearly figures (empty tables of the store's columns if it has none),
+    the enterprises without their ``parcel_ids`` unless ``parcel_lists``."""
     from geo.store.tables import ENTERPRISE_FIGURES, ENTERPRISES
 
     tables = []
     for name, table in ((ENTERPRISES_DIR, ENTERPRISES), (FIGURES_DIR, ENTERPRISE_FIGURES)):
         files = sorted((Path(directory) / name).glob("*.parquet"))
-        tables.append(pd.concat([_read_frame(f) for f in files], ignore_index=True) if files else table.empty())
+        columns = None if parcel_lists or name != ENTERPRISES_DIR else [c for c in table.columns if c != "parcel_ids"]
+        tables.append(pd.concat([_read_frame(f, columns) for f in files], ignore_index=True) if files
+                      else table.empty()[columns or list(table.columns)])
     return tables[0], tables[1]
 
 
@@ -540,45 +553,128 @@ def _parcel_areas_mu(part) -> pd.DataFrame:
                          "area_mu": m2_to_mu(parcel_areas_m2(part))})
 
 
-def evaluate_dataset(directory, year: int | None = None, scheme=None, *, area: list[str] | None = None,
-                     tables: tuple[pd.DataFrame, pd.DataFrame] | None = None):
-    """Evaluate the dataset's enterprises by ``scheme`` (default preset) for ``year`` (default: latest).
+def _file_stats(files) -> list[list]:
+    """Name, size and modification time of each of ``files`` (paths)."""
+    stats = []
+    for path in files:  # files, not parcels: a thousand at ten million parcels
+        stat = os.stat(path)
+        stats.append([Path(path).parent.name + "/" + Path(path).name, stat.st_size, stat.st_mtime_ns])
+    return stats
 
-    One Dask pass reads every parcel's id, park and stored area (no geometry); the evaluation itself
-    is :func:`geo.evaluation.evaluate_frames` over all enterprises, so grades and ranks are those
-    the city store gives for the same data. Returns the :class:`geo.evaluation.Evaluation` and the
-    enterprises' parcels (``parcel_id``, ``park_id``, ``area_mu``); ``(None, None)`` without
-    enterprises or figures. ``area``: the columns areas are read from (:func:`area_columns`), and
-    ``tables`` the enterprises and figures (:func:`read_enterprise_tables`), when the caller has read
-    them already.
+
+def _links_fingerprint(directory) -> str:
+    """What the stored links depend on: every parcel file (their order gives the parcels' keys) and
+    every enterprise file (name, size, modification time) — a file added, removed or rewritten changes it."""
+    import json
+
+    enterprise_files = sorted((Path(directory) / ENTERPRISES_DIR).glob("*.parquet"))
+    return json.dumps({"parcels": _file_stats(parcel_files(directory)), "enterprises": _file_stats(enterprise_files)})
+
+
+def store_enterprise_links(directory, *, enterprises: pd.DataFrame | None = None, area: list[str] | None = None,
+                           fingerprint: str | None = None) -> tuple[ParcelLinks, np.ndarray] | None:
+    """Find the dataset's enterprises' parcels among its parcels and store them in :data:`LINKS_FILE`
+    with what they depend on (:func:`_links_fingerprint`) and each parcel file's number of rows.
+
+    The one step that hashes the parcels' text ids: a Dask pass reads every parcel's id, park and
+    area, and :func:`geo.enterprise.link_parcels` matches them with the enterprises' lists. Writers
+    of a dataset call it; KPIs call it when the stored links are missing or stale, so a dataset
+    written before they were stored gains them on its first read. A dataset that cannot be written
+    to keeps them for the one run. Returns the links and the rows of each file of
+    :func:`parcel_files` (None without enterprises). ``enterprises``, ``area`` (:func:`area_columns`)
+    and ``fingerprint``: when the caller has them (the fingerprint taken before they were read).
     """
-    evaluation, land, _, _ = _evaluate(directory, year, scheme, area, tables)
-    return evaluation, land
+    import json
 
-
-def _evaluate(directory, year, scheme, area, tables, pairs=None):
-    """:func:`evaluate_dataset`, every partition's parcels as the pass read them (id, park, area) and
-    the positions, among all of them, of the enterprises' parcels (the rows of ``land``); ``pairs``:
-    the enterprises' :func:`geo.enterprise.enterprise_parcels`, when the caller has them."""
     import dask
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
+    directory = Path(directory)
+    # Taken before anything is read: a file changed meanwhile leaves the links stale, never wrong.
+    fingerprint = _links_fingerprint(directory) if fingerprint is None else fingerprint
+    enterprises = read_enterprise_tables(directory)[0] if enterprises is None else enterprises
+    if enterprises.empty:
+        return None
+    files = parcel_files(directory)
+    ddf = open_parcels(directory, columns=["parcel_id", "park_id", *(area or area_columns(directory))])
+    parts = dask.compute(*ddf.map_partitions(_parcel_areas_mu, meta=_parcel_areas_mu(ddf._meta)).to_delayed())
+    links = link_parcels(enterprises, pd.concat(parts, ignore_index=True))
+    rows = np.array([pq.read_metadata(f).num_rows for f in files], dtype=np.int64)
+    table = pa.table({"enterprise": pa.array(links.enterprise, pa.int32()),
+                      "parcel": pa.array(links.parcel, pa.int64()), "leased": pa.array(links.leased),
+                      "area_mu": pa.array(links.area_mu, pa.float64()),
+                      "park_id": pa.array(links.park_id, pa.string()).dictionary_encode()})
+    table = table.replace_schema_metadata({LINKS_KEY: fingerprint, LINKS_ROWS_KEY: json.dumps(rows.tolist())})
+    partial = directory / f"{LINKS_FILE}.{uuid.uuid4().hex}.partial"  # two writers never share a partial file
+    try:
+        pq.write_table(table, partial)
+        partial.replace(directory / LINKS_FILE)
+    except OSError:  # a read-only dataset: the links serve this run
+        partial.unlink(missing_ok=True)
+    return links, rows
+
+
+def _stored_links(directory, fingerprint: str) -> tuple[ParcelLinks, np.ndarray] | None:
+    """The links of :func:`store_enterprise_links` and the rows of each parcel file, if stored for
+    exactly the dataset's current files (``fingerprint``)."""
+    import json
+
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    path = Path(directory) / LINKS_FILE
+    if not path.exists() or (pq.read_schema(path).metadata or {}).get(LINKS_KEY) != fingerprint.encode():
+        return None
+    table = pq.read_table(path)
+    park = table.column("park_id").combine_chunks()
+    codes = pc.fill_null(park.indices, -1).to_numpy()
+    links = ParcelLinks(enterprise=table.column("enterprise").to_numpy(), parcel=table.column("parcel").to_numpy(),
+                        leased=table.column("leased").to_numpy(), area_mu=table.column("area_mu").to_numpy(),
+                        park_id=np.append(park.dictionary.to_numpy(zero_copy_only=False).astype(object), None)[codes])
+    return links, np.array(json.loads(table.schema.metadata[LINKS_ROWS_KEY]), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class DatasetEvaluation:
+    """A dataset's 亩均 evaluation (:func:`evaluate_dataset`) with what it was made from."""
+
+    evaluation: object  # geo.evaluation.Evaluation
+    enterprises: pd.DataFrame
+    figures: pd.DataFrame
+    links: ParcelLinks
+    file_rows: np.ndarray  # rows of each file of parcel_files()
+
+
+def _evaluate(directory, year, scheme, area) -> DatasetEvaluation | None:
+    """:func:`evaluate_dataset` with its inputs; None without enterprises or figures."""
     from geo.evaluation import Scheme, evaluate_frames, load_scheme
 
-    enterprises, figures = tables or read_enterprise_tables(directory)
+    fingerprint = _links_fingerprint(directory)
+    stored = _stored_links(directory, fingerprint)
+    # With the links stored, nothing needs the enterprises' parcel lists (the longest text they hold).
+    enterprises, figures = read_enterprise_tables(directory, parcel_lists=stored is None)
     year = latest_year(figures) if year is None else int(year)
     if enterprises.empty or year is None:
-        return None, None, None, None
-    ddf = open_parcels(directory, columns=["parcel_id", "park_id", *(area or area_columns(directory))])
-    # All parcels come back (ids as Arrow text, a few bytes each): the enterprises use most of them, and
-    # Arrow matches them with the enterprises' lists faster than any task could pick its own.
-    parts = dask.compute(*ddf.map_partitions(_parcel_areas_mu, meta=_parcel_areas_mu(ddf._meta)).to_delayed())
-    every = pd.concat(parts, ignore_index=True)
-    pairs = enterprise_parcels(enterprises) if pairs is None else pairs
-    used = np.flatnonzero(positions_in(every.parcel_id, pairs.parcel_id) >= 0)
-    land = every.iloc[used].reset_index(drop=True)
+        return None
+    links, rows = stored or store_enterprise_links(directory, enterprises=enterprises, area=area,
+                                                   fingerprint=fingerprint)
     scheme = scheme if isinstance(scheme, Scheme) else load_scheme(scheme)
-    evaluation = evaluate_frames(enterprises, figures, land, read_parks(directory), year, scheme, pairs=pairs)
-    return evaluation, land, parts, used
+    evaluation = evaluate_frames(enterprises, figures, None, read_parks(directory), year, scheme, links=links)
+    return DatasetEvaluation(evaluation, enterprises, figures, links, rows)
+
+
+def evaluate_dataset(directory, year: int | None = None, scheme=None):
+    """Evaluate the dataset's enterprises by ``scheme`` (default preset) for ``year`` (default: latest).
+
+    The evaluation is :func:`geo.evaluation.evaluate_frames` over all enterprises, so grades and
+    ranks are those the city store gives for the same data; their parcels' areas and parks come
+    from the stored links (:func:`store_enterprise_links`, made first if missing or stale), so no
+    parcel file is read. Returns the :class:`geo.evaluation.Evaluation`, or None without
+    enterprises or figures.
+    """
+    evaluated = _evaluate(directory, year, scheme, None)
+    return None if evaluated is None else evaluated.evaluation
 
 
 def dataset_grading(directory, standards: Standards, year: int | None, scheme, area: list[str]) -> list[Grading]:
@@ -589,29 +685,36 @@ def dataset_grading(directory, standards: Standards, year: int | None, scheme, a
     """
     from geo.evaluation import grades_by_parcel
 
-    enterprises, figures = read_enterprise_tables(directory)
-    pairs = enterprise_parcels(enterprises)  # split once for the evaluation, its grades and shared figures
-    evaluation, land, parts, used = _evaluate(directory, year, scheme, area, (enterprises, figures), pairs)
-    if evaluation is None:
+    evaluated = _evaluate(directory, year, scheme, area)
+    if evaluated is None:
         ddf = open_parcels(directory, columns=KPI_COLUMNS + area)
         taxes = ddf.map_partitions(_enterprise_tax_per_mu, meta=pd.Series(dtype=float, name="tax_per_mu_wan"))
         return [Grading(bounds=grade_bounds(taxes.compute().to_numpy(), standards))] * ddf.npartitions
-    grades = grades_by_parcel(evaluation.table, enterprises, pairs=pairs)
-    shared = parcel_figures(enterprises, figures, pd.Series(land.area_mu.to_numpy(), index=land.parcel_id.array),
-                            evaluation.year, pairs=pairs)
-    # The enterprises' parcels matched once with both; ``used`` places them among all the parcels, in
-    # the order the partitions read them.
-    graded, figured = positions_in(land.parcel_id, grades.index), positions_in(land.parcel_id, shared.index)
-    found = np.flatnonzero((graded >= 0) | (figured >= 0))
-    rows = used[found]
-    labels = np.append(grades.to_numpy(dtype=object), None)[graded[found]]
-    values = {column: np.append(shared[column].to_numpy(dtype=float), np.nan)[figured[found]]
-              for column in PARCEL_FIGURES}
-    starts = np.cumsum([0] + [len(part) for part in parts])
-    cuts = np.searchsorted(rows, starts)
+    links, enterprises = evaluated.links, evaluated.enterprises
+    # Both by the parcels' keys, their positions among all parcels in the order the partitions read them.
+    grades = grades_by_parcel(evaluated.evaluation.table, enterprises, links=links)
+    shared = parcel_figures(enterprises, evaluated.figures, None, evaluated.evaluation.year, links=links)
+    graded, figured = grades.index.to_numpy(), shared.index.to_numpy()
+    # The parcels with either, in key order, by a table over all keys (sorting millions of keys costs more).
+    slot = np.full(int(evaluated.file_rows.sum()), -1, dtype=np.int64)
+    slot[graded] = 0
+    slot[figured] = 0
+    rows = np.flatnonzero(slot == 0)
+    slot[rows] = np.arange(len(rows))
+    labels = np.full(len(rows), None, dtype=object)
+    labels[slot[graded]] = grades.to_numpy(dtype=object)
+    values = {}
+    for column in PARCEL_FIGURES:
+        values[column] = np.full(len(rows), np.nan)
+        values[column][slot[figured]] = shared[column].to_numpy(dtype=float)
+    batches = file_batches(parcel_files(directory))
+    starts = np.cumsum([0] + [len(batch) for batch in batches])
+    sizes = np.add.reduceat(evaluated.file_rows, starts[:-1]) if len(evaluated.file_rows) else np.zeros(0, np.int64)
+    bounds = np.cumsum(np.r_[0, sizes])
+    cuts = np.searchsorted(rows, bounds)
     return [Grading(rows=rows[a:b] - start, grades=labels[a:b], shared={c: v[a:b] for c, v in values.items()},
                     size=int(end - start))
-            for a, b, start, end in zip(cuts[:-1], cuts[1:], starts[:-1], starts[1:])]
+            for a, b, start, end in zip(cuts[:-1], cuts[1:], bounds[:-1], bounds[1:])]
 
 
 def _enterprise_tax_per_mu(part) -> pd.Series:

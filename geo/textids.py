@@ -1,5 +1,6 @@
 """Text ids (parcel ids, USCCs, park ids) looked up and encoded by Arrow's hashing, without a
-Python object per id: enterprises, the evaluation, matching and the province pass share them."""
+Python object per id: enterprises, the evaluation, matching and the province pass share them
+(:func:`first_occurrences` takes the province's integer parcel keys too)."""
 from __future__ import annotations
 
 import numpy as np
@@ -27,9 +28,20 @@ def positions_in(values, labels) -> np.ndarray:
 
 
 def first_occurrences(values) -> np.ndarray:
-    """Which of ``values`` (text ids) is the first of its value, as ``~pandas.Series.duplicated()``."""
+    """Which of ``values`` (text ids, or integer keys as a numpy array) is the first of its value, as
+    ``~pandas.Series.duplicated()``."""
     import pyarrow.compute as pc
 
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        if not len(values):
+            return np.zeros(0, dtype=bool)
+        # Keys are positions (a few million at most): the first index of each, scattered into a table
+        # of them, is several times faster than sorting them (np.unique).
+        keys = values - values.min()
+        order = np.arange(len(keys))
+        first = np.full(int(keys.max()) + 1, len(keys), dtype=np.int64)
+        np.minimum.at(first, keys, order)
+        return first[keys] == order
     codes = pc.dictionary_encode(arrow_text(values)).indices.to_numpy()
     # Codes are numbered in order of first appearance: a first occurrence is above every code before it.
     return codes > np.maximum.accumulate(np.r_[-1, codes[:-1]]) if len(codes) else np.zeros(0, dtype=bool)

@@ -581,7 +581,7 @@ def test_pengjiang_file_in_zone_prefixed_gauss_kruger_is_detected(pengjiang, tmp
 # --- the province-scale Dask path takes parcels of many cities -----------------------------------
 def test_province_dataset_of_two_cities(pengjiang, tmp_path, sample_store):
     from geo.metrics import city_kpis
-    from geo.province import add_store, area_columns, province_kpis
+    from geo.province import _links_fingerprint, _stored_links, add_store, area_columns, province_kpis
 
     from geo.enterprise import read_enterprises
     from geo.evaluation import parcels_with_metrics
@@ -593,8 +593,11 @@ def test_province_dataset_of_two_cities(pengjiang, tmp_path, sample_store):
                                                          "enterprises": len(read_enterprises(open_store(pengjiang)))}
     with pytest.raises(ParkAtlasError, match="park pj_binjiang is already in"):
         add_store(dataset, open_store(pengjiang))
-    # Both cities' parcel files store their areas: the KPIs below read no geometry.
+    # Both cities' parcel files store their areas, and the enterprises' parcels are linked again after
+    # the second city's files came in: the KPIs below read no geometry and hash no parcel id.
     assert area_columns(dataset) == ["area_m2"]
+    links, _ = _stored_links(dataset, _links_fingerprint(dataset))
+    assert links.parcel.max() >= 10_000  # Pengjiang's files sort among the sample city's: its keys moved
     by_city = province_kpis(dataset, by="city").set_index("city")
     assert by_city.loc["440703", "city_name_zh"] == "江门市蓬江区" and by_city.loc["441200", "park_count"] == 11
     for key, store in (("441200", sample_store), ("440703", open_store(pengjiang))):

@@ -10,7 +10,8 @@ import pytest
 from geo.auth import User
 from geo.enterprise import (
     WHITESPACE, apply_enterprise_figures, column_label, enterprise_file_frame, enterprise_land, enterprise_parcels,
-    file_error_text, import_enterprises, problem_text, read_enterprise_file, read_enterprises, read_figures,
+    file_error_text, import_enterprises, link_parcels, parcel_figures, problem_text, read_enterprise_file,
+    read_enterprises, read_figures,
 )
 from geo.errors import KeyedError, NotFoundError, ParkAtlasError, PermissionDenied
 from geo.metrics import parcel_metrics
@@ -177,6 +178,36 @@ def test_parcel_figures_come_from_the_enterprise_shared_by_area():
     earlier = apply_enterprise_figures(hand_parcels(), hand_enterprises(), figures, year=2024)
     assert earlier.output_wan.iloc[0] == pytest.approx(10.0, rel=1e-3)
     assert parcel_metrics(out).output_per_mu_wan.iloc[0] == pytest.approx(2.0, rel=1e-3)
+
+
+def test_parcels_linked_once_give_what_the_text_ids_give():
+    from geo.evaluation import grades_by_parcel
+
+    U3 = make_uscc("91441200MA0000003")
+    # U3 lists P3 after U1 (the first enterprise keeps it), an unknown parcel, and P4, which also
+    # appears in the parcels twice under one id (the first is used, as by the text ids).
+    enterprises = pd.concat([hand_enterprises(), hand_enterprises().iloc[[0]].assign(
+        uscc=U3, parcel_ids="P3; NO-SUCH ;P4")], ignore_index=True)
+    parcels = pd.concat([hand_parcels(), hand_parcels().iloc[[3]]], ignore_index=True).assign(
+        park_id=["a", "a", "b", "b", "c"])
+    parcels["area_mu"] = parcel_metrics(parcels).area_mu.to_numpy() * [1, 2, 3, 4, 5]
+    figures = pd.DataFrame({"uscc": [U1, U2, U3], "year": 2025, "sales_wan": [30.0, 5.0, 40.0],
+                            "tax_wan": [3.0, 1.0, 4.0], "employees": [30, 6, 40]}).astype({"employees": "Int64"})
+    grades = pd.DataFrame({"uscc": [U3, U1, U2], "grade": pd.array(["A", None, "C"], dtype="string")})
+    links = link_parcels(enterprises, parcels)
+    assert links.parcel.tolist() == [0, 1, 2, 0, 2, -1, 3] and links.enterprise.tolist() == [0, 0, 0, 1, 2, 2, 2]
+    for ratio in (1.0, 2.5):
+        pd.testing.assert_frame_equal(enterprise_land(enterprises, None, ratio, links=links),
+                                      enterprise_land(enterprises, parcels, ratio))
+    area = pd.Series(parcels.area_mu.to_numpy(), index=parcels.parcel_id.to_numpy())
+    by_id = parcel_figures(enterprises, figures, area)
+    by_key = parcel_figures(enterprises, figures, None, links=links)
+    assert by_key.index.tolist() == [0, 1, 2, 3] and by_id.index.tolist() == ["P1", "P2", "P3", "P4"]
+    pd.testing.assert_frame_equal(by_key.reset_index(drop=True), by_id.reset_index(drop=True))
+    graded_by_id = grades_by_parcel(grades, enterprises)
+    graded_by_key = grades_by_parcel(grades, enterprises, links=links)
+    assert graded_by_key.to_dict() == {2: "A", 3: "A"}  # P3 is U1's (not graded); NO-SUCH is no parcel
+    assert graded_by_id.to_dict() == {"P3": "A", "NO-SUCH": "A", "P4": "A"}
 
 
 # --- both stores ------------------------------------------------------------------------------

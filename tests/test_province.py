@@ -109,11 +109,10 @@ def test_dataset_grades_by_the_scheme_as_in_memory(dataset, in_memory, scheme):
     enterprises, figures = province.read_enterprise_tables(dataset)
     year = int(figures.year.max())
     expected = evaluate_frames(enterprises, figures, parcels, parks, year, load_scheme(scheme))
-    got, land = province.evaluate_dataset(dataset, scheme=scheme)
+    got = province.evaluate_dataset(dataset, scheme=scheme)
     pd.testing.assert_frame_equal(got.table, expected.table)
     assert set(expected.table.grade.dropna()) == {"A", "B", "C", "D"}
-    # Only the enterprises' parcels were read back, and the scheme grades differ from the tax-only ranking.
-    assert len(land) < len(parcels)
+    # The scheme grades differ from the tax-only ranking.
     by_parcel = grades_by_parcel(expected.table, enterprises)
     tax_only = with_metrics(apply_enterprise_figures(parcels, enterprises, figures)).set_index("parcel_id").grade
     assert (tax_only.reindex(by_parcel.index) != by_parcel).sum() > 0
@@ -125,7 +124,7 @@ def test_dataset_without_enterprises_grades_by_tax_per_mu_as_in_memory(dataset, 
     parcels, parks = in_memory
     bare = tmp_path / "bare"
     shutil.copytree(dataset, bare, ignore=shutil.ignore_patterns("enterprise*"))
-    assert province.evaluate_dataset(bare) == (None, None)
+    assert province.evaluate_dataset(bare) is None
     pd.testing.assert_frame_equal(province.province_kpis(bare, by="park"), park_kpis(parcels, parks),
                                   check_dtype=False, rtol=1e-9)
 
@@ -142,18 +141,20 @@ def test_kpis_and_available_land_read_no_geometry(dataset, in_memory, evaluated,
 
     monkeypatch.setattr(province, "_read_parcel_file", recording_read)
     _, parks = in_memory
+    files = len(list((dataset / "parcels").rglob("*.parquet")))
     with dask.config.set(scheduler="synchronous"):  # every read in this process, where it is recorded
         kpis = province.province_kpis(dataset, by="park")
+        kpi_reads = list(columns_read)
         found = province.available_land(dataset, top=3, min_area_mu=60)
     pd.testing.assert_frame_equal(kpis, park_kpis(evaluated, parks), check_dtype=False, rtol=1e-9)
     assert len(found["largest"]) == 3
-    # The evaluation's pass, the KPI pass and the available-land pass read every file, naming columns.
-    files = len(list((dataset / "parcels").rglob("*.parquet")))
-    assert len(columns_read) >= 3 * files
+    assert len(columns_read) >= 2 * files
     assert all(columns and "geometry" not in columns for columns in columns_read), columns_read
-    # The KPI pass takes grades and shared figures by position: it reads every file, and no ids.
+    # The evaluation reads the stored links, not the parcel files; the KPI pass takes grades and shared
+    # figures by position: it reads every file once, and no ids.
     kpi_columns = province.KPI_COLUMNS + [province.AREA_COLUMN, "park_id"]
-    assert sum(columns == kpi_columns for columns in columns_read) >= files, columns_read
+    assert sum(columns == kpi_columns for columns in kpi_reads) >= files
+    assert all(columns == kpi_columns for columns in kpi_reads), kpi_reads
 
 
 def test_dataset_written_before_stored_areas_gives_the_same_results(dataset, in_memory, evaluated, tmp_path):
@@ -169,8 +170,7 @@ def test_dataset_written_before_stored_areas_gives_the_same_results(dataset, in_
                                   rtol=1e-12)
     pd.testing.assert_frame_equal(province.province_kpis(old, by="park"), park_kpis(evaluated, parks),
                                   check_dtype=False, rtol=1e-9)
-    _, land = province.evaluate_dataset(old)
-    pd.testing.assert_frame_equal(land, province.evaluate_dataset(dataset)[1])
+    pd.testing.assert_frame_equal(province.evaluate_dataset(old).table, province.evaluate_dataset(dataset).table)
     got, expected = (province.available_land(d, top=5, min_area_mu=60) for d in (old, dataset))
     pd.testing.assert_frame_equal(got["parks"], expected["parks"])
     assert got["largest"].parcel_id.tolist() == expected["largest"].parcel_id.tolist()
@@ -209,6 +209,64 @@ def test_a_file_changed_between_the_passes_is_one_line_error(dataset):
     assert frame.grade.notna().sum() > 1_000
     with pytest.raises(ParkAtlasError, match="changed while they were read"):
         province._metric_frame(part.iloc[1:], {}, gradings[0])
+
+
+def parcel_ids_in_key_order(dataset) -> np.ndarray:
+    """Every parcel id of ``dataset`` in the order its files are read (a parcel's key is its position)."""
+    return np.concatenate([pd.read_parquet(f, columns=["parcel_id"]).parcel_id.to_numpy(dtype=object)
+                           for f in province.parcel_files(dataset)])
+
+
+def test_links_are_stored_with_the_dataset_and_kpis_hash_no_parcel_id(dataset, in_memory, evaluated, monkeypatch):
+    from geo.enterprise import enterprise_parcels
+
+    _, parks = in_memory
+    stored = province._stored_links(dataset, province._links_fingerprint(dataset))
+    assert stored is not None  # written by generate
+    links, rows = stored
+    assert rows.tolist() == [len(pd.read_parquet(f, columns=["parcel_id"])) for f in province.parcel_files(dataset)]
+    # Each pair's key is its parcel's position among the dataset's parcels, in the order they are read.
+    enterprises, _ = province.read_enterprise_tables(dataset)
+    pairs = enterprise_parcels(enterprises)
+    assert len(links.parcel) == len(pairs) > 1_000 and (links.parcel >= 0).all()
+    assert (parcel_ids_in_key_order(dataset)[links.parcel] == pairs.parcel_id.to_numpy(dtype=object)).all()
+    assert (enterprises.uscc.to_numpy(dtype=object)[links.enterprise] == pairs.uscc.to_numpy(dtype=object)).all()
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the parcels' text ids were hashed again")
+
+    # KPIs read them: no parcel id is matched again, and the enterprises' lists are not read.
+    monkeypatch.setattr(province, "link_parcels", refused)
+    monkeypatch.setattr("geo.enterprise.enterprise_parcels", refused)
+    pd.testing.assert_frame_equal(province.province_kpis(dataset, by="park"), park_kpis(evaluated, parks),
+                                  check_dtype=False, rtol=1e-9)
+
+
+def test_links_made_stale_by_a_changed_file_are_made_again_and_stored(dataset, in_memory, evaluated, tmp_path,
+                                                                      monkeypatch):
+    import shutil
+
+    _, parks = in_memory
+    expected = park_kpis(evaluated, parks)
+    changed = tmp_path / "changed"
+    shutil.copytree(dataset, changed)
+    before = province._links_fingerprint(changed)
+    # The same parcels with one file's rows in reverse order: their keys are no longer those stored.
+    path = province.parcel_files(changed)[0]
+    gpd.read_parquet(path).iloc[::-1].to_parquet(path, index=False)
+    assert province._stored_links(changed, province._links_fingerprint(changed)) is None
+    with monkeypatch.context() as patched:  # read as if still fresh, the old keys grade other parcels
+        patched.setattr(province, "_links_fingerprint", lambda directory: before)
+        stale = province.province_kpis(changed, by="park")
+    assert not np.allclose(stale.tax_per_mu_wan, expected.tax_per_mu_wan, rtol=1e-9)
+    pd.testing.assert_frame_equal(province.province_kpis(changed, by="park"), expected, check_dtype=False, rtol=1e-9)
+    links, _ = province._stored_links(changed, province._links_fingerprint(changed))  # stored again
+    original, _ = province._stored_links(dataset, province._links_fingerprint(dataset))
+    assert links.parcel.tolist() != original.parcel.tolist()
+    # An enterprise file rewritten makes them stale too.
+    enterprise_file = sorted((changed / province.ENTERPRISES_DIR).glob("*.parquet"))[0]
+    pd.read_parquet(enterprise_file).to_parquet(enterprise_file, index=False)
+    assert province._stored_links(changed, province._links_fingerprint(changed)) is None
 
 
 def test_available_land_equals_in_memory_filter(dataset, in_memory, cluster):
