@@ -5,8 +5,7 @@ import argparse
 
 from commands.argtypes import count
 from commands.output import emit_object
-from geo.evaluation import parcels_with_metrics
-from geo.matching import CRITERIA, match
+from geo.matching import CRITERIA, match_store
 from geo.store import open_store
 
 
@@ -31,11 +30,11 @@ def cmd_match(args) -> None:
 
     project = load_project(args.project)  # validate the file before opening the store
     store = open_store(args.store)
-    # The parcels as every page reads them: stored metrics, enterprise figures and grades.
-    result = match(parcels_with_metrics(store), store.read_parks(), project, top=args.top, park_id=args.park,
-                   weights=dict(args.weight or []), with_blocks=not args.no_blocks,
-                   include_disposal=args.include_disposal or None, edition=args.edition,
-                   chain_thresholds=read_chain_thresholds(store))
+    # The parcels as every page reads them (stored metrics, enterprise figures), only the columns and
+    # geometries matching uses.
+    result = match_store(store, project, top=args.top, park_id=args.park, weights=dict(args.weight or []),
+                         with_blocks=not args.no_blocks, include_disposal=args.include_disposal or None,
+                         edition=args.edition, chain_thresholds=read_chain_thresholds(store))
     emit_object(result.to_json(lang=args.lang))
 
 

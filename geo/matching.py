@@ -304,9 +304,13 @@ class PreparedParcels:
     MAX_ZONES = 4
     MAX_CLUSTERS = 16
 
-    def __init__(self, parcels: gpd.GeoDataFrame, standards: Standards | None = None):
+    def __init__(self, parcels: gpd.GeoDataFrame, standards: Standards | None = None, geometries=None):
+        """``geometries``: for a frame without its geometry column (:data:`MATCH_COLUMNS` and metrics), a
+        function from positions in it to those parcels' geometries (CGCS2000), read at their first use."""
         self.parcels = parcels
         self.frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels, standards)
+        self._read_geometries = geometries
+        self._geometries = np.full(len(self.frame), None, dtype=object)
         self._projected: dict[str, np.ndarray] = {}
         self._clusters: dict[tuple, tuple] = {}
         self._bounds = np.full((len(self.frame), 4), np.nan)
@@ -336,7 +340,19 @@ class PreparedParcels:
     area_mu = cached_property(lambda self: self._floats("area_mu"))
     land_ready = cached_property(lambda self: self._flags("land_ready"))
     gas = cached_property(lambda self: self._flags("gas"))
-    geometry = cached_property(lambda self: np.asarray(self.frame.geometry.array))
+
+    @cached_property
+    def _frame_geometries(self) -> np.ndarray:
+        return np.asarray(self.frame.geometry.array)
+
+    def geometries(self, positions: np.ndarray) -> np.ndarray:
+        """The geometries of the parcels at ``positions``: the frame's, or read when first asked for."""
+        if self._read_geometries is None:
+            return self._frame_geometries[positions]
+        missing = positions[shapely.is_missing(self._geometries[positions])]
+        if len(missing):
+            self._geometries[missing] = self._read_geometries(missing)
+        return self._geometries[positions]
 
     @cached_property
     def needs(self) -> dict[str, np.ndarray]:
@@ -377,7 +393,7 @@ class PreparedParcels:
         a single match needs those of the land in question and the enterprises, not of every parcel)."""
         missing = mask & ~self._has_bounds
         if missing.any():
-            self._bounds[missing] = shapely.bounds(self.geometry[missing])
+            self._bounds[missing] = shapely.bounds(self.geometries(np.flatnonzero(missing)))
             self._has_bounds |= missing  # after the bounds: a concurrent match never reads unset ones
         return self._bounds[mask]
 
@@ -390,7 +406,7 @@ class PreparedParcels:
             kept = self._projected[crs_m] = np.full(len(self.frame), None, dtype=object)
         missing = positions[shapely.is_missing(kept[positions])]
         if len(missing):
-            kept[missing] = _metric(self.geometry[missing], crs_m)
+            kept[missing] = _metric(self.geometries(missing), crs_m)
         return kept[positions]
 
     def enterprise_points(self, project: Project, crs_m: str):
@@ -431,6 +447,49 @@ def _chain_levels(parks: _Parks, project: Project, standards: Standards) -> np.n
 
 
 # ----------------------------------------------------------------------------- matching
+#: The parcel columns matching reads (with the stored metrics ``area_mu``, ``output_wan`` and ``employees``).
+MATCH_COLUMNS = ("parcel_id", "park_id", "status", "land_use_code", "chain", "industry_code", "land_ready", "gas",
+                 *CAPACITY_NEEDS, *DISTANCE_NEEDS, "output_wan", "employees", "area_mu")
+
+
+class _ParcelGone(Exception):
+    """A parcel left the store while a match was reading its geometry (the match is made again)."""
+
+
+def match_store(store, project, *, attempts: int = 3, **options) -> MatchResult:
+    """:func:`match` on the parcels of ``store`` as :func:`geo.evaluation.parcels_with_metrics` gives
+    them, reading only what matching uses: :data:`MATCH_COLUMNS` of every parcel with their stored
+    metrics, and the geometries of the parcels the match looks at (the land still in question after
+    the hard checks, the same-chain enterprises) rather than the whole layer (``cli.py match``;
+    issue 20). When the store changes during a match, it is made again on the new data; a store
+    keeping no metrics (the bundled sample) is read whole. ``options`` are :func:`match`'s."""
+    from geo.store.metrics import read_parcel_columns
+
+    parks = store.read_parks()
+    for _ in range(attempts):
+        read = read_parcel_columns(store, MATCH_COLUMNS)
+        if read is None:
+            break
+        frame, revision = read
+        ids = frame.parcel_id.to_numpy(dtype=object)
+
+        def geometries(positions: np.ndarray) -> np.ndarray:
+            found = store.read_parcel_geometries(ids[positions])
+            if shapely.is_missing(found).any():
+                raise _ParcelGone
+            return found
+
+        try:
+            result = match(frame, parks, project, prepared=PreparedParcels(frame, geometries=geometries), **options)
+        except _ParcelGone:
+            continue
+        if store.revision() == revision:  # the geometries were read from the state of the attributes
+            return result
+    from geo.evaluation import parcels_with_metrics
+
+    return match(parcels_with_metrics(store), parks, project, **options)
+
+
 #: Columns of :attr:`MatchResult.candidates` besides the geometry.
 RESULT_COLUMNS = ["rank", "kind", "parcel_ids", "park_id", "park_name_zh", "park_name_en", "area_mu", "score",
                   "needs_disposal", "criteria"]

@@ -135,3 +135,54 @@ def test_writes_to_vacant_land_rewrite_only_their_rows(tmp_path, monkeypatch):
     store.update_attributes(free[0], {"investment_wan": 5.0, "floor_area_m2": 800.0}, user=PLANNER)
     monkeypatch.undo()
     assert_stored_equal_fresh(store, "writes to vacant land")
+
+
+PROJECT = {"name": "显示模组项目", "investor": "示例电子", "industry_code": "39", "chain": "electronics",
+           "land_mu_min": 80, "land_mu_max": 120, "investment_wan": 30000, "output_wan": 50000, "tax_wan": 1500,
+           "plot_ratio": 1.2, "building_coefficient": 0.45, "needs": {"power_kva": 4000, "gas": True}}
+
+
+def test_a_match_in_the_store_reads_only_what_it_uses_with_the_same_results(store, monkeypatch):
+    """``match_store`` (``cli.py match``) reads the parcels' attributes with their stored metrics and the
+    geometries of the land in question, never the whole layer, and gives exactly what a match over
+    every parcel read with its metrics gives: parcels, blocks, a park, another language."""
+    from geo.matching import match, match_store
+
+    whole, parks = parcels_with_metrics(store), store.read_parks()
+    requests = [(PROJECT, {}), ({**PROJECT, "land_mu_min": 400, "land_mu_max": 500, "investment_wan": 200000,
+                                "output_wan": 300000, "tax_wan": 9000}, {"include_disposal": True, "top": 15}),
+                ({**PROJECT, "chain": "nev"}, {"park_id": "zq_hitech", "with_blocks": False, "top": 3})]
+    expected = [match(whole, parks, project, **kwargs) for project, kwargs in requests]
+    asked = []
+    read_geometries = store.read_parcel_geometries
+    monkeypatch.setattr(store, "read_parcel_geometries", lambda ids: asked.append(len(ids)) or read_geometries(ids))
+    monkeypatch.setattr(store, "read_parcels", lambda *a, **k: pytest.fail("the whole layer was read"))
+    for (project, kwargs), full in zip(requests, expected):
+        fast = match_store(store, project, **kwargs)
+        assert len(fast.candidates) > 0
+        for lang in ("zh", "en"):
+            assert fast.to_json(lang) == full.to_json(lang)
+        assert [g.wkb for g in fast.candidates.geometry] == [g.wkb for g in full.candidates.geometry]
+    assert "block" in set(expected[1].candidates.kind)
+    assert asked and sum(asked) < len(requests) * len(whole) / 2
+
+
+def test_a_match_in_the_store_is_made_again_when_a_write_lands_during_it(store, monkeypatch):
+    """A reservation committed between the match's read of the attributes and of the geometries: the
+    result is the one on the data after the write, not a mix of both states."""
+    from geo.matching import match, match_store
+
+    parks = store.read_parks()
+    best = match(parcels_with_metrics(store), parks, PROJECT, top=1).candidates.parcel_ids.iloc[0]
+    read_geometries = store.read_parcel_geometries
+
+    def reserve_then_read(ids):
+        monkeypatch.setattr(store, "read_parcel_geometries", read_geometries)
+        store.reserve(best, project="电池厂", user=PLANNER)
+        return read_geometries(ids)
+
+    monkeypatch.setattr(store, "read_parcel_geometries", reserve_then_read)
+    during = match_store(store, PROJECT)
+    after = match(parcels_with_metrics(store), parks, PROJECT)
+    assert best not in [pid for ids in during.candidates.parcel_ids for pid in ids]
+    assert during.to_json() == after.to_json()

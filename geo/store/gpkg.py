@@ -27,7 +27,7 @@ import pandas as pd
 from geo.city import CITY_SELECTS, City, city_from_rows, city_tables, infer_city
 from geo.errors import ConflictError, KeyedConflict, KeyedError, NotFoundError, ParkAtlasError, unknown_park
 from geo.lazy import LazyModule
-from geo.schema import PARCEL_COLUMNS, conform_parcels, conform_parks
+from geo.schema import PARCEL_COLUMNS, conform_parcel_attributes, conform_parcels, conform_parks
 from geo.store.base import DATA_REVISION_SQL, MAX_ATTEMPTS, OWNER_ONLY
 from geo.store.projects import REGISTER_TABLES, register_ddl, register_rows
 from geo.store.sql import AUDIT_INSERT, SqlStore, quote, store_failure
@@ -301,6 +301,16 @@ class GpkgStore(SqlStore):
         finally:
             con.close()
 
+    def _query_in(self, statement: str, column: str, values: list) -> list[tuple]:
+        con = self._read_connection()  # one connection for every chunk: opening one costs more than a chunk
+        try:
+            rows = []
+            for where, params in self._in_lists(column, values):
+                rows += con.execute(statement.format(where=where), params).fetchall()
+            return rows
+        finally:
+            con.close()
+
     def _audit_rows(self, sql: str, params=()) -> list[tuple]:
         # The bundled sample and files made by other tools have no audit log yet: no history.
         con = self._read_connection()
@@ -369,6 +379,14 @@ class GpkgStore(SqlStore):
                 raise unknown_park(park_id)
             where = "park_id = '{}'".format(park_id.replace("'", "''"))
         return conform_parcels(self._read("parcels", where=where))
+
+    def read_parcel_attributes(self, columns) -> pd.DataFrame:
+        try:
+            frame = pyogrio.read_dataframe(self.path, layer="parcels", columns=list(columns), read_geometry=False,
+                                           use_arrow=True)
+        except pyogrio.errors.DataSourceError as exc:
+            raise store_failure("store.failed.open", "cannot open store", self.location, exc) from None
+        return conform_parcel_attributes(frame, columns)
 
     def read_districts(self) -> gpd.GeoDataFrame:
         return self._read("districts")

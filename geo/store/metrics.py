@@ -31,6 +31,7 @@ from geo.errors import ParkAtlasError
 from geo.metrics import PARCEL_METRICS
 from geo.schema import PARCEL_COLUMNS
 from geo.store.tables import ENTERPRISE_FIGURES, ENTERPRISE_GRADES, ENTERPRISES, AttributeTable, _is_gpkg
+from geo.textids import positions_in
 
 #: Bump when the stored columns or how they are computed change: stores recompute once.
 METRICS_VERSION = 1
@@ -279,12 +280,14 @@ def refresh_store(store) -> bool:
     return True
 
 
-def read_metrics(store) -> pd.DataFrame:
-    """The stored metric rows (:data:`METRIC_COLUMNS`); check :func:`current` first."""
-    sql = f"SELECT {', '.join(_quote(c) for c in METRIC_COLUMNS)} FROM {METRICS.name}"
+def read_metrics(store, columns=tuple(METRIC_COLUMNS)) -> pd.DataFrame:
+    """The stored metric rows (``columns`` of :data:`METRIC_COLUMNS`, default all); check :func:`current` first."""
+    columns = list(columns)
+    types = {c: METRIC_COLUMNS[c] for c in columns}
+    sql = f"SELECT {', '.join(_quote(c) for c in columns)} FROM {METRICS.name}"
     if hasattr(store, "_read_sql"):  # the GeoPackage reads it through GDAL into Arrow
-        return pd.DataFrame(store._read_sql(sql)[list(METRIC_COLUMNS)]).astype(METRIC_COLUMNS)
-    return pd.DataFrame.from_records(store._query(sql), columns=list(METRIC_COLUMNS)).astype(METRIC_COLUMNS)
+        return pd.DataFrame(store._read_sql(sql)[columns]).astype(types)
+    return pd.DataFrame.from_records(store._query(sql), columns=columns).astype(types)
 
 
 def read_parcels_with_metrics(store, park_id: str | None = None, attempts: int = 3):
@@ -309,17 +312,39 @@ def read_parcels_with_metrics(store, park_id: str | None = None, attempts: int =
     return None
 
 
-def join_metrics(parcels, metrics: pd.DataFrame):
+def join_metrics(parcels, metrics: pd.DataFrame, columns=(*FROM_ENTERPRISE, *PARCEL_METRICS, "grade")):
     """``parcels`` (changed in place and returned) with the stored metric rows: the enterprise
     figures replaced, the metrics and ``grade`` appended (the columns and order of
-    :func:`geo.evaluation.metrics_from_frames`)."""
-    where = pd.Index(metrics.parcel_id.to_numpy(dtype=object)).get_indexer(parcels.parcel_id.to_numpy(dtype=object))
+    :func:`geo.evaluation.metrics_from_frames`; ``columns``: only these)."""
+    where = positions_in(parcels.parcel_id, metrics.parcel_id)  # hashed by Arrow, no Python string per id
     if (where < 0).any():
         raise ValueError("stored metrics lack parcels; check geo.store.metrics.current(store) first")
-    for column in [*FROM_ENTERPRISE, *PARCEL_METRICS, "grade"]:
+    for column in columns:
         parcels[column] = metrics[column].array.take(where)
     return parcels
 
 
+def read_parcel_columns(store, columns, attempts: int = 3) -> tuple[pd.DataFrame, str] | None:
+    """``columns`` of every parcel — its own and stored metric columns (a stored enterprise figure
+    replaces the parcel's, as in :func:`read_parcels_with_metrics`) — without geometry, in the order of
+    ``store.read_parcels()``, and the store's revision they were read at; ``None`` when the store keeps
+    no metrics. A reader that asks for geometries later (``store.read_parcel_geometries``) checks that
+    the revision has not moved meanwhile."""
+    if not hasattr(store, "_revision_in"):
+        return None
+    stored = [c for c in columns if c in METRIC_COLUMNS and c not in ("parcel_id", "version")]
+    own = list(dict.fromkeys(["parcel_id", *(c for c in columns if c not in stored)]))
+    for _ in range(attempts):
+        if not current(store) and not refresh_store(store):
+            return None
+        revision = store.revision()
+        parcels = store.read_parcel_attributes(own)
+        metrics = read_metrics(store, ["parcel_id", *stored])
+        if store.revision() == revision:
+            return join_metrics(parcels, metrics, stored)[list(columns)], revision
+    return None
+
+
 __all__ = ["METRICS_VERSION", "METRIC_COLUMNS", "FROM_ENTERPRISE", "REFRESH", "PARCELS", "UNAFFECTED", "SKIP", "begin", "finish",
-           "refresh", "compute", "current", "refresh_store", "read_metrics", "read_parcels_with_metrics", "join_metrics"]
+           "refresh", "compute", "current", "refresh_store", "read_metrics", "read_parcels_with_metrics", "join_metrics",
+           "read_parcel_columns"]

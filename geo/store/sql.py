@@ -209,6 +209,13 @@ class SqlStore(ProjectRegister, Store):
         for start in range(0, len(values), size):
             yield self._in_list(column, values[start:start + size])
 
+    def _query_in(self, statement: str, column: str, values: list) -> list[tuple]:
+        """Rows of the ``?``-style ``statement`` whose ``{where}`` is each :meth:`_in_lists` condition in turn."""
+        rows = []
+        for where, params in self._in_lists(column, values):
+            rows += self._query(self._sql(statement.format(where=where)), params)
+        return rows
+
     @abc.abstractmethod
     def _geometry_params(self, geoms) -> list:
         """Shapely geometries as the parameters :attr:`geom_param` expects."""
@@ -345,6 +352,21 @@ class SqlStore(ProjectRegister, Store):
                                 parcel=pid)
 
     # --- reads ---------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def read_parcel_attributes(self, columns):
+        """``columns`` of every parcel (names of :data:`~geo.schema.PARCEL_COLUMNS`, typed) without
+        their geometry, in the order of :meth:`read_parcels`: for a reader that needs a few attributes
+        of every parcel and the shapes of a few (``cli.py match``: :meth:`read_parcel_geometries`)."""
+
+    def read_parcel_geometries(self, parcel_ids):
+        """The geometries (CGCS2000, a shapely array) of the parcels ``parcel_ids`` in that order,
+        ``None`` for an id the store does not hold (any more)."""
+        import shapely
+
+        ids = list(parcel_ids)
+        found = dict(self._query_in(f"SELECT parcel_id, {self.geom_read} FROM parcels WHERE {{where}}", "parcel_id", ids))
+        return shapely.from_wkb([self._wkb_bytes(found.get(pid)) for pid in ids])
+
     def record_sign_in_failure(self, name: str, client: str) -> None:
         """Append a failed sign-in (the name tried, the client) to the audit log."""
         at = now_iso()
