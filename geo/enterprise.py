@@ -462,12 +462,16 @@ def enterprise_land(enterprises: pd.DataFrame, parcels: pd.DataFrame | None, lea
     owned = found & ~links.leased
     land = np.bincount(who[owned], area[owned], minlength=n)
     has_owned = np.bincount(who[owned], minlength=n) > 0
-    # The park of each enterprise's largest parcel: sort by enterprise, then area descending.
-    order = np.lexsort((-area, who))
-    order = order[found[order]]
-    first = order[np.r_[True, who[order][1:] != who[order][:-1]]] if len(order) else order
+    # The park of each enterprise's largest parcel, the first listed among equals (or, if none has a
+    # known area, its first found): two scatters over the pairs, not a sort of millions of them.
+    largest = np.full(n, -np.inf)
+    np.fmax.at(largest, who[found], area[found])
+    top = np.flatnonzero(found & ((area == largest[who]) | np.isneginf(largest[who])))
+    first = np.full(n, len(who))
+    np.minimum.at(first, who[top], top)
+    chosen = first < len(who)
     park = np.full(n, None, dtype=object)
-    park[who[first]] = links.park_id[first]
+    park[chosen] = links.park_id[first[chosen]]
     leased_mu = m2_to_mu(enterprises.leased_floor_m2.to_numpy(dtype=float, na_value=np.nan) / leased_plot_ratio)
     out = pd.DataFrame({"land_mu": np.where(np.isnan(leased_mu), np.where(has_owned, land, np.nan), leased_mu),
                         "park_id": pd.array(park, dtype=object), "parcel_count": np.bincount(who, minlength=n)},

@@ -65,6 +65,7 @@ from geo.errors import ParkAtlasError
 from geo.metrics import (ENTERPRISE_STATUSES, INTENSITY_INDICATORS, aggregate_sums, finish_aggregate,
                          indicator_stats, mu_grades, overlap_duplicates, parcel_metrics)
 from geo.standards import Standards, load_standards
+from geo.textids import positions_in
 from geo.units import m2_to_mu
 
 PARCELS_DIR = "parcels"
@@ -368,7 +369,7 @@ def _read_parcel_file(path: str, wanted: list[str] | None) -> pd.DataFrame:
         frame = gpd.read_parquet(path, columns=from_file)
     else:
         frame = _read_frame(path, from_file)
-    frame["park_id"] = Path(path).parent.name.removeprefix("park_id=")
+    frame["park_id"] = _park_of(path)
     return frame if wanted is None else frame[wanted]
 
 
@@ -525,7 +526,7 @@ def _metric_frame(part, park_labels: dict[str, dict], grading: Grading | None,
     codes, parks = pd.factorize(part.park_id.astype(str))
     counted_elsewhere = set().union(*((leave_out or {}).get(park, ()) for park in parks))
     if counted_elsewhere:
-        kept = ~part.parcel_id.isin(counted_elsewhere).to_numpy()
+        kept = positions_in(part.parcel_id, list(counted_elsewhere)) < 0
         part, codes = part.loc[kept], codes[kept]
         grades = None if grades is None else grades[kept]
     frame = pd.DataFrame(part.drop(columns=["geometry", "parcel_id", AREA_COLUMN], errors="ignore")).join(
@@ -541,10 +542,17 @@ def _metric_frame(part, park_labels: dict[str, dict], grading: Grading | None,
     return frame
 
 
-def _metric_batch(paths: list[str], grading: Grading | None, wanted: list[str], park_labels: dict[str, dict],
-                  leave_out: dict[str, frozenset]) -> pd.DataFrame:
-    """:func:`_metric_frame` of the parcel files ``paths`` (one partition) with their own grading."""
+def _metric_batch(paths: list[str], grading: Grading | None, leave_out: dict[str, frozenset], wanted: list[str],
+                  park_labels: dict[str, dict]) -> pd.DataFrame:
+    """:func:`_metric_frame` of the parcel files ``paths`` (one partition) with their own grading and
+    the land of their parks counted elsewhere (``leave_out``; their ids are read only then)."""
+    wanted = wanted + ["parcel_id"] if leave_out else wanted
     return _metric_frame(_read_parcel_files(paths, wanted), park_labels, grading, leave_out)
+
+
+def _park_of(path: str) -> str:
+    """The park of a parcel file, from its Hive folder."""
+    return Path(path).parent.name.removeprefix("park_id=")
 
 
 def _parcel_areas_mu(part) -> pd.DataFrame:
@@ -783,8 +791,8 @@ def province_kpis(directory, *, by: str = "park", standards: Standards | None = 
     area = area_columns(directory)  # every file's footer: read once for all the passes below
     # Group and city totals count the land of overlapping parks once; park rows keep their own land.
     leave_out = {} if by == "park" else overlap_duplicates_by_park(directory, parks)
-    # Grades and shared figures go by position: the ids are read only to leave out overlapping land.
-    columns = KPI_COLUMNS + area + ["park_id"] + (["parcel_id"] if leave_out else [])
+    # Grades and shared figures go by position: ids are read only where overlapping land is left out.
+    columns = KPI_COLUMNS + area + ["park_id"]
 
     gradings = dataset_grading(directory, standards, year, scheme, area)
 
@@ -793,9 +801,13 @@ def province_kpis(directory, *, by: str = "park", standards: Standards | None = 
     no_rows = first if first.rows is None else Grading(rows=first.rows[:0], grades=first.grades[:0],
                                                        shared={c: v[:0] for c, v in first.shared.items()})
     metric_meta = _metric_frame(_read_parcel_file(files[0], columns).iloc[:0], groups, no_rows)
+    batches = file_batches(files)
+    # Each task gets the left-out ids of its own parks only (a few parks have any).
+    leave_outs = [{park: leave_out[park] for park in {_park_of(path) for path in batch} if park in leave_out}
+                  for batch in batches]
     with dask.config.set({"dataframe.convert-string": False}):  # the frames as _metric_frame makes them
-        metrics = dd.from_map(_metric_batch, file_batches(files), gradings, wanted=columns, park_labels=groups,
-                              leave_out=leave_out, meta=metric_meta, label="kpi-metrics", enforce_metadata=False)
+        metrics = dd.from_map(_metric_batch, batches, gradings, leave_outs, wanted=columns, park_labels=groups,
+                              meta=metric_meta, label="kpi-metrics", enforce_metadata=False)
     sums_meta = aggregate_sums(metric_meta, [key], standards)
     partial = metrics.map_partitions(aggregate_sums, [key], standards, meta=sums_meta)
     # The enterprises' indicator columns come back whole (a few numbers per parcel) and the means and
