@@ -12,5 +12,6 @@ from starlette.middleware import Middleware
 
 from app_pages.memory import SessionReaper
 from app_pages.sessions import middleware, routes
+from app_pages.shell import PageShell
 
-app = st.App("app.py", routes=routes(), middleware=[*middleware(), Middleware(SessionReaper)])
+app = st.App("app.py", routes=routes(), middleware=[*middleware(), Middleware(SessionReaper), Middleware(PageShell)])

@@ -70,6 +70,13 @@ def test_park_page_outline_labels_and_a_clicked_parcel_outlined_beside_its_detai
     page.goto(app.url + "/park?park=dz_park")
     settled(page)
     frame = map_frame(page, timeout=90, role="parcels")
+    # Opened by its own address, the page reached the server on the first try (app_pages/shell.py:
+    # Streamlit asked /park/_stcore/health first and waited), and the map frame asked for Leaflet
+    # in its HTML (a preload), not after its own bundle had run.
+    asked = page.evaluate("() => performance.getEntriesByType('resource').map(r => new URL(r.name).pathname)")
+    assert "/_stcore/health" in asked and "/park/_stcore/health" not in asked
+    assert frame.evaluate("""() => performance.getEntriesByType('resource')
+        .filter(r => r.name.endsWith('/leaflet/leaflet.js')).map(r => r.initiatorType)""") == ["link"]
     assert layer_feature_count(frame, "context1") == 1  # the park's own boundary
     labels = frame.evaluate("() => window.parkatlasLabels")
     assert "端州区" in labels["district"] and labels["park"] == ["端州区产业园(示意)"]
