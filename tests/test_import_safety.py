@@ -135,6 +135,18 @@ def test_a_hanging_parser_is_stopped_at_the_timeout(monkeypatch, import_corpus):
         read_upload(import_corpus["parcels.geojson"].read_bytes(), "parcels.geojson", limits=Limits(timeout_s=1))
 
 
+def test_the_worker_reads_gdal_formats_without_loading_the_analysis_stack(monkeypatch, import_corpus):
+    """pyogrio imports geopandas, pandas, shapely and pyproj when it finds them: 0.5 s of CPU per parse."""
+    root = str(sandbox._REPO_ROOT)
+    _worker(monkeypatch, f"import sys; sys.path.insert(0, {root!r}); from geo.io.sandbox import worker_main; "
+                         "worker_main(sys.argv[1]); loaded = [m for m in ('geopandas', 'pandas', 'shapely', 'pyproj') "
+                         "if sys.modules.get(m) is not None]; sys.exit(3 if loaded else 0)")
+    result = read_upload(import_corpus["parcels.gpkg"].read_bytes(), "parcels.gpkg")
+    assert result.frame.parcel_id.tolist() == ["ZQ-001", "ZQ-002", "ZQ-003"]
+    with pytest.raises(sandbox.ParseFailed, match="exit status 3"):  # a table needs pandas: the check can fail
+        read_upload(import_corpus["parcels_wkt.csv"].read_bytes(), "parcels_wkt.csv")
+
+
 def test_the_memory_limit_stops_a_runaway_parser(monkeypatch, import_corpus):
     root = str(sandbox._REPO_ROOT)
     _worker(monkeypatch, f"import sys; sys.path.insert(0, {root!r}); from geo.io.sandbox import _apply_limits; "
