@@ -129,7 +129,7 @@ def project_metric(geographic, lon, lat) -> tuple[np.ndarray, np.ndarray]:
     projected = np.full(len(geographic), None, dtype=object)
     for code in {c for c in codes if c is not None}:
         mask = codes == code
-        projected[mask] = np.asarray(gpd.GeoSeries(geographic[mask], crs=CGCS2000).to_crs(code).values, dtype=object)
+        projected[mask] = reproject(geographic[mask], CGCS2000, code)
     return projected, codes
 
 
