@@ -273,6 +273,30 @@ def test_aliases_and_units_are_converted(read):
     assert mismatch.parcel_id.tolist() == ["ZQ-003"]
 
 
+def test_dates_codes_flags_and_labels_convert_the_same_in_a_large_file_as_one_by_one():
+    """Each distinct value is converted once and spread back: order, missing values and spellings kept."""
+    import pandas as pd
+
+    from geo.io.attributes import conform_attributes
+
+    rng = np.random.default_rng(7)
+    spellings = {
+        "出让日期": ["2023-05-01", "2023年5月1日", "2023/5/1", " 2024.12.31 ", "2023-02-30", "不详", "", None],
+        "用地性质": ["M1", "m2", "100101", "100101.0", " 1001 ", "工业用地", None],
+        "净地": ["是", "否", "yes", "N", "√", "maybe", None],
+        "状态": ["可供地", "已投产", "Available", "available", "unknown", None],
+        "延迟原因类别": ["政府原因", "不可抗力", "government", "其他", None],
+    }
+    n = 300
+    table = pd.DataFrame({column: pd.array(rng.choice(np.array(values, dtype=object), n), dtype="str")
+                          for column, values in spellings.items()})
+    table["地块编号"] = [f"P{i}" for i in range(n)]
+    whole, _, info = conform_attributes(table, "parcels")
+    rows = [conform_attributes(table.iloc[[i]], "parcels")[0] for i in range(40)]
+    pd.testing.assert_frame_equal(whole.iloc[:40], pd.concat(rows), check_exact=True)
+    assert info["recoded"]["land_use_code"] > 0 and info["recoded"]["status"] > 0
+
+
 def test_user_mapping_file_maps_unknown_headers(read, import_corpus):
     unmapped = read("custom_headers.geojson")
     assert unmapped.report["attributes"]["generated_ids"] == 3

@@ -235,7 +235,19 @@ def _factor(column: str, header: str, unit: str | None) -> tuple[float, str | No
     return factor, (None if factor == 1.0 else f"{header}: {unit} → {target} (×{factor:g})")
 
 
+def _each_distinct(convert, series: pd.Series) -> pd.Series:
+    """``convert(series)`` for an elementwise ``convert``, computed once per distinct value (missing
+    ones included): a file of 100,000 parcels repeats a few thousand dates, codes and labels."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    converted = convert(pd.Series(uniques, dtype=series.dtype))
+    return pd.Series(converted.array.take(codes), index=series.index, name=series.name)
+
+
 def _booleans(series: pd.Series) -> pd.Series:
+    return _each_distinct(_distinct_booleans, series)
+
+
+def _distinct_booleans(series: pd.Series) -> pd.Series:
     text = series.astype("string").str.strip().str.lower()
     return pd.Series(np.where(text.isin(_TRUE), True, np.where(text.isin(_FALSE), False, None)),
                      index=series.index).astype("boolean")
@@ -243,6 +255,10 @@ def _booleans(series: pd.Series) -> pd.Series:
 
 def _dates(series: pd.Series) -> pd.Series:
     """ISO dates; other spellings (2023年5月1日, 2023/5/1, 2023.5.1) are rewritten first."""
+    return _each_distinct(_distinct_dates, series)
+
+
+def _distinct_dates(series: pd.Series) -> pd.Series:
     text = series.astype("string").str.strip()
     parsed = pd.to_datetime(text, errors="coerce", format="%Y-%m-%d")
     other = parsed.isna() & text.notna()
@@ -254,6 +270,10 @@ def _dates(series: pd.Series) -> pd.Series:
 
 
 def _codes(series: pd.Series) -> pd.Series:
+    return _each_distinct(_distinct_codes, series)
+
+
+def _distinct_codes(series: pd.Series) -> pd.Series:
     return series.astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
 
 
@@ -320,6 +340,11 @@ def conform_attributes(frame: pd.DataFrame, layer: str, *, mapping: dict[str, st
     return out, helpers, info
 
 
+def _mapped(series: pd.Series, mapping: dict) -> pd.Series:
+    """``series.map(mapping)``, looking each distinct value up once."""
+    return _each_distinct(lambda distinct: distinct.map(mapping), series)
+
+
 def _recode_parcels(out: pd.DataFrame, info: dict, standards) -> pd.DataFrame:
     """Old land-use letters → codes; status labels (zh/en) → codes; plot ratio → floor area."""
     if standards is None:
@@ -329,7 +354,7 @@ def _recode_parcels(out: pd.DataFrame, info: dict, standards) -> pd.DataFrame:
     land = out["land_use_code"]
     upper = land.str.upper()
     by_name = dict(zip(standards.land_use.name_zh, standards.land_use.code))
-    recoded = upper.map(_OLD_LAND_USE).fillna(land.map(by_name))
+    recoded = _mapped(upper, _OLD_LAND_USE).fillna(_mapped(land, by_name))
     changed = recoded.notna() & land.notna()
     if changed.any():
         info["recoded"]["land_use_code"] = int(changed.sum())
@@ -339,13 +364,13 @@ def _recode_parcels(out: pd.DataFrame, info: dict, standards) -> pd.DataFrame:
               **dict(zip(standards.statuses.label_zh, standards.statuses.code))}
     unknown = status.notna() & ~status.isin(standards.statuses.code)
     if unknown.any():
-        mapped = status[unknown].str.strip().str.lower().map(labels)
+        mapped = _mapped(status[unknown].str.strip().str.lower(), labels)
         found = mapped.notna()
         if found.any():
             info["recoded"]["status"] = int(found.sum())
             out.loc[mapped.index[found], "status"] = mapped[found]
     cause = out["delay_cause"].str.strip()
-    spelled = cause.map(_DELAY_CAUSE_NAMES)
+    spelled = _mapped(cause, _DELAY_CAUSE_NAMES)
     if spelled.notna().any():
         info["recoded"]["delay_cause"] = int(spelled.notna().sum())
         out["delay_cause"] = cause.mask(spelled.notna(), spelled).astype("string")
