@@ -194,14 +194,15 @@ def _split_multipart(frame: gpd.GeoDataFrame, id_column: str, problems: Problems
 def _interior_pairs(geoms: np.ndarray) -> np.ndarray:
     """Index pairs (i < j) whose interiors intersect: overlapping, containing or equal.
 
-    Bounding-box candidates from an STRtree, then prepared ``intersects`` and ``touches``:
-    intersecting but not touching means the interiors meet. Cheaper than an ``overlaps``
-    plus ``contains`` tree query, which computes the full DE-9IM matrix per pair.
+    Bounding-box candidates from an STRtree, then ``intersects`` and ``touches``: intersecting
+    but not touching means the interiors meet. Cheaper than an ``overlaps`` plus ``contains``
+    tree query, which computes the full DE-9IM matrix per pair. Parcels have a handful of
+    vertices: preparing them costs more than it saves (and freeing 100,000 prepared parcels
+    another 0.2 s), so they are not prepared.
     """
     tree = shapely.STRtree(geoms)
     pairs = tree.query(geoms)
     pairs = pairs[:, pairs[0] < pairs[1]]
-    shapely.prepare(geoms)
     pairs = pairs[:, _threaded(shapely.intersects, geoms[pairs[0]], geoms[pairs[1]])]
     return pairs[:, ~_threaded(shapely.touches, geoms[pairs[0]], geoms[pairs[1]])]
 
