@@ -304,12 +304,15 @@ class PreparedParcels:
     MAX_ZONES = 4
     MAX_CLUSTERS = 16
 
-    def __init__(self, parcels: gpd.GeoDataFrame, standards: Standards | None = None, geometries=None):
-        """``geometries``: for a frame without its geometry column (:data:`MATCH_COLUMNS` and metrics), a
-        function from positions in it to those parcels' geometries (CGCS2000), read at their first use."""
+    def __init__(self, parcels: gpd.GeoDataFrame, standards: Standards | None = None, geometries=None,
+                 bounds=None):
+        """``geometries`` and ``bounds``: for a frame without its geometry column (:data:`MATCH_COLUMNS`
+        and metrics), functions from positions in it to those parcels' geometries (CGCS2000) and their
+        ``shapely.bounds``, read at their first use."""
         self.parcels = parcels
         self.frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels, standards)
         self._read_geometries = geometries
+        self._read_bounds = bounds
         self._geometries = np.full(len(self.frame), None, dtype=object)
         self._projected: dict[str, np.ndarray] = {}
         self._clusters: dict[tuple, tuple] = {}
@@ -393,7 +396,9 @@ class PreparedParcels:
         a single match needs those of the land in question and the enterprises, not of every parcel)."""
         missing = mask & ~self._has_bounds
         if missing.any():
-            self._bounds[missing] = shapely.bounds(self.geometries(np.flatnonzero(missing)))
+            positions = np.flatnonzero(missing)
+            self._bounds[missing] = (shapely.bounds(self.geometries(positions)) if self._read_bounds is None
+                                     else self._read_bounds(positions))
             self._has_bounds |= missing  # after the bounds: a concurrent match never reads unset ones
         return self._bounds[mask]
 
@@ -479,8 +484,10 @@ def match_store(store, project, *, attempts: int = 3, **options) -> MatchResult:
                 raise _ParcelGone
             return found
 
+        prepared = PreparedParcels(frame, geometries=geometries,
+                                   bounds=lambda positions: store.read_parcel_bounds(ids[positions]))
         try:
-            result = match(frame, parks, project, prepared=PreparedParcels(frame, geometries=geometries), **options)
+            result = match(frame, parks, project, prepared=prepared, **options)
         except _ParcelGone:
             continue
         if store.revision() == revision:  # the geometries were read from the state of the attributes

@@ -74,14 +74,10 @@ PARCEL_COLUMNS: dict[str, str] = {
 }
 
 
-def _require(frame: pd.DataFrame, columns, what: str) -> None:
+def _conform(frame: gpd.GeoDataFrame, columns: dict[str, str], what: str) -> gpd.GeoDataFrame:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ParkAtlasError(f"{what} lack required columns: {', '.join(missing)}")
-
-
-def _conform(frame: gpd.GeoDataFrame, columns: dict[str, str], what: str) -> gpd.GeoDataFrame:
-    _require(frame, columns, what)
     out = frame[list(columns) + ["geometry"]].astype(columns)
     if out.crs is None:
         raise ParkAtlasError(f"{what} have no CRS; declare one (e.g. --crs EPSG:4490)")
@@ -96,13 +92,6 @@ def conform_parks(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def conform_parcels(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Return ``frame`` with exactly the parcel columns, typed, in CGCS2000."""
     return _conform(frame, PARCEL_COLUMNS, "parcels")
-
-
-def conform_parcel_attributes(frame: pd.DataFrame, columns) -> pd.DataFrame:
-    """Return ``frame`` (parcels read without their geometry) with exactly ``columns`` of
-    :data:`PARCEL_COLUMNS`, typed as :func:`conform_parcels` types them."""
-    _require(frame, columns, "parcels")
-    return pd.DataFrame(frame[list(columns)]).astype({c: PARCEL_COLUMNS[c] for c in columns})
 
 
 def split_list(value: str | None) -> list[str]:

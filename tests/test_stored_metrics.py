@@ -9,6 +9,7 @@ failed write leaves them as they were.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -165,6 +166,12 @@ def test_a_match_in_the_store_reads_only_what_it_uses_with_the_same_results(stor
         assert [g.wkb for g in fast.candidates.geometry] == [g.wkb for g in full.candidates.geometry]
     assert "block" in set(expected[1].candidates.kind)
     assert asked and sum(asked) < len(requests) * len(whole) / 2
+    ids = [*whole.parcel_id.iloc[::7], "no-such-parcel"]  # the GeoPackage reads bounds from the blobs' headers
+    geometries = read_geometries(ids)
+    assert shapely.is_missing(geometries[-1]) and not shapely.is_missing(geometries[:-1]).any()
+    assert shapely.equals_exact(geometries[:-1], whole.set_index("parcel_id").geometry[ids[:-1]].array, 0).all()
+    bounds = store.read_parcel_bounds(ids)
+    assert np.array_equal(bounds, shapely.bounds(geometries), equal_nan=True) and np.isnan(bounds[-1]).all()
 
 
 def test_a_match_in_the_store_is_made_again_when_a_write_lands_during_it(store, monkeypatch):

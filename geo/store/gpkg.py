@@ -22,12 +22,13 @@ import struct
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from geo.city import CITY_SELECTS, City, city_from_rows, city_tables, infer_city
 from geo.errors import ConflictError, KeyedConflict, KeyedError, NotFoundError, ParkAtlasError, unknown_park
 from geo.lazy import LazyModule
-from geo.schema import PARCEL_COLUMNS, conform_parcel_attributes, conform_parcels, conform_parks
+from geo.schema import PARCEL_COLUMNS, conform_parcels, conform_parks
 from geo.store.base import DATA_REVISION_SQL, MAX_ATTEMPTS, OWNER_ONLY
 from geo.store.projects import REGISTER_TABLES, register_ddl, register_rows
 from geo.store.sql import AUDIT_INSERT, SqlStore, quote, store_failure
@@ -311,6 +312,23 @@ class GpkgStore(SqlStore):
         finally:
             con.close()
 
+    def read_parcel_bounds(self, parcel_ids):
+        # From the envelopes GDAL writes into the blobs' headers (the coordinates' own extremes, equal to
+        # shapely.bounds), without decoding the geometries.
+        ids = list(parcel_ids)
+        found = dict(self._query_in("SELECT parcel_id, geom FROM parcels WHERE {where}", "parcel_id", ids))
+        blobs = [found.get(pid) for pid in ids]
+        out = np.full((len(ids), 4), np.nan)
+        # Flags 0b00011: a little-endian XY envelope of a non-empty geometry (GDAL's), read as one array.
+        usual = np.array([blob is not None and blob[3] & 0x1F == 0x03 for blob in blobs], dtype=bool)
+        if usual.any():
+            heads = b"".join([blobs[i][8:40] for i in np.flatnonzero(usual)])
+            out[usual] = np.frombuffer(heads, dtype="<f8").reshape(-1, 4)[:, [0, 2, 1, 3]]
+        for i in np.flatnonzero(~usual):
+            if blobs[i] is not None:
+                out[i] = np.take(_envelope(blobs[i]), (0, 2, 1, 3))
+        return out
+
     def _audit_rows(self, sql: str, params=()) -> list[tuple]:
         # The bundled sample and files made by other tools have no audit log yet: no history.
         con = self._read_connection()
@@ -379,14 +397,6 @@ class GpkgStore(SqlStore):
                 raise unknown_park(park_id)
             where = "park_id = '{}'".format(park_id.replace("'", "''"))
         return conform_parcels(self._read("parcels", where=where))
-
-    def read_parcel_attributes(self, columns) -> pd.DataFrame:
-        try:
-            frame = pyogrio.read_dataframe(self.path, layer="parcels", columns=list(columns), read_geometry=False,
-                                           use_arrow=True)
-        except pyogrio.errors.DataSourceError as exc:
-            raise store_failure("store.failed.open", "cannot open store", self.location, exc) from None
-        return conform_parcel_attributes(frame, columns)
 
     def read_districts(self) -> gpd.GeoDataFrame:
         return self._read("districts")

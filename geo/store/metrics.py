@@ -328,20 +328,30 @@ def read_parcel_columns(store, columns, attempts: int = 3) -> tuple[pd.DataFrame
     """``columns`` of every parcel — its own and stored metric columns (a stored enterprise figure
     replaces the parcel's, as in :func:`read_parcels_with_metrics`) — without geometry, in the order of
     ``store.read_parcels()``, and the store's revision they were read at; ``None`` when the store keeps
-    no metrics. A reader that asks for geometries later (``store.read_parcel_geometries``) checks that
-    the revision has not moved meanwhile."""
+    no metrics. One query joins the two tables. A reader that asks for geometries later
+    (``store.read_parcel_geometries``) checks that the revision has not moved meanwhile."""
     if not hasattr(store, "_revision_in"):
         return None
     stored = [c for c in columns if c in METRIC_COLUMNS and c not in ("parcel_id", "version")]
-    own = list(dict.fromkeys(["parcel_id", *(c for c in columns if c not in stored)]))
+    own = [c for c in columns if c not in stored]
+    names = [*own, *stored, "stored_id"]
+    order = "p.rowid" if _is_gpkg(store) else "p.parcel_id"  # the order store.read_parcels() gives
+    sql = (f"SELECT {', '.join([*(f'p.{_quote(c)}' for c in own), *(f'm.{_quote(c)}' for c in stored)])}, "
+           f"m.parcel_id AS stored_id FROM parcels p LEFT JOIN {METRICS.name} m ON m.parcel_id = p.parcel_id "
+           f"ORDER BY {order}")
     for _ in range(attempts):
         if not current(store) and not refresh_store(store):
             return None
         revision = store.revision()
-        parcels = store.read_parcel_attributes(own)
-        metrics = read_metrics(store, ["parcel_id", *stored])
+        if hasattr(store, "_read_sql"):  # the GeoPackage reads it through GDAL into Arrow
+            frame = pd.DataFrame(store._read_sql(sql)[names])
+        else:
+            frame = pd.DataFrame.from_records(store._query(sql), columns=names)
         if store.revision() == revision:
-            return join_metrics(parcels, metrics, stored)[list(columns)], revision
+            if frame.stored_id.isna().any():
+                raise ValueError("stored metrics lack parcels; check geo.store.metrics.current(store) first")
+            types = {c: PARCEL_COLUMNS[c] for c in own} | {c: METRIC_COLUMNS[c] for c in stored}
+            return frame[list(columns)].astype(types), revision
     return None
 
 

@@ -31,7 +31,7 @@ import shapely
 from geo.city import CITY_SELECTS, City, city_from_rows, city_tables, infer_city
 from geo.crs import CGCS2000
 from geo.errors import ConflictError, KeyedConflict, KeyedError, ParkAtlasError, unknown_park
-from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS, conform_parcel_attributes, conform_parcels, conform_parks
+from geo.schema import PARCEL_COLUMNS, PARK_COLUMNS, conform_parcels, conform_parks
 from geo.store import redact_location
 from geo.store.base import DATA_REVISION_SQL, LAYER_KEYS, MAX_ATTEMPTS, frame_records
 from geo.store.projects import register_ddl, register_rows
@@ -269,10 +269,6 @@ class PostgisStore(SqlStore):
         if not self._query("SELECT 1 FROM parks WHERE park_id = %s", (park_id,)):
             raise unknown_park(park_id)
         return conform_parcels(self._frame("parcels", PARCEL_COLUMNS, "WHERE park_id = %s", (park_id,)))
-
-    def read_parcel_attributes(self, columns) -> pd.DataFrame:
-        rows = self._query(f"SELECT {', '.join(_q(c) for c in columns)} FROM parcels ORDER BY {LAYER_KEYS['parcels']}")
-        return conform_parcel_attributes(pd.DataFrame.from_records(rows, columns=list(columns)), columns)
 
     def read_districts(self) -> gpd.GeoDataFrame:
         return self._frame("districts", _DISTRICT_COLUMNS)

@@ -352,20 +352,22 @@ class SqlStore(ProjectRegister, Store):
                                 parcel=pid)
 
     # --- reads ---------------------------------------------------------------------------------
-    @abc.abstractmethod
-    def read_parcel_attributes(self, columns):
-        """``columns`` of every parcel (names of :data:`~geo.schema.PARCEL_COLUMNS`, typed) without
-        their geometry, in the order of :meth:`read_parcels`: for a reader that needs a few attributes
-        of every parcel and the shapes of a few (``cli.py match``: :meth:`read_parcel_geometries`)."""
-
     def read_parcel_geometries(self, parcel_ids):
         """The geometries (CGCS2000, a shapely array) of the parcels ``parcel_ids`` in that order,
-        ``None`` for an id the store does not hold (any more)."""
+        ``None`` for an id the store does not hold (any more): for a reader that needs the shapes of a
+        few parcels (``cli.py match``, after :func:`geo.store.metrics.read_parcel_columns`)."""
         import shapely
 
         ids = list(parcel_ids)
         found = dict(self._query_in(f"SELECT parcel_id, {self.geom_read} FROM parcels WHERE {{where}}", "parcel_id", ids))
         return shapely.from_wkb([self._wkb_bytes(found.get(pid)) for pid in ids])
+
+    def read_parcel_bounds(self, parcel_ids):
+        """``shapely.bounds`` (minx, miny, maxx, maxy) of the parcels ``parcel_ids`` in that order, NaN
+        for an id the store does not hold (any more)."""
+        import shapely
+
+        return shapely.bounds(self.read_parcel_geometries(parcel_ids))
 
     def record_sign_in_failure(self, name: str, client: str) -> None:
         """Append a failed sign-in (the name tried, the client) to the audit log."""
