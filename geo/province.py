@@ -629,13 +629,17 @@ def _stored_links(directory, fingerprint: str) -> tuple[ParcelLinks, np.ndarray]
     exactly the dataset's current files (``fingerprint``)."""
     import json
 
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     path = Path(directory) / LINKS_FILE
-    if not path.exists() or (pq.read_schema(path).metadata or {}).get(LINKS_KEY) != fingerprint.encode():
+    try:
+        if not path.exists() or (pq.read_schema(path).metadata or {}).get(LINKS_KEY) != fingerprint.encode():
+            return None
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException):  # unreadable (truncated by hand, say): made again like stale ones
         return None
-    table = pq.read_table(path)
     park = table.column("park_id").combine_chunks()
     codes = pc.fill_null(park.indices, -1).to_numpy()
     links = ParcelLinks(enterprise=table.column("enterprise").to_numpy(), parcel=table.column("parcel").to_numpy(),

@@ -263,6 +263,10 @@ def test_links_made_stale_by_a_changed_file_are_made_again_and_stored(dataset, i
     links, _ = province._stored_links(changed, province._links_fingerprint(changed))  # stored again
     original, _ = province._stored_links(dataset, province._links_fingerprint(dataset))
     assert links.parcel.tolist() != original.parcel.tolist()
+    # A links file cut short is made again too, with no traceback.
+    (changed / province.LINKS_FILE).write_bytes((changed / province.LINKS_FILE).read_bytes()[:100])
+    pd.testing.assert_frame_equal(province.province_kpis(changed, by="park"), expected, check_dtype=False, rtol=1e-9)
+    assert province._stored_links(changed, province._links_fingerprint(changed)) is not None
     # An enterprise file rewritten makes them stale too.
     enterprise_file = sorted((changed / province.ENTERPRISES_DIR).glob("*.parquet"))[0]
     pd.read_parquet(enterprise_file).to_parquet(enterprise_file, index=False)
