@@ -291,8 +291,7 @@ def read_enterprise_tables(directory, *, parcel_lists: bool = True) -> tuple[pd.
     for name, table in ((ENTERPRISES_DIR, ENTERPRISES), (FIGURES_DIR, ENTERPRISE_FIGURES)):
         files = sorted((Path(directory) / name).glob("*.parquet"))
         columns = None if parcel_lists or name != ENTERPRISES_DIR else [c for c in table.columns if c != "parcel_ids"]
-        tables.append(pd.concat([_read_frame(f, columns) for f in files], ignore_index=True) if files
-                      else table.empty()[columns or list(table.columns)])
+        tables.append(_read_frames(files, columns) if files else table.empty()[columns or list(table.columns)])
     return tables[0], tables[1]
 
 
@@ -348,7 +347,25 @@ def _read_parcel_files(paths: list[str], wanted: list[str] | None) -> pd.DataFra
 
 
 def _read_frame(path, columns: list[str] | None = None) -> pd.DataFrame:
-    """A Parquet file's ``columns`` as a frame, opened by Arrow itself and read on the calling thread.
+    """A Parquet file's ``columns`` as a frame (:func:`_read_table`)."""
+    return _read_table(path, columns).to_pandas(use_threads=False)
+
+
+def _read_frames(files, columns: list[str] | None = None) -> pd.DataFrame:
+    """The Parquet ``files`` of one table as one frame: joined by Arrow and converted to pandas once
+    when their schemas agree (a thousand enterprise files: ~3× faster than a frame per file), else
+    frame by frame, as pandas aligns them."""
+    import pyarrow as pa
+
+    tables = [_read_table(path, columns) for path in files]
+    try:
+        return pa.concat_tables(tables).to_pandas(use_threads=False)
+    except pa.ArrowInvalid:  # files written with other types (a column all empty in one of them, say)
+        return pd.concat([table.to_pandas(use_threads=False) for table in tables], ignore_index=True)
+
+
+def _read_table(path, columns: list[str] | None = None):
+    """A Parquet file's ``columns`` as an Arrow table, opened by Arrow itself and read on the calling thread.
 
     Two Dask tasks reading with ``pandas.read_parquet`` hung in the test suite: pandas hands Arrow a
     Python file object, so Arrow's I/O threads need the GIL, which one task held while its scanner
@@ -358,7 +375,7 @@ def _read_frame(path, columns: list[str] | None = None) -> pd.DataFrame:
     (``ParquetFile``, not ``read_table``'s dataset discovery: ~20% less CPU over a thousand files)."""
     import pyarrow.parquet as pq
 
-    return pq.ParquetFile(str(path)).read(columns=columns, use_threads=False).to_pandas(use_threads=False)
+    return pq.ParquetFile(str(path)).read(columns=columns, use_threads=False)
 
 
 def _read_parcel_file(path: str, wanted: list[str] | None) -> pd.DataFrame:

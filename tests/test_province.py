@@ -273,6 +273,19 @@ def test_links_made_stale_by_a_changed_file_are_made_again_and_stored(dataset, i
     assert province._stored_links(changed, province._links_fingerprint(changed)) is None
 
 
+def test_table_files_read_as_one_frame_whatever_their_types(dataset, tmp_path):
+    files = sorted((dataset / province.ENTERPRISES_DIR).glob("*.parquet"))
+    assert len(files) == 3
+    each = [pd.read_parquet(f) for f in files]
+    pd.testing.assert_frame_equal(province._read_frames(files), pd.concat(each, ignore_index=True))
+    # One file whose chain column is all empty (Arrow's null type): Arrow cannot join it, pandas can.
+    odd = tmp_path / "odd.parquet"
+    each[1].assign(chain=None).to_parquet(odd, index=False)
+    both = province._read_frames([files[0], odd])
+    pd.testing.assert_frame_equal(both, pd.concat([each[0], pd.read_parquet(odd)], ignore_index=True))
+    assert both.chain.iloc[len(each[0]):].isna().all() and both.chain.iloc[:len(each[0])].notna().any()
+
+
 def test_available_land_equals_in_memory_filter(dataset, in_memory, cluster):
     parcels, _ = in_memory
     expected = available_parcels(with_metrics(parcels), min_area_mu=60, land_use_codes=["1001"])
