@@ -337,7 +337,7 @@ def park_features_carrier(park_id: str) -> tuple[str, str, webmap.CarrierRef]:
     loc, rev = location(), revision()
     key, carrier = _park_features_carrier(loc, rev, park_id, lang())
     district_key, district_carrier = _district_carrier(loc, rev)
-    return key, carrier + district_carrier, webmap.CarrierRef(district_key)
+    return key, webmap.PageHtml(carrier + district_carrier), webmap.CarrierRef(district_key)
 
 
 def classified(park_id: str, theme: str, scheme: str, k: int):

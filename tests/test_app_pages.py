@@ -210,7 +210,7 @@ def test_park_page_sends_its_parcels_once_in_a_carrier_not_with_every_theme(app)
 
     goto(app, "park")
     carrier = next(h.proto.body for h in app.get("html") if "data-parkatlas-features" in h.proto.body)
-    features = [json.loads(html.unescape(v)) for v in re.findall(r'data-features="([^"]*)"', carrier)]
+    features = [json.loads(html.unescape(v)) for v in re.findall(r'data-parkatlas-features="[0-9a-f]+">([^<]*)<', carrier)]
     assert len(features[0]["features"]) == 2600  # the park's parcels (then the districts' outlines)
     for theme in ("land_use", "grade"):
         app.selectbox(key="park_theme.zh").set_value(theme).run()
