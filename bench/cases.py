@@ -850,17 +850,23 @@ def import_case(ctx: Context) -> list[Row]:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     median = statistics.median
     common = f"{n} parcels, GeoPackage {len(payload) / 1e6:.0f} MB; load average {load}"
+    process_note = "`cli.py import FILE --dry-run --format json` into a store with the city's parks and no parcels"
+    # Wall time follows the other developers' load on this shared machine; CPU seconds (threads and
+    # the parsing subprocess included) do much less, so both are rows with the issue's target.
     return [
         Row.measured("import", "import_validated_s", median(full), "s",
                      baseline="pyogrio.read_dataframe(use_arrow=True)", baseline_value=median(arrow),
                      target=Target(ratio_at_most=2.0),
-                     note=f"{common}; {len(result.frame)} accepted; CPU {median(full_cpu):.2f} s (with the parsing "
-                          f"subprocess) vs {median(arrow_cpu):.2f} s; geopandas.read_file {read_file:.2f} s"),
+                     note=f"{common}; {len(result.frame)} accepted; geopandas.read_file {read_file:.2f} s"),
+        Row.measured("import", "import_validated_cpu_s", median(full_cpu), "s CPU",
+                     baseline="pyogrio.read_dataframe(use_arrow=True)", baseline_value=median(arrow_cpu),
+                     target=Target(ratio_at_most=2.0), note="the same runs in CPU seconds (with the parsing subprocess)"),
         Row.measured("import", "import_process_s", median(ours_p), "s",
                      baseline="python -c pyogrio.read_dataframe(use_arrow=True)", baseline_value=median(arrow_p),
-                     target=Target(ratio_at_most=2.0),
-                     note=f"`cli.py import FILE --dry-run --format json` into a store with the city's parks and no "
-                          f"parcels; {common}; CPU {median(ours_p_cpu):.2f} s vs {median(arrow_p_cpu):.2f} s"),
+                     target=Target(ratio_at_most=2.0), note=f"{process_note}; {common}"),
+        Row.measured("import", "import_process_cpu_s", median(ours_p_cpu), "s CPU",
+                     baseline="python -c pyogrio.read_dataframe(use_arrow=True)", baseline_value=median(arrow_p_cpu),
+                     target=Target(ratio_at_most=2.0), note="the same processes in CPU seconds"),
     ]
 
 
