@@ -280,14 +280,12 @@ def refresh_store(store) -> bool:
     return True
 
 
-def read_metrics(store, columns=tuple(METRIC_COLUMNS)) -> pd.DataFrame:
-    """The stored metric rows (``columns`` of :data:`METRIC_COLUMNS`, default all); check :func:`current` first."""
-    columns = list(columns)
-    types = {c: METRIC_COLUMNS[c] for c in columns}
-    sql = f"SELECT {', '.join(_quote(c) for c in columns)} FROM {METRICS.name}"
+def read_metrics(store) -> pd.DataFrame:
+    """The stored metric rows (:data:`METRIC_COLUMNS`); check :func:`current` first."""
+    sql = f"SELECT {', '.join(_quote(c) for c in METRIC_COLUMNS)} FROM {METRICS.name}"
     if hasattr(store, "_read_sql"):  # the GeoPackage reads it through GDAL into Arrow
-        return pd.DataFrame(store._read_sql(sql)[columns]).astype(types)
-    return pd.DataFrame.from_records(store._query(sql), columns=columns).astype(types)
+        return pd.DataFrame(store._read_sql(sql)[list(METRIC_COLUMNS)]).astype(METRIC_COLUMNS)
+    return pd.DataFrame.from_records(store._query(sql), columns=list(METRIC_COLUMNS)).astype(METRIC_COLUMNS)
 
 
 def read_parcels_with_metrics(store, park_id: str | None = None, attempts: int = 3):
@@ -312,14 +310,14 @@ def read_parcels_with_metrics(store, park_id: str | None = None, attempts: int =
     return None
 
 
-def join_metrics(parcels, metrics: pd.DataFrame, columns=(*FROM_ENTERPRISE, *PARCEL_METRICS, "grade")):
+def join_metrics(parcels, metrics: pd.DataFrame):
     """``parcels`` (changed in place and returned) with the stored metric rows: the enterprise
     figures replaced, the metrics and ``grade`` appended (the columns and order of
-    :func:`geo.evaluation.metrics_from_frames`; ``columns``: only these)."""
+    :func:`geo.evaluation.metrics_from_frames`)."""
     where = positions_in(parcels.parcel_id, metrics.parcel_id)  # hashed by Arrow, no Python string per id
     if (where < 0).any():
         raise ValueError("stored metrics lack parcels; check geo.store.metrics.current(store) first")
-    for column in columns:
+    for column in [*FROM_ENTERPRISE, *PARCEL_METRICS, "grade"]:
         parcels[column] = metrics[column].array.take(where)
     return parcels
 
