@@ -296,6 +296,31 @@ def test_import_inserts_and_replaces_with_audit(backend, store):
         assert {"NEW1", "NEW2"} <= set(found.parcel_id)
 
 
+def test_records_for_the_store_hold_only_python_scalars_and_none():
+    """frame_records skips the per-value conversion for columns of plain values, and only for those."""
+    import numpy as np
+
+    from geo.schema import PARCEL_COLUMNS
+    from geo.store.base import frame_records, plain
+
+    frame = make_parcels([(0, 0, 100, 100), (200, 0, 300, 100), (400, 0, 500, 100)], park_id="zq_hitech",
+                         parcel_id=["A", "B", "C"])
+    frame["enterprise"] = pd.array(["甲", None, "<b>"], dtype="string")
+    frame["employees"] = pd.array([3, None, 7], dtype="Int64")
+    frame["output_wan"] = [1.5, np.nan, 2.0]
+    frame["land_ready"] = pd.array([True, None, False], dtype="boolean")
+    frame["chain"] = pd.Series([np.str_("ev"), pd.NA, "ev"], dtype=object)  # a numpy scalar among str
+    records = frame_records(frame, PARCEL_COLUMNS)
+    assert [r["enterprise"] for r in records] == ["甲", None, "<b>"]
+    assert [r["employees"] for r in records] == [3, None, 7] and type(records[0]["employees"]) is int
+    assert [r["output_wan"] for r in records] == [1.5, None, 2.0]
+    assert [r["land_ready"] for r in records] == [True, None, False] and type(records[0]["land_ready"]) is bool
+    assert [type(r["chain"]) for r in records] == [str, type(None), str]
+    assert all(type(v) in (str, int, float, bool, type(None)) for r in records for v in r.values())
+    assert list(records[0]) == [*PARCEL_COLUMNS, "geometry"]
+    assert records == [{k: plain(v) for k, v in r.items()} for r in records]
+
+
 def test_replace_mode_deletes_missing_parcels_of_the_park(store):
     park = store.read_parcels("sh_dasha")
     keep = park.iloc[:-3]

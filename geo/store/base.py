@@ -93,14 +93,25 @@ def decode(text):
     return None if text is None else json.loads(text)
 
 
+#: Types :func:`plain` returns unchanged (NaN floats cannot reach it: missing values are None by then).
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def frame_records(frame: gpd.GeoDataFrame, columns: dict[str, str]) -> list[dict]:
-    """Rows as plain dicts of the schema columns plus ``geometry`` as hex WKB."""
+    """Rows as plain dicts of the schema columns plus ``geometry`` as hex WKB.
+
+    Built column by column: :func:`plain` runs only on a column holding something other than
+    Python's own scalars (an import of 100,000 parcels called it 3.6 million times).
+    """
     table = pd.DataFrame(frame[list(columns)]).astype(object)
     table = table.where(pd.notna(table), None)
-    records = [{k: plain(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
-    for record, wkb in zip(records, shapely.to_wkb(frame.geometry.values, hex=True, output_dimension=2)):
-        record["geometry"] = wkb
-    return records
+    values = []
+    for column in columns:
+        items = table[column].tolist()
+        values.append(items if _PLAIN_TYPES.issuperset(map(type, items)) else [plain(v) for v in items])
+    values.append(shapely.to_wkb(frame.geometry.values, hex=True, output_dimension=2).tolist())
+    names = [*columns, "geometry"]
+    return [dict(zip(names, row)) for row in zip(*values)]
 
 
 def records_frame(records: list[dict], columns: dict[str, str]) -> gpd.GeoDataFrame:
