@@ -7,6 +7,12 @@ Measured on the Park page opened in a new browser (docs/benchmarks.md, ``streaml
   own HTML now tells it where the server is (``window.__streamlit.BACKEND_BASE_URL``: the page's
   address without its last path segment, so a proxy that adds or strips a path prefix still
   works), and it connects on the first try.
+- **The first widgets' code loads with the page.** Streamlit fetches a widget's code (its chunk
+  and the chunks it imports) when its first element arrives: the Park page waited for two such
+  waves (the sidebar's radio, HTML and select boxes; then the number input and the map
+  component) after its script had started. A page's HTML now lists them as ``modulepreload``
+  links after Streamlit's own (:data:`FIRST_WIDGETS`, with their imports), so they load while
+  the app connects.
 - **Leaflet loads beside the map frame's bundle.** streamlit-folium's frame loads Leaflet only
   after its own 225 KB bundle has run and received the map (script, then stylesheet, one after
   the other). The frame's HTML now asks for both at the start (``preload``), in parallel.
@@ -17,6 +23,8 @@ Measured on the Park page opened in a new browser (docs/benchmarks.md, ``streaml
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from pathlib import Path
 
 from layers.assets import APP_STATIC_URL
 
@@ -37,6 +45,10 @@ FOLIUM_FRAME = "/component/streamlit_folium.st_folium/index.html"
 BASE_URL_SCRIPT = ('<script>window.__streamlit=Object.assign({},window.__streamlit,{BACKEND_BASE_URL:'
                    'new URL(location.pathname.replace(/\\/+$/,"").replace(/[^/]*$/,""),location.href).href});'
                    '</script>')
+#: The widgets every page's sidebar draws (radio, HTML, select box) and the Park page's first
+#: ones (number input, the map component): Streamlit's chunk names start with these.
+FIRST_WIDGETS = ("Radio", "Html", "Selectbox", "NumberInput", "ComponentInstance")
+_IMPORT = re.compile(r'(?:from|import)\s*"\./([^"/]+\.js)"')
 LEAFLET_PRELOAD = (f'<link rel="preload" as="script" href="{APP_STATIC_URL}/leaflet/leaflet.js">'
                    f'<link rel="preload" as="style" href="{APP_STATIC_URL}/leaflet/leaflet.css">')
 
@@ -59,13 +71,36 @@ def is_page_path(path: str) -> bool:
     return bool(_PAGE_PATH.match(path)) and path.strip("/") not in _RESERVED_FIRST_SEGMENTS
 
 
-def head_addition(path: str) -> str | None:
-    """What goes at the start of the ``<head>`` of the HTML served at ``path``, if anything."""
+def head_addition(path: str) -> tuple[str, str] | None:
+    """What goes at the start and at the end of the ``<head>`` of the HTML served at ``path``, if anything."""
     if path == FOLIUM_FRAME:
-        return LEAFLET_PRELOAD
+        return LEAFLET_PRELOAD, ""
     if is_page_path(path):
-        return BASE_URL_SCRIPT
+        return BASE_URL_SCRIPT, widget_preloads()
     return None
+
+
+@lru_cache(maxsize=1)
+def widget_preloads() -> str:
+    """``modulepreload`` links for Streamlit's chunks of :data:`FIRST_WIDGETS` and everything they
+    import, but those its ``index.html`` already lists (empty if Streamlit lays its files out otherwise)."""
+    from streamlit import file_util
+
+    static = Path(file_util.get_static_dir())
+    scripts = static / "static" / "js"
+    try:
+        listed = set(re.findall(r'static/js/([^"/]+\.js)', (static / "index.html").read_text(encoding="utf-8")))
+        todo = [found.name for prefix in FIRST_WIDGETS for found in sorted(scripts.glob(f"{prefix}.*.js"))[:1]]
+        needed: list[str] = []
+        while todo:
+            name = todo.pop(0)
+            if name in needed or name in listed or not (scripts / name).is_file():
+                continue
+            needed.append(name)
+            todo.extend(_IMPORT.findall((scripts / name).read_text(encoding="utf-8")))
+    except OSError:
+        return ""
+    return "".join(f'<link rel="modulepreload" crossorigin href="./static/js/{name}">' for name in needed)
 
 
 def cache_control(path: str) -> str | None:
@@ -77,12 +112,15 @@ def cache_control(path: str) -> str | None:
     return None
 
 
-def insert_in_head(body: bytes, addition: str) -> bytes:
-    """``body`` with ``addition`` right after its ``<head>`` tag (unchanged without one)."""
-    match = re.search(rb"<head[^>]*>", body, flags=re.IGNORECASE)
-    if not match:
+def insert_in_head(body: bytes, start: str, end: str = "") -> bytes:
+    """``body`` with ``start`` right after its ``<head>`` tag and ``end`` before ``</head>``
+    (unchanged without both tags)."""
+    opening = re.search(rb"<head[^>]*>", body, flags=re.IGNORECASE)
+    closing = re.search(rb"</head\s*>", body, flags=re.IGNORECASE)
+    if not opening or not closing or closing.start() < opening.end():
         return body
-    return body[:match.end()] + addition.encode("utf-8") + body[match.end():]
+    return (body[:opening.end()] + start.encode("utf-8") + body[opening.end():closing.start()]
+            + end.encode("utf-8") + body[closing.start():])
 
 
 class PageShell:
@@ -106,7 +144,7 @@ class PageShell:
             return
         # Uncompressed, so the head can be edited (a few KB of HTML, once per page load).
         headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"accept-encoding"]
-        await self.app({**scope, "headers": headers}, receive, _with_head_addition(send, addition))
+        await self.app({**scope, "headers": headers}, receive, _with_head_addition(send, *addition))
 
 
 def _with_lifetime(send, lifetime: str):
@@ -118,33 +156,33 @@ def _with_lifetime(send, lifetime: str):
     return sending
 
 
-def _with_head_addition(send, addition: str):
-    """Buffer an HTML 200 response, put ``addition`` into its head, fix its length and ETag."""
-    state: dict = {"start": None, "body": []}
+def _with_head_addition(send, start: str, end: str):
+    """Buffer an HTML 200 response, put ``start`` and ``end`` into its head, fix its length and ETag."""
+    state: dict = {"response": None, "body": []}
 
     async def sending(message):
         if message["type"] == "http.response.start":
             headers = dict((k.lower(), v) for k, v in message.get("headers", []))
             html = headers.get(b"content-type", b"").startswith(b"text/html")
             if message["status"] != 200 or not html or b"content-encoding" in headers:
-                state["start"] = False
+                state["response"] = False
                 await send(message)
                 return
-            state["start"] = message
+            state["response"] = message
             return
-        if message["type"] != "http.response.body" or state["start"] is False:
+        if message["type"] != "http.response.body" or state["response"] is False:
             await send(message)
             return
         state["body"].append(message.get("body", b""))
         if message.get("more_body"):
             return
-        body = insert_in_head(b"".join(state["body"]), addition)
-        start = state["start"]
-        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in (b"content-length", b"etag")]
-        etag = dict((k.lower(), v) for k, v in start.get("headers", [])).get(b"etag")
+        body = insert_in_head(b"".join(state["body"]), start, end)
+        response = state["response"]
+        headers = [(k, v) for k, v in response.get("headers", []) if k.lower() not in (b"content-length", b"etag")]
+        etag = dict((k.lower(), v) for k, v in response.get("headers", [])).get(b"etag")
         if etag:  # another body than the file's: another validator
             headers.append((b"etag", etag.rstrip(b'"') + b'-shell"'))
         headers.append((b"content-length", str(len(body)).encode("latin-1")))
-        await send({**start, "headers": headers})
+        await send({**response, "headers": headers})
         await send({"type": "http.response.body", "body": body})
     return sending

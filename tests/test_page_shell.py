@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -46,7 +47,15 @@ def test_a_page_tells_the_frontend_where_the_server_is():
     status, headers, body, seen = serve("/park", chunks=3)
     assert status == 200
     assert body.startswith(b'<!doctype html><html lang="en"><head><script>window.__streamlit=')
-    assert body.count(shell.BASE_URL_SCRIPT.encode()) == 1 and body.endswith(INDEX[-30:])
+    assert body.count(shell.BASE_URL_SCRIPT.encode()) == 1
+    # The first widgets' chunks, after Streamlit's own links, with what they import.
+    preloads = shell.widget_preloads()
+    assert body.endswith(preloads.encode() + b"</head><body></body></html>")
+    chunks = re.findall(r'href="\./static/js/([^"]+)"', preloads)
+    for prefix in shell.FIRST_WIDGETS:
+        assert any(name.startswith(prefix + ".") for name in chunks), prefix
+    assert "withCalculatedWidth" in preloads  # imported by the component's chunk
+    assert len(chunks) == len(set(chunks)) and "index." not in preloads  # once each; not the main bundle
     assert int(headers["content-length"]) == len(body)
     assert headers["etag"] == '"abc-shell"'  # another body, another validator
     assert b"accept-encoding" not in seen  # asked uncompressed, so the head can be edited
