@@ -340,12 +340,21 @@ def _in_app_park_s(browser, app_url: str, park: str, n_features: int) -> float |
         page.context.close()
 
 
+#: Park-page visits (and as many empty-page visits, interleaved) after the first of each: the
+#: page's ratio to the empty page is a target (issue 20), and the shared machine's load varies.
+PARK_PAGE_VISITS = 5
+#: Issue 20: the Park page within 1.5× the empty Streamlit page of the same run (and the earlier 2 s).
+PARK_PAGE_TARGET = Target(2.0, 1.5, unit="s")
+
+
 @case("streamlit_park")
 def streamlit_park(ctx: Context) -> list[Row]:
     """The Park page of the largest park until its parcels are painted (real server, real browser).
 
     Times are read from the browser's own clocks (navigation start, or the click, to the frame
-    that paints the parcels), so the harness's polling does not add to them.
+    that paints the parcels), so the harness's polling does not add to them. Each Park-page
+    visit is followed by a visit to the empty Streamlit page (its own server), so both meet the
+    same machine load; the first visit of each fills the servers' caches and is not counted.
     """
     require("app_pages.park", load=False)
     require("playwright.sync_api")
@@ -357,33 +366,39 @@ def streamlit_park(ctx: Context) -> list[Row]:
     parcels = GpkgStore(store).read_parcels()
     park = data.largest_park(parcels)
     n = int((parcels.park_id == park).sum())
+    visits = max(PARK_PAGE_VISITS, ctx.repeats)
     app = _App(store, store.parent / "streamlit.log")
+    empty_app = _App(None, store.parent / "empty.log", script="bench/empty_app.py")
     try:
         with chromium() as browser:
-            times, frames = [], []
-            for i in range(_visits(ctx) + 1):  # the first visit fills the server's caches
+            times, frames, floors = [], [], []
+            for i in range(visits + 1):
                 seconds, page = _open_park_page(browser, f"{app.url}/park?park={park}", n)
                 frames.append(_map_frame_requested_s(page))
                 page.context.close()
-                ctx.log(f"park page visit {i + 1}: {seconds}")
+                floors.append(_empty_page_visit_s(browser, empty_app.url))
+                ctx.log(f"park page visit {i + 1}: {seconds}; empty page {floors[-1]:.3f}")
                 if seconds is None:
-                    return [Row.measured("streamlit_park", "park_page_s", None, "s", target=Target(2.0, unit="s"),
+                    return [Row.measured("streamlit_park", "park_page_s", None, "s", target=PARK_PAGE_TARGET,
                                          note="parcels not drawn within 120 s")]
                 times.append(seconds)
             in_app = [_in_app_park_s(browser, app.url, park, n) for _ in range(_visits(ctx))]
             ctx.log(f"in-app navigation to the Park page: {in_app}")
     finally:
         app.stop()
-    floor = _empty_page_s(ctx, store.parent)
-    warm = _median(times[1:])
-    return [Row.measured("streamlit_park", "park_page_s", warm, "s", baseline="first visit (cold caches)",
-                         baseline_value=times[0], target=Target(2.0, unit="s"),
+        empty_app.stop()
+    floor = _median(floors[1:])
+    return [Row.measured("streamlit_park", "park_page_s", _median(times[1:]), "s",
+                         baseline="empty Streamlit page (visits interleaved)", baseline_value=floor,
+                         target=PARK_PAGE_TARGET,
                          note=f"largest park {park}, {n} parcels; new browser profile opens /park?park=…: "
-                              "navigation start → parcels painted"),
+                              f"navigation start → parcels painted; median of {visits} visits each"),
+            Row.measured("streamlit_park", "park_page_first_visit_s", times[0], "s",
+                         note="first visit after the server started (cold caches)"),
             Row.measured("streamlit_park", "park_page_in_app_s", _median([t for t in in_app if t is not None]),
                          "s", note="Overview → Park by the sidebar link: click → parcels painted"),
             Row.measured("streamlit_park", "park_page_map_frame_s", _median([f for f in frames[1:] if f is not None]),
-                         "s", baseline="empty Streamlit page", baseline_value=floor,
+                         "s", baseline="empty Streamlit page (visits interleaved)", baseline_value=floor,
                          note="navigation start → map component frame requested (Streamlit shell + script run)")]
 
 
@@ -402,25 +417,19 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def _empty_page_s(ctx: Context, workdir: Path) -> float | None:
-    """Median seconds from navigation start to the text of a one-line Streamlit page (the floor)."""
-    from bench.browser import chromium, new_page
+def _empty_page_visit_s(browser, url: str) -> float:
+    """Seconds from navigation start to the text of the one-line Streamlit page (the floor), in a fresh page."""
+    from bench.browser import new_page
 
-    app = _App(None, workdir / "empty.log", script="bench/empty_app.py")
-    times = []
+    page = new_page(browser, 1400, 1000)
     try:
-        with chromium() as browser:
-            for _ in range(_visits(ctx) + 1):
-                page = new_page(browser, 1400, 1000)
-                page.goto(app.url, wait_until="commit")
-                shown = page.wait_for_function(
-                    "() => document.body && document.body.innerText.includes('ParkAtlas bench: empty page')"
-                    " ? performance.now() : null", timeout=60_000)
-                times.append(shown.json_value() / 1000.0)
-                page.context.close()
+        page.goto(url, wait_until="commit")
+        shown = page.wait_for_function(
+            "() => document.body && document.body.innerText.includes('ParkAtlas bench: empty page')"
+            " ? performance.now() : null", timeout=60_000)
+        return shown.json_value() / 1000.0
     finally:
-        app.stop()
-    return _median(times[1:])
+        page.context.close()
 
 
 # When the city layer first drew parcels, on its frame's clock.
