@@ -313,7 +313,7 @@ class PreparedParcels:
         self.frame = parcels if "area_mu" in parcels.columns else with_metrics(parcels, standards)
         self._read_geometries = geometries
         self._read_bounds = bounds
-        self._geometries = np.full(len(self.frame), None, dtype=object)
+        self._geometries = None if geometries is None else np.full(len(self.frame), None, dtype=object)
         self._projected: dict[str, np.ndarray] = {}
         self._clusters: dict[tuple, tuple] = {}
         self._bounds = np.full((len(self.frame), 4), np.nan)
