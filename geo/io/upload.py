@@ -232,7 +232,7 @@ def read_upload(data: bytes, filename: str, *, layer: str = "parcels", crs: str 
         projected, area_crs = validate.project_metric_by_bounds(features.geometry.values)
         report_geometry = validate.check_overlaps_and_slivers(features, id_column, projected, problems)
         # Areas are measured in Gauss-Krüger zones in China, UTM or polar equal-area elsewhere.
-        report_geometry["area_crs"] = sorted({str(code) for code in area_crs if code is not None})
+        report_geometry["area_crs"] = sorted({str(code) for code in pd.unique(area_crs) if code is not None})
         if layer == "parcels":
             report_geometry.update(validate.check_overlaps_with_existing(features, id_column, existing, problems))
         area_m2 = shapely.area(projected)
