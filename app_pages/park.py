@@ -78,9 +78,11 @@ with detail_column:
     st.subheader(tr("park.parcel"))
     if not picked:
         st.caption(tr("park.click_hint"))
-    # Search by id in a collapsed expander: its children render only when opened, and a search box
-    # over every parcel of the park, drawn at once, delayed the map's first paint by ~0.1 s.
-    with st.expander(tr("park.pick")):
+    # Search by id behind a switch: a select box over every parcel of the park, even in a collapsed
+    # expander, built its list of 2,600 options in the browser on every page load (issue 20: the
+    # page's main thread ~0.1 s busier, the map painted ~0.4 s later on the busy 2-core machine).
+    parcel_id = picked
+    if st.toggle(tr("park.pick"), key=common.kept_key("park_pick_open", False)):
         parcel_id = st.selectbox(tr("col.parcel_id"), parcels.parcel_id.tolist(), index=None, key=picked_key,
                                  placeholder=tr("park.click_hint"))
     if parcel_id:

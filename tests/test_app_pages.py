@@ -234,6 +234,10 @@ def test_parcel_details_show_hostile_text_as_data(store_path, monkeypatch):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     at.run()
     goto(at, "park")
+    # The search over the park's 2,600 parcels is drawn only when asked for (it slowed every page load).
+    assert "park_pick_zq_hitech" not in [s.key for s in at.selectbox]
+    at.toggle(key="park_pick_open").set_value(True).run()
+    assert len(at.selectbox(key="park_pick_zq_hitech").options) == 2600
     at.selectbox(key="park_pick_zq_hitech").set_value("zq_hitech-000001").run()
     assert not at.exception
     details = at.dataframe[-1].value

@@ -261,6 +261,8 @@ def test_park_page_parcel_details_link_to_the_parcel_page(store, parcel):
     at.query_params["park"] = park
     at.switch_page("app_pages/park.py")
     rerun(at)
+    at.toggle(key="park_pick_open").set_value(True)
+    rerun(at)
     at.selectbox(key=f"park_pick_{park}").set_value(pid)
     rerun(at)
     links = [e for e in at.get("page_link")]
