@@ -28,6 +28,7 @@ import pandas as pd
 from geo import idle
 from geo.project import LANDED_STAGES, STAGES, WITHDRAWN
 from geo.standards import DEFAULT_STANDARDS_DIR, Standards, _read, load_standards
+from geo.textids import positions_in
 from geo.units import m2_to_mu
 
 WARNING_KINDS = ("idle_fee", "idle_repossession", "idle_exempt", "start_overdue", "completion_overdue",
@@ -96,12 +97,18 @@ def milestones(projects: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     index = pd.Index(projects.project_id, name="project_id")
     out = pd.DataFrame(index=index)
     ev = events[events.stage != WITHDRAWN]
-    rank = ev.stage.map(_STAGE_INDEX)
-    when = idle.parse_dates(ev.date)
+    rank = ev.stage.map(_STAGE_INDEX).to_numpy(dtype=float)
+    when = idle.parse_dates(ev.date).to_numpy()
+    # Each event's project looked up once (Arrow), then one running minimum per milestone: a groupby
+    # and a reindex per milestone cost ~70 ms per 30,000 events.
+    owner = positions_in(ev.project_id, index)
+    dated = (owner >= 0) & ~np.isnat(when)
+    row = positions_in(index, index)  # a project listed twice takes its first row's dates
     for column, (stage, *_rest) in MILESTONES.items():
-        reached = rank >= _STAGE_INDEX[stage]
-        first = when[reached].groupby(ev.project_id[reached].to_numpy()).min()
-        out[column] = first.reindex(index)
+        reached = dated & (rank >= _STAGE_INDEX[stage])
+        first = np.full(len(index), np.datetime64("NaT"), dtype=when.dtype)
+        np.fmin.at(first, owner[reached], when[reached])
+        out[column] = first[row]
     return out
 
 
