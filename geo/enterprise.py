@@ -438,7 +438,8 @@ def link_parcels(enterprises: pd.DataFrame, parcels: pd.DataFrame, pairs: pd.Dat
     ``area_mu`` or a geometry), matching the text ids by Arrow's hashing; ``pairs``: the
     :func:`enterprise_parcels` of ``enterprises`` when the caller has them (seconds at millions)."""
     pairs = enterprise_parcels(enterprises) if pairs is None else pairs
-    area_all = (parcels.area_mu if "area_mu" in parcels.columns else parcel_metrics(parcels).area_mu).to_numpy(dtype=float)
+    area_all = (parcels.area_mu if "area_mu" in parcels.columns
+                else parcel_metrics(parcels).area_mu).to_numpy(dtype=float)
     where = positions_in(pairs.parcel_id, parcels.parcel_id)
     return ParcelLinks(enterprise=positions_in(pairs.uscc, enterprises.uscc), parcel=where,
                        leased=pairs.leased.to_numpy(dtype=bool), area_mu=np.append(area_all, np.nan)[where],

@@ -35,11 +35,11 @@ keys — a parcel's position in the dataset — with their areas and parks; the 
 all enterprises (its jurisdictions span partitions) on those keys, and each partition then takes its
 parcels' grades and their enterprise's figures shared by area (:func:`geo.enterprise.parcel_figures`)
 by position, as :func:`geo.evaluation.parcels_with_metrics` does in memory. Links made stale by a
-changed file are made again on the next read. A dataset without enterprises gets the tax-per-亩 illustration ranked over all its
-parcels, as in memory: one pass collects every enterprise parcel's tax per 亩 (8 bytes each) to
-rank them with :func:`geo.metrics.mu_grades`, and the grade boundaries are applied per partition
-(equal values that straddle a boundary all get the better grade; in memory the first in row order
-does, which only matters for exact ties).
+changed file are made again on the next read. A dataset without enterprises gets the tax-per-亩
+illustration ranked over all its parcels, as in memory: one pass collects every enterprise parcel's
+tax per 亩 (8 bytes each) to rank them with :func:`geo.metrics.mu_grades`, and the grade boundaries
+are applied per partition (equal values that straddle a boundary all get the better grade; in memory
+the first in row order does, which only matters for exact ties).
 
 Without a scheduler address the computation runs on Dask's local threads; with
 ``scheduler="tcp://host:8786"`` it runs on that cluster, whose workers must see ``DIR`` under the
@@ -605,7 +605,8 @@ def _links_fingerprint(directory) -> str:
     import json
 
     enterprise_files = sorted((Path(directory) / ENTERPRISES_DIR).glob("*.parquet"))
-    return json.dumps({"parcels": _file_stats(parcel_files(directory)), "enterprises": _file_stats(enterprise_files)})
+    return json.dumps({"parcels": _file_stats(parcel_files(directory)),
+                       "enterprises": _file_stats(enterprise_files)})
 
 
 def store_enterprise_links(directory, *, enterprises: pd.DataFrame | None = None, area: list[str] | None = None,
@@ -750,8 +751,7 @@ def dataset_grading(directory, standards: Standards, year: int | None, scheme, a
         values[column][slot[figured]] = shared[column].to_numpy(dtype=float)
     batches = file_batches(parcel_files(directory))
     starts = np.cumsum([0] + [len(batch) for batch in batches])
-    sizes = np.add.reduceat(evaluated.file_rows, starts[:-1]) if len(evaluated.file_rows) else np.zeros(0, np.int64)
-    bounds = np.cumsum(np.r_[0, sizes])
+    bounds = np.cumsum(np.r_[0, np.add.reduceat(evaluated.file_rows, starts[:-1])])
     cuts = np.searchsorted(rows, bounds)
     return [Grading(rows=rows[a:b] - start, grades=labels[a:b], shared={c: v[a:b] for c, v in values.items()},
                     size=int(end - start))
