@@ -24,10 +24,9 @@ elif st.session_state.get(select_key) not in park_ids:
 
 # Layout first, map next, controls last: the map component's delta reaches the browser before the
 # secondary elements, so its iframe loads while they render. Widget values are in session state
-# before the script runs, so the map can be drawn from them before the widgets are placed.
-title_slot = st.empty()
-controls = st.container().columns([3, 3, 2, 1])
-caption_slot = st.empty()
+# before the script runs, so the map can be drawn from them before the widgets are placed. The
+# title and the summary are written in place at once (each delta makes the browser render the
+# page again: a placeholder filled later cost two).
 theme_key, scheme_key = common.lang_key("park_theme"), common.lang_key("park_scheme")
 park_id = st.session_state[select_key]
 theme = st.session_state.get(theme_key) or THEMES[0]
@@ -35,6 +34,11 @@ scheme = st.session_state.get(scheme_key) or SCHEMES[0]
 k = int(common.kept("park_k", 5))
 
 parcels = common.park_parcels(park_id)
+park = parks.set_index("park_id").loc[park_id]
+st.title(plain(names[park_id]))
+controls = st.columns([3, 3, 2, 1])
+st.caption(tr("park.summary", n=i18n.format_number(len(parcels), lang, 0),
+              area=i18n.format_number(parcels.area_mu.sum(), lang, 1), as_of=plain(park.data_as_of)))
 classified = common.classified(park_id, theme, scheme, k)
 # A click reaches the script as the map's value before the map is drawn again: the parcel it
 # chose is outlined in this very run, and its details stand next to the map, not below it.
@@ -70,10 +74,6 @@ controls[2].selectbox(tr("park.scheme"), SCHEMES, key=scheme_key, disabled=not n
 controls[3].number_input(tr("park.classes"), min_value=3, max_value=7, key=common.kept_key("park_k", 5),
                          disabled=not numeric)
 
-park = parks.set_index("park_id").loc[park_id]
-title_slot.title(plain(names[park_id]))
-caption_slot.caption(tr("park.summary", n=i18n.format_number(len(parcels), lang, 0),
-                        area=i18n.format_number(parcels.area_mu.sum(), lang, 1), as_of=plain(park.data_as_of)))
 with detail_column:
     st.subheader(tr("park.parcel"))
     if not picked:
