@@ -134,6 +134,22 @@ def frame_clock_ms(page, report_js: str, *, timeout_s: float = 120.0, arg=None) 
     return None
 
 
+def main_thread_clock(page):
+    """A function giving the CPU seconds ``page``'s renderer main thread has used so far
+    (Chromium's ``ThreadTime``, through the DevTools protocol). Set it up before navigating.
+
+    CPU time, unlike the wall time to paint, hardly depends on what else the machine runs:
+    a page's work compared with another page's on a shared machine.
+    """
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
+
+    def read() -> float:
+        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        return float(metrics["ThreadTime"])
+    return read
+
+
 def navigation_start_ms(page) -> float:
     """Epoch milliseconds of the navigation start of the document now in ``page``."""
     return float(page.evaluate("performance.timeOrigin"))
