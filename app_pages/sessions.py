@@ -42,8 +42,9 @@ def _connection() -> str | None:
 
 
 def client_address() -> str | None:
-    """The client's address, for throttling sign-ins."""
-    return st.context.ip_address
+    """The client's address, for throttling sign-ins (None without a request, as under AppTest)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) else None
 
 
 def current_user(users_path=None) -> User:
