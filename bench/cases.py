@@ -843,7 +843,6 @@ def import_case(ctx: Context) -> list[Row]:
     in-process (``geo.io.read_upload``) and as a process (``cli.py import --dry-run``), each interleaved
     run by run with its baseline so both meet the same machine load."""
     require("geo.io.upload")
-    import sys
 
     import geopandas as gpd
     import pyogrio
