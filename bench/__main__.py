@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from bench import cases  # noqa: F401  — registers the cases
-from bench.harness import CACHE_DIR, CASES, RESULTS_DIR, Context, machine_info, run_cases, write_results
+from bench.harness import CACHE_DIR, CASES, ON_REQUEST, RESULTS_DIR, Context, machine_info, run_cases, write_results
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -16,7 +16,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="fewer repeats, slow baselines once, no 1M-parcel sizes (under 5 minutes)")
     parser.add_argument("--json", type=Path, help="also write the rows (and machine) as JSON to FILE")
-    parser.add_argument("--only", help=f"comma-separated cases: {', '.join(CASES)}")
+    parser.add_argument("--only", help=f"comma-separated cases: {', '.join(CASES)} "
+                        f"({', '.join(sorted(ON_REQUEST))} only when named here)")
     parser.add_argument("--size", type=int, default=100_000,
                         help="city size in parcels (default 100000; smaller for smoke runs)")
     parser.add_argument("--repeats", type=int, help="runs per measurement (default 3 quick, 5 full)")
@@ -26,16 +27,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def selected_cases(names: list[str] | None) -> dict:
+    """The cases ``--only`` names, in its order; without it every case but those run on request."""
+    if names:
+        return {name: CASES[name] for name in names}
+    return {name: fn for name, fn in CASES.items() if name not in ON_REQUEST}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    selected = dict(CASES)
-    if args.only:
-        names = [n.strip() for n in args.only.split(",") if n.strip()]
-        unknown = [n for n in names if n not in CASES]
-        if unknown:
-            print(f"error: unknown case {unknown[0]!r}; one of {', '.join(CASES)}", file=sys.stderr)
-            return 2
-        selected = {n: CASES[n] for n in names}
+    names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    unknown = [n for n in names or [] if n not in CASES]
+    if unknown:
+        print(f"error: unknown case {unknown[0]!r}; one of {', '.join(CASES)}", file=sys.stderr)
+        return 2
+    selected = selected_cases(names)
     if args.size < 100:
         print("error: --size must be at least 100 parcels", file=sys.stderr)
         return 2

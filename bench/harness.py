@@ -139,12 +139,17 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, objec
 
 
 CASES: dict[str, Callable[[Context], list[Row]]] = {}
+#: Cases run only when named with ``--only`` (their data take an hour or more to generate).
+ON_REQUEST: set[str] = set()
 
 
-def case(name: str):
-    """Register a benchmark case under ``name`` (run in registration order)."""
+def case(name: str, *, on_request: bool = False):
+    """Register a benchmark case under ``name`` (run in registration order; ``on_request``: only when
+    ``--only`` names it)."""
     def register(fn):
         CASES[name] = fn
+        if on_request:
+            ON_REQUEST.add(name)
         return fn
     return register
 

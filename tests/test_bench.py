@@ -155,3 +155,12 @@ def test_a_context_makes_its_cache_folder_so_any_case_may_run_first(tmp_path):
     ctx = _quiet_context(tmp_path / "fresh")
     assert ctx.cache_dir.is_dir()
     assert _store_copy(ctx, None).is_file()
+
+
+def test_the_ten_million_parcel_case_runs_only_when_named():
+    """Its dataset takes an hour to generate: a plain run leaves it out, ``--only`` runs it with its target."""
+    from bench.__main__ import selected_cases
+    from bench.harness import CASES
+
+    assert "province_10m" in CASES and "province_10m" not in selected_cases(None)
+    assert "province" in selected_cases(None) and list(selected_cases(["province_10m"])) == ["province_10m"]
