@@ -283,9 +283,27 @@ def refresh_store(store) -> bool:
 def read_metrics(store) -> pd.DataFrame:
     """The stored metric rows (:data:`METRIC_COLUMNS`); check :func:`current` first."""
     sql = f"SELECT {', '.join(_quote(c) for c in METRIC_COLUMNS)} FROM {METRICS.name}"
+    return _select_frame(store, sql, list(METRIC_COLUMNS)).astype(METRIC_COLUMNS)
+
+
+def _select_frame(store, sql: str, names: list[str]) -> pd.DataFrame:
+    """The rows of ``sql`` as a frame of the columns ``names``."""
     if hasattr(store, "_read_sql"):  # the GeoPackage reads it through GDAL into Arrow
-        return pd.DataFrame(store._read_sql(sql)[list(METRIC_COLUMNS)]).astype(METRIC_COLUMNS)
-    return pd.DataFrame.from_records(store._query(sql), columns=list(METRIC_COLUMNS)).astype(METRIC_COLUMNS)
+        return pd.DataFrame(store._read_sql(sql)[names])
+    return pd.DataFrame.from_records(store._query(sql), columns=names)
+
+
+def _at_one_revision(store, read, attempts: int):
+    """``(read(), revision)`` with current stored metrics and no write landing during ``read``; ``None``
+    when the metrics cannot be refreshed or writes kept landing."""
+    for _ in range(attempts):
+        if not current(store) and not refresh_store(store):
+            return None
+        revision = store.revision()
+        result = read()
+        if store.revision() == revision:
+            return result, revision
+    return None
 
 
 def read_parcels_with_metrics(store, park_id: str | None = None, attempts: int = 3):
@@ -299,15 +317,8 @@ def read_parcels_with_metrics(store, park_id: str | None = None, attempts: int =
     """
     if not hasattr(store, "_revision_in"):
         return None
-    for _ in range(attempts):
-        if not current(store) and not refresh_store(store):
-            return None
-        revision = store.revision()
-        parcels = store.read_parcels(park_id)
-        metrics = read_metrics(store)
-        if store.revision() == revision:
-            return join_metrics(parcels, metrics)
-    return None
+    found = _at_one_revision(store, lambda: (store.read_parcels(park_id), read_metrics(store)), attempts)
+    return None if found is None else join_metrics(*found[0])
 
 
 def join_metrics(parcels, metrics: pd.DataFrame):
@@ -337,20 +348,14 @@ def read_parcel_columns(store, columns, attempts: int = 3) -> tuple[pd.DataFrame
     sql = (f"SELECT {', '.join([*(f'p.{_quote(c)}' for c in own), *(f'm.{_quote(c)}' for c in stored)])}, "
            f"m.parcel_id AS stored_id FROM parcels p LEFT JOIN {METRICS.name} m ON m.parcel_id = p.parcel_id "
            f"ORDER BY {order}")
-    for _ in range(attempts):
-        if not current(store) and not refresh_store(store):
-            return None
-        revision = store.revision()
-        if hasattr(store, "_read_sql"):  # the GeoPackage reads it through GDAL into Arrow
-            frame = pd.DataFrame(store._read_sql(sql)[names])
-        else:
-            frame = pd.DataFrame.from_records(store._query(sql), columns=names)
-        if store.revision() == revision:
-            if frame.stored_id.isna().any():
-                raise ValueError("stored metrics lack parcels; check geo.store.metrics.current(store) first")
-            types = {c: PARCEL_COLUMNS[c] for c in own} | {c: METRIC_COLUMNS[c] for c in stored}
-            return frame[list(columns)].astype(types), revision
-    return None
+    found = _at_one_revision(store, lambda: _select_frame(store, sql, names), attempts)
+    if found is None:
+        return None
+    frame, revision = found
+    if frame.stored_id.isna().any():
+        raise ValueError("stored metrics lack parcels; check geo.store.metrics.current(store) first")
+    types = {c: PARCEL_COLUMNS[c] for c in own} | {c: METRIC_COLUMNS[c] for c in stored}
+    return frame[list(columns)].astype(types), revision
 
 
 __all__ = ["METRICS_VERSION", "METRIC_COLUMNS", "FROM_ENTERPRISE", "REFRESH", "PARCELS", "UNAFFECTED", "SKIP", "begin", "finish",
